@@ -1,0 +1,3 @@
+from paperroute.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Every PAPERROUTE_* setting, declared once with its default and help text."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+
+class ConfigError(Exception):
+    """A PAPERROUTE_* setting has a value that cannot be used."""
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _float(value: str) -> float:
+    return float(value)
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    parse: Callable[[str], object] = str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "./paperroute-data",
+            "Directory for the SQLite database, the search index and generated secrets."),
+    Setting("DATABASE_URL", "",
+            "Database to use. Empty means SQLite at DATA_DIR/paperroute.sqlite3; "
+            "`postgres://user:password@host:5432/name` selects PostgreSQL, and "
+            "`sqlite:////absolute/path.sqlite3` another SQLite file."),
+    Setting("SECRET_KEY", "",
+            "Django secret key for sessions and signed links. Empty means one is generated once "
+            "and kept in DATA_DIR/secret_key. PAPERROUTE_SECRET_KEY_FILE reads it from a file.",
+            secret=True),
+    Setting("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]",
+            "Comma-separated host names the site may be served under.", _csv),
+    Setting("DEBUG", "false", "Django debug mode; never enable it on a public server.", _bool),
+    Setting("ARXIV_CATEGORIES", "cs.AI,cs.CL,cs.CV,cs.LG,stat.ML",
+            "Comma-separated arXiv categories or archives followed by default: the RSS feed and "
+            "query the fetchers use when no URL is given.", _csv),
+    Setting("ARXIV_DELAY", "3",
+            "Seconds between requests to arXiv (arXiv asks for one request every 3 seconds).",
+            _float),
+    Setting("HTTP_TIMEOUT", "60", "Seconds before an HTTP request to a source gives up.", _float),
+    Setting("CONTACT_EMAIL", "",
+            "Contact address sent in the User-Agent to arXiv and Hugging Face, as arXiv asks "
+            "of harvesters."),
+    Setting("WEB_WORKERS", "0",
+            "Web server processes for `paperroute serve`; 0 means two per CPU core.", _int),
+)
+
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+PREFIX = "PAPERROUTE_"
+
+
+def read(env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Parse every declared setting from the environment, with `_FILE` variants for secrets."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        raw = env.get(PREFIX + setting.name)
+        file_path = env.get(PREFIX + setting.name + "_FILE") if setting.secret else None
+        if raw is None and file_path:
+            try:
+                raw = Path(file_path).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"{PREFIX}{setting.name}_FILE: cannot read {file_path}: {exc.strerror}")
+        try:
+            values[setting.name] = setting.parse(setting.default if raw is None else raw)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{setting.name}: {exc}") from None
+    return values
+
+
+def data_dir(values: Mapping[str, object]) -> Path:
+    """The data directory, created on first use."""
+    path = Path(str(values["DATA_DIR"])).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(values: Mapping[str, object]) -> str:
+    """The configured secret key, or one generated once and kept in the data directory."""
+    if values["SECRET_KEY"]:
+        return str(values["SECRET_KEY"])
+    key_file = data_dir(values) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    # Written to a private temporary file, then linked into place: other local users cannot read
+    # it, and when several processes start at once exactly one key wins.
+    tmp = key_file.with_name(f".secret_key.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    try:
+        os.link(tmp, key_file)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return key_file.read_text().strip()
+
+
+def describe(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """Name/value pairs for display, with secrets redacted."""
+    shown = []
+    for setting in SETTINGS:
+        value = values[setting.name]
+        if setting.secret and value:
+            value = "********"
+        elif isinstance(value, list):
+            value = ",".join(value)
+        shown.append((PREFIX + setting.name, str(value)))
+    return shown

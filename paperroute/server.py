@@ -1,0 +1,37 @@
+"""The production HTTP server: gunicorn running the Django WSGI application."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from paperroute.wsgi import application
+
+        return application
+
+
+def serve(*, host: str, port: int, workers: int) -> None:
+    """Serve until interrupted."""
+    _Gunicorn({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        # Threads let a worker answer cached pages while another request waits on the database.
+        "worker_class": "gthread",
+        "threads": 4,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+    }).run()

@@ -1,0 +1,103 @@
+"""Django settings, built from the declared PAPERROUTE_* settings in `paperroute.conf`."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from paperroute import conf
+
+CONFIG = conf.read()
+DATA_DIR = conf.data_dir(CONFIG)
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = conf.secret_key(CONFIG)
+DEBUG = CONFIG["DEBUG"]
+ALLOWED_HOSTS = CONFIG["ALLOWED_HOSTS"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "paperroute.catalog",
+    "paperroute.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "paperroute.urls"
+WSGI_APPLICATION = "paperroute.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _sqlite(path: Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # WAL lets readers proceed while one writer commits; IMMEDIATE transactions take
+            # the write lock up front so that concurrent writers queue instead of deadlocking.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        # Tests use a file, not memory, so that the subprocesses they start see the same data.
+        "TEST": {"NAME": str(path.with_name("test_" + path.name))},
+    }
+
+
+def _database(url: str) -> dict:
+    if not url:
+        return _sqlite(DATA_DIR / "paperroute.sqlite3")
+    if url.startswith("sqlite:///"):
+        return _sqlite(Path(url.removeprefix("sqlite:///")).expanduser().resolve())
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise conf.ConfigError(
+            "PAPERROUTE_DATABASE_URL: expected postgres://user@host:port/name or sqlite:///path"
+        )
+    return dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+
+
+DATABASES = {"default": _database(str(CONFIG["DATABASE_URL"]))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
