@@ -1,0 +1,150 @@
+"""The paper catalogue: the system of record that every other area reads."""
+
+from django.db import models
+
+
+class Category(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Author(models.Model):
+    name = models.CharField(max_length=300, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Paper(models.Model):
+    # The public identifier: an arXiv id without version ("2406.01234", "hep-th/9901001"),
+    # or "doi:…", "url:…" or "seed:…" for papers that are not on arXiv.
+    key = models.CharField(max_length=300, unique=True)
+    arxiv_id = models.CharField(max_length=64, blank=True, db_index=True)
+    doi = models.CharField(max_length=255, blank=True, db_index=True)
+    # A hash of the normalised title, so that a paper arriving without an id can be matched.
+    title_key = models.CharField(max_length=40, db_index=True)
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.ManyToManyField(Author, through="Authorship", related_name="papers")
+    primary_category = models.CharField(max_length=64, blank=True)
+    categories = models.ManyToManyField(Category, related_name="papers", blank=True)
+    published = models.DateTimeField(null=True, blank=True)
+    updated = models.DateTimeField(null=True, blank=True)
+    latest_version = models.PositiveIntegerField(default=0)
+    comments = models.TextField(blank=True)
+    journal_ref = models.TextField(blank=True)
+    license = models.CharField(max_length=300, blank=True)
+    abs_url = models.URLField(max_length=500, blank=True)
+    pdf_url = models.URLField(max_length=500, blank=True)
+    code_url = models.URLField(max_length=500, blank=True)
+    project_url = models.URLField(max_length=500, blank=True)
+    # The first arXiv announcement day (from the RSS feed when seen there, otherwise estimated
+    # from the submission time and arXiv's schedule), and the day a community feed listed it.
+    announced_on = models.DateField(null=True, blank=True)
+    submitted_on = models.DateField(null=True, blank=True)
+    listed_on = models.DateField(null=True, blank=True, db_index=True)
+    # Fields kept from the Hugging Face daily-papers feed.
+    hf_upvotes = models.IntegerField(null=True, blank=True)
+    hf_num_comments = models.IntegerField(null=True, blank=True)
+    hf_submitted_by = models.CharField(max_length=200, blank=True)
+    github_repo = models.URLField(max_length=500, blank=True)
+    github_stars = models.IntegerField(null=True, blank=True)
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Moves only when something about the paper changed: the search index syncs by it.
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["listed_on", "hf_upvotes"])]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.title[:80]}"
+
+    @property
+    def author_names(self) -> list[str]:
+        return [a.author.name for a in self.authorships.all()]
+
+    @property
+    def ordered_categories(self) -> list[Category]:
+        """Categories with the primary one first, then the others alphabetically."""
+        return sorted(self.categories.all(), key=lambda c: (c.code != self.primary_category, c.code))
+
+
+class Authorship(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="authorships")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["paper", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "position"], name="authorship_unique_position")
+        ]
+
+
+class Version(models.Model):
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    date = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["paper", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "number"], name="version_unique_number")
+        ]
+
+
+class Announcement(models.Model):
+    """One appearance of a paper in arXiv's daily announcement (new, cross, replace, …)."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="announcements")
+    date = models.DateField()
+    kind = models.CharField(max_length=32)
+
+    class Meta:
+        ordering = ["paper", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "date"], name="announcement_unique_date")
+        ]
+
+
+class Sighting(models.Model):
+    """That a source has seen a paper, and when it first did."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="sightings")
+    source = models.CharField(max_length=32)
+    first_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["paper", "first_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "source"], name="sighting_unique_source")
+        ]
+
+
+class HarvestCheckpoint(models.Model):
+    """The last resumption token of an OAI-PMH harvest, so that an interrupted one resumes."""
+
+    source = models.CharField(max_length=32)
+    query = models.CharField(max_length=500)
+    token = models.CharField(max_length=500, blank=True)
+    cursor = models.IntegerField(null=True, blank=True)
+    complete_list_size = models.IntegerField(null=True, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    finished = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "query"], name="checkpoint_unique_query")
+        ]

@@ -1,0 +1,110 @@
+"""Parse an XML response so that one broken record costs only that record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from lxml import etree
+
+from paperroute.catalog.records import PaperRecord, RecordError, UnusableInput
+
+
+def _parser() -> etree.XMLParser:
+    # Responses come from the network: no external entities, no DTD fetching.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+@dataclass
+class XmlDoc:
+    root: etree._Element
+    items: list[etree._Element | RecordError]
+
+
+_ROOT_START = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?:\s[^>]*)?>", re.S)
+
+
+def local_name(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def parse_items(data: bytes, item: str, id_tag: str) -> XmlDoc:
+    """The document root and its `item` elements; a malformed item becomes a RecordError.
+
+    `id_tag` names the element inside an item that identifies it in error messages.
+    """
+    if not data.strip():
+        raise UnusableInput("the response is empty")
+    try:
+        root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        return _salvage(data, item, id_tag, exc)
+    items = [el for el in root.iter() if local_name(el) == item]
+    return XmlDoc(root, items)
+
+
+def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> XmlDoc:
+    """Parse each item on its own after the whole document failed to parse."""
+    root_match = _ROOT_START.search(data)
+    if root_match is None:
+        raise UnusableInput(f"not XML: {first_error}")
+    root_start, root_name = root_match.group(0), root_match.group(1)
+    tag = rb"(?:[\w.\-]+:)?" + re.escape(item.encode())
+    chunk_re = re.compile(rb"<" + tag + rb"(?:\s[^>]*)?>.*?</" + tag + rb"\s*>", re.S)
+    id_re = re.compile(rb"<" + re.escape(id_tag.encode()) + rb"(?:\s[^>]*)?>\s*([^<]+?)\s*</")
+    chunks = list(chunk_re.finditer(data))
+    rest = chunk_re.sub(b"", data)
+    try:
+        root = etree.fromstring(rest, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise UnusableInput(f"not well-formed XML: {exc}") from None
+    closing = b"</" + root_name + b">"
+    items: list[etree._Element | RecordError] = []
+    for number, chunk in enumerate(chunks, 1):
+        try:
+            wrapper = etree.fromstring(root_start + chunk.group(0) + closing, _parser())
+            items.append(wrapper[0])
+        except etree.XMLSyntaxError as exc:
+            found = id_re.search(chunk.group(0))
+            identifier = found.group(1).decode(errors="replace") if found else ""
+            items.append(RecordError(position(item, number, identifier), f"broken XML: {exc}"))
+    return XmlDoc(root, items)
+
+
+def position(item: str, number: int, identifier: str) -> str:
+    """Where a record was in its input, as error messages name it: "record 3 (oai:…)"."""
+    return f"{item} {number} ({identifier})" if identifier else f"{item} {number}"
+
+
+def collect(
+    doc: XmlDoc,
+    item: str,
+    identify: Callable[[etree._Element], str],
+    build: Callable[[etree._Element, str], PaperRecord | None],
+) -> list[PaperRecord | RecordError]:
+    """Build a record from each item; one whose data is bad becomes a RecordError."""
+    out: list[PaperRecord | RecordError] = []
+    for number, element in enumerate(doc.items, 1):
+        if isinstance(element, RecordError):
+            out.append(element)
+            continue
+        where = position(item, number, identify(element))
+        try:
+            record = build(element, where)
+        except ValueError as exc:
+            out.append(RecordError(where, str(exc)))
+            continue
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def text(element: etree._Element | None, path: str | None = None, ns: dict | None = None) -> str:
+    """The text of an element (or of the first match of `path` below it), or ''."""
+    if element is None:
+        return ""
+    target = element.find(path, ns) if path else element
+    if target is None:
+        return ""
+    return "".join(target.itertext())
