@@ -1,0 +1,162 @@
+"""Run a source end to end: read or fetch its pages, store them, remember where a harvest got to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from django.db import transaction
+
+from paperroute.catalog.ingest import Importer, Summary
+from paperroute.catalog.models import HarvestCheckpoint
+from paperroute.catalog.records import Page, UnusableInput
+from paperroute.catalog.sources import arxiv_api, arxiv_oai, arxiv_rss, hf_daily, jsonl
+from paperroute.catalog.sources.fetch import PoliteClient, is_url, read_local, with_params
+
+PARSERS: dict[str, Callable[[bytes], Page]] = {
+    arxiv_oai.NAME: arxiv_oai.parse,
+    arxiv_api.NAME: arxiv_api.parse,
+    arxiv_rss.NAME: arxiv_rss.parse,
+    hf_daily.NAME: hf_daily.parse,
+    jsonl.NAME: jsonl.parse,
+}
+DEFAULT_URLS = {
+    arxiv_oai.NAME: "https://oaipmh.arxiv.org/oai",
+    arxiv_api.NAME: "https://export.arxiv.org/api/query",
+    arxiv_rss.NAME: "https://rss.arxiv.org/rss",
+    hf_daily.NAME: "https://huggingface.co/api/daily_papers",
+}
+
+
+class HarvestStopped(UnusableInput):
+    """A later page of a multi-page harvest was unusable; the pages before it were stored."""
+
+
+@dataclass
+class Request:
+    """What to ingest: an input (file, '-', URL, or '' for the live service) and its options."""
+
+    source: str
+    input: str = ""
+    since: str = ""
+    until: str = ""
+    set_spec: str = ""
+    metadata_prefix: str = "arXiv"
+    resume: str = ""
+    restart: bool = False
+    search_query: str = ""
+    id_list: str = ""
+    max_results: int = 1000
+    day: str = ""
+    week: str = ""
+    month: str = ""
+    categories: list[str] = field(default_factory=list)
+
+
+def run(request: Request, *, client: PoliteClient, importer: Importer,
+        log: Callable[[str], None] = print) -> Summary:
+    """Ingest everything the request names; raises UnusableInput for input that cannot be used."""
+    parse = PARSERS[request.source]
+    if request.input and not is_url(request.input):
+        page = parse(read_local(request.input))
+        importer.store(page.items)
+        if page.next_token:
+            log(f"note: the input ends with resumption token {page.next_token!r}; continue with "
+                f"`paperroute ingest {request.source} --resume '{page.next_token}'`")
+        return importer.summary
+    if request.source == arxiv_oai.NAME:
+        _harvest_oai(request, client, importer, log)
+    elif request.source == arxiv_api.NAME:
+        _page_through(request, client, importer, log, arxiv_api.parse,
+                      lambda url, n: with_params(url, start=str(n * arxiv_api.PAGE_SIZE),
+                                                 max_results=str(arxiv_api.PAGE_SIZE)),
+                      _api_url(request))
+    elif request.source == hf_daily.NAME:
+        _page_through(request, client, importer, log, hf_daily.parse,
+                      lambda url, n: with_params(url, p=str(n)),
+                      request.input or hf_daily.api_url(
+                          DEFAULT_URLS[hf_daily.NAME], day=request.day, week=request.week,
+                          month=request.month))
+    else:
+        url = request.input
+        if not url and request.source == arxiv_rss.NAME:
+            url = arxiv_rss.feed_url(DEFAULT_URLS[arxiv_rss.NAME], request.categories)
+        if not url:
+            raise UnusableInput(f"{request.source} needs an input: a file, '-' or a URL")
+        importer.store(parse(client.get(url)).items)
+    return importer.summary
+
+
+def _api_url(request: Request) -> str:
+    if request.input:
+        return request.input
+    query = request.search_query
+    if not query and not request.id_list:
+        query = " OR ".join(f"cat:{c}" for c in request.categories)
+    return arxiv_api.query_url(DEFAULT_URLS[arxiv_api.NAME], search_query=query,
+                               id_list=request.id_list)
+
+
+def _page_through(request, client, importer, log, parse, page_url, first_url) -> None:
+    """Fetch numbered pages until one comes back empty, repeats itself, or the cap is reached."""
+    seen: set[str] = set()
+    fetched = 0
+    number = 0
+    while fetched < request.max_results:
+        url = page_url(first_url, number)
+        page = _fetch_page(client, parse, url, number)
+        keys = {getattr(item, "arxiv_id", "") or getattr(item, "position", "") for item in page.items}
+        if not page.items or keys <= seen:
+            break
+        seen |= keys
+        importer.store(page.items[: request.max_results - fetched])
+        fetched += len(page.items)
+        total = page.complete_list_size
+        if total is not None and (page.cursor or 0) + len(page.items) >= total:
+            break
+        number += 1
+
+
+def _fetch_page(client, parse, url: str, number: int) -> Page:
+    try:
+        return parse(client.get(url))
+    except UnusableInput as exc:
+        if number == 0:
+            raise
+        raise HarvestStopped(f"page {number + 1} could not be used ({exc}); "
+                             f"the {number} page(s) before it were stored") from None
+
+
+def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log) -> None:
+    """Follow resumption tokens, checkpointing each stored page so a killed harvest resumes."""
+    if request.input and "?" in request.input:
+        parts = urlsplit(request.input)
+        base, first = urlunsplit(parts._replace(query="")), request.input
+    else:
+        base = request.input or DEFAULT_URLS[arxiv_oai.NAME]
+        first = arxiv_oai.harvest_url(base, prefix=request.metadata_prefix, since=request.since,
+                                      until=request.until, set_spec=request.set_spec)
+    checkpoint, _ = HarvestCheckpoint.objects.get_or_create(source=arxiv_oai.NAME, query=first[:500])
+    token = request.resume
+    if not token and checkpoint.token and not checkpoint.finished and not request.restart:
+        token = checkpoint.token
+        log(f"resuming the interrupted harvest after page {checkpoint.pages} (token {token!r})")
+    elif not token:
+        checkpoint.pages = 0
+    number = 0
+    while True:
+        url = arxiv_oai.resume_url(base, token) if token else first
+        page = _fetch_page(client, arxiv_oai.parse, url, number)
+        with transaction.atomic():
+            importer.store(page.items)
+            checkpoint.token = page.next_token
+            checkpoint.cursor = page.cursor
+            checkpoint.complete_list_size = page.complete_list_size
+            checkpoint.pages += 1
+            checkpoint.finished = not page.next_token
+            checkpoint.save()
+        if not page.next_token:
+            return
+        token = page.next_token
+        number += 1

@@ -1,0 +1,216 @@
+"""The `paperroute` command: parses arguments and calls into the areas."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Callable
+
+EXIT_OK, EXIT_SKIPPED, EXIT_UNUSABLE = 0, 1, 2
+SOURCES = ("arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily", "jsonl")
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    def register(function):
+        COMMANDS[name] = function
+        return function
+    return register
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
+    import django
+
+    django.setup()
+
+
+def err(message: str) -> None:
+    print(f"paperroute: {message}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperroute",
+        description="A self-hostable daily-papers service. Settings come from PAPERROUTE_* "
+                    "environment variables (see the README).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("migrate", help="create or upgrade the database tables",
+                   description="Create or upgrade the database tables.")
+
+    demo = sub.add_parser("demo", help="migrate, load the bundled sample and serve it",
+                          description="Migrate the database, load the bundled sample of real "
+                                      "papers (idempotently) and serve the site.")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="load the sample, then exit")
+
+    serve = sub.add_parser("serve", help="run the production web server",
+                           description="Run the production web server (gunicorn).")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=None,
+                       help="web processes (default: PAPERROUTE_WEB_WORKERS)")
+
+    ingest = sub.add_parser(
+        "ingest", help="load papers from a source",
+        description="Load papers from a source. INPUT is a file, '-' for standard input, or a "
+                    "URL; without it the live service is asked. Exit status: 0 when every "
+                    "record was stored, 1 when some were skipped, 2 when the input was unusable.")
+    ingest.add_argument("source", choices=SOURCES, metavar="SOURCE",
+                        help="one of: " + ", ".join(SOURCES))
+    ingest.add_argument("input", nargs="?", default="", metavar="INPUT",
+                        help="file, '-' or URL (default: the live service)")
+    oai = ingest.add_argument_group("arxiv-oai")
+    oai.add_argument("--from", dest="since", default="", metavar="DATE",
+                     help="harvest records changed on or after DATE (YYYY-MM-DD)")
+    oai.add_argument("--until", default="", metavar="DATE", help="…and on or before DATE")
+    oai.add_argument("--set", dest="set_spec", default="", help="OAI set, such as cs or physics:hep-th")
+    oai.add_argument("--metadata-prefix", default="arXiv", choices=("arXiv", "arXivRaw", "oai_dc"))
+    oai.add_argument("--resume", default="", metavar="TOKEN", help="continue from a resumption token")
+    oai.add_argument("--restart", action="store_true",
+                     help="ignore the checkpoint of an interrupted harvest and start again")
+    api = ingest.add_argument_group("arxiv-api")
+    api.add_argument("--query", default="", help="search_query, such as 'cat:cs.CL AND ti:llm'")
+    api.add_argument("--id-list", default="", help="comma-separated arXiv ids")
+    api.add_argument("--max", dest="max_results", type=int, default=1000,
+                     help="stop after this many results (default 1000)")
+    hf = ingest.add_argument_group("hf-daily")
+    hf.add_argument("--date", dest="day", default="", help="one day, YYYY-MM-DD")
+    hf.add_argument("--week", default="", help="one ISO week, YYYY-Www")
+    hf.add_argument("--month", default="", help="one month, YYYY-MM")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    export = sub.add_parser("export", help="write the catalogue as JSON Lines",
+                            description="Write every paper as JSON Lines (the schema in the "
+                                        "README); `paperroute ingest jsonl` reads it back.")
+    export.add_argument("--format", choices=("jsonl",), default="jsonl")
+    export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+
+    stats = sub.add_parser("stats", help="count papers, authors, categories and sources",
+                           description="Counts of papers, authors and categories, and the "
+                                       "newest paper of each source.")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from paperroute.conf import ConfigError
+
+    try:
+        setup_django()
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        err(str(exc))
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        err("interrupted")
+        return 130
+
+
+@command("migrate")
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+    return EXIT_OK
+
+
+@command("ingest")
+def cmd_ingest(args) -> int:
+    from django.conf import settings
+
+    from paperroute.catalog.harvest import Request, run
+    from paperroute.catalog.ingest import Importer
+    from paperroute.catalog.records import UnusableInput
+    from paperroute.catalog.sources.fetch import PoliteClient
+    from paperroute.progress import counter
+
+    config = settings.CONFIG
+    request = Request(
+        source=args.source, input=args.input, since=args.since, until=args.until,
+        set_spec=args.set_spec, metadata_prefix=args.metadata_prefix, resume=args.resume,
+        restart=args.restart, search_query=args.query, id_list=args.id_list,
+        max_results=args.max_results, day=args.day, week=args.week, month=args.month,
+        categories=config["ARXIV_CATEGORIES"],
+    )
+    client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
+                          contact=config["CONTACT_EMAIL"], log=lambda m: err(m))
+    with counter(f"ingest {args.source}", enabled=not args.quiet) as progress:
+        importer = Importer(args.source, progress=progress)
+        try:
+            summary = run(request, client=client, importer=importer, log=lambda m: err(m))
+        except UnusableInput as exc:
+            progress.close()
+            if importer.summary.total:
+                print(importer.summary.line())
+            err(f"{args.source}: {exc}")
+            return EXIT_UNUSABLE
+    for skipped in summary.skipped:
+        err(f"skipped {skipped.position}: {skipped.reason}")
+    print(summary.line())
+    return EXIT_SKIPPED if summary.skipped else EXIT_OK
+
+
+@command("export")
+def cmd_export(args) -> int:
+    from paperroute.catalog.export import export_jsonl
+
+    if args.output == "-":
+        count = export_jsonl(sys.stdout)
+    else:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            count = export_jsonl(stream)
+    err(f"exported {count} papers")
+    return EXIT_OK
+
+
+@command("stats")
+def cmd_stats(args) -> int:
+    from paperroute.catalog.stats import catalogue_stats
+
+    stats = catalogue_stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return EXIT_OK
+    print(f"papers      {stats['papers']}")
+    print(f"authors     {stats['authors']}")
+    print(f"categories  {stats['categories']}")
+    for source, info in stats["sources"].items():
+        newest = info["newest"]
+        print(f"{source:<11} {info['papers']} papers; newest {newest['id']} "
+              f"({(newest['published'] or newest['first_seen'])[:10]}) {newest['title'][:60]}")
+    return EXIT_OK
+
+
+@command("demo")
+def cmd_demo(args) -> int:
+    from paperroute import demo
+
+    cmd_migrate(args)
+    for line in demo.load():
+        print(line)
+    if args.no_serve:
+        return EXIT_OK
+    return _serve(args.host, args.port, None)
+
+
+@command("serve")
+def cmd_serve(args) -> int:
+    return _serve(args.host, args.port, args.workers)
+
+
+def _serve(host: str, port: int, workers: int | None) -> int:
+    from django.conf import settings
+
+    from paperroute.server import serve
+
+    count = workers or settings.CONFIG["WEB_WORKERS"] or 2 * (os.cpu_count() or 1)
+    print(f"serving on http://{host}:{port}/ with {count} workers (Ctrl-C stops)", flush=True)
+    serve(host=host, port=port, workers=count)
+    return EXIT_OK
