@@ -1,0 +1,119 @@
+"""The live-service fetchers, against a local server replaying recorded responses."""
+
+import pytest
+
+from paperroute.catalog.harvest import HarvestStopped, Request, run
+from paperroute.catalog.ingest import Importer
+from paperroute.catalog.models import HarvestCheckpoint, Paper
+from paperroute.catalog.records import UnusableInput
+from paperroute.catalog.sources.fetch import PoliteClient, retry_after_seconds
+from tests.conftest import fixture_bytes
+from tests.replay import ReplayServer, Reply
+
+pytestmark = pytest.mark.django_db
+OAI_PAGES = {
+    "": "arxiv_oai_pmh/listrecords_oai_dc_cs_2024-01-27_with_resumptionToken.xml",
+    "6960524|1001": "arxiv_oai_pmh/listrecords_arXiv_condmat_2015-03-26_resumed_with_resumptionToken.xml",
+    "788421|43001": "arxiv_oai_pmh/listrecords_arXiv_hep-th_no_token.xml",
+}
+DELAY = 0.3
+
+
+def client(**kwargs):
+    return PoliteClient(delay=DELAY, timeout=10, contact="lab@example.org", **kwargs)
+
+
+def harvest(url, **kwargs):
+    importer = Importer("arxiv-oai")
+    return run(Request(source="arxiv-oai", input=url, **kwargs), client=client(), importer=importer,
+               log=lambda m: None)
+
+
+def test_oai_follows_tokens_honours_retry_after_and_waits_between_requests():
+    first_try = {"6960524|1001": True}
+
+    def respond(path, params):
+        token = params.get("resumptionToken", "")
+        if first_try.pop(token, False):
+            return Reply(b"busy", status=503, headers={"Retry-After": "1"})
+        return Reply(fixture_bytes(OAI_PAGES[token]))
+
+    with ReplayServer(respond) as server:
+        summary = harvest(server.url + "/oai", since="2024-01-25", set_spec="cs",
+                          metadata_prefix="oai_dc")
+    assert summary.new == 10 and Paper.objects.count() == 10
+    seen = server.requests
+    assert [r.params.get("resumptionToken", "") for r in seen] == ["", "6960524|1001", "6960524|1001", "788421|43001"]
+    assert seen[0].params == {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-25", "set": "cs"}
+    assert seen[1].params == {"verb": "ListRecords", "resumptionToken": "6960524|1001"}
+    gaps = [b.at - a.at for a, b in zip(seen, seen[1:])]
+    assert gaps[1] >= 1.0  # Retry-After: 1
+    assert min(gaps) >= DELAY - 0.01
+    assert "paperroute/" in seen[0].user_agent and "mailto:lab@example.org" in seen[0].user_agent
+    checkpoint = HarvestCheckpoint.objects.get()
+    assert checkpoint.finished and checkpoint.pages == 3
+
+
+def test_interrupted_harvest_resumes_from_its_last_token():
+    broken = {"on": True}
+
+    def respond(path, params):
+        token = params.get("resumptionToken", "")
+        if token == "788421|43001" and broken["on"]:
+            return Reply(b"<html>Internal error</html>", status=404, content_type="text/html")
+        return Reply(fixture_bytes(OAI_PAGES[token]))
+
+    with ReplayServer(respond) as server:
+        with pytest.raises(HarvestStopped, match="page 3 could not be used .*HTTP 404.* 2 page"):
+            harvest(server.url + "/oai", metadata_prefix="oai_dc")
+        assert Paper.objects.count() == 7
+        assert HarvestCheckpoint.objects.get().token == "788421|43001"
+        broken["on"] = False
+        server.requests.clear()
+        summary = harvest(server.url + "/oai", metadata_prefix="oai_dc")
+    assert [r.params.get("resumptionToken") for r in server.requests] == ["788421|43001"]
+    assert summary.new == 3 and Paper.objects.count() == 10
+    assert HarvestCheckpoint.objects.get().finished
+
+
+def test_explicit_resume_token():
+    with ReplayServer(lambda p, params: Reply(fixture_bytes(OAI_PAGES[params["resumptionToken"]]))) as server:
+        summary = harvest(server.url + "/oai", resume="788421|43001")
+    assert summary.new == 3
+
+
+def test_api_pages_by_100_until_the_requested_maximum():
+    files = {"0": "arxiv_atom_api/query_newapi_cs.AI-LG-CL_2026-08-02_25entries.xml",
+             "100": "arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml"}
+    with ReplayServer(lambda p, params: Reply(fixture_bytes(files[params["start"]]))) as server:
+        summary = run(
+            Request(source="arxiv-api", input=server.url + "/api/query?search_query=cat:cs.AI",
+                    max_results=30),
+            client=client(), importer=Importer("arxiv-api"), log=lambda m: None)
+    assert summary.new == 30
+    assert [(r.params["start"], r.params["max_results"]) for r in server.requests] == [("0", "100"), ("100", "100")]
+
+
+def test_hf_daily_pages_until_an_empty_page():
+    pages = {"0": fixture_bytes("hf_daily_papers/daily_papers_2026-07-31_30entries.json"), "1": b"[]"}
+    with ReplayServer(lambda p, params: Reply(pages[params["p"]], content_type="application/json")) as server:
+        summary = run(Request(source="hf-daily", input=server.url + "/api/daily_papers?date=2026-07-31"),
+                      client=client(), importer=Importer("hf-daily"), log=lambda m: None)
+    assert summary.new == 30
+    assert [(r.params["date"], r.params["p"]) for r in server.requests] == [("2026-07-31", "0"), ("2026-07-31", "1")]
+
+
+def test_rss_error_feed_over_http_is_unusable():
+    error = fixture_bytes("arxiv_rss/rss2_error_feed_bad-archive_2024-11-28.xml")
+    with ReplayServer(lambda p, params: Reply(error)) as server:
+        with pytest.raises(UnusableInput, match="Bad archive"):
+            run(Request(source="arxiv-rss", input=server.url + "/rss/astroph"), client=client(),
+                importer=Importer("arxiv-rss"), log=lambda m: None)
+    assert Paper.objects.count() == 0
+
+
+def test_retry_after_forms():
+    assert retry_after_seconds("7", 5) == 7
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 5) == 0
+    assert retry_after_seconds("soon", 5) == 5
+    assert retry_after_seconds("100000", 5) == 600

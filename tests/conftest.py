@@ -1,0 +1,88 @@
+"""Shared fixtures: recorded responses, the `paperroute` command against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Settings are read when Django starts; a run of plain `pytest` gets a throwaway data dir.
+os.environ.setdefault("PAPERROUTE_DATA_DIR", tempfile.mkdtemp(prefix="paperroute-test-"))
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "cli", "cli_env"}
+
+
+def fixture_bytes(relative: str) -> bytes:
+    """A recorded response from tests/fixtures, gunzipped when stored compressed."""
+    from paperroute.catalog.sources.fetch import gunzip
+
+    return gunzip((FIXTURES / relative).read_bytes())
+
+
+def pytest_collection_modifyitems(config, items):
+    # The PostgreSQL pass of `make test` runs only the tests that touch the database.
+    if not os.environ.get("PAPERROUTE_TEST_DB_ONLY"):
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_db = item.get_closest_marker("django_db") or DB_FIXTURES & set(
+            getattr(item, "fixturenames", ()))
+        (keep if uses_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def database_url() -> str:
+    """A PAPERROUTE_DATABASE_URL for the database the tests are using right now."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def cli_env(transactional_db, tmp_path) -> dict[str, str]:
+    """Environment for a `paperroute` subprocess that uses the test database."""
+    env = dict(os.environ)
+    env.update(PAPERROUTE_DATABASE_URL=database_url(), PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
+               PAPERROUTE_ARXIV_DELAY="0", PYTHONUNBUFFERED="1")
+    return env
+
+
+@pytest.fixture
+def cli(cli_env):
+    """Run `paperroute ARGS…` in a subprocess against the test database."""
+
+    def run(*args: str, input: bytes | None = None, timeout: float = 120,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "paperroute", *args], cwd=ROOT, input=input,
+            env={**cli_env, **(env or {})}, capture_output=True, timeout=timeout,
+        )
+
+    return run
+
+
+def wipe_catalogue() -> None:
+    """Empty every catalogue table, as on a fresh database."""
+    from django.db import connection
+
+    from paperroute.catalog.models import Author, Category, HarvestCheckpoint, Paper
+
+    Paper.objects.all().delete()
+    # Authors are protected while papers name them; with the papers gone a plain DELETE is
+    # safe and avoids the ORM's per-row protection query, which SQLite cannot hold for
+    # thousands of rows.
+    with connection.cursor() as cursor:
+        for model in (Author, Category, HarvestCheckpoint):
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")

@@ -1,0 +1,83 @@
+"""Run the whole suite on SQLite, then again on PostgreSQL when one is reachable.
+
+PAPERROUTE_TEST_DATABASE_URL names the PostgreSQL server (default: one on 127.0.0.1:5432).
+PAPERROUTE_REQUIRE_POSTGRES=1 turns "PostgreSQL skipped" into a failure, as CI wants.
+Extra arguments go to pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CANDIDATES = (
+    "postgres://postgres@127.0.0.1:5432/test",
+    f"postgres://{os.environ.get('USER', 'postgres')}@127.0.0.1:5432/postgres",
+)
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
+def find_postgres() -> tuple[str | None, str]:
+    """A PostgreSQL URL that accepts connections, or None and why not."""
+    explicit = os.environ.get("PAPERROUTE_TEST_DATABASE_URL", "")
+    candidates = (explicit,) if explicit else CANDIDATES
+    if not explicit:
+        try:
+            socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+        except OSError:
+            return None, "no server on 127.0.0.1:5432 and PAPERROUTE_TEST_DATABASE_URL is unset"
+    import psycopg
+
+    problems = []
+    for url in candidates:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+            return url, ""
+        except psycopg.Error as exc:
+            problems.append(f"{url}: {str(exc).strip().splitlines()[0]}")
+    return None, "; ".join(problems)
+
+
+def run_pytest(label: str, env_extra: dict[str, str], args: list[str]) -> int:
+    env = dict(os.environ)
+    env.update(env_extra)
+    print(f"\n=== {label} ===", flush=True)
+    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    results: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="paperroute-test-") as data_dir:
+        sqlite_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "sqlite"),
+                      "PAPERROUTE_DATABASE_URL": ""}
+        code = run_pytest("SQLite", sqlite_env, args)
+        results.append(("SQLite", "passed" if code == 0 else f"FAILED (exit {code})"))
+
+        url, why = find_postgres()
+        if url:
+            pg_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "postgres"),
+                      "PAPERROUTE_DATABASE_URL": url, "PAPERROUTE_TEST_DB_ONLY": "1"}
+            pg_code = run_pytest(f"PostgreSQL ({url})", pg_env, args)
+            results.append(("PostgreSQL", "passed" if pg_code == 0 else f"FAILED (exit {pg_code})"))
+        elif _truthy("PAPERROUTE_REQUIRE_POSTGRES"):
+            results.append(("PostgreSQL", f"FAILED: required but unreachable ({why})"))
+        else:
+            results.append(("PostgreSQL", f"skipped ({why})"))
+
+    print("\n=== databases ===")
+    for name, outcome in results:
+        print(f"{name:<11} {outcome}")
+    return 0 if all(outcome.startswith(("passed", "skipped")) for _, outcome in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
