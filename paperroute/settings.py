@@ -1,5 +1,6 @@
 """Django settings, built from the declared PAPERROUTE_* settings in `paperroute.conf`."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -80,7 +81,10 @@ def _database(url: str) -> dict:
         raise conf.ConfigError(
             "PAPERROUTE_DATABASE_URL: expected postgres://user@host:port/name or sqlite:///path"
         )
-    return dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    database = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    # One test database per test run, so that two runs on one server do not drop each other's.
+    database["TEST"] = {"NAME": f"test_{database['NAME']}_{os.getpid()}"}
+    return database
 
 
 DATABASES = {"default": _database(str(CONFIG["DATABASE_URL"]))}
