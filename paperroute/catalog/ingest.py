@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Callable, Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from paperroute.catalog.announce import listing_day
@@ -88,8 +88,10 @@ class _State:
     paper_id: int | None = None
 
     def signature(self) -> tuple:
+        """Everything stored about the paper, for telling whether a record changed it."""
+        fields = self.fields
         return (
-            tuple(repr(self.fields.get(name)) for name in PAPER_FIELDS),
+            tuple([fields[name] for name in PAPER_FIELDS]),
             tuple(self.authors),
             tuple(self.categories),
             tuple(sorted(self.versions.items())),
@@ -250,67 +252,106 @@ class _BatchWriter:
         self.original = {key: state.signature() for key, state in states.items()}
 
     def _write(self) -> None:
+        signatures = {key: state.signature() for key, state in self.states.items()}
         changed = {key: s for key, s in self.states.items()
-                   if s.paper_id is None or s.signature() != self.original.get(key)}
+                   if s.paper_id is None or signatures[key] != self.original.get(key)}
         if not changed:
             return
         authors = _ids(Author, "name", {n for s in changed.values() for n in s.authors})
         categories = _ids(Category, "code", {c for s in changed.values() for c in s.categories})
 
         new = [s for s in changed.values() if s.paper_id is None]
-        created = Paper.objects.bulk_create(
-            [Paper(changed_at=self.now, **s.fields) for s in new], batch_size=500
-        )
-        for state, paper in zip(new, created):
-            state.paper_id = paper.pk
+        if new:
+            columns = (*PAPER_FIELDS, "created_at", "changed_at")
+            _insert_rows(Paper, columns, [(*(s.fields[n] for n in PAPER_FIELDS), self.now, self.now)
+                                          for s in new])
+            ids = _lookup(Paper, "key", [s.fields["key"] for s in new])
+            for state in new:
+                state.paper_id = ids[state.fields["key"]]
 
         existing = [(k, s) for k, s in changed.items() if k in self.original]
         if existing:
             update_fields = sorted({
-                name for key, s in existing for name in PAPER_FIELDS
-                if repr(s.fields.get(name)) != self.original[key][0][PAPER_FIELDS.index(name)]
+                name for key, _ in existing for index, name in enumerate(PAPER_FIELDS)
+                if signatures[key][0][index] != self.original[key][0][index]
             } | {"changed_at"})
             objs = [Paper(pk=s.paper_id, changed_at=self.now, **s.fields) for _, s in existing]
             Paper.objects.bulk_update(objs, update_fields, batch_size=200)
 
-        self._replace_children(changed, authors, categories)
+        self._replace_children(changed, signatures, authors, categories)
 
-    def _replace_children(self, changed, authors, categories) -> None:
-        def differs(key: str, index: int, value: tuple) -> bool:
-            return key not in self.original or self.original[key][index] != value
-
+    def _replace_children(self, changed, signatures, authors, categories) -> None:
         through = Paper.categories.through
+        # (table, columns, position in the signature, rows of one paper)
         tables = (
-            (Authorship, 1, lambda s: [Authorship(paper_id=s.paper_id, author_id=authors[n], position=i)
-                                       for i, n in enumerate(s.authors)]),
-            (through, 2, lambda s: [through(paper_id=s.paper_id, category_id=categories[c])
-                                    for c in s.categories]),
-            (Version, 3, lambda s: [Version(paper_id=s.paper_id, number=n, date=d)
-                                    for n, d in sorted(s.versions.items())]),
-            (Announcement, 4, lambda s: [Announcement(paper_id=s.paper_id, date=d, kind=k)
-                                         for d, k in sorted(s.announcements.items())]),
-            (Sighting, 5, lambda s: [Sighting(paper_id=s.paper_id, source=src, first_seen=seen)
-                                     for src, seen in sorted(s.sightings.items())]),
+            (Authorship, ("paper_id", "author_id", "position"), 1,
+             lambda s: [(s.paper_id, authors[n], i) for i, n in enumerate(s.authors)]),
+            (through, ("paper_id", "category_id"), 2,
+             lambda s: [(s.paper_id, categories[c]) for c in s.categories]),
+            (Version, ("paper_id", "number", "date"), 3,
+             lambda s: [(s.paper_id, n, d) for n, d in sorted(s.versions.items())]),
+            (Announcement, ("paper_id", "date", "kind"), 4,
+             lambda s: [(s.paper_id, d, k) for d, k in sorted(s.announcements.items())]),
+            (Sighting, ("paper_id", "source", "first_seen"), 5,
+             lambda s: [(s.paper_id, src, seen) for src, seen in sorted(s.sightings.items())]),
         )
-        for model, index, build in tables:
-            stale = [(k, s) for k, s in changed.items() if differs(k, index, s.signature()[index])]
+        for model, columns, index, rows_of in tables:
+            stale = [(k, s) for k, s in changed.items()
+                     if k not in self.original or self.original[k][index] != signatures[k][index]]
             if not stale:
                 continue
             model.objects.filter(
                 paper_id__in=[s.paper_id for k, s in stale if k in self.original]
             ).delete()
-            model.objects.bulk_create([row for _, s in stale for row in build(s)], batch_size=1000)
+            _insert_rows(model, columns, [row for _, s in stale for row in rows_of(s)])
+
+
+def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], ignore_conflicts: bool = False) -> None:
+    """Insert plain rows with one executemany: child rows need none of the ORM's per-object work."""
+    if not rows:
+        return
+    by_column = {field.column: field for field in model._meta.concrete_fields}
+    fields = [by_column[c] for c in columns]
+    adapters = [_adapter(f) for f in fields]
+    if any(adapters):
+        rows = [tuple(a(v) if a and v is not None else v for a, v in zip(adapters, row)) for row in rows]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _adapter(field):
+    """How the database driver wants a column's Python values (dates need it on SQLite)."""
+    if isinstance(field, models.DateTimeField):
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.DateField):
+        return connection.ops.adapt_datefield_value
+    if isinstance(field, models.JSONField):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None
+
+
+def _lookup(model, column: str, values) -> dict[str, int]:
+    """Primary keys by a unique column, in chunks that keep under SQLite's parameter limit."""
+    values = sorted(values)
+    found: dict[str, int] = {}
+    for start in range(0, len(values), 900):
+        chunk = values[start:start + 900]
+        found.update(model.objects.filter(**{f"{column}__in": chunk}).values_list(column, "pk"))
+    return found
 
 
 def _ids(model, column: str, values: set[str]) -> dict[str, int]:
     """Primary keys for names or codes, creating the missing ones."""
-    if not values:
-        return {}
-    found = dict(model.objects.filter(**{f"{column}__in": values}).values_list(column, "pk"))
+    found = _lookup(model, column, values)
     missing = values - found.keys()
     if missing:
-        model.objects.bulk_create([model(**{column: v}) for v in missing], ignore_conflicts=True)
-        found.update(model.objects.filter(**{f"{column}__in": missing}).values_list(column, "pk"))
+        _insert_rows(model, (column,), [(v,) for v in sorted(missing)], ignore_conflicts=True)
+        found.update(_lookup(model, column, missing))
     return found
 
 

@@ -84,48 +84,65 @@ def _require_id(value: str) -> str:
     return parse_arxiv_id(value)[0]
 
 
-def _common(body: etree._Element, ns: str, where: str, arxiv_id: str) -> PaperRecord:
-    title = unwrap(text(body, f"{ns}:title", NS))
+def _fields(body: etree._Element) -> dict[str, etree._Element]:
+    """The children of a metadata element by local name (the first of each), in one pass."""
+    fields: dict[str, etree._Element] = {}
+    for child in body:
+        tag = child.tag
+        if isinstance(tag, str):
+            fields.setdefault(tag.rpartition("}")[2], child)
+    return fields
+
+
+def _value(fields: dict[str, etree._Element], name: str) -> str:
+    element = fields.get(name)
+    if element is None:
+        return ""
+    return element.text or "" if len(element) == 0 else "".join(element.itertext())
+
+
+def _common(fields: dict[str, etree._Element], where: str, arxiv_id: str) -> PaperRecord:
+    title = unwrap(_value(fields, "title"))
     if not title:
         raise ValueError("missing title")
-    categories = text(body, f"{ns}:categories", NS).split()
     return PaperRecord(
         source=NAME,
         position=where,
         arxiv_id=arxiv_id,
         title=title,
-        abstract=unwrap(text(body, f"{ns}:abstract", NS)),
-        categories=categories,
-        comments=unwrap(text(body, f"{ns}:comments", NS)),
-        journal_ref=unwrap(text(body, f"{ns}:journal-ref", NS)),
+        abstract=unwrap(_value(fields, "abstract")),
+        categories=_value(fields, "categories").split(),
+        comments=unwrap(_value(fields, "comments")),
+        journal_ref=unwrap(_value(fields, "journal-ref")),
         # Several DOIs are sometimes listed; the first one is the paper's.
-        doi=(unwrap(text(body, f"{ns}:doi", NS)).split(" ") or [""])[0],
-        license=unwrap(text(body, f"{ns}:license", NS)),
+        doi=(_value(fields, "doi").split() or [""])[0],
+        license=unwrap(_value(fields, "license")),
     )
 
 
 def _arxiv(body: etree._Element, where: str) -> PaperRecord:
-    arxiv_id = _require_id(text(body, "arxiv:id", NS))
-    record = _common(body, "arxiv", where, arxiv_id)
-    for author in body.findall("arxiv:authors/arxiv:author", NS):
-        parts = [text(author, f"arxiv:{p}", NS).strip() for p in ("forenames", "keyname", "suffix")]
-        name = unwrap(" ".join(p for p in parts if p))
+    fields = _fields(body)
+    record = _common(fields, where, _require_id(_value(fields, "id")))
+    for author in fields["authors"] if "authors" in fields else ():
+        parts = _fields(author)
+        name = " ".join(_value(parts, p).strip() for p in ("forenames", "keyname", "suffix"))
+        name = unwrap(name)
         if name:
             record.authors.append(name)
-    created = text(body, "arxiv:created", NS)
+    created = _value(fields, "created")
     if not created:
         raise ValueError("missing created date")
     record.published = dates.iso_datetime(created)
     record.versions[1] = record.published
-    updated = text(body, "arxiv:updated", NS)
+    updated = _value(fields, "updated")
     record.updated = dates.iso_datetime(updated) if updated else record.published
     return record
 
 
 def _arxiv_raw(body: etree._Element, where: str) -> PaperRecord:
-    arxiv_id = _require_id(text(body, "raw:id", NS))
-    record = _common(body, "raw", where, arxiv_id)
-    record.authors = split_author_list(text(body, "raw:authors", NS))
+    fields = _fields(body)
+    record = _common(fields, where, _require_id(_value(fields, "id")))
+    record.authors = split_author_list(_value(fields, "authors"))
     for version in body.findall("raw:version", NS):
         label = version.get("version", "")
         if not re.fullmatch(r"v\d+", label):

@@ -40,7 +40,7 @@ def parse_items(data: bytes, item: str, id_tag: str) -> XmlDoc:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         return _salvage(data, item, id_tag, exc)
-    items = [el for el in root.iter() if local_name(el) == item]
+    items = list(root.iter(f"{{*}}{item}"))
     return XmlDoc(root, items)
 
 
