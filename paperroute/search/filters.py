@@ -1,0 +1,50 @@
+"""Restrictions on which papers may match, applied inside both retrievers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from paperroute.search.documents import day_number
+from paperroute.search.query import ParsedQuery
+
+
+@dataclass
+class Filters:
+    """Listing-day range (inclusive day numbers), categories (any of), authors (all of)."""
+
+    first_day: int | None = None
+    last_day: int | None = None
+    categories: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return (self.first_day is None and self.last_day is None and not self.categories
+                and not self.authors)
+
+    @property
+    def impossible(self) -> bool:
+        return (self.first_day is not None and self.last_day is not None
+                and self.first_day > self.last_day)
+
+
+def combine(parsed: ParsedQuery, *, since: date | None = None, until: date | None = None,
+            categories: list[str] | None = None, authors: list[str] | None = None) -> Filters:
+    """The filters of a query's syntax and of the caller's options, all of which must hold."""
+    first = day_number(since) if since else None
+    last = day_number(until) if until else None
+    if parsed.years:
+        low, high = parsed.years
+        if low is not None:
+            year_first = day_number(date(low, 1, 1))
+            first = year_first if first is None else max(first, year_first)
+        if high is not None:
+            year_last = day_number(date(high, 12, 31))
+            last = year_last if last is None else min(last, year_last)
+    # Categories from the options and from the query widen each other (any of them);
+    # authors narrow (every named author).
+    cats = [c.strip().lower() for c in (categories or []) if c and c.strip()] + parsed.categories
+    names = [a.strip().lower() for a in (authors or []) if a and a.strip()] + parsed.authors
+    return Filters(first_day=first, last_day=last, categories=list(dict.fromkeys(cats)),
+                   authors=list(dict.fromkeys(names)))

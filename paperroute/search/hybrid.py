@@ -1,0 +1,45 @@
+"""Fusing keyword and embedding rankings into one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """How the two rankings combine (chosen on SciFact train, see BENCHMARKS.md)."""
+
+    method: str = "weighted"   # "weighted": min-max normalised scores; "rrf": reciprocal ranks
+    dense_weight: float = 0.5
+    rrf_k: float = 60.0
+    depth: int = 100           # candidates taken from each retriever
+
+
+def _minmax(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = (high - low) or 1.0
+    return {pid: (s - low) / span for pid, s in scores.items()}
+
+
+def _ranks(scores: dict[int, float]) -> dict[int, int]:
+    ordered = sorted(scores, key=lambda pid: (-scores[pid], pid))
+    return {pid: rank for rank, pid in enumerate(ordered, start=1)}
+
+
+def fuse(lexical: dict[int, float], dense: dict[int, float],
+         params: FusionParams) -> list[tuple[int, float]]:
+    """One ranking from both; each dict scores every candidate it can (missing counts as worst)."""
+    candidates = set(lexical) | set(dense)
+    if params.method == "rrf":
+        lex_rank, dense_rank = _ranks(lexical), _ranks(dense)
+        worst = len(candidates) + 1
+        fused = {pid: (1 - params.dense_weight) / (params.rrf_k + lex_rank.get(pid, worst))
+                 + params.dense_weight / (params.rrf_k + dense_rank.get(pid, worst))
+                 for pid in candidates}
+    else:
+        lex_norm, dense_norm = _minmax(lexical), _minmax(dense)
+        fused = {pid: (1 - params.dense_weight) * lex_norm.get(pid, 0.0)
+                 + params.dense_weight * dense_norm.get(pid, 0.0) for pid in candidates}
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

@@ -1,0 +1,216 @@
+"""BM25 keyword search with tantivy; every query is built term by term, never parsed from text."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import tantivy
+
+from paperroute.search.documents import IndexDoc, category_terms
+from paperroute.search.filters import Filters
+from paperroute.search.query import ParsedQuery
+
+Occur = tantivy.Occur
+Q = tantivy.Query
+
+
+@dataclass(frozen=True)
+class LexicalParams:
+    """Field weights and query-side choices (tuned on SciFact train, see BENCHMARKS.md)."""
+
+    title_weight: float = 0.25     # extra BM25 on the title alone, over title + abstract
+    author_weight: float = 0.5     # a free-text word that is an author's name
+    stopwords: bool = True         # drop English stop words from queries (not from documents)
+    query_tf: bool = True          # a word repeated in the query counts that many times
+
+
+def _analyzer(stem: bool, stopwords: bool) -> tantivy.TextAnalyzer:
+    # The same chain as tantivy's built-in "en_stem" / "default" analyzers, which the index
+    # uses for documents, so that query terms equal indexed terms.
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+    builder = builder.filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+    if stopwords:
+        builder = builder.filter(tantivy.Filter.stopword("english"))
+    if stem:
+        builder = builder.filter(tantivy.Filter.stemmer("english"))
+    return builder.build()
+
+
+STEM = _analyzer(stem=True, stopwords=False)
+STEM_NO_STOP = _analyzer(stem=True, stopwords=True)
+PLAIN = _analyzer(stem=False, stopwords=False)
+
+
+def schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("pid", stored=True, indexed=True, fast=True)
+    builder.add_text_field("text", tokenizer_name="en_stem", index_option="position")
+    builder.add_text_field("title", tokenizer_name="en_stem", index_option="freq")
+    builder.add_text_field("authors", tokenizer_name="default", index_option="position")
+    builder.add_text_field("cats", tokenizer_name="raw", index_option="basic")
+    builder.add_integer_field("day", indexed=True, fast=True)
+    return builder.build()
+
+
+class LexicalIndex:
+    """One tantivy index in a directory."""
+
+    def __init__(self, path: Path, params: LexicalParams = LexicalParams()) -> None:
+        self.path = path
+        self.params = params
+        path.mkdir(parents=True, exist_ok=True)
+        self.schema = schema()
+        self.index = tantivy.Index(self.schema, path=str(path))
+        self.searcher = self.index.searcher()
+
+    def reload(self) -> None:
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    @property
+    def num_docs(self) -> int:
+        return self.searcher.num_docs
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def writer(self, threads: int = 1) -> tantivy.IndexWriter:
+        return self.index.writer(heap_size=128_000_000, num_threads=max(1, threads))
+
+    @staticmethod
+    def add(writer: tantivy.IndexWriter, doc: IndexDoc) -> None:
+        document = tantivy.Document()
+        document.add_unsigned("pid", doc.pid)
+        document.add_text("text", f"{doc.title}\n{doc.abstract}")
+        document.add_text("title", doc.title)
+        for name in doc.authors:
+            document.add_text("authors", name)
+        for term in category_terms(doc.categories):
+            document.add_text("cats", term)
+        document.add_integer("day", doc.day)
+        writer.add_document(document)
+
+    @staticmethod
+    def delete(writer: tantivy.IndexWriter, pids: Iterable[int]) -> None:
+        for pid in pids:
+            writer.delete_documents_by_term("pid", pid)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def terms(self, words: list[str]) -> Counter:
+        """Stemmed query terms with their counts."""
+        text = " ".join(words)
+        tokens = (STEM_NO_STOP if self.params.stopwords else STEM).analyze(text)
+        if not tokens:  # a query of stop words only ("to be or not to be") still means them
+            tokens = STEM.analyze(text)
+        counts = Counter(tokens)
+        if not self.params.query_tf:
+            counts = Counter(dict.fromkeys(counts, 1))
+        return counts
+
+    def _phrase(self, field: str, phrase: str, analyzer=STEM) -> Q | None:
+        words = analyzer.analyze(phrase)
+        if not words:
+            return None
+        if len(words) == 1:
+            return Q.term_query(self.schema, field, words[0])
+        return Q.phrase_query(self.schema, field, words)
+
+    def filter_clauses(self, filters: Filters) -> list[tuple[Occur, Q]]:
+        """Clauses that restrict without scoring."""
+        clauses = []
+        if filters.first_day is not None or filters.last_day is not None:
+            clauses.append(Q.range_query(self.schema, "day", tantivy.FieldType.Integer,
+                                         filters.first_day, filters.last_day))
+        if filters.categories:
+            clauses.append(Q.term_set_query(self.schema, "cats", filters.categories))
+        for name in filters.authors:
+            query = self._phrase("authors", name, PLAIN)
+            if query is not None:
+                clauses.append(query)
+        return [(Occur.Must, Q.const_score_query(q, 0.0)) for q in clauses]
+
+    def constraint_clauses(self, parsed: ParsedQuery) -> list[tuple[Occur, Q]]:
+        """Phrases that must appear and words or phrases that must not."""
+        clauses = []
+        for phrase in parsed.phrases:
+            query = self._phrase("text", phrase)
+            if query is not None:
+                clauses.append((Occur.Must, query))
+        for excluded in parsed.excluded:
+            query = self._phrase("text", excluded)
+            if query is not None:
+                clauses.append((Occur.MustNot, query))
+        return clauses
+
+    def scoring_query(self, parsed: ParsedQuery) -> Q | None:
+        """BM25 over title + abstract, the title again, and author names, weighted by query tf."""
+        counts = self.terms(parsed.words)
+        if not counts:
+            return None
+        p = self.params
+        clauses = []
+        for term, count in counts.items():
+            clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "text", term),
+                                                        float(count))))
+            if p.title_weight:
+                clauses.append((Occur.Should, Q.boost_query(
+                    Q.term_query(self.schema, "title", term), count * p.title_weight)))
+        if p.author_weight:
+            for word in dict.fromkeys(PLAIN.analyze(" ".join(parsed.words))):
+                clauses.append((Occur.Should, Q.boost_query(
+                    Q.term_query(self.schema, "authors", word), p.author_weight)))
+        return Q.boolean_query(clauses)
+
+    def build(self, parsed: ParsedQuery, filters: Filters, *, scoring: bool = True) -> Q:
+        """The whole query: scoring words (if any), phrases, exclusions and filters."""
+        clauses = self.constraint_clauses(parsed) + self.filter_clauses(filters)
+        scored = self.scoring_query(parsed) if scoring else None
+        if scored is not None:
+            clauses.append((Occur.Must, scored))
+        if not any(occur == Occur.Must for occur, _ in clauses):
+            clauses.append((Occur.Must, Q.all_query()))
+        return Q.boolean_query(clauses)
+
+    def run(self, query: Q, limit: int, *, newest_first: bool = False) -> tuple[list[tuple[int, float]], int]:
+        """(pid, score) best first, and how many documents match."""
+        if limit <= 0:
+            return [], self.searcher.search(query, limit=1, count=True).count
+        if newest_first:
+            result = self.searcher.search(query, limit=limit, count=True, order_by_field="day")
+            hits = [(0.0, address) for _, address in result.hits]
+        else:
+            result = self.searcher.search(query, limit=limit, count=True)
+            hits = result.hits
+        if not hits:
+            return [], result.count or 0
+        pids = self.searcher.fast_field_values("pid", [address for _, address in hits])
+        return [(int(pid), float(score)) for (score, _), pid in zip(hits, pids)], result.count
+
+    def search(self, parsed: ParsedQuery, filters: Filters,
+               limit: int) -> tuple[list[tuple[int, float]], int]:
+        """BM25 hits for a parsed query; a query with no words lists the newest matches."""
+        query = self.build(parsed, filters)
+        return self.run(query, limit, newest_first=not parsed.words or not self.terms(parsed.words))
+
+    def scores_for(self, parsed: ParsedQuery, pids: list[int]) -> dict[int, float]:
+        """BM25 scores of the given papers (0 for those the words miss)."""
+        scored = self.scoring_query(parsed)
+        if scored is None or not pids:
+            return {}
+        query = Q.boolean_query([(Occur.Must, scored), (Occur.Must, Q.const_score_query(
+            Q.term_set_query(self.schema, "pid", pids), 0.0))])
+        hits, _ = self.run(query, len(pids))
+        return dict(hits)
+
+    def matching(self, parsed: ParsedQuery, filters: Filters, limit: int,
+                 within: list[int] | None = None) -> tuple[list[int], int]:
+        """Papers (of `within`, if given) passing the phrases, exclusions and filters, unranked."""
+        query = self.build(parsed, filters, scoring=False)
+        if within is not None:
+            query = Q.boolean_query([(Occur.Must, query), (Occur.Must, Q.const_score_query(
+                Q.term_set_query(self.schema, "pid", within), 0.0))])
+        hits, total = self.run(query, limit)
+        return [pid for pid, _ in hits], total

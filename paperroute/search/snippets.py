@@ -1,0 +1,55 @@
+"""Plain-text snippets with highlight spans: the callers escape and mark them up."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from paperroute.search.lexical import STEM
+
+# tantivy's simple tokenizer: runs of alphanumeric characters.
+WORD = re.compile(r"[^\W_]+")
+WIDTH = 240
+
+
+@lru_cache(maxsize=50_000)
+def _stem(word: str) -> str:
+    stems = STEM.analyze(word)
+    return stems[0] if stems else ""
+
+
+def spans(text: str, stems: set[str]) -> list[tuple[int, int]]:
+    """[start, end) spans of the words in `text` whose stems are wanted."""
+    if not stems:
+        return []
+    return [(m.start(), m.end()) for m in WORD.finditer(text) if _stem(m.group()) in stems]
+
+
+def snippet(text: str, stems: set[str], width: int = WIDTH) -> tuple[str, list[tuple[int, int]]]:
+    """The `width`-character stretch of `text` with the most distinct wanted words."""
+    text = " ".join(text.split())
+    found = spans(text, stems)
+    if len(text) <= width:
+        return text, found
+    start = 0
+    if found:
+        best, best_score = 0, -1
+        for i, (begin, _) in enumerate(found):
+            inside = {_stem(text[b:e]) for b, e in found[i:] if e <= begin + width}
+            score = len(inside) * 10 - i * 0.01  # ties go to the earlier stretch
+            if score > best_score:
+                best, best_score = begin, score
+        # Start a little before the first match, at a word boundary.
+        start = max(0, best - 40)
+        if start:
+            space = text.find(" ", start)
+            start = space + 1 if 0 <= space < best else best
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + width // 2 else end
+    prefix = "… " if start else ""
+    suffix = " …" if end < len(text) else ""
+    shift = len(prefix) - start
+    kept = [(b + shift, e + shift) for b, e in found if b >= start and e <= end]
+    return prefix + text[start:end] + suffix, kept

@@ -1,0 +1,282 @@
+"""Bring the index up to date with the catalogue: by watermark (sync) or from scratch (rebuild).
+
+The watermark is Paper.changed_at. Ingest stamps changed_at when a batch starts and commits
+later, so a batch can become visible with a changed_at older than the newest one a sync already
+saw. Every sync therefore re-reads a safety window before its watermark and compares each
+paper's changed_at with the one it was indexed at (changed.npy), re-indexing only real changes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from paperroute.search import vectors as vector_db
+from paperroute.search.documents import IndexDoc, load_docs
+from paperroute.search.embedder import Embedder, text_hash
+from paperroute.search.index import (
+    SCHEMA,
+    current_generation,
+    load_stamps,
+    new_generation,
+    publish,
+    read_manifest,
+    save_stamps,
+    write_manifest,
+)
+from paperroute.search.lexical import LexicalIndex
+from paperroute.search.vectorstore import VectorStore
+
+# Longer than any ingest transaction and any clock skew between the hosts that ingest.
+SAFETY_WINDOW = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EMBED_CHUNK = 64          # papers embedded per round trip to the database
+COMMIT_EVERY = 30.0       # seconds between commits while embedding, so progress is kept
+
+
+def micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass
+class SyncReport:
+    """What a sync or rebuild did."""
+
+    papers: int = 0          # papers in the index afterwards
+    indexed: int = 0         # papers (re)indexed for keyword search
+    removed: int = 0
+    embedded: int = 0        # papers embedded by the model in this run
+    reused: int = 0          # papers whose stored vectors were (re)loaded
+    pending: int = 0         # papers still without vectors
+    rebuilt: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        verb = "rebuilt" if self.rebuilt else "synced"
+        text = (f"search index {verb}: {self.papers} papers; {self.indexed} indexed, "
+                f"{self.removed} removed, {self.embedded} embedded, {self.reused} vectors loaded"
+                f"{f', {self.pending} waiting to be embedded' if self.pending else ''} "
+                f"({self.seconds:.1f} s)")
+        return text
+
+
+Progress = Callable[..., object]  # paperroute.progress.counter
+
+
+def _grow(stamps: np.ndarray, size: int) -> np.ndarray:
+    if size <= len(stamps):
+        return stamps
+    return np.concatenate([stamps, np.zeros(size - len(stamps), np.int64)])
+
+
+class Writer:
+    """One generation opened for writing; the caller holds the writer lock."""
+
+    def __init__(self, generation: Path, manifest: dict, model: str) -> None:
+        self.generation = generation
+        self.manifest = manifest
+        self.model = model
+        self.lexical = LexicalIndex(generation / "lexical")
+        self.vectors = VectorStore(generation / "vectors")
+        self.changed = load_stamps(generation, "changed")
+        self.vstamp = load_stamps(generation, "vstamp")
+        self.report = SyncReport()
+
+    # -- keyword side and metadata -----------------------------------------------------------
+
+    def index_docs(self, docs: list[IndexDoc], changed: dict[int, int], writer) -> None:
+        """Replace these papers in the keyword index and refresh their filter fields."""
+        LexicalIndex.delete(writer, [d.pid for d in docs])
+        for doc in docs:
+            LexicalIndex.add(writer, doc)
+            self.vectors.describe(doc.pid, doc.day, doc.categories)
+        top = max(changed, default=0) + 1
+        self.changed = _grow(self.changed, top)
+        self.vstamp = _grow(self.vstamp, top)
+        for pid, stamp in changed.items():
+            self.changed[pid] = stamp
+        self.report.indexed += len(docs)
+
+    def attach_vectors(self, docs: list[IndexDoc]) -> list[IndexDoc]:
+        """Load stored vectors that match the papers' text; returns the papers still lacking them."""
+        found = vector_db.stored([d.pid for d in docs], self.model)
+        missing = []
+        for doc in docs:
+            entry = found.get(doc.pid)
+            digest = text_hash(doc.title, doc.abstract)
+            if entry is None or entry[0] != digest:
+                if self.vectors.has(doc.pid):
+                    self.vectors.remove(doc.pid)  # the text changed: old vectors mislead
+                    self.vstamp[doc.pid] = 0
+                missing.append(doc)
+                continue
+            stamp = micros(entry[2])
+            if self.vstamp[doc.pid] != stamp or not self.vectors.has(doc.pid):
+                self.vectors.put(doc.pid, entry[1], doc.day, doc.categories)
+                self.vstamp[doc.pid] = stamp
+                self.report.reused += 1
+        return missing
+
+    def commit(self, writer, marks: dict) -> None:
+        writer.commit()
+        self.vectors.commit()
+        self.vectors.begin()
+        save_stamps(self.generation, "changed", self.changed)
+        save_stamps(self.generation, "vstamp", self.vstamp)
+        self.manifest.update(marks)
+        self.manifest["papers"] = int((self.changed > 0).sum())
+        self.manifest["embedded"] = self.vectors.papers
+        write_manifest(self.generation, self.manifest)
+
+    def pending(self) -> list[int]:
+        """Indexed papers that have no vectors yet."""
+        indexed = np.flatnonzero(self.changed > 0)
+        have = np.zeros(len(indexed), bool)
+        inside = indexed < len(self.vectors.count)
+        have[inside] = self.vectors.count[indexed[inside]] > 0
+        return [int(p) for p in indexed[~have]]
+
+
+def _scan_changes(since: datetime | None) -> list[tuple[int, datetime]]:
+    from paperroute.catalog.models import Paper
+
+    rows = Paper.objects.all()
+    if since is not None:
+        rows = rows.filter(changed_at__gte=since - SAFETY_WINDOW)
+    return list(rows.values_list("pk", "changed_at").iterator(chunk_size=10_000))
+
+
+def _scan_vectors(since: datetime | None, model: str) -> list[tuple[int, datetime]]:
+    from paperroute.search.models import PaperVector
+
+    rows = PaperVector.objects.filter(model=model)
+    if since is not None:
+        rows = rows.filter(embedded_at__gte=since - SAFETY_WINDOW)
+    return list(rows.values_list("paper_id", "embedded_at").iterator(chunk_size=10_000))
+
+
+def _parse(mark: str | None) -> datetime | None:
+    return datetime.fromisoformat(mark) if mark else None
+
+
+def _changes(writer: Writer, since: datetime | None) -> tuple[dict[int, int], datetime | None]:
+    """Papers whose changed_at differs from the one indexed, and the newest changed_at seen."""
+    todo, newest = {}, since
+    indexed = writer.changed
+    for pid, moment in _scan_changes(since):
+        stamp = micros(moment)
+        if pid >= len(indexed) or indexed[pid] != stamp:
+            todo[pid] = stamp
+        if newest is None or moment > newest:
+            newest = moment
+    return todo, newest
+
+
+def _vector_changes(writer: Writer, since: datetime | None) -> tuple[set[int], datetime | None]:
+    """Papers whose stored vectors are newer than the ones indexed (embedded elsewhere)."""
+    found, newest = set(), since
+    for pid, moment in _scan_vectors(since, writer.model):
+        if pid >= len(writer.vstamp) or writer.vstamp[pid] != micros(moment):
+            found.add(pid)
+        if newest is None or moment > newest:
+            newest = moment
+    return found, newest
+
+
+def _gone(writer: Writer) -> list[int]:
+    """Indexed papers that are no longer in the catalogue."""
+    from paperroute.catalog.models import Paper
+
+    indexed = int((writer.changed > 0).sum())
+    if Paper.objects.count() >= indexed:
+        return []
+    alive = np.fromiter(Paper.objects.values_list("pk", flat=True).iterator(chunk_size=20_000),
+                        dtype=np.int64)
+    known = np.flatnonzero(writer.changed > 0)
+    return [int(p) for p in known[~np.isin(known, alive)]]
+
+
+def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, progress: Progress,
+           rebuild: bool = False, threads: int = 1) -> SyncReport:
+    """Sync the index (or rebuild it), then embed what lacks vectors when `embedder` is given."""
+    started = time.monotonic()
+    generation = None if rebuild else current_generation(root)
+    notes = []
+    if generation is not None:
+        manifest = read_manifest(generation)
+        stale = manifest.get("schema") != SCHEMA or manifest.get("model") != model
+        if stale:
+            notes.append("the index was made by another version or model: rebuilt it")
+            generation = None
+    fresh = generation is None
+    if fresh:
+        generation = new_generation(root)
+        manifest = {"schema": SCHEMA, "model": model}
+    w = Writer(generation, manifest, model)
+    w.report.rebuilt, w.report.notes = fresh, notes
+    w.vectors.begin()
+    todo, paper_mark = _changes(w, _parse(manifest.get("paper_mark")))
+    revectored, vector_mark = _vector_changes(w, _parse(manifest.get("vector_mark")))
+    gone = [] if fresh else _gone(w)
+    pids = sorted(set(todo) | revectored)
+    writer = w.lexical.writer(threads)
+    with progress("indexing papers", total=len(pids), unit="papers") as bar:
+        for start in range(0, len(pids), 2000):
+            docs = list(load_docs(pids[start:start + 2000]))
+            w.index_docs([d for d in docs if d.pid in todo], {d.pid: todo[d.pid] for d in docs
+                                                              if d.pid in todo}, writer)
+            w.attach_vectors(docs)
+            bar(len(pids[start:start + 2000]))
+    if gone:
+        LexicalIndex.delete(writer, gone)
+        for pid in gone:
+            w.vectors.remove(pid)
+            w.changed[pid] = w.vstamp[pid] = 0
+        w.report.removed = len(gone)
+    marks = {"paper_mark": paper_mark.isoformat() if paper_mark else None,
+             "vector_mark": vector_mark.isoformat() if vector_mark else None}
+    w.commit(writer, marks)
+    if fresh:
+        publish(root, generation)
+    if embedder is not None:
+        _embed_pending(w, embedder, progress, writer, marks)
+    writer.wait_merging_threads()
+    w.report.pending = len(w.pending())
+    w.report.papers = w.manifest["papers"]
+    w.report.seconds = time.monotonic() - started
+    return w.report
+
+
+def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder], progress: Progress, writer,
+                   marks: dict) -> None:
+    """Embed indexed papers that have no vectors, committing every half minute."""
+    pending = w.pending()
+    if not pending:
+        return
+    embedder = make_embedder()
+    last_commit = time.monotonic()
+    with progress("embedding papers", total=len(pending), unit="papers") as bar:
+        for start in range(0, len(pending), EMBED_CHUNK):
+            chunk = pending[start:start + EMBED_CHUNK]
+            docs = list(load_docs(chunk))
+            missing = w.attach_vectors(docs)  # another host may have embedded them meanwhile
+            if missing:
+                arrays = embedder.embed_papers([(d.title, d.abstract) for d in missing])
+                stamps = vector_db.save(w.model, [(d.pid, text_hash(d.title, d.abstract), a)
+                                                  for d, a in zip(missing, arrays)])
+                for doc, array in zip(missing, arrays):
+                    w.vectors.put(doc.pid, array, doc.day, doc.categories)
+                    if doc.pid in stamps:
+                        w.vstamp[doc.pid] = micros(stamps[doc.pid])
+                w.report.embedded += len(missing)
+            bar(len(chunk))
+            if time.monotonic() - last_commit > COMMIT_EVERY:
+                w.commit(writer, marks)
+                last_commit = time.monotonic()
+    w.commit(writer, marks)

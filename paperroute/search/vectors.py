@@ -1,0 +1,91 @@
+"""Paper vectors in the database (compact float16 blobs), and precomputed vector files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from paperroute.search.embedder import DIM, text_hash
+
+
+def encode(vectors: np.ndarray) -> bytes:
+    """Little-endian float16, row-major: 768 bytes a passage."""
+    return np.ascontiguousarray(vectors, dtype="<f2").tobytes()
+
+
+def decode(data: bytes | memoryview, count: int, dim: int = DIM) -> np.ndarray:
+    return np.frombuffer(bytes(data), dtype="<f2").reshape(count, dim).astype(np.float32)
+
+
+def stored(pids: list[int], model: str) -> dict[int, tuple[str, np.ndarray, datetime]]:
+    """pid -> (text hash, vectors, embedded_at) for papers with vectors of this model."""
+    from paperroute.search.models import PaperVector
+
+    found = {}
+    for start in range(0, len(pids), 1000):
+        rows = PaperVector.objects.filter(paper_id__in=pids[start:start + 1000], model=model)
+        for pid, digest, count, dim, data, when in rows.values_list(
+                "paper_id", "text_hash", "count", "dim", "data", "embedded_at"):
+            found[pid] = (digest, decode(data, count, dim), when)
+    return found
+
+
+def save(model: str, items: list[tuple[int, str, np.ndarray]]) -> dict[int, datetime]:
+    """Store (pid, text hash, vectors) rows, replacing older ones; returns their embedded_at."""
+    from django.db import transaction
+
+    from paperroute.search.models import PaperVector
+
+    objects = [PaperVector(paper_id=pid, model=model, text_hash=digest, count=len(vectors),
+                           dim=vectors.shape[1], data=encode(vectors)) for pid, digest, vectors in items]
+    with transaction.atomic():
+        PaperVector.objects.filter(paper_id__in=[o.paper_id for o in objects]).delete()
+        PaperVector.objects.bulk_create(objects, batch_size=500)
+    return dict(PaperVector.objects.filter(paper_id__in=[o.paper_id for o in objects])
+                .values_list("paper_id", "embedded_at"))
+
+
+def export_file(path: Path, model: str) -> int:
+    """Write every stored vector of `model` to an .npz keyed by text hash; returns the count."""
+    from paperroute.search.models import PaperVector
+
+    hashes, counts, blocks = [], [], []
+    for digest, count, dim, data in PaperVector.objects.filter(model=model).order_by("paper_id") \
+            .values_list("text_hash", "count", "dim", "data"):
+        hashes.append(digest)
+        counts.append(count)
+        blocks.append(np.frombuffer(bytes(data), dtype="<f2").reshape(count, dim))
+    np.savez_compressed(path, model=np.array(model), hashes=np.array(hashes), counts=np.array(counts),
+                        vectors=np.concatenate(blocks) if blocks else np.zeros((0, DIM), "<f2"))
+    return len(hashes)
+
+
+def import_file(path: Path, model: str) -> int:
+    """Store precomputed vectors for papers whose text they were made from; returns how many.
+
+    Vectors made by another model or recipe, or for a text that has since changed, are ignored,
+    so a stale file costs nothing but the papers' embedding later.
+    """
+    from paperroute.catalog.models import Paper
+    from paperroute.search.models import PaperVector
+
+    if not Path(path).exists():
+        return 0
+    with np.load(path) as data:
+        if str(data["model"]) != model:
+            return 0
+        hashes, counts, vectors = list(data["hashes"]), data["counts"], data["vectors"]
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    by_hash = {h: (offsets[i], offsets[i + 1]) for i, h in enumerate(hashes)}
+    have = set(PaperVector.objects.filter(model=model).values_list("paper_id", flat=True))
+    items = []
+    for pid, title, abstract in Paper.objects.values_list("pk", "title", "abstract").iterator(2000):
+        digest = text_hash(title, abstract)
+        if pid not in have and digest in by_hash:
+            start, end = by_hash[digest]
+            items.append((pid, digest, vectors[start:end].astype(np.float32)))
+    for start in range(0, len(items), 500):
+        save(model, items[start:start + 500])
+    return len(items)
