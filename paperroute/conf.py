@@ -34,6 +34,22 @@ def _int(value: str) -> int:
     return int(value)
 
 
+RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """A rate limit such as "10/hour" as (count, seconds)."""
+    count, _, period = value.strip().partition("/")
+    if not count.strip().isdigit() or period.strip() not in RATE_PERIODS:
+        raise ValueError(f"expected COUNT/second|minute|hour|day such as 10/hour, got {value!r}")
+    return int(count), RATE_PERIODS[period.strip()]
+
+
+def _rate(value: str) -> str:
+    parse_rate(value)
+    return value.strip()
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -74,6 +90,31 @@ SETTINGS: tuple[Setting, ...] = (
             "of harvesters."),
     Setting("WEB_WORKERS", "0",
             "Web server processes for `paperroute serve`; 0 means two per CPU core.", _int),
+    Setting("SITE_URL", "http://127.0.0.1:8000",
+            "The site's public address, used for absolute links in emails, feeds and link "
+            "previews."),
+    Setting("SMTP_URL", "",
+            "Mail server: `smtp://user:password@host:587?starttls=1`, `smtps://user:password@host:465` "
+            "or `smtp://host:25`. Empty means mails are printed to the server's console (the demo's "
+            "sign-in links appear there).", secret=True),
+    Setting("FROM_EMAIL", "paperroute <noreply@localhost>",
+            "The From address of every mail the site sends."),
+    Setting("ARXIV_API_URL", "https://export.arxiv.org/api/query",
+            "The arXiv query API that `/submit` fetches submitted papers from."),
+    Setting("SIGNIN_LINK_MINUTES", "30",
+            "Minutes a sign-in link stays valid (each link works once).", _int),
+    Setting("RATE_SIGNIN", "5/hour",
+            "Sign-in mails per address, and (times 4) per IP address: COUNT/second|minute|hour|day.",
+            _rate),
+    Setting("RATE_VOTES", "120/hour", "Upvotes and un-votes per user: COUNT/PERIOD.", _rate),
+    Setting("RATE_COMMENTS", "20/hour", "Comments, and comment edits, per user: COUNT/PERIOD.", _rate),
+    Setting("RATE_SUBMISSIONS", "10/day", "Paper submissions per user: COUNT/PERIOD.", _rate),
+    Setting("TRENDING_HALF_LIFE", "24",
+            "Hours after which a vote counts half as much in the trending ranking.", _float),
+    Setting("PAGE_CACHE_SECONDS", "300",
+            "Seconds an anonymous visitor's listing or paper page may be served from the page "
+            "cache; any vote, comment or ingest invalidates it at once. 0 turns the cache off.",
+            _int),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}

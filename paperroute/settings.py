@@ -24,12 +24,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "paperroute.catalog",
     "paperroute.search",
+    "paperroute.community",
     "paperroute.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves anonymous visitors' pages from the cache before sessions and CSRF are touched.
+    "paperroute.web.cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -51,6 +54,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "paperroute.web.context.site",
             ],
         },
     },
@@ -96,9 +100,26 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Mail: PAPERROUTE_SMTP_URL and PAPERROUTE_FROM_EMAIL, translated in one place (paperroute.mail).
+from paperroute.mail import email_settings  # noqa: E402
+
+globals().update(email_settings(str(CONFIG["SMTP_URL"]), str(CONFIG["FROM_EMAIL"]),
+                                float(CONFIG["HTTP_TIMEOUT"])))
+
+# Each web process keeps rendered pages in memory; entries are keyed by a stamp read from the
+# database on every request, so a vote in another process or host invalidates them at once.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                      "OPTIONS": {"MAX_ENTRIES": 2000}}}
+LOGIN_URL = "signin"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 60  # signed-in for two months: sign-in costs an email
+CSRF_FAILURE_VIEW = "paperroute.web.views.errors.csrf_failure"
+
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# WhiteNoise serves the package's static files directly, so no `collectstatic` step is needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MAX_AGE = 3600
 
 LOGGING = {
     "version": 1,

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class WebConfig(AppConfig):
     name = "paperroute.web"
     verbose_name = "Web"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        from paperroute.web.views.account import admin_login
+
+        # Moderators sign in by email link like everyone else; the admin has no password form.
+        admin.site.login = admin_login
+        admin.site.site_header = "paperroute moderation"
+        admin.site.site_title = "paperroute admin"

@@ -1,0 +1,1 @@
+"""Community: accounts by email link, votes, comments, submissions, rate limits and trending."""

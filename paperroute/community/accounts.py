@@ -1,0 +1,120 @@
+"""Accounts without passwords: a signed, expiring, single-use link sent by email."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Callable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from paperroute import mail
+from paperroute.community import ratelimit
+from paperroute.community.errors import InvalidInput, SignInLinkInvalid
+from paperroute.community.models import SignInLink
+
+SALT = "paperroute.community.signin"
+IP_FACTOR = 4  # one address (a lab's NAT) may sign in several people
+
+
+def normalize_email(text: str) -> str:
+    """The address as stored, or InvalidInput saying why it cannot be used."""
+    email = (text or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput("enter an email address such as ada@example.org", "email") from None
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def send_link(email_text: str, ip: str, link_for: Callable[[str], str]) -> str:
+    """Email a sign-in link to the address; returns the address it went to."""
+    email = normalize_email(email_text)
+    rate = ratelimit.setting("RATE_SIGNIN")
+    count, _, period = rate.partition("/")
+    ratelimit.check("signin", email.lower(), rate)
+    ratelimit.check("signin-ip", ip or "unknown", f"{int(count) * IP_FACTOR}/{period}")
+    nonce = secrets.token_urlsafe(24)
+    SignInLink.objects.create(nonce=nonce, email=email)
+    token = signing.dumps({"n": nonce}, salt=SALT, compress=True)
+    minutes = settings.CONFIG["SIGNIN_LINK_MINUTES"]
+    context = {"link": link_for(token), "minutes": minutes, "email": email}
+    mail.send(email, "Your paperroute sign-in link",
+              render_to_string("email/signin.txt", context),
+              render_to_string("email/signin.html", context))
+    return email
+
+
+def check_link(token: str) -> str:
+    """The address a link signs in, without using it up; SignInLinkInvalid if it cannot be used."""
+    return _lookup(token).email
+
+
+def redeem(token: str):
+    """Use up a sign-in link and return its user, created on first sign-in."""
+    link = _lookup(token)
+    # The conditional update is what makes a link single-use, even when two tabs race.
+    used = SignInLink.objects.filter(pk=link.pk, used_at=None).update(used_at=timezone.now())
+    if not used:
+        raise SignInLinkInvalid("this sign-in link has already been used; ask for a new one")
+    return user_for(link.email)
+
+
+def user_for(email: str):
+    """The account for an address, created with a public handle on first use."""
+    users = get_user_model()
+    user = users.objects.filter(email__iexact=email).order_by("pk").first()
+    if user:
+        return user
+    base = re.sub(r"[^A-Za-z0-9_.-]", "", email.split("@")[0])[:24] or "reader"
+    for attempt in range(20):
+        handle = base if attempt == 0 else f"{base}{secrets.randbelow(10_000)}"
+        try:
+            with transaction.atomic():
+                user = users.objects.create(username=handle, email=email)
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+                return user
+        except IntegrityError:
+            existing = users.objects.filter(email__iexact=email).first()
+            if existing:
+                return existing
+    raise InvalidInput("could not pick a user name for this address; try again", "email")
+
+
+def rename(user, handle: str) -> None:
+    """Change the public name shown beside votes, comments and submissions."""
+    handle = (handle or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{2,30}", handle):
+        raise InvalidInput("use 2 to 30 letters, digits, dots, dashes or underscores", "username")
+    users = get_user_model()
+    if users.objects.filter(username__iexact=handle).exclude(pk=user.pk).exists():
+        raise InvalidInput(f"the name {handle!r} is taken", "username")
+    user.username = handle
+    user.save(update_fields=["username"])
+
+
+def _lookup(token: str) -> SignInLink:
+    max_age = settings.CONFIG["SIGNIN_LINK_MINUTES"] * 60
+    try:
+        nonce = signing.loads(token, salt=SALT, max_age=max_age)["n"]
+    except signing.SignatureExpired:
+        raise SignInLinkInvalid(
+            f"this sign-in link has expired (links work for {max_age // 60} minutes); "
+            "ask for a new one") from None
+    except (signing.BadSignature, KeyError, TypeError):
+        raise SignInLinkInvalid("this sign-in link is not valid; ask for a new one") from None
+    link = SignInLink.objects.filter(nonce=nonce).first()
+    if link is None:
+        raise SignInLinkInvalid("this sign-in link is not valid; ask for a new one")
+    if link.used_at:
+        raise SignInLinkInvalid("this sign-in link has already been used; ask for a new one")
+    return link

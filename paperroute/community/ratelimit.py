@@ -1,0 +1,62 @@
+"""Per-user and per-address rate limits, counted in the database so every process sees them."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from paperroute.community.errors import RateLimited
+from paperroute.community.models import RateWindow
+from paperroute.conf import parse_rate
+
+# What each limited action is called in messages.
+ACTIONS = {"signin": "sign-in emails", "signin-ip": "sign-in emails", "vote": "votes",
+           "comment": "comments", "submit": "submissions"}
+
+
+def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
+    """Count one action; raise RateLimited when the window's allowance is used up."""
+    limit, period = parse_rate(rate)
+    now = time.time() if now is None else now
+    start = int(now // period) * period
+    retry_after = max(1, int(start + period - now))
+    if limit == 0:
+        raise RateLimited(f"{ACTIONS.get(scope, scope)} are switched off here", retry_after)
+    with transaction.atomic():
+        updated = RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
+            count=F("count") + 1)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    RateWindow.objects.create(scope=scope, ident=ident, window_start=start, count=1)
+            except IntegrityError:  # another request created the window first
+                RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
+                    count=F("count") + 1)
+        count = RateWindow.objects.get(scope=scope, ident=ident, window_start=start).count
+    if count > limit:
+        raise RateLimited(
+            f"too many {ACTIONS.get(scope, scope)}: at most {limit} per {_period_name(period)}; "
+            f"try again in {_duration(retry_after)}", retry_after)
+    if count == 1:
+        # Old windows are useless; dropping them on each new one keeps the table small.
+        RateWindow.objects.filter(scope=scope, ident=ident, window_start__lt=start).delete()
+
+
+def setting(name: str) -> str:
+    """The configured rate for an action (PAPERROUTE_RATE_*)."""
+    return str(settings.CONFIG[name])
+
+
+def _period_name(seconds: int) -> str:
+    return {1: "second", 60: "minute", 3600: "hour", 86400: "day"}[seconds]
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{seconds // 60} minutes"
+    return f"{seconds // 3600} hours"

@@ -1,0 +1,88 @@
+"""Submissions: a signed-in user puts an arXiv paper on today's listing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from paperroute.catalog.ingest import Importer
+from paperroute.catalog.models import Paper
+from paperroute.catalog.records import PaperRecord, UnusableInput, parse_arxiv_id
+from paperroute.catalog.sources import arxiv_api
+from paperroute.catalog.sources.fetch import FetchError, PoliteClient
+from paperroute.community import ratelimit, stamp
+from paperroute.community.errors import CommunityError, InvalidInput
+from paperroute.community.models import Submission
+
+SOURCE = "submit"
+
+
+class ArxivUnavailable(CommunityError):
+    """arXiv could not be asked about the paper just now."""
+
+
+def parse_submission(text: str) -> str:
+    """The arXiv id (without version) in what a user typed: an id, or an abs or PDF link."""
+    value = (text or "").strip()
+    value = re.sub(r"[?#].*$", "", value).rstrip("/")
+    value = re.sub(r"^https?://(www\.)?arxiv\.org/", "https://arxiv.org/", value, flags=re.I)
+    try:
+        arxiv_id, _version = parse_arxiv_id(value)
+    except ValueError:
+        raise InvalidInput(
+            "that is not an arXiv id or link; enter something like 2406.01234 or "
+            "https://arxiv.org/abs/2406.01234", "arxiv") from None
+    return arxiv_id
+
+
+def submit(user, text: str, *, today: date, client: PoliteClient | None = None) -> tuple[Paper, bool]:
+    """The submitted paper and whether this submission added it (False: it was already here)."""
+    arxiv_id = parse_submission(text)
+    existing = Paper.objects.filter(key=arxiv_id).first()
+    if existing:
+        return existing, False
+    ratelimit.check("submit", str(user.pk), ratelimit.setting("RATE_SUBMISSIONS"))
+    record = fetch(arxiv_id, client or default_client())
+    record.source = SOURCE
+    record.submitted_on = today
+    with transaction.atomic():
+        Importer(SOURCE).store([record])
+        paper = Paper.objects.get(key=arxiv_id)
+        try:
+            with transaction.atomic():
+                Submission.objects.create(paper=paper, user=user)
+        except IntegrityError:  # someone else submitted it in the same moment
+            return paper, False
+        stamp.bump()
+    return paper, True
+
+
+def fetch(arxiv_id: str, client: PoliteClient) -> PaperRecord:
+    """The paper's record from the arXiv query API."""
+    url = arxiv_api.query_url(str(settings.CONFIG["ARXIV_API_URL"]), id_list=arxiv_id)
+    try:
+        page = arxiv_api.parse(client.get(url))
+    except FetchError as exc:
+        raise ArxivUnavailable(f"arXiv could not be reached ({exc}); try again in a few minutes") from None
+    except UnusableInput as exc:
+        raise InvalidInput(f"arXiv did not accept {arxiv_id}: {exc}", "arxiv") from None
+    for item in page.items:
+        if isinstance(item, PaperRecord) and item.arxiv_id == arxiv_id:
+            return item
+    raise InvalidInput(f"arXiv has no paper with the id {arxiv_id}", "arxiv")
+
+
+def default_client() -> PoliteClient:
+    config = settings.CONFIG
+    # One retry only: a person is waiting for the page.
+    return PoliteClient(delay=0, timeout=min(config["HTTP_TIMEOUT"], 20), retries=1,
+                        contact=config["CONTACT_EMAIL"], sleep=lambda seconds: None)
+
+
+def submitter(paper: Paper) -> str:
+    """Who put the paper on the listing: a user here, or the Hugging Face submitter."""
+    sub = Submission.objects.filter(paper=paper).select_related("user").first()
+    return sub.user.username if sub else paper.hf_submitted_by

@@ -1,0 +1,246 @@
+"""The JSON API (django-ninja): daily papers shaped like Hugging Face's, papers, search, upvotes.
+
+OpenAPI lives at /api/openapi.json and the browsable docs at /api/docs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer, django_auth
+from pydantic import Field
+
+from paperroute.catalog.models import Paper
+from paperroute.community import listings, tokens, trending, votes
+from paperroute.community.errors import RateLimited
+from paperroute.web import periods, searching
+from paperroute.web.context import absolute
+
+api = NinjaAPI(title="paperroute API", version="1",
+               description="Daily papers, paper records, search and upvotes. Lists and fields "
+                           "follow Hugging Face's /api/daily_papers where they mean the same.",
+               urls_namespace="api")
+
+
+class BearerToken(HttpBearer):
+    """A personal API token from the settings page: `Authorization: Bearer prt_…`."""
+
+    def authenticate(self, request, token):
+        user = tokens.authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class AuthorOut(Schema):
+    name: str
+
+
+class PaperOut(Schema):
+    id: str
+    title: str
+    summary: str
+    authors: list[AuthorOut]
+    publishedAt: datetime | None = Field(description="arXiv submission time of the first version")
+    submittedOnDailyAt: date | None = Field(description="the day the paper was listed on the daily page")
+    upvotes: int = Field(description="community upvotes plus Hugging Face upvotes")
+    numComments: int
+    githubRepo: str | None
+    githubStars: int | None
+    projectPage: str | None
+    ai_summary: str | None
+    ai_keywords: list[str]
+    categories: list[str] = Field(description="primary category first")
+    arxivUrl: str | None
+    pdfUrl: str | None
+    url: str = Field(description="the paper's page on this site")
+
+
+class SubmitterOut(Schema):
+    name: str
+    fullname: str
+
+
+class DailyItemOut(Schema):
+    paper: PaperOut
+    publishedAt: datetime | None
+    title: str
+    summary: str
+    numComments: int
+    submittedBy: SubmitterOut | None
+
+
+class VoteOut(Schema):
+    upvoted: bool
+    upvotes: int
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class DailyQuery(Schema):
+    date: str | None = Field(None, description="one day, YYYY-MM-DD (default: today, or the most "
+                                                "recent day with papers)")
+    week: str | None = Field(None, description="one ISO week, YYYY-Www")
+    month: str | None = Field(None, description="one month, YYYY-MM")
+    sort: Literal["upvotes", "trending", "publishedAt"] = Field(
+        "upvotes", description="upvotes (then newest), trending (votes decayed with time), or "
+                               "publishedAt (newest first)")
+    p: int = Field(0, ge=0, le=100_000, description="page number, from 0")
+    limit: int = Field(50, ge=1, le=100, description="items per page")
+
+
+def paper_out(paper: Paper) -> dict:
+    return {
+        "id": paper.key, "title": paper.title, "summary": paper.abstract,
+        "authors": [{"name": n} for n in paper.author_names],
+        "publishedAt": paper.published, "submittedOnDailyAt": paper.listed_on,
+        "upvotes": getattr(paper, "upvotes", None) or votes.count(paper),
+        "numComments": getattr(paper, "num_comments", 0) or 0,
+        "githubRepo": paper.github_repo or paper.code_url or None,
+        "githubStars": paper.github_stars, "projectPage": paper.project_url or None,
+        "ai_summary": paper.ai_summary or None, "ai_keywords": list(paper.ai_keywords or []),
+        "categories": [c.code for c in paper.ordered_categories],
+        "arxivUrl": paper.abs_url or None, "pdfUrl": paper.pdf_url or None,
+        "url": absolute(reverse("paper", args=[paper.key])),
+    }
+
+
+def item_out(paper: Paper) -> dict:
+    sub = getattr(paper, "submission", None) if _has_submission(paper) else None
+    name = sub.user.username if sub else paper.hf_submitted_by
+    return {
+        "paper": paper_out(paper), "publishedAt": paper.published, "title": paper.title,
+        "summary": paper.abstract, "numComments": getattr(paper, "num_comments", 0) or 0,
+        "submittedBy": {"name": name, "fullname": name} if name else None,
+    }
+
+
+def _has_submission(paper: Paper) -> bool:
+    try:
+        return paper.submission is not None
+    except Paper.submission.RelatedObjectDoesNotExist:
+        return False
+
+
+@api.get("/daily_papers", response={200: list[DailyItemOut], 400: ErrorOut},
+         summary="Papers of a day, week or month")
+def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[DailyQuery]):
+    """Items shaped like Hugging Face's /api/daily_papers. `X-Total-Count` gives the number of
+    papers in the period and `Link: <…>; rel="next"` the next page while there is one."""
+    chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week),
+                                  ("month", query.month)) if v]
+    if len(chosen) > 1:
+        return 400, {"detail": "give at most one of date, week and month"}
+    try:
+        if not chosen:
+            today = timezone.localdate()
+            day = today if listings.between(today, today).exists() else (listings.latest_day() or today)
+            period = periods.day(day)
+        else:
+            name, value = chosen[0]
+            parser = {"date": periods.parse_day, "week": periods.parse_week,
+                      "month": periods.parse_month}[name]
+            period = parser(value)
+    except periods.BadPeriod as exc:
+        return 400, {"detail": f"{chosen[0][0]}: {exc}"}
+    papers = listings.between(period.start, period.end)
+    total = papers.count()
+    start = query.p * query.limit
+    if query.sort == "publishedAt":
+        rows = list(papers.order_by("-published", "key")[start:start + query.limit])
+    elif query.sort == "trending":
+        ranked = trending.rank(set(papers.values_list("pk", flat=True)), timezone.now(), total)
+        voted = [r.paper for r in ranked]
+        seen = {p.pk for p in voted}
+        rows = (voted + [p for p in papers if p.pk not in seen])[start:start + query.limit]
+    else:
+        rows = list(papers[start:start + query.limit])
+    response["X-Total-Count"] = str(total)
+    if start + query.limit < total:
+        params = {k: v for k, v in request.GET.items()}
+        params["p"] = str(query.p + 1)
+        response["Link"] = f'<{absolute(request.path)}?{urlencode(params)}>; rel="next"'
+    return 200, [item_out(p) for p in rows]
+
+
+@api.get("/papers/search", response={200: list[DailyItemOut], 400: ErrorOut},
+         summary="Search papers")
+def search_papers(request: HttpRequest, q: str, limit: int = Query(20, ge=1, le=100),
+                  mode: Literal["hybrid", "lexical", "semantic"] = "hybrid"):
+    """Hybrid (default), keyword or semantic search; the query syntax is described in the README."""
+    try:
+        opts = searching.options({"q": q, "mode": mode})
+        if not opts.q:
+            return 400, {"detail": "q: the query is empty"}
+        found = searching.run(opts, limit=limit)
+    except searching.BadSearch as exc:
+        return 400, {"detail": str(exc)}
+    return 200, [item_out(p) for p in found.papers]
+
+
+def _paper(paper_id: str) -> Paper:
+    paper = listings.annotated(Paper.objects.filter(key=paper_id)).first()
+    if paper is None:
+        raise Http404(f"no paper with the id {paper_id!r}")
+    return paper
+
+
+@api.post("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
+          response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+          summary="Upvote a paper")
+def upvote(request: HttpRequest, paper_id: str):
+    """Add your upvote (repeating it changes nothing). Authenticate with a session or a token."""
+    state = votes.set_vote(request.user, _paper(paper_id), True)
+    return 200, {"upvoted": state.upvoted, "upvotes": state.upvotes}
+
+
+@api.delete("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
+            response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+            summary="Withdraw an upvote")
+def unvote(request: HttpRequest, paper_id: str):
+    state = votes.set_vote(request.user, _paper(paper_id), False)
+    return 200, {"upvoted": state.upvoted, "upvotes": state.upvotes}
+
+
+@api.get("/papers/{path:paper_id}", response={200: PaperOut, 404: ErrorOut}, summary="One paper")
+def paper_detail(request: HttpRequest, paper_id: str):
+    """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""
+    return 200, paper_out(_paper(paper_id))
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    fields = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
+               "message": e.get("msg", "invalid")} for e in exc.errors]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    return api.create_response(request, {"detail": f"invalid request: {summary}", "errors": fields},
+                               status=400)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc: Http404):
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
+    return api.create_response(request, {"detail": message}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(
+        request, {"detail": "sign in, or send a personal token as 'Authorization: Bearer prt_…' "
+                            "(create one on your settings page)"}, status=401)
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request, exc: RateLimited):
+    response = api.create_response(request, {"detail": str(exc)}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response

@@ -1,0 +1,81 @@
+"""BibTeX entries for papers: @misc with arXiv eprint fields, or @article when published."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from paperroute.catalog.models import Paper
+
+# Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms.
+_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
+            "#": r"\#", "_": r"\_", "$": r"\$", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+_SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=-]+")
+
+
+def escape(text: str) -> str:
+    """Text safe inside a braced BibTeX field: specials escaped, control characters dropped."""
+    text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
+    return "".join(_SPECIAL.get(ch, ch) for ch in " ".join(text.split()))
+
+
+def escape_title(text: str) -> str:
+    """A title with its math ($...$, already LaTeX) kept when its braces balance, the rest escaped."""
+    out = []
+    for part in re.split(r"(\$[^$]{1,200}\$)", text):
+        if len(part) > 2 and part[0] == part[-1] == "$" and _balanced(part):
+            out.append(part)
+        else:
+            out.append(escape(part))
+    return "".join(out)
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text.replace("\\{", "").replace("\\}", ""):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0 and not any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def cite_key(paper: Paper, authors: list[str]) -> str:
+    """A key such as vaswani2017attention: first author's surname, year, first title word."""
+    surname = authors[0].split()[-1] if authors else "anon"
+    year = paper.published.year if paper.published else ""
+    words = [w for w in re.findall(r"[A-Za-z]+", _ascii(paper.title))
+             if w.lower() not in {"a", "an", "the", "on", "of", "for", "and", "in", "to"}]
+    key = f"{_ascii(surname)}{year}{words[0] if words else ''}".lower()
+    return re.sub(r"[^a-z0-9]", "", key) or re.sub(r"[^A-Za-z0-9]", "", paper.key) or "paper"
+
+
+def entry(paper: Paper) -> str:
+    """The BibTeX entry for a paper."""
+    authors = paper.author_names
+    fields: list[tuple[str, str]] = [
+        ("title", "{" + escape_title(paper.title) + "}"),
+        ("author", " and ".join(escape(a) for a in authors) or "Anonymous"),
+    ]
+    if paper.published:
+        fields += [("year", str(paper.published.year)),
+                   ("month", paper.published.strftime("%b").lower())]
+    if paper.arxiv_id:
+        fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
+        if paper.primary_category:
+            fields.append(("primaryClass", escape(paper.primary_category)))
+    if paper.doi:
+        fields.append(("doi", escape(paper.doi)))
+    if paper.journal_ref:
+        fields.append(("journal", escape(paper.journal_ref)))
+    url = paper.abs_url or paper.project_url
+    if _SAFE_URL.fullmatch(url or ""):
+        fields.append(("url", url))
+    kind = "article" if paper.journal_ref else "misc"
+    body = ",\n".join(f"  {name:<13}= {{{value}}}" for name, value in fields)
+    return f"@{kind}{{{cite_key(paper, authors)},\n{body}\n}}\n"
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

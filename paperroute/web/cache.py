@@ -1,0 +1,57 @@
+"""The page cache: anonymous visitors' pages served from memory until anything on them changes.
+
+Each web process keeps rendered pages in its own memory, keyed by the path and by the site stamp
+(the community write counter and the catalogue's last change, read from the database on each
+request). A vote in any process, on any host sharing the database, changes the stamp, so no
+process serves a page from before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse
+
+from paperroute.community import stamp
+
+SKIP_PREFIXES = ("/admin", "/account", "/static", "/submit")
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        seconds = settings.CONFIG["PAGE_CACHE_SECONDS"]
+        if not seconds or not _anonymous_get(request):
+            return self.get_response(request)
+        request.get_host()  # an unknown Host header is refused here too, as it would be uncached
+        raw = stamp.current() + " " + request.get_full_path()
+        key = "page:" + hashlib.sha1(raw.encode()).hexdigest()
+        hit = cache.get(key)
+        if hit is not None:
+            status, content_type, headers, body = hit
+            response = HttpResponse(body, status=status, content_type=content_type)
+            for name, value in headers:
+                response[name] = value
+            response["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if (getattr(response, "page_cacheable", False) and response.status_code == 200
+                and not response.cookies and not response.streaming):
+            headers = [(n, v) for n, v in response.items()
+                       if n.lower() not in ("content-type", "content-length", "set-cookie")]
+            cache.set(key, (response.status_code, response["Content-Type"], headers,
+                            response.content), seconds)
+            response["X-Page-Cache"] = "miss"
+        return response
+
+
+def _anonymous_get(request) -> bool:
+    if request.method not in ("GET", "HEAD") or request.path.startswith(SKIP_PREFIXES):
+        return False
+    # A session or pending flash messages mean the page may be personal: render it afresh.
+    return (settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and "messages" not in request.COOKIES)

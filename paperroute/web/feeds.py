@@ -1,0 +1,114 @@
+"""RSS 2.0 and Atom feeds (feedgen): daily, trending, a search, a category, an author."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.urls import reverse
+from django.utils import timezone
+from feedgen.feed import FeedGenerator
+
+from paperroute.catalog.models import Author, Category
+from paperroute.community import listings, trending
+from paperroute.web import latex, searching
+from paperroute.web.context import absolute
+from paperroute.web.views.common import cacheable
+
+LIMIT = 50
+FORMATS = {"xml": ("rss", "application/rss+xml; charset=utf-8"),
+           "atom": ("atom", "application/atom+xml; charset=utf-8")}
+# XML 1.0 forbids most control characters; lxml refuses them, so they are dropped first.
+_INVALID_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean(text: str) -> str:
+    return _INVALID_XML.sub("", text or "")
+
+
+def feed(request, kind: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404("feeds end in .xml (RSS 2.0) or .atom (Atom)")
+    builders = {"daily": _daily, "trending": _trending, "search": _search,
+                "category": _category, "author": _author}
+    if kind not in builders:
+        raise Http404(f"there is no {kind!r} feed; try daily, trending, search, category or author")
+    try:
+        title, page_url, papers = builders[kind](request.GET)
+    except searching.BadSearch as exc:
+        return HttpResponseBadRequest(f"{exc}\n", content_type="text/plain; charset=utf-8")
+    query = ("?" + urlencode(request.GET)) if request.GET else ""
+    body = render(title, absolute(page_url), absolute(request.path + query), papers, FORMATS[fmt][0])
+    return cacheable(HttpResponse(body, content_type=FORMATS[fmt][1]))
+
+
+def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
+    """The feed document for these papers."""
+    fg = FeedGenerator()
+    fg.id(self_url)
+    fg.title(clean(f"{title} · paperroute"))
+    fg.link(href=page_url, rel="alternate")
+    fg.link(href=self_url, rel="self")
+    fg.description(clean(f"{title}, from paperroute"))
+    fg.language("en")
+    newest = None
+    for paper in papers:
+        url = absolute(reverse("paper", args=[paper.key]))
+        entry = fg.add_entry(order="append")
+        entry.id(url)
+        entry.guid(url, permalink=True)
+        entry.title(clean(latex.to_plain(paper.title)))
+        entry.link(href=url)
+        authors = paper.author_names
+        summary = clean(latex.to_plain(paper.abstract))
+        if fmt == "rss":
+            byline = ", ".join(authors)
+            entry.description(clean(f"{byline}\n\n{summary}" if byline else summary))
+        else:
+            entry.summary(summary)
+            for name in authors[:20]:
+                entry.author({"name": clean(name)})
+        for category in paper.ordered_categories:
+            entry.category(term=clean(category.code))
+        when = paper.published or paper.changed_at
+        changed = paper.updated or when
+        entry.published(when)
+        entry.updated(changed)
+        newest = max(newest, changed) if newest else changed
+    fg.updated(newest or timezone.now())
+    return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+
+
+def _daily(params):
+    today = timezone.localdate()
+    day = today if listings.between(today, today).exists() else (listings.latest_day() or today)
+    return (f"Daily papers, {day:%B} {day.day}, {day.year}", reverse("day", args=[day.isoformat()]),
+            list(listings.between(day, day)[:LIMIT]))
+
+
+def _trending(params):
+    ranked, _ = trending.now_trending(limit=LIMIT)
+    return "Trending papers", reverse("trending"), [r.paper for r in ranked]
+
+
+def _search(params):
+    opts = searching.options(params)
+    if not opts.q:
+        raise searching.BadSearch("a search feed needs a query: /feeds/search.xml?q=WORDS")
+    found = searching.run(opts, limit=LIMIT)
+    return (f"Search: {opts.q}", reverse("search") + "?" + urlencode({"q": opts.q}), found.papers)
+
+
+def _category(params):
+    code = params.get("code", "")
+    if not Category.objects.filter(code=code).exists():
+        raise Http404(f"no papers in the category {code!r}")
+    return f"Papers in {code}", reverse("category", args=[code]), list(listings.by_category(code)[:LIMIT])
+
+
+def _author(params):
+    name = params.get("name", "")
+    if not Author.objects.filter(name=name).exists():
+        raise Http404(f"no papers by {name!r}")
+    return f"Papers by {name}", reverse("author", args=[name]), list(listings.by_author(name)[:LIMIT])

@@ -1,0 +1,87 @@
+"""LaTeX in titles and abstracts shown readably as HTML: $O(n^2)$ becomes O(n<sup>2</sup>)."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.html import escape
+
+SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
+    "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ",
+    "tau": "τ", "upsilon": "υ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
+    "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "times": "×", "cdot": "·", "cdots": "⋯", "ldots": "…",
+    "dots": "…", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠",
+    "approx": "≈", "sim": "∼", "simeq": "≃", "equiv": "≡", "propto": "∝", "infty": "∞",
+    "pm": "±", "mp": "∓", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒",
+    "leftrightarrow": "↔", "mapsto": "↦", "in": "∈", "notin": "∉", "subset": "⊂",
+    "subseteq": "⊆", "cup": "∪", "cap": "∩", "forall": "∀", "exists": "∃", "partial": "∂",
+    "nabla": "∇", "sum": "∑", "prod": "∏", "int": "∫", "sqrt": "√", "log": "log", "exp": "exp",
+    "min": "min", "max": "max", "sin": "sin", "cos": "cos", "lim": "lim", "ell": "ℓ",
+    "langle": "⟨", "rangle": "⟩", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉",
+    "circ": "∘", "star": "⋆", "ast": "∗", "prime": "′", "deg": "°", "%": "%", "&": "&", "$": "$",
+    "#": "#", "_": "_", "{": "{", "}": "}", ",": " ", ";": " ", ":": " ", "!": "", " ": " ",
+    "quad": " ", "qquad": "  ", "left": "", "right": "", "big": "", "Big": "", "bigg": "",
+}
+# Commands whose braced argument is shown as it is (fonts, text in math).
+WRAPPERS = {"mathcal", "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathbb", "boldsymbol",
+            "text", "textrm", "textbf", "textit", "emph", "operatorname", "mbox", "bm", "hat",
+            "tilde", "bar", "vec", "widehat", "widetilde", "overline", "texttt", "textsc", "url"}
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)", re.S)
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+_SCRIPT = re.compile(r"([\^_])(\{([^{}]*)\}|\\[A-Za-z]+|.)")
+
+
+def _plain(text: str) -> str:
+    """Replace commands and unwrap fonts in a LaTeX fragment (output is not yet escaped)."""
+    for _ in range(3):  # nested \mathbf{\hat{x}} unwrap one level per pass
+        text = re.sub(r"\\(" + "|".join(WRAPPERS) + r")\s*\{([^{}]*)\}", r"\2", text)
+    text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", text)
+    return _COMMAND.sub(lambda m: SYMBOLS.get(m.group(1), m.group(1)), text)
+
+
+def _math_html(fragment: str) -> str:
+    pieces = []
+    position = 0
+    for match in _SCRIPT.finditer(fragment):
+        pieces.append(escape(_plain(fragment[position:match.start()]).replace("{", "").replace("}", "")))
+        tag = "sup" if match.group(1) == "^" else "sub"
+        body = match.group(3) if match.group(3) is not None else match.group(2)
+        pieces.append(f"<{tag}>{escape(_plain(body).replace('{', '').replace('}', ''))}</{tag}>")
+        position = match.end()
+    pieces.append(escape(_plain(fragment[position:]).replace("{", "").replace("}", "")))
+    return '<span class="math">' + "".join(pieces) + "</span>"
+
+
+def to_html(text: str) -> str:
+    """HTML for text that may hold LaTeX: math set readably, everything escaped."""
+    out = []
+    position = 0
+    for match in _MATH.finditer(text or ""):
+        out.append(_text_html(text[position:match.start()]))
+        out.append(_math_html(next(g for g in match.groups() if g is not None)))
+        position = match.end()
+    out.append(_text_html((text or "")[position:]))
+    return "".join(out)
+
+
+def to_plain(text: str) -> str:
+    """Text with LaTeX made readable but no markup: for teasers, feeds and meta tags."""
+    def math(match):
+        fragment = next(g for g in match.groups() if g is not None)
+        fragment = re.sub(r"\^\{([^{}]*)\}|\^(\w)", lambda m: "^" + (m.group(1) or m.group(2)), fragment)
+        return _plain(fragment).replace("{", "").replace("}", "")
+
+    return _text_plain(_MATH.sub(math, text or ""))
+
+
+def _text_plain(text: str) -> str:
+    text = re.sub(r"\\(textbf|textit|emph|texttt|textsc|textrm|url)\s*\{([^{}]*)\}", r"\2", text)
+    text = re.sub(r"\\([%&$#_{}])", r"\1", text)
+    return text.replace("``", "“").replace("''", "”").replace("---", "—").replace("--", "–")
+
+
+def _text_html(text: str) -> str:
+    return escape(_text_plain(text))

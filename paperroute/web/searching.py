@@ -1,0 +1,73 @@
+"""Running a reader's search: validated options in, papers with their highlights out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from paperroute.catalog.models import Paper
+from paperroute.web.related import in_order
+
+MODES = ("hybrid", "lexical", "semantic")
+MAX_QUERY = 500
+
+
+class BadSearch(ValueError):
+    """Search options that cannot be used; the message says which and why."""
+
+
+@dataclass
+class Options:
+    q: str = ""
+    mode: str = "hybrid"
+    since: date | None = None
+    until: date | None = None
+    category: str = ""
+
+
+@dataclass
+class Found:
+    papers: list[Paper] = field(default_factory=list)
+    total: int = 0
+    mode: str = "hybrid"
+    message: str = ""
+
+
+def options(params) -> Options:
+    """Search options from query parameters (q, mode, since, until, cat)."""
+    q = (params.get("q") or "").strip()
+    if len(q) > MAX_QUERY:
+        raise BadSearch(f"the query is {len(q)} characters long; the limit is {MAX_QUERY}")
+    mode = params.get("mode") or "hybrid"
+    if mode not in MODES:
+        raise BadSearch(f"mode must be one of {', '.join(MODES)}")
+    since, until = _day(params.get("since"), "since"), _day(params.get("until"), "until")
+    if since and until and since > until:
+        raise BadSearch("'since' is after 'until'")
+    category = (params.get("cat") or "").strip()[:64]
+    return Options(q=q, mode=mode, since=since, until=until, category=category)
+
+
+def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
+    """The papers matching, with `hit` (snippet and highlight spans) set on each."""
+    from paperroute.search import SearchError, search
+
+    try:
+        results = search(opts.q, mode=opts.mode, limit=limit, offset=offset, since=opts.since,
+                         until=opts.until, categories=[opts.category] if opts.category else None)
+    except SearchError as exc:
+        raise BadSearch(str(exc)) from None
+    hits = {hit.key: hit for hit in results.hits}
+    papers = in_order([hit.key for hit in results.hits])
+    for paper in papers:
+        paper.hit = hits[paper.key]
+    return Found(papers=papers, total=results.total, mode=results.mode, message=results.message)
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadSearch(f"'{name}' must be a date such as 2024-11-28") from None

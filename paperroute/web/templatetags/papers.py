@@ -1,0 +1,71 @@
+"""Template filters for paper pages: readable LaTeX, search highlights, author lists, comments."""
+
+from __future__ import annotations
+
+from django import template
+from django.template.defaultfilters import linebreaksbr, urlize
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from paperroute.web import latex
+
+register = template.Library()
+
+
+@register.filter
+def tex(text: str):
+    """Title or abstract HTML with its LaTeX made readable, everything else escaped."""
+    return mark_safe(latex.to_html(text or ""))
+
+
+@register.filter
+def tex_plain(text: str) -> str:
+    """The same as plain text (escaped by the template like any other string)."""
+    return latex.to_plain(text or "")
+
+
+@register.filter
+def teaser(text: str, length: int = 300) -> str:
+    """The start of an abstract, cut at a word boundary."""
+    plain = latex.to_plain(text or "")
+    if len(plain) <= length:
+        return plain
+    return plain[:length].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+@register.filter
+def highlight(text: str, spans) -> str:
+    """Escaped text with <mark> around the [start, end) character spans."""
+    text = text or ""
+    out, position = [], 0
+    for start, end in sorted(spans or []):
+        start, end = max(start, position), min(end, len(text))
+        if start >= end:
+            continue
+        out.append(escape(text[position:start]))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        position = end
+    out.append(escape(text[position:]))
+    return mark_safe("".join(out))
+
+
+@register.filter
+def short_authors(names: list[str], count: int = 3) -> str:
+    """The first authors and how many more: "A, B, C +12"."""
+    names = list(names or [])
+    if len(names) <= count + 1:
+        return ", ".join(names)
+    return ", ".join(names[:count]) + f" +{len(names) - count}"
+
+
+@register.filter
+def comment_html(text: str):
+    """A plain-text comment with its links made clickable and its line breaks kept."""
+    return linebreaksbr(urlize(text or "", autoescape=True), autoescape=False)
+
+
+@register.filter
+def host(url: str) -> str:
+    """github.com/owner/repo from a repository URL, for badges."""
+    url = (url or "").split("://", 1)[-1]
+    return url[4:] if url.startswith("www.") else url

@@ -1,0 +1,32 @@
+"""Every page route of the site, in one place."""
+
+from django.urls import path, re_path
+
+from paperroute.web import feeds
+from paperroute.web.api import api
+from paperroute.web.views import account, listings, paper, search, submit
+
+urlpatterns = [
+    path("", listings.home, name="home"),
+    path("papers/date/<str:value>", listings.day, name="day"),
+    path("papers/week/<str:value>", listings.week, name="week"),
+    path("papers/month/<str:value>", listings.month, name="month"),
+    path("trending", listings.trending, name="trending"),
+    path("categories/<str:code>", listings.category, name="category"),
+    path("authors/<path:name>", listings.author, name="author"),
+    # Paper ids may hold a slash (hep-th/9901001), so the suffixed routes come first.
+    re_path(r"^papers/(?P<key>.+)\.bib$", paper.bibtex_file, name="bibtex"),
+    re_path(r"^papers/(?P<key>.+)/vote$", paper.vote, name="vote"),
+    re_path(r"^papers/(?P<key>.+)/comments$", paper.comment_add, name="comment_add"),
+    re_path(r"^papers/(?P<key>.+)$", paper.detail, name="paper"),
+    path("comments/<int:pk>/edit", paper.comment_edit, name="comment_edit"),
+    path("comments/<int:pk>/delete", paper.comment_delete, name="comment_delete"),
+    path("search", search.page, name="search"),
+    path("submit", submit.page, name="submit"),
+    path("account/signin", account.signin, name="signin"),
+    path("account/signin/<str:token>", account.confirm, name="signin_confirm"),
+    path("account/signout", account.signout, name="signout"),
+    path("account/settings", account.settings_page, name="account_settings"),
+    re_path(r"^feeds/(?P<kind>[a-z]+)\.(?P<fmt>[a-z]+)$", feeds.feed, name="feed"),
+    path("api/", api.urls),
+]

@@ -1,0 +1,105 @@
+"""Signing in by emailed link, signing out, and the settings page with API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from paperroute.community import accounts, tokens
+from paperroute.community.errors import InvalidInput, RateLimited, SignInLinkInvalid
+from paperroute.web.context import absolute
+from paperroute.web.views.common import client_ip, error_page
+
+
+def _next(request, value: str) -> str:
+    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
+                                                 require_https=request.is_secure()):
+        return value
+    return reverse("home")
+
+
+def signin(request):
+    """Ask for an address and email it a sign-in link."""
+    next_url = _next(request, request.POST.get("next") or request.GET.get("next", ""))
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    context = {"next": next_url, "email": "", "error": ""}
+    if request.method == "POST":
+        context["email"] = request.POST.get("email", "")
+
+        def link_for(token: str) -> str:
+            return absolute(reverse("signin_confirm", args=[token]) + "?next=" + next_url)
+
+        try:
+            sent_to = accounts.send_link(context["email"], client_ip(request), link_for)
+        except InvalidInput as exc:
+            context["error"] = str(exc)
+            return render(request, "account/signin.html", context, status=400)
+        except RateLimited as exc:
+            return error_page(request, 429, "Too many sign-in emails", str(exc),
+                              Retry_After=str(exc.retry_after))
+        return render(request, "account/signin_sent.html", {"email": sent_to})
+    return render(request, "account/signin.html", context)
+
+
+def confirm(request, token: str):
+    """A sign-in link: GET shows a button (mail scanners follow links), POST signs in."""
+    next_url = _next(request, request.GET.get("next", ""))
+    try:
+        if request.method != "POST":
+            email = accounts.check_link(token)
+            return render(request, "account/signin_confirm.html",
+                          {"email": email, "token": token, "next": next_url})
+        user = accounts.redeem(token)
+    except SignInLinkInvalid as exc:
+        return render(request, "account/signin.html",
+                      {"error": str(exc), "next": next_url, "email": ""}, status=400)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    messages.success(request, f"Signed in as {user.username}.")
+    return redirect(next_url)
+
+
+@require_POST
+def signout(request):
+    logout(request)
+    return redirect("home")
+
+
+@login_required
+def settings_page(request):
+    """The reader's public name and API tokens."""
+    new_secret = ""
+    errors = {}
+    if request.method == "POST":
+        try:
+            if request.POST.get("form") == "name":
+                accounts.rename(request.user, request.POST.get("username", ""))
+                messages.success(request, "Your name was changed.")
+                return redirect("account_settings")
+            if request.POST.get("form") == "token":
+                token, new_secret = tokens.create(request.user, request.POST.get("name", ""))
+            elif request.POST.get("form") == "revoke":
+                raw = request.POST.get("token", "")
+                if raw.isdigit() and tokens.revoke(request.user, int(raw)):
+                    messages.success(request, "The token was revoked.")
+                return redirect("account_settings")
+        except InvalidInput as exc:
+            errors[exc.field] = str(exc)
+    return render(request, "account/settings.html", {
+        "tokens": request.user.api_tokens.all(), "new_secret": new_secret, "errors": errors,
+        "submissions": request.user.submissions.select_related("paper")[:50],
+    }, status=400 if errors else 200)
+
+
+def admin_login(request, extra_context=None):
+    """The admin's login page: moderators sign in by email link like everyone else."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        return error_page(request, 403, "Moderators only",
+                          "The admin is for moderators. Ask one to give your account staff status.")
+    target = request.GET.get("next", reverse("admin:index"))
+    return redirect(f"{reverse('signin')}?next={target}")
