@@ -1,0 +1,77 @@
+"""Trending: votes decay with time, so that recent interest beats an old pile of votes."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from paperroute.community import trending, votes
+from paperroute.community.models import Vote
+from tests.community.helpers import add_paper, user
+
+NOW = datetime(2026, 11, 28, 15, tzinfo=timezone.utc)
+
+
+def _votes(paper, count, when):
+    """Votes cast through the real path, then dated to `when`."""
+    for i in range(count):
+        votes.set_vote(user(f"v{paper.pk}-{i}"), paper, True)
+    Vote.objects.filter(paper=paper).update(created_at=when)
+
+
+def test_fifty_votes_last_month_do_not_beat_twenty_today():
+    old = trending.decayed_log2([(NOW - timedelta(days=30), 50)], NOW, 24)
+    new = trending.decayed_log2([(NOW - timedelta(hours=3), 20)], NOW, 24)
+    assert new > old
+    # Within one day, more votes still win.
+    assert trending.decayed_log2([(NOW, 21)], NOW, 24) > trending.decayed_log2([(NOW, 20)], NOW, 24)
+
+
+def test_very_old_votes_still_rank_without_underflow():
+    older = trending.decayed_log2([(NOW - timedelta(days=4000), 5)], NOW, 24)
+    oldest = trending.decayed_log2([(NOW - timedelta(days=4001), 5)], NOW, 24)
+    assert older > oldest > float("-inf")
+
+
+@pytest.mark.django_db
+def test_the_trending_page_ranking_prefers_todays_votes():
+    old = add_paper("2410.00001", "Old favourite", listed=date(2026, 10, 28))
+    new = add_paper("2411.00003", "Today's paper", listed=date(2026, 11, 28))
+    add_paper("2411.00004", "Nobody voted", listed=date(2026, 11, 28))
+    _votes(old, 50, NOW - timedelta(days=29))
+    _votes(new, 20, NOW - timedelta(hours=2))
+    ranked, at = trending.now_trending(now=NOW)
+    assert at == NOW
+    assert [r.paper.key for r in ranked] == ["2411.00003", "2410.00001"]
+    assert [r.upvotes for r in ranked] == [20, 50]
+
+
+@pytest.mark.django_db
+def test_hugging_face_upvotes_count_from_their_listing_day():
+    add_paper("2411.00005", listed=date(2026, 11, 27), hf_upvotes=30)
+    fresh = add_paper("2411.00006", listed=date(2026, 11, 28))
+    _votes(fresh, 12, NOW - timedelta(hours=1))
+    ranked, _ = trending.now_trending(now=NOW)
+    # 30 votes from yesterday noon (27 hours ago) are worth about 13.7 of today's: more than 12.
+    assert [r.paper.key for r in ranked] == ["2411.00005", "2411.00006"]
+
+
+@pytest.mark.django_db
+def test_a_quiet_site_shows_what_trended_when_it_was_last_active():
+    add_paper("2607.00001", listed=date(2026, 7, 31), hf_upvotes=5)
+    add_paper("2607.00002", listed=date(2026, 7, 31), hf_upvotes=9)
+    ranked, at = trending.now_trending(now=NOW)
+    assert at.date() == date(2026, 7, 31)
+    assert [r.paper.key for r in ranked] == ["2607.00002", "2607.00001"]
+
+
+@pytest.mark.django_db
+def test_top_of_a_period_for_digests():
+    monday = add_paper("2411.00010", listed=date(2026, 11, 23))
+    friday = add_paper("2411.00011", listed=date(2026, 11, 27))
+    add_paper("2411.00012", listed=date(2026, 11, 16), hf_upvotes=100)  # the week before
+    _votes(monday, 9, datetime(2026, 11, 23, 10, tzinfo=timezone.utc))
+    _votes(friday, 4, datetime(2026, 11, 27, 10, tzinfo=timezone.utc))
+    ranked = trending.top(date(2026, 11, 23), date(2026, 11, 29), limit=5, now=NOW)
+    # Friday's 4 votes are fresher at the week's end than Monday's 9 (four days older).
+    assert [r.paper.key for r in ranked] == ["2411.00011", "2411.00010"]
+    assert trending.top(date(2026, 11, 23), date(2026, 11, 29), limit=1, now=NOW)[0].paper == friday

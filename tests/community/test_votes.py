@@ -1,0 +1,60 @@
+"""Votes: one per user per paper, toggled, and counted exactly when clicks race."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from paperroute.community import votes
+from paperroute.community.models import PaperStats, Vote
+from tests.community.helpers import add_paper, user
+
+
+@pytest.mark.django_db
+def test_a_vote_toggles_and_adds_to_the_hugging_face_count():
+    paper = add_paper("2411.00001", hf_upvotes=7)
+    reader = user()
+    assert votes.toggle(reader, paper).__dict__ == {"upvoted": True, "upvotes": 8}
+    assert votes.toggle(reader, paper).__dict__ == {"upvoted": False, "upvotes": 7}
+    # Asking for the state it is already in changes nothing.
+    votes.set_vote(reader, paper, True)
+    assert votes.set_vote(reader, paper, True).upvotes == 8
+    assert Vote.objects.filter(paper=paper).count() == 1
+
+
+def _race(workers):
+    barrier = threading.Barrier(len(workers))
+    errors = []
+
+    def run(work):
+        try:
+            barrier.wait()
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_clicks_are_counted_exactly():
+    paper = add_paper("2411.00002")
+    readers = [user(f"reader{i}") for i in range(6)]
+    # Six people upvote at once, and one of them double-clicks three more times.
+    work = [lambda r=r: votes.set_vote(r, paper, True) for r in readers]
+    work += [lambda: votes.set_vote(readers[0], paper, True)] * 3
+    _race(work)
+    assert Vote.objects.filter(paper=paper).count() == 6
+    assert PaperStats.objects.get(paper=paper).votes == 6
+    # Then all of them withdraw at once, some twice.
+    _race([lambda r=r: votes.set_vote(r, paper, False) for r in readers] +
+          [lambda: votes.set_vote(readers[1], paper, False)] * 2)
+    assert Vote.objects.filter(paper=paper).count() == 0
+    assert PaperStats.objects.get(paper=paper).votes == 0
