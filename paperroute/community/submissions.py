@@ -8,6 +8,7 @@ from datetime import date
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from paperroute.catalog.announce import listing_day
 from paperroute.catalog.ingest import Importer
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import PaperRecord, UnusableInput, parse_arxiv_id
@@ -48,6 +49,9 @@ def submit(user, text: str, *, today: date, client: PoliteClient | None = None) 
     record = fetch(arxiv_id, client or default_client())
     record.source = SOURCE
     record.submitted_on = today
+    if record.published:
+        # The query API gives the submission time; arXiv's own listing day follows from it.
+        record.announced_on = listing_day(record.published)
     with transaction.atomic():
         Importer(SOURCE).store([record])
         paper = Paper.objects.get(key=arxiv_id)
