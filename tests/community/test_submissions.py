@@ -10,7 +10,7 @@ from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.community.models import Submission
 from tests.community.arxiv_replay import respond
 from tests.community.helpers import add_paper, user
-from tests.replay import Reply, ReplayServer
+from tests.replay import ReplayServer, Reply
 
 TODAY = date(2026, 11, 28)
 
