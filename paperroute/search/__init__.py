@@ -15,9 +15,9 @@ def __getattr__(name: str):
 
         return getattr(service, name)
     if name in _SYNC:
-        from paperroute.search import sync
+        from paperroute.search import indexer
 
-        return getattr(sync, name)
+        return getattr(indexer, name)
     raise AttributeError(f"module 'paperroute.search' has no attribute {name!r}")
 
 

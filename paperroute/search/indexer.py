@@ -203,7 +203,7 @@ def _gone(writer: Writer) -> list[int]:
 
 
 def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, progress: Progress,
-           rebuild: bool = False, threads: int = 1) -> SyncReport:
+           rebuild: bool = False, threads: int = 1, precomputed: tuple[Path, ...] = ()) -> SyncReport:
     """Sync the index (or rebuild it), then embed what lacks vectors when `embedder` is given."""
     started = time.monotonic()
     generation = None if rebuild else current_generation(root)
@@ -244,8 +244,7 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
     w.commit(writer, marks)
     if fresh:
         publish(root, generation)
-    if embedder is not None:
-        _embed_pending(w, embedder, progress, writer, marks)
+    _embed_pending(w, embedder, progress, writer, marks, precomputed)
     writer.wait_merging_threads()
     w.report.pending = len(w.pending())
     w.report.papers = w.manifest["papers"]
@@ -253,13 +252,19 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
     return w.report
 
 
-def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder], progress: Progress, writer,
-                   marks: dict) -> None:
-    """Embed indexed papers that have no vectors, committing every half minute."""
+def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder] | None, progress: Progress,
+                   writer, marks: dict, precomputed: tuple[Path, ...]) -> None:
+    """Give vectors to indexed papers lacking them: shipped ones, else (with an embedder) new ones.
+
+    Commits every half minute, so that an interrupted run keeps what it embedded.
+    """
     pending = w.pending()
-    if not pending:
+    if not pending or (make_embedder is None and not any(p.exists() for p in precomputed)):
         return
-    embedder = make_embedder()
+    if make_embedder is None and len(pending) > 5000:
+        return  # a keyword-only sync (as from a web request) must stay quick; sync embeds them
+    embedder = None  # loaded only if something is not in the shipped vectors
+    shipped = vector_db.Precomputed(list(precomputed), w.model)
     last_commit = time.monotonic()
     with progress("embedding papers", total=len(pending), unit="papers") as bar:
         for start in range(0, len(pending), EMBED_CHUNK):
@@ -267,14 +272,27 @@ def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder], progress: P
             docs = list(load_docs(chunk))
             missing = w.attach_vectors(docs)  # another host may have embedded them meanwhile
             if missing:
-                arrays = embedder.embed_papers([(d.title, d.abstract) for d in missing])
-                stamps = vector_db.save(w.model, [(d.pid, text_hash(d.title, d.abstract), a)
-                                                  for d, a in zip(missing, arrays)])
+                digests = [text_hash(d.title, d.abstract) for d in missing]
+                arrays = [shipped.get(digest) for digest in digests]
+                todo = [i for i, array in enumerate(arrays) if array is None]
+                if make_embedder is None:
+                    keep = [i for i, array in enumerate(arrays) if array is not None]
+                    missing = [missing[i] for i in keep]
+                    digests, arrays = [digests[i] for i in keep], [arrays[i] for i in keep]
+                    todo = []
+                if todo:
+                    embedder = embedder or make_embedder()
+                    made = embedder.embed_papers([(missing[i].title, missing[i].abstract) for i in todo])
+                    for i, array in zip(todo, made):
+                        arrays[i] = array
+                w.report.embedded += len(todo)
+                w.report.reused += len(missing) - len(todo)
+                stamps = vector_db.save(w.model, [(d.pid, digest, a)
+                                                  for d, digest, a in zip(missing, digests, arrays)])
                 for doc, array in zip(missing, arrays):
                     w.vectors.put(doc.pid, array, doc.day, doc.categories)
                     if doc.pid in stamps:
                         w.vstamp[doc.pid] = micros(stamps[doc.pid])
-                w.report.embedded += len(missing)
             bar(len(chunk))
             if time.monotonic() - last_commit > COMMIT_EVERY:
                 w.commit(writer, marks)

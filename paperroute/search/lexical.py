@@ -145,9 +145,14 @@ class LexicalIndex:
                 clauses.append((Occur.MustNot, query))
         return clauses
 
+    @staticmethod
+    def scoring_words(parsed: ParsedQuery) -> list[str]:
+        """Free words and the words of phrases: a phrase ranks by its words' BM25."""
+        return [*parsed.words, *(word for phrase in parsed.phrases for word in phrase.split())]
+
     def scoring_query(self, parsed: ParsedQuery) -> Q | None:
         """BM25 over title + abstract, the title again, and author names, weighted by query tf."""
-        counts = self.terms(parsed.words)
+        counts = self.terms(self.scoring_words(parsed))
         if not counts:
             return None
         p = self.params
@@ -159,7 +164,7 @@ class LexicalIndex:
                 clauses.append((Occur.Should, Q.boost_query(
                     Q.term_query(self.schema, "title", term), count * p.title_weight)))
         if p.author_weight:
-            for word in dict.fromkeys(PLAIN.analyze(" ".join(parsed.words))):
+            for word in dict.fromkeys(PLAIN.analyze(" ".join(self.scoring_words(parsed)))):
                 clauses.append((Occur.Should, Q.boost_query(
                     Q.term_query(self.schema, "authors", word), p.author_weight)))
         return Q.boolean_query(clauses)
@@ -193,7 +198,7 @@ class LexicalIndex:
                limit: int) -> tuple[list[tuple[int, float]], int]:
         """BM25 hits for a parsed query; a query with no words lists the newest matches."""
         query = self.build(parsed, filters)
-        return self.run(query, limit, newest_first=not parsed.words or not self.terms(parsed.words))
+        return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)))
 
     def scores_for(self, parsed: ParsedQuery, pids: list[int]) -> dict[int, float]:
         """BM25 scores of the given papers (0 for those the words miss)."""

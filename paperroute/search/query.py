@@ -128,8 +128,8 @@ def parse(query: str) -> ParsedQuery:
                 parsed.notes.append(f"ignored year:{value} (write year:2024 or year:2020..2023)")
             else:
                 parsed.years = years
-        elif not clean:
-            continue
+        elif not any(ch.isalnum() for ch in clean):
+            continue  # punctuation alone matches nothing
         elif negated:
             parsed.excluded.append(clean)
         elif quoted and " " in clean:

@@ -14,10 +14,10 @@ from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
 from paperroute.search.index import IndexBusy, SearchIndex, root_dir, writer_lock
+from paperroute.search.indexer import SyncReport, update
 from paperroute.search.lexical import STEM_NO_STOP, LexicalIndex
 from paperroute.search.query import ParsedQuery, parse
 from paperroute.search.snippets import snippet, spans
-from paperroute.search.sync import SyncReport, update
 from paperroute.search.vectorstore import Pooling
 
 MODES = ("hybrid", "lexical", "semantic")
@@ -25,6 +25,9 @@ MAX_TOTAL = 1000          # results available for paging
 MAX_LIMIT = 100
 MATCH_CAP = 20_000        # papers a phrase or author filter may pick for the semantic side
 STALE_CHECK = 5.0         # seconds between checks that the catalogue moved on
+# Vectors shipped for the demo sample, so that `paperroute demo` has semantic search at once
+# (embedding its 1,579 papers would take about two minutes on two cores).
+PRECOMPUTED = (Path(__file__).resolve().parent.parent / "demo" / "vectors.npz",)
 FUSION = FusionParams()
 POOLING = Pooling()
 
@@ -80,8 +83,11 @@ def _update(*, rebuild: bool, embed: bool, progress=counter, wait: bool = True) 
     root, config = _config()
     with writer_lock(root, wait=wait):
         report = update(root, model=model_id(), embedder=_embedder if embed else None,
-                        progress=progress, rebuild=rebuild, threads=max(1, config["EMBED_THREADS"]))
+                        progress=progress, rebuild=rebuild, threads=max(1, config["EMBED_THREADS"]),
+                        precomputed=PRECOMPUTED)
     _last_stale_check[root] = time.monotonic()
+    if root in _indexes:
+        _indexes[root].checked = 0.0  # this process changed it: look again at the next query
     return report
 
 
@@ -180,7 +186,7 @@ def _verify(lexical: LexicalIndex, parsed: ParsedQuery, filters: Filters,
 def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str,
               depth: int) -> tuple[list[tuple[int, float]], int, str]:
     lexical = index.lexical
-    wordless = not lexical.terms(parsed.words) and not parsed.phrases
+    wordless = not lexical.terms(lexical.scoring_words(parsed))
     if mode == "lexical" or wordless:
         hits, total = lexical.search(parsed, filters, depth)
         return hits, total, ""

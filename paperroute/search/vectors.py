@@ -62,6 +62,27 @@ def export_file(path: Path, model: str) -> int:
     return len(hashes)
 
 
+class Precomputed:
+    """Vectors shipped with paperroute (the demo sample's), looked up by text hash."""
+
+    def __init__(self, paths: list[Path], model: str) -> None:
+        self.table: dict[str, np.ndarray] = {}
+        for path in paths:
+            if not Path(path).exists():
+                continue
+            with np.load(path) as data:
+                if str(data["model"]) != model:
+                    continue  # made by another model or passage recipe: useless here
+                counts, vectors = data["counts"], data["vectors"]
+                offsets = np.concatenate([[0], np.cumsum(counts)])
+                for i, digest in enumerate(data["hashes"]):
+                    self.table[str(digest)] = vectors[offsets[i]:offsets[i + 1]]
+
+    def get(self, digest: str) -> np.ndarray | None:
+        found = self.table.get(digest)
+        return None if found is None else found.astype(np.float32)
+
+
 def import_file(path: Path, model: str) -> int:
     """Store precomputed vectors for papers whose text they were made from; returns how many.
 
