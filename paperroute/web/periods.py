@@ -71,7 +71,7 @@ def day(value: date) -> Period:
 
 def week_of(value: date) -> Period:
     monday = value - timedelta(days=value.weekday())
-    return Period("week", monday, monday + timedelta(days=6))
+    return Period("week", monday, monday + timedelta(days=min(6, (date.max - monday).days)))
 
 
 def month_of(value: date) -> Period:

@@ -1,0 +1,21 @@
+import pytest
+from django.core.cache import cache
+
+from tests.community.helpers import user
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_cache():
+    """Each test starts with an empty page cache (stamps can repeat across rolled-back tests)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def reader_client(client, db):
+    """A test client signed in as 'reader'."""
+    account = user("reader")
+    client.force_login(account)
+    client.user = account
+    return client
