@@ -18,13 +18,13 @@ _SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=-]+")
 def escape(text: str) -> str:
     """Text safe inside a braced BibTeX field: specials escaped, control characters dropped."""
     text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
-    return "".join(_SPECIAL.get(ch, ch) for ch in " ".join(text.split()))
+    return "".join(_SPECIAL.get(ch, ch) for ch in re.sub(r"\s+", " ", text))
 
 
 def escape_title(text: str) -> str:
     """A title with its math ($...$, already LaTeX) kept when its braces balance, the rest escaped."""
     out = []
-    for part in re.split(r"(\$[^$]{1,200}\$)", text):
+    for part in re.split(r"(\$[^$]{1,200}\$)", " ".join(text.split())):
         if len(part) > 2 and part[0] == part[-1] == "$" and _balanced(part):
             out.append(part)
         else:
@@ -56,7 +56,7 @@ def entry(paper: Paper) -> str:
     authors = paper.author_names
     fields: list[tuple[str, str]] = [
         ("title", "{" + escape_title(paper.title) + "}"),
-        ("author", " and ".join(escape(a) for a in authors) or "Anonymous"),
+        ("author", " and ".join(escape(" ".join(a.split())) for a in authors) or "Anonymous"),
     ]
     if paper.published:
         fields += [("year", str(paper.published.year)),
@@ -73,7 +73,7 @@ def entry(paper: Paper) -> str:
     if _SAFE_URL.fullmatch(url or ""):
         fields.append(("url", url))
     kind = "article" if paper.journal_ref else "misc"
-    body = ",\n".join(f"  {name:<13}= {{{value}}}" for name, value in fields)
+    body = ",\n".join(f"  {name:<13} = {{{value}}}" for name, value in fields)
     return f"@{kind}{{{cite_key(paper, authors)},\n{body}\n}}\n"
 
 

@@ -1,0 +1,74 @@
+"""Paper pages: ids of every shape, LaTeX, citation and OpenGraph tags, BibTeX, votes, comments."""
+
+import re
+from datetime import date
+
+import pytest
+
+from paperroute.community.models import Comment
+from tests.community.helpers import HOSTILE, add_paper
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["2411.17700", "hep-th/9901001", "seed:0123456789abcdef", "doi:10.1000/xyz.1"])
+def test_every_kind_of_id_has_a_page_and_a_bib_file(client, key):
+    add_paper(key, "Shapes of identifiers", listed=date(2024, 11, 28))
+    page = client.get(f"/papers/{key}")
+    assert page.status_code == 200 and "Shapes of identifiers" in page.content.decode()
+    bib = client.get(f"/papers/{key}.bib")
+    assert bib.status_code == 200 and bib["Content-Type"].startswith("application/x-bibtex")
+    assert "title         = {{Shapes of identifiers}}" in bib.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_versioned_or_prefixed_arxiv_id_redirects_to_the_paper(client):
+    add_paper("2411.17700")
+    assert client.get("/papers/2411.17700v2")["Location"] == "/papers/2411.17700"
+    assert client.get("/papers/arXiv:2411.17700")["Location"] == "/papers/2411.17700"
+
+
+@pytest.mark.django_db
+def test_reference_managers_and_link_previews_find_their_tags(client):
+    add_paper("2411.17700", "Fast $O(n^2)$ sorting", authors=("Jun Cui", "Ana Lima"),
+              abstract="We reach $\\alpha = 0.5$ and 21\\% gains.", listed=date(2024, 11, 28))
+    page = client.get("/papers/2411.17700").content.decode()
+    meta = dict(re.findall(r'<meta (?:name|property)="([^"]+)" content="([^"]*)"', page))
+    assert meta["citation_title"] == "Fast O(n^2) sorting"
+    assert re.findall(r'name="citation_author" content="([^"]+)"', page) == ["Jun Cui", "Ana Lima"]
+    assert meta["citation_date"] == "2024/11/26"
+    assert meta["citation_pdf_url"] == "https://arxiv.org/pdf/2411.17700"
+    assert meta["citation_arxiv_id"] == "2411.17700"
+    assert meta["og:title"] == "Fast O(n^2) sorting"
+    assert meta["og:url"] == "http://127.0.0.1:8000/papers/2411.17700"
+    # LaTeX is shown readably: superscripts, Greek letters, escaped percent signs.
+    assert 'O(n<sup>2</sup>)' in page and "α = 0.5" in page and "21% gains" in page
+    assert 'href="https://arxiv.org/abs/2411.17700"' in page and 'href="/papers/2411.17700.bib"' in page
+
+
+@pytest.mark.django_db
+def test_bibtex_escapes_special_characters_and_joins_authors():
+    from paperroute.web import bibtex
+
+    paper = add_paper("2411.17701", "R&D at 100% for $O(n)$ {cases}", authors=("José Ñandú", "A_B #1"))
+    entry = bibtex.entry(paper)
+    assert "title         = {{R\\&D at 100\\% for $O(n)$ \\{cases\\}}}" in entry
+    assert "author        = {José Ñandú and A\\_B \\#1}" in entry
+    assert "eprint        = {2411.17701}" in entry and "archivePrefix = {arXiv}" in entry
+    assert entry.startswith("@misc{nandu2024r,")
+    assert entry.count("{") == entry.count("}") + entry.count("\\}") - entry.count("\\{")
+
+
+@pytest.mark.django_db
+def test_hostile_text_is_escaped_on_pages_and_in_meta_tags(client):
+    paper = add_paper("2411.17702", f"Title {HOSTILE}", authors=(f"Eve {HOSTILE}",),
+                      abstract=f"Abstract {HOSTILE}", listed=date(2024, 11, 28))
+    from tests.community.helpers import user
+    Comment.objects.create(paper=paper, author=user("mallory"), body=f"Comment {HOSTILE}")
+    for url in ("/papers/2411.17702", "/papers/date/2024-11-28", f"/authors/Eve {HOSTILE}"):
+        page = client.get(url).content.decode()
+        assert "<script>alert" not in page and "<img src=x" not in page, url
+        assert "&lt;script&gt;" in page, url
+    # BibTeX is plain text, never HTML: a browser will not run what it holds.
+    bib = client.get("/papers/2411.17702.bib")
+    assert bib["Content-Type"].startswith("application/x-bibtex")
+    assert 'onerror=alert(1)>' in bib.content.decode()
