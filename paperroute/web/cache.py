@@ -16,7 +16,7 @@ from django.http import HttpResponse
 
 from paperroute.community import stamp
 
-SKIP_PREFIXES = ("/admin", "/account", "/static", "/submit")
+SKIP_PREFIXES = ("/admin", "/account", "/static", "/submit", "/api")
 
 
 class PageCacheMiddleware:
