@@ -1,0 +1,65 @@
+"""RSS 2.0 and Atom feeds parse cleanly, hold the right papers, and are discoverable."""
+
+import re
+from datetime import date
+
+import feedparser
+import pytest
+from django.utils import timezone
+
+from tests.community.helpers import HOSTILE, add_paper
+
+FEEDS = ["/feeds/daily.xml", "/feeds/daily.atom", "/feeds/trending.xml", "/feeds/trending.atom",
+         "/feeds/category.xml?code=cs.CL", "/feeds/category.atom?code=cs.CL",
+         "/feeds/author.xml?name=Ada+Lovelace", "/feeds/author.atom?name=Ada+Lovelace",
+         "/feeds/search.xml?q=transformers", "/feeds/search.atom?q=transformers"]
+
+
+@pytest.fixture
+def papers(db):
+    today = timezone.localdate()
+    add_paper("2411.00401", "Transformers for everything", listed=today, hf_upvotes=4,
+              abstract="Attention based transformers, with $O(n^2)$ cost.")
+    add_paper("2411.00402", f"Hostile {HOSTILE}\x0b", authors=("Ada Lovelace", f"M {HOSTILE}"),
+              abstract=f"Control \x01 chars and {HOSTILE}", listed=today, hf_upvotes=1)
+    add_paper("2411.00403", "An older paper", listed=date(2024, 11, 1))
+
+
+@pytest.mark.parametrize("url", FEEDS)
+def test_every_feed_parses_without_errors(client, papers, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version in ("rss20", "atom10")
+    assert parsed.entries, url
+    titles = [e.title for e in parsed.entries]
+    assert "Transformers for everything" in titles
+    for entry in parsed.entries:
+        assert entry.link.startswith("http://127.0.0.1:8000/papers/")
+    hostile = [e for e in parsed.entries if e.title.startswith("Hostile")]
+    if hostile:  # the text arrives as text: the markup is characters, not elements
+        assert hostile[0].title == f"Hostile {HOSTILE}"
+
+
+def test_the_daily_feed_follows_the_home_page(client, papers):
+    entries = feedparser.parse(client.get("/feeds/daily.xml").content).entries
+    assert [e.title for e in entries][0] == "Transformers for everything"
+    assert "An older paper" not in [e.title for e in entries]
+
+
+@pytest.mark.parametrize("page, feed", [
+    ("/", "/feeds/daily.xml"), ("/trending", "/feeds/trending.atom"),
+    ("/categories/cs.CL", "/feeds/category.xml?code=cs.CL"),
+    ("/authors/Ada Lovelace", "/feeds/author.xml?name=Ada+Lovelace"),
+    ("/search?q=transformers", "/feeds/search.xml?q=transformers"),
+])
+def test_pages_announce_their_feeds(client, papers, page, feed):
+    html = client.get(page).content.decode()
+    links = re.findall(r'<link rel="alternate" type="application/(?:rss|atom)\+xml" title="[^"]*" href="([^"]+)"', html)
+    assert feed in [link.replace("&amp;", "&") for link in links]
+
+
+def test_a_search_feed_needs_a_query(client, papers):
+    response = client.get("/feeds/search.xml")
+    assert response.status_code == 400 and "needs a query" in response.content.decode()
