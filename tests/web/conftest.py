@@ -19,3 +19,12 @@ def reader_client(client, db):
     client.force_login(account)
     client.user = account
     return client
+
+
+@pytest.fixture
+def mailbox(settings):
+    """A real SMTP server, with Django's mail pointed at it."""
+    from tests.community.conftest import point_mail_at
+
+    with point_mail_at(settings) as box:
+        yield box

@@ -1,0 +1,110 @@
+"""Forms on the site: sign-in by link, voting, comments, submissions, tokens; and the page cache."""
+
+import re
+from datetime import date
+
+import pytest
+
+from paperroute.community import votes
+from paperroute.community.models import Comment
+from tests.community.arxiv_replay import respond
+from tests.community.helpers import HOSTILE, add_paper, user
+from tests.replay import ReplayServer
+
+
+@pytest.mark.django_db
+def test_signing_in_by_the_emailed_link(client, mailbox):
+    form = client.get("/account/signin?next=/trending").content.decode()
+    assert '<label for="email">' in form
+    sent = client.post("/account/signin", {"email": "grace@example.org", "next": "/trending"})
+    assert "Check your email" in sent.content.decode()
+    link = mailbox.link("grace@example.org")
+    path = link.split("127.0.0.1:8000", 1)[1]
+    confirm = client.get(path)  # a mail scanner opening the link signs nobody in
+    assert "Sign in as grace@example.org?" in confirm.content.decode()
+    assert "_auth_user_id" not in client.session
+    done = client.post(path)
+    assert done["Location"] == "/trending" and client.session["_auth_user_id"]
+    again = client.post(path)
+    assert again.status_code == 400 and "already been used" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_bad_address_is_explained_on_the_form(client, mailbox):
+    response = client.post("/account/signin", {"email": "nope"})
+    assert response.status_code == 400 and "Enter an email address" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_voting_from_a_form_and_from_the_script(reader_client):
+    add_paper("2411.00501", listed=date(2024, 11, 28), hf_upvotes=3)
+    back = reader_client.post("/papers/2411.00501/vote", {"action": "up", "next": "/papers/date/2024-11-28"})
+    assert back["Location"] == "/papers/date/2024-11-28"
+    page = reader_client.get("/papers/date/2024-11-28").content.decode()
+    assert 'aria-pressed="true"' in page and '<span class="count" data-count>4</span>' in page
+    state = reader_client.post("/papers/2411.00501/vote", {"action": "down"}, HTTP_ACCEPT="application/json")
+    assert state.json() == {"upvoted": False, "upvotes": 3}
+    assert reader_client.post("/papers/2411.00501/vote", {"next": "https://evil.example/"})["Location"] == "/papers/2411.00501"
+
+
+@pytest.mark.django_db
+def test_anonymous_readers_are_sent_to_sign_in(client):
+    add_paper("2411.00502", listed=date(2024, 11, 28))
+    assert client.post("/papers/2411.00502/vote")["Location"].startswith("/account/signin?next=")
+    assert client.get("/submit")["Location"].startswith("/account/signin")
+
+
+@pytest.mark.django_db
+def test_comments_link_urls_escape_markup_and_obey_their_author(reader_client):
+    from django.test import Client
+
+    add_paper("2411.00503", listed=date(2024, 11, 28))
+    reader_client.post("/papers/2411.00503/comments", {"body": f"See https://example.org/a?b=1 {HOSTILE}"})
+    comment = Comment.objects.get()
+    page = reader_client.get("/papers/2411.00503").content.decode()
+    assert '<a href="https://example.org/a?b=1" rel="nofollow">' in page
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert f"/comments/{comment.pk}/edit" in page
+    reader_client.post(f"/comments/{comment.pk}/edit", {"body": "Edited text"})
+    assert "Edited text" in reader_client.get("/papers/2411.00503").content.decode()
+    client = Client()
+    client.force_login(user("other"))
+    assert client.post(f"/comments/{comment.pk}/delete").status_code == 403
+    assert client.get(f"/comments/{comment.pk}/edit").status_code == 403
+    reader_client.post(f"/comments/{comment.pk}/delete")
+    assert not Comment.objects.exists()
+    empty = reader_client.post("/papers/2411.00503/comments", {"body": "  "}, follow=True)
+    assert "Your comment was not posted: the comment is empty" in empty.content.decode()
+
+
+@pytest.mark.django_db
+def test_submitting_from_the_form(reader_client, settings):
+    with ReplayServer(respond) as arxiv:
+        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": arxiv.url + "/api/query"}
+        bad = reader_client.post("/submit", {"arxiv": "not an id"})
+        assert bad.status_code == 400 and "not an arXiv id" in bad.content.decode()
+        done = reader_client.post("/submit", {"arxiv": "https://arxiv.org/abs/2606.13677v1"}, follow=True)
+    page = done.content.decode()
+    assert "Mana: Dexterous Manipulation" in page and "Submitted by reader" in page
+    assert "Mana: Dexterous Manipulation" in reader_client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_api_tokens_are_shown_once_and_revocable(reader_client):
+    page = reader_client.post("/account/settings", {"form": "token", "name": "my-laptop"}).content.decode()
+    secret = re.search(r"prt_[A-Za-z0-9_-]+", page).group(0)
+    listed = reader_client.get("/account/settings").content.decode()
+    assert secret not in listed and "<td>my-laptop</td>" in listed
+    token_id = re.search(r'name="token" value="(\d+)"', listed).group(1)
+    reader_client.post("/account/settings", {"form": "revoke", "token": token_id})
+    assert "my-laptop" not in reader_client.get("/account/settings").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_page_cache_serves_repeats_and_forgets_on_a_vote(client):
+    paper = add_paper("2411.00504", listed=date(2024, 11, 28), hf_upvotes=1)
+    assert client.get("/papers/date/2024-11-28")["X-Page-Cache"] == "miss"
+    assert client.get("/papers/date/2024-11-28")["X-Page-Cache"] == "hit"
+    votes.set_vote(user("voter"), paper, True)  # as if from another process: only the DB changed
+    fresh = client.get("/papers/date/2024-11-28")
+    assert fresh["X-Page-Cache"] == "miss" and '<span class="count">2</span>' in fresh.content.decode()
