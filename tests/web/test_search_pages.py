@@ -1,0 +1,47 @@
+"""Search from the site and the API, with highlights, filters, pagination and clear errors."""
+
+from datetime import date
+
+import pytest
+
+from tests.community.helpers import HOSTILE, add_paper
+
+
+@pytest.fixture
+def corpus(db):
+    add_paper("2411.00601", "Speculative decoding for fast inference", listed=date(2024, 11, 28),
+              abstract="We accelerate language model inference with speculative decoding.",
+              categories=("cs.CL",))
+    add_paper("2411.00602", "Graph networks for molecules", listed=date(2024, 11, 27),
+              abstract="Molecular property prediction with graph neural networks.", categories=("cs.LG",))
+    add_paper("2411.00603", f"Decoding {HOSTILE}", listed=date(2024, 11, 28),
+              abstract=f"Decoding text {HOSTILE}", categories=("cs.CL",))
+
+
+def test_results_are_highlighted_and_escaped(client, corpus):
+    page = client.get("/search?q=speculative+decoding&mode=lexical").content.decode()
+    assert "Speculative decoding for fast inference" in page.replace("<mark>", "").replace("</mark>", "")
+    assert "<mark>" in page
+    assert "<script>alert" not in page
+    assert 'value="speculative decoding"' in page
+
+
+def test_filters_narrow_the_results(client, corpus):
+    page = client.get("/search?q=networks&mode=lexical&cat=cs.CL").content.decode()
+    assert "Graph networks" not in page.replace("<mark>", "").replace("</mark>", "")
+    dated = client.get("/search?q=graph&mode=lexical&since=2024-11-28").content.decode()
+    assert "0 results" in dated
+
+
+@pytest.mark.parametrize("query", ["mode=fuzzy&q=x", "q=x&since=yesterday", "q=x&page=0",
+                                   "q=x&since=2024-12-01&until=2024-11-01"])
+def test_bad_options_are_explained(client, corpus, query):
+    response = client.get(f"/search?{query}")
+    assert response.status_code == 400 and 'role="alert"' in response.content.decode()
+
+
+def test_the_search_api(client, corpus):
+    items = client.get("/api/papers/search?q=speculative&limit=5&mode=lexical").json()
+    assert items[0]["paper"]["id"] == "2411.00601"
+    assert client.get("/api/papers/search?q=").status_code == 400
+    assert client.get("/api/papers/search?q=x&limit=500").status_code == 400
