@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl",), default="jsonl")
     export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
 
+    createsuperuser = sub.add_parser(
+        "createsuperuser", help="make an account a moderator with access to the admin",
+        description="Create (or promote) the account for an email address as a superuser. There "
+                    "are no passwords: sign in at /account/signin with that address, then open "
+                    "/admin/ to moderate comments and users.")
+    createsuperuser.add_argument("--email", required=True, help="the moderator's email address")
+
     stats = sub.add_parser("stats", help="count papers, authors, categories and sources",
                            description="Counts of papers, authors and categories, and the "
                                        "newest paper of each source.")
@@ -185,6 +192,21 @@ def cmd_stats(args) -> int:
         newest = info["newest"]
         print(f"{source:<11} {info['papers']} papers; newest {newest['id']} "
               f"({(newest['published'] or newest['first_seen'])[:10]}) {newest['title'][:60]}")
+    return EXIT_OK
+
+
+@command("createsuperuser")
+def cmd_createsuperuser(args) -> int:
+    from paperroute.community.accounts import make_superuser
+    from paperroute.community.errors import InvalidInput
+
+    try:
+        user = make_superuser(args.email)
+    except InvalidInput as exc:
+        err(f"createsuperuser: {exc}")
+        return EXIT_UNUSABLE
+    print(f"{user.email} (shown as {user.username}) is a superuser; sign in at "
+          f"/account/signin with that address, then open /admin/")
     return EXIT_OK
 
 
