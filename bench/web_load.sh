@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Load test of the site with wrk on loopback: the listing page (/) and a paper page, against
+# 10,000 papers, with the production server (`paperroute serve`, gunicorn). A static file served
+# by the same server is the baseline, so figures can be read as ratios.
+#   bench/web_load.sh [PAPERS=10000] [SECONDS=15] [CONNECTIONS=32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PAPERS=${1:-10000}; DURATION=${2:-15}; CONNECTIONS=${3:-32}
+PY=${PYTHON:-.venv/bin/python}
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "web_load: wrk is missing; install it with: apt-get install -y wrk" >&2
+    exit 2
+fi
+
+DATA=$(mktemp -d)
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export PAPERROUTE_DATA_DIR="$DATA" PAPERROUTE_DATABASE_URL="${PAPERROUTE_DATABASE_URL:-}"
+export PAPERROUTE_EMBED_ON_INGEST=false PYTHONPATH="$PWD"
+SERVER=""
+cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"; }
+trap cleanup EXIT
+
+TODAY=$("$PY" -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).date())')
+"$PY" -m paperroute migrate >/dev/null
+"$PY" bench/web_papers.py "$PAPERS" "$TODAY" > "$DATA/papers.jsonl"
+"$PY" -m paperroute ingest jsonl "$DATA/papers.jsonl" --quiet
+# The background worker would spend the run embedding the new papers: measure the web alone.
+NO_WORKER=$("$PY" -m paperroute serve --help | grep -q -- --no-worker && echo --no-worker || true)
+"$PY" -m paperroute serve --port "$PORT" $NO_WORKER >"$DATA/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break; sleep 0.5; done
+PAPER=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$DATA/papers.jsonl")
+
+measure() {  # name path -> "name req/s p99_ms"
+    curl -fs "http://127.0.0.1:$PORT$2" >/dev/null  # warm the page cache of one process
+    local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$2")
+    local rps p99 errors
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+    errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")
+    echo "$1 $rps $p99 ${errors:+($errors)}"
+}
+
+echo "web_load: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+echo "web_load: $PAPERS papers, $DURATION s per URL, $CONNECTIONS connections, database: ${PAPERROUTE_DATABASE_URL:-SQLite}"
+BASE=$(measure baseline /static/css/site.css)
+LIST=$(measure listing /)
+PAGE=$(measure paper "/papers/$PAPER")
+printf '%-9s %10s %9s %s\n' "url" "req/s" "p99 ms" "ratio to baseline (req/s)"
+for row in "$BASE" "$LIST" "$PAGE"; do
+    read -r name rps p99 rest <<<"$row"
+    ratio=$(awk -v a="$rps" -v b="$(cut -d' ' -f2 <<<"$BASE")" 'BEGIN {printf "%.2f", a/b}')
+    printf '%-9s %10s %9s %s %s\n' "$name" "$rps" "$p99" "$ratio" "$rest"
+done
