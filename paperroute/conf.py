@@ -50,6 +50,19 @@ def _rate(value: str) -> str:
     return value.strip()
 
 
+def _optional_rate(value: str) -> str:
+    if value.strip():
+        parse_rate(value)
+    return value.strip()
+
+
+def _seconds_list(value: str) -> list[int]:
+    parts = _csv(value)
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"expected comma-separated whole seconds such as 60,300,1800, got {value!r}")
+    return [int(p) for p in parts]
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -115,6 +128,41 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds an anonymous visitor's listing or paper page may be served from the page "
             "cache; any vote, comment or ingest invalidates it at once. 0 turns the cache off.",
             _int),
+    Setting("DIGEST_HOUR", "6",
+            "Hour of the day (UTC, 0-23) from which the worker sends the daily digest on weekdays "
+            "and the weekly digest on Mondays; arXiv announces at 00:00 UTC.", _int),
+    Setting("DIGEST_CONCURRENCY", "2",
+            "SMTP connections each `digest send` process (or the worker) sends over at once.", _int),
+    Setting("DIGEST_RATE", "",
+            "Most digest messages one sending process hands to the SMTP server: COUNT/second|minute|"
+            "hour|day, such as 14/second for a relay's quota. Empty means as fast as it accepts.",
+            _optional_rate),
+    Setting("DIGEST_RETRY_SCHEDULE", "60,300,1800,7200,21600",
+            "Seconds to wait before each retry of a message after a 4xx reply or a connection "
+            "error; after the last one the message counts as failed.", _seconds_list),
+    Setting("DIGEST_SUPPRESS_AFTER", "3",
+            "Permanent failures in a row (5xx replies to the recipient, hard bounces) after which "
+            "an address is suppressed: no more mail goes to it.", _int),
+    Setting("DIGEST_LEASE_SECONDS", "300",
+            "Seconds a sending process holds a claimed message before a process on another host "
+            "may take it over (a dead process on the same host is noticed at once).", _int),
+    Setting("DIGEST_CONFIRM_HOURS", "72",
+            "Hours a subscription's confirmation link stays valid.", _int),
+    Setting("RATE_SUBSCRIBE", "10/hour",
+            "Subscribe-form submissions per IP address: COUNT/second|minute|hour|day. Each address "
+            "also gets at most one confirmation mail per 24 hours.", _rate),
+    Setting("UNSUBSCRIBE_EMAIL", "",
+            "The mailto address in every digest's List-Unsubscribe header. Empty means the From "
+            "address; route mail to it into the bounce webhook (type unsubscribe)."),
+    Setting("BOUNCE_WEBHOOK", "",
+            "Secret that switches on the bounce webhook at /hooks/bounce; senders authenticate with "
+            "`Authorization: Bearer SECRET`. Empty means the webhook is off.", secret=True),
+    Setting("WORKER_INGEST", "",
+            "Comma-separated sources (arxiv-rss, hf-daily, ...) the worker ingests from their live "
+            "services before each digest and every WORKER_INGEST_MINUTES. Empty means the worker "
+            "does not ingest (the demo has no network).", _csv),
+    Setting("WORKER_INGEST_MINUTES", "60",
+            "Minutes between the worker's ingests (when WORKER_INGEST is set).", _int),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}

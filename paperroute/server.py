@@ -20,8 +20,24 @@ class _Gunicorn(BaseApplication):
         return application
 
 
-def serve(*, host: str, port: int, workers: int) -> None:
-    """Serve until interrupted."""
+def serve(*, host: str, port: int, workers: int, worker: bool = False) -> None:
+    """Serve until interrupted; with `worker`, run `paperroute worker` beside the web processes."""
+    child = None
+    if worker:
+        from paperroute.worker import ChildWorker
+
+        # Started before gunicorn forks: a child process of its own, so that the web processes
+        # never share its threads, and stopped when the server stops.
+        child = ChildWorker()
+        child.start()
+    try:
+        _run_gunicorn(host, port, workers)
+    finally:
+        if child is not None:
+            child.stop()
+
+
+def _run_gunicorn(host: str, port: int, workers: int) -> None:
     _Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers,

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "paperroute.catalog",
     "paperroute.search",
     "paperroute.community",
+    "paperroute.digest",
     "paperroute.web",
 ]
 

@@ -5,6 +5,7 @@ from django.urls import path, re_path
 from paperroute.web import feeds
 from paperroute.web.api import api
 from paperroute.web.views import account, listings, paper, search, submit
+from paperroute.web.views import subscribe as digest_views
 
 urlpatterns = [
     path("", listings.home, name="home"),
@@ -27,6 +28,11 @@ urlpatterns = [
     path("account/signin/<str:token>", account.confirm, name="signin_confirm"),
     path("account/signout", account.signout, name="signout"),
     path("account/settings", account.settings_page, name="account_settings"),
+    path("subscribe", digest_views.subscribe, name="subscribe"),
+    path("subscribe/confirm/<str:token>", digest_views.confirm, name="subscribe_confirm"),
+    path("subscription/<str:token>", digest_views.preferences, name="subscription"),
+    path("subscription/<str:token>/unsubscribe", digest_views.unsubscribe, name="unsubscribe"),
+    path("hooks/bounce", digest_views.bounce_webhook, name="bounce_webhook"),
     re_path(r"^feeds/(?P<kind>[a-z]+)\.(?P<fmt>[a-z]+)$", feeds.feed, name="feed"),
     path("api/", api.urls),
 ]

@@ -1,0 +1,1 @@
+"""Email digests: subscribers with double opt-in, composing, the outbox and SMTP sending."""

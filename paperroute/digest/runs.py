@@ -1,0 +1,321 @@
+"""A period's digest run: compose every subscriber's message into the outbox, then send it.
+
+Both halves can be interrupted and run again, by the same or another process, at any point:
+composing writes each batch of outbox rows in one transaction (the unique constraint on
+(run, subscriber) turns a second composer's batch into a no-op), and sending goes through the
+claims in outbox.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from paperroute.community import listings
+from paperroute.digest import messages, outbox, periods, render
+from paperroute.digest.compose import Composer, Digest, Preferences, eligible
+from paperroute.digest.errors import DigestError, NothingToSend
+from paperroute.digest.models import DigestRun, Outbox, SentPaper, Subscriber
+from paperroute.digest.periods import Period
+from paperroute.digest.sender import PassReport, send_pass
+
+log = logging.getLogger(__name__)
+COMPOSE_BATCH = 250
+
+
+def due_period(frequency: str, *, today=None, date_text: str = "") -> Period:
+    """The period to send: the one named by --date, else the latest (see periods.latest)."""
+    if date_text:
+        return periods.parse(frequency, date_text)
+    today = today or timezone.localdate()
+    period = periods.latest(frequency, today, listings.latest_day(today))
+    if period is None:
+        raise NothingToSend("there are no papers yet; ingest some first")
+    return period
+
+
+def get_run(period: Period) -> DigestRun:
+    run = DigestRun.objects.filter(frequency=period.frequency, period_start=period.start).first()
+    if run:
+        return run
+    try:
+        with transaction.atomic():
+            return DigestRun.objects.create(frequency=period.frequency, period_start=period.start,
+                                            period_end=period.end)
+    except IntegrityError:  # another sender created it first
+        return DigestRun.objects.get(frequency=period.frequency, period_start=period.start)
+
+
+def period_of(run: DigestRun) -> Period:
+    return Period(run.frequency, run.period_start, run.period_end)
+
+
+# -- composing ---------------------------------------------------------------------------------
+
+def _take_compose(run: DigestRun, worker: str, lease: int) -> bool:
+    """Become the run's composer, waiting while a live process composes it; False once composed."""
+    while True:
+        run.refresh_from_db()
+        if run.status != DigestRun.COMPOSING:
+            return False
+        now = timezone.now()
+        holder = run.composer
+        free = (not holder or holder == worker or not outbox.alive(holder)
+                or (run.compose_lease_until and run.compose_lease_until < now))
+        # Compare-and-swap on the holder we saw, so that two takers cannot both win.
+        if free and DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING,
+                                             composer=holder).update(
+                composer=worker, compose_lease_until=now + timedelta(seconds=lease)):
+            return True
+        time.sleep(0.5)
+
+
+def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
+    """Write the outbox rows of every eligible subscriber who has none yet; returns how many."""
+    worker, lease = outbox.worker_id(), int(settings.CONFIG["DIGEST_LEASE_SECONDS"])
+    if not _take_compose(run, worker, lease):
+        return 0
+    now = now or timezone.now()
+    composer = Composer(period_of(run), now=now)
+    written = 0
+    while True:
+        batch = list(eligible(run.frequency).exclude(outbox__run=run).order_by("pk")[:COMPOSE_BATCH])
+        if not batch:
+            break
+        rows = compose_batch(composer, run, batch, now)
+        try:
+            with transaction.atomic():
+                if not DigestRun.objects.filter(pk=run.pk, composer=worker).update(
+                        compose_lease_until=timezone.now() + timedelta(seconds=lease)):
+                    raise DigestError("another process took over composing this run")
+                store(rows)
+        except IntegrityError:
+            continue  # another composer wrote some of these subscribers' rows; look again
+        written += len(rows)
+    DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING, composer=worker).update(
+        status=DigestRun.SENDING, composed_at=timezone.now(), composer="", compose_lease_until=None)
+    run.refresh_from_db()
+    return written
+
+
+@dataclass
+class Composed:
+    subscriber: Subscriber
+    digest: Digest
+    row: Outbox
+
+
+def sent_before(subscriber_ids: list[int], candidates: set[int]) -> dict[int, set[int]]:
+    """Which of the candidate papers each subscriber was already sent."""
+    sent: dict[int, set[int]] = {pk: set() for pk in subscriber_ids}
+    for sub, paper in SentPaper.objects.filter(subscriber_id__in=subscriber_ids,
+                                               paper_id__in=candidates).values_list(
+            "subscriber_id", "paper_id"):
+        sent[sub].add(paper)
+    return sent
+
+
+def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
+                  now: datetime) -> list[Composed]:
+    """Outbox rows (not yet saved) for a batch of subscribers."""
+    for subscriber in batch:
+        for topic in subscriber.topics:
+            composer.topic(topic)
+    sent = sent_before([s.pk for s in batch], composer.candidate_ids())
+    period = period_of(run)
+    digests = [composer.digest(s, sent[s.pk]) for s in batch]
+    rendered = {i: render.render_digest(period, d, email=s.email, token=s.token)
+                for i, (s, d) in enumerate(zip(batch, digests)) if d.papers}
+    inlined = dict(zip(rendered, render.inline_many([r.html for r in rendered.values()])))
+    result = []
+    for i, (subscriber, digest) in enumerate(zip(batch, digests)):
+        msg_id = messages.message_id("digest", run.key, str(subscriber.pk))
+        row = Outbox(run=run, subscriber=subscriber, email=subscriber.email, message_id=msg_id,
+                     next_attempt_at=now, papers=len(digest.papers))
+        if i in rendered:
+            row.subject = rendered[i].subject
+            row.message = zlib.compress(messages.build(
+                to=subscriber.email, subject=row.subject, text=rendered[i].text, html=inlined[i],
+                msg_id=msg_id, date=now, headers=digest_headers(run, subscriber.token)), 6)
+        else:
+            row.status, row.message, row.subject = Outbox.SKIPPED, b"", "(nothing new)"
+            row.last_error = "nothing new for this subscriber in this period"
+        result.append(Composed(subscriber, digest, row))
+    return result
+
+
+def digest_headers(run: DigestRun, token: str) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe (a URL and a mailto) and RFC 2919 List-Id."""
+    return {
+        "List-Unsubscribe": f"<{render.unsubscribe_url(token)}>, <{messages.unsubscribe_mailto(token)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"paperroute {run.frequency} digest <{run.frequency}.digest.{messages.mail_domain()}>",
+    }
+
+
+def store(composed: list[Composed]) -> None:
+    """Save outbox rows and what papers they carry (inside the caller's transaction)."""
+    rows = Outbox.objects.bulk_create([c.row for c in composed])
+    SentPaper.objects.bulk_create([
+        SentPaper(subscriber_id=c.subscriber.pk, paper_id=card.pid, outbox_id=row.pk)
+        for c, row in zip(composed, rows) if row.status != Outbox.SKIPPED for card in c.digest.papers])
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+@dataclass
+class RunReport:
+    period: Period
+    composed: int = 0
+    passes: list[PassReport] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    complete: bool = False
+    next_attempt: datetime | None = None
+
+    def line(self) -> str:
+        c = self.counts
+        state = ("complete" if self.complete else
+                 f"still open: {c.get('pending', 0) + c.get('sending', 0)} message(s) waiting"
+                 + (f", next try at {self.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if self.next_attempt else ""))
+        return (f"{self.period.frequency} digest for {self.period.slug}: {c.get('sent', 0)} sent, "
+                f"{c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped; run {state}")
+
+
+def finish_if_done(run: DigestRun) -> bool:
+    """Mark the run complete when nothing in it is pending or being sent."""
+    if run.status == DigestRun.SENDING and not outbox.open_count(run.pk):
+        DigestRun.objects.filter(pk=run.pk, status=DigestRun.SENDING).update(
+            status=DigestRun.COMPLETE, completed_at=timezone.now())
+    run.refresh_from_db()
+    return run.status == DigestRun.COMPLETE
+
+
+def send(period: Period, *, messenger_factory, wait: bool = False, log_line=None) -> RunReport:
+    """Compose (if needed) and send a period's run; with `wait`, sleep through retries too."""
+    run = get_run(period)
+    report = RunReport(period)
+    if run.status == DigestRun.COMPOSING:
+        report.composed = compose_run(run)
+    while run.status == DigestRun.SENDING:
+        result = send_pass(run.pk, messenger_factory=messenger_factory)
+        report.passes.append(result)
+        if log_line and result.stopped:
+            log_line(f"stopped sending: {result.stopped}")
+        if finish_if_done(run) or not wait:
+            break
+        due = outbox.next_due(run.pk)
+        if due is None:  # the open rows are claimed by a live process elsewhere
+            time.sleep(1)
+            continue
+        pause = (due - timezone.now()).total_seconds()
+        if pause > 0:
+            time.sleep(min(pause, 60))
+    report.counts = outbox.counts(run.pk)
+    report.complete = run.status == DigestRun.COMPLETE
+    report.next_attempt = None if report.complete else outbox.next_due(run.pk)
+    return report
+
+
+def resume_open_runs(*, messenger_factory) -> list[RunReport]:
+    """Carry on with every run that is not complete (the worker calls this each minute)."""
+    reports = []
+    for run in DigestRun.objects.exclude(status=DigestRun.COMPLETE).filter(
+            Q(status=DigestRun.COMPOSING) | Q(outbox__status=Outbox.PENDING,
+                                             outbox__next_attempt_at__lte=timezone.now())
+            | Q(outbox__status=Outbox.SENDING)).distinct():
+        reports.append(send(period_of(run), messenger_factory=messenger_factory))
+    return reports
+
+
+# -- previews and test sends -------------------------------------------------------------------
+
+def single(period: Period, email: str, *, now: datetime | None = None) -> tuple[bytes, Digest]:
+    """The message a period's digest would be for one address, outside the outbox.
+
+    A subscriber's own preferences and sending history are used when the address is one;
+    otherwise the defaults. Nothing is recorded.
+    """
+    now = now or timezone.now()
+    subscriber = Subscriber.objects.filter(email_key=email.strip().lower()).first()
+    prefs = subscriber or Preferences()
+    token = subscriber.token if subscriber else "preview"
+    composer = Composer(period, now=now)
+    for topic in prefs.topics:
+        composer.topic(topic)
+    sent = sent_before([subscriber.pk], composer.candidate_ids())[subscriber.pk] if subscriber else set()
+    digest = composer.digest(prefs, sent)
+    rendered = render.render_digest(period, digest, email=email, token=token)
+    key = f"{period.frequency}-{period.start.isoformat()}"
+    fake_run = DigestRun(frequency=period.frequency, period_start=period.start, period_end=period.end)
+    data = messages.build(to=email, subject=rendered.subject, text=rendered.text,
+                          html=render.inline(rendered.html),
+                          msg_id=messages.message_id("preview", key, email, now.isoformat()),
+                          date=now, headers=digest_headers(fake_run, token))
+    return data, digest
+
+
+def send_copy(period: Period, email: str, messenger_factory) -> str:
+    """Send one test copy of a period's digest to an address now; returns what happened."""
+    from paperroute.community.accounts import normalize_email
+    from paperroute.community.errors import InvalidInput
+
+    try:
+        address = normalize_email(email)
+    except InvalidInput as exc:
+        raise DigestError(f"--to: {exc}") from None
+    data, digest = single(period, address)
+    messenger = messenger_factory()
+    try:
+        messenger.send(messages.sender_address(), address, data)
+    finally:
+        messenger.close()
+    return (f"sent a copy of the {period.frequency} digest for {period.slug} to {address} "
+            f"({len(digest.papers)} papers)")
+
+
+@dataclass
+class DryRun:
+    period: Period
+    subscribers: int = 0
+    with_papers: int = 0
+    papers: int = 0
+    topics: int = 0
+    status: str = "not started"
+
+    def line(self) -> str:
+        return (f"dry run, {self.period.frequency} digest for {self.period.slug} (run {self.status}): "
+                f"{self.subscribers} confirmed subscriber(s), {self.with_papers} would get a digest "
+                f"with {self.papers} paper(s) in all; {self.topics} distinct topic(s) searched")
+
+
+def dry_run(period: Period) -> DryRun:
+    """What a send would do, without writing or sending anything."""
+    report = DryRun(period)
+    run = DigestRun.objects.filter(frequency=period.frequency, period_start=period.start).first()
+    if run:
+        report.status = run.status
+    composer = Composer(period, now=timezone.now())
+    subscribers = eligible(period.frequency).order_by("pk")
+    if run:
+        subscribers = subscribers.exclude(outbox__run=run)
+    for start in range(0, subscribers.count(), COMPOSE_BATCH):
+        batch = list(subscribers[start:start + COMPOSE_BATCH])
+        for s in batch:
+            for topic in s.topics:
+                composer.topic(topic)
+        sent = sent_before([s.pk for s in batch], composer.candidate_ids())
+        for s in batch:
+            digest = composer.digest(s, sent[s.pk])
+            report.subscribers += 1
+            report.with_papers += bool(digest.papers)
+            report.papers += len(digest.papers)
+    report.topics = len(composer.topics)
+    return report

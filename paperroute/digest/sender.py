@@ -1,0 +1,141 @@
+"""Sending a run's outbox: several SMTP connections at once, a rate limit, retries, suppression.
+
+Policy (listmonk's issue tracker shows what goes wrong without one):
+- 4xx replies and connection errors defer the message by PAPERROUTE_DIGEST_RETRY_SCHEDULE; after
+  the last retry it counts as failed. A connection error, a 421 or a refused sender stops the
+  whole pass, because every other message would fail the same way: the untried messages go
+  back, due at the same time, and are not counted as attempts.
+- A 5xx reply about the recipient fails the message and counts towards suppressing the address
+  (PAPERROUTE_DIGEST_SUPPRESS_AFTER permanent failures in a row).
+- A run is complete only when none of its messages is pending or being sent; a throttled or
+  deferred run stays open, and the next `digest send` or the worker carries on with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from paperroute.conf import parse_rate
+from paperroute.digest import outbox, subscriptions
+from paperroute.digest.messages import sender_address
+from paperroute.digest.models import Bounce, Subscriber
+from paperroute.digest.smtp import Messenger, PermanentFailure, TemporaryFailure
+
+log = logging.getLogger(__name__)
+BATCH = 10  # rows a connection claims at a time: small, so that the end of a run stays parallel
+
+
+class RateLimiter:
+    """At most `count` messages per `period` seconds, spaced evenly, across all threads."""
+
+    def __init__(self, rate: str) -> None:
+        self.interval = 0.0
+        if rate:
+            count, period = parse_rate(rate)
+            self.interval = period / count if count else float("inf")
+        self.next_slot = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            slot = max(self.next_slot, now)
+            self.next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+@dataclass
+class PassReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    errors: list[str] = field(default_factory=list)
+    stopped: str = ""  # why the pass stopped early (a connection-level failure)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, error: str = "") -> None:
+        with self.lock:
+            setattr(self, name, getattr(self, name) + 1)
+            if error and len(self.errors) < 20:
+                self.errors.append(error)
+
+
+def send_pass(run_id: int, *, messenger_factory: Callable[[], Messenger],
+              concurrency: int | None = None, rate: str | None = None) -> PassReport:
+    """Send every message of a run that is due now; returns what happened."""
+    config = settings.CONFIG
+    concurrency = max(1, concurrency or int(config["DIGEST_CONCURRENCY"]))
+    limiter = RateLimiter(str(config["DIGEST_RATE"]) if rate is None else rate)
+    report = PassReport()
+    stop = threading.Event()
+    outbox.release_abandoned(run_id, timezone.now())
+    args = (run_id, messenger_factory, limiter, report, stop)
+    if concurrency == 1:
+        _connection_loop(*args, own_db=False)
+        return report
+    threads = [threading.Thread(target=_connection_loop, args=args, kwargs={"own_db": True},
+                                name=f"digest-send-{i}", daemon=True) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return report
+
+
+def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, stop, *, own_db: bool):
+    """One SMTP connection's share of the work."""
+    config = settings.CONFIG
+    schedule, lease = list(config["DIGEST_RETRY_SCHEDULE"]), int(config["DIGEST_LEASE_SECONDS"])
+    worker, sender = outbox.worker_id(), sender_address()
+    messenger = messenger_factory()
+    try:
+        while not stop.is_set():
+            rows = outbox.claim(run_id, worker, BATCH, timezone.now(), lease)
+            if not rows:
+                break
+            for index, row in enumerate(rows):
+                if stop.is_set():
+                    outbox.release(rows[index:], worker, timezone.now())
+                    break
+                if row.subscriber.status != Subscriber.CONFIRMED:
+                    outbox.skip(row, f"not sent: the subscription is {row.subscriber.status}")
+                    report.add("skipped")
+                    continue
+                limiter.wait()
+                try:
+                    messenger.send(sender, row.email, zlib.decompress(row.message))
+                except PermanentFailure as exc:
+                    outbox.fail(row, str(exc))
+                    subscriptions.record_permanent_failure(row.subscriber.email_key, Bounce.SMTP,
+                                                           str(exc))
+                    report.add("failed", f"{row.email}: {exc}")
+                except TemporaryFailure as exc:
+                    when = outbox.defer(row, str(exc), timezone.now(), schedule)
+                    report.add("deferred" if when else "failed", f"{row.email}: {exc}")
+                    if exc.connection:
+                        stop.set()
+                        report.stopped = str(exc)
+                        outbox.release(rows[index + 1:], worker, when or timezone.now())
+                        break
+                else:
+                    outbox.mark_sent(row, worker, timezone.now())
+                    if row.subscriber.permanent_failures:
+                        subscriptions.record_delivery(row.subscriber_id)
+                    report.add("sent")
+    finally:
+        messenger.close()
+        if own_db:
+            connection.close()  # each thread has its own; leaving it open leaks it

@@ -1,0 +1,142 @@
+"""Messengers: how a finished message leaves (SMTP, or the console for development).
+
+A messenger raises TemporaryFailure for what a retry may cure (4xx replies, a refused or dropped
+connection) and PermanentFailure for a 5xx reply about the recipient. `connection` on a
+TemporaryFailure says the fault is not this message's: every other message would fail the same
+way, so the sender stops its pass instead of trying them all.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import sys
+import threading
+from typing import Callable, Protocol
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, code: int | None = None, connection: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.connection = connection
+
+
+class TemporaryFailure(DeliveryError):
+    """Worth retrying later."""
+
+
+class PermanentFailure(DeliveryError):
+    """The server refused the recipient for good (a 5xx reply)."""
+
+
+class Messenger(Protocol):
+    def send(self, sender: str, recipient: str, message: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _text(reply: bytes | str) -> str:
+    return (reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)).strip()
+
+
+def classify(code: int, reply: bytes | str, what: str) -> DeliveryError:
+    """The failure an SMTP reply code stands for."""
+    message = f"{code} {_text(reply)} ({what})"
+    if 500 <= code < 600:
+        return PermanentFailure(message, code)
+    return TemporaryFailure(message, code, connection=code == 421)
+
+
+class SMTPMessenger:
+    """One SMTP connection, opened on first use and reopened after it drops."""
+
+    def __init__(self, host: str, port: int, *, user: str = "", password: str = "",
+                 use_ssl: bool = False, starttls: bool = False, timeout: float = 30) -> None:
+        self.host, self.port, self.user, self.password = host, port, user, password
+        self.use_ssl, self.starttls, self.timeout = use_ssl, starttls, timeout
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        if self.use_ssl:
+            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.starttls:
+                connection.starttls(context=context)
+        if self.user:
+            connection.login(self.user, self.password)
+        return connection
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        try:
+            if self.connection is None:
+                self.connection = self._connect()
+            self.connection.sendmail(sender, [recipient], message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = exc.recipients.get(recipient, next(iter(exc.recipients.values())))
+            raise classify(code, reply, "recipient refused") from None
+        except smtplib.SMTPSenderRefused as exc:
+            self.close()
+            # Not the recipient's fault: a misconfigured From is a problem for every message.
+            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)} (sender refused)",
+                                   exc.smtp_code, connection=True) from None
+        except smtplib.SMTPDataError as exc:
+            failure = classify(exc.smtp_code, exc.smtp_error, "message refused")
+            if failure.connection:
+                self.close()
+            raise failure from None
+        except smtplib.SMTPAuthenticationError as exc:
+            self.close()
+            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)} (login refused)",
+                                   exc.smtp_code, connection=True) from None
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code,
+                                   connection=True) from None
+        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+            self.close()
+            raise TemporaryFailure(f"cannot reach the mail server {self.host}:{self.port}: "
+                                   f"{exc.__class__.__name__}: {exc}", connection=True) from None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.connection = None
+
+
+class ConsoleMessenger:
+    """Prints each message to standard output, for development and the demo."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+
+    def send(self, sender: str, recipient: str, message: bytes) -> None:
+        with self._lock:
+            self.stream.write(f"---------- mail from {sender} to {recipient}\n")
+            self.stream.write(message.decode("utf-8", "replace").replace("\r\n", "\n"))
+            self.stream.write("\n---------- end of mail\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def messenger_factory() -> Callable[[], Messenger]:
+    """Makes messengers as PAPERROUTE_SMTP_URL says (translated into EMAIL_* by paperroute.mail)."""
+    from django.conf import settings
+
+    if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+        return ConsoleMessenger
+    options = dict(host=settings.EMAIL_HOST, port=settings.EMAIL_PORT,
+                   user=settings.EMAIL_HOST_USER, password=settings.EMAIL_HOST_PASSWORD,
+                   use_ssl=settings.EMAIL_USE_SSL, starttls=settings.EMAIL_USE_TLS,
+                   timeout=settings.EMAIL_TIMEOUT or 30)
+    return lambda: SMTPMessenger(**options)

@@ -1,0 +1,181 @@
+"""The worker: ingest (when configured), search index sync and digests, on a schedule.
+
+Every minute it
+- ingests PAPERROUTE_WORKER_INGEST's sources every PAPERROUTE_WORKER_INGEST_MINUTES, then syncs
+  the search index (otherwise it syncs every 10 minutes, for papers that arrived another way);
+- carries on with digest runs that are not complete (messages deferred after 4xx replies);
+- from PAPERROUTE_DIGEST_HOUR (UTC) on weekdays, sends the daily digest of the newest listing
+  day, once per day, if that day is recent; on Mondays, the weekly digest of the week before.
+
+Several workers (one per `paperroute serve` host) may run at once: runs and the outbox make
+sending safe to share. Ingest only on one host: set WORKER_INGEST there alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 60
+SYNC_MINUTES = 10
+RECENT_DAYS = 4  # a daily digest is for a day at most this old (a long weekend), never older
+
+
+@dataclass
+class State:
+    last_ingest: float = 0.0
+    last_sync: float = 0.0
+
+
+def daily_due(now: datetime, hour: int) -> bool:
+    return now.weekday() < 5 and now.hour >= hour
+
+
+def weekly_due(now: datetime, hour: int) -> bool:
+    return now.weekday() == 0 and now.hour >= hour
+
+
+def _quiet(label, **kwargs):
+    from paperroute.progress import counter
+
+    return counter(label, enabled=False, **kwargs)
+
+
+def ingest(source: str, say: Callable[[str], None]) -> None:
+    """Fetch one source's live service into the catalogue."""
+    from django.conf import settings
+
+    from paperroute.catalog.harvest import Request, run
+    from paperroute.catalog.ingest import Importer
+    from paperroute.catalog.records import UnusableInput
+    from paperroute.catalog.sources.fetch import PoliteClient
+
+    config = settings.CONFIG
+    client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
+                          contact=config["CONTACT_EMAIL"], log=say)
+    try:
+        summary = run(Request(source=source, categories=config["ARXIV_CATEGORIES"]), client=client,
+                      importer=Importer(source), log=say)
+    except (UnusableInput, OSError) as exc:
+        say(f"ingest {source}: {exc}")
+        return
+    say(summary.line())
+
+
+def sync_index(say: Callable[[str], None]) -> None:
+    from paperroute import search
+
+    try:
+        report = search.sync(embed=True, progress=_quiet)
+    except Exception as exc:  # a broken index must not stop the digests
+        say(f"search index: {exc.__class__.__name__}: {exc}")
+        return
+    if report.indexed or report.removed or report.embedded:
+        say(report.line())
+
+
+def send_due_digests(now: datetime, say: Callable[[str], None]) -> None:
+    from django.conf import settings
+
+    from paperroute.digest import periods, runs
+    from paperroute.digest.errors import DigestError
+    from paperroute.digest.models import DigestRun
+    from paperroute.digest.smtp import messenger_factory
+
+    factory = messenger_factory()
+    for report in runs.resume_open_runs(messenger_factory=factory):
+        say(report.line())
+    hour = int(settings.CONFIG["DIGEST_HOUR"])
+    today = now.date()
+    due = []
+    try:
+        if daily_due(now, hour):
+            period = runs.due_period("daily", today=today)
+            if period.start >= today - timedelta(days=RECENT_DAYS):
+                due.append(period)
+        if weekly_due(now, hour):
+            due.append(periods.weekly(today - timedelta(days=7)))
+    except DigestError:
+        return  # no papers yet
+    for period in due:
+        if not DigestRun.objects.filter(frequency=period.frequency, period_start=period.start).exists():
+            say(runs.send(period, messenger_factory=factory, log_line=say).line())
+
+
+def tick(state: State, say: Callable[[str], None], *, now: datetime | None = None) -> None:
+    """One round of the schedule."""
+    from django.conf import settings
+    from django.db import close_old_connections
+    from django.utils import timezone
+
+    close_old_connections()
+    config = settings.CONFIG
+    clock = time.monotonic()
+    sources = list(config["WORKER_INGEST"])
+    if sources and clock - state.last_ingest >= 60 * int(config["WORKER_INGEST_MINUTES"]):
+        state.last_ingest = clock
+        for source in sources:
+            ingest(source, say)
+        state.last_sync = 0.0
+    if clock - state.last_sync >= 60 * SYNC_MINUTES:
+        state.last_sync = clock
+        sync_index(say)
+    send_due_digests(now or timezone.now(), say)
+
+
+def run_forever(say: Callable[[str], None], *, once: bool = False) -> int:
+    """Tick every minute until SIGTERM or SIGINT (or once)."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    # The first index sync waits a round: `serve` has just started, and ingest syncs anyway.
+    state = State(last_sync=time.monotonic())
+    while not stop.is_set():
+        try:
+            tick(state, say)
+        except Exception as exc:  # keep the schedule going; the next tick tries again
+            log.exception("worker tick failed")
+            say(f"worker: {exc.__class__.__name__}: {exc}")
+        if once:
+            break
+        stop.wait(TICK_SECONDS)
+    return 0
+
+
+class ChildWorker:
+    """`paperroute worker` run beside the web server, restarted if it dies."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _supervise(self) -> None:
+        while not self.stopping.is_set():
+            self.process = subprocess.Popen([sys.executable, "-m", "paperroute", "worker"])
+            code = self.process.wait()
+            if self.stopping.is_set():
+                break
+            print(f"paperroute: the worker exited with status {code}; restarting it in 10 s",
+                  file=sys.stderr, flush=True)
+            self.stopping.wait(10)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
