@@ -133,8 +133,10 @@ def measure(database: str, records: int, page_size: int) -> dict | None:
             env["PAPERROUTE_DATABASE_URL"] = ""
         try:
             out = subprocess.run([sys.executable, __file__, "--child", "--records", str(records),
-                                  "--page-size", str(page_size)], env=env, check=True,
+                                  "--page-size", str(page_size)], env=env,
                                  capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit(f"{database}: the measurement failed:\n{out.stderr[-3000:]}")
         finally:
             if database == "postgres":
                 import psycopg

@@ -43,7 +43,7 @@ def _surname(rng: random.Random) -> str:
 
 
 def _record(rng: random.Random, number: int) -> str:
-    arxiv_id = f"2501.{number:05d}"
+    arxiv_id = f"{2501 + number // 100_000}.{number % 100_000:05d}"  # five digits per month
     created = date(2025, 1, 1) + timedelta(days=number % 28)
     authors = "".join(
         f"<author><keyname>{_surname(rng)}</keyname><forenames>{rng.choice(FIRST)}</forenames></author>"
