@@ -22,6 +22,7 @@ from paperroute.community import listings, tokens, trending, votes
 from paperroute.community.errors import RateLimited
 from paperroute.web import periods, searching
 from paperroute.web.context import absolute
+from paperroute.web.views.paper import refuse_nul
 
 api = NinjaAPI(title="paperroute API", version="1",
                description="Daily papers, paper records, search and upvotes. Lists and fields "
@@ -188,6 +189,7 @@ def search_papers(request: HttpRequest, q: str, limit: int = Query(20, ge=1, le=
 
 
 def _paper(paper_id: str) -> Paper:
+    refuse_nul(paper_id)
     paper = listings.annotated(Paper.objects.filter(key=paper_id)).first()
     if paper is None:
         raise Http404(f"no paper with the id {paper_id!r}")

@@ -101,14 +101,14 @@ def _search(params):
 
 
 def _category(params):
-    code = params.get("code", "")
+    code = params.get("code", "").replace("\x00", "")
     if not Category.objects.filter(code=code).exists():
         raise Http404(f"no papers in the category {code!r}")
     return f"Papers in {code}", reverse("category", args=[code]), list(listings.by_category(code)[:LIMIT])
 
 
 def _author(params):
-    name = params.get("name", "")
+    name = params.get("name", "").replace("\x00", "")
     if not Author.objects.filter(name=name).exists():
         raise Http404(f"no papers by {name!r}")
     return f"Papers by {name}", reverse("author", args=[name]), list(listings.by_author(name)[:LIMIT])

@@ -7,6 +7,7 @@ import feedparser
 import pytest
 from django.utils import timezone
 
+from paperroute import search
 from tests.community.helpers import HOSTILE, add_paper
 
 FEEDS = ["/feeds/daily.xml", "/feeds/daily.atom", "/feeds/trending.xml", "/feeds/trending.atom",
@@ -23,6 +24,7 @@ def papers(db):
     add_paper("2411.00402", f"Hostile {HOSTILE}\x0b", authors=("Ada Lovelace", f"M {HOSTILE}"),
               abstract=f"Control \x01 chars and {HOSTILE}", listed=today, hf_upvotes=1)
     add_paper("2411.00403", "An older paper", listed=date(2024, 11, 1))
+    search.sync(embed=False)  # as the worker does after an ingest
 
 
 @pytest.mark.parametrize("url", FEEDS)

@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 
+from paperroute import search
 from tests.community.helpers import HOSTILE, add_paper
 
 
@@ -16,6 +17,7 @@ def corpus(db):
               abstract="Molecular property prediction with graph neural networks.", categories=("cs.LG",))
     add_paper("2411.00603", f"Decoding {HOSTILE}", listed=date(2024, 11, 28),
               abstract=f"Decoding text {HOSTILE}", categories=("cs.CL",))
+    search.sync(embed=False)  # as the worker does after an ingest
 
 
 def test_results_are_highlighted_and_escaped(client, corpus):

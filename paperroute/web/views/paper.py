@@ -22,10 +22,17 @@ from paperroute.web.views.common import cacheable, error_page
 
 def find(key: str) -> Paper:
     """The paper with this key; Http404 otherwise."""
+    refuse_nul(key)
     paper = listings.annotated(Paper.objects.filter(key=key)).first()
     if paper is None:
         raise Http404(f"no paper with the id {key!r} is known here")
     return paper
+
+
+def refuse_nul(text: str) -> None:
+    """No key or name holds a NUL character, and PostgreSQL cannot even compare one: 404."""
+    if "\x00" in text:
+        raise Http404("there is nothing at this address")
 
 
 def canonical_key(key: str) -> str | None:
