@@ -28,7 +28,7 @@ class Paper(models.Model):
     # The public identifier: an arXiv id without version ("2406.01234", "hep-th/9901001"),
     # or "doi:…", "url:…" or "seed:…" for papers that are not on arXiv.
     key = models.CharField(max_length=300, unique=True)
-    arxiv_id = models.CharField(max_length=64, blank=True, db_index=True)
+    arxiv_id = models.CharField(max_length=64, blank=True)
     doi = models.CharField(max_length=255, blank=True, db_index=True)
     # A hash of the normalised title, so that a paper arriving without an id can be matched.
     title_key = models.CharField(max_length=40, db_index=True)
@@ -81,7 +81,8 @@ class Paper(models.Model):
 
 
 class Authorship(models.Model):
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships")
+    # No index of its own: the unique constraint below starts with the paper and serves lookups.
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="authorships", db_index=False)
     author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="authorships")
     position = models.PositiveIntegerField()
 
@@ -93,7 +94,8 @@ class Authorship(models.Model):
 
 
 class Version(models.Model):
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions")
+    # No index of its own: the unique constraint below starts with the paper and serves lookups.
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="versions", db_index=False)
     number = models.PositiveIntegerField()
     date = models.DateTimeField(null=True, blank=True)
 
@@ -107,7 +109,8 @@ class Version(models.Model):
 class Announcement(models.Model):
     """One appearance of a paper in arXiv's daily announcement (new, cross, replace, …)."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="announcements")
+    # No index of its own: the unique constraint below starts with the paper and serves lookups.
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="announcements", db_index=False)
     date = models.DateField()
     kind = models.CharField(max_length=32)
 
@@ -121,7 +124,8 @@ class Announcement(models.Model):
 class Sighting(models.Model):
     """That a source has seen a paper, and when it first did."""
 
-    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="sightings")
+    # No index of its own: the unique constraint below starts with the paper and serves lookups.
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="sightings", db_index=False)
     source = models.CharField(max_length=32)
     first_seen = models.DateTimeField()
 
