@@ -133,7 +133,8 @@ def _session(browser, base: str, mailbox) -> None:
     page.get_by_label("Search papers").fill("speculative decoding")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/search\?q=speculative"))
-    assert page.locator(".card-title").first.inner_text() == "Speculative decoding without a draft model"
+    found = page.locator(".card-title").all_inner_texts()
+    assert "Speculative decoding without a draft model" in found[:3], found
     assert page.locator(".card mark").count() >= 1
     assert dialogs == [], "a script ran from user text"
     context.close()
