@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     hf.add_argument("--week", default="", help="one ISO week, YYYY-Www")
     hf.add_argument("--month", default="", help="one month, YYYY-MM")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument("--no-embed", action="store_true",
+                        help="update only the keyword index afterwards; `paperroute index sync` "
+                             "embeds the new papers later (default: PAPERROUTE_EMBED_ON_INGEST)")
 
     export = sub.add_parser("export", help="write the catalogue as JSON Lines",
                             description="Write every paper as JSON Lines (the schema in the "
@@ -102,7 +105,56 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Counts of papers, authors and categories, and the "
                                        "newest paper of each source.")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
+    _search_parsers(sub)
     return parser
+
+
+def _day(value: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _search_parsers(sub) -> None:
+    search = sub.add_parser(
+        "search", help="search the papers",
+        description="Search titles, abstracts and authors. Query syntax: \"exact phrase\", "
+                    "-excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023; anything "
+                    "else is free text. Exit status 2 when the query cannot be run.")
+    search.add_argument("query", nargs="+", help="words and operators (quote them for the shell)")
+    search.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid",
+                        help="hybrid (default) fuses keyword (BM25) and semantic (embedding) ranking")
+    search.add_argument("--limit", type=int, default=10, help="results to show (default 10, at most 100)")
+    search.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+    search.add_argument("--since", type=_day, metavar="DATE", help="listed on or after DATE")
+    search.add_argument("--until", type=_day, metavar="DATE", help="listed on or before DATE")
+    search.add_argument("--category", action="append", metavar="CAT",
+                        help="only this category or archive (cs.CL, cs); repeat for several")
+    search.add_argument("--author", action="append", metavar="NAME", help="only papers by NAME")
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+
+    related = sub.add_parser("related", help="papers nearest to one paper by embedding",
+                             description="The papers whose embeddings are nearest to the given "
+                                         "paper's (an arXiv id or another paperroute id).")
+    related.add_argument("id", help="the paper, such as 2411.17700")
+    related.add_argument("--limit", type=int, default=5, help="how many (default 5)")
+    related.add_argument("--json", action="store_true", help="machine-readable output")
+
+    index = sub.add_parser("index", help="sync or rebuild the search index",
+                           description="The search index is derived from the database and lives "
+                                       "in the data directory. `sync` adds new and changed papers "
+                                       "and embeds those without vectors; `rebuild` starts over, "
+                                       "reusing the vectors stored in the database.")
+    action = index.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in (("sync", "add new and changed papers, embed those without vectors"),
+                       ("rebuild", "rebuild from scratch (stored vectors are reused)")):
+        one = action.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        one.add_argument("--no-embed", action="store_true",
+                         help="keyword index only: leave papers without vectors for later")
+        one.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +213,28 @@ def cmd_ingest(args) -> int:
     for skipped in summary.skipped:
         err(f"skipped {skipped.position}: {skipped.reason}")
     print(summary.line())
+    _sync_index(embed=config["EMBED_ON_INGEST"] and not args.no_embed, quiet=args.quiet)
     return EXIT_SKIPPED if summary.skipped else EXIT_OK
+
+
+def _sync_index(*, embed: bool, quiet: bool, rebuild: bool = False) -> int:
+    """Bring the search index up to date, saying what happened on stderr."""
+    from paperroute import search
+    from paperroute.progress import counter
+    from paperroute.search.embedder import EmbedderUnavailable
+
+    def progress(label, **kwargs):
+        return counter(label, enabled=not quiet, **kwargs)
+
+    try:
+        report = (search.rebuild if rebuild else search.sync)(embed=embed, progress=progress)
+    except EmbedderUnavailable as exc:
+        err(f"search index: {exc}")
+        return EXIT_UNUSABLE
+    for note in report.notes:
+        err(f"search index: {note}")
+    err(report.line())
+    return EXIT_OK
 
 
 @command("export")
@@ -217,6 +290,7 @@ def cmd_demo(args) -> int:
     cmd_migrate(args)
     for line in demo.load():
         print(line)
+    _sync_index(embed=True, quiet=False)
     if args.no_serve:
         return EXIT_OK
     return _serve(args.host, args.port, None)
@@ -236,3 +310,44 @@ def _serve(host: str, port: int, workers: int | None) -> int:
     print(f"serving on http://{host}:{port}/ with {count} workers (Ctrl-C stops)", flush=True)
     serve(host=host, port=port, workers=count)
     return EXIT_OK
+
+
+@command("search")
+def cmd_search(args) -> int:
+    from paperroute import search
+    from paperroute.search.terminal import render_results, results_json
+
+    try:
+        results = search.search(" ".join(args.query), mode=args.mode, limit=args.limit,
+                                offset=args.offset, since=args.since, until=args.until,
+                                categories=args.category, authors=args.author)
+    except search.SearchError as exc:
+        err(str(exc))
+        return EXIT_UNUSABLE
+    if args.json:
+        print(json.dumps(results_json(results, args.offset), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(render_results(results, emphasis=sys.stdout.isatty(), offset=args.offset)))
+    return EXIT_OK
+
+
+@command("related")
+def cmd_related(args) -> int:
+    from paperroute import search
+    from paperroute.search.terminal import hits_json, render_hits
+
+    try:
+        hits = search.related(args.id, limit=args.limit)
+    except search.SearchError as exc:
+        err(str(exc))
+        return EXIT_UNUSABLE
+    if args.json:
+        print(json.dumps(hits_json(hits), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(render_hits(hits, emphasis=sys.stdout.isatty()) or ["no related papers"]))
+    return EXIT_OK
+
+
+@command("index")
+def cmd_index(args) -> int:
+    return _sync_index(embed=not args.no_embed, quiet=args.quiet, rebuild=args.action == "rebuild")

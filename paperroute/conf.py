@@ -91,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EMBED_BATCH", "8",
             "Passages the embedding model runs at once while indexing (8 measured fastest on "
             "2 cores; see BENCHMARKS.md).", _int),
+    Setting("EMBED_ON_INGEST", "true",
+            "Whether `paperroute ingest` embeds new papers for semantic search right away; when "
+            "false it updates the keyword index only and `paperroute index sync` embeds later.",
+            _bool),
     Setting("ARXIV_CATEGORIES", "cs.AI,cs.CL,cs.CV,cs.LG,stat.ML",
             "Comma-separated arXiv categories or archives followed by default: the RSS feed and "
             "query the fetchers use when no URL is given.", _csv),

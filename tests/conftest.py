@@ -55,7 +55,10 @@ def cli_env(transactional_db, tmp_path) -> dict[str, str]:
     """Environment for a `paperroute` subprocess that uses the test database."""
     env = dict(os.environ)
     env.update(PAPERROUTE_DATABASE_URL=database_url(), PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
-               PAPERROUTE_ARXIV_DELAY="0", PYTHONUNBUFFERED="1")
+               PAPERROUTE_ARXIV_DELAY="0", PYTHONUNBUFFERED="1",
+               # Ingest then indexes keywords only; tests/search turn embedding on where they
+               # test it (embedding thousands of synthetic papers would take minutes).
+               PAPERROUTE_EMBED_ON_INGEST="false")
     return env
 
 

@@ -65,6 +65,9 @@ class Embedder:
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads would otherwise spin for a while after each run and starve the
+        # vector search and tantivy that follow a query's embedding on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # BASIC fusion measured fastest for this int8 graph on CPU (EXTENDED/ALL add
         # conversions around the quantised MatMuls).
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from paperroute.search.documents import day_number
+from paperroute.search.documents import NO_DAY, day_number
 from paperroute.search.query import ParsedQuery
 
 
@@ -42,6 +42,8 @@ def combine(parsed: ParsedQuery, *, since: date | None = None, until: date | Non
         if high is not None:
             year_last = day_number(date(high, 12, 31))
             last = year_last if last is None else min(last, year_last)
+    if last is not None and first is None:
+        first = NO_DAY + 1  # papers without any date do not pass a date filter
     # Categories from the options and from the query widen each other (any of them);
     # authors narrow (every named author).
     cats = [c.strip().lower() for c in (categories or []) if c and c.strip()] + parsed.categories

@@ -153,10 +153,11 @@ class SearchIndex:
         manifest = read_manifest(generation)
         if generation != self.generation or self.lexical is None:
             self.lexical = LexicalIndex(generation / "lexical")
-            self.vectors = VectorStore(generation / "vectors")
         else:
             self.lexical.reload()
-            self.vectors.load()
+        # A new object, not a reload in place: queries running in other threads keep the
+        # consistent arrays they started with.
+        self.vectors = VectorStore(generation / "vectors")
         self.generation = generation
         self.manifest = manifest
 

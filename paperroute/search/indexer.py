@@ -35,6 +35,7 @@ from paperroute.search.vectorstore import VectorStore
 # Longer than any ingest transaction and any clock skew between the hosts that ingest.
 SAFETY_WINDOW = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+BATCH = 2000              # papers read from the database at a time
 EMBED_CHUNK = 64          # papers embedded per round trip to the database
 COMMIT_EVERY = 30.0       # seconds between commits while embedding, so progress is kept
 
@@ -123,9 +124,9 @@ class Writer:
                 self.report.reused += 1
         return missing
 
-    def commit(self, writer, marks: dict) -> None:
+    def commit(self, writer, marks: dict, *, graph: bool = True) -> None:
         writer.commit()
-        self.vectors.commit()
+        self.vectors.commit(graph=graph)
         self.vectors.begin()
         save_stamps(self.generation, "changed", self.changed)
         save_stamps(self.generation, "vstamp", self.vstamp)
@@ -189,13 +190,14 @@ def _vector_changes(writer: Writer, since: datetime | None) -> tuple[set[int], d
     return found, newest
 
 
-def _gone(writer: Writer) -> list[int]:
+def _gone(writer: Writer, todo: dict[int, int]) -> list[int]:
     """Indexed papers that are no longer in the catalogue."""
     from paperroute.catalog.models import Paper
 
-    indexed = int((writer.changed > 0).sum())
-    if Paper.objects.count() >= indexed:
-        return []
+    indexed = writer.changed > 0
+    new = sum(1 for pid in todo if pid >= len(indexed) or not indexed[pid])
+    if Paper.objects.count() >= int(indexed.sum()) + new:
+        return []  # nothing was deleted (the usual case, told by one count)
     alive = np.fromiter(Paper.objects.values_list("pk", flat=True).iterator(chunk_size=20_000),
                         dtype=np.int64)
     known = np.flatnonzero(writer.changed > 0)
@@ -223,16 +225,21 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
     w.vectors.begin()
     todo, paper_mark = _changes(w, _parse(manifest.get("paper_mark")))
     revectored, vector_mark = _vector_changes(w, _parse(manifest.get("vector_mark")))
-    gone = [] if fresh else _gone(w)
+    gone = [] if fresh else _gone(w, todo)
     pids = sorted(set(todo) | revectored)
     writer = w.lexical.writer(threads)
+    old_marks = {"paper_mark": manifest.get("paper_mark"), "vector_mark": manifest.get("vector_mark")}
     with progress("indexing papers", total=len(pids), unit="papers") as bar:
-        for start in range(0, len(pids), 2000):
-            docs = list(load_docs(pids[start:start + 2000]))
+        for start in range(0, len(pids), BATCH):
+            docs = list(load_docs(pids[start:start + BATCH]))
             w.index_docs([d for d in docs if d.pid in todo], {d.pid: todo[d.pid] for d in docs
                                                               if d.pid in todo}, writer)
             w.attach_vectors(docs)
-            bar(len(pids[start:start + 2000]))
+            bar(len(pids[start:start + BATCH]))
+            if (start // BATCH) % 50 == 49:
+                # Flush now and then (old watermarks: a crash re-reads this stretch), so memory
+                # stays flat; the graph is built once, at the end.
+                w.commit(writer, old_marks, graph=False)
     if gone:
         LexicalIndex.delete(writer, gone)
         for pid in gone:

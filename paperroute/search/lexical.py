@@ -27,6 +27,9 @@ class LexicalParams:
     query_tf: bool = True          # a word repeated in the query counts that many times
 
 
+DEFAULT_PARAMS = LexicalParams()
+
+
 def _analyzer(stem: bool, stopwords: bool) -> tantivy.TextAnalyzer:
     # The same chain as tantivy's built-in "en_stem" / "default" analyzers, which the index
     # uses for documents, so that query terms equal indexed terms.
@@ -58,13 +61,18 @@ def schema() -> tantivy.Schema:
 class LexicalIndex:
     """One tantivy index in a directory."""
 
-    def __init__(self, path: Path, params: LexicalParams = LexicalParams()) -> None:
+    def __init__(self, path: Path, params: LexicalParams | None = None) -> None:
         self.path = path
-        self.params = params
+        self._params = params
         path.mkdir(parents=True, exist_ok=True)
         self.schema = schema()
         self.index = tantivy.Index(self.schema, path=str(path))
         self.searcher = self.index.searcher()
+
+    @property
+    def params(self) -> LexicalParams:
+        # Read at query time, so that a benchmark can try other weights on a built index.
+        return self._params or DEFAULT_PARAMS
 
     def reload(self) -> None:
         self.index.reload()
