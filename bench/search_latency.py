@@ -14,7 +14,7 @@ Phases, each in its own process so that peak memory is the phase's own:
          bare model run on the same token windows in the same process (the baseline).
 
 Usage: bench/search_latency.py [--papers 100000] [--queries 600] [--workdir DIR] [--json]
-                               [--skip-embedding] [--embed-papers 200]
+                               [--skip-embedding] [--embed-papers 200] [--tune-embedding]
 """
 
 from __future__ import annotations
@@ -190,6 +190,29 @@ def phase_embed(workdir: Path, count: int) -> dict:
             "pipeline_to_model": round(raw_s / pipeline_s, 3), **config}
 
 
+def phase_tune(workdir: Path, count: int) -> dict:
+    """Bare-model throughput on real abstracts for each thread count and batch size."""
+    import gzip
+
+    from paperroute.catalog.sources.arxiv_rss import parse
+    from paperroute.demo import HERE
+    from paperroute.search.embedder import Embedder
+
+    items = [r for r in parse(gzip.decompress((HERE / "arxiv-rss-2024-11-28.xml.gz").read_bytes())).items
+             if getattr(r, "abstract", "")][:count]
+    papers = [(r.title, r.abstract) for r in items]
+    table = {}
+    for threads in (1, 2):
+        for batch in (1, 4, 8, 16, 32):
+            embedder = Embedder(threads=threads, batch_size=batch)
+            embedder.embed_papers(papers[:8])
+            started = time.perf_counter()
+            embedder.embed_papers(papers)
+            seconds = time.perf_counter() - started
+            table[f"threads={threads} batch={batch}"] = round(len(papers) / seconds, 1)
+    return {"abstracts": len(papers), "abstracts_per_s": table}
+
+
 def _child(phase: str, workdir: Path, extra: list[str]) -> dict:
     command = [sys.executable, __file__, "--phase", phase, "--workdir", str(workdir), *extra]
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
@@ -206,7 +229,10 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-embedding", action="store_true", help="skip the throughput phase")
     parser.add_argument("--embed-papers", type=int, default=200)
-    parser.add_argument("--phase", choices=("load", "build", "serve", "embed"), help=argparse.SUPPRESS)
+    parser.add_argument("--tune-embedding", action="store_true",
+                        help="only measure embedding speed for each thread count and batch size")
+    parser.add_argument("--phase", choices=("load", "build", "serve", "embed", "tune"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="pr-latency-"))
@@ -214,10 +240,16 @@ def main() -> int:
     if args.phase:
         result = {"load": lambda: phase_load(workdir, args.papers), "build": lambda: phase_build(workdir),
                   "serve": lambda: phase_serve(workdir, args.queries),
-                  "embed": lambda: phase_embed(workdir, args.embed_papers)}[args.phase]()
+                  "embed": lambda: phase_embed(workdir, args.embed_papers),
+                  "tune": lambda: phase_tune(workdir, args.embed_papers)}[args.phase]()
         print(json.dumps(result))
         return 0
 
+    if args.tune_embedding:
+        tuned = _child("tune", workdir, ["--embed-papers", str(args.embed_papers)])
+        print(json.dumps(tuned) if args.json else "\n".join(
+            f"  {name:<20} {rate:6.1f} abstracts/s" for name, rate in tuned["abstracts_per_s"].items()))
+        return 0
     results: dict = {"papers": args.papers}
     catalogue = workdir / "catalogue"
     if not (catalogue / "paperroute.sqlite3").exists():

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class FusionParams:
     """How the two rankings combine (chosen on SciFact train, see BENCHMARKS.md)."""
 
-    method: str = "weighted"   # "weighted": min-max normalised scores; "rrf": reciprocal ranks
+    method: str = "weighted"   # "weighted": normalised scores; "rrf": reciprocal ranks
+    norm: str = "minmax"       # for "weighted": "minmax" or "zscore" over the candidates
     dense_weight: float = 0.5
     rrf_k: float = 60.0
     depth: int = 100           # candidates taken from each retriever
@@ -21,6 +22,15 @@ def _minmax(scores: dict[int, float]) -> dict[int, float]:
     low, high = min(scores.values()), max(scores.values())
     span = (high - low) or 1.0
     return {pid: (s - low) / span for pid, s in scores.items()}
+
+
+def _zscore(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    values = list(scores.values())
+    mean = sum(values) / len(values)
+    spread = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 or 1.0
+    return {pid: (s - mean) / spread for pid, s in scores.items()}
 
 
 def _ranks(scores: dict[int, float]) -> dict[int, int]:
@@ -39,7 +49,10 @@ def fuse(lexical: dict[int, float], dense: dict[int, float],
                  + params.dense_weight / (params.rrf_k + dense_rank.get(pid, worst))
                  for pid in candidates}
     else:
-        lex_norm, dense_norm = _minmax(lexical), _minmax(dense)
-        fused = {pid: (1 - params.dense_weight) * lex_norm.get(pid, 0.0)
-                 + params.dense_weight * dense_norm.get(pid, 0.0) for pid in candidates}
+        norm = _zscore if params.norm == "zscore" else _minmax
+        lex_norm, dense_norm = norm(lexical), norm(dense)
+        lex_floor = min(lex_norm.values(), default=0.0)
+        dense_floor = min(dense_norm.values(), default=0.0)
+        fused = {pid: (1 - params.dense_weight) * lex_norm.get(pid, lex_floor)
+                 + params.dense_weight * dense_norm.get(pid, dense_floor) for pid in candidates}
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

@@ -74,9 +74,9 @@ def _embedder():
 
 
 def model_id() -> str:
-    from paperroute.search.embedder import Recipe
+    from paperroute.search.embedder import model_id as current
 
-    return f"minilm-l6-int8/{Recipe().tag}"
+    return current()
 
 
 def _update(*, rebuild: bool, embed: bool, progress=counter, wait: bool = True) -> SyncReport:

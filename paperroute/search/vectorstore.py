@@ -129,7 +129,7 @@ class VectorStore:
 
     def category_ids(self, terms: list[str]) -> list[int]:
         """Row category ids matching codes ("cs.cl") or archives ("cs")."""
-        wanted = set(terms)
+        wanted = {term.lower() for term in terms}
         return [i for code, i in self.code_ids.items()
                 if code in wanted or code.split(".", 1)[0] in wanted]
 

@@ -1,0 +1,78 @@
+"""The vector store: graph plus exact tail, filters inside the search, updates, and fusion."""
+
+import numpy as np
+import pytest
+
+from paperroute.search import vectorstore
+from paperroute.search.hybrid import FusionParams, fuse
+from paperroute.search.vectorstore import Pooling, VectorStore
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """600 papers in 6 clusters, two passages each for every third; the graph covers most."""
+    monkeypatch.setattr(vectorstore, "TAIL_ROWS", 200)
+    rng = np.random.default_rng(3)
+    centres = unit(rng.standard_normal((6, 384)))
+    store = VectorStore(tmp_path / "vectors")
+    store.begin()
+    for pid in range(1, 601):
+        passages = 2 if pid % 3 == 0 else 1
+        vectors = unit(centres[pid % 6] + 0.5 * rng.standard_normal((passages, 384)) / 20)
+        store.put(pid, vectors, day=pid, categories=["cs.CL" if pid % 2 else "math.PR"])
+        if pid in (400, 580):
+            store.commit()  # the graph is built and extended as the tail grows
+            store.begin()
+    store.commit()
+    store.centres = centres
+    return store
+
+
+def exact_top(store: VectorStore, query: np.ndarray, k: int, keep=lambda pid: True) -> list[int]:
+    pids = [p for p in range(1, 601) if store.has(p) and keep(p)]
+    scores = store.score_papers(query[None, :], np.array(pids), Pooling())
+    return [pids[i] for i in np.argsort(-scores)[:k]]
+
+
+def test_graph_and_tail_find_what_an_exact_scan_finds(store):
+    assert store.graph is not None and 0 < store.graph_rows < store.rows
+    query = store.centres[2]
+    found = [pid for pid, _ in store.search(query, 10)]
+    assert found == exact_top(store, query, 10)
+    assert all(pid % 6 == 2 for pid in found)
+
+
+def test_filters_restrict_the_search_itself(store):
+    query = store.centres[1]  # its papers (pid % 6 == 1) are all odd, so all cs.CL
+    allowed = store.mask(100, 300, ["math.PR"])
+    found = store.search(query, 10, allowed)
+    assert len(found) == 10
+    assert all(pid % 2 == 0 and 100 <= pid <= 300 for pid, _ in found)
+    assert [p for p, _ in found] == exact_top(store, query, 10, lambda p: p % 2 == 0 and 100 <= p <= 300)
+    archive = store.search(query, 5, store.mask(None, None, ["math"]))
+    assert all(pid % 2 == 0 for pid, _ in archive)
+
+
+def test_new_vectors_replace_old_ones_and_readers_see_commits(store, tmp_path):
+    query = store.centres[4]
+    store.begin()
+    store.put(7, unit(query[None, :]), day=7, categories=["cs.CL"])  # pid 7 moves to cluster 4
+    store.remove(8)
+    store.commit()
+    reader = VectorStore(tmp_path / "vectors")
+    found = [pid for pid, _ in reader.search(query, 3, reader.alive)]
+    assert found[0] == 7
+    assert not reader.has(8) and 8 not in [p for p, _ in reader.search(store.centres[2], 600, reader.alive)]
+    assert reader.dead == 2  # pid 7's old row and pid 8's
+
+
+def test_fusion_rewards_agreement():
+    lexical = {1: 10.0, 2: 9.0, 3: 1.0}
+    dense = {1: 0.2, 2: 0.9, 3: 0.8}
+    assert [pid for pid, _ in fuse(lexical, dense, FusionParams(dense_weight=0.5))][0] == 2
+    assert [pid for pid, _ in fuse(lexical, dense, FusionParams(dense_weight=0.0))][:2] == [1, 2]
+    assert [pid for pid, _ in fuse(lexical, dense, FusionParams(method="rrf"))][0] == 2
