@@ -27,9 +27,9 @@ POOL = 200            # papers of the period considered for the trending section
 TOPIC_DEPTH = 30      # search results considered per followed topic
 TOPIC_SECTION = 5     # papers shown per followed topic
 # The hybrid ranking always returns something, so a result must also match on its own terms:
-# its title and abstract hold every word of the topic, or its embedding is close to the topic's (cosine similarity of the MiniLM vectors). 0.55 keeps
-# "Draft model … speculative decoding" for "speculative decoding" (0.47 is about where
-# unrelated decoding papers sit) only when it also has the words.
+# its title and abstract hold every word of the topic, or its embedding is close to the topic's
+# (cosine similarity of the MiniLM vectors). On the demo day, 0.47 is about where unrelated
+# papers that share one word sit ("Decoding convolutional codes" for "speculative decoding").
 MIN_SIMILARITY = 0.55
 STOPWORDS = frozenset("a an and are as at be by for from in into is of on or the to with via "
                       "using based towards toward".split())
@@ -137,6 +137,7 @@ class Composer:
         self.now = now
         self.cards: dict[int, Card] = {}
         self.topics: dict[str, list[int] | None] = {}
+        self.rendered: dict = {}  # sections rendered for one subscriber, reused for the next
         ranked = trending.top(period.start, period.end, limit=POOL, now=now)
         papers = [r.paper for r in ranked]
         if len(papers) < POOL:

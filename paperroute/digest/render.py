@@ -75,10 +75,30 @@ def subject_for(period: Period, digest: Digest) -> str:
     return f"{kind}, {when}: {top}" if top else f"{kind}, {when}"
 
 
-def render_digest(period: Period, digest: Digest, *, email: str, token: str) -> Rendered:
-    """The digest's subject, plain text and (un-inlined) HTML for one subscriber."""
-    for card in digest.papers:
-        render_card(card)
+def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str]:
+    """The sections' HTML and text; many subscribers share a section, so each is made once."""
+    cache = {} if cache is None else cache
+    html, text = [], []
+    for section in digest.sections:
+        key = (section.title, section.topic, tuple(card.pid for card in section.cards))
+        if key not in cache:
+            for card in section.cards:
+                render_card(card)
+            context = {"section": section}
+            cache[key] = (get_template("email/digest_section.html").render(context),
+                          get_template("email/digest_section.txt").render(context))
+        html.append(cache[key][0])
+        text.append(cache[key][1])
+    return "".join(html), "".join(text)
+
+
+def render_digest(period: Period, digest: Digest, *, email: str, token: str,
+                  cache: dict | None = None) -> Rendered:
+    """The digest's subject, plain text and (un-inlined) HTML for one subscriber.
+
+    `cache` (one dict per period) keeps rendered sections between subscribers.
+    """
+    sections_html, sections_text = render_sections(digest, cache)
     count = len(digest.papers)
     context = {
         "subject": subject_for(period, digest),
@@ -86,7 +106,7 @@ def render_digest(period: Period, digest: Digest, *, email: str, token: str) -> 
         + period.label,
         "intro": f"{count} paper{'s' if count != 1 else ''} picked for you.",
         "preheader": "; ".join(c.title for c in digest.papers[:3])[:200],
-        "sections": digest.sections, "notes": digest.notes,
+        "sections_html": sections_html, "sections_text": sections_text, "notes": digest.notes,
         "frequency": period.frequency, "email": email,
         "site_url": site_url(), "site_name": site_name(),
         "preferences_url": preferences_url(token), "unsubscribe_url": unsubscribe_url(token),

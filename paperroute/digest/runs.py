@@ -28,7 +28,7 @@ from paperroute.digest.periods import Period
 from paperroute.digest.sender import PassReport, send_pass
 
 log = logging.getLogger(__name__)
-COMPOSE_BATCH = 250
+COMPOSE_BATCH = 100  # subscribers composed and stored in one transaction
 
 
 def due_period(frequency: str, *, today=None, date_text: str = "") -> Period:
@@ -132,7 +132,8 @@ def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
     sent = sent_before([s.pk for s in batch], composer.candidate_ids())
     period = period_of(run)
     digests = [composer.digest(s, sent[s.pk]) for s in batch]
-    rendered = {i: render.render_digest(period, d, email=s.email, token=s.token)
+    rendered = {i: render.render_digest(period, d, email=s.email, token=s.token,
+                                        cache=composer.rendered)
                 for i, (s, d) in enumerate(zip(batch, digests)) if d.papers}
     inlined = dict(zip(rendered, render.inline_many([r.html for r in rendered.values()])))
     result = []
@@ -144,7 +145,7 @@ def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
             row.subject = rendered[i].subject
             row.message = zlib.compress(messages.build(
                 to=subscriber.email, subject=row.subject, text=rendered[i].text, html=inlined[i],
-                msg_id=msg_id, date=now, headers=digest_headers(run, subscriber.token)), 6)
+                msg_id=msg_id, date=now, headers=digest_headers(run, subscriber.token)), 1)
         else:
             row.status, row.message, row.subject = Outbox.SKIPPED, b"", "(nothing new)"
             row.last_error = "nothing new for this subscriber in this period"
@@ -185,8 +186,10 @@ class RunReport:
         state = ("complete" if self.complete else
                  f"still open: {c.get('pending', 0) + c.get('sending', 0)} message(s) waiting"
                  + (f", next try at {self.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if self.next_attempt else ""))
-        return (f"{self.period.frequency} digest for {self.period.slug}: {c.get('sent', 0)} sent, "
-                f"{c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped; run {state}")
+        here = sum(p.sent for p in self.passes)
+        return (f"{self.period.frequency} digest for {self.period.slug}: {c.get('sent', 0)} sent "
+                f"({here} by this process), {c.get('failed', 0)} failed, {c.get('skipped', 0)} "
+                f"skipped; run {state}")
 
 
 def finish_if_done(run: DigestRun) -> bool:
@@ -209,13 +212,17 @@ def send(period: Period, *, messenger_factory, wait: bool = False, log_line=None
         report.passes.append(result)
         if log_line and result.stopped:
             log_line(f"stopped sending: {result.stopped}")
-        if finish_if_done(run) or not wait:
+        if finish_if_done(run):
             break
         due = outbox.next_due(run.pk)
-        if due is None:  # the open rows are claimed by a live process elsewhere
-            time.sleep(1)
+        if due is None:
+            # What is left is being sent by other processes right now: wait for them, so that
+            # "complete" means complete (a dead one's rows come back in the next pass).
+            time.sleep(0.5)
             continue
         pause = (due - timezone.now()).total_seconds()
+        if pause > 0 and not wait:
+            break  # deferred after a temporary failure: a later run or the worker retries
         if pause > 0:
             time.sleep(min(pause, 60))
     report.counts = outbox.counts(run.pk)

@@ -1,0 +1,43 @@
+"""Several `paperroute digest send` processes at once on one period send nothing twice."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from paperroute.digest.models import DigestRun, Outbox
+from tests.conftest import ROOT
+from tests.digest.conftest import DAY, day_papers
+from tests.digest.test_crash import add_subscribers
+
+SUBSCRIBERS = 1500
+PROCESSES = 3
+
+
+@pytest.mark.slow
+def test_concurrent_senders_share_the_work_and_send_each_digest_once(cli_env, sink):
+    day_papers(6)
+    add_subscribers(SUBSCRIBERS)
+    env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+           "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org", "PAPERROUTE_DIGEST_CONCURRENCY": "2"}
+    processes = [subprocess.Popen([sys.executable, "-m", "paperroute", "digest", "send", "--period",
+                                   "daily", "--date", DAY.isoformat()], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(PROCESSES)]
+    outputs = [p.communicate(timeout=600) for p in processes]
+    assert [p.returncode for p in processes] == [0] * PROCESSES, [e.decode() for _, e in outputs]
+
+    by_process = [int(re.search(rb"\((\d+) by this process\)", out).group(1)) for out, _ in outputs]
+    print(f"\nconcurrency test: {PROCESSES} senders x 2 connections sent {by_process} of {SUBSCRIBERS}")
+    assert sum(by_process) == SUBSCRIBERS
+    assert sum(1 for n in by_process if n) >= 2  # they really did send at the same time
+
+    copies = Counter(m.message_id for m in sink.accepted)
+    assert len(copies) == SUBSCRIBERS and set(copies.values()) == {1}
+    assert len({m.to for m in sink.accepted}) == SUBSCRIBERS
+    assert Outbox.objects.filter(status=Outbox.SENT).count() == SUBSCRIBERS
+    assert DigestRun.objects.get().status == DigestRun.COMPLETE

@@ -1,0 +1,150 @@
+"""What a digest holds: trending first, a section per followed topic, no paper twice, ever;
+multipart text + HTML with inlined CSS; one-click unsubscribe headers."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.test import override_settings
+
+from paperroute import search
+from paperroute.community.models import Vote
+from paperroute.digest import runs
+from paperroute.digest.models import Outbox, SentPaper
+from paperroute.digest.periods import daily
+from paperroute.digest.smtp import messenger_factory
+from tests.community.helpers import HOSTILE, add_paper, user
+from tests.digest.conftest import DAY, config, subscriber
+
+pytestmark = pytest.mark.django_db
+
+NEXT = DAY + timedelta(days=1)
+
+
+@pytest.fixture
+def papers(settings, tmp_path):
+    """A day of papers with votes, two that match followed topics, and an index over them."""
+    config(settings, DIGEST_CONCURRENCY=1)
+    made = {
+        "top": add_paper("2411.10001", "Scaling laws for sparse mixture of experts", listed=DAY,
+                         hf_upvotes=50, code="https://github.com/example/moe"),
+        "second": add_paper("2411.10002", "Speculative decoding with self-drafting language models",
+                            listed=DAY, hf_upvotes=40,
+                            abstract="Speculative decoding accelerates inference of large language models."),
+        "third": add_paper("2411.10003", "A benchmark for retrieval augmented generation", listed=DAY,
+                           hf_upvotes=30, categories=("cs.IR",)),
+        "fourth": add_paper("2411.10004", "Vision transformers without attention", listed=DAY,
+                            hf_upvotes=20, categories=("cs.CV",)),
+        "quiet_sd": add_paper("2411.10005", "Tree-based speculative decoding for faster serving",
+                              listed=DAY, abstract="We verify draft tokens along a tree in speculative decoding."),
+        "gnn": add_paper("2411.10006", "Graph neural networks for molecular property prediction",
+                         listed=DAY, categories=("cs.LG",),
+                         abstract="Message passing graph neural networks predict molecular properties."),
+        "hostile": add_paper("2411.10007", HOSTILE, listed=DAY, hf_upvotes=10, authors=(HOSTILE,)),
+        "tomorrow": add_paper("2411.20001", "Sparse autoencoders find interpretable features",
+                              listed=NEXT, hf_upvotes=5),
+    }
+    with override_settings(DATA_DIR=tmp_path):
+        search.sync()
+        yield made
+
+
+def send(day=DAY):
+    return runs.send(daily(day), messenger_factory=messenger_factory())
+
+
+def titles_in(text: str, papers: dict) -> list[str]:
+    """The papers a plain-text digest lists, in order, by their names in `papers`."""
+    positions = {name: text.find(p.title) for name, p in papers.items() if p.title in text}
+    return sorted(positions, key=positions.get)
+
+
+def test_trending_comes_first_then_one_section_per_topic_without_repeats(smtp, papers):
+    subscriber("ada@example.org", max_papers=3, topics=["speculative decoding", "graph neural networks"])
+    assert send().complete
+    text = smtp.text(smtp.wait_for("ada@example.org"))
+    trending, rest = text.split("FOLLOWING: speculative decoding")
+    sd_section, gnn_section = rest.split("FOLLOWING: graph neural networks")
+    assert titles_in(trending, papers) == ["top", "second", "third"]
+    # "second" matches the topic too but was shown above: it is not repeated.
+    assert titles_in(sd_section, papers) == ["quiet_sd"]
+    assert titles_in(gnn_section, papers) == ["gnn"]
+    assert text.count(papers["second"].title) == 1
+
+
+def test_categories_filter_every_section(smtp, papers):
+    subscriber("vision@example.org", categories=["cs.CV"], topics=["speculative decoding"])
+    send()
+    text = smtp.text(smtp.wait_for("vision@example.org"))
+    assert titles_in(text, papers) == ["fourth"] and "FOLLOWING" not in text
+
+
+def test_no_paper_is_mailed_to_the_same_subscriber_twice_across_digests(smtp, papers):
+    ada = subscriber("ada@example.org", max_papers=3)
+    send()
+    # The next day, votes put yesterday's top paper back among the trending ones.
+    voter = user("voter")
+    Vote.objects.create(user=voter, paper=papers["top"],
+                        created_at=datetime.combine(NEXT, time(12), tzinfo=dt_timezone.utc))
+    subscriber("late@example.org", max_papers=3)
+    send(NEXT)
+    ada_next = smtp.text(smtp.wait_for("ada@example.org", 2))
+    late_next = smtp.text(smtp.wait_for("late@example.org"))
+    assert papers["top"].title in late_next  # it is trending on that day
+    assert papers["top"].title not in ada_next and papers["tomorrow"].title in ada_next
+    sent_keys = list(SentPaper.objects.filter(subscriber=ada).values_list("paper__key", flat=True))
+    assert len(sent_keys) == len(set(sent_keys)) == 4
+
+
+def test_a_subscriber_with_nothing_new_gets_no_mail(smtp, papers):
+    ada = subscriber("ada@example.org", max_papers=30)
+    send()
+    ada.refresh_from_db()
+    assert len(smtp.to("ada@example.org")) == 1
+    # Nothing new on the next day for this subscriber (they already had every paper).
+    assert send(NEXT).complete
+    assert len(smtp.to("ada@example.org")) == 2  # "tomorrow" is new
+    day3 = NEXT + timedelta(days=1)
+    assert send(day3).complete
+    assert len(smtp.to("ada@example.org")) == 2
+    assert Outbox.objects.get(subscriber=ada, run__period_start=day3).status == Outbox.SKIPPED
+
+
+def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smtp, papers):
+    ada = subscriber("ada@example.org", max_papers=10)
+    send()
+    accepted = smtp.wait_for("ada@example.org")
+    message = accepted.parsed()
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    html = smtp.html(accepted)
+    # Every element carries its style: clients that drop <style> (Gmail web, Outlook) keep the look.
+    assert re.search(r'<a class="title" href="https://papers.example.org/papers/2411.10001" style="[^"]*font-weight: 700', html)
+    assert re.search(r'<table class="card"[^>]* style="[^"]*border-radius: 10px', html)
+    styles = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(styles) == 1 and styles[0].strip().startswith("@media")  # only what cannot be inlined
+    # User text is escaped in both parts' sources.
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="https://github.com/example/moe"' in html  # the code badge
+    prefs = f"https://papers.example.org/subscription/{ada.token}"
+    assert f'href="{prefs}"' in html and f'href="{prefs}/unsubscribe"' in html
+    assert prefs in smtp.text(accepted)
+
+    assert message["List-Unsubscribe"] == (
+        f"<{prefs}/unsubscribe>, <mailto:digest@papers.example.org?subject=unsubscribe%20{ada.token}>")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Id"] == "paperroute daily digest <daily.digest.papers.example.org>"
+    row = Outbox.objects.get(subscriber=ada)
+    assert message["Message-ID"] == row.message_id
+    assert re.fullmatch(r"<digest\.daily-2024-11-28\.\d+\.[0-9a-f]{16}@papers\.example\.org>", row.message_id)
+    assert message["Subject"].startswith("Daily papers, Thu 28 Nov: Scaling laws for sparse")
+
+
+def test_the_message_id_is_the_same_whenever_it_is_made():
+    from paperroute.digest.messages import message_id
+
+    assert message_id("digest", "daily-2024-11-28", "7") == message_id("digest", "daily-2024-11-28", "7")
+    assert message_id("digest", "daily-2024-11-28", "7") != message_id("digest", "daily-2024-11-28", "8")

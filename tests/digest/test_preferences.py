@@ -1,0 +1,125 @@
+"""Preferences, pausing, one-click unsubscribe (RFC 8058) and the bounce webhook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from paperroute.digest.models import Bounce, Subscriber
+from tests.digest.conftest import config, subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+def test_preferences_are_saved_and_bad_ones_explained():
+    ada = subscriber("ada@example.org")
+    strict = Client(enforce_csrf_checks=True)
+    page = strict.get(f"/subscription/{ada.token}")
+    assert page.status_code == 200 and b"ada@example.org" in page.content
+    token = page.cookies["csrftoken"].value
+    saved = strict.post(f"/subscription/{ada.token}", {
+        "csrfmiddlewaretoken": token, "frequency": "weekly", "max_papers": "5",
+        "categories": ["cs.CL", "cs.LG"], "other_categories": "q-bio.nc, physics",
+        "topics": "speculative decoding\n\n  diffusion   transformers \nSpeculative Decoding"})
+    assert saved.status_code == 302
+    ada.refresh_from_db()
+    assert (ada.frequency, ada.max_papers) == ("weekly", 5)
+    assert ada.categories == ["cs.CL", "cs.LG", "q-bio.NC", "physics"]
+    assert ada.topics == ["speculative decoding", "diffusion transformers"]
+
+    bad = strict.post(f"/subscription/{ada.token}", {
+        "csrfmiddlewaretoken": token, "frequency": "daily", "max_papers": "10",
+        "other_categories": "cs.NOPE", "topics": ""})
+    assert bad.status_code == 400 and b"is not an arXiv category" in bad.content
+    assert b"cs.NOPE" in bad.content  # what was typed is kept
+    ada.refresh_from_db()
+    assert ada.frequency == "weekly"  # nothing was half-saved
+
+    forged = Client(enforce_csrf_checks=True).post(f"/subscription/{ada.token}", {"frequency": "daily"})
+    assert forged.status_code == 403
+
+
+def test_pause_and_resume(client):
+    ada = subscriber("ada@example.org")
+    client.post(f"/subscription/{ada.token}", {"action": "pause"})
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.PAUSED
+    client.post(f"/subscription/{ada.token}", {"action": "resume"})
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.CONFIRMED
+
+
+def test_one_click_post_unsubscribes_at_once_but_get_only_asks():
+    ada = subscriber("ada@example.org")
+    url = f"/subscription/{ada.token}/unsubscribe"
+    scanner = Client(enforce_csrf_checks=True)
+    asked = scanner.get(url)
+    assert asked.status_code == 200 and b"Unsubscribe ada@example.org?" in asked.content
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.CONFIRMED
+
+    # What a mail client sends (RFC 8058): no cookies, no CSRF token, this body.
+    done = Client(enforce_csrf_checks=True).post(url, "List-Unsubscribe=One-Click",
+                                                 content_type="application/x-www-form-urlencoded")
+    assert done.status_code == 200 and b"You are unsubscribed" in done.content
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.UNSUBSCRIBED
+
+
+def test_unknown_tokens_are_not_found(client):
+    assert client.get("/subscription/nope").status_code == 404
+    assert client.post("/subscription/nope/unsubscribe").status_code == 404
+
+
+def post_hook(body, secret="s3cret"):
+    return Client().post("/hooks/bounce", body if isinstance(body, str) else json.dumps(body),
+                         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}")
+
+
+def test_the_bounce_webhook_is_off_without_a_secret():
+    assert post_hook({"email": "a@example.org"}).status_code == 404
+
+
+def test_the_bounce_webhook_counts_hard_bounces_and_suppresses_on_complaints(settings):
+    config(settings, BOUNCE_WEBHOOK="s3cret", DIGEST_SUPPRESS_AFTER=2)
+    hard = subscriber("hard@example.org")
+    spam = subscriber("spam@example.org")
+    soft = subscriber("soft@example.org")
+    assert post_hook({"email": "hard@example.org"}, secret="wrong").status_code == 401
+    response = post_hook({"events": [
+        {"email": "hard@example.org", "type": "bounce", "reason": "550 5.1.1 user unknown"},
+        {"email": "spam@example.org", "type": "complaint"},
+        {"email": "soft@example.org", "type": "bounce", "permanent": False},
+        {"email": "stranger@example.org", "type": "bounce"},
+    ]})
+    assert response.status_code == 200
+    assert response.json() == {"suppressed": 1, "counted": 2, "unsubscribed": 0, "ignored": 2}
+    for one in (hard, spam, soft):
+        one.refresh_from_db()
+    assert (hard.status, hard.permanent_failures) == (Subscriber.CONFIRMED, 1)
+    assert spam.status == Subscriber.SUPPRESSED and soft.status == Subscriber.CONFIRMED
+    post_hook({"email": "hard@example.org", "type": "bounce"})
+    hard.refresh_from_db()
+    assert hard.status == Subscriber.SUPPRESSED  # the threshold, as for 5xx replies
+    assert Bounce.objects.filter(kind=Bounce.BOUNCE).count() == 2
+
+
+def test_the_bounce_webhook_takes_mailed_unsubscribes_by_token(settings):
+    config(settings, BOUNCE_WEBHOOK="s3cret")
+    ada = subscriber("ada@example.org")
+    response = post_hook({"type": "unsubscribe", "token": f"unsubscribe {ada.token}"})
+    assert response.json()["unsubscribed"] == 1
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.UNSUBSCRIBED
+
+
+def test_a_bad_webhook_body_is_refused_whole(settings):
+    config(settings, BOUNCE_WEBHOOK="s3cret")
+    ada = subscriber("ada@example.org")
+    assert post_hook("{not json").status_code == 400
+    response = post_hook([{"email": "ada@example.org", "type": "complaint"}, {"type": "explode"}])
+    assert response.status_code == 400 and "unknown type" in response.json()["error"]
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.CONFIRMED  # the good event before it was not applied
