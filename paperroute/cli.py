@@ -48,13 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--no-serve", action="store_true", help="load the sample, then exit")
+    demo.add_argument("--no-worker", action="store_true",
+                      help="serve without the background worker (index sync, digests)")
 
     serve = sub.add_parser("serve", help="run the production web server",
-                           description="Run the production web server (gunicorn).")
+                           description="Run the production web server (gunicorn) and, unless "
+                                       "--no-worker, `paperroute worker` beside it.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=None,
                        help="web processes (default: PAPERROUTE_WEB_WORKERS)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not run the worker (index sync, digests) in the background")
 
     ingest = sub.add_parser(
         "ingest", help="load papers from a source",
@@ -106,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "newest paper of each source.")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     _search_parsers(sub)
+    _digest_parsers(sub)
     return parser
 
 
@@ -155,6 +161,39 @@ def _search_parsers(sub) -> None:
         one.add_argument("--no-embed", action="store_true",
                          help="keyword index only: leave papers without vectors for later")
         one.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _digest_parsers(sub) -> None:
+    digest = sub.add_parser(
+        "digest", help="send or preview the email digests",
+        description="Compose a period's digests into the outbox and send them (send), or print "
+                    "one rendered message (preview). A send that is interrupted or run twice "
+                    "sends nobody the same digest twice. Exit status: 0 when the run is "
+                    "complete, 75 when messages wait for a retry (run it again, or leave it to "
+                    "`paperroute worker`), 2 on unusable input.")
+    action = digest.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for name, text in (("send", "compose and send a period's digests"),
+                       ("preview", "print the digest one address would get")):
+        one = action.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        one.add_argument("--period", choices=("daily", "weekly"), default="daily",
+                         help="daily (the newest listing day) or weekly (the last complete week)")
+        one.add_argument("--date", default="", metavar="DAY",
+                         help="the day (YYYY-MM-DD) or week (YYYY-Www, or any day in it) to send")
+        if name == "send":
+            one.add_argument("--dry-run", action="store_true",
+                             help="say what would be sent; write and send nothing")
+            one.add_argument("--to", default="", metavar="EMAIL",
+                             help="send one test copy to EMAIL instead (the outbox is untouched)")
+            one.add_argument("--wait", action="store_true",
+                             help="stay until deferred messages have been retried")
+        else:
+            one.add_argument("--to", required=True, metavar="EMAIL",
+                             help="as for this subscriber (defaults if EMAIL is not one)")
+    sub.add_parser("worker", help="run ingest, index sync and digests on a schedule",
+                   description="Run the schedule: ingest PAPERROUTE_WORKER_INGEST's sources, sync "
+                               "the search index, send the daily digest on weekdays and the weekly "
+                               "one on Mondays from PAPERROUTE_DIGEST_HOUR, and retry deferred mail. "
+                               "`paperroute serve` runs it unless --no-worker.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -293,22 +332,22 @@ def cmd_demo(args) -> int:
     _sync_index(embed=True, quiet=False)
     if args.no_serve:
         return EXIT_OK
-    return _serve(args.host, args.port, None)
+    return _serve(args.host, args.port, None, worker=not args.no_worker)
 
 
 @command("serve")
 def cmd_serve(args) -> int:
-    return _serve(args.host, args.port, args.workers)
+    return _serve(args.host, args.port, args.workers, worker=not args.no_worker)
 
 
-def _serve(host: str, port: int, workers: int | None) -> int:
+def _serve(host: str, port: int, workers: int | None, *, worker: bool = True) -> int:
     from django.conf import settings
 
     from paperroute.server import serve
 
     count = workers or settings.CONFIG["WEB_WORKERS"] or 2 * (os.cpu_count() or 1)
     print(f"serving on http://{host}:{port}/ with {count} workers (Ctrl-C stops)", flush=True)
-    serve(host=host, port=port, workers=count)
+    serve(host=host, port=port, workers=count, worker=worker)
     return EXIT_OK
 
 
@@ -351,3 +390,47 @@ def cmd_related(args) -> int:
 @command("index")
 def cmd_index(args) -> int:
     return _sync_index(embed=not args.no_embed, quiet=args.quiet, rebuild=args.action == "rebuild")
+
+
+EXIT_TEMPFAIL = 75  # sysexits' EX_TEMPFAIL: try again later
+
+
+@command("digest")
+def cmd_digest(args) -> int:
+    from paperroute.digest import runs
+    from paperroute.digest.errors import DigestError
+    from paperroute.digest.smtp import DeliveryError, messenger_factory
+
+    try:
+        period = runs.due_period(args.period, date_text=args.date)
+        if args.action == "preview":
+            data, _ = runs.single(period, args.to)
+            sys.stdout.write(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+            return EXIT_OK
+        if args.dry_run:
+            print(runs.dry_run(period).line())
+            return EXIT_OK
+        if args.to:
+            print(runs.send_copy(period, args.to, messenger_factory()))
+            return EXIT_OK
+        report = runs.send(period, messenger_factory=messenger_factory(), wait=args.wait,
+                           log_line=err)
+    except DigestError as exc:
+        err(str(exc))
+        return EXIT_UNUSABLE
+    except DeliveryError as exc:
+        err(f"could not send: {exc}")
+        return EXIT_TEMPFAIL
+    for one in report.passes:
+        for error in one.errors:
+            err(error)
+    print(report.line())
+    return EXIT_OK if report.complete else EXIT_TEMPFAIL
+
+
+@command("worker")
+def cmd_worker(args) -> int:
+    from paperroute.worker import run_forever
+
+    print("worker running (Ctrl-C stops)", file=sys.stderr, flush=True)
+    return run_forever(err)
