@@ -135,7 +135,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DIGEST_HOUR", "6",
             "Hour of the day (UTC, 0-23) from which the worker sends the daily digest on weekdays "
             "and the weekly digest on Mondays; arXiv announces at 00:00 UTC.", _int),
-    Setting("DIGEST_CONCURRENCY", "2",
+    Setting("DIGEST_CONCURRENCY", "4",
             "SMTP connections each `digest send` process (or the worker) sends over at once.", _int),
     Setting("DIGEST_RATE", "",
             "Most digest messages one sending process hands to the SMTP server: COUNT/second|minute|"

@@ -9,13 +9,14 @@ claims in outbox.py.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -192,6 +193,39 @@ class RunReport:
                 f"skipped; run {state}")
 
 
+def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport) -> int:
+    """Compose the run while another thread sends what is composed so far.
+
+    Composing is CPU work and sending mostly waits on the mail server, so doing both at once
+    finishes sooner. Not inside a transaction (a test's): other connections could not see the
+    rows, and on SQLite they would wait for its lock.
+    """
+    if connection.in_atomic_block:
+        return compose_run(run)
+    composing = threading.Event()
+    composing.set()
+
+    def send_meanwhile() -> None:
+        try:
+            while composing.is_set():
+                result = send_pass(run.pk, messenger_factory=messenger_factory)
+                report.passes.append(result)
+                if result.stopped:
+                    return  # the mail server is unreachable; the passes after composing retry
+                if not (result.sent or result.failed or result.skipped or result.deferred):
+                    time.sleep(0.2)  # nothing composed yet
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=send_meanwhile, name="digest-send-while-composing", daemon=True)
+    sender.start()
+    try:
+        return compose_run(run)
+    finally:
+        composing.clear()
+        sender.join()
+
+
 def finish_if_done(run: DigestRun) -> bool:
     """Mark the run complete when nothing in it is pending or being sent."""
     if run.status == DigestRun.SENDING and not outbox.open_count(run.pk):
@@ -206,7 +240,7 @@ def send(period: Period, *, messenger_factory, wait: bool = False, log_line=None
     run = get_run(period)
     report = RunReport(period)
     if run.status == DigestRun.COMPOSING:
-        report.composed = compose_run(run)
+        report.composed = _compose_while_sending(run, messenger_factory, report)
     while run.status == DigestRun.SENDING:
         result = send_pass(run.pk, messenger_factory=messenger_factory)
         report.passes.append(result)
