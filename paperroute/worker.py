@@ -113,10 +113,11 @@ def send_due_digests(now: datetime, say: Callable[[str], None]) -> None:
 def tick(state: State, say: Callable[[str], None], *, now: datetime | None = None) -> None:
     """One round of the schedule."""
     from django.conf import settings
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connection
     from django.utils import timezone
 
-    close_old_connections()
+    if not connection.in_atomic_block:  # a long-lived process: drop connections that broke
+        close_old_connections()
     config = settings.CONFIG
     clock = time.monotonic()
     sources = list(config["WORKER_INGEST"])

@@ -1,0 +1,151 @@
+"""`paperroute digest send|preview` and `paperroute worker`, as an operator runs them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from pathlib import Path
+
+import pytest
+
+from paperroute.digest.models import DigestRun, Outbox
+from paperroute.worker import State, tick
+from tests.conftest import ROOT
+from tests.digest.conftest import DAY, config, day_papers, subscriber
+from tests.digest.smtp_sink import free_port
+
+
+@pytest.fixture
+def mail_env(cli_env, sink):
+    return {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+            "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
+            "PAPERROUTE_SITE_URL": "https://papers.example.org"}
+
+
+def test_preview_prints_the_message_an_address_would_get(cli, mail_env):
+    day_papers(12)
+    subscriber("ada@example.org", max_papers=5)
+    shown = cli("digest", "preview", "--period", "daily", "--date", DAY.isoformat(),
+                "--to", "ada@example.org", env=mail_env)
+    assert shown.returncode == 0, shown.stderr.decode()
+    message = email.message_from_bytes(shown.stdout, policy=email.policy.default)
+    assert message["To"] == "ada@example.org" and message["List-Unsubscribe-Post"]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert text.count("https://papers.example.org/papers/") == 5  # her preferences
+    stranger = cli("digest", "preview", "--date", DAY.isoformat(), "--to", "new@example.org", env=mail_env)
+    assert stranger.stdout.decode().count("https://papers.example.org/papers/") >= 10  # the defaults
+    assert not DigestRun.objects.exists()  # a preview records nothing
+
+
+def test_dry_run_and_test_copies_leave_the_outbox_alone(cli, mail_env, sink):
+    day_papers(3)
+    subscriber("ada@example.org", topics=["sparse attention"])
+    dry = cli("digest", "send", "--date", DAY.isoformat(), "--dry-run", env=mail_env)
+    assert dry.returncode == 0
+    assert b"1 confirmed subscriber(s), 1 would get a digest with 3 paper(s)" in dry.stdout
+    copy = cli("digest", "send", "--date", DAY.isoformat(), "--to", "ops@example.org", env=mail_env)
+    assert copy.returncode == 0 and b"sent a copy of the daily digest for 2024-11-28" in copy.stdout
+    assert [m.to for m in sink.accepted] == ["ops@example.org"]
+    assert not DigestRun.objects.exists() and not Outbox.objects.exists()
+
+
+def test_exit_status_75_while_messages_wait_for_a_retry(cli, mail_env, sink):
+    day_papers(2)
+    subscriber("ada@example.org")
+    subscriber("bob@example.org")
+    sink.script["bob@example.org"] = ["421 4.3.2 closing, try later"]
+    first = cli("digest", "send", "--date", DAY.isoformat(), env=mail_env)
+    assert first.returncode == 75, first.stderr.decode()
+    assert b"run still open: 1 message(s) waiting, next try at" in first.stdout
+    assert b"421" in first.stderr
+    Outbox.objects.filter(status=Outbox.PENDING).update(next_attempt_at=datetime.now(dt_timezone.utc))
+    second = cli("digest", "send", "--date", DAY.isoformat(), env=mail_env)
+    assert second.returncode == 0 and b"2 sent (1 by this process)" in second.stdout
+    assert sorted(m.to for m in sink.accepted) == ["ada@example.org", "bob@example.org"]
+    again = cli("digest", "send", "--date", DAY.isoformat(), env=mail_env)
+    assert again.returncode == 0 and len(sink.accepted) == 2  # a complete run sends nothing more
+
+
+def test_unusable_input_is_explained(cli, mail_env):
+    empty = cli("digest", "send", env=mail_env)
+    assert empty.returncode == 2 and b"there are no papers yet" in empty.stderr
+    bad = cli("digest", "send", "--period", "daily", "--date", "2024-13-01", env=mail_env)
+    assert bad.returncode == 2 and b"expected a date as YYYY-MM-DD or a week as YYYY-Www" in bad.stderr
+
+
+@pytest.mark.django_db
+def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings):
+    config(settings, DIGEST_CONCURRENCY=1, DIGEST_HOUR=6, WORKER_INGEST=[])
+    day_papers(3)  # Thursday 2024-11-28
+    day_papers(2, DAY + timedelta(days=1), prefix="2411.3")  # Friday
+    subscriber("daily@example.org")
+    subscriber("weekly@example.org", frequency="weekly")
+    state = State(last_sync=time.monotonic())
+    said = []
+
+    def at(day_offset: int, hour: int) -> datetime:
+        return datetime(2024, 11, 28, hour, tzinfo=dt_timezone.utc) + timedelta(days=day_offset)
+
+    tick(state, said.append, now=at(1, 5))  # Friday before DIGEST_HOUR: nothing yet
+    assert smtp.accepted == []
+    tick(state, said.append, now=at(1, 7))  # Friday: the daily digest of Friday's papers
+    tick(state, said.append, now=at(1, 8))  # an hour later: not again
+    assert [m.to for m in smtp.accepted] == ["daily@example.org"]
+    tick(state, said.append, now=at(2, 9))  # Saturday: no daily digest
+    assert len(smtp.accepted) == 1
+    tick(state, said.append, now=at(4, 7))  # Monday: the weekly digest of the week before
+    assert sorted(m.to for m in smtp.accepted) == ["daily@example.org", "weekly@example.org"]
+    assert DigestRun.objects.filter(frequency="weekly", period_start=DAY - timedelta(days=3)).exists()
+    assert any("weekly digest for 2024-W48" in line for line in said)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flag", ["", "--no-worker"])
+def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env, flag):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(port),
+                               "--workers", "1", *([flag] if flag else [])], cwd=ROOT, env=cli_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        workers: list = []
+        while time.monotonic() < deadline:
+            workers = [c for c in _children(server.pid) if "paperroute worker" in c[1]]
+            web = [c for c in _children(server.pid) if "paperroute worker" not in c[1]]
+            if web and (workers or flag):
+                break
+            time.sleep(0.3)
+        time.sleep(1)
+        workers = [c for c in _children(server.pid) if "paperroute worker" in c[1]]
+        assert len(workers) == (0 if flag else 1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    for pid, _ in workers:  # stopped with the server, not left behind
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    assert os.environ.get("PAPERROUTE_DATA_DIR")  # the test never touched the real data directory
