@@ -86,7 +86,7 @@ def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
         return 0
     now = now or timezone.now()
     composer = Composer(period_of(run), now=now)
-    written = 0
+    written = conflicts = 0
     while True:
         batch = list(eligible(run.frequency).exclude(outbox__run=run).order_by("pk")[:COMPOSE_BATCH])
         if not batch:
@@ -98,8 +98,13 @@ def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
                         compose_lease_until=timezone.now() + timedelta(seconds=lease)):
                     raise DigestError("another process took over composing this run")
                 store(rows)
-        except IntegrityError:
-            continue  # another composer wrote some of these subscribers' rows; look again
+        except IntegrityError as exc:
+            # Another composer (whose lease we took after it stalled) wrote some of these
+            # subscribers' rows: look again. Repeated conflicts mean something else is wrong.
+            conflicts += 1
+            if conflicts > 5:
+                raise DigestError(f"cannot store the composed digests: {exc}") from exc
+            continue
         written += len(rows)
     DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING, composer=worker).update(
         status=DigestRun.SENDING, composed_at=timezone.now(), composer="", compose_lease_until=None)
