@@ -64,7 +64,7 @@ def setup(workdir: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def ingest(corpus: list[dict], workdir: Path) -> tuple[dict[str, str], dict]:
+def ingest(corpus: list[dict], workdir: Path, embed: bool) -> tuple[dict[str, str], dict]:
     """Load the corpus and index it; returns key -> corpus id and what indexing cost."""
     from paperroute import search
     from paperroute.catalog.harvest import Request, run
@@ -82,7 +82,7 @@ def ingest(corpus: list[dict], workdir: Path) -> tuple[dict[str, str], dict]:
         print(f"warning: {len(summary.skipped)} documents skipped: {summary.skipped[0].reason}",
               file=sys.stderr)
     started = time.perf_counter()
-    report = search.sync(progress=counter)
+    report = search.sync(progress=counter, embed=embed)
     index_s = time.perf_counter() - started
     print(report.line(), file=sys.stderr)
     cost = {"ingest_s": round(ingest_s, 1), "index_s": round(index_s, 1),
@@ -149,10 +149,10 @@ def main() -> int:
         keys = {doc_id(n): str(doc["_id"]) for n, doc in enumerate(corpus)}
         from paperroute import search
 
-        report = search.sync()
+        report = search.sync(embed=args.modes != "lexical")
         cost = {"reused_workdir": str(workdir), "embedded": report.embedded}
     else:
-        keys, cost = ingest(corpus, workdir)
+        keys, cost = ingest(corpus, workdir, embed=args.modes != "lexical")
     qrels = load_qrels(data, args.split)
     queries = {qid: text for qid, text in load_queries(data).items() if qid in qrels}
 
