@@ -17,11 +17,12 @@ import time
 from collections import Counter
 
 import pytest
+from django.db import connection
 
 from paperroute.digest.models import DigestRun, Outbox, Subscriber
 from paperroute.digest.subscriptions import new_token
 from tests.conftest import ROOT
-from tests.digest.conftest import DAY, day_papers
+from tests.digest.conftest import DAY, MEASURED, day_papers
 
 SUBSCRIBERS = 8000
 KILLS = 20
@@ -87,11 +88,13 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
     duplicates = {mid: n for mid, n in copies.items() if n > 1}
     landed_in_flight = sum(1 for k in kills if k["in_flight"])
     phases = Counter(k["phase"] for k in kills)
-    print(f"\ncrash test (seed {seed}): {KILLS} kills after 0.5-3.0 s "
+    summary = (f"crash test ({connection.vendor}, seed {seed}): {KILLS} kills after 0.5-3.0 s "
           f"({', '.join(f'{n} while {p}' for p, n in sorted(phases.items()))}); "
           f"{landed_in_flight} of {KILLS} kills ({100 * landed_in_flight / KILLS:.0f}%) caught a "
           f"message in flight, and {sum(n - 1 for n in duplicates.values())} extra copies reached "
           f"the server; {len(per_address)} subscribers, {len(sink.accepted)} messages accepted")
+    MEASURED.append(summary)
+    print("\n" + summary)
     for kill in kills:
         print("  kill", kill)
 
