@@ -110,12 +110,13 @@ def apply_params(pairs: list[str]) -> None:
             raise SystemExit(f"unknown parameter {name!r}: use fusion.*, pooling.* or lexical.*")
 
 
-def run_queries(queries: dict[str, str], keys: dict[str, str], mode: str) -> tuple[dict, float]:
+def run_queries(queries: dict[str, str], keys: dict[str, str], mode: str,
+                depth: int = DEPTH) -> tuple[dict, float]:
     from paperroute import search
 
     ranked, started = {}, time.perf_counter()
     for qid, text in queries.items():
-        hits = search.search(text, mode=mode, limit=DEPTH).hits
+        hits = search.search(text, mode=mode, limit=depth).hits
         ranked[qid] = [keys[h.key] for h in hits if h.key in keys]
     return ranked, (time.perf_counter() - started) / max(len(queries), 1) * 1000
 
@@ -129,6 +130,8 @@ def main() -> int:
     parser.add_argument("--workdir", help="keep the database and index here (reused if present)")
     parser.add_argument("--param", action="append", default=[], help="override, e.g. fusion.dense_weight=0.6")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--depth", type=int, default=DEPTH,
+                        help="results asked for per query (default 100; Recall@100 needs 100)")
     args = parser.parse_args()
 
     data = Path(args.data)
@@ -158,7 +161,7 @@ def main() -> int:
 
     results, timing = {}, {}
     for mode in args.modes.split(","):
-        ranked, per_query_ms = run_queries(queries, keys, mode)
+        ranked, per_query_ms = run_queries(queries, keys, mode, args.depth)
         results[mode] = evaluate(ranked, qrels)
         timing[mode] = round(per_query_ms, 1)
     if args.json:

@@ -187,26 +187,29 @@ class LexicalIndex:
             clauses.append((Occur.Must, Q.all_query()))
         return Q.boolean_query(clauses)
 
-    def run(self, query: Q, limit: int, *, newest_first: bool = False) -> tuple[list[tuple[int, float]], int]:
-        """(pid, score) best first, and how many documents match."""
-        if limit <= 0:
-            return [], self.searcher.search(query, limit=1, count=True).count
+    def run(self, query: Q, limit: int, *, newest_first: bool = False,
+            count: bool = False) -> tuple[list[tuple[int, float]], int]:
+        """(pid, score) best first, and how many documents match (if `count`, else how many came)."""
         if newest_first:
-            result = self.searcher.search(query, limit=limit, count=True, order_by_field="day")
+            result = self.searcher.search(query, limit=max(1, limit), count=count, order_by_field="day")
             hits = [(0.0, address) for _, address in result.hits]
         else:
-            result = self.searcher.search(query, limit=limit, count=True)
+            # Counting every match costs a pass over whole posting lists: only when asked.
+            result = self.searcher.search(query, limit=max(1, limit), count=count)
             hits = result.hits
+        hits = hits[:max(0, limit)]
+        total = result.count if count else len(hits)
         if not hits:
-            return [], result.count or 0
+            return [], total or 0
         pids = self.searcher.fast_field_values("pid", [address for _, address in hits])
-        return [(int(pid), float(score)) for (score, _), pid in zip(hits, pids)], result.count
+        return [(int(pid), float(score)) for (score, _), pid in zip(hits, pids)], total
 
-    def search(self, parsed: ParsedQuery, filters: Filters,
-               limit: int) -> tuple[list[tuple[int, float]], int]:
+    def search(self, parsed: ParsedQuery, filters: Filters, limit: int,
+               count: bool = True) -> tuple[list[tuple[int, float]], int]:
         """BM25 hits for a parsed query; a query with no words lists the newest matches."""
         query = self.build(parsed, filters)
-        return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)))
+        return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)),
+                        count=count)
 
     def scores_for(self, parsed: ParsedQuery, pids: list[int]) -> dict[int, float]:
         """BM25 scores of the given papers (0 for those the words miss)."""
@@ -225,5 +228,5 @@ class LexicalIndex:
         if within is not None:
             query = Q.boolean_query([(Occur.Must, query), (Occur.Must, Q.const_score_query(
                 Q.term_set_query(self.schema, "pid", within), 0.0))])
-        hits, total = self.run(query, limit)
+        hits, total = self.run(query, limit, count=True)
         return [pid for pid, _ in hits], total

@@ -196,8 +196,10 @@ def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: s
         ranked = sorted(dense.items(), key=lambda item: (-item[1], item[0]))
         return ranked, available, ""
     width = max(depth, FUSION.depth)
-    lex_hits, lex_total = lexical.search(parsed, filters, width)
-    dense, _ = _semantic(index, parsed, filters, width, vector)
+    lex_hits, _ = lexical.search(parsed, filters, width, count=False)
+    # Every paper the filters let through has a place in the semantic ranking, so that is
+    # how many a user can page through (up to MAX_TOTAL).
+    dense, available = _semantic(index, parsed, filters, width, vector)
     lex = dict(lex_hits)
     # Score every candidate on both sides, so that fusion compares like with like.
     only_dense = [pid for pid in dense if pid not in lex]
@@ -209,7 +211,7 @@ def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: s
         exact = index.vectors.score_papers(vector[None, :], only_lex, POOLING)
         dense.update({int(p): float(s) for p, s in zip(only_lex, exact) if np.isfinite(s)})
     ranked = fuse(lex, dense, FUSION)
-    return ranked, max(len(ranked), min(lex_total, MAX_TOTAL)), ""
+    return ranked, max(len(ranked), available), ""
 
 
 def _hits(ranked: list[tuple[int, float]], parsed: ParsedQuery) -> list[Hit]:

@@ -88,6 +88,7 @@ class VectorStore:
             self.graph = faiss.read_index(str(self.path / "graph.faiss"))
             self.graph.hnsw.efSearch = EF_SEARCH
         self._tail: np.ndarray | None = None
+        self._by_category: dict[int, np.ndarray] = {}
         self._index_pids()
 
     @property
@@ -133,6 +134,12 @@ class VectorStore:
         return [i for code, i in self.code_ids.items()
                 if code in wanted or code.split(".", 1)[0] in wanted]
 
+    def _category_rows(self, code: int) -> np.ndarray:
+        """Rows in one category, kept once computed (a scan of every row's codes is slow)."""
+        if code not in self._by_category:
+            self._by_category[code] = (self.cats == code).any(axis=1)
+        return self._by_category[code]
+
     def mask(self, first_day: int | None, last_day: int | None, categories: list[str] | None,
              pids: np.ndarray | None = None) -> np.ndarray:
         """Live rows passing a day range, any of some categories, and a set of papers."""
@@ -142,7 +149,10 @@ class VectorStore:
         if last_day is not None:
             keep &= self.day <= last_day
         if categories:
-            keep &= np.isin(self.cats, self.category_ids(categories)).any(axis=1)
+            for_any = np.zeros(self.rows, bool)
+            for code in self.category_ids(categories):
+                for_any |= self._category_rows(code)
+            keep &= for_any
         if pids is not None:
             keep &= np.isin(self.pid, pids)
         return keep
@@ -168,17 +178,17 @@ class VectorStore:
         if allowed is not None and allowed.sum() <= EXACT_ROWS:
             rows = np.flatnonzero(allowed)
             scores = np.asarray(self.vectors[rows], dtype=np.float32) @ query
-            return rows[np.argsort(-scores)[:k * 3]]
+            return rows[np.argsort(-scores)[:k * 2]]
         found = []
         if self.graph is not None:
             graph_allowed = allowed if allowed is not None else (self.alive if self.dead else None)
-            rows, _ = self._graph_search(query, k * 3, graph_allowed)
+            rows, _ = self._graph_search(query, k * 2, graph_allowed)
             found.append(rows)
         if len(self.tail):
             scores = self.tail @ query
             tail_keep = self.alive[self.graph_rows:] if allowed is None else allowed[self.graph_rows:]
             scores = np.where(tail_keep, scores, -np.inf)
-            best = np.argsort(-scores)[:k * 3]
+            best = np.argsort(-scores)[:k * 2]
             found.append(best[np.isfinite(scores[best])] + self.graph_rows)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
