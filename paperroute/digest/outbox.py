@@ -97,8 +97,13 @@ def claim(run_id: int, worker: str, limit: int, now: datetime, lease_seconds: in
 
 
 def mark_sent(row: Outbox, worker: str, now: datetime) -> None:
-    Outbox.objects.filter(pk=row.pk, claimed_by=worker, status=Outbox.SENDING).update(
-        status=Outbox.SENT, sent_at=now, lease_until=None, last_error="")
+    """Record a delivery the moment the server accepted it (one short transaction)."""
+    # Plain SQL: it runs once per message, and the ORM's query building was half its cost.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Outbox._meta.db_table} SET status = %s, sent_at = %s, lease_until = NULL, "
+            "last_error = '' WHERE id = %s AND claimed_by = %s AND status = %s",
+            [Outbox.SENT, now, row.pk, worker, Outbox.SENDING])
 
 
 def skip(row: Outbox, reason: str) -> None:

@@ -31,7 +31,7 @@ from paperroute.digest.models import Bounce, Subscriber
 from paperroute.digest.smtp import Messenger, PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
-BATCH = 10  # rows a connection claims at a time: small, so that the end of a run stays parallel
+BATCH = 25  # rows a connection claims at a time: small, so that the end of a run stays parallel
 
 
 class RateLimiter:
