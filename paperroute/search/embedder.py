@@ -29,12 +29,13 @@ class EmbedderUnavailable(Exception):
 class Recipe:
     """How a paper becomes vectors: token windows over title + abstract, one vector each."""
 
-    window: int = MAX_TOKENS      # word pieces per passage, [CLS] and [SEP] included
-    # Windows overlap by half, so that no sentence is only ever seen cut in two: on SciFact
-    # train, max-pooled half-overlapping passages scored nDCG@10 0.677 against 0.661 for the
-    # first 256 pieces alone (71% of its abstracts are longer than that).
-    overlap: float = 0.5
-    max_passages: int = 8         # very long abstracts keep their first passages only
+    # all-MiniLM-L6-v2 was trained on 128-piece inputs, and short windows (title first) with
+    # the best one counting won on SciFact train: nDCG@10 0.697 for 128-piece windows without
+    # overlap, 0.677 for half-overlapping 256-piece ones, 0.661 for the first 256 pieces alone.
+    # They are also cheaper: about 20% fewer pieces to run than overlapping 256-piece windows.
+    window: int = 128             # word pieces per passage, [CLS] and [SEP] included
+    overlap: float = 0.0          # share of a window repeated in the next
+    max_passages: int = 16        # very long abstracts keep their first passages only
 
     @property
     def tag(self) -> str:
