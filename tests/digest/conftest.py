@@ -6,19 +6,24 @@ from datetime import date
 
 import pytest
 
+from tests.digest.measured import MEASURED
 from tests.digest.smtp_sink import running_sink
 
 DAY = date(2024, 11, 28)  # a Thursday: the listing day the digest tests send
-# Figures the crash and concurrency tests measure, shown at the end of every run (not only
-# with -s), because the issue asks for them to be reported.
-MEASURED: list[str] = []
 
 
-def pytest_terminal_summary(terminalreporter):
-    if MEASURED:
-        terminalreporter.section("digest sending, measured")
-        for line in MEASURED:
-            terminalreporter.write_line(line)
+class _Summary:
+    def pytest_terminal_summary(self, terminalreporter):
+        if MEASURED:
+            terminalreporter.section("digest sending, measured")
+            for line in MEASURED:
+                terminalreporter.write_line(line)
+
+
+def pytest_configure(config):
+    # A conftest below the root does not get the terminal summary hook; a registered plugin does.
+    if not config.pluginmanager.has_plugin("paperroute-digest-summary"):
+        config.pluginmanager.register(_Summary(), "paperroute-digest-summary")
 
 
 @pytest.fixture

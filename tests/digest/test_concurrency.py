@@ -12,7 +12,8 @@ from django.db import connection
 
 from paperroute.digest.models import DigestRun, Outbox
 from tests.conftest import ROOT
-from tests.digest.conftest import DAY, MEASURED, day_papers
+from tests.digest.conftest import DAY, day_papers
+from tests.digest.measured import MEASURED
 from tests.digest.test_crash import add_subscribers
 
 SUBSCRIBERS = 1500

@@ -22,7 +22,8 @@ from django.db import connection
 from paperroute.digest.models import DigestRun, Outbox, Subscriber
 from paperroute.digest.subscriptions import new_token
 from tests.conftest import ROOT
-from tests.digest.conftest import DAY, MEASURED, day_papers
+from tests.digest.conftest import DAY, day_papers
+from tests.digest.measured import MEASURED
 
 SUBSCRIBERS = 8000
 KILLS = 20
