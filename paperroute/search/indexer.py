@@ -93,7 +93,7 @@ class Writer:
 
     def index_docs(self, docs: list[IndexDoc], changed: dict[int, int], writer) -> None:
         """Replace these papers in the keyword index and refresh their filter fields."""
-        LexicalIndex.delete(writer, [d.pid for d in docs])
+        self.lexical.delete(writer, [d.pid for d in docs])
         for doc in docs:
             LexicalIndex.add(writer, doc)
             self.vectors.describe(doc.pid, doc.day, doc.categories)
@@ -241,7 +241,7 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
                 # stays flat; the graph is built once, at the end.
                 w.commit(writer, old_marks, graph=False)
     if gone:
-        LexicalIndex.delete(writer, gone)
+        w.lexical.delete(writer, gone)
         for pid in gone:
             w.vectors.remove(pid)
             w.changed[pid] = w.vstamp[pid] = 0

@@ -100,10 +100,13 @@ class LexicalIndex:
         document.add_integer("day", doc.day)
         writer.add_document(document)
 
-    @staticmethod
-    def delete(writer: tantivy.IndexWriter, pids: Iterable[int]) -> None:
-        for pid in pids:
-            writer.delete_documents_by_term("pid", pid)
+    def delete(self, writer: tantivy.IndexWriter, pids: Iterable[int]) -> None:
+        # By query, not delete_documents_by_term: tantivy-py turns a Python int into an i64
+        # term, which never matches this u64 field, and silently deletes nothing.
+        pids = list(pids)
+        for start in range(0, len(pids), 10_000):
+            writer.delete_documents_by_query(
+                Q.term_set_query(self.schema, "pid", pids[start:start + 10_000]))
 
     # -- queries ---------------------------------------------------------------------------
 

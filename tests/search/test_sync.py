@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from paperroute import search
 from paperroute.catalog.models import Paper
+from paperroute.search import service
 from paperroute.search.index import current_generation, read_manifest, root_dir
 from tests.search.conftest import titles
 
@@ -41,6 +42,9 @@ def test_an_edited_abstract_is_reindexed_and_reembedded(index_dir):
     assert report.indexed == 1 and report.embedded == 1
     assert keys("zanzibar") == [paper.key]
     assert paper.key in keys("zanzibar", mode="hybrid")[:1]
+    # The old version is gone from the index, not listed beside the new one.
+    assert keys("korean language understanding evaluation").count(paper.key) == 1
+    assert service.open_index().lexical.num_docs == 45
 
 
 def test_a_change_committed_late_with_an_older_timestamp_is_not_missed(index_dir):
@@ -74,13 +78,12 @@ def test_deleted_papers_leave_the_index(index_dir):
     report = search.sync()
     assert report.removed == 1 and report.papers == 44
     assert keys("lexinvariant") == []
+    assert service.open_index().lexical.num_docs == 44
     assert paper.key not in keys("language models without a fixed vocabulary", mode="semantic")
 
 
 def test_a_missing_index_is_rebuilt_on_the_first_search(index_dir):
     import shutil
-
-    from paperroute.search import service
 
     shutil.rmtree(index_dir)
     service._indexes.clear()
@@ -90,8 +93,6 @@ def test_a_missing_index_is_rebuilt_on_the_first_search(index_dir):
 
 
 def test_a_stale_index_catches_up_on_its_own(index_dir):
-    from paperroute.search import service
-
     search.search("tokens", limit=1)
     paper = Paper.objects.get(title__startswith="Unsupervised Matching")
     paper.abstract += " Wombats."
