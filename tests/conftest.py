@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-
-# Settings are read when Django starts; a run of plain `pytest` gets a throwaway data dir.
-os.environ.setdefault("PAPERROUTE_DATA_DIR", tempfile.mkdtemp(prefix="paperroute-test-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -54,6 +50,8 @@ def database_url() -> str:
 def cli_env(transactional_db, tmp_path) -> dict[str, str]:
     """Environment for a `paperroute` subprocess that uses the test database."""
     env = dict(os.environ)
+    # The subprocess is the real `paperroute` command with its own settings module.
+    env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(PAPERROUTE_DATABASE_URL=database_url(), PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
                PAPERROUTE_ARXIV_DELAY="0", PYTHONUNBUFFERED="1",
                # Ingest then indexes keywords only; tests/search turn embedding on where they
@@ -89,3 +87,31 @@ def wipe_catalogue() -> None:
     with connection.cursor() as cursor:
         for model in (Author, Category, HarvestCheckpoint):
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
+
+
+def stop_server(process: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a `paperroute serve` subprocess and wait until its database sessions are gone.
+
+    PostgreSQL ends a backend a moment after its client process exits; without the wait, the
+    test database can still be "accessed by other users" when pytest-django drops it.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)

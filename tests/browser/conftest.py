@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.community.smtp import free_port
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -74,8 +74,4 @@ class LiveServer:
                 time.sleep(0.3)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_server(self.process)

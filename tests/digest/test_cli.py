@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 from paperroute.digest.models import DigestRun, Outbox
 from paperroute.worker import State, tick
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_server
 from tests.digest.conftest import DAY, config, day_papers, subscriber
 from tests.digest.smtp_sink import free_port
 
@@ -141,8 +140,7 @@ def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env,
         workers = [c for c in _children(server.pid) if "paperroute worker" in c[1]]
         assert len(workers) == (0 if flag else 1)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server, timeout=30)
     for pid, _ in workers:  # stopped with the server, not left behind
         deadline = time.monotonic() + 10
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:

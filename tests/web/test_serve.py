@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from paperroute.catalog.models import Paper
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stop_server
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +48,7 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
                     raise
                 time.sleep(0.3)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        stop_server(server)
     assert "gunicorn" in server_header.lower()
     top = Paper.objects.filter(listed_on__isnull=False).order_by("-listed_on", "-hf_upvotes").first()
     assert html.escape(top.title) in page
