@@ -46,6 +46,34 @@ def find_postgres() -> tuple[str | None, str]:
     return None, "; ".join(problems)
 
 
+def drop_stale_test_databases(url: str) -> None:
+    """Drop test databases left by runs that were killed before pytest-django could drop them.
+
+    Each run names its test database test_<name>_<pid> (paperroute/settings.py); one whose
+    process is gone is garbage.
+    """
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                            (f"test\\_{name}\\_%",)).fetchall()
+        for (database,) in rows:
+            pid = database.rsplit("_", 1)[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_pytest(label: str, env_extra: dict[str, str], args: list[str]) -> int:
     env = dict(os.environ)
     env.update(env_extra)
@@ -64,6 +92,7 @@ def main() -> int:
 
         url, why = find_postgres()
         if url:
+            drop_stale_test_databases(url)
             pg_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "postgres"),
                       "PAPERROUTE_DATABASE_URL": url, "PAPERROUTE_TEST_DB_ONLY": "1"}
             pg_code = run_pytest(f"PostgreSQL ({url})", pg_env, args)
