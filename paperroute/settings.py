@@ -117,6 +117,9 @@ CSRF_FAILURE_VIEW = "paperroute.web.views.errors.csrf_failure"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# WhiteNoise serves from the package's static files (WHITENOISE_USE_FINDERS) and from what
+# `collectstatic` puts here; it warns on every start while the directory is missing.
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # WhiteNoise serves the package's static files directly, so no `collectstatic` step is needed.
 WHITENOISE_USE_FINDERS = True

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field
@@ -140,7 +140,7 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
     chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week),
                                   ("month", query.month)) if v]
     if len(chosen) > 1:
-        return 400, {"detail": "give at most one of date, week and month"}
+        return Status(400, {"detail": "give at most one of date, week and month"})
     try:
         if not chosen:
             today = timezone.localdate()
@@ -152,7 +152,7 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
                       "month": periods.parse_month}[name]
             period = parser(value)
     except periods.BadPeriod as exc:
-        return 400, {"detail": f"{chosen[0][0]}: {exc}"}
+        return Status(400, {"detail": f"{chosen[0][0]}: {exc}"})
     papers = listings.between(period.start, period.end)
     total = papers.count()
     start = query.p * query.limit
@@ -170,7 +170,7 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
         params = {k: v for k, v in request.GET.items()}
         params["p"] = str(query.p + 1)
         response["Link"] = f'<{absolute(request.path)}?{urlencode(params)}>; rel="next"'
-    return 200, [item_out(p) for p in rows]
+    return Status(200, [item_out(p) for p in rows])
 
 
 @api.get("/papers/search", response={200: list[DailyItemOut], 400: ErrorOut},
@@ -181,11 +181,11 @@ def search_papers(request: HttpRequest, q: str, limit: int = Query(20, ge=1, le=
     try:
         opts = searching.options({"q": q, "mode": mode})
         if not opts.q:
-            return 400, {"detail": "q: the query is empty"}
+            return Status(400, {"detail": "q: the query is empty"})
         found = searching.run(opts, limit=limit)
     except searching.BadSearch as exc:
-        return 400, {"detail": str(exc)}
-    return 200, [item_out(p) for p in found.papers]
+        return Status(400, {"detail": str(exc)})
+    return Status(200, [item_out(p) for p in found.papers])
 
 
 def _paper(paper_id: str) -> Paper:
@@ -202,7 +202,7 @@ def _paper(paper_id: str) -> Paper:
 def upvote(request: HttpRequest, paper_id: str):
     """Add your upvote (repeating it changes nothing). Authenticate with a session or a token."""
     state = votes.set_vote(request.user, _paper(paper_id), True)
-    return 200, {"upvoted": state.upvoted, "upvotes": state.upvotes}
+    return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
 @api.delete("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
@@ -210,13 +210,13 @@ def upvote(request: HttpRequest, paper_id: str):
             summary="Withdraw an upvote")
 def unvote(request: HttpRequest, paper_id: str):
     state = votes.set_vote(request.user, _paper(paper_id), False)
-    return 200, {"upvoted": state.upvoted, "upvotes": state.upvotes}
+    return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
 @api.get("/papers/{path:paper_id}", response={200: PaperOut, 404: ErrorOut}, summary="One paper")
 def paper_detail(request: HttpRequest, paper_id: str):
     """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""
-    return 200, paper_out(_paper(paper_id))
+    return Status(200, paper_out(_paper(paper_id)))
 
 
 @api.exception_handler(ValidationError)
