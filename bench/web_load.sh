@@ -33,7 +33,9 @@ for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && bre
 PAPER=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$DATA/papers.jsonl")
 
 measure() {  # name path -> "name req/s p99_ms"
-    curl -fs "http://127.0.0.1:$PORT$2" >/dev/null  # warm the page cache of one process
+    # Warm up first: every server process renders the page once before it serves it from its
+    # cache, and those first renders are start-up cost, not the steady state being measured.
+    wrk -t2 -c"$CONNECTIONS" -d3s "http://127.0.0.1:$PORT$2" >/dev/null
     local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$2")
     local rps p99 errors
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")

@@ -75,6 +75,10 @@ def _sqlite(path: Path) -> dict:
         },
         # Tests use a file, not memory, so that the subprocesses they start see the same data.
         "TEST": {"NAME": str(path.with_name("test_" + path.name))},
+        # Keep each thread's connection open between requests instead of reopening the file
+        # (and re-running the PRAGMAs) for every page view.
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
     }
 
 
