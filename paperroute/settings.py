@@ -69,7 +69,7 @@ def _sqlite(path: Path) -> dict:
         "OPTIONS": {
             # WAL lets readers proceed while one writer commits; IMMEDIATE transactions take
             # the write lock up front so that concurrent writers queue instead of deadlocking.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },

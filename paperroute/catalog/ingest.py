@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from datetime import timezone as dt_timezone
 from typing import Callable, Iterable
 
 from django.db import IntegrityError, connection, models, transaction
@@ -312,9 +313,13 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], ignore_conf
         return
     by_column = {field.column: field for field in model._meta.concrete_fields}
     fields = [by_column[c] for c in columns]
-    adapters = [_adapter(f) for f in fields]
-    if any(adapters):
-        rows = [tuple(a(v) if a and v is not None else v for a, v in zip(adapters, row)) for row in rows]
+    adapted = [(index, adapter) for index, adapter in enumerate(map(_adapter, fields)) if adapter]
+    if adapted:
+        rows = [list(row) for row in rows]
+        for index, adapter in adapted:
+            for row in rows:
+                if row[index] is not None:
+                    row[index] = adapter(row[index])
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
@@ -324,9 +329,19 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], ignore_conf
         cursor.executemany(sql, rows)
 
 
+def _sqlite_datetime(value: datetime) -> str:
+    # What Django's SQLite backend stores for an aware datetime (naive UTC, ISO format), without
+    # its per-value settings lookups: a batch adapts tens of thousands of these.
+    if value.tzinfo is not None:
+        value = value.astimezone(dt_timezone.utc).replace(tzinfo=None)
+    return value.isoformat(" ")
+
+
 def _adapter(field):
     """How the database driver wants a column's Python values (dates need it on SQLite)."""
     if isinstance(field, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return _sqlite_datetime
         return connection.ops.adapt_datetimefield_value
     if isinstance(field, models.DateField):
         return connection.ops.adapt_datefield_value
@@ -339,9 +354,14 @@ def _lookup(model, column: str, values) -> dict[str, int]:
     """Primary keys by a unique column, in chunks that keep under SQLite's parameter limit."""
     values = sorted(values)
     found: dict[str, int] = {}
-    for start in range(0, len(values), 900):
-        chunk = values[start:start + 900]
-        found.update(model.objects.filter(**{f"{column}__in": chunk}).values_list(column, "pk"))
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 900):
+            chunk = values[start:start + 900]
+            cursor.execute(f"SELECT {quote(column)}, {quote(model._meta.pk.column)} "
+                           f"FROM {quote(model._meta.db_table)} "
+                           f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            found.update(cursor.fetchall())
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -110,6 +111,7 @@ def parse_arxiv_id(text: str) -> tuple[str, int]:
     raise ValueError(f"not an arXiv identifier: {text!r}")
 
 
+@functools.lru_cache(maxsize=4096)  # an import asks for each title several times
 def title_key(title: str) -> str:
     """A stable hash of a title, insensitive to case, accents, punctuation and spacing."""
     folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
