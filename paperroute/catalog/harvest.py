@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +15,7 @@ from paperroute.catalog.models import HarvestCheckpoint
 from paperroute.catalog.records import Page, UnusableInput
 from paperroute.catalog.sources import arxiv_api, arxiv_oai, arxiv_rss, hf_daily, jsonl
 from paperroute.catalog.sources.fetch import PoliteClient, is_url, read_local, with_params
+from paperroute.catalog.sources.worker import ParserProcess
 
 PARSERS: dict[str, Callable[[bytes], Page]] = {
     arxiv_oai.NAME: arxiv_oai.parse,
@@ -128,6 +131,34 @@ def _fetch_page(client, parse, url: str, number: int) -> Page:
                              f"the {number} page(s) before it were stored") from None
 
 
+class _ReadAhead:
+    """Fetches and parses the next page of a harvest while the current one is being stored.
+
+    The request (with its politeness pause) runs in a thread and the parsing in a worker
+    process, so a long harvest goes at the pace of its slowest step instead of the sum of all
+    three. The worker is started only when a harvest turns out to have a second page.
+    """
+
+    def __init__(self, client: PoliteClient, module: str) -> None:
+        self.client = client
+        self.module = module
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="paperroute-fetch")
+        self._worker: ParserProcess | None = None
+
+    def read(self, url: str, number: int) -> Future:
+        return self._thread.submit(_fetch_page, self.client, self._parse_in_worker, url, number)
+
+    def _parse_in_worker(self, data: bytes) -> Page:
+        if self._worker is None:
+            self._worker = ParserProcess(self.module)
+        return self._worker.parse(data)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._worker is not None:
+            self._worker.close()
+
+
 def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log) -> None:
     """Follow resumption tokens, checkpointing each stored page so a killed harvest resumes."""
     if request.input and "?" in request.input:
@@ -144,19 +175,23 @@ def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log
         log(f"resuming the interrupted harvest after page {checkpoint.pages} (token {token!r})")
     elif not token:
         checkpoint.pages = 0
-    number = 0
-    while True:
-        url = arxiv_oai.resume_url(base, token) if token else first
-        page = _fetch_page(client, arxiv_oai.parse, url, number)
-        with transaction.atomic():
-            importer.store(page.items)
-            checkpoint.token = page.next_token
-            checkpoint.cursor = page.cursor
-            checkpoint.complete_list_size = page.complete_list_size
-            checkpoint.pages += 1
-            checkpoint.finished = not page.next_token
-            checkpoint.save()
-        if not page.next_token:
-            return
-        token = page.next_token
-        number += 1
+    url = arxiv_oai.resume_url(base, token) if token else first
+    page = _fetch_page(client, arxiv_oai.parse, url, 0)
+    ahead = _ReadAhead(client, "arxiv_oai")
+    try:
+        for number in itertools.count(1):
+            upcoming = (ahead.read(arxiv_oai.resume_url(base, page.next_token), number)
+                        if page.next_token else None)
+            with transaction.atomic():
+                importer.store(page.items)
+                checkpoint.token = page.next_token
+                checkpoint.cursor = page.cursor
+                checkpoint.complete_list_size = page.complete_list_size
+                checkpoint.pages += 1
+                checkpoint.finished = not page.next_token
+                checkpoint.save()
+            if upcoming is None:
+                return
+            page = upcoming.result()
+    finally:
+        ahead.close()

@@ -76,6 +76,22 @@ def test_interrupted_harvest_resumes_from_its_last_token():
     assert HarvestCheckpoint.objects.get().finished
 
 
+def test_a_later_page_that_is_not_xml_stops_the_harvest_after_storing_the_pages_before_it():
+    # Later pages are parsed in a worker process while the previous one is stored; what goes
+    # wrong there must surface exactly as it would in-process.
+    def respond(path, params):
+        token = params.get("resumptionToken", "")
+        if token == "788421|43001":
+            return Reply(b"<html><body>Service temporarily unavailable", content_type="text/html")
+        return Reply(fixture_bytes(OAI_PAGES[token]))
+
+    with ReplayServer(respond) as server:
+        with pytest.raises(HarvestStopped, match="page 3 could not be used .*2 page"):
+            harvest(server.url + "/oai", metadata_prefix="oai_dc")
+    assert Paper.objects.count() == 7
+    assert HarvestCheckpoint.objects.get().token == "788421|43001"
+
+
 def test_explicit_resume_token():
     with ReplayServer(lambda p, params: Reply(fixture_bytes(OAI_PAGES[params["resumptionToken"]]))) as server:
         summary = harvest(server.url + "/oai", resume="788421|43001")
