@@ -140,7 +140,8 @@ def baseline(period, subscribers) -> tuple[float, int]:
             for card in section.cards:
                 card.html = render_to_string("email/digest_paper.html", {"card": card})
                 card.text = render_to_string("email/digest_paper.txt", {"card": card})
-            html_sections.append(render_to_string("email/digest_section.html", {"section": section}))
+            html_sections.append(render_to_string("email/digest_section.html", {
+                "section": section, "cards_html": "".join(card.html for card in section.cards)}))
             text_sections.append(render_to_string("email/digest_section.txt", {"section": section}))
         context = {"subject": "", "heading": "", "intro": "", "preheader": "",
                    "sections_html": "".join(html_sections), "sections_text": "".join(text_sections),

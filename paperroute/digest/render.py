@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 import css_inline
 from django.conf import settings
 from django.template.loader import get_template, render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from paperroute.digest.compose import Card, Digest, site_url
 from paperroute.digest.periods import Period
@@ -34,15 +35,43 @@ def inline(html: str) -> str:
     return inliner().inline(html)
 
 
-def inline_many(documents: list[str]) -> list[str]:
-    """Inline a batch of documents (on several cores: css-inline runs them in parallel)."""
-    return inliner().inline_many(documents)
+def inline_fragment(html: str) -> str:
+    """Inline a piece of a digest (a card, a section's frame) once, for every digest showing it.
+
+    The stylesheet's selectors are single classes (only `.footer a` looks at an ancestor, and
+    the footer is in the page), so a piece comes out styled the same on its own as in place.
+    """
+    return pack_lines(css_inline.inline_fragment(html, _styles()[0]))
+
+
+def pack_lines(html: str, limit: int = 900) -> str:
+    """Join an HTML document's lines into as few as fit in `limit` bytes each.
+
+    A line break between tags is whitespace like a space, and the mail servers on the way
+    do part of their work per line; SMTP allows 998 bytes.
+    """
+    lines: list[str] = []
+    size = limit + 1
+    for line in html.split("\n"):
+        length = len(line.encode("utf-8"))
+        if size + 1 + length <= limit:
+            lines[-1] += " " + line
+            size += 1 + length
+        else:
+            lines.append(line)
+            size = length
+    return "\n".join(lines)
+
+
+# Where pieces that were inlined on their own go into the one around them.
+CARDS_HERE = "<!--paperroute:cards-->"
+SECTIONS_HERE = "<!--paperroute:sections-->"
 
 
 def render_card(card: Card) -> None:
-    """Fill in a card's HTML and text once; every digest that shows it reuses them."""
+    """Fill in a card's HTML (styles inlined) and text once; every digest showing it reuses them."""
     if not card.html:
-        card.html = get_template("email/digest_paper.html").render({"card": card})
+        card.html = inline_fragment(get_template("email/digest_paper.html").render({"card": card}))
         card.text = get_template("email/digest_paper.txt").render({"card": card}).strip() + "\n"
 
 
@@ -51,18 +80,36 @@ def site_name() -> str:
 
 
 def preferences_url(token: str) -> str:
-    return site_url() + reverse("subscription", args=[token])
+    return site_url() + _token_path("subscription", token)
 
 
 def unsubscribe_url(token: str) -> str:
-    return site_url() + reverse("unsubscribe", args=[token])
+    return site_url() + _token_path("unsubscribe", token)
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _token_path(name: str, token: str) -> str:
+    # A digest run asks for two of these per subscriber; reverse() costs more than the rest of
+    # the message headers together, and a URL-safe token (what new_token makes) needs no quoting.
+    if _URL_SAFE.fullmatch(token):
+        head, tail = _path_around_token(name, get_script_prefix())
+        return head + token + tail
+    return reverse(name, args=[token])
+
+
+@lru_cache(maxsize=16)
+def _path_around_token(name: str, prefix: str) -> tuple[str, str]:
+    head, _, tail = reverse(name, args=["TOKEN"]).rpartition("TOKEN")  # the last one is ours
+    return head, tail
 
 
 @dataclass
 class Rendered:
     subject: str
     text: str
-    html: str  # not yet inlined
+    html: str
 
 
 def subject_for(period: Period, digest: Digest) -> str:
@@ -76,7 +123,7 @@ def subject_for(period: Period, digest: Digest) -> str:
 
 
 def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str]:
-    """The sections' HTML and text; many subscribers share a section, so each is made once."""
+    """The sections' HTML (inlined) and text; many subscribers share a section, so each is made once."""
     cache = {} if cache is None else cache
     html, text = [], []
     for section in digest.sections:
@@ -84,9 +131,13 @@ def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str
         if key not in cache:
             for card in section.cards:
                 render_card(card)
-            context = {"section": section}
-            cache[key] = (get_template("email/digest_section.html").render(context),
-                          get_template("email/digest_section.txt").render(context))
+            frame_key = ("frame", section.title, section.topic)
+            if frame_key not in cache:
+                cache[frame_key] = inline_fragment(get_template("email/digest_section.html").render(
+                    {"section": section, "cards_html": CARDS_HERE}))
+            cards = "".join(card.html for card in section.cards)
+            cache[key] = (cache[frame_key].replace(CARDS_HERE, cards, 1),
+                          get_template("email/digest_section.txt").render({"section": section}))
         html.append(cache[key][0])
         text.append(cache[key][1])
     return "".join(html), "".join(text)
@@ -94,9 +145,11 @@ def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str
 
 def render_digest(period: Period, digest: Digest, *, email: str, token: str,
                   cache: dict | None = None) -> Rendered:
-    """The digest's subject, plain text and (un-inlined) HTML for one subscriber.
+    """The digest's subject, plain text and HTML (styles inlined) for one subscriber.
 
-    `cache` (one dict per period) keeps rendered sections between subscribers.
+    `cache` (one dict per period) keeps rendered sections between subscribers. Cards and
+    sections are inlined once each, and only the page around them for every subscriber:
+    inlining every whole digest cost more than the rest of composing it.
     """
     sections_html, sections_text = render_sections(digest, cache)
     count = len(digest.papers)
@@ -106,13 +159,14 @@ def render_digest(period: Period, digest: Digest, *, email: str, token: str,
         + period.label,
         "intro": f"{count} paper{'s' if count != 1 else ''} picked for you.",
         "preheader": "; ".join(c.title for c in digest.papers[:3])[:200],
-        "sections_html": sections_html, "sections_text": sections_text, "notes": digest.notes,
+        "sections_html": SECTIONS_HERE, "sections_text": sections_text, "notes": digest.notes,
         "frequency": period.frequency, "email": email,
         "site_url": site_url(), "site_name": site_name(),
         "preferences_url": preferences_url(token), "unsubscribe_url": unsubscribe_url(token),
         "media_css": _styles()[1],
     }
-    html = get_template("email/digest.html").render(context)
+    page = pack_lines(inline(get_template("email/digest.html").render(context)))
+    html = page.replace(SECTIONS_HERE, sections_html, 1)
     text = get_template("email/digest.txt").render(context)
     return Rendered(context["subject"], text, html)
 

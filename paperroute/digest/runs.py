@@ -8,15 +8,21 @@ claims in outbox.py.
 
 from __future__ import annotations
 
+import ctypes
+import json
 import logging
+import os
+import signal
+import sys
 import threading
 import time
+import traceback
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -164,7 +170,6 @@ def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
     rendered = {i: render.render_digest(period, d, email=s.email, token=s.token,
                                         cache=composer.rendered)
                 for i, (s, d) in enumerate(zip(batch, digests)) if d.papers}
-    inlined = dict(zip(rendered, render.inline_many([r.html for r in rendered.values()])))
     result = []
     for i, (subscriber, digest) in enumerate(zip(batch, digests)):
         msg_id = messages.message_id("digest", run.key, str(subscriber.pk))
@@ -173,7 +178,7 @@ def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
         if i in rendered:
             row.subject = rendered[i].subject
             row.message = zlib.compress(messages.build(
-                to=subscriber.email, subject=row.subject, text=rendered[i].text, html=inlined[i],
+                to=subscriber.email, subject=row.subject, text=rendered[i].text, html=rendered[i].html,
                 msg_id=msg_id, date=now, headers=digest_headers(run, subscriber.token)), 1)
         else:
             row.status, row.message, row.subject = Outbox.SKIPPED, b"", "(nothing new)"
@@ -194,9 +199,14 @@ def digest_headers(run: DigestRun, token: str) -> dict[str, str]:
 def store(composed: list[Composed]) -> None:
     """Save outbox rows and what papers they carry (inside the caller's transaction)."""
     rows = Outbox.objects.bulk_create([c.row for c in composed])
-    SentPaper.objects.bulk_create([
-        SentPaper(subscriber_id=c.subscriber.pk, paper_id=card.pid, outbox_id=row.pk)
-        for c, row in zip(composed, rows) if row.status != Outbox.SKIPPED for card in c.digest.papers])
+    # Ten or so of these per digest: plain rows, without the ORM's per-object work.
+    sent = [(c.subscriber.pk, card.pid, row.pk) for c, row in zip(composed, rows)
+            if row.status != Outbox.SKIPPED for card in c.digest.papers]
+    if sent:
+        table = connection.ops.quote_name(SentPaper._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} (subscriber_id, paper_id, outbox_id) "
+                               "VALUES (%s, %s, %s)", sent)
 
 
 # -- sending -----------------------------------------------------------------------------------
@@ -222,14 +232,18 @@ class RunReport:
 
 
 def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport) -> int:
-    """Compose the run while another thread sends what is composed so far.
+    """Compose the run while what is composed so far is being sent.
 
-    Composing is CPU work and sending mostly waits on the mail server, so doing both at once
-    finishes sooner. Not inside a transaction (a test's): other connections could not see the
-    rows, and on SQLite they would wait for its lock.
+    Composing is CPU work, and so is talking SMTP to a local relay: in one process they take
+    turns at the interpreter lock, so on Linux the sending runs in a forked process that dies
+    with this one; elsewhere (fork is unsafe on macOS) in a thread. Not inside a transaction
+    (a test's): other connections could not see the rows, and on SQLite they would wait for
+    its lock.
     """
     if connection.in_atomic_block:
         return compose_run(run)
+    if sys.platform.startswith("linux"):
+        return _compose_while_child_sends(run, messenger_factory, report)
     composing = threading.Event()
     composing.set()
 
@@ -252,6 +266,75 @@ def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport)
     finally:
         composing.clear()
         sender.join()
+
+
+_COUNTS = ("sent", "failed", "skipped", "deferred")
+
+
+def _compose_while_child_sends(run: DigestRun, messenger_factory, report: RunReport) -> int:
+    # Neither process may use a database connection the other opened.
+    connections.close_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    reader, writer = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child: send until the run is composed, report, and leave
+        code = 1
+        try:
+            os.close(reader)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _die_with(parent)
+            totals = _send_until_composed(run.pk, messenger_factory)
+            os.write(writer, json.dumps(totals).encode())
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            connections.close_all()
+            os._exit(code)
+    os.close(writer)
+    try:
+        return compose_run(run)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)  # it would wait for a run that will not be composed
+        raise
+    finally:
+        with os.fdopen(reader, "rb") as pipe:
+            answer = pipe.read()  # until the child exits
+        os.waitpid(pid, 0)
+        if answer:
+            totals = json.loads(answer)
+            result = PassReport(**{name: totals[name] for name in _COUNTS},
+                                errors=totals["errors"], stopped=totals["stopped"])
+            report.passes.append(result)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux's PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, signal.SIGKILL) != 0:  # 1 = PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _send_until_composed(run_id: int, messenger_factory) -> dict:
+    """Send passes until the run is composed and nothing due is left (in the forked child)."""
+    totals: dict = {name: 0 for name in _COUNTS} | {"errors": [], "stopped": ""}
+    while True:
+        result = send_pass(run_id, messenger_factory=messenger_factory)
+        for name in _COUNTS:
+            totals[name] += getattr(result, name)
+        totals["errors"] = (totals["errors"] + result.errors)[:20]
+        if result.stopped:
+            totals["stopped"] = result.stopped
+            return totals  # the mail server is unreachable; the passes after composing retry
+        if not any(getattr(result, name) for name in _COUNTS):
+            if DigestRun.objects.filter(pk=run_id, status=DigestRun.COMPOSING).exists():
+                time.sleep(0.2)  # nothing composed yet
+            else:
+                return totals
 
 
 def finish_if_done(run: DigestRun) -> bool:
@@ -325,7 +408,7 @@ def single(period: Period, email: str, *, now: datetime | None = None) -> tuple[
     key = f"{period.frequency}-{period.start.isoformat()}"
     fake_run = DigestRun(frequency=period.frequency, period_start=period.start, period_end=period.end)
     data = messages.build(to=email, subject=rendered.subject, text=rendered.text,
-                          html=render.inline(rendered.html),
+                          html=rendered.html,
                           msg_id=messages.message_id("preview", key, email, now.isoformat()),
                           date=now, headers=digest_headers(fake_run, token))
     return data, digest
