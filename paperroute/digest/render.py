@@ -135,12 +135,13 @@ def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str
             if frame_key not in cache:
                 cache[frame_key] = inline_fragment(get_template("email/digest_section.html").render(
                     {"section": section, "cards_html": CARDS_HERE}))
-            cards = "".join(card.html for card in section.cards)
-            cache[key] = (cache[frame_key].replace(CARDS_HERE, cards, 1),
+            # Pieces go in on lines of their own, so that every line stays within SMTP's limit.
+            cards = "\n".join(card.html for card in section.cards)
+            cache[key] = (cache[frame_key].replace(CARDS_HERE, f"\n{cards}\n", 1),
                           get_template("email/digest_section.txt").render({"section": section}))
         html.append(cache[key][0])
         text.append(cache[key][1])
-    return "".join(html), "".join(text)
+    return "\n".join(html), "".join(text)
 
 
 def render_digest(period: Period, digest: Digest, *, email: str, token: str,
@@ -166,7 +167,7 @@ def render_digest(period: Period, digest: Digest, *, email: str, token: str,
         "media_css": _styles()[1],
     }
     page = pack_lines(inline(get_template("email/digest.html").render(context)))
-    html = page.replace(SECTIONS_HERE, sections_html, 1)
+    html = page.replace(SECTIONS_HERE, f"\n{sections_html}\n", 1)
     text = get_template("email/digest.txt").render(context)
     return Rendered(context["subject"], text, html)
 

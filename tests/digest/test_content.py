@@ -120,6 +120,9 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     message = accepted.parsed()
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    # Both parts fit SMTP's line limit, so they travel as they are (the sink announces 8BITMIME).
+    assert [p["Content-Transfer-Encoding"] for p in message.iter_parts()] == ["8bit", "8bit"]
+    assert max(map(len, accepted.raw.split(b"\r\n"))) <= 998
     html = smtp.html(accepted)
     # Every element carries its style: clients that drop <style> (Gmail web, Outlook) keep the look.
     assert re.search(r'<a class="title" href="https://papers.example.org/papers/2411.10001" style="[^"]*font-weight: 700', html)
