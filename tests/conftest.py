@@ -89,13 +89,11 @@ def wipe_catalogue() -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
-def stop_server(process: subprocess.Popen, timeout: float = 30) -> None:
+def stop_server(process: subprocess.Popen, timeout: float = 15) -> None:
     """Stop a `paperroute serve` subprocess and wait until its database sessions are gone.
 
     PostgreSQL ends a backend a moment after its client process exits; without the wait, the
-    test database can still be "accessed by other users" when pytest-django drops it. A
-    graceful stop alone can take gunicorn's 10-second graceful timeout, and longer on a busy
-    machine.
+    test database can still be "accessed by other users" when pytest-django drops it.
     """
     process.terminate()
     try:
