@@ -20,6 +20,7 @@ import traceback
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
@@ -249,13 +250,7 @@ def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport)
 
     def send_meanwhile() -> None:
         try:
-            while composing.is_set():
-                result = send_pass(run.pk, messenger_factory=messenger_factory)
-                report.passes.append(result)
-                if result.stopped:
-                    return  # the mail server is unreachable; the passes after composing retry
-                if not (result.sent or result.failed or result.skipped or result.deferred):
-                    time.sleep(0.2)  # nothing composed yet
+            report.passes.append(_send_until_composed(run.pk, messenger_factory, composing.is_set))
         finally:
             connection.close()
 
@@ -269,6 +264,7 @@ def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport)
 
 
 _COUNTS = ("sent", "failed", "skipped", "deferred")
+_REPORTED = (*_COUNTS, "errors", "stopped")  # what the child sends back
 
 
 def _compose_while_child_sends(run: DigestRun, messenger_factory, report: RunReport) -> int:
@@ -285,8 +281,9 @@ def _compose_while_child_sends(run: DigestRun, messenger_factory, report: RunRep
             os.close(reader)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             _die_with(parent)
-            totals = _send_until_composed(run.pk, messenger_factory)
-            os.write(writer, json.dumps(totals).encode())
+            still_composing = DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING).exists
+            totals = _send_until_composed(run.pk, messenger_factory, still_composing)
+            os.write(writer, json.dumps({name: getattr(totals, name) for name in _REPORTED}).encode())
             code = 0
         except BaseException:
             traceback.print_exc()
@@ -304,10 +301,7 @@ def _compose_while_child_sends(run: DigestRun, messenger_factory, report: RunRep
             answer = pipe.read()  # until the child exits
         os.waitpid(pid, 0)
         if answer:
-            totals = json.loads(answer)
-            result = PassReport(**{name: totals[name] for name in _COUNTS},
-                                errors=totals["errors"], stopped=totals["stopped"])
-            report.passes.append(result)
+            report.passes.append(PassReport(**json.loads(answer)))
 
 
 def _die_with(parent: int) -> None:
@@ -319,22 +313,21 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _send_until_composed(run_id: int, messenger_factory) -> dict:
-    """Send passes until the run is composed and nothing due is left (in the forked child)."""
-    totals: dict = {name: 0 for name in _COUNTS} | {"errors": [], "stopped": ""}
+def _send_until_composed(run_id: int, messenger_factory, composing: Callable[[], bool]) -> PassReport:
+    """Send passes until the run is composed and nothing due is left; the passes' totals."""
+    totals = PassReport()
     while True:
         result = send_pass(run_id, messenger_factory=messenger_factory)
         for name in _COUNTS:
-            totals[name] += getattr(result, name)
-        totals["errors"] = (totals["errors"] + result.errors)[:20]
+            setattr(totals, name, getattr(totals, name) + getattr(result, name))
+        totals.errors = (totals.errors + result.errors)[:20]
         if result.stopped:
-            totals["stopped"] = result.stopped
+            totals.stopped = result.stopped
             return totals  # the mail server is unreachable; the passes after composing retry
         if not any(getattr(result, name) for name in _COUNTS):
-            if DigestRun.objects.filter(pk=run_id, status=DigestRun.COMPOSING).exists():
-                time.sleep(0.2)  # nothing composed yet
-            else:
+            if not composing():
                 return totals
+            time.sleep(0.2)  # nothing composed yet
 
 
 def finish_if_done(run: DigestRun) -> bool:
