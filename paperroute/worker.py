@@ -60,6 +60,7 @@ def ingest(source: str, say: Callable[[str], None]) -> None:
 
     config = settings.CONFIG
     client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
+                          max_bytes=config["MAX_INPUT_MB"] << 20,
                           contact=config["CONTACT_EMAIL"], log=say)
     try:
         summary = run(Request(source=source, categories=config["ARXIV_CATEGORIES"]), client=client,

@@ -62,7 +62,7 @@ def run(request: Request, *, client: PoliteClient, importer: Importer,
     """Ingest everything the request names; raises UnusableInput for input that cannot be used."""
     parse = PARSERS[request.source]
     if request.input and not is_url(request.input):
-        page = parse(read_local(request.input))
+        page = parse(read_local(request.input, client.max_bytes))
         importer.store(page.items)
         if page.next_token:
             log(f"note: the input ends with resumption token {page.next_token!r}; continue with "

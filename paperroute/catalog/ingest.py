@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from datetime import timezone as dt_timezone
 from typing import Callable, Iterable
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from paperroute.catalog.announce import listing_day
@@ -28,7 +28,7 @@ from paperroute.catalog.records import (
     find_urls,
     title_key,
 )
-from paperroute.catalog.validate import validate
+from paperroute.catalog.validate import drop_bad_links, validate
 
 # Sources whose bibliographic data is arXiv's own (or a faithful copy of it): they may overwrite
 # a title or abstract. Hugging Face and content-only seeds only fill what is missing.
@@ -60,20 +60,24 @@ class Summary:
     updated: int = 0
     unchanged: int = 0
     skipped: list[RecordError] = field(default_factory=list)
+    # Links that were not stored (not http or https), each with the record it came from.
+    dropped: list[RecordError] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return self.new + self.updated + self.unchanged + len(self.skipped)
 
     def line(self) -> str:
+        dropped = f", {len(self.dropped)} links dropped" if self.dropped else ""
         return (f"{self.source}: {self.total} records: {self.new} new, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {len(self.skipped)} skipped")
+                f"{self.unchanged} unchanged, {len(self.skipped)} skipped{dropped}")
 
     def add(self, other: "Summary") -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.skipped.extend(other.skipped)
+        self.dropped.extend(other.dropped)
 
 
 @dataclass
@@ -145,6 +149,7 @@ class Importer:
                 summary.skipped.append(item)
                 self.progress(1)
                 continue
+            summary.dropped.extend(RecordError(item.position, note) for note in drop_bad_links(item))
             problem = validate(item)
             if problem:
                 summary.skipped.append(RecordError(item.position, problem))
@@ -169,10 +174,35 @@ class Importer:
                     _BatchWriter(records, counts).run()
                 break
             except IntegrityError:
-                if attempt == 2:
-                    raise
+                if attempt < 2:
+                    continue
+                counts = self._store_each(records, summary.source)
+            except DatabaseError:
+                # The database refused something that passed validation: store the records
+                # one by one, so that only the one it refuses is lost.
+                counts = self._store_each(records, summary.source)
+                break
         summary.add(counts)
         self.progress(len(records))
+
+    def _store_each(self, records: list[PaperRecord], source: str) -> Summary:
+        counts = Summary(source)
+        for record in records:
+            for attempt in range(2):  # a second try for a paper inserted by someone else meanwhile
+                one = Summary(source)
+                try:
+                    with transaction.atomic():
+                        _BatchWriter([record], one).run()
+                    counts.add(one)
+                    break
+                except DatabaseError as exc:
+                    if isinstance(exc, IntegrityError) and attempt == 0:
+                        continue
+                    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    counts.skipped.append(RecordError(record.position,
+                                                      f"the database refused it: {reason}"))
+                    break
+        return counts
 
 
 class _BatchWriter:

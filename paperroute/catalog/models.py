@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from paperroute.catalog.links import http_url
+
 
 class Category(models.Model):
     code = models.CharField(max_length=64, unique=True)
@@ -69,6 +71,25 @@ class Paper(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.title[:80]}"
+
+    # Links as they may be rendered: http(s) only, checked again here because a row may predate
+    # the check made on ingest (paperroute.catalog.links).
+    @property
+    def code_link(self) -> str:
+        """The code repository: Hugging Face's GitHub link, else one found in the abstract."""
+        return http_url(self.github_repo) or http_url(self.code_url)
+
+    @property
+    def project_link(self) -> str:
+        return http_url(self.project_url)
+
+    @property
+    def abs_link(self) -> str:
+        return http_url(self.abs_url)
+
+    @property
+    def pdf_link(self) -> str:
+        return http_url(self.pdf_url)
 
     @property
     def author_names(self) -> list[str]:

@@ -153,16 +153,21 @@ _CODE_HOST = re.compile(
 )
 
 
-def find_urls(text: str) -> list[str]:
-    """URLs in free text, without the sentence punctuation that follows them."""
-    urls = []
+def url_spans(text: str) -> list[tuple[int, int]]:
+    """Where URLs are in free text, as [start, end) spans without trailing punctuation."""
+    spans = []
     for match in _URL.finditer(text or ""):
         url = match.group(0).rstrip(".,;:!?)")
-        # "(see https://x.org/a)" keeps its closing bracket out; balanced ones stay in.
+        # "(see https://x.org/a)" keeps its closing bracket out.
         if url.count("(") > url.count(")"):
             url = url.rstrip("(")
-        urls.append(url)
-    return urls
+        spans.append((match.start(), match.start() + len(url)))
+    return spans
+
+
+def find_urls(text: str) -> list[str]:
+    """URLs in free text, without the sentence punctuation that follows them."""
+    return [text[start:end] for start, end in url_spans(text)]
 
 
 def classify_links(urls: list[str]) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from paperroute.catalog.links import http_url
 from paperroute.catalog.records import PaperRecord
 
 _CATEGORY = re.compile(r"^[A-Za-z][\w.\-]{0,63}$")
@@ -19,10 +20,17 @@ def validate(record: PaperRecord) -> str:
     for name, limit in _LIMITS.items():
         if len(getattr(record, name)) > limit:
             return f"{name} longer than {limit} characters"
-    for name in ("abs_url", "pdf_url", "code_url", "project_url"):
-        url = getattr(record, name)
-        if url and (not url.startswith(("http://", "https://")) or len(url) > 500):
-            return f"bad URL in {name.removesuffix('_url')} link: {url[:80]!r}"
+    if record.hf is not None:
+        hf = record.hf
+        for name, value in (("upvotes", hf.upvotes), ("comment count", hf.num_comments),
+                            ("GitHub stars", hf.github_stars)):
+            if value is not None and not 0 <= value < 2**31:
+                return f"implausible {name}: {value}"
+        if len(hf.submitted_by) > 200:
+            return "submitter name longer than 200 characters"
+    if any("\x00" in text for text in _texts(record)):
+        # No database column can hold it, and on PostgreSQL it would fail the whole batch.
+        return "holds a NUL character"
     for author in record.authors:
         if len(author) > 300:
             return f"author name longer than 300 characters: {author[:40]!r}…"
@@ -39,3 +47,38 @@ def validate(record: PaperRecord) -> str:
     if record.published and record.updated and record.updated < record.published:
         return "updated before published"
     return ""
+
+
+LINKS = {"abs_url": "arXiv page", "pdf_url": "PDF", "code_url": "code", "project_url": "project page"}
+
+
+def drop_bad_links(record: PaperRecord) -> list[str]:
+    """Blank every link of the record that is not an http(s) URL; says what was dropped.
+
+    A `javascript:` or `data:` URL would run in a reader's browser when clicked; the rest of the
+    record is fine, so only the link goes.
+    """
+    dropped: dict[str, list[str]] = {}
+    for name, label in LINKS.items():
+        url = getattr(record, name)
+        if url and not http_url(url):
+            setattr(record, name, "")
+            dropped.setdefault(url, []).append(label)
+    if record.hf is not None and record.hf.github_repo and not http_url(record.hf.github_repo):
+        dropped.setdefault(record.hf.github_repo, []).append("GitHub repository")
+        record.hf.github_repo = ""
+    return [f"dropped the {' and '.join(labels)} link {url[:80]!r}: not an http(s) URL"
+            for url, labels in dropped.items()]
+
+
+def _texts(record: PaperRecord):
+    yield from (record.title, record.abstract, record.comments, record.journal_ref, record.doi,
+                record.license, record.key, record.url, record.arxiv_id, record.abs_url,
+                record.pdf_url, record.code_url, record.project_url)
+    yield from record.authors
+    yield from record.categories
+    yield from (kind for _, kind in record.announcements)
+    yield from record.sightings
+    if record.hf is not None:
+        yield from (record.hf.submitted_by, record.hf.github_repo, record.hf.ai_summary)
+        yield from record.hf.ai_keywords

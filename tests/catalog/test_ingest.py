@@ -141,5 +141,8 @@ def test_validation_rejects_what_the_schema_cannot_hold():
     line += b'{"id": "2401.00003", "title": "T3", "published": "1066-10-14"}\n'
     summary = store("jsonl", jsonl.parse, line)
     assert [e.reason.split(" ")[0:2] for e in summary.skipped] == [
-        ["bad", "category"], ["bad", "URL"], ["implausible", "date"]]
-    assert Paper.objects.count() == 0
+        ["bad", "category"], ["implausible", "date"]]
+    # A bad link costs the record only the link.
+    assert [(d.position, d.reason.split(":")[-1].strip()) for d in summary.dropped] == [
+        ("line 2", "not an http(s) URL")]
+    assert list(Paper.objects.values_list("key", "code_url")) == [("2401.00002", "")]

@@ -37,8 +37,8 @@ def parse(data: bytes) -> Page:
     page = Page(items=collect(doc, "entry", lambda el: text(el, "atom:id", NS).strip(), _entry))
     total = text(root, "os:totalResults", NS).strip()
     start = text(root, "os:startIndex", NS).strip()
-    page.complete_list_size = int(total) if total.isdigit() else None
-    page.cursor = int(start) if start.isdigit() else None
+    page.complete_list_size = int(total) if total.isascii() and total.isdigit() else None
+    page.cursor = int(start) if start.isascii() and start.isdigit() else None
     return page
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,6 +17,11 @@ from paperroute.catalog.records import UnusableInput
 
 # Retry-After may ask for a long pause; a harvest should not stall for hours on one reply.
 MAX_RETRY_AFTER = 600.0
+# The most bytes one input may hold once decompressed (PAPERROUTE_MAX_INPUT_MB): a 1 MB gzip can
+# unpack to gigabytes, and every byte is held in memory while it is parsed.
+DEFAULT_MAX_BYTES = 256 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
 
 
 class FetchError(UnusableInput):
@@ -36,25 +40,61 @@ def with_params(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def read_local(spec: str) -> bytes:
+class TooLarge(UnusableInput):
+    """An input over the size limit, before or after decompression."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the input is larger than {limit >> 20} MB (once decompressed); split it, "
+                         "or raise PAPERROUTE_MAX_INPUT_MB")
+
+
+def read_local(spec: str, limit: int = DEFAULT_MAX_BYTES) -> bytes:
     """The bytes of a file, or of standard input for '-', gunzipped when compressed."""
     if spec == "-":
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(limit + 1)
     else:
         try:
-            data = Path(spec).read_bytes()
+            with open(spec, "rb") as handle:
+                data = handle.read(limit + 1)
         except OSError as exc:
             raise UnusableInput(f"cannot read {spec}: {exc.strerror}") from None
-    return gunzip(data)
+    return gunzip(data, limit)
 
 
-def gunzip(data: bytes) -> bytes:
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise UnusableInput(f"broken gzip data: {exc}") from None
-    return data
+def gunzip(data: bytes, limit: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The data, decompressed if it is gzip; TooLarge once it passes `limit` bytes.
+
+    Decompression stops as soon as the output passes the limit, so a bomb costs no more memory
+    than the limit allows.
+    """
+    if data[:2] != _GZIP_MAGIC:
+        if len(data) > limit:
+            raise TooLarge(limit)
+        return data
+    chunks: list[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while rest[:2] == _GZIP_MAGIC:  # a file may hold several gzip members, one after another
+            member = zlib.decompressobj(wbits=31)
+            pending = rest
+            while pending:
+                chunk = member.decompress(pending, _CHUNK)
+                pending = member.unconsumed_tail
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(limit)
+                chunks.append(chunk)
+                if member.eof:
+                    break
+            if not member.eof:
+                raise UnusableInput("broken gzip data: the data ends before the end of the stream")
+            rest = member.unused_data
+    except zlib.error as exc:
+        raise UnusableInput(f"broken gzip data: {exc}") from None
+    if rest.strip(b"\x00"):
+        raise UnusableInput("broken gzip data: trailing bytes after the compressed stream")
+    return b"".join(chunks)
 
 
 def retry_after_seconds(value: str | None, default: float) -> float:
@@ -87,8 +127,10 @@ class PoliteClient:
         retries: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         log: Callable[[str], None] = lambda message: None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.delay = delay
+        self.max_bytes = max_bytes
         self.timeout = timeout
         self.retries = retries
         self.sleep = sleep
@@ -107,7 +149,7 @@ class PoliteClient:
             )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return gunzip(response.read())
+                    return gunzip(response.read(self.max_bytes + 1), self.max_bytes)
             except urllib.error.HTTPError as exc:
                 if exc.code not in (429, 500, 502, 503, 504) or attempt == self.retries:
                     raise FetchError(f"HTTP {exc.code} {exc.reason} from {url}") from None

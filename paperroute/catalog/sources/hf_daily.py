@@ -27,6 +27,8 @@ def parse(data: bytes) -> Page:
         payload = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UnusableInput(f"not JSON: {exc}") from None
+    except RecursionError:  # the decoder stops at Python's recursion limit (about 1,000)
+        raise UnusableInput("not a daily-papers response: the JSON is nested too deeply") from None
     if isinstance(payload, dict):
         if "error" in payload:
             raise UnusableInput(f"Hugging Face API error: {payload['error']}")

@@ -42,6 +42,9 @@ def parse(data: bytes) -> Page:
         except json.JSONDecodeError as exc:
             page.items.append(RecordError(where, f"invalid JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except RecursionError:  # the decoder stops at Python's recursion limit (about 1,000)
+            page.items.append(RecordError(where, "invalid JSON: nested too deeply for a paper"))
+            continue
         parsed_any = True
         try:
             page.items.append(record_from_json(obj, where))

@@ -22,7 +22,7 @@ class XmlDoc:
     items: list[etree._Element | RecordError]
 
 
-_ROOT_START = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?:\s[^>]*)?>", re.S)
+_ROOT_START = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?:\s[^<>]*)?>", re.S)
 
 
 def local_name(element: etree._Element) -> str:
@@ -45,28 +45,59 @@ def parse_items(data: bytes, item: str, id_tag: str) -> XmlDoc:
 
 
 def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> XmlDoc:
-    """Parse each item on its own after the whole document failed to parse."""
+    """Parse each item on its own after the whole document failed to parse.
+
+    One pass pairs each item's start tag with the next end tag, so the time is linear in the
+    input however many items are left open: an open item runs up to the next start tag and
+    becomes an error of its own.
+    """
     root_match = _ROOT_START.search(data)
     if root_match is None:
         raise UnusableInput(f"not XML: {first_error}")
     root_start, root_name = root_match.group(0), root_match.group(1)
-    tag = rb"(?:[\w.\-]+:)?" + re.escape(item.encode())
-    chunk_re = re.compile(rb"<" + tag + rb"(?:\s[^>]*)?>.*?</" + tag + rb"\s*>", re.S)
-    id_re = re.compile(rb"<" + re.escape(id_tag.encode()) + rb"(?:\s[^>]*)?>\s*([^<]+?)\s*</")
-    chunks = list(chunk_re.finditer(data))
-    rest = chunk_re.sub(b"", data)
+    # [^<>]* stops at the next tag, so no attempt to match scans past it.
+    tag_re = re.compile(rb"<(/?)(?:[\w.\-]+:)?" + re.escape(item.encode()) + rb"(?:\s[^<>]*)?>")
+    id_re = re.compile(rb"<" + re.escape(id_tag.encode()) + rb"(?:\s[^<>]*)?>\s*([^<]+?)\s*</")
+    pieces: list[tuple[int, int, bool]] = []  # (start, end, closed) of each item, in order
+    cut: list[tuple[int, int]] = []  # what the root document is parsed without
+    opened: re.Match | None = None
+    for tag in tag_re.finditer(data):
+        if tag.group(1):  # an end tag
+            if opened is not None:
+                pieces.append((opened.start(), tag.end(), True))
+                cut.append((opened.start(), tag.end()))
+                opened = None
+            else:
+                cut.append(tag.span())  # closes nothing
+            continue
+        if opened is not None:
+            pieces.append((opened.start(), tag.start(), False))
+            cut.append(opened.span())
+        opened = tag
+    if opened is not None:
+        pieces.append((opened.start(), len(data), False))
+        cut.append(opened.span())
+    rest = b"".join(data[a:b] for a, b in zip([0] + [end for _, end in cut],
+                                              [start for start, _ in cut] + [len(data)]))
     try:
         root = etree.fromstring(rest, _parser())
     except etree.XMLSyntaxError as exc:
         raise UnusableInput(f"not well-formed XML: {exc}") from None
     closing = b"</" + root_name + b">"
     items: list[etree._Element | RecordError] = []
-    for number, chunk in enumerate(chunks, 1):
+    for number, (start, end, closed) in enumerate(pieces, 1):
+        chunk = data[start:end]
+        if not closed:
+            found = id_re.search(chunk)
+            identifier = found.group(1).decode(errors="replace") if found else ""
+            items.append(RecordError(position(item, number, identifier),
+                                     f"broken XML: the <{item}> element is never closed"))
+            continue
         try:
-            wrapper = etree.fromstring(root_start + chunk.group(0) + closing, _parser())
+            wrapper = etree.fromstring(root_start + chunk + closing, _parser())
             items.append(wrapper[0])
         except etree.XMLSyntaxError as exc:
-            found = id_re.search(chunk.group(0))
+            found = id_re.search(chunk)
             identifier = found.group(1).decode(errors="replace") if found else ""
             items.append(RecordError(position(item, number, identifier), f"broken XML: {exc}"))
     return XmlDoc(root, items)
