@@ -158,7 +158,7 @@ class Composer:
                 url=base + reverse("paper", args=[paper.key]),
                 authors=shorten_authors(paper.author_names), teaser=teaser(paper),
                 votes=int(getattr(paper, "upvotes", 0) or 0),
-                code_url=paper.code_url or paper.github_repo or "",
+                code_url=paper.code_link,
                 categories=tuple(c.code for c in paper.ordered_categories))
 
     def topic(self, query: str) -> list[int] | None:

@@ -6,10 +6,33 @@ import re
 import unicodedata
 
 from paperroute.catalog.models import Paper
+from paperroute.web.latex import SYMBOLS, WRAPPERS
 
-# Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms.
-_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
-            "#": r"\#", "_": r"\_", "$": r"\$", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms. BibTeX
+# counts braces without regard to backslashes, so "\}" would still close the field: literal
+# braces become commands whose own braces balance.
+_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}",
+            "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$",
+            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# Math is kept as LaTeX only when every command in it is one of these: nothing that reads or
+# writes files (\input, \openin, \write18), defines macros or changes catcodes.
+_MATH_COMMANDS = set(SYMBOLS) | WRAPPERS | {
+    "frac", "dfrac", "tfrac", "binom", "sqrt", "mathfrak", "mathscr", "displaystyle",
+    "textstyle", "scriptstyle", "limits", "nolimits", "not", "bigl", "bigr", "Bigl", "Bigr",
+    "biggl", "biggr", "underline", "overbrace", "underbrace", "dot", "ddot", "check", "breve",
+    "acute", "grave", "vdots", "ddots", "emptyset", "varnothing", "hbar", "wedge", "vee",
+    "oplus", "otimes", "odot", "Leftarrow", "Leftrightarrow", "longrightarrow", "longmapsto",
+    "uparrow", "downarrow", "perp", "parallel", "mid", "setminus", "top", "bot", "triangle",
+    "angle", "lvert", "rvert", "lVert", "rVert", "vert", "Vert", "gg", "ll", "prec", "succ",
+    "preceq", "succeq", "cong", "models", "vdash", "dagger", "aleph", "Re", "Im", "arg", "det",
+    "dim", "gcd", "inf", "sup", "ker", "lg", "ln", "Pr", "sec", "sinh", "cosh", "tan", "tanh",
+    "cot", "coth", "csc", "hom", "liminf", "limsup", "argmin", "argmax", "mathnormal",
+    "varrho", "varsigma", "varpi", "epsilon", "lbrace", "rbrace", "backslash", "odot",
+    "bigcup", "bigcap", "bigoplus", "bigotimes", "coprod", "oint", "iint", "iiint", "leqslant",
+    "geqslant", "lesssim", "gtrsim", "ni", "supset", "supseteq", "neg", "land", "lor", "iff",
+    "implies", "rightrightarrows", "hookrightarrow", "twoheadrightarrow", "colon", "vdash",
+}
+_MATH_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=-]+")
@@ -33,12 +56,16 @@ def escape_title(text: str) -> str:
 
 
 def _balanced(text: str) -> bool:
+    """Whether math may stay LaTeX: braces balance as BibTeX counts them, no unknown command."""
     depth = 0
-    for ch in text.replace("\\{", "").replace("\\}", ""):
+    for ch in text:
         depth += {"{": 1, "}": -1}.get(ch, 0)
         if depth < 0:
             return False
-    return depth == 0 and not any(unicodedata.category(ch) == "Cc" for ch in text)
+    if depth or "^^" in text or any(unicodedata.category(ch) == "Cc" for ch in text):
+        return False  # ^^5c is TeX for a backslash, so "^^5cinput" is \input
+    return all(m.group(1) in _MATH_COMMANDS or not m.group(1).isalpha()
+               for m in _MATH_COMMAND.finditer(text))
 
 
 def cite_key(paper: Paper, authors: list[str]) -> str:
@@ -69,7 +96,7 @@ def entry(paper: Paper) -> str:
         fields.append(("doi", escape(paper.doi)))
     if paper.journal_ref:
         fields.append(("journal", escape(paper.journal_ref)))
-    url = paper.abs_url or paper.project_url
+    url = paper.abs_link or paper.project_link
     if _SAFE_URL.fullmatch(url or ""):
         fields.append(("url", url))
     kind = "article" if paper.journal_ref else "misc"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urlencode
 
@@ -63,8 +64,10 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
         authors = paper.author_names
         summary = clean(latex.to_plain(paper.abstract))
         if fmt == "rss":
-            byline = ", ".join(authors)
-            entry.description(clean(f"{byline}\n\n{summary}" if byline else summary))
+            # RSS readers show <description> as HTML, so the abstract goes in as escaped text:
+            # markup in it is shown, never run.
+            parts = [clean(", ".join(authors)), summary]
+            entry.description("<br><br>".join(html.escape(part) for part in parts if part))
         else:
             entry.summary(summary)
             for name in authors[:20]:
@@ -101,14 +104,14 @@ def _search(params):
 
 
 def _category(params):
-    code = params.get("code", "").replace("\x00", "")
+    code = params.get("code", "")
     if not Category.objects.filter(code=code).exists():
         raise Http404(f"no papers in the category {code!r}")
     return f"Papers in {code}", reverse("category", args=[code]), list(listings.by_category(code)[:LIMIT])
 
 
 def _author(params):
-    name = params.get("name", "").replace("\x00", "")
+    name = params.get("name", "")
     if not Author.objects.filter(name=name).exists():
         raise Http404(f"no papers by {name!r}")
     return f"Papers by {name}", reverse("author", args=[name]), list(listings.by_author(name)[:LIMIT])

@@ -29,7 +29,10 @@ SYMBOLS = {
 WRAPPERS = {"mathcal", "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathbb", "boldsymbol",
             "text", "textrm", "textbf", "textit", "emph", "operatorname", "mbox", "bm", "hat",
             "tilde", "bar", "vec", "widehat", "widetilde", "overline", "texttt", "textsc", "url"}
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)", re.S)
+# A fragment ends before the next opening delimiter and within 500 characters, so that text
+# with many unclosed "\(" costs linear time, not a scan to the end for each one.
+_MATH = re.compile(r"\$\$((?:(?!\$\$).){1,500}?)\$\$|\$([^$]{1,500}?)\$"
+                   r"|\\\(((?:(?!\\\().){1,500}?)\\\)", re.S)
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 _SCRIPT = re.compile(r"([\^_])(\{([^{}]*)\}|\\[A-Za-z]+|.)")
 

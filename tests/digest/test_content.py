@@ -7,6 +7,7 @@ import re
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
+import lxml.html
 import pytest
 from django.test import override_settings
 
@@ -131,6 +132,11 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     assert len(styles) == 1 and styles[0].strip().startswith("@media")  # only what cannot be inlined
     # User text is escaped in both parts' sources.
     assert "<script>" not in html and "&lt;script&gt;" in html
+    # The mail carries no script of any kind, and every link in it is http(s).
+    document = lxml.html.fromstring(html)
+    assert document.xpath("//script") == []
+    assert [a for e in document.iter() for a in e.attrib if a.lower().startswith("on")] == []
+    assert all(href.startswith(("https://", "http://")) for href in document.xpath("//a/@href"))
     assert 'href="https://github.com/example/moe"' in html  # the code badge
     prefs = f"https://papers.example.org/subscription/{ada.token}"
     assert f'href="{prefs}"' in html and f'href="{prefs}/unsubscribe"' in html

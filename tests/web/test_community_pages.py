@@ -62,7 +62,7 @@ def test_comments_link_urls_escape_markup_and_obey_their_author(reader_client):
     reader_client.post("/papers/2411.00503/comments", {"body": f"See https://example.org/a?b=1 {HOSTILE}"})
     comment = Comment.objects.get()
     page = reader_client.get("/papers/2411.00503").content.decode()
-    assert '<a href="https://example.org/a?b=1" rel="nofollow">' in page
+    assert '<a href="https://example.org/a?b=1" rel="nofollow ugc noopener">' in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert f"/comments/{comment.pk}/edit" in page
     reader_client.post(f"/comments/{comment.pk}/edit", {"body": "Edited text"})

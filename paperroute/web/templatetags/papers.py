@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django import template
-from django.template.defaultfilters import linebreaksbr, urlize
+from django.template.defaultfilters import linebreaksbr
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from paperroute.catalog.links import http_url
+from paperroute.catalog.records import url_spans
 from paperroute.web import latex
 
 register = template.Library()
@@ -60,8 +62,18 @@ def short_authors(names: list[str], count: int = 3) -> str:
 
 @register.filter
 def comment_html(text: str):
-    """A plain-text comment with its links made clickable and its line breaks kept."""
-    return linebreaksbr(urlize(text or "", autoescape=True), autoescape=False)
+    """A plain-text comment, escaped, with its http(s) links made clickable and line breaks kept."""
+    text = text or ""
+    out, position = [], 0
+    for start, end in url_spans(text):
+        url = http_url(text[start:end])
+        if not url:
+            continue
+        out.append(escape(text[position:start]))
+        out.append(f'<a href="{escape(url)}" rel="nofollow ugc noopener">{escape(url)}</a>')
+        position = end
+    out.append(escape(text[position:]))
+    return linebreaksbr(mark_safe("".join(out)), autoescape=False)
 
 
 @register.filter
