@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Counts of papers, authors and categories, and the "
                                        "newest paper of each source.")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
+
+    check = sub.add_parser(
+        "check", help="check the settings; --deploy for a public server",
+        description="Run Django's system checks and paperroute's own. With --deploy, also the "
+                    "checks of a public deployment: HTTPS, cookies, HSTS, the site URL, the "
+                    "trusted proxies, the secret key, mail and file permissions. Exit status: "
+                    "0 when nothing is reported, 1 otherwise.")
+    check.add_argument("--deploy", action="store_true", help="include the deployment checks")
     _search_parsers(sub)
     _digest_parsers(sub)
     return parser
@@ -238,6 +246,7 @@ def cmd_ingest(args) -> int:
         categories=config["ARXIV_CATEGORIES"],
     )
     client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
+                          max_bytes=config["MAX_INPUT_MB"] << 20,
                           contact=config["CONTACT_EMAIL"], log=lambda m: err(m))
     with counter(f"ingest {args.source}", enabled=not args.quiet) as progress:
         importer = Importer(args.source, progress=progress)
@@ -251,9 +260,11 @@ def cmd_ingest(args) -> int:
             return EXIT_UNUSABLE
     for skipped in summary.skipped:
         err(f"skipped {skipped.position}: {skipped.reason}")
+    for dropped in summary.dropped:
+        err(f"{dropped.position}: {dropped.reason}")
     print(summary.line())
     _sync_index(embed=config["EMBED_ON_INGEST"] and not args.no_embed, quiet=args.quiet)
-    return EXIT_SKIPPED if summary.skipped else EXIT_OK
+    return EXIT_SKIPPED if summary.skipped or summary.dropped else EXIT_OK
 
 
 def _sync_index(*, embed: bool, quiet: bool, rebuild: bool = False) -> int:
@@ -286,6 +297,19 @@ def cmd_export(args) -> int:
         with open(args.output, "w", encoding="utf-8") as stream:
             count = export_jsonl(stream)
     err(f"exported {count} papers")
+    return EXIT_OK
+
+
+@command("check")
+def cmd_check(args) -> int:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    try:
+        call_command("check", deploy=args.deploy, fail_level="WARNING")
+    except SystemCheckError as exc:
+        print(str(exc).strip(), file=sys.stderr)
+        return 1
     return EXIT_OK
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -34,13 +36,41 @@ def _int(value: str) -> int:
     return int(value)
 
 
+def _networks(value: str) -> list[str]:
+    networks = []
+    for part in _csv(value):
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"expected IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, "
+                             f"got {part!r}") from None
+    return networks
+
+
+def _site_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ValueError(f"expected the site's address such as https://papers.example.org, got {value!r}")
+    return url
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
 RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
 def parse_rate(value: str) -> tuple[int, int]:
     """A rate limit such as "10/hour" as (count, seconds)."""
     count, _, period = value.strip().partition("/")
-    if not count.strip().isdigit() or period.strip() not in RATE_PERIODS:
+    if not (count.strip().isascii() and count.strip().isdigit()) or period.strip() not in RATE_PERIODS:
         raise ValueError(f"expected COUNT/second|minute|hour|day such as 10/hour, got {value!r}")
     return int(count), RATE_PERIODS[period.strip()]
 
@@ -58,7 +88,7 @@ def _optional_rate(value: str) -> str:
 
 def _seconds_list(value: str) -> list[int]:
     parts = _csv(value)
-    if not parts or not all(p.isdigit() for p in parts):
+    if not parts or not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError(f"expected comma-separated whole seconds such as 60,300,1800, got {value!r}")
     return [int(p) for p in parts]
 
@@ -109,7 +139,19 @@ SETTINGS: tuple[Setting, ...] = (
             "Web server processes for `paperroute serve`; 0 means two per CPU core.", _int),
     Setting("SITE_URL", "http://127.0.0.1:8000",
             "The site's public address, used for absolute links in emails, feeds and link "
-            "previews."),
+            "previews. Its host is always allowed; when it is https, cookies are Secure, HSTS is "
+            "sent and forms are accepted from that origin.", _site_url),
+    Setting("TRUSTED_PROXIES", "",
+            "Comma-separated addresses or networks (CIDR) of the reverse proxies in front of the "
+            "site. Only requests from them may set the client's address (X-Forwarded-For) and "
+            "scheme (X-Forwarded-Proto); empty means no proxy is trusted.", _networks),
+    Setting("HSTS_SECONDS", "31536000",
+            "Seconds browsers keep to HTTPS once they saw the site over it (Strict-Transport-"
+            "Security), when SITE_URL is https. Try HTTPS out with a small value such as 300.",
+            _int),
+    Setting("MAX_INPUT_MB", "256",
+            "Most megabytes an ingest reads from one file, response or standard input, after "
+            "decompression; a larger input is refused (exit status 2).", _positive_int),
     Setting("SMTP_URL", "",
             "Mail server: `smtp://user:password@host:587?starttls=1`, `smtps://user:password@host:465` "
             "or `smtp://host:25`. Empty means mails are printed to the server's console (the demo's "
@@ -120,9 +162,12 @@ SETTINGS: tuple[Setting, ...] = (
             "The arXiv query API that `/submit` fetches submitted papers from."),
     Setting("SIGNIN_LINK_MINUTES", "30",
             "Minutes a sign-in link stays valid (each link works once).", _int),
-    Setting("RATE_SIGNIN", "5/hour",
-            "Sign-in mails per address, and (times 4) per IP address: COUNT/second|minute|hour|day.",
-            _rate),
+    Setting("RATE_SIGNIN", "20/hour",
+            "Sign-in requests per client (IP address): COUNT/second|minute|hour|day.", _rate),
+    Setting("SIGNIN_MAIL_MINUTES", "10",
+            "An address gets at most one sign-in mail per this many minutes, however many times "
+            "it is asked for; the link already sent keeps working. At most 10, and less than "
+            "SIGNIN_LINK_MINUTES, so that its owner always has a working link.", _positive_int),
     Setting("RATE_VOTES", "120/hour", "Upvotes and un-votes per user: COUNT/PERIOD.", _rate),
     Setting("RATE_COMMENTS", "20/hour", "Comments, and comment edits, per user: COUNT/PERIOD.", _rate),
     Setting("RATE_SUBMISSIONS", "10/day", "Paper submissions per user: COUNT/PERIOD.", _rate),
@@ -189,14 +234,37 @@ def read(env: Mapping[str, str] | None = None) -> dict[str, object]:
             values[setting.name] = setting.parse(setting.default if raw is None else raw)
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}{setting.name}: {exc}") from None
+    _check_signin(values)
     return values
 
 
+def _check_signin(values: Mapping[str, object]) -> None:
+    # The promise that nobody can lock a person out rests on this: a link mailed at most
+    # SIGNIN_MAIL_MINUTES ago is still valid, and the owner never waits more than 10 minutes.
+    every, valid = int(values["SIGNIN_MAIL_MINUTES"]), int(values["SIGNIN_LINK_MINUTES"])
+    if every > 10 or every >= valid:
+        raise ConfigError(f"{PREFIX}SIGNIN_MAIL_MINUTES: must be at most 10 and less than "
+                          f"{PREFIX}SIGNIN_LINK_MINUTES ({valid}), got {every}")
+
+
 def data_dir(values: Mapping[str, object]) -> Path:
-    """The data directory, created on first use."""
+    """The data directory, created on first use, readable by its owner only."""
     path = Path(str(values["DATA_DIR"])).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # It holds the database, sessions, tokens and the secret key; an older version made it 0755.
+    make_private(path, 0o700)
+    make_private(path / "secret_key", 0o600)
     return path
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Take group and other permissions away from a file or directory we own, if it exists."""
+    try:
+        current = path.stat()
+    except FileNotFoundError:
+        return
+    if stat.S_IMODE(current.st_mode) & 0o077 and current.st_uid == os.geteuid():
+        path.chmod(mode)
 
 
 def secret_key(values: Mapping[str, object]) -> str:

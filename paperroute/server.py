@@ -38,7 +38,12 @@ def serve(*, host: str, port: int, workers: int, worker: bool = False) -> None:
 
 
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
+    from django.conf import settings
+
     _Gunicorn({
+        # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 unless told otherwise; it must trust
+        # exactly the proxies the site does (paperroute.web.middleware), and no one by default.
+        "forwarded_allow_ips": ",".join(settings.CONFIG["TRUSTED_PROXIES"]),
         "bind": f"{host}:{port}",
         "workers": workers,
         # Threads let a worker answer cached pages while another request waits on the database.

@@ -2,8 +2,10 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from paperroute import conf
 
@@ -13,7 +15,24 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = conf.secret_key(CONFIG)
 DEBUG = CONFIG["DEBUG"]
-ALLOWED_HOSTS = CONFIG["ALLOWED_HOSTS"]
+
+# HTTPS and the reverse proxy. The site's own host is always allowed. Behind a proxy, only the
+# addresses in PAPERROUTE_TRUSTED_PROXIES may say that a request came over https
+# (paperroute.web.middleware removes X-Forwarded-Proto from anyone else's requests).
+_SITE = urlsplit(str(CONFIG["SITE_URL"]))
+HTTPS = _SITE.scheme == "https"
+ALLOWED_HOSTS = list(dict.fromkeys([*CONFIG["ALLOWED_HOSTS"], _SITE.hostname]))
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [f"{_SITE.scheme}://{_SITE.netloc}"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(CONFIG["HSTS_SECONDS"]) if HTTPS else 0
+SECURE_REFERRER_POLICY = "same-origin"
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS for every subdomain, and preloading, bind the whole domain: a lab's papers.lab.org
+    # must not decide that for lab.org's other hosts. Its owner can add them at the proxy.
+    "security.W005", "security.W021",
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -27,11 +46,18 @@ INSTALLED_APPS = [
     "paperroute.community",
     "paperroute.digest",
     "paperroute.web",
+    # Serves /api/docs' Swagger UI from the package's own static files instead of a CDN.
+    "ninja",
 ]
 
 MIDDLEWARE = [
+    # First: everything below must see the real client's address and scheme.
+    "paperroute.web.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the page cache, so that cached pages get the header too.
+    "csp.middleware.CSPMiddleware",
+    "paperroute.web.middleware.RefuseNulMiddleware",
     # Serves anonymous visitors' pages from the cache before sessions and CSRF are touched.
     "paperroute.web.cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +89,12 @@ TEMPLATES = [
 
 
 def _sqlite(path: Path) -> dict:
+    # Sessions and API tokens live in this file: created readable by its owner only. SQLite gives
+    # its -wal and -shm files the database file's permissions.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        conf.make_private(path.with_name(name), 0o600)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
@@ -129,9 +161,30 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_MAX_AGE = 3600
 
+# Every page gets a Content-Security-Policy: scripts and styles only from this site, no inline
+# script, no plugins, no framing. Pages carry no inline script or style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF], "script-src": [SELF], "style-src": [SELF],
+        "img-src": [SELF, "data:"], "font-src": [SELF], "connect-src": [SELF],
+        "object-src": [NONE], "base-uri": [NONE], "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_traceback": {"()": "paperroute.logs.NoTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_short": {"class": "logging.StreamHandler", "filters": ["no_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        # A request for a host the site is not served under is the client's mistake (or a
+        # scanner's): one line says which host, a traceback would say nothing more.
+        "django.security": {"handlers": ["console_short"], "level": "WARNING",
+                            "propagate": False},
+    },
 }

@@ -50,8 +50,10 @@ def database_url() -> str:
 def cli_env(transactional_db, tmp_path) -> dict[str, str]:
     """Environment for a `paperroute` subprocess that uses the test database."""
     env = dict(os.environ)
-    # The subprocess is the real `paperroute` command with its own settings module.
+    # The subprocess is the real `paperroute` command with its own settings module, and none of
+    # the test process's own allowances (the browser suite's DJANGO_ALLOW_ASYNC_UNSAFE).
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(PAPERROUTE_DATABASE_URL=database_url(), PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
                PAPERROUTE_ARXIV_DELAY="0", PYTHONUNBUFFERED="1",
                # Ingest then indexes keywords only; tests/search turn embedding on where they

@@ -13,7 +13,7 @@ from paperroute.community.models import RateWindow
 from paperroute.conf import parse_rate
 
 # What each limited action is called in messages.
-ACTIONS = {"signin": "sign-in emails", "signin-ip": "sign-in emails", "vote": "votes",
+ACTIONS = {"signin-ip": "sign-in requests", "vote": "votes",
            "comment": "comments", "submit": "submissions"}
 
 
@@ -25,6 +25,28 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
     retry_after = max(1, int(start + period - now))
     if limit == 0:
         raise RateLimited(f"{ACTIONS.get(scope, scope)} are switched off here", retry_after)
+    if _count(scope, ident, start) > limit:
+        raise RateLimited(
+            f"too many {ACTIONS.get(scope, scope)}: at most {limit} per {_period_name(period)}; "
+            f"try again in {_duration(retry_after)}", retry_after)
+
+
+def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
+    """Take back one action counted by check() in the current window."""
+    _, period = parse_rate(rate)
+    now = time.time() if now is None else now
+    RateWindow.objects.filter(scope=scope, ident=ident, window_start=int(now // period) * period,
+                              count__gt=0).update(count=F("count") - 1)
+
+
+def allow(scope: str, ident: str, limit: int, period: int, *, now: float | None = None) -> bool:
+    """Count one action in windows of `period` seconds; whether it is within the allowance."""
+    now = time.time() if now is None else now
+    return _count(scope, ident, int(now // period) * period) <= limit
+
+
+def _count(scope: str, ident: str, start: int) -> int:
+    """Add one to the window that starts at `start` and return its new count."""
     with transaction.atomic():
         updated = RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
             count=F("count") + 1)
@@ -36,13 +58,10 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
                 RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
                     count=F("count") + 1)
         count = RateWindow.objects.get(scope=scope, ident=ident, window_start=start).count
-    if count > limit:
-        raise RateLimited(
-            f"too many {ACTIONS.get(scope, scope)}: at most {limit} per {_period_name(period)}; "
-            f"try again in {_duration(retry_after)}", retry_after)
     if count == 1:
         # Old windows are useless; dropping them on each new one keeps the table small.
         RateWindow.objects.filter(scope=scope, ident=ident, window_start__lt=start).delete()
+    return count
 
 
 def setting(name: str) -> str:

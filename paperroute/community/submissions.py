@@ -53,14 +53,20 @@ def submit(user, text: str, *, today: date, client: PoliteClient | None = None) 
         # The query API gives the submission time; arXiv's own listing day follows from it.
         record.announced_on = listing_day(record.published)
     with transaction.atomic():
-        Importer(SOURCE).store([record])
-        paper = Paper.objects.get(key=arxiv_id)
-        try:
-            with transaction.atomic():
-                Submission.objects.create(paper=paper, user=user)
-        except IntegrityError:  # someone else submitted it in the same moment
-            return paper, False
-        stamp.bump()
+        summary = Importer(SOURCE).store([record])
+        if not summary.skipped:
+            paper = Paper.objects.get(key=arxiv_id)
+            try:
+                with transaction.atomic():
+                    Submission.objects.create(paper=paper, user=user)
+            except IntegrityError:  # someone else submitted it in the same moment
+                return paper, False
+            stamp.bump()
+    if summary.skipped:
+        # arXiv's own record is at fault, not the submitter: the attempt is not counted.
+        ratelimit.refund("submit", str(user.pk), ratelimit.setting("RATE_SUBMISSIONS"))
+        raise InvalidInput(f"arXiv's record of {arxiv_id} cannot be listed here "
+                           f"({summary.skipped[0].reason})", "arxiv")
     return paper, True
 
 

@@ -71,7 +71,8 @@ def apply(payload) -> Outcome:
             raise BadReport(f"event {number}: unknown type {kind!r}; use bounce, complaint or "
                             "unsubscribe")
         checked.append((kind, event.get("permanent", True) is not False,
-                        str(event.get("reason", ""))[:2000], _subscriber(event, number)))
+                        str(event.get("reason", "")).replace("\x00", "")[:2000],
+                        _subscriber(event, number)))
     outcome = Outcome()
     for kind, permanent, reason, subscriber in checked:
         if subscriber is None or (kind == "bounce" and not permanent):
@@ -92,6 +93,8 @@ def apply(payload) -> Outcome:
 
 def _subscriber(event: dict, number: int) -> Subscriber | None:
     token = str(event.get("token", "")).strip()
+    if "\x00" in token:  # no token holds one, and PostgreSQL cannot even compare it
+        return None
     if token:
         return Subscriber.objects.filter(token=token.removeprefix("unsubscribe ").strip()).first()
     try:

@@ -42,7 +42,7 @@ def alive(claimer: str) -> bool:
     """Whether the process named in a claim may still be working; unknown hosts count as alive."""
     host, _, rest = claimer.partition(":")
     pid = rest.partition(":")[0]
-    if host != HOST or not pid.isdigit():
+    if host != HOST or not (pid.isascii() and pid.isdigit()):
         return True
     if claimer == worker_id():
         return True

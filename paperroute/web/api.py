@@ -6,13 +6,13 @@ OpenAPI lives at /api/openapi.json and the browsable docs at /api/docs.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field
@@ -22,7 +22,11 @@ from paperroute.community import listings, tokens, trending, votes
 from paperroute.community.errors import RateLimited
 from paperroute.web import periods, searching
 from paperroute.web.context import absolute
-from paperroute.web.views.paper import refuse_nul
+
+# What the schema promises: a paper id holds no control character, a query some visible text.
+# Anything else is refused before it reaches a view (400, or 404 for an id).
+PaperId = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]+$")]
+SEARCH_TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
 
 api = NinjaAPI(title="paperroute API", version="1",
                description="Daily papers, paper records, search and upvotes. Lists and fields "
@@ -88,10 +92,13 @@ class ErrorOut(Schema):
 
 
 class DailyQuery(Schema):
-    date: str | None = Field(None, description="one day, YYYY-MM-DD (default: today, or the most "
-                                                "recent day with papers)")
-    week: str | None = Field(None, description="one ISO week, YYYY-Www")
-    month: str | None = Field(None, description="one month, YYYY-MM")
+    date: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+                             description="one day, YYYY-MM-DD (default: today, or the most "
+                                         "recent day with papers)")
+    week: str | None = Field(None, pattern=r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$",
+                             description="one ISO week, YYYY-Www")
+    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                              description="one month, YYYY-MM")
     sort: Literal["upvotes", "trending", "publishedAt"] = Field(
         "upvotes", description="upvotes (then newest), trending (votes decayed with time), or "
                                "publishedAt (newest first)")
@@ -106,11 +113,11 @@ def paper_out(paper: Paper) -> dict:
         "publishedAt": paper.published, "submittedOnDailyAt": paper.listed_on,
         "upvotes": getattr(paper, "upvotes", None) or votes.count(paper),
         "numComments": getattr(paper, "num_comments", 0) or 0,
-        "githubRepo": paper.github_repo or paper.code_url or None,
-        "githubStars": paper.github_stars, "projectPage": paper.project_url or None,
+        "githubRepo": paper.code_link or None,
+        "githubStars": paper.github_stars, "projectPage": paper.project_link or None,
         "ai_summary": paper.ai_summary or None, "ai_keywords": list(paper.ai_keywords or []),
         "categories": [c.code for c in paper.ordered_categories],
-        "arxivUrl": paper.abs_url or None, "pdfUrl": paper.pdf_url or None,
+        "arxivUrl": paper.abs_link or None, "pdfUrl": paper.pdf_link or None,
         "url": absolute(reverse("paper", args=[paper.key])),
     }
 
@@ -132,15 +139,14 @@ def _has_submission(paper: Paper) -> bool:
         return False
 
 
-@api.get("/daily_papers", response={200: list[DailyItemOut], 400: ErrorOut},
+@api.get("/daily_papers", response={200: list[DailyItemOut], 400: ErrorOut, 404: ErrorOut},
          summary="Papers of a day, week or month")
 def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[DailyQuery]):
     """Items shaped like Hugging Face's /api/daily_papers. `X-Total-Count` gives the number of
     papers in the period and `Link: <…>; rel="next"` the next page while there is one."""
+    # The narrowest period given wins: date, then week, then month.
     chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week),
-                                  ("month", query.month)) if v]
-    if len(chosen) > 1:
-        return Status(400, {"detail": "give at most one of date, week and month"})
+                                  ("month", query.month)) if v][:1]
     try:
         if not chosen:
             today = timezone.localdate()
@@ -152,7 +158,9 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
                       "month": periods.parse_month}[name]
             period = parser(value)
     except periods.BadPeriod as exc:
-        return Status(400, {"detail": f"{chosen[0][0]}: {exc}"})
+        # The value has the right form (the schema checks it), so the period does not exist:
+        # 2021-W53, 2024-02-30.
+        return Status(404, {"detail": f"{chosen[0][0]}: {exc}"})
     papers = listings.between(period.start, period.end)
     total = papers.count()
     start = query.p * query.limit
@@ -175,7 +183,8 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
 
 @api.get("/papers/search", response={200: list[DailyItemOut], 400: ErrorOut},
          summary="Search papers")
-def search_papers(request: HttpRequest, q: str, limit: int = Query(20, ge=1, le=100),
+def search_papers(request: HttpRequest, q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
+                  limit: int = Query(20, ge=1, le=100),
                   mode: Literal["hybrid", "lexical", "semantic"] = "hybrid"):
     """Hybrid (default), keyword or semantic search; the query syntax is described in the README."""
     try:
@@ -189,7 +198,6 @@ def search_papers(request: HttpRequest, q: str, limit: int = Query(20, ge=1, le=
 
 
 def _paper(paper_id: str) -> Paper:
-    refuse_nul(paper_id)
     paper = listings.annotated(Paper.objects.filter(key=paper_id)).first()
     if paper is None:
         raise Http404(f"no paper with the id {paper_id!r}")
@@ -199,7 +207,7 @@ def _paper(paper_id: str) -> Paper:
 @api.post("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
           response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
           summary="Upvote a paper")
-def upvote(request: HttpRequest, paper_id: str):
+def upvote(request: HttpRequest, paper_id: PaperId):
     """Add your upvote (repeating it changes nothing). Authenticate with a session or a token."""
     state = votes.set_vote(request.user, _paper(paper_id), True)
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
@@ -208,13 +216,13 @@ def upvote(request: HttpRequest, paper_id: str):
 @api.delete("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
             response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
             summary="Withdraw an upvote")
-def unvote(request: HttpRequest, paper_id: str):
+def unvote(request: HttpRequest, paper_id: PaperId):
     state = votes.set_vote(request.user, _paper(paper_id), False)
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
 @api.get("/papers/{path:paper_id}", response={200: PaperOut, 404: ErrorOut}, summary="One paper")
-def paper_detail(request: HttpRequest, paper_id: str):
+def paper_detail(request: HttpRequest, paper_id: PaperId):
     """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""
     return Status(200, paper_out(_paper(paper_id)))
 

@@ -35,7 +35,7 @@ class Found:
 
 def options(params) -> Options:
     """Search options from query parameters (q, mode, since, until, cat)."""
-    q = (params.get("q") or "").replace("\x00", "").strip()
+    q = (params.get("q") or "").strip()
     if len(q) > MAX_QUERY:
         raise BadSearch(f"the query is {len(q)} characters long; the limit is {MAX_QUERY}")
     mode = params.get("mode") or "hybrid"
@@ -44,7 +44,7 @@ def options(params) -> Options:
     since, until = _day(params.get("since"), "since"), _day(params.get("until"), "until")
     if since and until and since > until:
         raise BadSearch("'since' is after 'until'")
-    category = (params.get("cat") or "").replace("\x00", "").strip()[:64]
+    category = (params.get("cat") or "").strip()[:64]
     return Options(q=q, mode=mode, since=since, until=until, category=category)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,24 +35,69 @@ def pytest_collection_modifyitems(config, items):
                    "PAPERROUTE_REQUIRE_BROWSER=1 makes this a failure)"))
 
 
+class WatchedBrowser:
+    """A launched Chromium whose every page is watched for CSP violations and script errors."""
+
+    def __init__(self, launched) -> None:
+        self.launched = launched
+        self.problems: list[str] = []
+
+    def new_context(self, **options):
+        context = self.launched.new_context(**options)
+        context.on("console", self._console)
+        context.on("page", lambda page: page.on("pageerror", self._page_error))
+        return context
+
+    def _console(self, message) -> None:
+        # Chromium reports a blocked script, style or frame on the console, as an error.
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.problems.append(f"CSP violation on {message.page.url if message.page else '?'}: "
+                                 f"{message.text}")
+
+    def _page_error(self, error) -> None:
+        self.problems.append(f"script error: {error}")
+
+    def __getattr__(self, name):
+        return getattr(self.launched, name)
+
+
+def launch(playwright, extra_args: tuple[str, ...] = ()):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *extra_args],
+                                      headless=True)
+
+
 @pytest.fixture
-def browser():
+def browser_with():
+    """Start Chromium with extra command-line switches; CSP violations fail the test."""
     if not CHROMIUM.exists():
         pytest.fail(f"PAPERROUTE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    watched = []
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        def start(*extra_args: str) -> WatchedBrowser:
+            browser = WatchedBrowser(launch(playwright, extra_args))
+            watched.append(browser)
+            return browser
+
         try:
-            yield launched
+            yield start
         finally:
-            launched.close()
+            for browser in watched:
+                browser.launched.close()
+    problems = [p for browser in watched for p in browser.problems]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.fixture
+def browser(browser_with):
+    return browser_with()
 
 
 class LiveServer:
     """`paperroute serve` in a subprocess on a free port, against the test database."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 2, site_url: str = "") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / "server.log"
@@ -60,12 +105,16 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "paperroute", "serve", "--port", str(self.port),
              "--workers", str(workers)],
-            cwd=ROOT, env={**env, "PAPERROUTE_SITE_URL": self.url},
+            cwd=ROOT, env={**env, "PAPERROUTE_SITE_URL": site_url or self.url},
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(self.url + "/static/css/site.css", timeout=5).close()
+                # Any answer will do: an https site redirects plain requests.
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                connection.request("GET", "/static/css/site.css")
+                connection.getresponse().read()
+                connection.close()
                 return
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:

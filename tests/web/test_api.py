@@ -46,13 +46,28 @@ def test_pagination_and_sorting(client):
 @pytest.mark.django_db
 @pytest.mark.parametrize("query, field", [
     ("date=2024-13-01", "date"), ("week=2024-W99", "week"), ("month=2024-1", "month"),
-    ("date=2024-11-28&week=2024-W48", "at most one"), ("limit=0", "limit"), ("limit=101", "limit"),
-    ("p=-1", "p"), ("sort=random", "sort"), ("limit=ten", "limit"),
+    ("limit=0", "limit"), ("limit=101", "limit"), ("p=-1", "p"), ("sort=random", "sort"),
+    ("limit=ten", "limit"), ("date=28.11.2024", "date"),
 ])
 def test_bad_parameters_are_400_with_the_field_named(client, query, field):
     response = client.get(f"/api/daily_papers?{query}")
     assert response.status_code == 400
     assert field in response.json()["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["date=2024-02-30", "week=2021-W53", "month=0000-01"])
+def test_a_well_formed_period_that_does_not_exist_is_404(client, query):
+    response = client.get(f"/api/daily_papers?{query}")
+    assert response.status_code == 404 and query.split("=")[0] in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_narrowest_period_given_wins(client):
+    add_paper("2411.00330", listed=date(2024, 11, 28))
+    add_paper("2411.00331", listed=date(2024, 11, 26))
+    both = client.get("/api/daily_papers?month=2024-11&date=2024-11-28").json()
+    assert [p["paper"]["id"] for p in both] == ["2411.00330"]
 
 
 @pytest.mark.django_db

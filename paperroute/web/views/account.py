@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from paperroute.community import accounts, tokens
 from paperroute.community.errors import InvalidInput, RateLimited, SignInLinkInvalid
 from paperroute.web.context import absolute
-from paperroute.web.views.common import client_ip, error_page
+from paperroute.web.views.common import client_ip, error_page, local_target
 
 
 def _next(request, value: str) -> str:
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                                 require_https=request.is_secure()):
-        return value
-    return reverse("home")
+    return local_target(request, value) or reverse("home")
 
 
 def signin(request):
@@ -43,7 +42,9 @@ def signin(request):
         except RateLimited as exc:
             return error_page(request, 429, "Too many sign-in emails", str(exc),
                               Retry_After=str(exc.retry_after))
-        return render(request, "account/signin_sent.html", {"email": sent_to})
+        return render(request, "account/signin_sent.html", {
+            "email": sent_to, "link_minutes": settings.CONFIG["SIGNIN_LINK_MINUTES"],
+            "mail_minutes": settings.CONFIG["SIGNIN_MAIL_MINUTES"]})
     return render(request, "account/signin.html", context)
 
 
@@ -85,7 +86,8 @@ def settings_page(request):
                 token, new_secret = tokens.create(request.user, request.POST.get("name", ""))
             elif request.POST.get("form") == "revoke":
                 raw = request.POST.get("token", "")
-                if raw.isdigit() and tokens.revoke(request.user, int(raw)):
+                if raw.isascii() and raw.isdigit() and len(raw) < 19 and tokens.revoke(
+                        request.user, int(raw)):
                     messages.success(request, "The token was revoked.")
                 return redirect("account_settings")
         except InvalidInput as exc:
@@ -102,4 +104,4 @@ def admin_login(request, extra_context=None):
         return error_page(request, 403, "Moderators only",
                           "The admin is for moderators. Ask one to give your account staff status.")
     target = request.GET.get("next", reverse("admin:index"))
-    return redirect(f"{reverse('signin')}?next={target}")
+    return redirect(f"{reverse('signin')}?{urlencode({'next': target})}")

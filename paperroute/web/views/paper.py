@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from paperroute.catalog.models import Paper
@@ -17,22 +16,15 @@ from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed
 from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
 from paperroute.web import bibtex, related
-from paperroute.web.views.common import cacheable, error_page
+from paperroute.web.views.common import cacheable, error_page, local_target
 
 
 def find(key: str) -> Paper:
     """The paper with this key; Http404 otherwise."""
-    refuse_nul(key)
     paper = listings.annotated(Paper.objects.filter(key=key)).first()
     if paper is None:
         raise Http404(f"no paper with the id {key!r} is known here")
     return paper
-
-
-def refuse_nul(text: str) -> None:
-    """No key or name holds a NUL character, and PostgreSQL cannot even compare one: 404."""
-    if "\x00" in text:
-        raise Http404("there is nothing at this address")
 
 
 def canonical_key(key: str) -> str | None:
@@ -152,8 +144,4 @@ def comment_delete(request, pk: int):
 
 def _back(request, paper: Paper) -> str:
     """Where a form post returns to: the page it came from when that is on this site."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return target
-    return reverse("paper", args=[paper.key])
+    return local_target(request, request.POST.get("next", "")) or reverse("paper", args=[paper.key])

@@ -22,7 +22,8 @@ def page(request):
     try:
         opts = searching.options(request.GET)
         raw_page = request.GET.get("page", "1")
-        number = int(raw_page) if raw_page.isdigit() and int(raw_page) >= 1 else None
+        valid = raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 6
+        number = int(raw_page) if valid and int(raw_page) >= 1 else None
         if number is None:
             raise searching.BadSearch("page must be a positive number")
     except searching.BadSearch as exc:

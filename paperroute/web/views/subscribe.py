@@ -15,7 +15,7 @@ from paperroute.digest import bounces, notify, subscriptions
 from paperroute.digest.errors import DigestError, InvalidSubscription, LinkInvalid, TooManyRequests
 from paperroute.digest.models import Subscriber
 from paperroute.web.context import absolute
-from paperroute.web.views.common import client_ip, error_page
+from paperroute.web.views.common import client_ip, error_page, from_this_site
 
 # Offered as checkboxes; any other arXiv category can be typed in.
 COMMON_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.RO", "cs.IR", "stat.ML")
@@ -23,13 +23,16 @@ COMMON_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.RO", "cs.IR", "stat
 
 # The form is on every listing page, and those pages are cached for all anonymous readers, so
 # they cannot carry a per-reader CSRF token. A forged submission can do no more than the forger
-# can do from their own browser (ask for a confirmation mail, under the same limits), so this
-# view does without one; everything that changes a subscription is CSRF-protected or keyed by
-# the subscriber's secret token.
+# can do from their own browser (ask for a confirmation mail, under the same limits), and a
+# browser's Origin header gives a form on another site away; everything that changes a
+# subscription is CSRF-protected or keyed by the subscriber's secret token.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def subscribe(request):
     """The subscribe form; POST mails a confirmation link."""
+    if request.method == "POST" and not from_this_site(request):
+        return error_page(request, 403, "Not allowed",
+                          "This form was sent from another site. Subscribe from this site's pages.")
     existing = subscriptions.for_account(request.user)
     context = {"email": request.user.email if request.user.is_authenticated else "",
                "error": "", "existing": existing}
@@ -140,9 +143,13 @@ def bounce_webhook(request):
         return response
     try:
         payload = json.loads(request.body or b"null")
-        outcome = bounces.apply(payload)
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"error": "the body is not JSON"}, status=400)
+    except RecursionError:  # the C decoder stops at Python's recursion limit
+        return JsonResponse({"error": "the body is nested too deeply to be a bounce report"},
+                            status=400)
+    try:
+        outcome = bounces.apply(payload)
     except bounces.BadReport as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(outcome.as_dict())

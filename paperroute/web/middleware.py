@@ -1,0 +1,130 @@
+"""Request-level defences: the real client behind a trusted proxy, and input no view can store."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.http import JsonResponse
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_address(text: str) -> IPAddress | None:
+    """An IP address as proxies write it (`1.2.3.4`, `1.2.3.4:5678`, `[::1]:80`, `::1`), or None."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:  # IPv4 with a port; IPv6 has two or more colons
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def is_trusted(address: IPAddress | None, networks: list[Network]) -> bool:
+    return address is not None and any(address in network for network in networks)
+
+
+def client_address(peer: str, forwarded_for: str, networks: list[Network]) -> str:
+    """The client's address: the rightmost X-Forwarded-For hop that no trusted proxy wrote.
+
+    Each proxy appends the address it was connected from, so hops are only as trustworthy as
+    the proxy to their right; a client can put anything it likes on the left.
+    """
+    address = peer
+    for hop in reversed([h for h in forwarded_for.split(",") if h.strip()]):
+        parsed = parse_address(hop)
+        if parsed is None:  # a trusted proxy passed on something that is not an address
+            break
+        address = str(parsed)
+        if not is_trusted(parsed, networks):
+            break
+    return address
+
+
+class TrustedProxyMiddleware:
+    """Take the client's address and scheme from X-Forwarded-* only when a trusted proxy sent them.
+
+    The proxy's own address is replaced in REMOTE_ADDR by the client's, so that rate limits and
+    logs count real clients; headers sent by anyone else are removed before Django reads them
+    (SECURE_PROXY_SSL_HEADER names X-Forwarded-Proto).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.networks = [ipaddress.ip_network(n) for n in settings.CONFIG["TRUSTED_PROXIES"]]
+
+    def __call__(self, request):
+        meta = request.META
+        peer = meta.get("REMOTE_ADDR", "")
+        if self.networks and is_trusted(parse_address(peer), self.networks):
+            meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""),
+                                                 self.networks)
+        else:
+            for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST"):
+                meta.pop(header, None)
+        return self.get_response(request)
+
+
+def rate_key(address: str) -> str:
+    """What per-client limits count: an IPv4 address, or the /64 an IPv6 client is given."""
+    parsed = parse_address(address)
+    if parsed is None:
+        return address or "unknown"
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+class RefuseNulMiddleware:
+    """Refuse a NUL character anywhere in the path, the query or a form field, with a 400.
+
+    No text column can hold one (PostgreSQL refuses it outright), so no view could do anything
+    useful with it; refusing it here keeps every view from having to.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if _has_nul(request):
+            message = "the request holds a NUL character, which no address or form field may contain"
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            from paperroute.web.views.common import error_page
+
+            return error_page(request, 400, "Bad request", message[0].upper() + message[1:] + ".")
+        return self.get_response(request)
+
+
+def _has_nul(request) -> bool:
+    if "\x00" in request.path:
+        return True
+    query = request.META.get("QUERY_STRING", "")
+    if "\x00" in query or b"\x00" in unquote_to_bytes(query):
+        return True
+    if request.method != "POST" or not _is_small_form(request):
+        return False
+    # Reading the body first keeps it readable for views that want it as well as the fields.
+    request.body  # noqa: B018
+    return any("\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
+               for key, values in request.POST.lists())
+
+
+def _is_small_form(request) -> bool:
+    """A form body small enough to hold in memory; larger uploads are checked by their views."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return False
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return 0 < length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -1,0 +1,247 @@
+"""What a hostile visitor or a hostile record could do to the site, and why it no longer works.
+
+Each test reproduces a finding of the security review (issue 9): it failed before the fix.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+import pytest
+from django.utils import timezone
+from lxml import etree
+
+from paperroute import search
+from paperroute.catalog.models import Paper
+from paperroute.community.models import Comment, RateWindow
+from tests.community.arxiv_replay import respond as arxiv_respond
+from tests.community.helpers import add_paper, user
+from tests.replay import ReplayServer, Reply
+
+DAY = date(2024, 11, 28)
+PAGINATED = ["/", f"/papers/date/{DAY}", "/papers/week/2024-W48", "/papers/month/2024-11",
+             "/trending", "/categories/cs.CL", "/authors/Ada Lovelace", "/search?q=paper"]
+HOSTILE_LINK = "javascript:alert(document.domain)//github.com/x/y"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", PAGINATED)
+@pytest.mark.parametrize("number", ["²", "١", "0", "-1", "99999999999999999999999", "1e3", ""])
+def test_a_page_number_that_is_not_a_number_is_not_an_error(client, url, number):
+    add_paper("2411.00501", "A paper", listed=DAY, hf_upvotes=1)
+    joiner = "&" if "?" in url else "?"
+    response = client.get(f"{url}{joiner}page={number}")
+    assert response.status_code in (200, 400, 404), (url, number, response.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/subscription/a%00", "/subscription/a%00/unsubscribe",
+                                 "/subscribe/confirm/x%00", "/account/signin/x%00",
+                                 "/papers/2411.00501%00", "/authors/A%00B", "/categories/cs%00",
+                                 "/search?q=a%00b", "/feeds/author.xml?name=a%00",
+                                 "/papers/date/2024-11-28?page=1%00"])
+def test_a_nul_byte_anywhere_is_a_clear_400(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_form_field_is_a_clear_400(reader_client):
+    add_paper("2411.00501", "A paper", listed=DAY)
+    response = reader_client.post("/papers/2411.00501/comments", {"body": "hello \x00 world"})
+    assert response.status_code == 400
+    assert Comment.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/papers/a%0Ab", "/api/papers/a%00b", "/api/no-such-endpoint",
+                                 "/api/daily_papers?date=%00"])
+def test_the_api_answers_every_error_in_json(client, url):
+    response = client.get(url)
+    assert response.status_code in (400, 404)
+    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    assert response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_bounce_report_is_a_400(client, settings):
+    settings.CONFIG = {**settings.CONFIG, "BOUNCE_WEBHOOK": "s3cret"}
+    response = client.post("/hooks/bounce", data=b"[" * 100_000, content_type="application/json",
+                           HTTP_AUTHORIZATION="Bearer s3cret")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+    response = client.post("/hooks/bounce", data=b'{"token": "unsubscribe \\u0000", "reason": "\\u0000"}',
+                           content_type="application/json", HTTP_AUTHORIZATION="Bearer s3cret")
+    assert response.status_code == 200 and response.json()["ignored"] == 1
+
+
+def _ancient(path, params):
+    """arXiv's answer with the paper's dates moved to 1970, which validation refuses."""
+    reply = arxiv_respond(path, params)
+    body = re.sub(rb"<(published|updated)>\d{4}", rb"<\1>1970", reply.body)
+    return Reply(body, content_type=reply.content_type)
+
+
+@pytest.mark.django_db
+def test_a_submission_arxiv_sends_bad_data_for_is_refused_without_using_the_quota(reader_client, settings):
+    with ReplayServer(_ancient) as arxiv:
+        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": arxiv.url + "/api/query",
+                           "RATE_SUBMISSIONS": "2/day"}
+        for _ in range(4):
+            response = reader_client.post("/submit", {"arxiv": "2606.13677"})
+            assert response.status_code == 400
+            assert "cannot be listed here (implausible date 1970-" in response.content.decode()
+    assert not Paper.objects.filter(key="2606.13677").exists()
+    assert sum(RateWindow.objects.filter(scope="submit").values_list("count", flat=True)) == 0
+
+
+def _hostile_paper() -> Paper:
+    """A paper whose links an older version stored unchecked."""
+    paper = add_paper("2411.00601", "Paper with a hostile code link", listed=timezone.localdate(),
+                      hf_upvotes=3, abstract="A hostile repository link in the record.")
+    Paper.objects.filter(pk=paper.pk).update(github_repo=HOSTILE_LINK, code_url="data:text/html,x",
+                                             project_url=" javascript:alert(1)",
+                                             pdf_url="vbscript:x", abs_url="javascript:x")
+    return Paper.objects.get(pk=paper.pk)
+
+
+def _hrefs(html: str) -> list[str]:
+    return re.findall(r'(?:href|src|content)="([^"]*)"', html)
+
+
+@pytest.mark.django_db
+def test_a_stored_javascript_link_is_never_rendered(client, reader_client):
+    paper = _hostile_paper()
+    search.sync(embed=False)
+    for url in ("/", f"/papers/{paper.key}", "/search?q=hostile+repository&mode=lexical", "/trending"):
+        for who in (client, reader_client):
+            page = who.get(url).content.decode()
+            assert f'/papers/{paper.key}' in page, url
+            bad = [h for h in _hrefs(page) if re.match(r"\s*(javascript|data|vbscript):", h, re.I)]
+            assert bad == [], (url, bad)
+    (item,) = [i for i in client.get("/api/daily_papers").json() if i["paper"]["id"] == paper.key]
+    assert item["paper"]["githubRepo"] is None and item["paper"]["projectPage"] is None
+    assert item["paper"]["pdfUrl"] is None and item["paper"]["arxivUrl"] is None
+    assert client.get(f"/api/papers/{paper.key}").json()["githubRepo"] is None
+
+
+def test_a_stored_javascript_link_is_not_in_the_digest(cli):
+    paper = _hostile_paper()
+    from tests.digest.conftest import subscriber
+
+    subscriber("reader@example.org")
+    result = cli("digest", "preview", "--period", "daily", "--date", paper.listed_on.isoformat(),
+                 "--to", "reader@example.org")
+    message = result.stdout.decode()
+    assert result.returncode == 0, result.stderr
+    assert "Paper with a hostile code link" in message
+    assert "javascript:" not in message and "data:text" not in message
+
+
+@pytest.mark.django_db
+def test_comments_link_http_urls_only(client):
+    paper = add_paper("2411.00502", "A discussed paper", listed=DAY)
+    Comment.objects.create(paper=paper, author=user("mallory"),
+                           body="see javascript:alert(1) and www.example.org and "
+                                "mailto:x@example.org and https://example.org/a?b=1&c=2.")
+    page = client.get(f"/papers/{paper.key}").content.decode()
+    body = page[page.index('class="comment-body"'):]
+    links = re.findall(r'<a href="([^"]*)"', body[:body.index("</div>")])
+    assert links == ["https://example.org/a?b=1&amp;c=2"]
+
+
+def _bibtex_fields(entry: str) -> dict[str, str]:
+    """Fields as BibTeX itself reads them: braces count whatever precedes them."""
+    body = entry[entry.index(",") + 1:]
+    fields, position = {}, 0
+    while True:
+        match = re.compile(r"\s*(\w+)\s*=\s*\{").match(body, position)
+        if not match:
+            break
+        depth, cursor = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(body[cursor], 0)
+            cursor += 1
+        fields[match.group(1)] = body[match.end():cursor - 1]
+        position = body.index(",", cursor) + 1 if "," in body[cursor:cursor + 3] else len(body)
+    return fields
+
+
+@pytest.mark.django_db
+def test_a_bibtex_title_cannot_add_fields(client):
+    add_paper("2411.00503", 'Nice paper }}, note = "INJECTED", year = 1999', listed=DAY,
+              authors=("Eve }}, note = {X",))
+    entry = client.get("/papers/2411.00503.bib").content.decode()
+    fields = _bibtex_fields(entry)
+    assert set(fields) == {"title", "author", "year", "month", "eprint", "archivePrefix",
+                           "primaryClass", "url"}, fields
+    assert fields["year"] == "2024" and "INJECTED" in fields["title"]
+
+
+@pytest.mark.django_db
+def test_bibtex_neutralises_tex_that_reads_files(client):
+    add_paper("2411.00504", r"Leaky $\input{/etc/passwd}$ and \input{/etc/shadow} $^^5cinput x$ "
+                            r"but $O(n^2)$ and $\{x \mid x > 0\}$ stay", listed=DAY)
+    title = _bibtex_fields(client.get("/papers/2411.00504.bib").content.decode())["title"]
+    assert not re.search(r"(?<!textbackslash\{\})\\input", title), title
+    assert "^^" not in title
+    assert "$O(n^2)$" in title and r"$\{x \mid x > 0\}$" in title
+
+
+@pytest.mark.django_db
+def test_rss_descriptions_are_escaped_text(client):
+    add_paper("2411.00505", "Image paper", listed=timezone.localdate(),
+              abstract='An abstract with <img src=x onerror="alert(1)"> and <b>bold</b> markup.')
+    feed = etree.fromstring(client.get("/feeds/daily.xml").content)
+    (description,) = [item.findtext("description") for item in feed.iter("item")
+                      if item.findtext("title") == "Image paper"]
+    # What a feed reader renders as HTML: the markup is shown as text, not made into elements.
+    assert "<img" not in description and "<b>" not in description
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in description
+
+
+def _render_seconds(client, key: str, count: int) -> float:
+    Paper.objects.filter(key=key).update(abstract="x \\( y " * count, title=f"T {count}")
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        assert client.get(f"/papers/{key}").status_code == 200
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+@pytest.mark.django_db
+def test_latex_rendering_is_linear_in_the_input(client, settings):
+    # 16,000 unclosed "\(" in an abstract took 6.5 s to render, each scanning to the end.
+    settings.CONFIG = {**settings.CONFIG, "PAGE_CACHE_SECONDS": 0}
+    add_paper("2411.00506", "Math heavy", listed=DAY)
+    small, large = _render_seconds(client, "2411.00506", 4000), _render_seconds(client, "2411.00506", 16000)
+    assert large < 8 * small + 0.1, (small, large)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/", "/trending", "/search?q=x", "/submit", "/account/signin",
+                                 "/subscribe", "/papers/2411.00507", "/api/docs", "/nowhere",
+                                 "/admin/login/"])
+def test_every_page_has_a_content_security_policy(client, url):
+    add_paper("2411.00507", "A paper", listed=DAY)
+    for _ in range(2):  # the second answer may come from the page cache
+        response = client.get(url)
+        policy = response["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+        assert directives["script-src"] == "'self'" and directives["default-src"] == "'self'"
+        assert "unsafe-inline" not in policy and directives["frame-ancestors"] == "'none'"
+
+
+@pytest.mark.django_db
+def test_pages_carry_no_inline_script(client):
+    add_paper("2411.00508", "A paper", listed=timezone.localdate())
+    for url in ("/", "/papers/2411.00508", "/api/docs", "/search?q=paper", "/account/signin"):
+        page = client.get(url).content.decode()
+        for script in re.findall(r"<script\b([^>]*)>(.*?)</script>", page, re.S):
+            attributes, body = script
+            assert "src=" in attributes or 'type="application/json"' in attributes, (url, script)
+        assert not re.search(r"\son[a-z]+=", page), url
