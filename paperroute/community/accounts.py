@@ -21,7 +21,6 @@ from paperroute.community.errors import InvalidInput, SignInLinkInvalid
 from paperroute.community.models import SignInLink
 
 SALT = "paperroute.community.signin"
-IP_FACTOR = 4  # one address (a lab's NAT) may sign in several people
 
 
 def normalize_email(text: str) -> str:
@@ -35,13 +34,22 @@ def normalize_email(text: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def send_link(email_text: str, ip: str, link_for: Callable[[str], str]) -> str:
-    """Email a sign-in link to the address; returns the address it went to."""
+def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *,
+              now: float | None = None) -> str:
+    """Email a sign-in link to the address, unless it got one lately; returns the address.
+
+    Anyone may ask for anyone's link, so asking must never cost the owner their way in. An
+    address gets at most one mail per SIGNIN_MAIL_MINUTES (at most 10, less than a link's
+    lifetime): whoever asks within that time is answered the same, and the link already in the
+    owner's inbox still works. So however many requests strangers make, the owner always has
+    a working link at most 10 minutes away, and the inbox gets at most 6 mails an hour. Only the
+    client's own requests are limited (RATE_SIGNIN), which a stranger's cannot use up.
+    """
     email = normalize_email(email_text)
-    rate = ratelimit.setting("RATE_SIGNIN")
-    count, _, period = rate.partition("/")
-    ratelimit.check("signin", email.lower(), rate)
-    ratelimit.check("signin-ip", ip or "unknown", f"{int(count) * IP_FACTOR}/{period}")
+    ratelimit.check("signin-ip", ip or "unknown", ratelimit.setting("RATE_SIGNIN"), now=now)
+    every = int(settings.CONFIG["SIGNIN_MAIL_MINUTES"]) * 60
+    if not ratelimit.allow("signin-mail", email.lower(), 1, every, now=now):
+        return email
     nonce = secrets.token_urlsafe(24)
     SignInLink.objects.create(nonce=nonce, email=email)
     token = signing.dumps({"n": nonce}, salt=SALT, compress=True)
