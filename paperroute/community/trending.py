@@ -3,7 +3,8 @@
 A vote cast `age` hours ago counts 2^(-age / H), where H is PAPERROUTE_TRENDING_HALF_LIFE (24 h by
 default). A paper's score is the sum over its votes. Community votes count from the moment they
 were cast; the Hugging Face upvotes a paper arrived with count as cast at noon UTC on the day it
-was listed there. Scores are compared as log2(score), which never underflows however old a vote.
+was listed there (or now, before that noon). Scores are compared as log2(score), which never
+underflows however old a vote.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def score(candidate_ids: set[int], at: datetime) -> dict[int, float]:
             pk__in=candidate_ids, hf_upvotes__gt=0).values_list(
             "pk", "hf_upvotes", "listed_on", "published"):
         moment = hf_moment(listed, published)
-        if moment and moment <= at:
-            events[pk].append((moment, upvotes))
+        # Until noon, a paper listed today counts its upvotes as cast now: a moment still to
+        # come would leave today's papers out of trending every morning.
+        if moment and moment.date() <= at.date():
+            events[pk].append((min(moment, at), upvotes))
     # Votes grouped by hour: exact enough for a ranking, and one row per paper-hour to read.
     for pk, hour, n in (Vote.objects.filter(paper_id__in=candidate_ids, created_at__lte=at)
                         .annotate(hour=TruncHour("created_at")).values("paper_id", "hour")
