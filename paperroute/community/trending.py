@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from paperroute.community.listings import annotated
 from paperroute.community.models import Vote
 
 WINDOW = timedelta(days=30)  # older votes weigh at most 2^-30 of a fresh one at H = 24 h
+MINIMUM = 30  # papers the trending page shows whenever the catalogue has them
 
 
 @dataclass
@@ -94,23 +95,71 @@ def latest_activity() -> datetime | None:
     return max(moments) if moments else None
 
 
-def now_trending(limit: int = 50, *, now: datetime | None = None) -> tuple[list[Ranked], datetime]:
-    """The trending papers and the moment they are ranked at.
+def candidates(now: datetime) -> set[int]:
+    """Papers that may trend: those voted on here, and those upvoted on Hugging Face, each in the
+    30 days up to that community's latest vote.
 
-    When nobody voted in the last 30 days, the ranking is taken at the last vote instead, so a
-    quiet site still shows what was trending when it was last active.
+    Each community's window ends at its own latest vote, so that one vote here today does not
+    push the imported papers of last month off the page; ranking them all at `now` keeps the
+    order of old votes as it was, because decay scales every vote by the same factor.
+    """
+    ids: set[int] = set()
+    last_vote = Vote.objects.filter(created_at__lte=now).aggregate(m=Max("created_at"))["m"]
+    if last_vote:
+        ids |= set(Vote.objects.filter(created_at__gt=last_vote - WINDOW, created_at__lte=now)
+                   .values_list("paper_id", flat=True))
+    hf = Paper.objects.filter(hf_upvotes__gt=0, listed_on__lte=now.date())
+    last_hf = hf.aggregate(m=Max("listed_on"))["m"]
+    if last_hf:
+        ids |= set(hf.filter(listed_on__gt=last_hf - WINDOW).values_list("pk", flat=True))
+    return ids
+
+
+def now_trending(limit: int = 50, *, now: datetime | None = None,
+                 minimum: int = MINIMUM) -> tuple[list[Ranked], datetime | None]:
+    """The trending papers, and the time of the latest vote they are ranked by.
+
+    The list never runs short while the catalogue has papers: below `minimum`, it is topped up
+    with the most recently listed papers, which nobody has voted on.
     """
     now = now or timezone.now()
-    at = now
-    latest = latest_activity()
-    if latest is not None and latest < now - WINDOW:
-        at = latest
-    since = at - WINDOW
-    ids = set(Vote.objects.filter(created_at__gt=since, created_at__lte=at)
-              .values_list("paper_id", flat=True))
-    ids |= set(Paper.objects.filter(hf_upvotes__gt=0, listed_on__gte=since.date(),
-                                    listed_on__lte=at.date()).values_list("pk", flat=True))
-    return rank(ids, at, limit), at
+    ranked = rank(candidates(now), now, limit)
+    wanted = min(limit, max(minimum, len(ranked)))
+    if len(ranked) < wanted:
+        seen = {r.paper.pk for r in ranked}
+        newest = (annotated(Paper.objects.exclude(listed_on=None).filter(listed_on__lte=now.date()))
+                  .exclude(pk__in=seen).order_by("-listed_on", F("published").desc(nulls_last=True),
+                                                 "key")[:wanted - len(ranked)])
+        ranked += [Ranked(paper, -math.inf, paper.upvotes) for paper in newest]
+    return ranked, latest_activity()
+
+
+class TrendingOrder:
+    """Papers in trending order for pagination: those with votes ranked by their decayed score,
+    then the others, newest first."""
+
+    def __init__(self, papers, at: datetime) -> None:
+        voted = set(papers.filter(Q(hf_upvotes__gt=0) | Q(stats__votes__gt=0))
+                    .values_list("pk", flat=True))
+        self.ranked = [r.paper for r in rank(voted, at, len(voted))]
+        self.rest = papers.exclude(pk__in=voted).order_by(F("published").desc(nulls_last=True), "key")
+        self._count: int | None = None
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = len(self.ranked) + self.rest.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[Paper]:
+        start, stop = window.start or 0, window.stop if window.stop is not None else self.count()
+        head = self.ranked[start:stop]
+        if len(head) == stop - start:
+            return head
+        skip = max(0, start - len(self.ranked))
+        return head + list(self.rest[skip:skip + (stop - start - len(head))])
 
 
 def top(start: date, end: date, limit: int = 10, *, now: datetime | None = None) -> list[Ranked]:

@@ -1,5 +1,6 @@
 """Trending: votes decay with time, so that recent interest beats an old pile of votes."""
 
+import math
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -39,10 +40,11 @@ def test_the_trending_page_ranking_prefers_todays_votes():
     add_paper("2411.00004", "Nobody voted", listed=date(2026, 11, 28))
     _votes(old, 50, NOW - timedelta(days=29))
     _votes(new, 20, NOW - timedelta(hours=2))
-    ranked, at = trending.now_trending(now=NOW)
-    assert at == NOW
-    assert [r.paper.key for r in ranked] == ["2411.00003", "2410.00001"]
-    assert [r.upvotes for r in ranked] == [20, 50]
+    ranked, latest = trending.now_trending(now=NOW)
+    assert latest == NOW - timedelta(hours=2)
+    # The unvoted paper tops the list up, after the voted ones.
+    assert [r.paper.key for r in ranked] == ["2411.00003", "2410.00001", "2411.00004"]
+    assert [r.upvotes for r in ranked] == [20, 50, 0]
 
 
 @pytest.mark.django_db
@@ -56,11 +58,65 @@ def test_hugging_face_upvotes_count_from_their_listing_day():
 
 
 @pytest.mark.django_db
+def test_one_readers_votes_do_not_collapse_the_page():
+    # A quiet site: a Hugging Face day from July, and papers nobody voted on.
+    for i in range(28):
+        add_paper(f"2607.{i:05d}", listed=date(2026, 7, 31), hf_upvotes=40 - i)
+    fresh = [add_paper(f"2611.{i:05d}", listed=date(2026, 11, 27)) for i in range(12)]
+    before, _ = trending.now_trending(now=NOW)
+    assert len(before) == 30
+    assert [r.paper.key for r in before[:28]] == [f"2607.{i:05d}" for i in range(28)]
+    # One reader casts three votes today: they lead, and July's papers stay below them.
+    for paper in fresh[:3]:
+        _votes(paper, 1, NOW - timedelta(minutes=30))
+    after, _ = trending.now_trending(now=NOW)
+    assert len(after) >= 30
+    assert {r.paper.key for r in after[:3]} == {p.key for p in fresh[:3]}
+    assert [r.paper.key for r in after[3:31]] == [f"2607.{i:05d}" for i in range(28)]
+
+
+@pytest.mark.django_db
+def test_scores_follow_the_documented_formula_over_simulated_days():
+    """score = Σ votes · 2^(-age in hours / 24): Hugging Face upvotes at noon UTC of their
+    listing day, votes here at the middle of the hour they were cast in."""
+    start = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    papers = [add_paper(f"2611.1{i:04d}", listed=date(2026, 11, 19), hf_upvotes=hf)
+              for i, hf in enumerate((0, 3, 10, 0, 1))]
+    # A few dozen votes over a week: paper i gets i+1 votes on day d at (5 + 3·i) h 30 min.
+    cast = []
+    for day in range(7):
+        for i, paper in enumerate(papers):
+            if (day + i) % 3 == 0:
+                when = start + timedelta(days=day, hours=5 + 3 * i, minutes=30)
+                for n in range(i + 1):
+                    vote = votes.set_vote(user(f"r{day}-{i}-{n}"), paper, True)
+                    assert vote.upvoted
+                Vote.objects.filter(paper=paper, created_at__gt=when).update(created_at=when)
+                cast.append((paper.pk, when, i + 1))
+    assert len(cast) == 12 and sum(n for _, _, n in cast) == 35
+    hf_moment = datetime(2026, 11, 19, 12, tzinfo=timezone.utc)
+    for day in range(1, 8):
+        at = start + timedelta(days=day)
+        expected = {}
+        for i, paper in enumerate(papers):
+            total = (paper.hf_upvotes or 0) * 2 ** (-(at - hf_moment).total_seconds() / 3600 / 24)
+            total += sum(n * 2 ** (-(at - when).total_seconds() / 3600 / 24)
+                         for pk, when, n in cast if pk == paper.pk and when <= at)
+            expected[paper.pk] = math.log2(total) if total else -math.inf
+        got = trending.score({p.pk for p in papers}, at)
+        for pk, value in expected.items():
+            assert got[pk] == pytest.approx(value, abs=1e-9), (day, pk)
+        order = [r.paper.pk for r in trending.rank({p.pk for p in papers}, at, 10)]
+        assert order == sorted((pk for pk in expected if expected[pk] > -math.inf),
+                               key=lambda pk: -expected[pk])
+
+
+@pytest.mark.django_db
 def test_a_quiet_site_shows_what_trended_when_it_was_last_active():
     add_paper("2607.00001", listed=date(2026, 7, 31), hf_upvotes=5)
     add_paper("2607.00002", listed=date(2026, 7, 31), hf_upvotes=9)
-    ranked, at = trending.now_trending(now=NOW)
-    assert at.date() == date(2026, 7, 31)
+    ranked, latest = trending.now_trending(now=NOW)
+    assert latest.date() == date(2026, 7, 31)
     assert [r.paper.key for r in ranked] == ["2607.00002", "2607.00001"]
 
 
