@@ -28,6 +28,7 @@ from paperroute.catalog.records import (
     find_urls,
     title_key,
 )
+from paperroute.catalog.textclean import author_key
 from paperroute.catalog.validate import drop_bad_links, validate
 
 # Sources whose bibliographic data is arXiv's own (or a faithful copy of it): they may overwrite
@@ -288,7 +289,8 @@ class _BatchWriter:
                    if s.paper_id is None or signatures[key] != self.original.get(key)}
         if not changed:
             return
-        authors = _ids(Author, "name", {n for s in changed.values() for n in s.authors})
+        authors = _ids(Author, "name", {n for s in changed.values() for n in s.authors},
+                       extra=(("key", author_key),))
         categories = _ids(Category, "code", {c for s in changed.values() for c in s.categories})
 
         new = [s for s in changed.values() if s.paper_id is None]
@@ -395,12 +397,15 @@ def _lookup(model, column: str, values) -> dict[str, int]:
     return found
 
 
-def _ids(model, column: str, values: set[str]) -> dict[str, int]:
-    """Primary keys for names or codes, creating the missing ones."""
+def _ids(model, column: str, values: set[str], extra: tuple = ()) -> dict[str, int]:
+    """Primary keys for names or codes, creating the missing ones (with `extra` columns, each
+    computed from the value)."""
     found = _lookup(model, column, values)
     missing = values - found.keys()
     if missing:
-        _insert_rows(model, (column,), [(v,) for v in sorted(missing)], ignore_conflicts=True)
+        columns = (column, *(name for name, _ in extra))
+        _insert_rows(model, columns, [(v, *(make(v) for _, make in extra)) for v in sorted(missing)],
+                     ignore_conflicts=True)
         found.update(_lookup(model, column, missing))
     return found
 

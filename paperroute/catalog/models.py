@@ -3,6 +3,7 @@
 from django.db import models
 
 from paperroute.catalog.links import http_url
+from paperroute.catalog.textclean import display_name
 
 
 class Category(models.Model):
@@ -17,7 +18,10 @@ class Category(models.Model):
 
 
 class Author(models.Model):
+    # As the source wrote it, TeX and all ("Mu\\~noz"): one row per spelling.
     name = models.CharField(max_length=300, unique=True)
+    # The same person's spellings share a key (textclean.author_key): "Muñoz" and "Mu\\~noz".
+    key = models.CharField(max_length=300, db_index=True, default="")
 
     class Meta:
         ordering = ["name"]
@@ -93,7 +97,8 @@ class Paper(models.Model):
 
     @property
     def author_names(self) -> list[str]:
-        return [a.author.name for a in self.authorships.all()]
+        """The authors as readers see them: TeX accents made Unicode, affiliations left out."""
+        return [display_name(a.author.name) for a in self.authorships.all()]
 
     @property
     def ordered_categories(self) -> list[Category]:

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from paperroute import search
 from paperroute.catalog.models import Paper
+from paperroute.catalog.textclean import teaser_text
 from paperroute.community import listings, trending
 from paperroute.digest.periods import Period
 
@@ -94,7 +95,7 @@ def shorten_authors(names: list[str]) -> str:
 
 def teaser(paper: Paper) -> str:
     """One sentence: the Hugging Face summary when there is one, else the abstract's first."""
-    text = " ".join((paper.ai_summary or paper.abstract or "").split())
+    text = " ".join(teaser_text(paper.ai_summary or paper.abstract or "").split())
     text = text.replace("$", "")
     match = re.match(r"(.{40,}?[.!?])(\s|$)", text)
     sentence = match.group(1) if match else text

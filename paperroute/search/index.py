@@ -28,7 +28,7 @@ from paperroute.search.lexical import LexicalIndex
 from paperroute.search.vectorstore import VectorStore
 
 # Bumped when the layout or the analysis of documents changes: older indexes are rebuilt.
-SCHEMA = 1
+SCHEMA = 2  # 2: titles, abstracts and author names are indexed with TeX accents made Unicode
 
 
 class IndexBusy(Exception):

@@ -9,6 +9,7 @@ from typing import Iterable
 
 import tantivy
 
+from paperroute.catalog.textclean import display_name, unicode_text
 from paperroute.search.documents import IndexDoc, category_terms
 from paperroute.search.filters import Filters
 from paperroute.search.query import ParsedQuery
@@ -91,9 +92,11 @@ class LexicalIndex:
     def add(writer: tantivy.IndexWriter, doc: IndexDoc) -> None:
         document = tantivy.Document()
         document.add_unsigned("pid", doc.pid)
-        document.add_text("text", f"{doc.title}\n{doc.abstract}")
-        document.add_text("title", doc.title)
-        for name in doc.authors:
+        # What readers type: TeX accents as letters (Schr\"odinger is found as Schrödinger).
+        title, abstract = unicode_text(doc.title), unicode_text(doc.abstract)
+        document.add_text("text", f"{title}\n{abstract}")
+        document.add_text("title", title)
+        for name in dict.fromkeys([*doc.authors, *(display_name(n) for n in doc.authors)]):
             document.add_text("authors", name)
         for term in category_terms(doc.categories):
             document.add_text("cats", term)

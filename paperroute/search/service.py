@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperroute.catalog.textclean import teaser_text, unicode_text
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
@@ -43,6 +44,7 @@ class Hit:
     snippet: str
     highlights: list[tuple[int, int]] = field(default_factory=list)
     title_highlights: list[tuple[int, int]] = field(default_factory=list)
+    title: str = ""  # for display: TeX accents made Unicode, as the highlights count it
 
 
 @dataclass
@@ -225,9 +227,10 @@ def _hits(ranked: list[tuple[int, float]], parsed: ParsedQuery) -> list[Hit]:
         if pid not in rows:
             continue  # deleted since the index last synced
         key, title, abstract = rows[pid]
+        title, abstract = unicode_text(title), teaser_text(abstract)
         text, marks = snippet(abstract or title, stems)
         hits.append(Hit(key=key, score=round(float(score), 6), snippet=text, highlights=marks,
-                        title_highlights=spans(title, stems)))
+                        title_highlights=spans(title, stems), title=title))
     return hits
 
 

@@ -37,7 +37,7 @@ def _papers(hits: list[Hit]) -> dict[str, dict]:
 def hits_json(hits: list[Hit]) -> list[dict]:
     papers = _papers(hits)
     return [{"id": h.key, "date": papers.get(h.key, {}).get("date", ""),
-             "title": papers.get(h.key, {}).get("title", ""),
+             "title": h.title or papers.get(h.key, {}).get("title", ""),
              "category": papers.get(h.key, {}).get("category", ""), "score": h.score,
              "snippet": h.snippet, "highlights": h.highlights,
              "title_highlights": h.title_highlights} for h in hits]
@@ -54,7 +54,7 @@ def render_hits(hits: list[Hit], *, emphasis: bool, start: int = 1) -> list[str]
     lines = []
     for number, hit in enumerate(hits, start=start):
         paper = papers.get(hit.key, {"title": "", "date": ""})
-        title = _mark(paper["title"], hit.title_highlights, emphasis)
+        title = _mark(hit.title or paper["title"], hit.title_highlights, emphasis)
         lines.append(f"{number:>3}. {hit.key}  {paper['date'] or '          '}  {title}")
         snippet = _mark(hit.snippet, hit.highlights, emphasis)
         # Wrap the plain text, then re-mark: escape codes must not count toward the width.

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from paperroute.catalog.models import Paper
+from paperroute.catalog.textclean import unicode_text
 from paperroute.web.latex import SYMBOLS, WRAPPERS
 
 # Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms. BibTeX
@@ -82,7 +83,7 @@ def entry(paper: Paper) -> str:
     """The BibTeX entry for a paper."""
     authors = paper.author_names
     fields: list[tuple[str, str]] = [
-        ("title", "{" + escape_title(paper.title) + "}"),
+        ("title", "{" + escape_title(unicode_text(paper.title)) + "}"),
         ("author", " and ".join(escape(" ".join(a.split())) for a in authors) or "Anonymous"),
     ]
     if paper.published:

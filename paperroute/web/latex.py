@@ -6,6 +6,8 @@ import re
 
 from django.utils.html import escape
 
+from paperroute.catalog.textclean import unicode_text
+
 SYMBOLS = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
     "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
@@ -60,6 +62,7 @@ def _math_html(fragment: str) -> str:
 
 def to_html(text: str) -> str:
     """HTML for text that may hold LaTeX: math set readably, everything escaped."""
+    text = unicode_text(text or "")
     out = []
     position = 0
     for match in _MATH.finditer(text or ""):
@@ -77,7 +80,7 @@ def to_plain(text: str) -> str:
         fragment = re.sub(r"\^\{([^{}]*)\}|\^(\w)", lambda m: "^" + (m.group(1) or m.group(2)), fragment)
         return _plain(fragment).replace("{", "").replace("}", "")
 
-    return _text_plain(_MATH.sub(math, text or ""))
+    return _text_plain(_MATH.sub(math, unicode_text(text or "")))
 
 
 def _text_plain(text: str) -> str:

@@ -49,11 +49,13 @@ def test_reference_managers_and_link_previews_find_their_tags(client):
 def test_bibtex_escapes_special_characters_and_joins_authors():
     from paperroute.web import bibtex
 
-    paper = add_paper("2411.17701", "R&D at 100% for $O(n)$ {cases}", authors=("José Ñandú", "A_B #1"))
+    paper = add_paper("2411.17701", "R&D at 100% for $O(n)$ {cases} \\{x\\}",
+                      authors=("José Ñandú", "A_B #1"))
     entry = bibtex.entry(paper)
-    # BibTeX counts braces whatever precedes them, so literal ones become balanced commands.
-    assert ("title         = {{R\\&D at 100\\% for $O(n)$ "
-            "\\textbraceleft{}cases\\textbraceright{}}}") in entry
+    # TeX grouping braces go; BibTeX counts braces whatever precedes them, so literal ones
+    # (\{ in TeX) become balanced commands.
+    assert ("title         = {{R\\&D at 100\\% for $O(n)$ cases "
+            "\\textbraceleft{}x\\textbraceright{}}}") in entry
     assert "author        = {José Ñandú and A\\_B \\#1}" in entry
     assert "eprint        = {2411.17701}" in entry and "archivePrefix = {arXiv}" in entry
     assert entry.startswith("@misc{nandu2024r,")
