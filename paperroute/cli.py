@@ -111,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
                                        "newest paper of each source.")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
 
+    themes = sub.add_parser(
+        "themes", help="group days, weeks and months into themes",
+        description="Cluster the papers of each day, week and month whose papers changed into "
+                    "themes with short labels, shown as chips above listings. The worker does "
+                    "this after each index sync for the last 400 days; --all covers every "
+                    "period. Periods whose papers did not change are skipped.")
+    themes.add_argument("--all", action="store_true", help="every period, not only recent ones")
+    themes.add_argument("--show", default="", metavar="PERIOD",
+                        help="print the themes of one day, week or month (2024-11-28, 2024-W48, "
+                             "2024-11) instead")
+
     check = sub.add_parser(
         "check", help="check the settings; --deploy for a public server",
         description="Run Django's system checks and paperroute's own. With --deploy, also the "
@@ -208,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from paperroute.conf import ConfigError
 
+    if args.command in ("serve", "demo") and not os.environ.get("PAPERROUTE_SITE_URL"):
+        from paperroute.server import address_of
+
+        # Links in mails, feeds and the API lead to the address being served, not to a default
+        # port nothing listens on. Set before Django reads its settings, and inherited by the
+        # worker process.
+        os.environ["PAPERROUTE_SITE_URL"] = address_of(args.host, args.port)
     try:
         setup_django()
         return COMMANDS[args.command](args)
@@ -230,6 +248,7 @@ def cmd_migrate(args) -> int:
 @command("ingest")
 def cmd_ingest(args) -> int:
     from django.conf import settings
+    from django.utils import timezone
 
     from paperroute.catalog.harvest import Request, run
     from paperroute.catalog.ingest import Importer
@@ -238,6 +257,7 @@ def cmd_ingest(args) -> int:
     from paperroute.progress import counter
 
     config = settings.CONFIG
+    began = timezone.now()
     request = Request(
         source=args.source, input=args.input, since=args.since, until=args.until,
         set_spec=args.set_spec, metadata_prefix=args.metadata_prefix, resume=args.resume,
@@ -264,6 +284,10 @@ def cmd_ingest(args) -> int:
         err(f"{dropped.position}: {dropped.reason}")
     print(summary.line())
     _sync_index(embed=config["EMBED_ON_INGEST"] and not args.no_embed, quiet=args.quiet)
+    if summary.new or summary.updated:
+        from paperroute.search import themesets
+
+        err(themesets.refresh(since=began).line())
     return EXIT_SKIPPED if summary.skipped or summary.dropped else EXIT_OK
 
 
@@ -298,6 +322,38 @@ def cmd_export(args) -> int:
             count = export_jsonl(stream)
     err(f"exported {count} papers")
     return EXIT_OK
+
+
+@command("themes")
+def cmd_themes(args) -> int:
+    from paperroute.search import themesets
+
+    if args.show:
+        kind, start = _period_of(args.show)
+        if kind is None:
+            err(f"themes: {args.show!r} is not a day (2024-11-28), week (2024-W48) or month (2024-11)")
+            return EXIT_UNUSABLE
+        for theme in themesets.for_period(kind, start):
+            print(f"{len(theme['members']):5d}  {theme['label']}")
+        return EXIT_OK
+    report = themesets.refresh(everything=args.all, log=print)
+    print(report.line())
+    return EXIT_OK
+
+
+def _period_of(text: str):
+    from datetime import date
+
+    try:
+        if len(text) == 10:
+            return "day", date.fromisoformat(text)
+        if "W" in text:
+            year, week = text.split("-W")
+            return "week", date.fromisocalendar(int(year), int(week), 1)
+        year, month = text.split("-")
+        return "month", date(int(year), int(month), 1)
+    except ValueError:
+        return None, None
 
 
 @command("check")
@@ -354,6 +410,10 @@ def cmd_demo(args) -> int:
     for line in demo.load():
         print(line)
     _sync_index(embed=True, quiet=False)
+    from paperroute.search import themesets
+
+    # The sample's days are old: every period, not only the recent ones the worker keeps.
+    err(themesets.refresh(everything=True).line())
     if args.no_serve:
         return EXIT_OK
     return _serve(args.host, args.port, None, worker=not args.no_worker)

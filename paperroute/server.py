@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 from gunicorn.app.base import BaseApplication
+
+
+def address_of(host: str, port: int) -> str:
+    """The http address readers reach a server on that listens on `host`:`port`."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()  # every interface: the machine's own name is the best guess
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"http://{host}:{port}"
 
 
 class _Gunicorn(BaseApplication):

@@ -3,6 +3,7 @@
 Every minute it
 - ingests PAPERROUTE_WORKER_INGEST's sources every PAPERROUTE_WORKER_INGEST_MINUTES, then syncs
   the search index (otherwise it syncs every 10 minutes, for papers that arrived another way);
+- after each sync, groups the days, weeks and months whose papers changed into themes;
 - carries on with digest runs that are not complete (messages deferred after 4xx replies);
 - from PAPERROUTE_DIGEST_HOUR (UTC) on weekdays, sends the daily digest of the newest listing
   day, once per day, if that day is recent; on Mondays, the weekly digest of the week before.
@@ -33,6 +34,8 @@ RECENT_DAYS = 4  # a daily digest is for a day at most this old (a long weekend)
 class State:
     last_ingest: float = 0.0
     last_sync: float = 0.0
+    # Themes are refreshed for papers changed since then; None at start: every recent period.
+    themes_since: datetime | None = None
 
 
 def daily_due(now: datetime, hour: int) -> bool:
@@ -83,6 +86,23 @@ def sync_index(say: Callable[[str], None]) -> None:
         say(report.line())
 
 
+def refresh_themes(state: State, say: Callable[[str], None]) -> None:
+    """Recompute the themes of the periods whose papers or vectors changed since the last time."""
+    from django.utils import timezone
+
+    from paperroute.search import themesets
+
+    began = timezone.now()
+    try:
+        report = themesets.refresh(since=state.themes_since)
+    except Exception as exc:  # themes are an extra; they must not stop the digests
+        say(f"themes: {exc.__class__.__name__}: {exc}")
+        return
+    state.themes_since = began - timedelta(minutes=1)  # an ingest may commit a moment late
+    if report.computed:
+        say(report.line())
+
+
 def send_due_digests(now: datetime, say: Callable[[str], None]) -> None:
     from django.conf import settings
 
@@ -130,6 +150,7 @@ def tick(state: State, say: Callable[[str], None], *, now: datetime | None = Non
     if clock - state.last_sync >= 60 * SYNC_MINUTES:
         state.last_sync = clock
         sync_index(say)
+        refresh_themes(state, say)
     send_due_digests(now or timezone.now(), say)
 
 

@@ -1,13 +1,19 @@
-"""Papers of a day, week or month, ordered as readers expect: most upvoted, then newest."""
+"""Papers of a day, week or month as readers ask for them: the community's picks or all of
+them, in some categories, most upvoted, trending or newest first."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
-from django.db.models import F, IntegerField, QuerySet, Value
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from paperroute.catalog.models import Paper
+from paperroute.catalog.textclean import author_key
+
+SORTS = ("votes", "trending", "newest")
+VIEWS = ("community", "all")
 
 
 def annotated(papers: QuerySet) -> QuerySet:
@@ -23,6 +29,53 @@ def between(start: date, end: date) -> QuerySet:
     """Papers listed from start to end inclusive, most upvoted first, then the newest."""
     return annotated(Paper.objects.filter(listed_on__gte=start, listed_on__lte=end)).order_by(
         F("upvotes").desc(), F("published").desc(nulls_last=True), "key")
+
+
+def community(papers: QuerySet) -> QuerySet:
+    """The papers the community picked: submitted to a daily feed (here or on Hugging Face), or
+    upvoted here."""
+    return papers.filter(Q(submitted_on__isnull=False) | Q(stats__votes__gt=0))
+
+
+def in_categories(papers: QuerySet, codes: list[str]) -> QuerySet:
+    """Papers in any of the categories; an archive code (cs, math) stands for all of its own."""
+    if not codes:
+        return papers
+    wanted = Q()
+    for code in codes:
+        wanted |= Q(categories__code=code) | Q(categories__code__startswith=code + ".")
+    return papers.filter(pk__in=Paper.objects.filter(wanted).values("pk"))
+
+
+def sorted_by(papers: QuerySet, sort: str) -> QuerySet:
+    """Most upvoted first (then newest), or newest first; "trending" is ranked by the caller."""
+    if sort == "newest":
+        return papers.order_by(F("published").desc(nulls_last=True), "key")
+    return papers.order_by(F("upvotes").desc(), F("published").desc(nulls_last=True), "key")
+
+
+def category_counts(papers: QuerySet, limit: int = 12, keep: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """The most common categories among the papers, with counts, and the ones in `keep`."""
+    through = Paper.categories.through
+    rows = (through.objects.filter(paper__in=papers.order_by().values("pk"))
+            .values_list("category__code").annotate(n=Count("paper_id", distinct=True))
+            .order_by("-n", "category__code"))
+    counts = Counter(dict(rows))
+    top = [code for code, _ in rows[:limit]]
+    shown = top + [code for code in keep if code not in top]
+    return [(code, counts.get(code, 0) or _archive_count(papers, code)) for code in shown]
+
+
+def _archive_count(papers: QuerySet, code: str) -> int:
+    return in_categories(papers, [code]).count() if "." not in code else 0
+
+
+def period_with_papers(start: date, end: date, direction: int) -> date | None:
+    """The nearest listing day with papers before `start` (-1) or after `end` (+1)."""
+    if direction < 0:
+        return latest_day(on_or_before=start - timedelta(days=1)) if start > date.min else None
+    return (Paper.objects.filter(listed_on__gt=end).order_by("listed_on")
+            .values_list("listed_on", flat=True).first())
 
 
 def latest_day(on_or_before: date | None = None) -> date | None:
@@ -48,5 +101,6 @@ def by_category(code: str) -> QuerySet:
 
 
 def by_author(name: str) -> QuerySet:
-    return annotated(Paper.objects.filter(authors__name=name)).order_by(
+    """An author's papers, whichever way a source spelled the name (TeX or Unicode)."""
+    return annotated(Paper.objects.filter(authors__key=author_key(name)).distinct()).order_by(
         F("published").desc(nulls_last=True), "key")

@@ -104,3 +104,16 @@ class SiteStamp(models.Model):
 
     name = models.CharField(max_length=32, unique=True)
     value = models.BigIntegerField(default=0)
+
+
+class ListingPrefs(models.Model):
+    """What a signed-in reader chose to see in listings, remembered between visits."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="listing_prefs")
+    # Category codes (cs.CL) or archives (cs); empty means every category.
+    categories = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "listing preferences"

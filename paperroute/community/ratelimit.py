@@ -14,7 +14,7 @@ from paperroute.conf import parse_rate
 
 # What each limited action is called in messages.
 ACTIONS = {"signin-ip": "sign-in requests", "vote": "votes",
-           "comment": "comments", "submit": "submissions"}
+           "comment": "comments", "submit": "submissions", "prefs": "changes of preferences"}
 
 
 def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:

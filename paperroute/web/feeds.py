@@ -12,8 +12,10 @@ from django.utils import timezone
 from feedgen.feed import FeedGenerator
 
 from paperroute.catalog.models import Author, Category
+from paperroute.catalog.textclean import author_key, display_name, teaser_text
 from paperroute.community import listings, trending
-from paperroute.web import latex, searching
+from paperroute.search import themesets
+from paperroute.web import latex, periods, searching
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 
@@ -32,9 +34,10 @@ def feed(request, kind: str, fmt: str):
     if fmt not in FORMATS:
         raise Http404("feeds end in .xml (RSS 2.0) or .atom (Atom)")
     builders = {"daily": _daily, "trending": _trending, "search": _search,
-                "category": _category, "author": _author}
+                "category": _category, "author": _author, "theme": _theme}
     if kind not in builders:
-        raise Http404(f"there is no {kind!r} feed; try daily, trending, search, category or author")
+        raise Http404(f"there is no {kind!r} feed; try daily, trending, search, category, author "
+                      "or theme")
     try:
         title, page_url, papers = builders[kind](request.GET)
     except searching.BadSearch as exc:
@@ -62,7 +65,8 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
         entry.title(clean(latex.to_plain(paper.title)))
         entry.link(href=url)
         authors = paper.author_names
-        summary = clean(latex.to_plain(paper.abstract))
+        # Feed readers show plain text: display equations and citations give way to "…".
+        summary = clean(latex.to_plain(teaser_text(paper.abstract)))
         if fmt == "rss":
             # RSS readers show <description> as HTML, so the abstract goes in as escaped text:
             # markup in it is shown, never run.
@@ -111,7 +115,25 @@ def _category(params):
 
 
 def _author(params):
-    name = params.get("name", "")
-    if not Author.objects.filter(name=name).exists():
+    name = display_name(params.get("name", ""))
+    if not Author.objects.filter(key=author_key(name)).exists():
         raise Http404(f"no papers by {name!r}")
     return f"Papers by {name}", reverse("author", args=[name]), list(listings.by_author(name)[:LIMIT])
+
+
+def _theme(params):
+    value = params.get("period", "")
+    kind = "day" if len(value) == 10 else "week" if "-W" in value else "month"
+    parser = {"day": periods.parse_day, "week": periods.parse_week, "month": periods.parse_month}[kind]
+    try:
+        period = parser(value)
+    except periods.BadPeriod:
+        raise Http404("a theme feed needs a period: ?period=2024-11-28 (or 2024-W48, 2024-11)") from None
+    theme = next((t for t in themesets.for_period(kind, period.start)
+                  if t["slug"] == params.get("theme", "")), None)
+    if theme is None:
+        raise Http404(f"the {kind} {period.slug} has no theme {params.get('theme', '')!r}")
+    papers = {p.pk: p for p in listings.between(period.start, period.end).filter(pk__in=theme["members"])}
+    page = reverse(kind, args=[period.slug]) + "?" + urlencode({"view": "all", "theme": theme["slug"]})
+    return (f"{theme['label']} · {period.label}", page,
+            [papers[pk] for pk in theme["members"] if pk in papers][:LIMIT])

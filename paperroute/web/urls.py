@@ -28,6 +28,7 @@ urlpatterns = [
     path("account/signin/<str:token>", account.confirm, name="signin_confirm"),
     path("account/signout", account.signout, name="signout"),
     path("account/settings", account.settings_page, name="account_settings"),
+    path("account/categories", listings.remember_categories, name="remember_categories"),
     path("subscribe", digest_views.subscribe, name="subscribe"),
     path("subscribe/confirm/<str:token>", digest_views.confirm, name="subscribe_confirm"),
     path("subscription/<str:token>", digest_views.preferences, name="subscription"),

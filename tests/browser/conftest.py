@@ -97,7 +97,8 @@ def browser(browser_with):
 class LiveServer:
     """`paperroute serve` in a subprocess on a free port, against the test database."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, site_url: str = "") -> None:
+    def __init__(self, env: dict[str, str], workers: int = 2, site_url: str | None = "") -> None:
+        """`site_url` is the address the site says it has: its own by default, None for unset."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / "server.log"
@@ -105,7 +106,9 @@ class LiveServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "paperroute", "serve", "--port", str(self.port),
              "--workers", str(workers)],
-            cwd=ROOT, env={**env, "PAPERROUTE_SITE_URL": site_url or self.url},
+            cwd=ROOT, env={key: value for key, value in
+                           {**env, "PAPERROUTE_SITE_URL": site_url or self.url}.items()
+                           if site_url is not None or key != "PAPERROUTE_SITE_URL"},
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:

@@ -101,3 +101,33 @@ def test_search_works_right_after_the_demo_loads(cli):
     found = cli("search", "guess several tokens and verify them", "--mode", "semantic", "--json")
     payload = json.loads(found.stdout)
     assert payload["message"] == "" and len(payload["hits"]) == 10
+
+
+def test_the_sample_is_grouped_into_themes_once(sample):
+    from paperroute.catalog.models import Paper as Catalogue
+    from paperroute.search import themesets
+    from paperroute.search.models import ThemeSet
+
+    first = themesets.refresh(everything=True)
+    assert ("day", date(2024, 11, 28)) in {(kind, start) for kind, start, _ in first.computed}
+    day = themesets.for_period("day", date(2024, 11, 28))
+    assert 5 <= len(day) <= 15
+    labels = [t["label"] for t in day]
+    assert len(set(labels)) == len(labels) and all(" · " in label for label in labels)
+    members = [pid for theme in day for pid in theme["members"]]
+    assert len(members) == len(set(members))
+    assert set(members) <= set(Catalogue.objects.filter(listed_on=date(2024, 11, 28)).values_list("pk", flat=True))
+    # Nothing changed: nothing is clustered again.
+    again = themesets.refresh(everything=True)
+    assert again.computed == [] and again.unchanged == len(first.computed)
+    # A paper leaving the day changes its day, week and month, and only those.
+    moved = Catalogue.objects.filter(listed_on=date(2024, 11, 28)).first()
+    Catalogue.objects.filter(pk=moved.pk).update(listed_on=date(2026, 7, 31))
+    try:
+        changed = themesets.refresh(everything=True)
+        assert {(kind, start) for kind, start, _ in changed.computed} == {
+            ("day", date(2024, 11, 28)), ("week", date(2024, 11, 25)), ("month", date(2024, 11, 1)),
+            ("day", date(2026, 7, 31)), ("week", date(2026, 7, 27)), ("month", date(2026, 7, 1))}
+    finally:
+        Catalogue.objects.filter(pk=moved.pk).update(listed_on=date(2024, 11, 28))
+        ThemeSet.objects.all().delete()

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from django.utils import timezone as dj_timezone
 
+from paperroute.catalog.models import Paper
 from tests.community.helpers import add_paper
 
 
@@ -25,8 +26,12 @@ def test_home_shows_todays_papers_most_upvoted_first(client):
     add_paper("2411.00105", "Yesterday's", listed=today - timedelta(days=1), hf_upvotes=99)
     response = client.get("/")
     assert response.status_code == 200
-    assert titles(response) == ["Popular paper", "Quiet paper", "Newer unvoted", "Older unvoted"]
+    # The community's picks (here: the Hugging Face papers) come first...
+    assert titles(response) == ["Popular paper", "Quiet paper"]
     assert "Showing the most recent day" not in response.content.decode()
+    # ...and one click shows everything new, most upvoted, then newest.
+    everything = client.get("/?view=all")
+    assert titles(everything) == ["Popular paper", "Quiet paper", "Newer unvoted", "Older unvoted"]
 
 
 @pytest.mark.django_db
@@ -64,7 +69,9 @@ def test_long_listings_are_paginated(client):
     first = client.get("/papers/date/2024-11-28")
     second = client.get("/papers/date/2024-11-28?page=2")
     assert len(titles(first)) == 50 and len(titles(second)) == 3
-    assert "Page 1 of 2" in first.content.decode() and 'rel="next"' in first.content.decode()
+    page = first.content.decode()
+    assert '<a aria-current="page" href="?page=1">' in page and 'href="?page=2"' in page
+    assert 'rel="next"' in page
     assert set(titles(first)).isdisjoint(titles(second))
     assert client.get("/papers/date/2024-11-28?page=3").status_code == 404
     assert client.get("/papers/date/2024-11-28?page=x").status_code == 404
@@ -89,3 +96,104 @@ def test_the_far_ends_of_the_calendar_do_not_break_navigation(client):
     assert client.get("/papers/month/9999-12").status_code == 200
     assert client.get("/papers/week/0001-W01").status_code == 200
     assert client.get("/papers/date/9999-12-31").status_code == 200
+
+
+def _cards(response) -> list[str]:
+    return titles(response)
+
+
+@pytest.fixture
+def arxiv_day(db):
+    """An arXiv day: three categories, one paper submitted to the daily feed, one upvoted here."""
+    from paperroute.community import votes
+    from tests.community.helpers import user
+
+    day = date(2024, 11, 28)
+    add_paper("2411.00120", "Submitted to the daily feed", listed=day, hf_upvotes=3, categories=("cs.CL",))
+    voted = add_paper("2411.00121", "Upvoted here", listed=day, categories=("cs.LG", "stat.ML"))
+    votes.set_vote(user("fan"), voted, True)
+    add_paper("2411.00122", "A physics paper", listed=day, categories=("hep-th",),
+              published=datetime(2024, 11, 27, tzinfo=timezone.utc))
+    add_paper("2411.00123", "A vision paper", listed=day, categories=("cs.CV",),
+              published=datetime(2024, 11, 26, tzinfo=timezone.utc))
+    return day
+
+
+def test_a_day_opens_with_the_community_picks_and_one_click_shows_all(client, arxiv_day):
+    page = client.get("/papers/date/2024-11-28")
+    assert sorted(_cards(page)) == ["Submitted to the daily feed", "Upvoted here"]
+    html = page.content.decode()
+    assert 'Community picks <span class="count">2</span>' in html
+    assert 'All new on arXiv <span class="count">4</span>' in html
+    # Everything new opens with the categories this site follows (not hep-th)...
+    everything = client.get("/papers/date/2024-11-28?view=all")
+    assert sorted(_cards(everything)) == ["A vision paper", "Submitted to the daily feed", "Upvoted here"]
+    assert "Showing the categories this site follows" in everything.content.decode()
+    # ...and every category is one more click.
+    assert len(_cards(client.get("/papers/date/2024-11-28?view=all&cat="))) == 4
+
+
+def test_category_facets_combine_and_count(client, arxiv_day):
+    page = client.get("/papers/date/2024-11-28?view=all&cat=")
+    html = page.content.decode()
+    for code in ("cs.CL", "cs.LG", "stat.ML", "hep-th", "cs.CV"):
+        assert f'{code} <span class="count">1</span>' in html, code
+    both = client.get("/papers/date/2024-11-28?view=all&cat=hep-th&cat=cs.CV")
+    assert sorted(_cards(both)) == ["A physics paper", "A vision paper"]
+    # An archive stands for its categories; a facet link removes a chosen category.
+    assert sorted(_cards(client.get("/papers/date/2024-11-28?view=all&cat=cs"))) == [
+        "A vision paper", "Submitted to the daily feed", "Upvoted here"]
+    assert 'href="?view=all&amp;cat=cs.CV"' in both.content.decode()
+
+
+def test_sorting_by_votes_trending_and_newest(client, arxiv_day):
+    base = "/papers/date/2024-11-28?view=all&cat="
+    assert _cards(client.get(base))[:2] == ["Submitted to the daily feed", "Upvoted here"]
+    # The vote here is fresher than Hugging Face's upvotes of that day.
+    assert _cards(client.get(base + "&sort=trending"))[:2] == ["Upvoted here", "Submitted to the daily feed"]
+    newest = _cards(client.get(base + "&sort=newest"))
+    assert newest[0] == "A physics paper" and newest[-1] == "A vision paper"
+
+
+def test_a_readers_categories_are_remembered(reader_client, arxiv_day):
+    page = reader_client.get("/papers/date/2024-11-28?view=all&cat=hep-th").content.decode()
+    assert "Open listings with these categories" in page
+    saved = reader_client.post("/account/categories", {"categories": ["hep-th"],
+                                                        "next": "/papers/date/2024-11-28?view=all&cat=hep-th"})
+    assert saved.status_code == 302
+    assert _cards(reader_client.get("/papers/date/2024-11-28?view=all")) == ["A physics paper"]
+    assert "Showing your categories" in reader_client.get("/papers/date/2024-11-28?view=all").content.decode()
+    assert reader_client.post("/account/categories", {"categories": ["no such; thing"]}).status_code == 400
+    reader_client.post("/account/categories", {})
+    assert len(_cards(reader_client.get("/papers/date/2024-11-28?view=all&cat="))) == 4
+
+
+def test_navigation_skips_to_periods_that_have_papers(client, db):
+    add_paper("2411.00130", "October paper", listed=date(2024, 10, 3))
+    add_paper("2411.00131", "November paper", listed=date(2024, 11, 28))
+    week = client.get("/papers/week/2024-W48").content.decode()
+    assert 'rel="prev" href="/papers/week/2024-W40"' in week  # not the empty W47
+    month = client.get("/papers/month/2024-11").content.decode()
+    assert 'rel="prev" href="/papers/month/2024-10"' in month
+    trending = client.get("/trending").content.decode()
+    assert 'href="/papers/date/2024-11-28"' in trending and 'href="/papers/week/2024-W48"' in trending
+
+
+def test_themes_are_chips_that_filter_and_have_feeds(client, arxiv_day):
+    from paperroute.search.models import ThemeSet
+
+    ids = dict(Paper.objects.values_list("title", "pk"))
+    ThemeSet.objects.create(kind="day", start=arxiv_day, fingerprint="x", themes=[
+        {"slug": "language-models", "label": "language models · decoding", "terms": [],
+         "members": [ids["Submitted to the daily feed"], ids["A physics paper"]]},
+        {"slug": "vision", "label": "vision · images", "terms": [], "members": [ids["A vision paper"]]}])
+    page = client.get("/papers/date/2024-11-28?view=all&cat=").content.decode()
+    assert 'language models · decoding <span class="count">2</span>' in page
+    chosen = client.get("/papers/date/2024-11-28?view=all&cat=&theme=language-models")
+    assert sorted(_cards(chosen)) == ["A physics paper", "Submitted to the daily feed"]
+    assert "/feeds/theme.xml?period=2024-11-28&amp;theme=language-models" in chosen.content.decode()
+    import feedparser
+
+    feed = feedparser.parse(client.get("/feeds/theme.xml?period=2024-11-28&theme=language-models").content)
+    assert [e.title for e in feed.entries] == ["Submitted to the daily feed", "A physics paper"]
+    assert client.get("/feeds/theme.xml?period=2024-11-28&theme=nope").status_code == 404

@@ -9,6 +9,8 @@ from django.utils.safestring import mark_safe
 
 from paperroute.catalog.links import http_url
 from paperroute.catalog.records import url_spans
+from paperroute.catalog.taxonomy import NAMES
+from paperroute.catalog.textclean import teaser_text
 from paperroute.web import latex
 
 register = template.Library()
@@ -29,7 +31,7 @@ def tex_plain(text: str) -> str:
 @register.filter
 def teaser(text: str, length: int = 300) -> str:
     """The start of an abstract, cut at a word boundary."""
-    plain = latex.to_plain(text or "")
+    plain = latex.to_plain(teaser_text(text or ""))
     if len(plain) <= length:
         return plain
     return plain[:length].rsplit(" ", 1)[0].rstrip(",;:") + "…"
@@ -81,3 +83,22 @@ def host(url: str) -> str:
     """github.com/owner/repo from a repository URL, for badges."""
     url = (url or "").split("://", 1)[-1]
     return url[4:] if url.startswith("www.") else url
+
+
+@register.filter
+def category_name(code: str) -> str:
+    """The arXiv name of a category or archive code, for tooltips: cs.CL -> Computation and Language."""
+    return NAMES.get(code, code)
+
+
+@register.filter
+def sort_phrase(sort: str) -> str:
+    return {"votes": "most upvoted first", "trending": "trending first",
+            "newest": "newest first"}.get(sort, "")
+
+
+@register.filter
+def page_numbers(page) -> list[int | None]:
+    """The page numbers to link, with None where a run of them is left out: 1 2 … 7 8 9 … 19."""
+    return [n if isinstance(n, int) else None
+            for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)]

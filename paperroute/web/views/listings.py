@@ -2,16 +2,72 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from paperroute.catalog.models import Author, Category
-from paperroute.community import listings
+from paperroute.catalog.textclean import author_key, display_name
+from paperroute.community import listings, prefs
 from paperroute.community import trending as trending_ranking
+from paperroute.community.errors import InvalidInput, RateLimited
+from paperroute.search import themesets
 from paperroute.web import periods
-from paperroute.web.views.common import cacheable, mark_voted, paginate
+from paperroute.web.views.common import cacheable, error_page, local_target, mark_voted, paginate
+
+SORT_LABELS = {"votes": "Most upvoted", "trending": "Trending", "newest": "Newest"}
+
+
+@dataclass
+class Choice:
+    """What a listing's reader asked for in its query string."""
+
+    view: str = ""  # "community", "all", or "" for the community's picks when there are any
+    categories: list[str] = field(default_factory=list)
+    # Where the categories came from: the address ("url"), the reader's saved choice ("saved"),
+    # the site's own categories ("site", for everything new on arXiv), or nowhere ("").
+    source: str = ""
+    # What applies when the address names no categories: the saved or the site's ones.
+    default_categories: list[str] = field(default_factory=list)
+    sort: str = "votes"
+    theme: str = ""
+
+    @classmethod
+    def of(cls, request) -> "Choice":
+        get = request.GET
+        choice = cls(view=get.get("view", "") if get.get("view") in listings.VIEWS else "",
+                     sort=get.get("sort") if get.get("sort") in listings.SORTS else "votes",
+                     theme=get.get("theme", "")[:100])
+        saved = prefs.categories_of(request.user)
+        if saved:
+            choice.default_categories = saved
+        if "cat" in get:
+            choice.categories, choice.source = prefs.clean_categories(get.getlist("cat")), "url"
+        elif saved:
+            choice.categories, choice.source = saved, "saved"
+        return choice
+
+    def query(self, **changes) -> str:
+        """This choice as a query string, with some parts changed."""
+        values = {"view": self.view, "cat": self.categories, "sort": self.sort, "theme": self.theme,
+                  **changes}
+        pairs = [("view", values["view"])] if values["view"] else []
+        cats = values["cat"]
+        # Categories are in the address only when they differ from what applies without them;
+        # an explicit empty cat= means "every category", overriding a saved or site choice.
+        if cats != self.default_categories:
+            pairs += [("cat", c) for c in cats] if cats else [("cat", "")]
+        pairs += [("sort", values["sort"])] if values["sort"] != "votes" else []
+        pairs += [("theme", values["theme"])] if values["theme"] else []
+        return "?" + urlencode(pairs) if pairs else "?"
 
 
 def home(request):
@@ -38,13 +94,14 @@ def month(request, value: str):
 
 
 def trending(request):
-    ranked, at = trending_ranking.now_trending(limit=50)
+    ranked, latest = trending_ranking.now_trending(limit=50)
     papers = mark_voted(request, [r.paper for r in ranked])
-    stale = (timezone.now() - at).days >= 1
+    stale = latest is not None and timezone.now() - latest > trending_ranking.WINDOW
+    newest = listings.latest_day() or timezone.localdate()
     return cacheable(render(request, "listing.html", {
         "tab": "trending", "papers": papers, "heading": "", "title": "Trending papers",
-        "h1": "Trending papers", "tabs": _tabs(periods.day(timezone.localdate())),
-        "trending_at": at if stale else None,
+        "h1": "Trending papers", "tabs": _tabs(periods.day(newest)),
+        "trending_at": latest if stale else None,
         "feeds": _feeds("trending"),
     }))
 
@@ -57,10 +114,29 @@ def category(request, code: str):
 
 
 def author(request, name: str):
-    if not Author.objects.filter(name=name).exists():
+    if not Author.objects.filter(key=author_key(name)).exists():
         raise Http404(f"no papers by {name!r}")
-    return _filtered(request, f"Papers by {name}", listings.by_author(name),
-                     _feeds("author", name=name))
+    shown = display_name(name)
+    return _filtered(request, f"Papers by {shown}", listings.by_author(name),
+                     _feeds("author", name=shown))
+
+
+@login_required
+@require_POST
+def remember_categories(request):
+    """Remember (or, with none, forget) the categories listings open with for this reader."""
+    back = local_target(request, request.POST.get("next", "")) or reverse("home")
+    try:
+        chosen = prefs.remember_categories(request.user, request.POST.getlist("categories"))
+    except RateLimited as exc:
+        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+    except InvalidInput as exc:
+        return error_page(request, 400, "Not saved", str(exc).capitalize() + ".")
+    if chosen:
+        messages.success(request, f"Listings now open with {', '.join(chosen)}.")
+    else:
+        messages.success(request, "Listings now open with every category.")
+    return redirect(back.split("?", 1)[0])
 
 
 def _filtered(request, title: str, papers, feeds):
@@ -80,16 +156,30 @@ def _parse(parser, value: str) -> periods.Period:
 
 
 def _listing(request, period: periods.Period, extra: dict | None = None, home: bool = False):
-    page = paginate(request, listings.between(period.start, period.end))
-    if period.kind == "day":
-        # Days jump to the nearest day that has papers: weekends and quiet days are skipped.
-        before, after = listings.neighbours(period.start)
-        previous = periods.day(before) if before else None
-        following = periods.day(after) if after else None
+    choice = Choice.of(request)
+    everything = listings.between(period.start, period.end)
+    picked = listings.community(everything)
+    counts = {"community": picked.count(), "all": everything.count()}
+    # The community's picks, as on Hugging Face's page; a period nobody picked from shows all.
+    view = choice.view or ("community" if counts["community"] else "all")
+    papers = picked if view == "community" else everything
+    if view == "all" and not choice.source:
+        # Everything new on arXiv is hundreds of papers in every field: it opens with the
+        # categories this site follows (PAPERROUTE_ARXIV_CATEGORIES), one click from all of them.
+        choice.categories, choice.source = list(settings.CONFIG["ARXIV_CATEGORIES"]), "site"
+        choice.default_categories = choice.categories
+    facets = listings.category_counts(papers, keep=tuple(choice.categories))
+    papers = listings.in_categories(papers, choice.categories)
+    themes, theme = _themes(period, papers, choice)
+    if theme:
+        papers = papers.filter(pk__in=theme["members"])
+    if choice.sort == "trending":
+        # Trending is what readers vote on now, also among an older period's papers.
+        ordered = trending_ranking.TrendingOrder(papers, timezone.now())
     else:
-        previous, following = period.previous(), period.next()
-        if following and following.start > timezone.localdate():
-            following = None
+        ordered = listings.sorted_by(papers, choice.sort)
+    page = paginate(request, ordered)
+    previous, following = _neighbours(period)
     context = {
         "tab": {"day": "daily", "week": "weekly", "month": "monthly"}[period.kind],
         "tabs": _tabs(period),
@@ -103,13 +193,60 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "next": following,
         "previous_url": _url(previous) if previous else "",
         "next_url": _url(following) if following else "",
-        "feeds": _feeds("daily") if period.kind == "day" else [],
+        "feeds": (_feeds("theme", period=period.slug, theme=theme["slug"], label=theme["label"])
+                  if theme else _feeds("daily") if period.kind == "day" else []),
+        "themes": themes,
+        "theme": theme,
+        "clear_theme": choice.query(theme=""),
         "home": home,
+        "choice": choice,
+        "view": view,
+        "counts": counts,
+        "views": [(key, label, counts[key], choice.query(view=key, theme="") + "", key == view)
+                  for key, label in (("community", "Community picks"), ("all", "All new on arXiv"))],
+        "sorts": [(key, label, choice.query(sort=key), key == choice.sort)
+                  for key, label in SORT_LABELS.items()],
+        "facets": [(code, count, code in choice.categories,
+                    choice.query(cat=_toggled(choice.categories, code)))
+                   for code, count in facets],
+        "clear_categories": choice.query(cat=[]) if choice.categories else "",
+        "page_query": choice.query()[1:],
+        "remember_url": reverse("remember_categories"),
+        "saved_categories": prefs.categories_of(request.user),
     }
-    if period.kind == "day" and not page.object_list:
+    if period.kind == "day" and not counts["all"]:
         context["nearest"] = listings.neighbours(period.start)
     context.update(extra or {})
     return cacheable(render(request, "listing.html", context))
+
+
+def _themes(period: periods.Period, papers, choice: Choice) -> tuple[list[dict], dict | None]:
+    """The period's themes as chips, counted within the papers shown, and the one chosen."""
+    stored = themesets.for_period(period.kind, period.start)
+    if not stored:
+        return [], None
+    shown = set(papers.values_list("pk", flat=True))
+    chips = []
+    for theme in stored:
+        count = len(shown.intersection(theme["members"]))
+        if count or theme["slug"] == choice.theme:
+            chips.append({**theme, "count": count, "current": theme["slug"] == choice.theme,
+                          "href": choice.query(theme="" if theme["slug"] == choice.theme
+                                               else theme["slug"])})
+    chosen = next((theme for theme in stored if theme["slug"] == choice.theme), None)
+    return chips, chosen
+
+
+def _toggled(codes: list[str], code: str) -> list[str]:
+    return [c for c in codes if c != code] if code in codes else [*codes, code]
+
+
+def _neighbours(period: periods.Period):
+    """The nearest periods of the same kind, before and after, that have papers."""
+    before = listings.period_with_papers(period.start, period.end, -1)
+    after = listings.period_with_papers(period.start, period.end, +1)
+    same_kind = {"day": periods.day, "week": periods.week_of, "month": periods.month_of}[period.kind]
+    return (same_kind(before) if before else None), (same_kind(after) if after else None)
 
 
 def _url(period: periods.Period) -> str:
@@ -117,20 +254,22 @@ def _url(period: periods.Period) -> str:
 
 
 def _tabs(period: periods.Period) -> list[tuple[str, str, str]]:
-    """The Daily · Weekly · Monthly · Trending tabs, each for the period being shown."""
-    return [("daily", "Daily", _url(periods.day(period.start))),
-            ("weekly", "Weekly", _url(periods.week_of(period.start))),
-            ("monthly", "Monthly", _url(periods.month_of(period.start))),
+    """The Daily · Weekly · Monthly · Trending tabs, each for the period being shown, anchored
+    on its latest day with papers so that no tab leads to an empty page."""
+    latest = listings.latest_day(on_or_before=period.end)
+    anchor = latest if latest and latest >= period.start else period.start
+    return [("daily", "Daily", _url(periods.day(anchor))),
+            ("weekly", "Weekly", _url(periods.week_of(anchor))),
+            ("monthly", "Monthly", _url(periods.month_of(anchor))),
             ("trending", "Trending", reverse("trending"))]
 
 
 def _feeds(kind: str, **params) -> list[tuple[str, str, str]]:
     """(title, url, MIME type) of the RSS and Atom feeds that match a page, for autodiscovery."""
-    from urllib.parse import urlencode
-
     names = {"daily": "Daily papers", "trending": "Trending papers",
              "category": f"Papers in {params.get('code', '')}",
-             "author": f"Papers by {params.get('name', '')}"}
+             "author": f"Papers by {params.get('name', '')}",
+             "theme": f"Theme: {params.pop('label', '')}"}
     query = ("?" + urlencode(params)) if params else ""
     return [
         (f"{names[kind]} (RSS)", reverse("feed", args=[kind, "xml"]) + query, "application/rss+xml"),
