@@ -32,11 +32,15 @@ SERVER=$!
 for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break; sleep 0.5; done
 PAPER=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["id"])' "$DATA/papers.jsonl")
 
+# Browsers ask for gzip; GZIP=0 measures clients that do not.
+ENCODING=()
+[ "${GZIP:-1}" = 1 ] && ENCODING=(-H "Accept-Encoding: gzip")
+
 measure() {  # name path -> "name req/s p99_ms"
     # Warm up first: every server process renders the page once before it serves it from its
     # cache, and those first renders are start-up cost, not the steady state being measured.
-    wrk -t2 -c"$CONNECTIONS" -d3s "http://127.0.0.1:$PORT$2" >/dev/null
-    local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$2")
+    wrk -t2 -c"$CONNECTIONS" -d3s "${ENCODING[@]}" "http://127.0.0.1:$PORT$2" >/dev/null
+    local out; out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${ENCODING[@]}" "http://127.0.0.1:$PORT$2")
     local rps p99 errors
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
@@ -44,8 +48,16 @@ measure() {  # name path -> "name req/s p99_ms"
     echo "$1 $rps $p99 ${errors:+($errors)}"
 }
 
+size() {  # path -> "plain_bytes gzip_bytes"
+    echo "$(curl -s -o /dev/null -w '%{size_download}' "http://127.0.0.1:$PORT$1")" \
+         "$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' "http://127.0.0.1:$PORT$1")"
+}
+for path in / "/papers/$PAPER" /feeds/daily.xml "/api/daily_papers?limit=50"; do
+    read -r plain packed <<<"$(size "$path")"
+    echo "web_load: $path: $plain bytes, $packed gzipped ($(awk -v a="$plain" -v b="$packed" 'BEGIN {printf "%.1f", a/b}')x smaller)"
+done
 echo "web_load: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-echo "web_load: $PAPERS papers, $DURATION s per URL, $CONNECTIONS connections, database: ${PAPERROUTE_DATABASE_URL:-SQLite}"
+echo "web_load: $PAPERS papers, $DURATION s per URL, $CONNECTIONS connections, database: ${PAPERROUTE_DATABASE_URL:-SQLite}, gzip: ${GZIP:-1}"
 BASE=$(measure baseline /static/css/site.css)
 LIST=$(measure listing /)
 PAGE=$(measure paper "/papers/$PAPER")

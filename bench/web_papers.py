@@ -21,7 +21,7 @@ def main(count: int, day: str, per_day: int = 60) -> None:
         title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize()
         abstract = " ".join(rng.choice(WORDS) for _ in range(150)) + ". We reach $O(n^2)$ cost."
         print(json.dumps({
-            "id": f"{2400 + i // 99999}.{i % 99999:05d}", "title": title, "abstract": abstract,
+            "id": f"{2401 + i // 99999}.{i % 99999:05d}", "title": title, "abstract": abstract,
             "authors": [f"Author {rng.randrange(5000)}" for _ in range(rng.randrange(1, 9))],
             "categories": [rng.choice(["cs.CL", "cs.LG", "cs.CV", "cs.AI"])],
             "published": f"{listed - timedelta(days=2)}T18:00:00+00:00",

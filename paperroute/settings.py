@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "paperroute.web.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML, JSON and feeds compress 5-10 times; Django pads each response against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     # Outside the page cache, so that cached pages get the header too.
     "csp.middleware.CSPMiddleware",
     "paperroute.web.middleware.RefuseNulMiddleware",

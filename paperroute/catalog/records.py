@@ -88,7 +88,8 @@ class Page:
 
 
 _SPACE = re.compile(r"\s+")
-_NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
+# YYMM.NNNNN: the month must be one (1234.5678 is not an id: there is no month 34).
+_NEW_ID = re.compile(r"^(\d{2}(?:0[1-9]|1[0-2])\.\d{4,5})(?:v(\d+))?$")
 _OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 _ID_PREFIX = re.compile(
     r"^(?:arxiv:|oai:arxiv\.org:|https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)", re.I

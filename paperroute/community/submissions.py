@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
@@ -19,6 +20,7 @@ from paperroute.community.errors import CommunityError, InvalidInput
 from paperroute.community.models import Submission
 
 SOURCE = "submit"
+log = logging.getLogger(__name__)
 
 
 class ArxivUnavailable(CommunityError):
@@ -76,7 +78,10 @@ def fetch(arxiv_id: str, client: PoliteClient) -> PaperRecord:
     try:
         page = arxiv_api.parse(client.get(url))
     except FetchError as exc:
-        raise ArxivUnavailable(f"arXiv could not be reached ({exc}); try again in a few minutes") from None
+        # The reader gets words, the operator the details (a DNS failure means no internet).
+        log.warning("submission of %s: %s", arxiv_id, exc)
+        raise ArxivUnavailable("arXiv could not be reached from this site just now; try again in a "
+                               "few minutes, and if it keeps failing, tell the site's operator") from None
     except UnusableInput as exc:
         raise InvalidInput(f"arXiv did not accept {arxiv_id}: {exc}", "arxiv") from None
     for item in page.items:

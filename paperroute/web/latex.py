@@ -33,8 +33,12 @@ WRAPPERS = {"mathcal", "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathbb
             "tilde", "bar", "vec", "widehat", "widetilde", "overline", "texttt", "textsc", "url"}
 # A fragment ends before the next opening delimiter and within 500 characters, so that text
 # with many unclosed "\(" costs linear time, not a scan to the end for each one.
-_MATH = re.compile(r"\$\$((?:(?!\$\$).){1,500}?)\$\$|\$([^$]{1,500}?)\$"
-                   r"|\\\(((?:(?!\\\().){1,500}?)\\\)", re.S)
+_MATH = re.compile(r"\$\$(?P<a>(?:(?!\$\$).){1,500}?)\$\$|\$(?P<b>[^$]{1,500}?)\$"
+                   r"|\\\((?P<c>(?:(?!\\\().){1,500}?)\\\)|\\\[(?P<d>(?:(?!\\\[).){1,1000}?)\\\]"
+                   r"|\\begin\{(?P<env>equation|align|gather|multline|eqnarray|displaymath)\*?\}"
+                   r"(?P<e>(?:(?!\\begin\{(?P=env)).){1,2000}?)\\end\{(?P=env)\*?\}", re.S)
+# Inside display math: environments (array, cases) and alignment marks are layout, not content.
+_LAYOUT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}(?:\s*\{[^{}]*\})?|&")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 _SCRIPT = re.compile(r"([\^_])(\{([^{}]*)\}|\\[A-Za-z]+|.)")
 
@@ -60,6 +64,12 @@ def _math_html(fragment: str) -> str:
     return '<span class="math">' + "".join(pieces) + "</span>"
 
 
+def _fragment(match: re.Match) -> str:
+    """The math inside a match of _MATH, with display layout reduced to its content."""
+    fragment = next(match.group(name) for name in "abcde" if match.group(name) is not None)
+    return _LAYOUT.sub(" ", fragment).replace("\\\\", "; ")
+
+
 def to_html(text: str) -> str:
     """HTML for text that may hold LaTeX: math set readably, everything escaped."""
     text = unicode_text(text or "")
@@ -67,7 +77,7 @@ def to_html(text: str) -> str:
     position = 0
     for match in _MATH.finditer(text or ""):
         out.append(_text_html(text[position:match.start()]))
-        out.append(_math_html(next(g for g in match.groups() if g is not None)))
+        out.append(_math_html(_fragment(match)))
         position = match.end()
     out.append(_text_html((text or "")[position:]))
     return "".join(out)
@@ -76,7 +86,7 @@ def to_html(text: str) -> str:
 def to_plain(text: str) -> str:
     """Text with LaTeX made readable but no markup: for teasers, feeds and meta tags."""
     def math(match):
-        fragment = next(g for g in match.groups() if g is not None)
+        fragment = _fragment(match)
         fragment = re.sub(r"\^\{([^{}]*)\}|\^(\w)", lambda m: "^" + (m.group(1) or m.group(2)), fragment)
         return _plain(fragment).replace("{", "").replace("}", "")
 

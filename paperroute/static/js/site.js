@@ -9,8 +9,12 @@
     event.preventDefault();
     var button = form.querySelector("button");
     var action = form.querySelector("input[name=action]");
-    button.disabled = true;
-    fetch(form.action, {
+    // Not `disabled`: a disabled button loses keyboard focus, which would drop to <body>.
+    if (form.dataset.busy) return;
+    form.dataset.busy = "1";
+    button.setAttribute("aria-busy", "true");
+    // getAttribute: form.action would be the hidden input named "action", not the address.
+    fetch(form.getAttribute("action"), {
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (response) {
@@ -25,7 +29,8 @@
     }).catch(function () {
       form.submit();
     }).finally(function () {
-      button.disabled = false;
+      delete form.dataset.busy;
+      button.removeAttribute("aria-busy");
     });
   });
 

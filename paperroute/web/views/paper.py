@@ -104,7 +104,8 @@ def comment_add(request, key: str):
     except RateLimited as exc:
         return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
     except InvalidInput as exc:
-        messages.error(request, f"Your comment was not posted: {exc}.")
+        # Shown beside the form it belongs to, where the page scrolls to (#comment-form).
+        messages.error(request, f"Your comment was not posted: {exc}.", extra_tags="comment-form")
         return redirect(reverse("paper", args=[paper.key]) + "#comment-form")
     return redirect(reverse("paper", args=[paper.key]) + f"#comment-{comment.pk}")
 
