@@ -154,6 +154,8 @@ def _search_parsers(sub) -> None:
                         help="hybrid (default) fuses keyword (BM25) and semantic (embedding) ranking")
     search.add_argument("--limit", type=int, default=10, help="results to show (default 10, at most 100)")
     search.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+    search.add_argument("--exact", action="store_true",
+                        help="search the words as typed, without correcting typos")
     search.add_argument("--since", type=_day, metavar="DATE", help="listed on or after DATE")
     search.add_argument("--until", type=_day, metavar="DATE", help="listed on or before DATE")
     search.add_argument("--category", action="append", metavar="CAT",
@@ -443,7 +445,8 @@ def cmd_search(args) -> int:
     try:
         results = search.search(" ".join(args.query), mode=args.mode, limit=args.limit,
                                 offset=args.offset, since=args.since, until=args.until,
-                                categories=args.category, authors=args.author)
+                                categories=args.category, authors=args.author,
+                                correct=not args.exact)
     except search.SearchError as exc:
         err(str(exc))
         return EXIT_UNUSABLE

@@ -4,7 +4,7 @@ Other areas use only the names below (see service.py). They are loaded on first 
 this package is also a Django app whose models must not be imported while apps load.
 """
 
-_SERVICE = {"SearchError", "Hit", "Results", "search", "related", "sync", "rebuild",
+_SERVICE = {"SearchError", "Hit", "Results", "search", "suggest", "related", "sync", "rebuild",
             "import_vectors", "MODES"}
 _SYNC = {"SyncReport"}
 

@@ -25,10 +25,13 @@ from typing import Iterator
 import numpy as np
 
 from paperroute.search.lexical import LexicalIndex
+from paperroute.search.spelling import Speller
 from paperroute.search.vectorstore import VectorStore
 
 # Bumped when the layout or the analysis of documents changes: older indexes are rebuilt.
-SCHEMA = 2  # 2: titles, abstracts and author names are indexed with TeX accents made Unicode
+# 2: titles, abstracts and author names are indexed with TeX accents made Unicode;
+# 3: result rows are stored, and the vocabulary is kept for spelling correction.
+SCHEMA = 3
 
 
 class IndexBusy(Exception):
@@ -119,6 +122,7 @@ class SearchIndex:
         self.signature: tuple = ()
         self.lexical: LexicalIndex | None = None
         self.vectors: VectorStore | None = None
+        self.speller: Speller | None = None
         self.manifest: dict = {}
         self.checked = 0.0
 
@@ -158,6 +162,10 @@ class SearchIndex:
         # A new object, not a reload in place: queries running in other threads keep the
         # consistent arrays they started with.
         self.vectors = VectorStore(generation / "vectors")
+        if generation != self.generation or self.speller is None:
+            self.speller = Speller(generation)
+        elif self.speller.stale():
+            self.speller = Speller(generation)
         self.generation = generation
         self.manifest = manifest
 

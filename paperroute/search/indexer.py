@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from paperroute.search import spelling
 from paperroute.search import vectors as vector_db
 from paperroute.search.documents import IndexDoc, load_docs
 from paperroute.search.embedder import Embedder, text_hash
@@ -87,6 +88,7 @@ class Writer:
         self.vectors = VectorStore(generation / "vectors")
         self.changed = load_stamps(generation, "changed")
         self.vstamp = load_stamps(generation, "vstamp")
+        self.words = spelling.load_counts(generation)
         self.report = SyncReport()
 
     # -- keyword side and metadata -----------------------------------------------------------
@@ -97,6 +99,7 @@ class Writer:
         for doc in docs:
             LexicalIndex.add(writer, doc)
             self.vectors.describe(doc.pid, doc.day, doc.categories)
+            self.words.update(spelling.words_of(f"{doc.title} {doc.abstract}"))
         top = max(changed, default=0) + 1
         self.changed = _grow(self.changed, top)
         self.vstamp = _grow(self.vstamp, top)
@@ -130,6 +133,7 @@ class Writer:
         self.vectors.begin()
         save_stamps(self.generation, "changed", self.changed)
         save_stamps(self.generation, "vstamp", self.vstamp)
+        spelling.save_counts(self.generation, self.words)
         self.manifest.update(marks)
         self.manifest["papers"] = int((self.changed > 0).sum())
         self.manifest["embedded"] = self.vectors.papers

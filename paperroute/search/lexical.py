@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Iterable
 
 import tantivy
 
-from paperroute.catalog.textclean import display_name, unicode_text
+from paperroute.catalog.textclean import display_name, teaser_text, unicode_text
 from paperroute.search.documents import IndexDoc, category_terms
 from paperroute.search.filters import Filters
 from paperroute.search.query import ParsedQuery
@@ -56,6 +58,9 @@ def schema() -> tantivy.Schema:
     builder.add_text_field("authors", tokenizer_name="default", index_option="position")
     builder.add_text_field("cats", tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("day", indexed=True, fast=True)
+    # What a result shows (key, display title, teaser), so that a page of results needs no
+    # database query: JSON, stored only.
+    builder.add_bytes_field("row", stored=True)
     return builder.build()
 
 
@@ -101,6 +106,8 @@ class LexicalIndex:
         for term in category_terms(doc.categories):
             document.add_text("cats", term)
         document.add_integer("day", doc.day)
+        row = {"key": doc.key, "title": title, "teaser": teaser_text(doc.abstract)}
+        document.add_bytes("row", json.dumps(row, ensure_ascii=False).encode())
         writer.add_document(document)
 
     def delete(self, writer: tantivy.IndexWriter, pids: Iterable[int]) -> None:
@@ -183,9 +190,13 @@ class LexicalIndex:
                     Q.term_query(self.schema, "authors", word), p.author_weight)))
         return Q.boolean_query(clauses)
 
-    def build(self, parsed: ParsedQuery, filters: Filters, *, scoring: bool = True) -> Q:
-        """The whole query: scoring words (if any), phrases, exclusions and filters."""
+    def build(self, parsed: ParsedQuery, filters: Filters, *, scoring: bool = True,
+              every_word: bool = False) -> Q:
+        """The whole query: scoring words (if any), phrases, exclusions and filters; with
+        `every_word`, only papers holding all the words."""
         clauses = self.constraint_clauses(parsed) + self.filter_clauses(filters)
+        if every_word:
+            clauses += [(Occur.Must, Q.const_score_query(word, 0.0)) for word in self.word_clauses(parsed)]
         scored = self.scoring_query(parsed) if scoring else None
         if scored is not None:
             clauses.append((Occur.Must, scored))
@@ -210,12 +221,90 @@ class LexicalIndex:
         pids = self.searcher.fast_field_values("pid", [address for _, address in hits])
         return [(int(pid), float(score)) for (score, _), pid in zip(hits, pids)], total
 
-    def search(self, parsed: ParsedQuery, filters: Filters, limit: int,
-               count: bool = True) -> tuple[list[tuple[int, float]], int]:
+    def search(self, parsed: ParsedQuery, filters: Filters, limit: int, count: bool = True,
+               every_word: bool = False) -> tuple[list[tuple[int, float]], int]:
         """BM25 hits for a parsed query; a query with no words lists the newest matches."""
-        query = self.build(parsed, filters)
+        query = self.build(parsed, filters, every_word=every_word)
         return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)),
                         count=count)
+
+    def word_clauses(self, parsed: ParsedQuery) -> list[Q]:
+        """One clause per distinct query word (stop words aside): the paper holds it in its
+        title or abstract (stemmed), or among its authors' names."""
+        clauses = {}
+        analyzer = STEM_NO_STOP if self.params.stopwords else STEM
+        for word in self.scoring_words(parsed):
+            stems = analyzer.analyze(word)
+            if not stems or tuple(stems) in clauses:
+                continue
+            text = [(Occur.Must, Q.term_query(self.schema, "text", s)) for s in stems]
+            names = [(Occur.Must, Q.term_query(self.schema, "authors", n)) for n in PLAIN.analyze(word)]
+            either = [(Occur.Should, Q.boolean_query(text))]
+            if names:
+                either.append((Occur.Should, Q.boolean_query(names)))
+            clauses[tuple(stems)] = Q.boolean_query(either)
+        return list(clauses.values())
+
+    def count_all(self, parsed: ParsedQuery, filters: Filters) -> int:
+        """How many papers hold every query word, under the phrases and filters."""
+        words = self.word_clauses(parsed)
+        if not words:
+            return 0
+        clauses = self.constraint_clauses(parsed) + self.filter_clauses(filters)
+        clauses += [(Occur.Must, Q.const_score_query(word, 0.0)) for word in words]
+        _, total = self.run(Q.boolean_query(clauses), 1, count=True)
+        return total
+
+    def holding_all(self, parsed: ParsedQuery, pids: list[int]) -> set[int]:
+        """Those of the given papers that hold every query word."""
+        words = self.word_clauses(parsed)
+        if not pids or not words:
+            return set(pids)
+        clauses = [(Occur.Must, Q.const_score_query(word, 0.0)) for word in words]
+        clauses.append((Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, "pid", pids), 0.0)))
+        hits, _ = self.run(Q.boolean_query(clauses), len(pids))
+        return {pid for pid, _ in hits}
+
+    def prefix_search(self, words: list[str], limit: int) -> list[tuple[int, float]]:
+        """Papers holding every complete word, and a word that begins with the last one (as it
+        is being typed); those whose title has them first."""
+        *complete, last = words
+        clauses = []
+        for term in STEM.analyze(" ".join(complete)):
+            clauses.append((Occur.Must, Q.term_query(self.schema, "text", term)))
+            clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "title", term), 2.0)))
+        # The index holds stems ("specul" for speculative), so the typed prefix is matched
+        # against stems and words alike: its stem, or anything that starts with it.
+        prefix = re.escape(last.lower())
+        stems = STEM.analyze(last) or [last.lower()]
+        typed = Q.boolean_query([(Occur.Should, Q.regex_query(self.schema, "text", f"{prefix}.*")),
+                                 (Occur.Should, Q.term_query(self.schema, "text", stems[0]))])
+        clauses.append((Occur.Must, typed))
+        clauses.append((Occur.Should, Q.boost_query(
+            Q.regex_query(self.schema, "title", f"{prefix}.*"), 3.0)))
+        hits, _ = self.run(Q.boolean_query(clauses), limit)
+        return hits
+
+    def rows(self, pids: list[int]) -> dict[int, dict]:
+        """The stored result rows of the given papers (key, title, teaser), by paper id."""
+        if not pids:
+            return {}
+        result = self.searcher.search(Q.term_set_query(self.schema, "pid", pids), limit=len(pids))
+        addresses = [address for _, address in result.hits]
+        found = {}
+        for pid, address in zip(self.searcher.fast_field_values("pid", addresses), addresses):
+            stored = self.searcher.doc(address).get_first("row")
+            if stored is not None:
+                found[int(pid)] = json.loads(bytes(stored))
+        return found
+
+    def papers_with(self, word: str) -> int:
+        """How many papers hold a word in their title or abstract (0: no paper knows it)."""
+        terms = STEM.analyze(word)
+        if not terms:
+            return 0
+        _, total = self.run(Q.term_query(self.schema, "text", terms[0]), 1, count=True)
+        return total
 
     def scores_for(self, parsed: ParsedQuery, pids: list[int]) -> dict[int, float]:
         """BM25 scores of the given papers (0 for those the words miss)."""

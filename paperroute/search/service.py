@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from paperroute.catalog.textclean import teaser_text, unicode_text
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
@@ -33,6 +33,28 @@ FUSION = FusionParams()
 POOLING = Pooling()
 
 
+@dataclass(frozen=True)
+class RelevanceFloor:
+    """Which candidates count as matching at all (measured in BENCHMARKS.md, "Relevance floor").
+
+    A ranking always has a first result, however unrelated; the floor cuts the tail off it.
+    A paper matches a query of a few keywords ("speculative decoding") when it holds every one
+    of them or is close to the query in meaning. A longer query describes what is wanted
+    ("how do draft models speed up decoding"), and any paper not plainly unrelated may be the
+    one sought; but when no paper holds any of its words, it too must be close in meaning.
+    """
+
+    dense: float = 0.40       # cosine similarity that matches on its own (nonsense reaches 0.34)
+    keywords: int = 3         # queries of up to this many words are keywords ...
+    loose: float = 0.10       # ... longer ones match papers of at least this cosine
+    unknown: float = 0.50     # when no paper holds any query word, the cosine that matches
+    enabled: bool = True
+
+
+FLOOR = RelevanceFloor()
+ESTIMATE_SAMPLE = 4000        # passages sampled to estimate how many papers pass the floor
+
+
 class SearchError(Exception):
     """A query that cannot be run; str(exc) is a message fit to show a user."""
 
@@ -53,6 +75,11 @@ class Results:
     total: int
     mode: str
     message: str = ""
+    exact: bool = True        # False: `total` is an estimate ("about N")
+    corrected: str = ""       # the query these results are for, when a typo was corrected
+    original: str = ""        # ... and the query as typed
+    suggestion: str = ""      # a correction offered but not applied ("did you mean")
+    fewer: str = ""           # when nothing matched: the query without its rarest word
 
 
 # -- the open index of this process --------------------------------------------------------
@@ -186,58 +213,154 @@ def _verify(lexical: LexicalIndex, parsed: ParsedQuery, filters: Filters,
 
 
 def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str,
-              depth: int) -> tuple[list[tuple[int, float]], int, str]:
+              depth: int) -> tuple[list[tuple[int, float]], int, bool]:
+    """Ranked (pid, score) of the papers that match, how many match, and whether that count
+    is exact (otherwise it is an estimate)."""
     lexical = index.lexical
     wordless = not lexical.terms(lexical.scoring_words(parsed))
+    words = len(lexical.word_clauses(parsed))
+    keywords = FLOOR.enabled and 0 < words <= FLOOR.keywords
     if mode == "lexical" or wordless:
-        hits, total = lexical.search(parsed, filters, depth)
-        return hits, total, ""
+        hits, total = lexical.search(parsed, filters, depth, every_word=keywords)
+        return hits, total, True
     vector = _embedder().embed_queries([parsed.text])[0]
-    if mode == "semantic":
-        dense, available = _semantic(index, parsed, filters, depth, vector)
-        ranked = sorted(dense.items(), key=lambda item: (-item[1], item[0]))
-        return ranked, available, ""
-    width = max(depth, FUSION.depth)
-    lex_hits, _ = lexical.search(parsed, filters, width, count=False)
-    # Every paper the filters let through has a place in the semantic ranking, so that is
-    # how many a user can page through (up to MAX_TOTAL).
+    width = depth if mode == "semantic" else max(depth, FUSION.depth)
     dense, available = _semantic(index, parsed, filters, width, vector)
+    if mode == "semantic":
+        if not FLOOR.enabled:
+            return sorted(dense.items(), key=lambda item: (-item[1], item[0])), available, True
+        if keywords:
+            # Papers holding every word match too: rank them by meaning among the rest.
+            lex_hits, _ = lexical.search(parsed, filters, width, count=False, every_word=True)
+            _add_cosines(index, vector, dense, [pid for pid, _ in lex_hits])
+            words_seen = len(lex_hits) < width
+        else:
+            lex_hits, _ = lexical.search(parsed, filters, 1, count=False)
+            words_seen = True  # words alone never make a longer query match here
+        ranked = sorted(dense.items(), key=lambda item: (-item[1], item[0]))
+        return _floor(index, parsed, filters, ranked, dense, lex_hits, words_seen, keywords,
+                      width, vector, available)
+    lex_hits, _ = lexical.search(parsed, filters, width, count=False)
     lex = dict(lex_hits)
     # Score every candidate on both sides, so that fusion compares like with like.
     only_dense = [pid for pid in dense if pid not in lex]
     if only_dense:
         filled = lexical.scores_for(parsed, only_dense)
         lex.update({pid: filled.get(pid, 0.0) for pid in only_dense})
-    only_lex = np.asarray([pid for pid in lex if pid not in dense], dtype=np.int64)
-    if len(only_lex):
-        exact = index.vectors.score_papers(vector[None, :], only_lex, POOLING)
-        dense.update({int(p): float(s) for p, s in zip(only_lex, exact) if np.isfinite(s)})
+    _add_cosines(index, vector, dense, list(lex))
     ranked = fuse(lex, dense, FUSION)
-    return ranked, max(len(ranked), available), ""
+    if not FLOOR.enabled:
+        # Every paper the filters let through has a place in the semantic ranking.
+        return ranked, max(len(ranked), available), True
+    return _floor(index, parsed, filters, ranked, dense, lex_hits, len(lex_hits) < width,
+                  keywords, width, vector, available)
 
 
-def _hits(ranked: list[tuple[int, float]], parsed: ParsedQuery) -> list[Hit]:
-    from paperroute.catalog.models import Paper
+def _add_cosines(index: SearchIndex, vector: np.ndarray, dense: dict[int, float],
+                 pids: list[int]) -> None:
+    """Give `dense` the cosine of each of `pids` it lacks (those with vectors)."""
+    missing = np.asarray([pid for pid in pids if pid not in dense], dtype=np.int64)
+    if len(missing):
+        exact = index.vectors.score_papers(vector[None, :], missing, POOLING)
+        dense.update({int(p): float(s) for p, s in zip(missing, exact) if np.isfinite(s)})
 
-    rows = {pid: (key, title, abstract) for pid, key, title, abstract in Paper.objects.filter(
-        pk__in=[pid for pid, _ in ranked]).values_list("pk", "key", "title", "abstract")}
+
+def _floor(index: SearchIndex, parsed: ParsedQuery, filters: Filters,
+           ranked: list[tuple[int, float]], dense: dict[int, float],
+           lex_hits: list[tuple[int, float]], words_seen: bool, keywords: bool, width: int,
+           vector: np.ndarray, available: int) -> tuple[list[tuple[int, float]], int, bool]:
+    """The ranked candidates that pass the relevance floor, how many papers pass it in all,
+    and whether that count is exact. `dense` has the cosine of every candidate that has a
+    vector; `lex_hits` are the keyword side's candidates (the first one at least), and
+    `words_seen` says whether they were all the papers that words alone could match."""
+    lexical = index.lexical
+    if not lex_hits:
+        # Words no paper holds: nonsense, typos, or a meaning put in words the papers do not
+        # use. Only a clear closeness in meaning makes a match.
+        cut, holding = FLOOR.unknown, set()
+    elif keywords:
+        cut = FLOOR.dense
+        holding = lexical.holding_all(parsed, [pid for pid, _ in ranked])
+    else:
+        cut = FLOOR.loose
+        holding = {pid for pid, score in lex_hits if score > 0}
+
+    def matches(pid: int) -> bool:
+        cosine = dense.get(pid)
+        if cosine is None:  # not embedded yet: judged by its words alone
+            return pid in holding
+        return cosine >= cut or (keywords and pid in holding)
+
+    kept = [(pid, score) for pid, score in ranked if matches(pid)]
+    near = sum(1 for score in dense.values() if score >= cut)
+    if near < width and words_seen:
+        return kept, len(kept), True  # every paper either side could match was seen
+    if keywords and near < width:
+        # All papers close in meaning were seen; those holding every word are counted.
+        close_only = sum(1 for pid, _ in kept if pid not in holding)
+        return kept, max(len(kept), lexical.count_all(parsed, filters) + close_only), True
+    estimate = _estimate(index, vector, available, cut)
+    if keywords:
+        estimate = max(estimate, lexical.count_all(parsed, filters))
+    return kept, max(len(kept), estimate), False
+
+
+def _estimate(index: SearchIndex, vector: np.ndarray, available: int, cut: float) -> int:
+    """About how many papers are at least `cut` close in meaning: the share of a sample of
+    passages that are, of the papers the filters let through."""
+    sample = _estimate_sample(index)
+    if not len(sample):
+        return 0
+    return int(round(float((sample @ vector >= cut).mean()) * available))
+
+
+_samples: dict[tuple, np.ndarray] = {}
+
+
+def _estimate_sample(index: SearchIndex) -> np.ndarray:
+    """A fixed random sample of the live passages' vectors, kept while the index is unchanged
+    (read once: a sample scattered over a large memory-mapped file is slow to gather)."""
+    store = index.vectors
+    key = (index.root, index.generation, store.rows, store.dead)
+    sample = _samples.get(key)
+    if sample is None:
+        rows = np.flatnonzero(store.alive) if store.dead else np.arange(store.rows)
+        rng = np.random.default_rng(len(rows))  # the same sample for the same index
+        if len(rows) > ESTIMATE_SAMPLE:
+            rows = np.sort(rng.choice(rows, ESTIMATE_SAMPLE, replace=False))
+        sample = np.asarray(store.vectors[rows], dtype=np.float32)
+        with _lock:
+            _samples.clear()  # one index per process in practice; never let them pile up
+            _samples[key] = sample
+    return sample
+
+
+def _hits(index: SearchIndex, ranked: list[tuple[int, float]], parsed: ParsedQuery) -> list[Hit]:
+    """Result rows from the index's stored fields (no database query), with snippets."""
+    rows = index.lexical.rows([pid for pid, _ in ranked])
     stems = set(STEM_NO_STOP.analyze(" ".join([*parsed.words, *parsed.phrases])))
     hits = []
     for pid, score in ranked:
-        if pid not in rows:
-            continue  # deleted since the index last synced
-        key, title, abstract = rows[pid]
-        title, abstract = unicode_text(title), teaser_text(abstract)
-        text, marks = snippet(abstract or title, stems)
-        hits.append(Hit(key=key, score=round(float(score), 6), snippet=text, highlights=marks,
+        row = rows.get(pid)
+        if row is None:
+            continue  # removed from the index since it was ranked
+        title, teaser = row["title"], row["teaser"]
+        text, marks = snippet(teaser or title, stems)
+        hits.append(Hit(key=row["key"], score=round(float(score), 6), snippet=text, highlights=marks,
                         title_highlights=spans(title, stems), title=title))
     return hits
 
 
 def search(query: str, *, mode: str = "hybrid", limit: int = 20, offset: int = 0,
            since: date | None = None, until: date | None = None,
-           categories: list[str] | None = None, authors: list[str] | None = None) -> Results:
-    """Ranked papers for a user query; raises SearchError only with a message for the user."""
+           categories: list[str] | None = None, authors: list[str] | None = None,
+           correct: bool = True) -> Results:
+    """Ranked papers for a user query; raises SearchError only with a message for the user.
+
+    With `correct`, a query holding words no paper contains is corrected from the index's
+    vocabulary: the corrected query's results are shown when they are closer in meaning (or
+    the query found nothing); otherwise, or without `correct`, it is offered as a suggestion.
+    """
     if mode not in MODES:
         raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
@@ -252,12 +375,80 @@ def search(query: str, *, mode: str = "hybrid", limit: int = 20, offset: int = 0
         notes.append("the date range is empty")
         return Results(hits=[], total=0, mode=mode, message="; ".join(notes))
     index = open_index()
-    ranked, total, note = _retrieve(index, parsed, filters, mode, offset + limit)
+    ranked, total, exact = _retrieve(index, parsed, filters, mode, offset + limit)
+    corrected, suggestion = "", ""
+    fixed = _corrected(index, query or "", parsed)
+    if fixed:
+        other = parse(fixed)
+        other_ranked, other_total, other_exact = _retrieve(index, other, filters, mode, offset + limit)
+        if correct and other_ranked and (not ranked or _closer(other_ranked, ranked, mode)):
+            ranked, total, exact, parsed, corrected = other_ranked, other_total, other_exact, other, fixed
+        elif other_ranked:
+            suggestion = fixed
     if mode != "lexical" and index.vectors.papers < index.manifest.get("papers", 0):
         missing = index.manifest.get("papers", 0) - index.vectors.papers
         notes.append(f"{missing} papers are not embedded yet, so only keyword search finds them")
-    return Results(hits=_hits(ranked[offset:offset + limit], parsed), total=min(total, MAX_TOTAL),
-                   mode=mode, message="; ".join(n for n in [*notes, note] if n))
+    fewer = _without_rarest_word(index, corrected or query or "", parsed, filters) if not ranked else ""
+    if ranked:
+        unknown = [w for w in dict.fromkeys(parsed.words) if not index.lexical.papers_with(w)]
+        if unknown:  # as web search says "Missing: …": these words played no part
+            notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
+    return Results(hits=_hits(index, ranked[offset:offset + limit], parsed), total=min(total, MAX_TOTAL),
+                   mode=mode, message="; ".join(n for n in notes if n), exact=exact and total <= MAX_TOTAL,
+                   corrected=corrected, original=query if corrected else "", suggestion=suggestion,
+                   fewer=fewer)
+
+
+def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery,
+                         filters: Filters) -> str:
+    """The query without the free word the fewest papers hold, when it has two or more and
+    some paper holds all the others."""
+    words = [w for w in dict.fromkeys(parsed.words) if w.isalpha()]
+    if len(words) < 2:
+        return ""
+    rarest = min(words, key=index.lexical.papers_with)
+    shorter = " ".join(re.sub(rf"(?<![\w:]){re.escape(rarest)}(?!\w)", "", query, count=1,
+                              flags=re.I).split())
+    return shorter if index.lexical.count_all(parse(shorter), filters) else ""
+
+
+def _corrected(index: SearchIndex, query: str, parsed: ParsedQuery) -> str:
+    """The query with each word that no paper contains replaced by its likeliest correction."""
+    if index.speller is None:
+        return ""
+    fixed = query
+    for word in dict.fromkeys(w for w in index.lexical.scoring_words(parsed)):
+        if not word.isalpha() or index.lexical.papers_with(word):
+            continue
+        better = index.speller.correct(word)
+        if better and index.lexical.papers_with(better):
+            # Whole words only, and never inside a filter (author:name).
+            fixed = re.sub(rf"(?<![\w:]){re.escape(word)}(?!\w)", better, fixed, flags=re.I)
+    return fixed if fixed != query else ""
+
+
+def _closer(corrected: list[tuple[int, float]], original: list[tuple[int, float]], mode: str) -> bool:
+    """Whether the corrected query's best results score higher than the original's."""
+    def strength(ranked):
+        top = [score for _, score in ranked[:5]]
+        return sum(top) / len(top) if top else 0.0
+    if mode == "lexical":
+        return len(corrected) > len(original) or strength(corrected) > strength(original)
+    return strength(corrected) > strength(original)
+
+
+SUGGEST_WORDS = 8
+
+
+def suggest(text: str, *, limit: int = 5) -> list[Hit]:
+    """Papers for a query being typed: the words so far, the last one as a prefix (keywords only,
+    so that it answers between keystrokes)."""
+    words = re.findall(r"[^\W_]+", (text or "").lower())[:SUGGEST_WORDS]
+    if not words or len(words[-1]) < 2 and len(words) == 1:
+        return []
+    index = open_index()
+    hits = index.lexical.prefix_search(words, max(1, min(int(limit), 10)))
+    return _hits(index, hits, ParsedQuery(words=words))
 
 
 def related(key: str, *, limit: int = 5) -> list[Hit]:
@@ -274,9 +465,9 @@ def related(key: str, *, limit: int = 5) -> list[Hit]:
     if not len(vectors):
         parsed = parse(title)
         hits, _ = index.lexical.search(parsed, Filters(), limit + 1)
-        return _hits([h for h in hits if h[0] != pid][:limit], ParsedQuery())
+        return _hits(index, [h for h in hits if h[0] != pid][:limit], ParsedQuery())
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
     found = index.vectors.search(centre, limit, None if not index.vectors.dead else index.vectors.alive,
                                  POOLING, exclude={pid})
-    return _hits(found, ParsedQuery())
+    return _hits(index, found, ParsedQuery())

@@ -44,8 +44,9 @@ def hits_json(hits: list[Hit]) -> list[dict]:
 
 
 def results_json(results: Results, offset: int = 0) -> dict:
-    return {"mode": results.mode, "total": results.total, "offset": offset,
-            "message": results.message, "hits": hits_json(results.hits)}
+    return {"mode": results.mode, "total": results.total, "total_exact": results.exact,
+            "offset": offset, "message": results.message, "corrected": results.corrected,
+            "suggestion": results.suggestion, "fewer": results.fewer, "hits": hits_json(results.hits)}
 
 
 def render_hits(hits: list[Hit], *, emphasis: bool, start: int = 1) -> list[str]:
@@ -67,11 +68,15 @@ def render_results(results: Results, *, emphasis: bool, offset: int = 0) -> list
     lines = []
     if results.message:
         lines.append(f"note: {results.message}")
+    if results.corrected:
+        lines.append(f"showing results for: {results.corrected} (--exact searches {results.original!r})")
+    elif results.suggestion:
+        lines.append(f"did you mean: {results.suggestion}")
     if not results.hits:
-        lines.append("no papers found")
+        lines.append("no papers match" + (f"; fewer words: {results.fewer}" if results.fewer else ""))
         return lines
     shown = f"{offset + 1}-{offset + len(results.hits)}"
-    lines.append(f"{results.mode} search: {shown} of {results.total}"
-                 f"{'+' if results.total >= 1000 else ''} papers")
+    count = f"{results.total}" if results.exact else f"about {results.total}"
+    lines.append(f"{results.mode} search: {shown} of {count} papers")
     lines.extend(render_hits(results.hits, emphasis=emphasis, start=offset + 1))
     return lines

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -183,17 +183,28 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
 
 @api.get("/papers/search", response={200: list[DailyItemOut], 400: ErrorOut},
          summary="Search papers")
-def search_papers(request: HttpRequest, q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
+def search_papers(request: HttpRequest, response: HttpResponse,
+                  q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
                   limit: int = Query(20, ge=1, le=100),
-                  mode: Literal["hybrid", "lexical", "semantic"] = "hybrid"):
-    """Hybrid (default), keyword or semantic search; the query syntax is described in the README."""
+                  mode: Literal["hybrid", "lexical", "semantic"] = "hybrid",
+                  spell: bool = Query(True, description="correct words no paper contains")):
+    """Hybrid (default), keyword or semantic search; the query syntax is described in the README.
+    Only papers that match are returned, possibly none. `X-Total-Count` is how many match
+    (`X-Total-Estimated: true` when it is an estimate); a query corrected for typos says so in
+    `X-Search-Corrected`, and an offered correction comes in `X-Search-Suggestion`."""
     try:
-        opts = searching.options({"q": q, "mode": mode})
+        opts = searching.options({"q": q, "mode": mode, "spell": "1" if spell else "0"})
         if not opts.q:
             return Status(400, {"detail": "q: the query is empty"})
         found = searching.run(opts, limit=limit)
     except searching.BadSearch as exc:
         return Status(400, {"detail": str(exc)})
+    response["X-Total-Count"] = str(found.total)
+    response["X-Total-Estimated"] = "false" if found.exact else "true"
+    if found.corrected:
+        response["X-Search-Corrected"] = quote(found.corrected)
+    elif found.suggestion:
+        response["X-Search-Suggestion"] = quote(found.suggestion)
     return Status(200, [item_out(p) for p in found.papers])
 
 

@@ -23,6 +23,7 @@ class Options:
     since: date | None = None
     until: date | None = None
     category: str = ""
+    correct: bool = True  # spell=0 searches exactly what was typed
 
 
 @dataclass
@@ -31,6 +32,11 @@ class Found:
     total: int = 0
     mode: str = "hybrid"
     message: str = ""
+    exact: bool = True
+    corrected: str = ""
+    original: str = ""
+    suggestion: str = ""
+    fewer: str = ""
 
 
 def options(params) -> Options:
@@ -45,7 +51,8 @@ def options(params) -> Options:
     if since and until and since > until:
         raise BadSearch("'since' is after 'until'")
     category = (params.get("cat") or "").strip()[:64]
-    return Options(q=q, mode=mode, since=since, until=until, category=category)
+    return Options(q=q, mode=mode, since=since, until=until, category=category,
+                   correct=params.get("spell") != "0")
 
 
 def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
@@ -54,14 +61,17 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
 
     try:
         results = search(opts.q, mode=opts.mode, limit=limit, offset=offset, since=opts.since,
-                         until=opts.until, categories=[opts.category] if opts.category else None)
+                         until=opts.until, categories=[opts.category] if opts.category else None,
+                         correct=opts.correct)
     except SearchError as exc:
         raise BadSearch(str(exc)) from None
     hits = {hit.key: hit for hit in results.hits}
     papers = in_order([hit.key for hit in results.hits])
     for paper in papers:
         paper.hit = hits[paper.key]
-    return Found(papers=papers, total=results.total, mode=results.mode, message=results.message)
+    return Found(papers=papers, total=results.total, mode=results.mode, message=results.message,
+                 exact=results.exact, corrected=results.corrected, original=results.original,
+                 suggestion=results.suggestion, fewer=results.fewer)
 
 
 def _day(value: str | None, name: str) -> date | None:

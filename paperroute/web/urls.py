@@ -23,6 +23,7 @@ urlpatterns = [
     path("comments/<int:pk>/edit", paper.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete", paper.comment_delete, name="comment_delete"),
     path("search", search.page, name="search"),
+    path("search/suggest", search.suggestions, name="search_suggest"),
     path("submit", submit.page, name="submit"),
     path("account/signin", account.signin, name="signin"),
     path("account/signin/<str:token>", account.confirm, name="signin_confirm"),

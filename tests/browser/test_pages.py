@@ -53,7 +53,8 @@ def _pages(made: dict[str, str]) -> list[str]:
     week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
     return ["/", f"/papers/date/{made['today']}", f"/papers/week/{week}",
             f"/papers/month/{today:%Y-%m}", f"/papers/date/{made['today']}?view=all&cat=",
-            "/trending", "/search?q=speculative+decoding", "/search", "/papers/2411.17750",
+            "/trending", "/search?q=speculative+decoding", "/search?q=xyzzyqwf&cat=cs.LG", "/search",
+            "/papers/2411.17750",
             "/papers/2411.17751", "/authors/Author Number3 Withalonglastname", "/categories/cs.LG",
             "/account/signin", "/subscribe", f"/subscription/{made['token']}", "/submit",
             "/account/settings", f"/subscription/{made['token']}/unsubscribe", "/nowhere"]
@@ -192,3 +193,46 @@ def test_focus_stays_on_the_vote_button_after_voting(site, browser):
     assert re.fullmatch(r"\d+", card.locator("[data-count]").inner_text())
     assert loads == [], "the vote reloaded the page instead of being sent by the script"
     context.close()
+
+
+def test_search_as_you_type_with_the_keyboard(site, browser):
+    base, _ = site
+    from paperroute import search
+
+    search.sync(embed=False)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(base + "/")
+    box = page.get_by_role("combobox", name="Search papers")
+    box.click()
+    page.keyboard.type("speculative dec", delay=30)
+    listbox = page.get_by_role("listbox", name="Matching papers")
+    listbox.wait_for()
+    options = listbox.get_by_role("option")
+    assert options.count() >= 1
+    assert "Speculative decoding without a draft model" in options.first.inner_text()
+    assert box.get_attribute("aria-expanded") == "true"
+    # The open list passes axe too (a combobox controlling a listbox).
+    violations = Axe().run(page).response["violations"]
+    assert [v["id"] for v in violations] == []
+    page.keyboard.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == "site-search-option-0"
+    assert options.first.get_attribute("aria-selected") == "true"
+    page.keyboard.press("Escape")
+    assert box.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("ArrowDown")  # closed: the arrow does nothing to the page
+    page.keyboard.type("o")
+    listbox.wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/papers/2411\.17751$"))
+
+
+def test_without_javascript_the_box_is_the_plain_search_form(site, browser):
+    base, _ = site
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(base + "/")
+    box = page.get_by_role("searchbox", name="Search papers")
+    box.fill("speculative decoding")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q=speculative\+decoding"))
+    assert page.get_by_role("listbox").count() == 0

@@ -33,7 +33,7 @@ def _catalogue() -> None:
     add_paper("2411.17701", "Speculative decoding without a draft model", listed=today, hf_upvotes=5,
               abstract="Speculative decoding accelerates inference of large language models.",
               categories=("cs.CL",))
-    add_paper("2411.17702", f"Robust parsing of {HOSTILE}", listed=today,
+    add_paper("2411.17702", f"Robust parsing of {HOSTILE}", listed=today, hf_upvotes=1,
               authors=(f"Eve {HOSTILE}",), abstract=f"Inputs like {HOSTILE} must stay text.")
 
 

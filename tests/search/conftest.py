@@ -57,6 +57,16 @@ def seeds(django_db_setup, django_db_blocker, tmp_path_factory):
         yield report
 
 
+@pytest.fixture(scope="module")
+def sample(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo sample, with the vectors it ships."""
+    from paperroute import demo
+
+    with catalogue(django_db_blocker, tmp_path_factory.mktemp("demo"),
+                   lambda: list(demo.load())) as report:
+        yield report
+
+
 def titles(results) -> list[str]:
     from paperroute.catalog.models import Paper
 

@@ -6,19 +6,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from paperroute import demo, search
+from paperroute import search
 from paperroute.catalog.models import Paper
-from tests.search.conftest import catalogue
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def sample(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The demo sample, with the vectors it ships."""
-    with catalogue(django_db_blocker, tmp_path_factory.mktemp("demo"),
-                   lambda: list(demo.load())) as report:
-        yield report
 
 
 def test_the_shipped_vectors_cover_the_whole_sample(sample):

@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "paperroute"
 # Every query parameter and form field a view reads; test_the_parameter_lists_are_complete keeps
 # these lists honest when a view starts reading a new one.
 QUERY = ["page", "q", "mode", "cat", "since", "until", "next", "welcome", "done", "code", "name",
-         "date", "week", "month", "sort", "p", "limit", "view", "theme", "period"]
+         "date", "week", "month", "sort", "p", "limit", "view", "theme", "period", "spell"]
 FORM = ["body", "email", "next", "action", "form", "username", "token", "name", "arxiv",
         "frequency", "max_papers", "categories", "other_categories", "topics"]
 TRICKY = ["", "0", "-1", "²", "١٢", "௫", "1e3", "99999999999999999999999", "\x00", "a\x00b", "\n",

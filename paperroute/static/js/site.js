@@ -50,6 +50,103 @@
     }
   });
 
+  // Search as you type: the header's box becomes a combobox listing the top matches. Without
+  // this script it is the plain search form.
+  var searchForm = document.querySelector("form[data-suggest]");
+  if (searchForm && window.fetch) {
+    var box = searchForm.querySelector("input[type=search]");
+    var list = searchForm.querySelector("[role=listbox]");
+    var status = searchForm.querySelector("[role=status]");
+    var endpoint = searchForm.getAttribute("data-suggest");
+    var timer = null, request = null, active = -1, shown = [];
+    box.setAttribute("role", "combobox");
+    box.setAttribute("aria-autocomplete", "list");
+    box.setAttribute("aria-expanded", "false");
+    box.setAttribute("aria-controls", list.id);
+
+    var close = function () {
+      list.hidden = true;
+      box.setAttribute("aria-expanded", "false");
+      box.removeAttribute("aria-activedescendant");
+      active = -1;
+    };
+    var mark = function (index) {
+      var options = list.querySelectorAll("[role=option]");
+      active = index;
+      options.forEach(function (option, i) {
+        option.setAttribute("aria-selected", i === index ? "true" : "false");
+      });
+      if (index >= 0) box.setAttribute("aria-activedescendant", options[index].id);
+      else box.removeAttribute("aria-activedescendant");
+    };
+    var render = function (query, results) {
+      if (query !== box.value.trim()) return;  // an older answer, overtaken by typing
+      list.textContent = "";
+      shown = results;
+      results.forEach(function (result, i) {
+        var option = document.createElement("li");
+        option.id = "site-search-option-" + i;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        var title = document.createElement("span");
+        title.className = "suggest-title";
+        title.textContent = result.title;
+        var meta = document.createElement("span");
+        meta.className = "suggest-meta";
+        meta.textContent = [result.author + (result.more_authors ? " et al." : ""), result.date]
+          .filter(Boolean).join(" · ");
+        option.appendChild(title);
+        option.appendChild(meta);
+        option.addEventListener("mousedown", function (event) {
+          event.preventDefault();  // keep focus in the box until the page changes
+          window.location.assign(result.url);
+        });
+        list.appendChild(option);
+      });
+      if (results.length) {
+        list.hidden = false;
+        box.setAttribute("aria-expanded", "true");
+        mark(-1);
+        status.textContent = results.length + " matching papers; arrow keys to choose, Enter to open.";
+      } else {
+        close();
+        status.textContent = "No matching papers; press Enter to search.";
+      }
+    };
+    var lookup = function () {
+      var query = box.value.trim();
+      if (query.length < 2) { close(); return; }
+      if (request) request.abort();
+      request = new AbortController();
+      fetch(endpoint + "?q=" + encodeURIComponent(query),
+            { headers: { "Accept": "application/json" }, signal: request.signal })
+        .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+        .then(function (data) { render(query, data.results || []); })
+        .catch(function () { /* aborted, or offline: the form still searches */ });
+    };
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(lookup, 150);
+    });
+    box.addEventListener("keydown", function (event) {
+      var count = list.hidden ? 0 : shown.length;
+      if (event.key === "ArrowDown" && count) {
+        event.preventDefault();
+        mark((active + 1) % count);
+      } else if (event.key === "ArrowUp" && count) {
+        event.preventDefault();
+        mark(active <= 0 ? count - 1 : active - 1);
+      } else if (event.key === "Enter" && count && active >= 0) {
+        event.preventDefault();
+        window.location.assign(shown[active].url);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+      }
+    });
+    box.addEventListener("blur", function () { setTimeout(close, 100); });
+  }
+
   function selectText(node) {
     if (!node) return;
     var range = document.createRange();

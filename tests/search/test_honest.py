@@ -1,0 +1,93 @@
+"""Search tells the truth on the demo sample: nothing for nonsense, typos corrected, real counts,
+and answers while the query is being typed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from paperroute import search
+from tests.search.conftest import titles
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("mode", search.MODES)
+@pytest.mark.parametrize("query", ["xyzzyqwf", "qwertyuiop asdfghjkl", "zzkx vvqq wwpt"])
+def test_a_query_nothing_matches_finds_nothing(sample, mode, query):
+    found = search.search(query, mode=mode)
+    assert found.hits == [] and found.total == 0
+
+
+def test_the_count_is_how_many_match_not_a_cap(sample):
+    counts = {}
+    for query in ("speculative decoding", "dark matter halos", "graph neural networks"):
+        found = search.search(query, limit=100)
+        # Every paper counted can be paged to, and nothing more.
+        assert found.exact and found.total == len(found.hits) < 100, (query, found.total)
+        counts[query] = found.total
+    assert len(set(counts.values())) > 1, counts
+
+
+def test_the_tail_of_a_ranking_is_not_unrelated_papers(sample):
+    results = search.search("speculative decoding", limit=50)
+    found = titles(results)
+    # The first papers are about it: named so in the title, or at least in the abstract.
+    assert found[:4] and sum("peculative" in t for t in found[:4]) >= 3
+    assert all("speculative decoding" in h.snippet.lower() or "peculative" in h.title
+               for h in results.hits[:4])
+    unrelated = [t for t in found if any(w in t for w in ("LDPC", "Spectre", "Surface Code",
+                                                          "Stabilizer", "stabilizer"))]
+    assert unrelated == [], found
+
+
+@pytest.mark.parametrize("typed, meant", [("speculatve decodng", "speculative decoding"),
+                                          ("difusion modls", "diffusion models"),
+                                          ("gravitatonal waves", "gravitational waves")])
+def test_typos_are_corrected_and_said(sample, typed, meant):
+    found = search.search(typed)
+    assert found.corrected == meant and found.original == typed
+    assert found.hits
+    if "speculative" in meant:
+        assert all("peculative" in t for t in titles(found)[:3]), titles(found)
+
+
+def test_a_correct_query_is_left_alone(sample):
+    found = search.search("speculative decoding")
+    assert found.corrected == "" and found.suggestion == ""
+
+
+def test_correction_can_be_turned_off_and_is_then_offered(sample):
+    found = search.search("speculatve decodng", correct=False)
+    assert found.corrected == ""
+    assert found.suggestion == "speculative decoding" or not found.hits
+
+
+def test_fewer_words_are_suggested_when_nothing_matches(sample):
+    found = search.search("speculative decoding xyzzyqwf", mode="lexical")
+    assert found.hits or found.fewer
+
+
+def test_as_you_type_finds_papers_from_a_prefix(sample):
+    hits = search.suggest("speculative dec")
+    assert hits and all("peculative" in h.title or "Decod" in h.title for h in hits[:3])
+    assert search.suggest("x") == []
+
+
+def test_the_cli_and_the_api_tell_the_same(sample, client):
+    from paperroute.search.terminal import results_json
+
+    payload = results_json(search.search("xyzzyqwf"))
+    assert payload["hits"] == [] and payload["total"] == 0 and payload["total_exact"] is True
+    response = client.get("/api/papers/search?q=xyzzyqwf")
+    assert response.json() == [] and response["X-Total-Count"] == "0"
+    typo = client.get("/api/papers/search?q=speculatve+decodng")
+    assert typo["X-Search-Corrected"] == "speculative%20decoding"
+    page = client.get("/search?q=xyzzyqwf").content.decode()
+    assert "No papers match" in page and "1000 results" not in page
+    corrected = client.get("/search?q=speculatve+decodng").content.decode()
+    assert "Showing results for <strong>speculative decoding</strong>" in corrected
+    assert "spell=0" in corrected
+    suggestions = json.loads(client.get("/search/suggest?q=speculative+dec").content)
+    assert suggestions["results"] and suggestions["results"][0]["url"].startswith("/papers/")
