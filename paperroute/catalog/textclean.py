@@ -1,4 +1,4 @@
-"""TeX in arXiv titles, abstracts and author names made plain Unicode; math is left to web/latex.py."""
+"""TeX in arXiv titles, abstracts and author names made plain Unicode; math is left to catalog/latex.py."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ _ESCAPES = {"&": "&", "%": "%", "$": "$", "#": "#", "_": "_", "{": "{", "}": "}"
 _MATH_ENVS = r"(?:equation|align|alignat|eqnarray|gather|multline|flalign|displaymath|math|split|aligned" \
              r"|gathered|cases|array|[pbvBV]?matrix)\*?"
 # Math spans end within _SPAN characters and before the next opening delimiter, so that text
-# with thousands of unclosed "\(" or "$$" costs linear time, as in web/latex.py.
+# with thousands of unclosed "\(" or "$$" costs linear time, as in catalog/latex.py.
 _SPAN = 2000
 # A display environment may hold one more (\begin{cases} inside \begin{equation*}).
 _BODY = r"(?:(?!\\(?:begin|end)\{)[\s\S])"

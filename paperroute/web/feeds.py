@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from feedgen.feed import FeedGenerator
 
+from paperroute.catalog import latex
 from paperroute.catalog.models import Author, Category
 from paperroute.catalog.textclean import author_key, display_name, teaser_text
 from paperroute.community import listings, trending
 from paperroute.search import themesets
-from paperroute.web import latex, periods, searching
+from paperroute.web import periods, searching
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 

@@ -47,7 +47,7 @@ def test_reference_managers_and_link_previews_find_their_tags(client):
 
 @pytest.mark.django_db
 def test_bibtex_escapes_special_characters_and_joins_authors():
-    from paperroute.web import bibtex
+    from paperroute.catalog import bibtex
 
     paper = add_paper("2411.17701", "R&D at 100% for $O(n)$ {cases} \\{x\\}",
                       authors=("José Ñandú", "A_B #1"))

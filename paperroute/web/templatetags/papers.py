@@ -7,11 +7,11 @@ from django.template.defaultfilters import linebreaksbr
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from paperroute.catalog import latex
 from paperroute.catalog.links import http_url
 from paperroute.catalog.records import url_spans
 from paperroute.catalog.taxonomy import NAMES
 from paperroute.catalog.textclean import teaser_text
-from paperroute.web import latex
 
 register = template.Library()
 

@@ -9,13 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from paperroute.catalog import bibtex
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import parse_arxiv_id
 from paperroute.community import comments, listings, votes
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
 from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
-from paperroute.web import bibtex, related
+from paperroute.web import related
 from paperroute.web.views.common import cacheable, error_page, local_target
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from paperroute.catalog.latex import SYMBOLS, WRAPPERS
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import unicode_text
-from paperroute.web.latex import SYMBOLS, WRAPPERS
 
 # Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms. BibTeX
 # counts braces without regard to backslashes, so "\}" would still close the field: literal
