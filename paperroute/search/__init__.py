@@ -5,7 +5,7 @@ this package is also a Django app whose models must not be imported while apps l
 """
 
 _SERVICE = {"SearchError", "Hit", "Results", "search", "suggest", "related", "sync", "rebuild",
-            "import_vectors", "MODES"}
+            "import_vectors", "paper_matrix", "embed_texts", "MODES"}
 _SYNC = {"SyncReport"}
 
 

@@ -413,7 +413,8 @@ def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery,
 
 
 def _corrected(index: SearchIndex, query: str, parsed: ParsedQuery) -> str:
-    """The query with each word that no paper contains replaced by its likeliest correction."""
+    """The query with each word that no paper contains replaced by its likeliest correction;
+    "" unless every such word has one."""
     if index.speller is None:
         return ""
     fixed = query
@@ -421,9 +422,10 @@ def _corrected(index: SearchIndex, query: str, parsed: ParsedQuery) -> str:
         if not word.isalpha() or index.lexical.papers_with(word):
             continue
         better = index.speller.correct(word)
-        if better and index.lexical.papers_with(better):
-            # Whole words only, and never inside a filter (author:name).
-            fixed = re.sub(rf"(?<![\w:]){re.escape(word)}(?!\w)", better, fixed, flags=re.I)
+        if not (better and index.lexical.papers_with(better)):
+            return ""  # a word that cannot be corrected: nonsense stays nonsense, not half-words
+        # Whole words only, and never inside a filter (author:name).
+        fixed = re.sub(rf"(?<![\w:]){re.escape(word)}(?!\w)", better, fixed, flags=re.I)
     return fixed if fixed != query else ""
 
 
@@ -449,6 +451,31 @@ def suggest(text: str, *, limit: int = 5) -> list[Hit]:
     index = open_index()
     hits = index.lexical.prefix_search(words, max(1, min(int(limit), 10)))
     return _hits(index, hits, ParsedQuery(words=words))
+
+
+def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
+    """One unit vector per paper (the mean of its passages' vectors) for those of `pids` that
+    are embedded: (vectors (n, dim) float32, their pids (n,)), in the order given."""
+    store = open_index().vectors
+    pids = np.asarray(list(pids), dtype=np.int64)
+    inside = (pids >= 0) & (pids < len(store.count))
+    present = np.zeros(len(pids), bool)
+    present[inside] = store.count[pids[inside]] > 0
+    kept = pids[present]
+    if not len(kept):
+        return np.zeros((0, store.vectors.shape[1] if store.rows else 0), np.float32), kept
+    starts = store.first[kept]
+    counts = store.count[kept].astype(np.int64)
+    offsets = np.cumsum(counts) - counts
+    rows = np.repeat(starts - offsets, counts) + np.arange(counts.sum())
+    sums = np.add.reduceat(np.asarray(store.vectors[rows], dtype=np.float32), offsets, axis=0)
+    sums /= np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)
+    return sums, kept
+
+
+def embed_texts(texts: list[str]) -> np.ndarray:
+    """Query vectors for short texts (followed topics), by the index's model."""
+    return np.asarray(_embedder().embed_queries(list(texts)), dtype=np.float32)
 
 
 def related(key: str, *, limit: int = 5) -> list[Hit]:

@@ -8,6 +8,7 @@ most frequent of them the first time a query holds a word no paper contains, so 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -20,7 +21,21 @@ FILE = "words.tsv"
 MIN_COUNT = 2            # a word seen once is as likely a typo in a paper as a word
 MAX_WORDS = 60_000       # dictionary size: the commonest words cover what people misspell
 MIN_LENGTH = 4           # shorter words have too many neighbours to correct safely
+SHORT = 5                # words up to this long get one edit, longer ones two (as "fuzziness
+                         # AUTO" does): two edits turn short nonsense into words ("grelk" > "great")
+
 _WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]+)*")
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """The English words of symspellpy's own frequency list (82,765 words, in its wheel): a
+    query word among them is not a typo even when no paper in a small collection holds it."""
+    import symspellpy
+
+    path = Path(symspellpy.__file__).parent / "frequency_dictionary_en_82_765.txt"
+    with path.open(encoding="utf-8") as handle:
+        return frozenset(line.split(" ", 1)[0] for line in handle)
 
 
 def words_of(text: str) -> list[str]:
@@ -89,12 +104,14 @@ class Speller:
             return self._symspell
 
     def correct(self, word: str) -> str | None:
-        """The likeliest word one or two edits away, preferring fewer edits, then frequency."""
+        """The likeliest word one edit away (two for words over SHORT letters), preferring fewer
+        edits, then frequency; None for an English word, which a collection may simply lack."""
         word = word.lower()
-        if len(word) < MIN_LENGTH or not word.isalpha():
+        if len(word) < MIN_LENGTH or not word.isalpha() or word in english_words():
             return None
         from symspellpy import Verbosity
 
-        found = self._dictionary().lookup(word, Verbosity.CLOSEST, max_edit_distance=2)
+        edits = 1 if len(word) <= SHORT else 2
+        found = self._dictionary().lookup(word, Verbosity.CLOSEST, max_edit_distance=edits)
         best = max(found, key=lambda s: (-s.distance, s.count, s.term), default=None)
         return best.term if best is not None and best.term != word else None

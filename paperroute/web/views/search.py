@@ -9,10 +9,10 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from paperroute.catalog.models import Category
+from paperroute.catalog.models import Authorship, Category, Paper
+from paperroute.catalog.textclean import display_name
 from paperroute.web import searching
-from paperroute.web.related import in_order
-from paperroute.web.views.common import cacheable, mark_voted
+from paperroute.web.views.common import cacheable, drop_for_reader, mark_voted, read_toggle
 
 PER_PAGE = 20
 
@@ -51,7 +51,8 @@ def page(request):
         return reverse("search") + "?" + urlencode({k: v for k, v in {**params, **changes}.items() if v})
 
     filtered = bool(opts.category or opts.since or opts.until)
-    context.update(found=found, papers=mark_voted(request, found.papers), page=page_obj,
+    context.update(found=found, papers=drop_for_reader(request, mark_voted(request, found.papers)),
+                   page=page_obj, read_toggle=read_toggle(request),
                    page_query=urlencode(params),
                    original_url=link(q=found.original, spell="0") if found.corrected else "",
                    suggestion_url=link(q=found.suggestion, spell="") if found.suggestion else "",
@@ -76,16 +77,23 @@ def suggestions(request):
         hits = suggest(text, limit=5)
     except SearchError:
         hits = []
-    papers = {p.key: p for p in in_order([hit.key for hit in hits])}
+    # Two light queries for the dates and authors (no model instances, votes or categories):
+    # this runs after every pause in typing.
+    rows = {key: (pk, listed, published) for pk, key, listed, published in Paper.objects.filter(
+        key__in=[hit.key for hit in hits]).values_list("pk", "key", "listed_on", "published")}
+    names: dict[int, list[str]] = {}
+    for paper_id, name in (Authorship.objects.filter(paper_id__in=[row[0] for row in rows.values()])
+                           .order_by("paper_id", "position").values_list("paper_id", "author__name")):
+        names.setdefault(paper_id, []).append(name)
     results = []
     for hit in hits:
-        paper = papers.get(hit.key)
-        if paper is None:
+        if hit.key not in rows:
             continue
-        authors = paper.author_names
-        day = paper.listed_on or (paper.published.date() if paper.published else None)
-        results.append({"title": hit.title, "author": authors[0] if authors else "",
+        pk, listed, published = rows[hit.key]
+        authors = names.get(pk, [])
+        day = listed or (published.date() if published else None)
+        results.append({"title": hit.title, "author": display_name(authors[0]) if authors else "",
                         "more_authors": max(0, len(authors) - 1),
                         "date": day.isoformat() if day else "",
-                        "url": reverse("paper", args=[paper.key])})
+                        "url": reverse("paper", args=[hit.key])})
     return cacheable(JsonResponse({"query": text, "results": results}))
