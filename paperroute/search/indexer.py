@@ -9,10 +9,11 @@ paper's changed_at with the one it was indexed at (changed.npy), re-indexing onl
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -39,6 +40,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BATCH = 2000              # papers read from the database at a time
 EMBED_CHUNK = 64          # papers embedded per round trip to the database
 COMMIT_EVERY = 30.0       # seconds between commits while embedding, so progress is kept
+# PostgreSQL advisory locks that claim papers for embedding are keyed CLAIMS + paper id: a range
+# of their own, should anything else take advisory locks on the same database.
+CLAIMS = 0x7072_0000 << 32
 
 
 def micros(moment: datetime) -> int:
@@ -263,49 +267,99 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
     return w.report
 
 
+@contextmanager
+def _claimed(pids: list[int], *, wait: bool = False) -> Iterator[list[int]]:
+    """The papers of `pids` this run may embed now, held until the block's vectors are committed.
+
+    On PostgreSQL, several hosts may sync against one database at once: each paper is claimed
+    by a transaction-level advisory lock, taken with the transaction that stores its vectors, so
+    no two runs embed it at the same time and a killed run's claims end with its connection.
+    With `wait`, blocks until runs that hold some of them are done. SQLite is one host's, whose
+    writer lock already lets one sync run at a time: every paper is ours.
+    """
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql" or not pids:
+        yield pids
+        return
+    keys = [CLAIMS + pid for pid in sorted(pids)]  # one order for all runs: no lock cycles
+    with transaction.atomic(), connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
+            mine = sorted(pids)
+        else:
+            cursor.execute("SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)",
+                           [keys])
+            mine = [key - CLAIMS for (key,) in cursor.fetchall()]
+        yield mine
+
+
+class _Vectorizer:
+    """Gives papers vectors: stored ones (another run's, or shipped), else the model's."""
+
+    def __init__(self, w: Writer, make_embedder: Callable[[], Embedder] | None,
+                 precomputed: tuple[Path, ...]) -> None:
+        self.w = w
+        self.make_embedder = make_embedder
+        self.embedder = None  # loaded only if something is not in the shipped vectors
+        self.shipped = vector_db.Precomputed(list(precomputed), w.model)
+
+    def __call__(self, pids: list[int]) -> None:
+        w = self.w
+        docs = list(load_docs(pids))
+        missing = w.attach_vectors(docs)  # another host may have embedded them meanwhile
+        if not missing:
+            return
+        digests = [text_hash(d.title, d.abstract) for d in missing]
+        arrays = [self.shipped.get(digest) for digest in digests]
+        todo = [i for i, array in enumerate(arrays) if array is None]
+        if self.make_embedder is None:
+            keep = [i for i, array in enumerate(arrays) if array is not None]
+            missing = [missing[i] for i in keep]
+            digests, arrays = [digests[i] for i in keep], [arrays[i] for i in keep]
+            todo = []
+        if todo:
+            self.embedder = self.embedder or self.make_embedder()
+            made = self.embedder.embed_papers([(missing[i].title, missing[i].abstract) for i in todo])
+            for i, array in zip(todo, made):
+                arrays[i] = array
+        w.report.embedded += len(todo)
+        w.report.reused += len(missing) - len(todo)
+        stamps = vector_db.save(w.model, [(d.pid, digest, a)
+                                          for d, digest, a in zip(missing, digests, arrays)])
+        for doc, array in zip(missing, arrays):
+            w.vectors.put(doc.pid, array, doc.day, doc.categories)
+            if doc.pid in stamps:
+                w.vstamp[doc.pid] = micros(stamps[doc.pid])
+
+
 def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder] | None, progress: Progress,
                    writer, marks: dict, precomputed: tuple[Path, ...]) -> None:
     """Give vectors to indexed papers lacking them: shipped ones, else (with an embedder) new ones.
 
-    Commits every half minute, so that an interrupted run keeps what it embedded.
+    Vectors are stored in the database a chunk at a time, so an interrupted run loses at most
+    the chunk it was embedding, and the index is committed every half minute. Papers another
+    run (on another host) is embedding are left to it and taken from the database afterwards.
     """
     pending = w.pending()
     if not pending or (make_embedder is None and not any(p.exists() for p in precomputed)):
         return
     if make_embedder is None and len(pending) > 5000:
         return  # a keyword-only sync (as from a web request) must stay quick; sync embeds them
-    embedder = None  # loaded only if something is not in the shipped vectors
-    shipped = vector_db.Precomputed(list(precomputed), w.model)
+    vectorize = _Vectorizer(w, make_embedder, precomputed)
     last_commit = time.monotonic()
+    others: list[int] = []  # claimed by another run when this one came to them
     with progress("embedding papers", total=len(pending), unit="papers") as bar:
-        for start in range(0, len(pending), EMBED_CHUNK):
-            chunk = pending[start:start + EMBED_CHUNK]
-            docs = list(load_docs(chunk))
-            missing = w.attach_vectors(docs)  # another host may have embedded them meanwhile
-            if missing:
-                digests = [text_hash(d.title, d.abstract) for d in missing]
-                arrays = [shipped.get(digest) for digest in digests]
-                todo = [i for i, array in enumerate(arrays) if array is None]
-                if make_embedder is None:
-                    keep = [i for i, array in enumerate(arrays) if array is not None]
-                    missing = [missing[i] for i in keep]
-                    digests, arrays = [digests[i] for i in keep], [arrays[i] for i in keep]
-                    todo = []
-                if todo:
-                    embedder = embedder or make_embedder()
-                    made = embedder.embed_papers([(missing[i].title, missing[i].abstract) for i in todo])
-                    for i, array in zip(todo, made):
-                        arrays[i] = array
-                w.report.embedded += len(todo)
-                w.report.reused += len(missing) - len(todo)
-                stamps = vector_db.save(w.model, [(d.pid, digest, a)
-                                                  for d, digest, a in zip(missing, digests, arrays)])
-                for doc, array in zip(missing, arrays):
-                    w.vectors.put(doc.pid, array, doc.day, doc.categories)
-                    if doc.pid in stamps:
-                        w.vstamp[doc.pid] = micros(stamps[doc.pid])
-            bar(len(chunk))
-            if time.monotonic() - last_commit > COMMIT_EVERY:
-                w.commit(writer, marks)
-                last_commit = time.monotonic()
+        for wait, todo in ((False, pending), (True, others)):
+            for start in range(0, len(todo), EMBED_CHUNK):
+                chunk = todo[start:start + EMBED_CHUNK]
+                with _claimed(chunk, wait=wait) as mine:
+                    vectorize(mine)
+                if not wait:
+                    taken = set(mine)
+                    others.extend(pid for pid in chunk if pid not in taken)
+                bar(len(mine))
+                if time.monotonic() - last_commit > COMMIT_EVERY:
+                    w.commit(writer, marks)
+                    last_commit = time.monotonic()
     w.commit(writer, marks)

@@ -1,0 +1,231 @@
+"""Memory and latency of `paperroute serve` with several web processes, over HTTP.
+
+For each web-process count W, the real server (`paperroute serve --workers W --no-worker`) is
+started over a synthetic catalogue; every web process is warmed (model loaded, index open),
+then hybrid searches (bench/synth_papers.py's query mix: topic words, phrases, category and year
+filters) are sent over HTTP by 8 concurrent clients, one fresh connection a request. Reported:
+p50 and p99 of the requests, and the sum of PSS (/proc/PID/smaps_rollup, which counts a page
+shared by n processes as 1/n in each) over every server process, master included, read after
+the queries; each as a ratio to W=1 measured in the same run.
+
+`--graph copy` starts the server with the HNSW graph read into each process's memory, as
+paperroute did before it memory-mapped it (for the comparison; the server itself always maps).
+
+The catalogue and index are made by bench/search_latency.py's load and build phases and kept in
+--workdir for the next run with the same --papers.
+
+Usage: bench/serve_memory.py [--papers 100000] [--web-processes 1,4,8] [--queries 400]
+                             [--clients 8] [--graph mmap|copy] [--workdir DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The server, started with the graph read into memory instead of mapped: the module's flag is
+# set before gunicorn forks, so every web process inherits it.
+COPY_GRAPH = ("import sys; import paperroute.search.vectorstore as v; v.MMAP = 0; "
+              "from paperroute.cli import main; sys.argv[0] = 'paperroute'; raise SystemExit(main())")
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(PAPERROUTE_DATA_DIR=str(workdir), PAPERROUTE_DATABASE_URL="", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _phase(phase: str, workdir: Path, papers: int) -> dict:
+    """bench/search_latency.py's load or build phase, kept in workdir beside what it made."""
+    stamp = workdir / f"serve_memory_{phase}.json"
+    if stamp.exists() and json.loads(stamp.read_text()).get("papers") == papers:
+        return json.loads(stamp.read_text())
+    print(f"  {phase}: {papers:,} papers into {workdir}", file=sys.stderr, flush=True)
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "search_latency.py"), "--phase", phase,
+                             "--papers", str(papers), "--workdir", str(workdir)],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    if result.returncode:
+        raise SystemExit(f"serve_memory: the {phase} phase failed (exit {result.returncode})")
+    data = {**json.loads(result.stdout.strip().splitlines()[-1]), "papers": papers}
+    stamp.write_text(json.dumps(data))
+    return data
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _processes(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _processes(int(child))
+    return found
+
+
+def _memory(pids: list[int]) -> dict[str, float]:
+    """Sums over the processes of smaps_rollup's PSS (and its parts) and RSS, in MiB."""
+    total = {"pss": 0.0, "pss_anon": 0.0, "pss_file": 0.0, "rss": 0.0}
+    names = {"Pss": "pss", "Pss_Anon": "pss_anon", "Pss_File": "pss_file", "Rss": "rss"}
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in names:
+                total[names[key]] += int(value.split()[0]) / 1024
+    return {key: round(value, 1) for key, value in total.items()}
+
+
+def _opened(pid: int, vectors_file: str) -> bool:
+    """Whether a web process has the index open (it maps vectors.f16 once it has searched)."""
+    try:
+        return vectors_file in Path(f"/proc/{pid}/maps").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def _request(port: int, query: str) -> float:
+    """One hybrid search over a fresh connection; milliseconds."""
+    path = "/api/papers/search?" + urllib.parse.urlencode({"q": query, "mode": "hybrid", "limit": 20})
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"serve_memory: {path} answered {response.status}")
+    finally:
+        connection.close()
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph: str) -> dict:
+    """Start the server with `processes` web processes, warm it, time the queries, read PSS."""
+    from paperroute.search.index import current_generation, root_dir
+
+    generation = current_generation(root_dir(workdir))
+    vectors_file = str(generation / "vectors" / "vectors.f16")
+    port = _free_port()
+    command = [sys.executable, *(["-c", COPY_GRAPH] if graph == "copy" else ["-m", "paperroute"]),
+               "serve", "--port", str(port), "--workers", str(processes), "--no-worker"]
+    log = open(workdir / f"serve_memory_w{processes}.log", "wb")
+    server = subprocess.Popen(command, cwd=ROOT, env=_env(workdir), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _request(port, texts[0])
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"serve_memory: the server did not start (see {log.name})")
+                time.sleep(0.5)
+        web = [pid for pid in _processes(server.pid) if pid != server.pid]
+        # Warm every web process (model loaded, index open), as a server is after its first
+        # minutes: concurrent requests until each has searched, then a round of the queries.
+        with ThreadPoolExecutor(max_workers=max(clients, 2 * processes)) as pool:
+            warm = 0
+            while not all(_opened(pid, vectors_file) for pid in web):
+                if time.monotonic() > deadline + 300:
+                    raise SystemExit("serve_memory: some web process never answered a search")
+                batch = [texts[(warm + i) % len(texts)] for i in range(2 * processes)]
+                list(pool.map(lambda q: _request(port, q), batch))
+                warm += len(batch)
+            list(pool.map(lambda q: _request(port, q), texts[:max(100, 20 * processes)]))
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            started = time.perf_counter()
+            times = list(pool.map(lambda q: _request(port, q), texts))
+            wall = time.perf_counter() - started
+        memory = _memory(_processes(server.pid))
+        return {"web_processes": processes, "server_processes": len(_processes(server.pid)),
+                "queries": len(times), "clients": clients,
+                "p50_ms": round(float(np.percentile(times, 50)), 1),
+                "p99_ms": round(float(np.percentile(times, 99)), 1),
+                "throughput_qps": round(len(times) / wall, 1), "loadavg": os.getloadavg()[0],
+                **memory}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def report(results: dict) -> str:
+    """The runs as a Markdown table, ready for BENCHMARKS.md."""
+    runs = results["runs"]
+    one = next((r for r in runs if r["web_processes"] == 1), runs[0])
+    lines = [f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}: "
+             f"hybrid search over HTTP, {runs[0]['queries']} queries from {runs[0]['clients']} concurrent "
+             f"clients (a fresh connection each); memory read after the queries, summed over every "
+             f"server process (gunicorn master and web processes; --no-worker).", "",
+             "| web processes | p50 | p99 | queries/s | sum of PSS | of which anon / file "
+             "| vs. 1 process | sum of RSS |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        lines.append(f"| {r['web_processes']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
+                     f"{r['throughput_qps']} | {r['pss']:,.0f} MiB | {r['pss_anon']:,.0f} / "
+                     f"{r['pss_file']:,.0f} MiB | {r['pss'] / one['pss']:.2f}× | {r['rss']:,.0f} MiB |")
+    build = results.get("build", {})
+    if build:
+        parts = ", ".join(f"{name} {mb:,} MiB" for name, mb in build.get("index_parts_mb", {}).items())
+        lines += ["", f"Index: {build.get('index_mb', 0):,} MiB ({parts}); built in "
+                      f"{build.get('build_s', '?')} s."]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=100_000)
+    parser.add_argument("--web-processes", default="1,4,8",
+                        help="comma-separated web-process counts; 1 is added for the ratios")
+    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--graph", choices=("mmap", "copy"), default="mmap",
+                        help="copy: read the graph into each process, as before (for comparison)")
+    parser.add_argument("--workdir", help="keep the catalogue and index here (reused by later runs)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    counts = sorted({1, *(int(w) for w in args.web_processes.split(","))})
+
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pr-serve-memory-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    load = _phase("load", workdir, args.papers)
+    build = _phase("build", workdir, args.papers)
+    os.environ.update(_env(workdir))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "paperroute.settings"
+    from bench.synth_papers import make_catalogue, queries
+
+    texts = queries(make_catalogue(), args.queries, seed=9)
+    runs = []
+    for count in counts:
+        print(f"  {count} web process(es)...", file=sys.stderr, flush=True)
+        runs.append(measure(workdir, count, texts, args.clients, args.graph))
+    results = {"papers": args.papers, "graph": args.graph, "runs": runs, "load": load, "build": build}
+    print(json.dumps(results) if args.json else report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
