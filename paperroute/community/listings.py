@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
+from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from paperroute.catalog.models import Paper
+from paperroute.catalog.models import Authorship, Paper
 from paperroute.catalog.textclean import author_key
 
 SORTS = ("votes", "trending", "newest")
@@ -19,7 +19,11 @@ VIEWS = ("community", "all")
 def annotated(papers: QuerySet) -> QuerySet:
     """Papers with `upvotes` (community + Hugging Face) and `num_comments` (visible comments)."""
     return (papers.select_related("stats", "submission__user")
-            .prefetch_related("authorships__author", "categories")
+            # A join rather than a second prefetch for the authors: a page of papers can name
+            # thousands (physics collaborations), and Django prefetches a foreign key with one
+            # OR term each, more than SQLite accepts in one expression.
+            .prefetch_related(Prefetch("authorships", queryset=Authorship.objects.select_related("author")),
+                              "categories")
             .annotate(upvotes=Coalesce("hf_upvotes", Value(0)) + Coalesce("stats__votes", Value(0),
                                                                            output_field=IntegerField()),
                       num_comments=Coalesce("stats__comments", Value(0))))

@@ -197,3 +197,16 @@ def test_themes_are_chips_that_filter_and_have_feeds(client, arxiv_day):
     feed = feedparser.parse(client.get("/feeds/theme.xml?period=2024-11-28&theme=language-models").content)
     assert [e.title for e in feed.entries] == ["Submitted to the daily feed", "A physics paper"]
     assert client.get("/feeds/theme.xml?period=2024-11-28&theme=nope").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_collaboration_paper_with_thousands_of_authors_lists_like_any_other(client):
+    """ATLAS and CMS papers name some 3,000 authors; a page of them once crashed SQLite, whose
+    expressions cannot hold one term per author."""
+    day = date(2024, 11, 28)
+    authors = tuple(f"Physicist Number{i} Collaborator" for i in range(2500))
+    add_paper("2411.09990", "Observation of a collaboration-sized author list", listed=day,
+              hf_upvotes=1, authors=authors, categories=("hep-ex",))
+    page = client.get(f"/papers/date/{day}?view=all&cat=")
+    assert page.status_code == 200
+    assert "Observation of a collaboration-sized author list" in page.content.decode()
