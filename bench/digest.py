@@ -2,7 +2,10 @@
 
 Each database gets a fresh one, the bundled demo sample (its shipped vectors make the index
 sync quick) and 10,000 confirmed subscribers: 80% daily and 20% weekly, 5 to 20 papers, up to
-three followed topics from a pool of 40, and a category filter for a third of them. One period
+three followed topics from a pool of 40, and a category filter for a third of them. Every one
+has a reader's account with a library, so every digest has a "For you" section ranked from the
+day's papers: 1, 5, 20 or 100 saved papers, up to 5 "not interested", and for a fifth of them a
+followed author. One period
 is sent: the daily digest of the demo's arXiv day, 2024-11-28, so the daily subscribers get one.
 
 - compose: `paperroute.digest.runs.compose_run` (trending pool, one search per distinct topic,
@@ -101,24 +104,58 @@ def free_port() -> int:
 # -- one measurement, in a child process configured for one database ---------------------------
 
 def make_subscribers(count: int) -> None:
+    """Confirmed subscribers, each with a reader's account whose library gives "For you"
+    something to rank: saved papers (1 to 100 of the catalogue), a few "not interested", and
+    for some a followed author."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from paperroute.catalog.models import Paper
     from paperroute.digest.models import Subscriber
     from paperroute.digest.subscriptions import new_token
+    from paperroute.library.models import Collection, CollectionItem, Follow, PaperState
 
     rng = random.Random(7)
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"reader{i}", email=f"reader{i}@bench.example.org")
+         for i in range(count)], batch_size=1000)
+    if any(u.pk is None for u in users):  # SQLite before 3.35 returns no ids from bulk_create
+        users = list(get_user_model().objects.filter(username__startswith="reader").order_by("pk"))
     rows = []
-    for i in range(count):
+    for i, account in enumerate(users):
         rows.append(Subscriber(
             email=f"reader{i}@bench.example.org", email_key=f"reader{i}@bench.example.org",
-            status=Subscriber.CONFIRMED, token=new_token(),
+            status=Subscriber.CONFIRMED, token=new_token(), user=account,
             frequency="daily" if rng.random() < 0.8 else "weekly",
             max_papers=rng.choice((5, 10, 15, 20)),
             topics=rng.sample(TOPICS, rng.randint(0, 3)),
             categories=rng.sample(CATEGORIES, rng.randint(1, 2)) if rng.random() < 0.33 else []))
     Subscriber.objects.bulk_create(rows, batch_size=1000)
+    shelves = Collection.objects.bulk_create(
+        [Collection(owner=u, name="Saved", is_default=True) for u in users], batch_size=1000)
+    if any(c.pk is None for c in shelves):
+        shelves = list(Collection.objects.filter(is_default=True).order_by("owner_id"))
+    papers = list(Paper.objects.values_list("pk", flat=True))
+    authored = list(Paper.objects.filter(listed_on=DAY).values_list("authors__key", "authors__name")[:2000])
+    now = timezone.now()
+    items, states, follows = [], [], []
+    for account, shelf in zip(users, shelves):
+        saved = rng.sample(papers, rng.choice((1, 5, 20, 100)))
+        items += [CollectionItem(collection=shelf, paper_id=pid, position=n, added_at=now)
+                  for n, pid in enumerate(saved)]
+        states += [PaperState(user=account, paper_id=pid, dismissed_at=now)
+                   for pid in rng.sample(papers, rng.randint(0, 5)) if pid not in saved]
+        if rng.random() < 0.2:
+            key, name = rng.choice(authored)
+            follows.append(Follow(user=account, kind=Follow.AUTHOR, value=key, label=name))
+    CollectionItem.objects.bulk_create(items, batch_size=2000)
+    PaperState.objects.bulk_create(states, batch_size=2000)
+    Follow.objects.bulk_create(follows, batch_size=2000)
 
 
-def baseline(period, subscribers) -> tuple[float, int]:
-    """Seconds for a plain render_to_string loop over the digests' templates."""
+def baseline(period, subscribers) -> tuple[float, int, int]:
+    """Seconds for a plain render_to_string loop over the digests' templates, the number of
+    digests and how many of them have a "For you" section."""
     from django.template.loader import render_to_string
     from django.utils import timezone
 
@@ -127,9 +164,8 @@ def baseline(period, subscribers) -> tuple[float, int]:
 
     composer = Composer(period, now=timezone.now())
     digests = []
+    composer.prepare(subscribers)
     for subscriber in subscribers:
-        for topic in subscriber.topics:
-            composer.topic(topic)
         digest = composer.digest(subscriber)
         if digest.papers:
             digests.append((subscriber, digest))
@@ -151,7 +187,9 @@ def baseline(period, subscribers) -> tuple[float, int]:
                    "unsubscribe_url": render.unsubscribe_url(subscriber.token)}
         render_to_string("email/digest.html", context)
         render_to_string("email/digest.txt", context)
-    return time.perf_counter() - started, len(digests)
+    seconds = time.perf_counter() - started
+    for_you = sum(any(s.title == "For you" for s in digest.sections) for _, digest in digests)
+    return seconds, len(digests), for_you
 
 
 def run_one(subscribers: int) -> dict:
@@ -178,7 +216,7 @@ def run_one(subscribers: int) -> dict:
     period = daily(DAY)
     recipients = list(eligible("daily").order_by("pk"))
 
-    base_seconds, base_digests = baseline(period, recipients)
+    base_seconds, base_digests, with_for_you = baseline(period, recipients)
 
     run = runs.get_run(period)
     started = time.perf_counter()
@@ -212,6 +250,7 @@ def run_one(subscribers: int) -> dict:
         "end_to_end_s": round(end_to_end_seconds, 2),
         "end_to_end_per_s": round(composed / end_to_end_seconds, 1),
         "baseline_render_s": round(base_seconds, 2), "baseline_digests": base_digests,
+        "digests_with_for_you": with_for_you,
         "compose_to_render_loop_ratio": round(compose_seconds / base_seconds, 2),
         "connections": int(settings.CONFIG["DIGEST_CONCURRENCY"]),
     }
@@ -286,6 +325,9 @@ def main() -> int:
         print(f"{r['database']:<10}{r['digests']:>8}{r['topics_searched']:>7}{r['compose_per_s']:>11,.0f}"
               f"{r['send_per_s']:>9,.0f}{r['end_to_end_per_s']:>14,.0f}"
               f"{r['compose_to_render_loop_ratio']:>23.2f}x")
+    for r in results:
+        print(f"{r['database']}: {r['digests_with_for_you']:,} of {r['baseline_digests']:,} digests "
+              "have a For-you section")
     print("end-to-end: `paperroute digest send` from an empty outbox (it sends while composing); "
           f"{results[0]['connections'] if results else 4} SMTP connections; load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -171,6 +171,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_VOTES", "120/hour", "Upvotes and un-votes per user: COUNT/PERIOD.", _rate),
     Setting("RATE_COMMENTS", "20/hour", "Comments, and comment edits, per user: COUNT/PERIOD.", _rate),
     Setting("RATE_SUBMISSIONS", "10/day", "Paper submissions per user: COUNT/PERIOD.", _rate),
+    Setting("RATE_LIBRARY", "600/hour",
+            "Changes to a reader's library per user (saves, collections, notes, read and not "
+            "interested, follows): COUNT/PERIOD.", _rate),
+    Setting("RATE_IMPORTS", "20/day", "Library imports (files or lists of ids) per user: COUNT/PERIOD.",
+            _rate),
     Setting("TRENDING_HALF_LIFE", "24",
             "Hours after which a vote counts half as much in the trending ranking.", _float),
     Setting("PAGE_CACHE_SECONDS", "300",

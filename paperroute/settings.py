@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "paperroute.catalog",
     "paperroute.search",
     "paperroute.community",
+    "paperroute.library",
     "paperroute.digest",
     "paperroute.web",
     # Serves /api/docs' Swagger UI from the package's own static files instead of a CDN.

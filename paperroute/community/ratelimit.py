@@ -14,7 +14,8 @@ from paperroute.conf import parse_rate
 
 # What each limited action is called in messages.
 ACTIONS = {"signin-ip": "sign-in requests", "vote": "votes",
-           "comment": "comments", "submit": "submissions", "prefs": "changes of preferences"}
+           "comment": "comments", "submit": "submissions", "prefs": "changes of preferences",
+           "library": "changes to your library", "import": "imports"}
 
 
 def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:

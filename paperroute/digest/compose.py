@@ -1,4 +1,5 @@
-"""Choosing each subscriber's papers: the period's trending papers, then one section per topic.
+"""Choosing each subscriber's papers: the period's trending papers, the reader's own "For you"
+picks when the subscriber has an account, then one section per followed topic.
 
 A Composer is made once per period: it loads the trending pool and runs each distinct followed
 topic through the hybrid search once, so that ten thousand subscribers cost ten thousand set
@@ -21,6 +22,7 @@ from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import teaser_text
 from paperroute.community import listings, trending
 from paperroute.digest.periods import Period
+from paperroute.library import foryou
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ MIN_SIMILARITY = 0.55
 STOPWORDS = frozenset("a an and are as at be by for from in into is of on or the to with via "
                       "using based towards toward".split())
 AUTHORS_SHOWN = 4
+FOR_YOU_POOL = 2000   # the period's papers a reader's "For you" section is ranked from
+FOR_YOU_SECTION = 5
 
 
 @dataclass
@@ -60,6 +64,16 @@ class Section:
     title: str
     topic: str
     cards: list[Card]
+    # Why each paper was picked, for a section made for one reader (never shared by others).
+    reasons: dict[int, str] | None = None
+
+
+@dataclass
+class Personal:
+    """What a subscriber's account adds: its followed topics and its "For you" picks."""
+
+    topics: list[str] = field(default_factory=list)
+    picks: list[tuple[int, str]] = field(default_factory=list)  # (paper id, why), best first
 
 
 @dataclass
@@ -79,6 +93,8 @@ class Preferences:
     max_papers: int = 10
     categories: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
+    pk: int | None = None
+    user_id: int | None = None  # the reader's account, whose "For you" picks are added
 
 
 def site_url() -> str:
@@ -140,6 +156,8 @@ class Composer:
         self.cards: dict[int, Card] = {}
         self.topics: dict[str, list[int] | None] = {}
         self.rendered: dict = {}  # sections rendered for one subscriber, reused for the next
+        self.personal: dict[int, Personal] = {}  # by subscriber, filled by prepare()
+        self._for_you: foryou.Pool | None = None
         ranked = trending.top(period.start, period.end, limit=POOL, now=now)
         papers = [r.paper for r in ranked]
         if len(papers) < POOL:
@@ -187,8 +205,41 @@ class Composer:
         self._add_cards(matched)
         return [p.pk for p in matched]
 
+    def prepare(self, subscribers) -> None:
+        """Search the subscribers' topics and rank their "For you" picks, ahead of digest()."""
+        readers = {s.pk: s.user_id for s in subscribers if getattr(s, "user_id", None)}
+        signals = foryou.signals_for(sorted(set(readers.values()))) if readers else {}
+        picked: set[int] = set()
+        for subscriber in subscribers:
+            mine = signals.get(readers.get(subscriber.pk))
+            personal = Personal()
+            if mine is not None:
+                personal.topics = [t for t in dict.fromkeys(mine.following.topics)
+                                   if t not in subscriber.topics]
+                if not mine.empty:
+                    # More than a section's worth: some may have been sent or shown above.
+                    picks = foryou.rank(None, self._for_you_pool(), signals=mine,
+                                        limit=3 * FOR_YOU_SECTION)
+                    personal.picks = [(pick.paper_id, pick.reason) for pick in picks]
+                    picked.update(pick.paper_id for pick in picks)
+            for topic in [*subscriber.topics, *personal.topics]:
+                self.topic(topic)
+            if subscriber.pk is not None:
+                self.personal[subscriber.pk] = personal
+        missing = sorted(picked - set(self.cards))
+        for start in range(0, len(missing), 500):  # SQLite's limit on an expression's size
+            self._add_cards(listings.annotated(Paper.objects.filter(pk__in=missing[start:start + 500])))
+
+    def _for_you_pool(self) -> foryou.Pool:
+        """The period's papers "For you" ranks, with their vectors, loaded once per period."""
+        if self._for_you is None:
+            self._for_you = foryou.Pool(list(listings.between(self.period.start, self.period.end)
+                                             .values_list("pk", flat=True)[:FOR_YOU_POOL]))
+        return self._for_you
+
     def digest(self, prefs: Preferences, already_sent: set[int] | frozenset = frozenset()) -> Digest:
-        """One subscriber's digest: trending first, then each topic's new papers, no repeats."""
+        """One subscriber's digest: trending first, then what was picked for them, then each
+        topic's new papers; no paper twice."""
         result = Digest()
         shown = set(already_sent)
         top = []
@@ -202,7 +253,19 @@ class Composer:
         if top:
             label = "today" if self.period.frequency == "daily" else "this week"
             result.sections.append(Section(f"Trending {label}", "", top))
-        for topic in prefs.topics:
+        personal = self.personal.get(getattr(prefs, "pk", None)) or Personal()
+        mine, reasons = [], {}
+        for pid, reason in personal.picks:
+            card = self.cards.get(pid)
+            if card is not None and pid not in shown and in_categories(card, prefs.categories):
+                mine.append(card)
+                reasons[pid] = reason
+                shown.add(pid)
+                if len(mine) >= FOR_YOU_SECTION:
+                    break
+        if mine:
+            result.sections.append(Section("For you", "", mine, reasons))
+        for topic in [*prefs.topics, *personal.topics]:
             matches = self.topic(topic)
             if matches is None:
                 result.notes.append(f"your topic {topic!r} could not be searched")

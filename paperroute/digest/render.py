@@ -12,8 +12,9 @@ import css_inline
 from django.conf import settings
 from django.template.loader import get_template, render_to_string
 from django.urls import get_script_prefix, reverse
+from django.utils.html import escape
 
-from paperroute.digest.compose import Card, Digest, site_url
+from paperroute.digest.compose import Card, Digest, Section, site_url
 from paperroute.digest.periods import Period
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -127,21 +128,48 @@ def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str
     cache = {} if cache is None else cache
     html, text = [], []
     for section in digest.sections:
+        if section.reasons is not None:
+            own = _own_section(section, cache)
+            html.append(own[0])
+            text.append(own[1])
+            continue
         key = (section.title, section.topic, tuple(card.pid for card in section.cards))
         if key not in cache:
-            for card in section.cards:
-                render_card(card)
-            frame_key = ("frame", section.title, section.topic)
-            if frame_key not in cache:
-                cache[frame_key] = inline_fragment(get_template("email/digest_section.html").render(
-                    {"section": section, "cards_html": CARDS_HERE}))
+            frame = _frame(section, cache)
             # Pieces go in on lines of their own, so that every line stays within SMTP's limit.
             cards = "\n".join(card.html for card in section.cards)
-            cache[key] = (cache[frame_key].replace(CARDS_HERE, f"\n{cards}\n", 1),
+            cache[key] = (frame.replace(CARDS_HERE, f"\n{cards}\n", 1),
                           get_template("email/digest_section.txt").render({"section": section}))
         html.append(cache[key][0])
         text.append(cache[key][1])
     return "\n".join(html), "".join(text)
+
+
+def _frame(section: Section, cache: dict) -> str:
+    """The section's inlined HTML around a placeholder for its cards, once per title; its cards
+    rendered too."""
+    for card in section.cards:
+        render_card(card)
+    key = ("frame", section.title, section.topic)
+    if key not in cache:
+        cache[key] = inline_fragment(get_template("email/digest_section.html").render(
+            {"section": section, "cards_html": CARDS_HERE}))
+    return cache[key]
+
+
+WHY_STYLE = "margin:-4px 0 14px;color:#57606a;font-size:13px"
+
+
+def _own_section(section: Section, cache: dict) -> tuple[str, str]:
+    """A section made for one reader, each paper with why it was picked; not kept in the cache."""
+    frame = _frame(section, cache)
+    html, text = [], [f"{section.title.upper()}\n\n"]
+    for card in section.cards:
+        why = section.reasons.get(card.pid, "")
+        html.append(card.html + (f'\n<p style="{WHY_STYLE}">Why: {escape(why)}</p>' if why else ""))
+        text.append(card.text + (f"  Why: {why}\n" if why else "") + "\n")
+    cards = "\n".join(html)
+    return frame.replace(CARDS_HERE, f"\n{cards}\n", 1), "".join(text)
 
 
 def render_digest(period: Period, digest: Digest, *, email: str, token: str,

@@ -162,9 +162,7 @@ def sent_before(subscriber_ids: list[int], candidates: set[int]) -> dict[int, se
 def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
                   now: datetime) -> list[Composed]:
     """Outbox rows (not yet saved) for a batch of subscribers."""
-    for subscriber in batch:
-        for topic in subscriber.topics:
-            composer.topic(topic)
+    composer.prepare(batch)
     sent = sent_before([s.pk for s in batch], composer.candidate_ids())
     period = period_of(run)
     digests = [composer.digest(s, sent[s.pk]) for s in batch]
@@ -393,8 +391,7 @@ def single(period: Period, email: str, *, now: datetime | None = None) -> tuple[
     prefs = subscriber or Preferences()
     token = subscriber.token if subscriber else "preview"
     composer = Composer(period, now=now)
-    for topic in prefs.topics:
-        composer.topic(topic)
+    composer.prepare([prefs])
     sent = sent_before([subscriber.pk], composer.candidate_ids())[subscriber.pk] if subscriber else set()
     digest = composer.digest(prefs, sent)
     rendered = render.render_digest(period, digest, email=email, token=token)
@@ -449,9 +446,7 @@ def dry_run(period: Period) -> DryRun:
         report.status = run.status
     composer = Composer(period, now=timezone.now())
     for batch in unsent_pages(period.frequency, run):
-        for s in batch:
-            for topic in s.topics:
-                composer.topic(topic)
+        composer.prepare(batch)
         sent = sent_before([s.pk for s in batch], composer.candidate_ids())
         for s in batch:
             digest = composer.digest(s, sent[s.pk])

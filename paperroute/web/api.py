@@ -20,6 +20,7 @@ from pydantic import Field
 from paperroute.catalog.models import Paper
 from paperroute.community import listings, tokens, trending, votes
 from paperroute.community.errors import RateLimited
+from paperroute.library import foryou
 from paperroute.web import periods, searching
 from paperroute.web.context import absolute
 
@@ -139,28 +140,33 @@ def _has_submission(paper: Paper) -> bool:
         return False
 
 
+def _period(query) -> periods.Period:
+    """The day, week or month a query names (the narrowest given wins: date, then week, then
+    month); by default today, or the most recent day with papers. BadPeriod if it does not
+    exist (the schema checks the form, so this is 2021-W53 or 2024-02-30)."""
+    chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week),
+                                  ("month", query.month)) if v][:1]
+    if not chosen:
+        today = timezone.localdate()
+        return periods.day(today if listings.between(today, today).exists()
+                           else (listings.latest_day() or today))
+    name, value = chosen[0]
+    parser = {"date": periods.parse_day, "week": periods.parse_week, "month": periods.parse_month}[name]
+    try:
+        return parser(value)
+    except periods.BadPeriod as exc:
+        raise periods.BadPeriod(f"{name}: {exc}") from None
+
+
 @api.get("/daily_papers", response={200: list[DailyItemOut], 400: ErrorOut, 404: ErrorOut},
          summary="Papers of a day, week or month")
 def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[DailyQuery]):
     """Items shaped like Hugging Face's /api/daily_papers. `X-Total-Count` gives the number of
     papers in the period and `Link: <…>; rel="next"` the next page while there is one."""
-    # The narrowest period given wins: date, then week, then month.
-    chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week),
-                                  ("month", query.month)) if v][:1]
     try:
-        if not chosen:
-            today = timezone.localdate()
-            day = today if listings.between(today, today).exists() else (listings.latest_day() or today)
-            period = periods.day(day)
-        else:
-            name, value = chosen[0]
-            parser = {"date": periods.parse_day, "week": periods.parse_week,
-                      "month": periods.parse_month}[name]
-            period = parser(value)
+        period = _period(query)
     except periods.BadPeriod as exc:
-        # The value has the right form (the schema checks it), so the period does not exist:
-        # 2021-W53, 2024-02-30.
-        return Status(404, {"detail": f"{chosen[0][0]}: {exc}"})
+        return Status(404, {"detail": str(exc)})
     papers = listings.between(period.start, period.end)
     total = papers.count()
     start = query.p * query.limit
@@ -265,3 +271,34 @@ def rate_limited(request, exc: RateLimited):
     response = api.create_response(request, {"detail": str(exc)}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+class RecommendationsQuery(Schema):
+    date: str | None = DailyQuery.model_fields["date"]
+    week: str | None = DailyQuery.model_fields["week"]
+    month: str | None = DailyQuery.model_fields["month"]
+    limit: int = Field(20, ge=1, le=100, description="how many papers")
+
+
+class RecommendationOut(Schema):
+    paper: PaperOut
+    score: float = Field(description="higher is a better match for you; only the order means something")
+    reason: str = Field(description='why it was picked: "like “…”", "follows topic “…”", …')
+
+
+@api.get("/recommendations", auth=[BearerToken(), django_auth],
+         response={200: list[RecommendationOut], 401: ErrorOut, 404: ErrorOut},
+         summary="Your “For you” papers of a day, week or month")
+def recommendations(request: HttpRequest, query: Query[RecommendationsQuery]):
+    """The period's papers ranked for you from your saves, upvotes, "not interested" and follows,
+    best first, as the "For you" tab shows them. Empty until you have given it something."""
+    try:
+        period = _period(query)
+    except periods.BadPeriod as exc:
+        return Status(404, {"detail": str(exc)})
+    papers = listings.between(period.start, period.end)
+    picks = foryou.rank(request.user, list(papers.order_by().values_list("pk", flat=True)),
+                        limit=query.limit)
+    found = {p.pk: p for p in papers.filter(pk__in=[pick.paper_id for pick in picks])}
+    return Status(200, [{"paper": paper_out(found[pick.paper_id]), "score": round(pick.score, 4),
+                         "reason": pick.reason} for pick in picks if pick.paper_id in found])

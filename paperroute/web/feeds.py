@@ -68,6 +68,8 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
         authors = paper.author_names
         # Feed readers show plain text: display equations and citations give way to "…".
         summary = clean(latex.to_plain(teaser_text(paper.abstract)))
+        if getattr(paper, "reason", ""):  # a personal feed says why each paper is in it
+            summary = clean(f"[{paper.reason[:1].upper()}{paper.reason[1:]}] ") + summary
         if fmt == "rss":
             # RSS readers show <description> as HTML, so the abstract goes in as escaped text:
             # markup in it is shown, never run.
@@ -138,3 +140,41 @@ def _theme(params):
     page = reverse(kind, args=[period.slug]) + "?" + urlencode({"view": "all", "theme": theme["slug"]})
     return (f"{theme['label']} · {period.label}", page,
             [papers[pk] for pk in theme["members"] if pk in papers][:LIMIT])
+
+
+def collection_feed(request, collection, papers) -> HttpResponse:
+    """A public collection's papers, in its order, as Atom."""
+    body = render(f"Collection: {collection.name}", absolute(reverse("collection", args=[collection.pk])),
+                  absolute(request.path), papers[:500], "atom")
+    return HttpResponse(body, content_type=FORMATS["atom"][1])
+
+
+def private_feed(request, secret: str):
+    """A reader's own feed: new papers by the authors, in the categories and on the topics they
+    follow, at a secret address (rotated on the Following page). Never cached: it is one
+    reader's."""
+    from paperroute.library import followed, follows
+
+    user = follows.user_for_feed(secret)
+    if user is None:
+        raise Http404("no feed has this address; it may have been replaced by a new one")
+    papers = []
+    for pick in followed.new_papers(user, limit=LIMIT):
+        pick.paper.reason = pick.reason
+        papers.append(pick.paper)
+    papers = list(_annotated_in_order(papers))
+    body = render(f"{user.username}'s papers", absolute(reverse("following")), absolute(request.path),
+                  papers, "atom")
+    response = HttpResponse(body, content_type=FORMATS["atom"][1])
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _annotated_in_order(papers):
+    """The papers with the fields render() reads, keeping their order and `reason`."""
+    by_pk = {p.pk: p for p in listings.annotated(type(papers[0]).objects.filter(
+        pk__in=[p.pk for p in papers]))} if papers else {}
+    for paper in papers:
+        if paper.pk in by_pk:
+            by_pk[paper.pk].reason = getattr(paper, "reason", "")
+            yield by_pk[paper.pk]

@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from paperroute.web import feeds
 from paperroute.web.api import api
-from paperroute.web.views import account, listings, paper, search, submit
+from paperroute.web.views import account, library, library_import, listings, paper, search, submit
 from paperroute.web.views import subscribe as digest_views
 
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     re_path(r"^papers/(?P<key>.+)\.bib$", paper.bibtex_file, name="bibtex"),
     re_path(r"^papers/(?P<key>.+)/vote$", paper.vote, name="vote"),
     re_path(r"^papers/(?P<key>.+)/comments$", paper.comment_add, name="comment_add"),
+    re_path(r"^papers/(?P<key>.+)/save$", library.save, name="save"),
+    re_path(r"^papers/(?P<key>.+)/state$", library.paper_state, name="paper_state"),
+    re_path(r"^papers/(?P<key>.+)/note$", library.paper_note, name="paper_note"),
     re_path(r"^papers/(?P<key>.+)$", paper.detail, name="paper"),
     path("comments/<int:pk>/edit", paper.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete", paper.comment_delete, name="comment_delete"),
@@ -30,6 +33,20 @@ urlpatterns = [
     path("account/signout", account.signout, name="signout"),
     path("account/settings", account.settings_page, name="account_settings"),
     path("account/categories", listings.remember_categories, name="remember_categories"),
+    path("library", library.library, name="library"),
+    path("library/following", library.following, name="following"),
+    path("library/import", library_import.import_page, name="library_import"),
+    path("library/follow", library.follow, name="follow"),
+    path("library/feed/rotate", library.rotate_feed, name="rotate_feed"),
+    path("library/dismissed/forget", library.forget_dismissed, name="forget_dismissed"),
+    path("collections/new", library.collection_new, name="collection_new"),
+    path("collections/<int:pk>", library.collection, name="collection"),
+    path("collections/<int:pk>/edit", library.collection_edit, name="collection_edit"),
+    path("collections/<int:pk>/items", library.collection_item, name="collection_item"),
+    path("collections/<int:pk>/order", library.collection_order, name="collection_order"),
+    re_path(r"^collections/(?P<pk>\d{1,18})\.(?P<fmt>bib|json|atom)$", library.collection_export,
+            name="collection_export"),
+    path("feeds/private/<str:secret>.atom", feeds.private_feed, name="private_feed"),
     path("subscribe", digest_views.subscribe, name="subscribe"),
     path("subscribe/confirm/<str:token>", digest_views.confirm, name="subscribe_confirm"),
     path("subscription/<str:token>", digest_views.preferences, name="subscription"),

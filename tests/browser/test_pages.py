@@ -57,7 +57,28 @@ def _pages(made: dict[str, str]) -> list[str]:
             "/papers/2411.17750",
             "/papers/2411.17751", "/authors/Author Number3 Withalonglastname", "/categories/cs.LG",
             "/account/signin", "/subscribe", f"/subscription/{made['token']}", "/submit",
-            "/account/settings", f"/subscription/{made['token']}/unsubscribe", "/nowhere"]
+            "/account/settings", f"/subscription/{made['token']}/unsubscribe", "/nowhere",
+            "/library", "/library/following", "/library/import", f"/collections/{made['collection']}",
+            f"/papers/date/{made['today']}?view=foryou&cat="]
+
+
+def _library(reader) -> int:
+    """A library that stretches its pages: a long collection name and note, a private note, a
+    dismissed paper, follows of each kind. Returns the public collection's number."""
+    from paperroute.catalog.models import Paper
+    from paperroute.library import follows, shelf
+
+    long_paper, other, older = (Paper.objects.get(key=k) for k in ("2411.17750", "2411.17751", "2411.17752"))
+    shelf.add(reader, long_paper)
+    collection = shelf.create_collection(reader, "Reading group: " + "x" * 100, "Week 3 " * 40, public=True)
+    shelf.add(reader, long_paper, collection, note=f"Read with {LONG_URL}")
+    shelf.add(reader, other, collection)
+    shelf.set_note(reader, long_paper, "A private note " + "y" * 200)
+    shelf.not_interested(reader, older)
+    follows.follow(reader, "topic", "speculative decoding")
+    follows.follow(reader, "category", "cs.LG")
+    follows.follow(reader, "author", "Author Number3 Withalonglastname")
+    return collection.pk
 
 
 @pytest.fixture
@@ -66,6 +87,7 @@ def site(cli_env):
     moderator = user("moderator", staff=True)
     moderator.is_superuser = True
     moderator.save()
+    made["collection"] = _library(moderator)
     from django.conf import settings
 
     # The same secret as this process, so that the sessions made here sign the reader in there.

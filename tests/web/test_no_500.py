@@ -24,9 +24,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "paperroute"
 # Every query parameter and form field a view reads; test_the_parameter_lists_are_complete keeps
 # these lists honest when a view starts reading a new one.
 QUERY = ["page", "q", "mode", "cat", "since", "until", "next", "welcome", "done", "code", "name",
-         "date", "week", "month", "sort", "p", "limit", "view", "theme", "period", "spell"]
+         "date", "week", "month", "sort", "p", "limit", "view", "theme", "period", "spell", "kept",
+         "read"]
 FORM = ["body", "email", "next", "action", "form", "username", "token", "name", "arxiv",
-        "frequency", "max_papers", "categories", "other_categories", "topics"]
+        "frequency", "max_papers", "categories", "other_categories", "topics", "collection", "text",
+        "id", "paper", "note", "kind", "value", "description", "public"]
 TRICKY = ["", "0", "-1", "²", "١٢", "௫", "1e3", "99999999999999999999999", "\x00", "a\x00b", "\n",
           "a\r\nb", "%00", "..", "../..", "/", "//evil.example", "javascript:alert(1)", "<script>",
           "'\"", "cs.CL", "2024-11-28", "2024-W48", "2024-11", "2411.00701", "hep-th/9901001",
@@ -48,7 +50,8 @@ def routes() -> list[str]:
     return found
 
 
-API = ["/api/daily_papers", "/api/papers/search", "/api/papers/{}", "/api/papers/{}/upvote"]
+API = ["/api/daily_papers", "/api/papers/search", "/api/papers/{}", "/api/papers/{}/upvote",
+       "/api/recommendations"]
 ROUTES = routes() + API
 
 

@@ -2,6 +2,19 @@
 (function () {
   "use strict";
 
+  // Post a form with the script and read the JSON answer; any failure rejects, and the caller
+  // then submits the form the plain way. getAttribute: form.action would be the hidden input
+  // named "action", not the address.
+  function postForm(form) {
+    return fetch(form.getAttribute("action"), {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.json();
+    });
+  }
+
   // Upvote without reloading the page; the form posts normally if anything goes wrong.
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form[data-vote]");
@@ -13,19 +26,47 @@
     if (form.dataset.busy) return;
     form.dataset.busy = "1";
     button.setAttribute("aria-busy", "true");
-    // getAttribute: form.action would be the hidden input named "action", not the address.
-    fetch(form.getAttribute("action"), {
-      method: "POST", body: new FormData(form), credentials: "same-origin",
-      headers: { "Accept": "application/json" }
-    }).then(function (response) {
-      if (!response.ok) throw new Error(String(response.status));
-      return response.json();
-    }).then(function (state) {
+    postForm(form).then(function (state) {
       form.classList.toggle("is-voted", state.upvoted);
       button.setAttribute("aria-pressed", state.upvoted ? "true" : "false");
       button.title = state.upvoted ? "Withdraw your upvote" : "Upvote";
       action.value = state.upvoted ? "down" : "up";
       form.querySelector("[data-count]").textContent = state.upvotes;
+    }).catch(function () {
+      form.submit();
+    }).finally(function () {
+      delete form.dataset.busy;
+      button.removeAttribute("aria-busy");
+    });
+  });
+
+  // Save and "Not interested" without reloading; the form posts normally if anything fails.
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-shelf]");
+    if (!form || !window.fetch) return;
+    event.preventDefault();
+    if (form.dataset.busy) return;
+    form.dataset.busy = "1";
+    var button = form.querySelector("button");
+    var action = form.querySelector("input[name=action]");
+    button.setAttribute("aria-busy", "true");
+    postForm(form).then(function (state) {
+      if (form.dataset.shelf === "save") {
+        button.setAttribute("aria-pressed", state.saved ? "true" : "false");
+        button.classList.toggle("is-on", state.saved);
+        var label = button.querySelector("[data-label]");
+        if (label) label.textContent = state.saved ? button.dataset.on : button.dataset.off;
+        action.value = state.saved ? "unsave" : "save";
+      } else if (state.dismissed) {
+        // The paper leaves the listing; the next card (or the list) keeps the keyboard focus.
+        var card = form.closest(".card");
+        var next = card && (card.nextElementSibling || card.previousElementSibling);
+        var live = document.getElementById("shelf-status");
+        if (live) live.textContent = "Hidden. You will see fewer papers like it.";
+        if (card) card.remove();
+        var target = next && next.querySelector("a, button");
+        if (target) target.focus();
+      }
     }).catch(function () {
       form.submit();
     }).finally(function () {

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from paperroute.community import votes
+from paperroute.library import shelf
 from paperroute.web.middleware import rate_key
 
 PER_PAGE = 50
@@ -30,12 +32,66 @@ def paginate(request: HttpRequest, items, per_page: int = PER_PAGE):
 
 
 def mark_voted(request: HttpRequest, papers) -> list:
-    """The papers as a list, each with `upvoted` set for the signed-in reader."""
+    """The papers as a list, each with `upvoted`, `saved` and `read` set for the signed-in reader."""
     papers = list(papers)
-    voted = votes.voted_ids(request.user, [p.pk for p in papers])
+    ids = [p.pk for p in papers]
+    voted = votes.voted_ids(request.user, ids)
+    saved, read = shelf.saved_ids(request.user, ids), shelf.read_ids(request.user, ids)
     for paper in papers:
-        paper.upvoted = paper.pk in voted
+        paper.upvoted, paper.saved, paper.read = paper.pk in voted, paper.pk in saved, paper.pk in read
     return papers
+
+
+READ_CHOICES = ("dim", "hide")
+
+
+def read_papers(request: HttpRequest) -> str:
+    """How the signed-in reader wants papers they have read: "dim" (the default) or "hide".
+    ?read= changes it, and it is remembered for the session."""
+    if not request.user.is_authenticated:
+        return "dim"
+    chosen = request.GET.get("read", "")
+    if chosen in READ_CHOICES:
+        if request.session.get("read_papers") != chosen:
+            request.session["read_papers"] = chosen
+        return chosen
+    return request.session.get("read_papers", "dim")
+
+
+def for_reader(request: HttpRequest, papers: QuerySet) -> QuerySet:
+    """Leave out what the signed-in reader said no to ("not interested"), and what they have
+    read when they hide read papers."""
+    if not request.user.is_authenticated:
+        return papers
+    from paperroute.library.models import PaperState
+
+    states = PaperState.objects.filter(user=request.user)
+    papers = papers.exclude(pk__in=states.filter(dismissed_at__isnull=False).values("paper_id"))
+    if read_papers(request) == "hide":
+        papers = papers.exclude(pk__in=states.filter(read_at__isnull=False).values("paper_id"))
+    return papers
+
+
+def read_toggle(request: HttpRequest) -> tuple[str, str] | None:
+    """(label, address) of the link that switches between dimming and hiding read papers."""
+    if not request.user.is_authenticated:
+        return None
+    query = request.GET.copy()
+    query.pop("page", None)
+    hiding = read_papers(request) == "hide"
+    query["read"] = "dim" if hiding else "hide"
+    return ("Show read papers" if hiding else "Hide read papers"), f"{request.path}?{query.urlencode()}"
+
+
+def drop_for_reader(request: HttpRequest, papers: list) -> list:
+    """As for_reader, for a list of papers already fetched (search results, trending)."""
+    if not request.user.is_authenticated or not papers:
+        return papers
+    ids = [p.pk for p in papers]
+    gone = shelf.dismissed_ids(request.user, ids)
+    if read_papers(request) == "hide":
+        gone |= shelf.read_ids(request.user, ids)
+    return [p for p in papers if p.pk not in gone]
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -19,18 +19,30 @@ from paperroute.catalog.textclean import author_key, display_name
 from paperroute.community import listings, prefs
 from paperroute.community import trending as trending_ranking
 from paperroute.community.errors import InvalidInput, RateLimited
+from paperroute.library import follows, foryou
 from paperroute.search import themesets
 from paperroute.web import periods
-from paperroute.web.views.common import cacheable, error_page, local_target, mark_voted, paginate
+from paperroute.web.views.common import (
+    cacheable,
+    drop_for_reader,
+    error_page,
+    for_reader,
+    local_target,
+    mark_voted,
+    paginate,
+    read_toggle,
+)
 
 SORT_LABELS = {"votes": "Most upvoted", "trending": "Trending", "newest": "Newest"}
+VIEWS = (*listings.VIEWS, "foryou")  # "foryou": the signed-in reader's own ranking
+FOR_YOU_SHOWN = 100  # a reader's best of a period; the rest are a click away in "All"
 
 
 @dataclass
 class Choice:
     """What a listing's reader asked for in its query string."""
 
-    view: str = ""  # "community", "all", or "" for the community's picks when there are any
+    view: str = ""  # "community", "all", "foryou", or "" for the community's picks if any
     categories: list[str] = field(default_factory=list)
     # Where the categories came from: the address ("url"), the reader's saved choice ("saved"),
     # the site's own categories ("site", for everything new on arXiv), or nowhere ("").
@@ -43,7 +55,7 @@ class Choice:
     @classmethod
     def of(cls, request) -> "Choice":
         get = request.GET
-        choice = cls(view=get.get("view", "") if get.get("view") in listings.VIEWS else "",
+        choice = cls(view=get.get("view", "") if get.get("view") in VIEWS else "",
                      sort=get.get("sort") if get.get("sort") in listings.SORTS else "votes",
                      theme=get.get("theme", "")[:100])
         saved = prefs.categories_of(request.user)
@@ -95,7 +107,7 @@ def month(request, value: str):
 
 def trending(request):
     ranked, latest = trending_ranking.now_trending(limit=50)
-    papers = mark_voted(request, [r.paper for r in ranked])
+    papers = drop_for_reader(request, mark_voted(request, [r.paper for r in ranked]))
     stale = latest is not None and timezone.now() - latest > trending_ranking.WINDOW
     newest = listings.latest_day() or timezone.localdate()
     return cacheable(render(request, "listing.html", {
@@ -109,16 +121,19 @@ def trending(request):
 def category(request, code: str):
     if not Category.objects.filter(code=code).exists():
         raise Http404(f"no papers in the category {code!r}")
+    following = request.user.is_authenticated and code in follows.of(request.user).categories
     return _filtered(request, f"Papers in {code}", listings.by_category(code),
-                     _feeds("category", code=code))
+                     _feeds("category", code=code),
+                     {"follow": {"kind": "category", "value": code, "following": following}})
 
 
 def author(request, name: str):
     if not Author.objects.filter(key=author_key(name)).exists():
         raise Http404(f"no papers by {name!r}")
     shown = display_name(name)
+    follow = {"kind": "author", "value": shown, "following": follows.follows_author(request.user, name)}
     return _filtered(request, f"Papers by {shown}", listings.by_author(name),
-                     _feeds("author", name=shown))
+                     _feeds("author", name=shown), {"follow": follow})
 
 
 @login_required
@@ -139,12 +154,13 @@ def remember_categories(request):
     return redirect(back.split("?", 1)[0])
 
 
-def _filtered(request, title: str, papers, feeds):
+def _filtered(request, title: str, papers, feeds, extra: dict | None = None):
     """A paginated listing of one category's or one author's papers."""
-    page = paginate(request, papers)
+    page = paginate(request, for_reader(request, papers))
     return cacheable(render(request, "listing.html", {
         "tab": "", "heading": "", "title": title, "h1": title, "page": page,
-        "papers": mark_voted(request, page.object_list), "feeds": feeds,
+        "papers": mark_voted(request, page.object_list), "feeds": feeds, **(extra or {}),
+        "read_toggle": read_toggle(request),
     }))
 
 
@@ -170,10 +186,13 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         choice.default_categories = choice.categories
     facets = listings.category_counts(papers, keep=tuple(choice.categories))
     papers = listings.in_categories(papers, choice.categories)
-    themes, theme = _themes(period, papers, choice)
+    themes, theme = _themes(period, papers, choice) if view != "foryou" else ([], None)
     if theme:
         papers = papers.filter(pk__in=theme["members"])
-    if choice.sort == "trending":
+    papers = for_reader(request, papers)
+    if view == "foryou":
+        ordered = _for_you(request, papers)
+    elif choice.sort == "trending":
         # Trending is what readers vote on now, also among an older period's papers.
         ordered = trending_ranking.TrendingOrder(papers, timezone.now())
     else:
@@ -202,8 +221,10 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "choice": choice,
         "view": view,
         "counts": counts,
-        "views": [(key, label, counts[key], choice.query(view=key, theme="") + "", key == view)
-                  for key, label in (("community", "Community picks"), ("all", "All new on arXiv"))],
+        "views": [(key, label, counts.get(key), choice.query(view=key, theme=""), key == view)
+                  for key, label in (("community", "Community picks"), ("all", "All new on arXiv"),
+                                     ("foryou", "For you"))
+                  if key != "foryou" or request.user.is_authenticated],
         "sorts": [(key, label, choice.query(sort=key), key == choice.sort)
                   for key, label in SORT_LABELS.items()],
         "facets": [(code, count, code in choice.categories,
@@ -213,11 +234,28 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "page_query": choice.query()[1:],
         "remember_url": reverse("remember_categories"),
         "saved_categories": prefs.categories_of(request.user),
+        "read_toggle": read_toggle(request),
     }
     if period.kind == "day" and not counts["all"]:
         context["nearest"] = listings.neighbours(period.start)
     context.update(extra or {})
     return cacheable(render(request, "listing.html", context))
+
+
+def _for_you(request, papers) -> list:
+    """The reader's own ranking of the papers, best first, each with why it was picked."""
+    if not request.user.is_authenticated:
+        return []
+    picks = foryou.rank(request.user, list(papers.order_by().values_list("pk", flat=True)),
+                        limit=FOR_YOU_SHOWN)
+    found = {paper.pk: paper for paper in papers.filter(pk__in=[p.paper_id for p in picks])}
+    ranked = []
+    for pick in picks:
+        paper = found.get(pick.paper_id)
+        if paper is not None:
+            paper.why = pick.reason
+            ranked.append(paper)
+    return ranked
 
 
 def _themes(period: periods.Period, papers, choice: Choice) -> tuple[list[dict], dict | None]:

@@ -16,6 +16,7 @@ from paperroute.community import comments, listings, votes
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
 from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
+from paperroute.library import shelf
 from paperroute.web import related
 from paperroute.web.views.common import cacheable, error_page, local_target
 
@@ -46,6 +47,17 @@ def detail(request, key: str):
             return redirect("paper", key=other, permanent=True)
         raise
     paper.upvoted = votes.has_voted(request.user, paper)
+    library = {}
+    if request.user.is_authenticated:
+        # Opening a paper's page marks it read, unless the reader has just marked it unread here.
+        if request.GET.get("kept") != "unread":
+            shelf.opened(request.user, paper)
+        paper.saved = bool(shelf.saved_ids(request.user, [paper.pk]))
+        paper.read = bool(shelf.read_ids(request.user, [paper.pk]))
+        paper.dismissed = bool(shelf.dismissed_ids(request.user, [paper.pk]))
+        library = {"note": shelf.note_of(request.user, paper),
+                   "collections": shelf.collections_of(request.user),
+                   "in_collections": shelf.collections_holding(request.user, paper)}
     context = {
         "paper": paper,
         "authors": paper.author_names,
@@ -56,6 +68,7 @@ def detail(request, key: str):
         "related": related.for_paper(paper),
         "submitted_by": submitter(paper),
         "tab": "",
+        **library,
     }
     response = render(request, "paper.html", context)
     return cacheable(response) if not request.user.is_authenticated else response

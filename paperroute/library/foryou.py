@@ -1,0 +1,237 @@
+""""For you": one reader's ranking of a period's papers, from what they saved, upvoted,
+dismissed and follow, each paper with why it was picked.
+
+Nothing is trained or stored: the ranking is computed from the reader's signals as they are
+when asked (a few milliseconds for a day of arXiv), so a save or a "not interested" changes
+the next page at once.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+
+import numpy as np
+
+from paperroute.catalog.models import Authorship, Paper
+from paperroute.community.models import Vote
+from paperroute.library import follows, recommend
+from paperroute.library.models import CollectionItem, PaperState
+
+# The most recent signals of each kind that count: enough for a long-standing library, few
+# enough that ranking a day stays in the milliseconds (bench/recommend.py times 500 saved).
+MAX_POSITIVES = 500
+MAX_NEGATIVES = 200
+# Papers by followed authors come first whatever their text; one in a followed category is
+# nudged up by less than a typical gap between a good and a middling match.
+CATEGORY_BONUS = 0.05
+
+
+@dataclass
+class Signals:
+    """What one reader's For-you ranking learns from."""
+
+    positives: list[int] = field(default_factory=list)  # saved or upvoted, newest first
+    negatives: list[int] = field(default_factory=list)  # "not interested"
+    following: follows.Following = field(default_factory=follows.Following)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.positives or self.negatives) and self.following.empty
+
+
+@dataclass
+class Pick:
+    paper_id: int
+    score: float
+    reason: str = ""
+    liked: int | None = None  # the saved paper it is most like, named in the reason
+
+
+def signals_of(user) -> Signals:
+    """The reader's saves and upvotes (positives), dismissals (negatives) and follows."""
+    if not user.is_authenticated:
+        return Signals()
+    return signals_for([user.pk])[user.pk]
+
+
+def signals_for(user_ids: list[int]) -> dict[int, Signals]:
+    """signals_of for many readers at once (a digest batch), in four queries."""
+    newest: dict[int, dict[int, object]] = {uid: {} for uid in user_ids}
+    saved = CollectionItem.objects.filter(collection__owner_id__in=user_ids).values_list(
+        "collection__owner_id", "paper_id", "added_at")
+    voted = Vote.objects.filter(user_id__in=user_ids).values_list("user_id", "paper_id", "created_at")
+    for uid, pid, when in [*saved, *voted]:
+        if pid not in newest[uid] or when > newest[uid][pid]:
+            newest[uid][pid] = when
+    dismissed: dict[int, list] = {uid: [] for uid in user_ids}
+    for uid, pid, when in (PaperState.objects.filter(user_id__in=user_ids, dismissed_at__isnull=False)
+                           .values_list("user_id", "paper_id", "dismissed_at")):
+        dismissed[uid].append((when, pid))
+    following = follows.of_many(user_ids)
+    result = {}
+    for uid in user_ids:
+        negatives = [pid for _, pid in sorted(dismissed[uid], reverse=True)][:MAX_NEGATIVES]
+        gone = set(negatives)
+        liked = sorted(newest[uid], key=newest[uid].get, reverse=True)
+        positives = [pid for pid in liked if pid not in gone][:MAX_POSITIVES]
+        result[uid] = Signals(positives, negatives, following[uid])
+    return result
+
+
+class Pool:
+    """The papers being ranked (a period's), with their vectors, authors and categories loaded
+    once, for a caller that ranks them for many readers (a digest run)."""
+
+    def __init__(self, paper_ids: list[int]) -> None:
+        from paperroute import search
+
+        self.ids = list(dict.fromkeys(paper_ids))
+        self.vectors, self.embedded = search.paper_matrix(self.ids)
+        self.row = {int(pid): i for i, pid in enumerate(self.embedded)}
+        self.centred = recommend.centre(self.vectors) if len(self.embedded) else None
+        self._authors: dict[str, list[int]] | None = None
+        self._categories: list[tuple[int, str]] | None = None
+        self._titles: dict[int, str] = {}
+
+    def by_authors(self, names: dict[str, str]) -> dict[int, str]:
+        """{paper id: name} of the papers by any author whose key is in `names`."""
+        if self._authors is None:
+            self._authors = {}
+            for chunk in _chunks(self.ids):
+                for pid, key in Authorship.objects.filter(paper_id__in=chunk).values_list(
+                        "paper_id", "author__key"):
+                    self._authors.setdefault(key, []).append(pid)
+        found: dict[int, str] = {}
+        for key, name in names.items():
+            for pid in self._authors.get(key, ()):
+                found.setdefault(pid, name)
+        return found
+
+    def in_categories(self, codes: list[str]) -> dict[int, str]:
+        """{paper id: code} of the papers in any of the categories (an archive counts for its own)."""
+        if self._categories is None:
+            through = Paper.categories.through
+            self._categories = [row for chunk in _chunks(self.ids) for row in through.objects.filter(
+                paper_id__in=chunk).values_list("paper_id", "category__code")]
+        found: dict[int, str] = {}
+        for pid, code in self._categories:
+            for wanted in codes:
+                if code == wanted or code.startswith(wanted + "."):
+                    found.setdefault(pid, code)
+        return found
+
+    def titles(self, paper_ids: set[int]) -> dict[int, str]:
+        missing = paper_ids - self._titles.keys()
+        if missing:
+            self._titles.update(Paper.objects.filter(pk__in=missing).values_list("pk", "title"))
+        return {pid: self._titles[pid] for pid in paper_ids if pid in self._titles}
+
+
+def _chunks(values: list, size: int = 900):  # SQLite's limit on a query's variables
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def rank(user, candidates: list[int] | Pool, *, signals: Signals | None = None,
+         limit: int | None = None) -> list[Pick]:
+    """The candidates (paper ids, or a Pool of them) the reader has not dismissed, saved or
+    upvoted, best first, each with why. Candidates not embedded yet can still be picked through
+    a followed author or category; the rest wait until the index has them."""
+    from paperroute import search
+
+    signals = signals if signals is not None else signals_of(user)
+    if signals.empty:
+        return []
+    pool = candidates if isinstance(candidates, Pool) else Pool(candidates)
+    following = signals.following
+    by_author = pool.by_authors({f.value: f.label for f in following.authors}) if following.authors else {}
+    in_category = pool.in_categories(following.categories) if following.categories else {}
+    # Not what they said no to, nor what they already keep or upvoted: that is not news.
+    known = set(signals.negatives) | set(signals.positives)
+
+    positives, positive_ids = search.paper_matrix(signals.positives)
+    topics = _topic_vectors(following.topics)
+    scores = np.zeros(len(pool.embedded), np.float32)
+    nearest = topic = np.full(len(pool.embedded), -1)
+    if len(pool.embedded) and (len(positives) or topics is not None):
+        negatives, _ = search.paper_matrix(signals.negatives)
+        scored = recommend.score(pool.vectors, positives, negatives, topics, centred=pool.centred)
+        scores, nearest, topic = scored.scores, scored.nearest, scored.topic
+    if in_category:
+        rows = [pool.row[pid] for pid in in_category if pid in pool.row]
+        scores = scores.copy()
+        scores[rows] += CATEGORY_BONUS
+    # Followed authors' papers first, then the best by score; dismissed, saved and upvoted out.
+    first = sorted((pid for pid in pool.ids if pid in by_author and pid not in known),
+                   key=lambda pid: -scores[pool.row[pid]] if pid in pool.row else 0.0)
+    wanted = (limit or len(pool.ids)) + len(known) + len(first)
+    order = np.argsort(-scores, kind="stable")[:wanted] if len(scores) else np.zeros(0, int)
+    ranked = first + [pid for pid in pool.embedded[order].tolist()
+                      if pid not in known and pid not in by_author]
+    if len(positives) or topics is not None:
+        unembedded = [pid for pid in pool.ids if pid not in pool.row and pid in in_category
+                      and pid not in known and pid not in by_author]
+    else:  # follows only: nothing has a score, so only the followed count
+        ranked = first + [pid for pid in pool.ids if pid in in_category and pid not in known
+                          and pid not in by_author]
+        unembedded = []
+    ranked += unembedded
+    ranked = ranked[:limit] if limit else ranked
+
+    picks = []
+    for pid in ranked:
+        i = pool.row.get(pid)
+        pick = Pick(pid, float(scores[i]) if i is not None else 0.0)
+        if pid in by_author:
+            pick.reason = f"by {by_author[pid]}, whom you follow"
+        elif i is not None and nearest[i] >= 0 and (topic[i] < 0 or _closer(
+                pool.vectors[i], positives[nearest[i]], topics[topic[i]])):
+            pick.liked = int(positive_ids[nearest[i]])
+        elif i is not None and topic[i] >= 0:
+            pick.reason = f"follows topic “{following.topics[topic[i]]}”"
+        elif pid in in_category:
+            pick.reason = f"in {in_category[pid]}, which you follow"
+        picks.append(pick)
+    _name_liked(picks, pool)
+    return picks
+
+
+def _closer(vector: np.ndarray, saved: np.ndarray, topic: np.ndarray) -> bool:
+    """Whether the paper is nearer the saved paper than the followed topic (the reason to give)."""
+    return float(vector @ saved) >= float(vector @ topic)
+
+
+def _name_liked(picks: list[Pick], pool: Pool) -> None:
+    """Name the saved paper in the reasons of the picks that are shown: "like “<title>”"."""
+    titles = pool.titles({pick.liked for pick in picks if pick.liked is not None})
+    for pick in picks:
+        title = titles.get(pick.liked, "")
+        if title:
+            short = title if len(title) <= 70 else title[:69].rstrip() + "…"
+            pick.reason = f"like “{short}”"
+
+
+_TOPICS: OrderedDict[str, np.ndarray] = OrderedDict()
+_TOPICS_LOCK = Lock()
+_TOPICS_KEPT = 2000
+
+
+def _topic_vectors(topics: list[str]) -> np.ndarray | None:
+    """Unit query vectors for followed topics, remembered so that each is embedded once."""
+    if not topics:
+        return None
+    from paperroute import search
+
+    with _TOPICS_LOCK:
+        known = {t: _TOPICS[t] for t in topics if t in _TOPICS}
+    missing = [t for t in topics if t not in known]
+    if missing:
+        fresh = search.embed_texts(missing)
+        fresh /= np.clip(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12, None)
+        known.update(zip(missing, fresh))
+        with _TOPICS_LOCK:
+            _TOPICS.update(zip(missing, fresh))
+            while len(_TOPICS) > _TOPICS_KEPT:
+                _TOPICS.popitem(last=False)
+    return np.stack([known[t] for t in topics])

@@ -1,0 +1,172 @@
+"""A reader's library on the site: saving, collections, notes, read state, not interested,
+follows and the private feed; with and without the script, and never someone else's."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import feedparser
+import pytest
+from django.test import Client
+
+from paperroute.library import shelf
+from paperroute.library.models import Collection
+from tests.community.helpers import HOSTILE, add_paper, user
+
+pytestmark = pytest.mark.django_db
+DAY = date(2024, 11, 28)
+
+
+@pytest.fixture
+def papers():
+    return [add_paper("2411.00601", "Speculative decoding with tiny drafts", listed=DAY, hf_upvotes=2,
+                      authors=("Grace Hopper", "Mu\\~noz, Ana")),
+            add_paper("2411.00602", "Graph networks for molecules", listed=DAY, hf_upvotes=1),
+            add_paper("2411.00603", "A survey of draft models", listed=DAY, hf_upvotes=1)]
+
+
+def test_saving_from_a_form_and_from_the_script(reader_client, papers):
+    first, second, _ = papers
+    back = reader_client.post(f"/papers/{first.key}/save", {"action": "save", "next": "/trending"})
+    assert back.status_code == 302 and back["Location"] == "/trending"
+    scripted = reader_client.post(f"/papers/{second.key}/save", {"action": "save"},
+                                  HTTP_ACCEPT="application/json")
+    assert scripted.json()["saved"] is True
+    library = reader_client.get("/library").content.decode()
+    assert "Speculative decoding with tiny drafts" in library and "Graph networks" in library
+    assert "Saved <span class=\"muted\">· 2</span>" in library
+    # Saving twice keeps one copy; unsaving takes it out.
+    reader_client.post(f"/papers/{first.key}/save", {"action": "save"})
+    assert shelf.items(shelf.saved_collection(reader_client.user)).count() == 2
+    gone = reader_client.post(f"/papers/{first.key}/save", {"action": "unsave"},
+                              HTTP_ACCEPT="application/json")
+    assert gone.json()["saved"] is False
+    day = reader_client.get(f"/papers/date/{DAY}?view=all&cat=").content.decode()
+    assert 'aria-pressed="true" data-on="Saved"' in day  # the second paper's button says Saved
+
+
+def test_anonymous_readers_are_sent_to_sign_in(client, papers):
+    response = client.post(f"/papers/{papers[0].key}/save", {"action": "save"})
+    assert response.status_code == 302 and response["Location"].startswith("/account/signin")
+    scripted = client.post(f"/papers/{papers[0].key}/save", HTTP_ACCEPT="application/json")
+    assert scripted.status_code == 401
+    assert client.get("/library").status_code == 302
+
+
+def test_writes_need_the_csrf_token(papers):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(user("reader"))
+    assert strict.post(f"/papers/{papers[0].key}/save", {"action": "save"}).status_code == 403
+    assert strict.post("/collections/new", {"name": "x"}).status_code == 403
+
+
+def test_collections_are_private_until_made_public(reader_client, papers):
+    client = Client()  # a visitor (reader_client is the test client, signed in)
+    made = reader_client.post("/collections/new", {"name": f"Reading group {HOSTILE}",
+                                                   "description": "Week 3"})
+    collection = Collection.objects.get(owner=reader_client.user, is_default=False)
+    assert made["Location"] == f"/collections/{collection.pk}"
+    for paper in papers[:2]:
+        reader_client.post(f"/papers/{paper.key}/save", {"collection": collection.pk})
+    page = reader_client.get(f"/collections/{collection.pk}").content.decode()
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    assert client.get(f"/collections/{collection.pk}").status_code == 404  # private
+    assert client.get(f"/collections/{collection.pk}.bib").status_code == 404
+    reader_client.post(f"/collections/{collection.pk}/edit", {"name": "Reading group", "public": "on"})
+    public = client.get(f"/collections/{collection.pk}").content.decode()
+    assert "Reading group" in public and "Speculative decoding with tiny drafts" in public
+    assert "Edit collection" not in public  # a visitor reads, only the owner arranges
+    feed = feedparser.parse(client.get(f"/collections/{collection.pk}.atom").content)
+    assert [e.title for e in feed.entries] == ["Speculative decoding with tiny drafts",
+                                               "Graph networks for molecules"]
+    assert "@misc{" in client.get(f"/collections/{collection.pk}.bib").content.decode()
+    csl = json.loads(client.get(f"/collections/{collection.pk}.json").content)
+    assert [item["title"] for item in csl][0] == "Speculative decoding with tiny drafts"
+
+
+def test_the_owner_reorders_annotates_and_removes(reader_client, papers):
+    collection = shelf.create_collection(reader_client.user, "Order")
+    for paper in papers:
+        shelf.add(reader_client.user, paper, collection)
+    url = f"/collections/{collection.pk}/items"
+    reader_client.post(url, {"paper": papers[2].key, "action": "up"})
+    reader_client.post(url, {"paper": papers[0].key, "action": "note", "note": "Read §3 first"})
+    order = [item.paper.key for item in shelf.items(collection)]
+    assert order == [papers[0].key, papers[2].key, papers[1].key]
+    reader_client.post(f"/collections/{collection.pk}/order",
+                       {"paper": [papers[1].key, papers[0].key]}, HTTP_ACCEPT="application/json")
+    assert [item.paper.key for item in shelf.items(collection)] == [papers[1].key, papers[0].key,
+                                                                    papers[2].key]
+    reader_client.post(url, {"paper": papers[1].key, "action": "remove"})
+    page = reader_client.get(f"/collections/{collection.pk}").content.decode()
+    assert "Read §3 first" in page and "Graph networks" not in page.split("collection-items", 1)[1]
+
+
+def test_nobody_touches_another_readers_collection(reader_client, papers):
+    other = user("other")
+    theirs = shelf.create_collection(other, "Theirs")
+    shelf.add(other, papers[0], theirs)
+    assert reader_client.get(f"/collections/{theirs.pk}").status_code == 404
+    assert reader_client.post(f"/collections/{theirs.pk}/items",
+                              {"paper": papers[0].key, "action": "remove"}).status_code == 404
+    assert reader_client.post(f"/papers/{papers[1].key}/save",
+                              {"collection": theirs.pk}).status_code == 400
+    assert [i.paper_id for i in shelf.items(theirs)] == [papers[0].pk]
+
+
+def test_private_notes_are_shown_only_to_their_writer(reader_client, papers):
+    client = Client()
+    paper = papers[0]
+    reader_client.post(f"/papers/{paper.key}/note", {"text": f"Compare with {HOSTILE}"})
+    mine = reader_client.get(f"/papers/{paper.key}").content.decode()
+    assert "Compare with &lt;script&gt;" in mine and HOSTILE not in mine
+    assert "Compare with" not in client.get(f"/papers/{paper.key}").content.decode()
+    other = Client()
+    other.force_login(user("other"))
+    assert "Compare with" not in other.get(f"/papers/{paper.key}").content.decode()
+    assert "Compare with" in reader_client.get("/library").content.decode()
+
+
+def test_opening_a_paper_marks_it_read_and_listings_dim_or_hide_it(reader_client, papers):
+    listing = f"/papers/date/{DAY}?view=all&cat="
+    assert "is-read" not in reader_client.get(listing).content.decode()
+    reader_client.get(f"/papers/{papers[0].key}")
+    dimmed = reader_client.get(listing).content.decode()
+    assert dimmed.count("card is-read") == 1 and "Speculative decoding" in dimmed
+    hidden = reader_client.get(listing + "&read=hide").content.decode()
+    assert "Speculative decoding" not in hidden and "Graph networks" in hidden
+    # The choice is remembered, and "mark unread" brings the paper back.
+    assert "Speculative decoding" not in reader_client.get(listing).content.decode()
+    reader_client.post(f"/papers/{papers[0].key}/state", {"action": "unread"})
+    assert "Speculative decoding" in reader_client.get(listing).content.decode()
+
+
+def test_not_interested_hides_a_paper_until_undone(reader_client, papers):
+    listing = f"/papers/date/{DAY}?view=all&cat="
+    answer = reader_client.post(f"/papers/{papers[1].key}/state", {"action": "dismiss"},
+                                HTTP_ACCEPT="application/json")
+    assert answer.json() == {"read": False, "dismissed": True}
+    assert "Graph networks" not in reader_client.get(listing).content.decode()
+    assert "Graph networks" in reader_client.get("/library").content.decode()  # listed to undo
+    reader_client.post(f"/papers/{papers[1].key}/state", {"action": "undismiss"})
+    assert "Graph networks" in reader_client.get(listing).content.decode()
+
+
+def test_following_authors_topics_and_the_private_feed(reader_client, papers):
+    client = Client()
+    page = reader_client.get("/authors/Grace Hopper").content.decode()
+    assert ">Follow<" in page
+    reader_client.post("/library/follow", {"kind": "author", "value": "Grace Hopper"})
+    reader_client.post("/library/follow", {"kind": "category", "value": "cs.CL"})
+    assert reader_client.post("/library/follow", {"kind": "author", "value": "Nobody Atall"}).status_code == 400
+    following = reader_client.get("/library/following").content.decode()
+    assert "Grace Hopper" in following and "cs.CL" in following
+    address = following.split('id="feed-url" tabindex="0">', 1)[1].split("<", 1)[0]
+    path = address.split("testserver", 1)[1] if "testserver" in address else address[address.index("/feeds"):]
+    feed = feedparser.parse(client.get(path).content)
+    by_title = {e.title: e.summary for e in feed.entries}
+    assert "Speculative decoding with tiny drafts" in by_title
+    assert by_title["Speculative decoding with tiny drafts"].startswith("[Follows author Grace Hopper]")
+    reader_client.post("/library/feed/rotate")
+    assert client.get(path).status_code == 404  # the old address stops working
