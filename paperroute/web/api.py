@@ -1,37 +1,59 @@
-"""The JSON API (django-ninja): daily papers shaped like Hugging Face's, papers, search, upvotes.
+"""The JSON API (django-ninja), compatible with Hugging Face's papers API: daily papers, papers,
+search, submissions, comments and upvotes. Response shapes live in paperroute.web.api_shapes.
 
 OpenAPI lives at /api/openapi.json and the browsable docs at /api/docs.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
 
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
-from ninja import NinjaAPI, Path, Query, Schema, Status
+from ninja import Body, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field
 
 from paperroute.catalog.models import Paper
-from paperroute.community import listings, tokens, trending, votes
-from paperroute.community.errors import RateLimited
+from paperroute.community import comments, listings, submissions, tokens, trending, votes
+from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import foryou
 from paperroute.web import periods, searching
+from paperroute.web.api_shapes import (
+    CommentOut,
+    DailyItemOut,
+    PaperDetailOut,
+    PaperOut,
+    comment_out,
+    item_out,
+    paper_out,
+)
 from paperroute.web.context import absolute
 
 # What the schema promises: a paper id holds no control character, a query some visible text.
 # Anything else is refused before it reaches a view (400, or 404 for an id).
 PaperId = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]+$")]
 SEARCH_TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# Text with something visible in it, as comments.clean_body keeps it.
+COMMENT_TEXT = r"^[\s\S]*[^\s\x00-\x1f\x7f][\s\S]*$"
+# The spellings of an arXiv id that submissions.parse_submission understands (a subset of them).
+ARXIV_ID = (r"^((arXiv:)?|https?://(www\.)?arxiv\.org/(abs|pdf)/)"
+            r"([0-9]{2}(0[1-9]|1[0-2])\.[0-9]{4,5}|[a-z][a-z-]*(\.[A-Z]{2})?/[0-9]{7})"
+            r"(v[0-9]{1,4})?(\.pdf)?$")
+# A reply is stored as a plain comment that starts with this reference (comments are flat here).
+REPLY_PREFIX = re.compile(r"^↪ reply to comment #(\d+) by @[^:\n]*:\n")
 
 api = NinjaAPI(title="paperroute API", version="1",
-               description="Daily papers, paper records, search and upvotes. Lists and fields "
-                           "follow Hugging Face's /api/daily_papers where they mean the same.",
+               description="Daily papers, paper records, search, submissions, comments and upvotes, "
+                           "compatible with Hugging Face's papers API (and its huggingface_hub "
+                           "client): see the README's compatibility table for the differences.",
                urls_namespace="api")
 
 
@@ -45,42 +67,7 @@ class BearerToken(HttpBearer):
         return user
 
 
-class AuthorOut(Schema):
-    name: str
-
-
-class PaperOut(Schema):
-    id: str
-    title: str
-    summary: str
-    authors: list[AuthorOut]
-    publishedAt: datetime | None = Field(description="arXiv submission time of the first version")
-    submittedOnDailyAt: date | None = Field(description="the day the paper was listed on the daily page")
-    upvotes: int = Field(description="community upvotes plus Hugging Face upvotes")
-    numComments: int
-    githubRepo: str | None
-    githubStars: int | None
-    projectPage: str | None
-    ai_summary: str | None
-    ai_keywords: list[str]
-    categories: list[str] = Field(description="primary category first")
-    arxivUrl: str | None
-    pdfUrl: str | None
-    url: str = Field(description="the paper's page on this site")
-
-
-class SubmitterOut(Schema):
-    name: str
-    fullname: str
-
-
-class DailyItemOut(Schema):
-    paper: PaperOut
-    publishedAt: datetime | None
-    title: str
-    summary: str
-    numComments: int
-    submittedBy: SubmitterOut | None
+WRITE_AUTH = [BearerToken(), django_auth]
 
 
 class VoteOut(Schema):
@@ -100,44 +87,16 @@ class DailyQuery(Schema):
                              description="one ISO week, YYYY-Www")
     month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
                               description="one month, YYYY-MM")
-    sort: Literal["upvotes", "trending", "publishedAt"] = Field(
-        "upvotes", description="upvotes (then newest), trending (votes decayed with time), or "
-                               "publishedAt (newest first)")
+    submitter: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]{1,200}$",
+                                  description="only papers this user submitted (a username here, "
+                                              "or a Hugging Face username); without a period, all "
+                                              "of them")
+    sort: Literal["publishedAt", "trending", "upvotes"] = Field(
+        "publishedAt", description="publishedAt (newest first, Hugging Face's default), trending "
+                                   "(votes decayed with time; across all papers when no period or "
+                                   "submitter is given) or upvotes (most upvoted first)")
     p: int = Field(0, ge=0, le=100_000, description="page number, from 0")
     limit: int = Field(50, ge=1, le=100, description="items per page")
-
-
-def paper_out(paper: Paper) -> dict:
-    return {
-        "id": paper.key, "title": paper.title, "summary": paper.abstract,
-        "authors": [{"name": n} for n in paper.author_names],
-        "publishedAt": paper.published, "submittedOnDailyAt": paper.listed_on,
-        "upvotes": getattr(paper, "upvotes", None) or votes.count(paper),
-        "numComments": getattr(paper, "num_comments", 0) or 0,
-        "githubRepo": paper.code_link or None,
-        "githubStars": paper.github_stars, "projectPage": paper.project_link or None,
-        "ai_summary": paper.ai_summary or None, "ai_keywords": list(paper.ai_keywords or []),
-        "categories": [c.code for c in paper.ordered_categories],
-        "arxivUrl": paper.abs_link or None, "pdfUrl": paper.pdf_link or None,
-        "url": absolute(reverse("paper", args=[paper.key])),
-    }
-
-
-def item_out(paper: Paper) -> dict:
-    sub = getattr(paper, "submission", None) if _has_submission(paper) else None
-    name = sub.user.username if sub else paper.hf_submitted_by
-    return {
-        "paper": paper_out(paper), "publishedAt": paper.published, "title": paper.title,
-        "summary": paper.abstract, "numComments": getattr(paper, "num_comments", 0) or 0,
-        "submittedBy": {"name": name, "fullname": name} if name else None,
-    }
-
-
-def _has_submission(paper: Paper) -> bool:
-    try:
-        return paper.submission is not None
-    except Paper.submission.RelatedObjectDoesNotExist:
-        return False
 
 
 def _period(query) -> periods.Period:
@@ -158,40 +117,60 @@ def _period(query) -> periods.Period:
         raise periods.BadPeriod(f"{name}: {exc}") from None
 
 
+def _next_link(request: HttpRequest, response: HttpResponse, **changes: str) -> None:
+    params = {**request.GET.dict(), **changes}
+    response["Link"] = f'<{absolute(request.path)}?{urlencode(params)}>; rel="next"'
+
+
 @api.get("/daily_papers", response={200: list[DailyItemOut], 400: ErrorOut, 404: ErrorOut},
-         summary="Papers of a day, week or month")
+         by_alias=True, summary="Papers of a day, week or month")
 def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[DailyQuery]):
     """Items shaped like Hugging Face's /api/daily_papers. `X-Total-Count` gives the number of
-    papers in the period and `Link: <…>; rel="next"` the next page while there is one."""
-    try:
-        period = _period(query)
-    except periods.BadPeriod as exc:
-        return Status(404, {"detail": str(exc)})
-    papers = listings.between(period.start, period.end)
+    papers asked for (not sent for the global trending list) and `Link: <…>; rel="next"` the next
+    page while there is one."""
+    start, end = query.p * query.limit, (query.p + 1) * query.limit
+    dated = query.date or query.week or query.month
+    if query.sort == "trending" and not dated and not query.submitter:
+        # Hugging Face's trending without a date: what trends now, across every day.
+        ranked, _ = trending.now_trending(limit=end + 1, minimum=end + 1)
+        if len(ranked) > end:
+            _next_link(request, response, p=str(query.p + 1))
+        return Status(200, [item_out(r.paper) for r in ranked[start:end]])
+    if dated or not query.submitter:
+        try:
+            period = _period(query)
+        except periods.BadPeriod as exc:
+            return Status(404, {"detail": str(exc)})
+        papers = listings.between(period.start, period.end)
+    else:
+        papers = listings.annotated(Paper.objects.exclude(listed_on=None))
+    if query.submitter:
+        papers = papers.filter(Q(submission__user__username=query.submitter)
+                               | Q(submission__isnull=True, hf_submitted_by=query.submitter))
     total = papers.count()
-    start = query.p * query.limit
     if query.sort == "publishedAt":
-        rows = list(papers.order_by("-published", "key")[start:start + query.limit])
+        rows = list(papers.order_by(F("published").desc(nulls_last=True), F("upvotes").desc(),
+                                    "key")[start:end])
     elif query.sort == "trending":
-        ranked = trending.rank(set(papers.values_list("pk", flat=True)), timezone.now(), total)
+        ranked = trending.rank(set(papers.values_list("pk", flat=True)), timezone.now(), end)
         voted = [r.paper for r in ranked]
         seen = {p.pk for p in voted}
-        rows = (voted + [p for p in papers if p.pk not in seen])[start:start + query.limit]
+        rest = papers.exclude(pk__in=seen)[:max(end - len(voted), 0)] if len(voted) < end else []
+        rows = (voted + list(rest))[start:end]
     else:
-        rows = list(papers[start:start + query.limit])
+        rows = list(papers.order_by(F("upvotes").desc(), F("published").desc(nulls_last=True),
+                                    "key")[start:end])
     response["X-Total-Count"] = str(total)
-    if start + query.limit < total:
-        params = {k: v for k, v in request.GET.items()}
-        params["p"] = str(query.p + 1)
-        response["Link"] = f'<{absolute(request.path)}?{urlencode(params)}>; rel="next"'
+    if end < total:
+        _next_link(request, response, p=str(query.p + 1))
     return Status(200, [item_out(p) for p in rows])
 
 
 @api.get("/papers/search", response={200: list[DailyItemOut], 400: ErrorOut},
-         summary="Search papers")
+         by_alias=True, summary="Search papers")
 def search_papers(request: HttpRequest, response: HttpResponse,
                   q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
-                  limit: int = Query(20, ge=1, le=100),
+                  limit: int = Query(20, ge=1, le=120),
                   mode: Literal["hybrid", "lexical", "semantic"] = "hybrid",
                   spell: bool = Query(True, description="correct words no paper contains")):
     """Hybrid (default), keyword or semantic search; the query syntax is described in the README.
@@ -214,6 +193,94 @@ def search_papers(request: HttpRequest, response: HttpResponse,
     return Status(200, [item_out(p) for p in found.papers])
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+LAST_MICROSECOND = (datetime(9999, 12, 31, tzinfo=dt_timezone.utc) - EPOCH) // timedelta(microseconds=1)
+
+
+def _cursor(paper: Paper) -> str:
+    """Where the next page starts: the paper's sort time (µs since 1970) and its row id."""
+    return f"{(paper.sort_at - EPOCH) // timedelta(microseconds=1)}-{paper.pk}"
+
+
+@api.get("/papers", response={200: list[PaperOut], 400: ErrorOut}, by_alias=True,
+         summary="Every paper, newest first")
+def list_papers(request: HttpRequest, response: HttpResponse,
+                cursor: str | None = Query(None, pattern=r"^[0-9]{1,20}-[0-9]{1,19}$",
+                                           description="from the previous page's Link header"),
+                limit: int = Query(50, ge=1, le=100)):
+    """All papers by arXiv submission time (the time they were added here when they have none),
+    newest first. `Link: <…>; rel="next"` gives the next page while there is one."""
+    papers = listings.annotated(Paper.objects.annotate(sort_at=Coalesce("published", "created_at")))
+    if cursor:
+        micro, pk = (int(part) for part in cursor.split("-"))
+        at = EPOCH + timedelta(microseconds=min(micro, LAST_MICROSECOND))
+        pk = min(pk, 2 ** 63 - 1)
+        papers = papers.filter(Q(sort_at__lt=at) | Q(sort_at=at, pk__lt=pk))
+    rows = list(papers.order_by("-sort_at", "-pk")[:limit + 1])
+    if len(rows) > limit:
+        rows = rows[:limit]
+        _next_link(request, response, cursor=_cursor(rows[-1]))
+    return Status(200, [paper_out(p) for p in rows])
+
+
+class IndexIn(Schema):
+    arxivId: str = Field(pattern=ARXIV_ID, max_length=300,
+                         description="an arXiv id or abs/PDF link, as on the submit page")
+
+
+@api.post("/papers/index", auth=WRITE_AUTH, by_alias=True,
+          response={200: PaperOut, 201: PaperOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut,
+                    429: ErrorOut, 503: ErrorOut},
+          summary="Submit an arXiv paper to today's listing")
+def index_paper(request: HttpRequest, body: IndexIn):
+    """What the submit page does: fetch the paper from arXiv and list it today, credited to you.
+    201 when this added it, 200 when it was already here (and nothing changed)."""
+    arxiv_id = submissions.parse_submission(body.arxivId)
+    try:
+        paper, added = submissions.submit(request.user, arxiv_id, today=timezone.localdate())
+    except InvalidInput as exc:
+        # The id is well formed, so it is arXiv that has no listable paper by it.
+        raise Http404(str(exc)) from None
+    except submissions.ArxivUnavailable as exc:
+        return Status(503, {"detail": str(exc)})
+    return Status(201 if added else 200, paper_out(_paper(paper.key)))
+
+
+class CommentIn(Schema):
+    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH,
+                         description="plain text")
+
+
+class ReplyIn(Schema):
+    # Room is left for the reference to the comment answered (a username is at most 150).
+    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH - 250,
+                         description="plain text")
+
+
+@api.post("/papers/{path:paper_id}/comment", auth=WRITE_AUTH, by_alias=True,
+          response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+          summary="Comment on a paper")
+def comment_add(request: HttpRequest, paper_id: PaperId, body: CommentIn = Body(...)):
+    comment = comments.add(request.user, _paper(paper_id), body.comment)
+    return Status(201, comment_out(comment))
+
+
+@api.post("/papers/{path:paper_id}/comment/{comment_id}/reply", auth=WRITE_AUTH, by_alias=True,
+          response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+          summary="Reply to a comment")
+def comment_reply(request: HttpRequest, paper_id: PaperId,
+                  comment_id: int = Path(..., ge=1, le=2 ** 63 - 1), body: ReplyIn = Body(...)):
+    """Comments are flat here: a reply is a comment that starts by naming the one it answers."""
+    paper = _paper(paper_id)
+    parent = comments.visible(paper).filter(pk=comment_id).first()
+    if parent is None:
+        raise Http404(f"paper {paper.key} has no comment {comment_id}")
+    text = comments.clean_body(body.comment)
+    reference = f"↪ reply to comment #{parent.pk} by @{parent.author.username}:\n"
+    comment = comments.add(request.user, paper, reference + text)
+    return Status(201, comment_out(comment, reply_to=parent.pk))
+
+
 def _paper(paper_id: str) -> Paper:
     paper = listings.annotated(Paper.objects.filter(key=paper_id)).first()
     if paper is None:
@@ -221,7 +288,7 @@ def _paper(paper_id: str) -> Paper:
     return paper
 
 
-@api.post("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
+@api.post("/papers/{path:paper_id}/upvote", auth=WRITE_AUTH,
           response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
           summary="Upvote a paper")
 def upvote(request: HttpRequest, paper_id: PaperId):
@@ -230,7 +297,7 @@ def upvote(request: HttpRequest, paper_id: PaperId):
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
-@api.delete("/papers/{path:paper_id}/upvote", auth=[BearerToken(), django_auth],
+@api.delete("/papers/{path:paper_id}/upvote", auth=WRITE_AUTH,
             response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
             summary="Withdraw an upvote")
 def unvote(request: HttpRequest, paper_id: PaperId):
@@ -238,10 +305,23 @@ def unvote(request: HttpRequest, paper_id: PaperId):
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
-@api.get("/papers/{path:paper_id}", response={200: PaperOut, 404: ErrorOut}, summary="One paper")
-def paper_detail(request: HttpRequest, paper_id: PaperId):
+@api.get("/papers/{path:paper_id}", response={200: PaperDetailOut, 400: ErrorOut, 404: ErrorOut},
+         by_alias=True, exclude_unset=True, summary="One paper")
+def paper_detail(request: HttpRequest, paper_id: PaperId,
+                 field: list[Literal["comments"]] = Query([], description="extra fields to include; "
+                                                                          "may repeat")):
     """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""
-    return Status(200, paper_out(_paper(paper_id)))
+    paper = _paper(paper_id)
+    shown = paper_out(paper)
+    if "comments" in field:
+        shown["comments"] = [comment_out(c, reply_to=_replied(c.body))
+                             for c in comments.visible(paper)]
+    return Status(200, shown)
+
+
+def _replied(body: str) -> int | None:
+    match = REPLY_PREFIX.match(body)
+    return int(match.group(1)) if match else None
 
 
 @api.exception_handler(ValidationError)
@@ -273,6 +353,16 @@ def rate_limited(request, exc: RateLimited):
     return response
 
 
+@api.exception_handler(InvalidInput)
+def invalid_input(request, exc: InvalidInput):
+    return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(NotAllowed)
+def not_allowed(request, exc: NotAllowed):
+    return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
 class RecommendationsQuery(Schema):
     date: str | None = DailyQuery.model_fields["date"]
     week: str | None = DailyQuery.model_fields["week"]
@@ -286,7 +376,7 @@ class RecommendationOut(Schema):
     reason: str = Field(description='why it was picked: "like “…”", "follows topic “…”", …')
 
 
-@api.get("/recommendations", auth=[BearerToken(), django_auth],
+@api.get("/recommendations", auth=WRITE_AUTH, by_alias=True,
          response={200: list[RecommendationOut], 401: ErrorOut, 404: ErrorOut},
          summary="Your “For you” papers of a day, week or month")
 def recommendations(request: HttpRequest, query: Query[RecommendationsQuery]):

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from paperroute.web import feeds
+from paperroute.web import feeds, markdown_page
 from paperroute.web.api import api
 from paperroute.web.views import account, library, library_import, listings, paper, search, submit
 from paperroute.web.views import subscribe as digest_views
@@ -17,6 +17,7 @@ urlpatterns = [
     path("authors/<path:name>", listings.author, name="author"),
     # Paper ids may hold a slash (hep-th/9901001), so the suffixed routes come first.
     re_path(r"^papers/(?P<key>.+)\.bib$", paper.bibtex_file, name="bibtex"),
+    re_path(r"^papers/(?P<key>.+)\.md$", markdown_page.paper_markdown, name="paper_markdown"),
     re_path(r"^papers/(?P<key>.+)/vote$", paper.vote, name="vote"),
     re_path(r"^papers/(?P<key>.+)/comments$", paper.comment_add, name="comment_add"),
     re_path(r"^papers/(?P<key>.+)/save$", library.save, name="save"),

@@ -1,0 +1,158 @@
+"""What the JSON API returns, in the shapes of Hugging Face's papers API.
+
+Field names, types and formats follow Hugging Face's published OpenAPI description and what the
+`huggingface_hub` client parses (its PaperInfo, PaperAuthor and User classes): datetimes are ISO 8601
+in UTC with a `Z`, ids are strings. Fields only this site has come after the shared ones; the README's
+"Hugging Face API compatibility" table lists every difference.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from datetime import timezone as dt_timezone
+
+from django.templatetags.static import static
+from django.urls import reverse
+from ninja import Schema
+from pydantic import Field
+
+from paperroute.catalog.models import Paper
+from paperroute.catalog.textclean import display_name
+from paperroute.community import votes
+from paperroute.community.models import Comment
+from paperroute.web.context import absolute
+
+
+class UserOut(Schema):
+    """A person who submitted a paper or wrote a comment, as Hugging Face's "user overview"."""
+
+    id_: str = Field(alias="_id", description="'u<number>' for an account here, 'hf:<name>' for "
+                                              "a Hugging Face user known only by name")
+    user: str = Field(description="the username (huggingface_hub reads it from here)")
+    name: str = Field(description="the username")
+    fullname: str
+    avatarUrl: str = Field(description="no avatars here: the site's icon")
+    isPro: bool = False
+    type: str = "user"
+
+
+class AuthorOut(Schema):
+    id_: str = Field(alias="_id", description="the author's id here, 'a<number>'")
+    name: str
+    hidden: bool = False
+
+
+class PaperOut(Schema):
+    id: str
+    authors: list[AuthorOut]
+    publishedAt: datetime | None = Field(description="arXiv submission time of the first version")
+    submittedOnDailyAt: datetime | None = Field(
+        description="the day the paper was listed on the daily page, at 00:00 UTC")
+    submittedOnDailyBy: UserOut | None = Field(description="who submitted it, if anyone did")
+    title: str
+    summary: str
+    upvotes: int = Field(description="community upvotes plus Hugging Face upvotes")
+    discussionId: str = Field(description="the paper's comment thread (one per paper here)")
+    githubRepo: str | None
+    githubStars: int | None
+    projectPage: str | None
+    ai_summary: str | None
+    ai_keywords: list[str]
+    numComments: int
+    categories: list[str] = Field(description="primary category first")
+    arxivUrl: str | None
+    pdfUrl: str | None
+    url: str = Field(description="the paper's page on this site")
+
+
+class CommentOut(Schema):
+    id: str
+    author: UserOut
+    createdAt: datetime
+    editedAt: datetime | None
+    content: str = Field(description="plain text")
+    replyTo: str | None = Field(description="the comment this one answers, when it is a reply")
+
+
+class PaperDetailOut(PaperOut):
+    comments: list[CommentOut] | None = Field(
+        None, description="only with ?field=comments: the visible comments, oldest first")
+
+
+class DailyItemOut(Schema):
+    paper: PaperOut
+    publishedAt: datetime | None = Field(description="as paper.publishedAt (Hugging Face's meaning)")
+    title: str
+    summary: str
+    thumbnail: str = Field(description="no thumbnails here: the site's icon")
+    numComments: int
+    submittedBy: UserOut | None = Field(description="null when nobody submitted the paper (it came "
+                                                    "from an arXiv listing)")
+    isAuthorParticipating: bool = Field(description="always false until authors can claim papers")
+
+
+def day_start(day: date | None) -> datetime | None:
+    """A day as the datetime Hugging Face sends for it: 00:00 UTC."""
+    return datetime.combine(day, time(0), tzinfo=dt_timezone.utc) if day else None
+
+
+def icon() -> str:
+    return absolute(static("favicon.svg"))
+
+
+def account_out(account) -> dict:
+    name = account.username
+    return {"_id": f"u{account.pk}", "user": name, "name": name,
+            "fullname": account.get_full_name() or name, "avatarUrl": icon(),
+            "isPro": False, "type": "user"}
+
+
+def submitter_out(paper: Paper) -> dict | None:
+    """The user who put the paper on the listing: an account here, or the Hugging Face submitter."""
+    try:
+        submission = paper.submission
+    except Paper.submission.RelatedObjectDoesNotExist:
+        submission = None
+    if submission is not None:
+        return account_out(submission.user)
+    name = paper.hf_submitted_by
+    if not name:
+        return None
+    return {"_id": f"hf:{name}", "user": name, "name": name, "fullname": name, "avatarUrl": icon(),
+            "isPro": False, "type": "user"}
+
+
+def paper_out(paper: Paper) -> dict:
+    upvotes = getattr(paper, "upvotes", None)
+    return {
+        "id": paper.key,
+        "authors": [{"_id": f"a{a.author_id}", "name": display_name(a.author.name), "hidden": False}
+                    for a in paper.authorships.all()],
+        "publishedAt": paper.published, "submittedOnDailyAt": day_start(paper.listed_on),
+        "submittedOnDailyBy": submitter_out(paper),
+        "title": paper.title, "summary": paper.abstract,
+        "upvotes": upvotes if upvotes is not None else votes.count(paper),
+        "discussionId": str(paper.pk),
+        "githubRepo": paper.code_link or None,
+        "githubStars": paper.github_stars, "projectPage": paper.project_link or None,
+        "ai_summary": paper.ai_summary or None, "ai_keywords": list(paper.ai_keywords or []),
+        "numComments": getattr(paper, "num_comments", 0) or 0,
+        "categories": [c.code for c in paper.ordered_categories],
+        "arxivUrl": paper.abs_link or None, "pdfUrl": paper.pdf_link or None,
+        "url": absolute(reverse("paper", args=[paper.key])),
+    }
+
+
+def item_out(paper: Paper) -> dict:
+    shown = paper_out(paper)
+    return {
+        "paper": shown, "publishedAt": paper.published, "title": paper.title,
+        "summary": paper.abstract, "thumbnail": icon(), "numComments": shown["numComments"],
+        "submittedBy": shown["submittedOnDailyBy"], "isAuthorParticipating": False,
+    }
+
+
+def comment_out(comment: Comment, reply_to: int | None = None) -> dict:
+    return {"id": str(comment.pk), "author": account_out(comment.author),
+            "createdAt": comment.created_at, "editedAt": comment.edited_at,
+            "content": comment.body, "replyTo": str(reply_to) if reply_to else None}

@@ -1,0 +1,101 @@
+"""/papers/<id>.md: a paper's page as Markdown, for agents and for huggingface_hub's read_paper.
+
+Every piece of text from a source or a user is escaped, so that it reads as the words it is and
+never becomes a link, an image or HTML. The only links are the site's own and http(s) addresses
+that passed paperroute.catalog.links.http_url.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse
+from django.urls import reverse
+
+from paperroute.catalog.links import http_url
+from paperroute.catalog.models import Paper
+from paperroute.catalog.records import url_spans
+from paperroute.community import comments
+from paperroute.community.submissions import submitter
+from paperroute.web.context import absolute
+from paperroute.web.views.common import cacheable
+from paperroute.web.views.paper import find
+
+# Characters Markdown may read as markup anywhere in a line ('@' and ':' start e-mail and other
+# autolinks in GitHub's dialect).
+_INLINE = re.compile(r"([\\`*_{}\[\]<>()!#|~&@:])")
+# What makes a line a list item, a heading underline or a numbered item when it starts one.
+_LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def escape(text: str) -> str:
+    """Text that renders as itself in CommonMark and GitHub Markdown."""
+    lines = []
+    for line in _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
+        # Leading spaces would make an indented code block.
+        line = _INLINE.sub(r"\\\1", line.strip())
+        lines.append(_LINE_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1)
+                                     else f"{m.group(2)}\\{m.group(3)}", line))
+    return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    return escape(" ".join((text or "").split()))
+
+
+def link(url: str) -> str:
+    """An http(s) address as an autolink, or nothing when it is not one."""
+    url = http_url(url)
+    if not url or any(ch in url for ch in "<> \t\n"):
+        return ""
+    return f"<{url}>"
+
+
+def comment_text(text: str) -> str:
+    """A comment escaped, with its http(s) addresses kept as links (as the HTML page does)."""
+    out, position = [], 0
+    for start, end in url_spans(text or ""):
+        url = link(text[start:end])
+        if not url:
+            continue
+        out.append(escape(text[position:start]))
+        out.append(url)
+        position = end
+    out.append(escape((text or "")[position:]))
+    return "".join(out)
+
+
+def render(paper: Paper) -> str:
+    page = absolute(reverse("paper", args=[paper.key]))
+    lines = [f"# {one_line(paper.title)}", ""]
+    facts = [("Authors", ", ".join(one_line(name) for name in paper.author_names)),
+             ("Published", paper.published.strftime("%Y-%m-%d") if paper.published else ""),
+             ("Listed", paper.listed_on.isoformat() if paper.listed_on else ""),
+             ("Submitted by", one_line(submitter(paper) or "")),
+             ("Categories", ", ".join(one_line(c.code) for c in paper.ordered_categories)),
+             ("Upvotes", str(getattr(paper, "upvotes", 0) or 0)),
+             ("arXiv", link(paper.abs_link)), ("PDF", link(paper.pdf_link)),
+             ("Code", link(paper.code_link)), ("Project page", link(paper.project_link)),
+             ("Page", link(page))]
+    lines += [f"- **{name}:** {value}" for name, value in facts if value]
+    lines += ["", "## Abstract", "", escape(paper.abstract) or "(none)"]
+    if paper.ai_summary:
+        lines += ["", "## AI summary", "", escape(paper.ai_summary)]
+    if paper.ai_keywords:
+        lines += ["", "Keywords: " + ", ".join(one_line(str(k)) for k in paper.ai_keywords)]
+    shown = list(comments.visible(paper))
+    lines += ["", f"## Comments ({len(shown)})"]
+    for comment in shown:
+        edited = " (edited)" if comment.edited_at else ""
+        lines += ["", f"### {one_line(comment.author.username)}, "
+                      f"{comment.created_at.strftime('%Y-%m-%d %H:%M')} UTC{edited}", "",
+                  comment_text(comment.body)]
+    return "\n".join(lines) + "\n"
+
+
+def paper_markdown(request, key: str):
+    """The paper page as Markdown (404 as the HTML page does for an unknown paper)."""
+    paper = find(key)
+    response = HttpResponse(render(paper), content_type="text/markdown; charset=utf-8")
+    return cacheable(response)
