@@ -26,6 +26,9 @@ MAX_NEGATIVES = 200
 # Papers by followed authors come first whatever their text; one in a followed category is
 # nudged up by less than a typical gap between a good and a middling match.
 CATEGORY_BONUS = 0.05
+# The papers of a period the tab and the API rank: a month of all arXiv is tens of thousands,
+# so the most upvoted, then the newest (a day of arXiv is about 2,000).
+PERIOD_POOL = 5000
 
 
 @dataclass
@@ -123,6 +126,7 @@ class Pool:
         return found
 
     def titles(self, paper_ids: set[int]) -> dict[int, str]:
+        """The titles of some papers (saved ones, to name in reasons), kept for the next reader."""
         missing = paper_ids - self._titles.keys()
         if missing:
             self._titles.update(Paper.objects.filter(pk__in=missing).values_list("pk", "title"))

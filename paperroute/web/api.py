@@ -387,7 +387,7 @@ def recommendations(request: HttpRequest, query: Query[RecommendationsQuery]):
     except periods.BadPeriod as exc:
         return Status(404, {"detail": str(exc)})
     papers = listings.between(period.start, period.end)
-    picks = foryou.rank(request.user, list(papers.order_by().values_list("pk", flat=True)),
+    picks = foryou.rank(request.user, list(papers.values_list("pk", flat=True)[:foryou.PERIOD_POOL]),
                         limit=query.limit)
     found = {p.pk: p for p in papers.filter(pk__in=[pick.paper_id for pick in picks])}
     return Status(200, [{"paper": paper_out(found[pick.paper_id]), "score": round(pick.score, 4),

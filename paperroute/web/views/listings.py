@@ -246,7 +246,7 @@ def _for_you(request, papers) -> list:
     """The reader's own ranking of the papers, best first, each with why it was picked."""
     if not request.user.is_authenticated:
         return []
-    picks = foryou.rank(request.user, list(papers.order_by().values_list("pk", flat=True)),
+    picks = foryou.rank(request.user, list(papers.values_list("pk", flat=True)[:foryou.PERIOD_POOL]),
                         limit=FOR_YOU_SHOWN)
     found = {paper.pk: paper for paper in papers.filter(pk__in=[p.paper_id for p in picks])}
     ranked = []
