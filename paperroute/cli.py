@@ -210,6 +210,15 @@ def _digest_parsers(sub) -> None:
         else:
             one.add_argument("--to", required=True, metavar="EMAIL",
                              help="as for this subscriber (defaults if EMAIL is not one)")
+    mcp = sub.add_parser("mcp", help="serve the site to AI agents (Model Context Protocol)",
+                         description="Serve search, listings and papers, and a reader's library, "
+                                     "recommendations and upvotes (with their API token), as MCP "
+                                     "tools over standard input and output, or with --http over "
+                                     "streamable HTTP at /mcp on a port of its own (`paperroute "
+                                     "serve` also serves them at /mcp).")
+    mcp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="with --http: the address to listen on")
+    mcp.add_argument("--port", type=int, default=8765, help="with --http: the port (default 8765)")
     sub.add_parser("worker", help="run ingest, index sync and digests on a schedule",
                    description="Run the schedule: ingest PAPERROUTE_WORKER_INGEST's sources, sync "
                                "the search index, send the daily digest on weekdays and the weekly "
@@ -513,6 +522,17 @@ def cmd_digest(args) -> int:
             err(error)
     print(report.line())
     return EXIT_OK if report.complete else EXIT_TEMPFAIL
+
+
+@command("mcp")
+def cmd_mcp(args) -> int:
+    from paperroute.web import mcp_server
+
+    if args.http:
+        print(f"serving MCP on http://{args.host}:{args.port}/mcp (Ctrl-C stops)", file=sys.stderr,
+              flush=True)
+    mcp_server.run(http=args.http, host=args.host, port=args.port)
+    return EXIT_OK
 
 
 @command("worker")

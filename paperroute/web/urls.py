@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from paperroute.web import feeds, markdown_page
+from paperroute.web import feeds, markdown_page, mcp_server
 from paperroute.web.api import api
 from paperroute.web.views import account, library, library_import, listings, paper, search, submit
 from paperroute.web.views import subscribe as digest_views
@@ -55,4 +55,5 @@ urlpatterns = [
     path("hooks/bounce", digest_views.bounce_webhook, name="bounce_webhook"),
     re_path(r"^feeds/(?P<kind>[a-z]+)\.(?P<fmt>[a-z]+)$", feeds.feed, name="feed"),
     path("api/", api.urls),
+    path("mcp", mcp_server.endpoint, name="mcp"),
 ]
