@@ -1,0 +1,331 @@
+"""The site for AI agents: a Model Context Protocol server (the official `mcp` SDK) over stdio or
+streamable HTTP. Each tool is a thin adapter over what the JSON API and the pages already do, and
+returns the API's shapes (paperroute.web.api_shapes), so an agent sees what a reader sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import threading
+from typing import Any, Literal
+
+from django.db import close_old_connections
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.views.decorators.csrf import csrf_exempt
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from ninja.responses import NinjaJSONEncoder
+from pydantic import ValidationError
+
+from paperroute.community import tokens, votes
+from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
+from paperroute.library import shelf
+from paperroute.web import api, related, searching
+from paperroute.web.api_shapes import PaperDetailOut, PaperOut, paper_out
+
+INSTRUCTIONS = (
+    "paperroute: daily research papers (arXiv and community submissions). Find papers with "
+    "search_papers, list a day's, week's or month's papers with daily_papers, read one with paper "
+    "and find similar ones with related_papers. my_library, recommendations and upvote act as a "
+    "reader: they need that reader's personal API token (from the site's settings page), sent as "
+    "`Authorization: Bearer prt_…` over HTTP or as the `token` argument.")
+
+Sort = Literal["publishedAt", "trending", "upvotes"]
+Mode = Literal["hybrid", "lexical", "semantic"]
+
+
+def build() -> MCPServer:
+    """The MCP server with the site's tools."""
+    server = MCPServer("paperroute", instructions=INSTRUCTIONS, log_level="WARNING")
+    for tool in (search_papers, daily_papers, paper, related_papers, my_library, recommendations,
+                 upvote):
+        server.add_tool(_as_request(tool))
+    return server
+
+
+def _as_request(tool):
+    """The tool, treating its database connection as a request does (the SDK runs each call in a
+    worker thread, where Django's request signals never close stale connections)."""
+    @functools.wraps(tool)
+    def call(*args, **kwargs):
+        close_old_connections()
+        try:
+            return tool(*args, **kwargs)
+        finally:
+            close_old_connections()
+    return call
+
+
+def run(*, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve until interrupted: over stdin/stdout, or over streamable HTTP at /mcp."""
+    server = build()
+    if http:
+        # Stateless, JSON answers: every call stands alone, so any client (and any number of them)
+        # can talk to it without a session to keep, and a restart loses nothing.
+        server.run("streamable-http", host=host, port=port, stateless_http=True, json_response=True)
+    else:
+        server.run("stdio")
+
+
+# -- /mcp in the web server ------------------------------------------------------------------
+
+class _Mounted:
+    """The SDK's streamable HTTP handler on an event loop of its own, in a thread of the web
+    process: the site is a WSGI application (gunicorn), and the SDK serves ASGI."""
+
+    def __init__(self) -> None:
+        self.server = build()
+        # Django already refuses Host headers outside ALLOWED_HOSTS, and the credentials are
+        # bearer tokens that a browser never attaches by itself, so the SDK's own DNS-rebinding
+        # check (which knows only localhost) would only refuse the site's real name.
+        self.server.streamable_http_app(
+            stateless_http=True, json_response=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="mcp", daemon=True).start()
+        started = threading.Event()
+        asyncio.run_coroutine_threadsafe(self._manage(started), self.loop)
+        started.wait()
+
+    async def _manage(self, started: threading.Event) -> None:
+        async with self.server.session_manager.run():
+            started.set()
+            await asyncio.Event().wait()  # for the life of the process
+
+    def answer(self, request: HttpRequest) -> HttpResponse:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": request.method, "scheme": request.scheme, "path": request.path,
+            "raw_path": request.path.encode(), "root_path": "",
+            "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
+            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in request.headers.items()],
+            "client": (request.META.get("REMOTE_ADDR", ""), 0),
+            "server": (request.get_host().rsplit(":", 1)[0], int(request.get_port() or 0)),
+        }
+        future = asyncio.run_coroutine_threadsafe(self._exchange(scope, request.body), self.loop)
+        status, headers, body = future.result()
+        response = HttpResponse(body, status=status)
+        for name, value in headers:
+            if name.lower() not in (b"content-length", b"content-type"):
+                response[name.decode("latin-1")] = value.decode("latin-1")
+            elif name.lower() == b"content-type":
+                response["Content-Type"] = value.decode("latin-1")
+        return response
+
+    async def _exchange(self, scope: dict, body: bytes) -> tuple[int, list, bytes]:
+        """One request through the SDK's handler: its status, headers and whole body."""
+        answered = asyncio.Event()
+        sent_body = False
+        status, headers, chunks = 500, [], []
+
+        async def receive() -> dict:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await answered.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    answered.set()
+
+        await self.server.session_manager.handle_request(scope, receive, send)
+        return status, headers, b"".join(chunks)
+
+
+_mounted: _Mounted | None = None
+_mounting = threading.Lock()
+
+
+@csrf_exempt
+def endpoint(request: HttpRequest) -> HttpResponse:
+    """/mcp: the MCP tools over streamable HTTP (stateless; JSON answers)."""
+    global _mounted
+    with _mounting:
+        if _mounted is None:
+            _mounted = _Mounted()
+    return _mounted.answer(request)
+
+
+# -- anonymous tools -----------------------------------------------------------------------
+
+def search_papers(query: str, mode: Mode = "hybrid", since: str | None = None,
+                  until: str | None = None, category: str | None = None, limit: int = 20,
+                  exact: bool = False) -> dict[str, Any]:
+    """Search titles, abstracts and authors, as the site's search does. Query syntax: "exact
+    phrase", -excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023. `since` and `until`
+    are dates (YYYY-MM-DD) the paper was listed on; `category` is one category or archive (cs.CL,
+    cs); `exact` searches the words as typed, without correcting typos. Up to 100 results."""
+    if not 1 <= limit <= 100:
+        raise ToolError("limit must be between 1 and 100")
+    try:
+        opts = searching.options({"q": query, "mode": mode, "since": since, "until": until,
+                                  "cat": category, "spell": "0" if exact else "1"})
+        if not opts.q:
+            raise ToolError("query is empty: give some words to search for")
+        found = searching.run(opts, limit=limit)
+    except searching.BadSearch as exc:
+        raise ToolError(f"cannot search: {exc}") from None
+    return {"total": found.total, "exact_total": found.exact, "corrected": found.corrected or None,
+            "suggestion": found.suggestion or None, "papers": [_paper_json(p) for p in found.papers]}
+
+
+def daily_papers(date: str | None = None, week: str | None = None, month: str | None = None,
+                 sort: Sort = "publishedAt", page: int = 0, limit: int = 50) -> dict[str, Any]:
+    """The papers listed on a day (date, YYYY-MM-DD), an ISO week (week, YYYY-Www) or a month
+    (month, YYYY-MM), as GET /api/daily_papers gives them; by default the most recent day with
+    papers. sort: publishedAt (newest first), trending, or upvotes. Pages of `limit` (1-100)
+    papers, counted from 0."""
+    query = _valid(api.DailyQuery, date=date, week=week, month=month, sort=sort, p=page,
+                   limit=limit)
+    response = HttpResponse()
+    answer = api.daily_papers(_request("/api/daily_papers", query.model_dump(exclude_none=True)),
+                              response, query)
+    shown = _answer(answer)
+    total = response.get("X-Total-Count")
+    return {"total": int(total) if total else None, "page": page,
+            "more": response.has_header("Link"),
+            "papers": [_dump(PaperOut, item["paper"]) for item in shown]}
+
+
+def paper(id: str, comments: bool = False) -> dict[str, Any]:
+    """One paper by its id (an arXiv id such as 2411.17700, or the site's doi:…/seed:… ids): title,
+    authors, abstract (`summary`), upvotes, categories, links to arXiv, the PDF, code and project
+    page, and the page on this site; with `comments`, its visible comments, oldest first."""
+    shown = _answer(_not_found(api.paper_detail, _request(f"/api/papers/{id}", {}), id,
+                               field=["comments"] if comments else []))
+    return _dump(PaperDetailOut, shown, exclude_unset=True)
+
+
+def related_papers(id: str, limit: int = 5) -> dict[str, Any]:
+    """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them."""
+    if not 1 <= limit <= 100:
+        raise ToolError("limit must be between 1 and 100")
+    found = _not_found(api._paper, id)
+    return {"id": found.key, "papers": [_paper_json(p) for p in related.for_paper(found, limit)]}
+
+
+# -- a reader's tools ----------------------------------------------------------------------
+
+def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
+    """Your collections ("Saved" first) and the papers in each, in their order, with your note on
+    each item. Needs your API token (Authorization header, or `token`)."""
+    user = _reader(ctx, token)
+    shown = []
+    for collection in shelf.collections_of(user):
+        items = list(shelf.items(collection))
+        papers = {p.key: p for p in related.in_order([item.paper.key for item in items])}
+        shown.append({"name": collection.name, "description": collection.description,
+                      "public": collection.public, "saved": collection.is_default,
+                      "count": collection.count,
+                      "items": [{"note": item.note, "paper": _paper_json(papers[item.paper.key])}
+                                for item in items if item.paper.key in papers]})
+    return {"user": user.username, "collections": shown}
+
+
+def recommendations(ctx: Context, token: str | None = None, date: str | None = None,
+                    week: str | None = None, month: str | None = None,
+                    limit: int = 20) -> dict[str, Any]:
+    """Your "For you" papers of a day, week or month (as daily_papers names them; by default the
+    most recent day), best first, each with why it was picked; from your saves, upvotes, "not
+    interested" and follows, as GET /api/recommendations. Needs your API token."""
+    request = _request("/api/recommendations", {})
+    request.user = _reader(ctx, token)
+    query = _valid(api.RecommendationsQuery, date=date, week=week, month=month, limit=limit)
+    picks = _answer(api.recommendations(request, query))
+    return {"user": request.user.username,
+            "papers": [{**pick, "paper": _dump(PaperOut, pick["paper"])} for pick in picks]}
+
+
+def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True) -> dict[str, Any]:
+    """Upvote a paper (repeating it changes nothing), or withdraw your upvote with upvoted=false.
+    Needs your API token; votes are rate-limited as on the site."""
+    user = _reader(ctx, token)
+    found = _not_found(api._paper, id)
+    try:
+        state = votes.set_vote(user, found, upvoted)
+    except RateLimited as exc:
+        raise ToolError(f"rate limited: {exc}") from None
+    return {"id": found.key, "upvoted": state.upvoted, "upvotes": state.upvotes}
+
+
+# -- adapters ------------------------------------------------------------------------------
+
+def _reader(ctx: Context, token: str | None):
+    """The account whose token came with the call: the Authorization header over HTTP, else the
+    `token` argument."""
+    header = (ctx.headers or {}).get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip() if scheme.lower() == "bearer" else ""
+    secret = secret or (token or "").strip()
+    if not secret:
+        raise ToolError("this tool acts as a reader: send your personal API token (create one on "
+                        "your settings page) as 'Authorization: Bearer prt_…' or as `token`")
+    user = tokens.authenticate(secret)
+    if user is None:
+        raise ToolError("bad token: it is unknown or revoked; create a new one on your settings page")
+    return user
+
+
+def _request(path: str, params: dict) -> HttpRequest:
+    """A request for an API view called in-process (its links and headers are built from it)."""
+    request = HttpRequest()
+    request.method, request.path = "GET", path
+    request.GET = QueryDict(mutable=True)
+    request.GET.update({k: str(v) for k, v in params.items()})
+    return request
+
+
+def _valid(schema, **values):
+    """The API's own query schema, filled in; its checks' failures as a readable tool error."""
+    try:
+        return schema(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        names = {"p": "page"}
+        raise ToolError("; ".join(
+            f"{names.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'arguments'}: "
+            f"{_reason(e)} (got {e['input']!r})" for e in exc.errors())) from None
+
+
+def _reason(error: dict) -> str:
+    if error["type"] == "string_pattern_mismatch":
+        return {"date": "a day as YYYY-MM-DD", "week": "an ISO week as YYYY-Www",
+                "month": "a month as YYYY-MM"}.get(str(error["loc"][0]), "malformed")
+    return error["msg"]
+
+
+def _not_found(function, *args, **kwargs):
+    """Call an API helper; its 404 (an unknown paper) and refusals as tool errors."""
+    try:
+        return function(*args, **kwargs)
+    except Http404 as exc:
+        raise ToolError(f"unknown paper: {exc}") from None
+    except (InvalidInput, NotAllowed) as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _answer(answer):
+    """The value an API view answered with; its error statuses as tool errors."""
+    if answer.status_code >= 400:
+        raise ToolError(answer.value["detail"])
+    return answer.value
+
+
+def _dump(schema, value: dict, **options) -> dict[str, Any]:
+    """A shape as the API sends it: its JSON encoder (ISO times with Z, to the millisecond)."""
+    shown = schema.model_validate(value).model_dump(by_alias=True, **options)
+    return json.loads(json.dumps(shown, cls=NinjaJSONEncoder))
+
+
+def _paper_json(found) -> dict[str, Any]:
+    return _dump(PaperOut, paper_out(found))
