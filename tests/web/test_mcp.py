@@ -19,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 from paperroute.community import comments, tokens, votes
 from paperroute.library import follows, shelf
 from tests.community.helpers import add_paper, user
+from tests.community.smtp import free_port
 from tests.conftest import ROOT, stop_server
 
 pytestmark = pytest.mark.slow
@@ -163,12 +164,6 @@ def test_stdio(site, api, cli):
             await exercise(client, api, cli, {"token": site["secret"]}, site["secret"])
 
     run(main)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("command", [
