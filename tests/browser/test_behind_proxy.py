@@ -198,8 +198,8 @@ def test_a_reader_signs_in_votes_comments_and_subscribes_through_nginx(deploymen
 
     # Vote with the script (a same-origin POST with the CSRF token), then comment.
     card = page.locator(".card", has_text="Speculative decoding without a draft model")
-    card.locator("button[aria-pressed]").click()
-    card.locator("button[aria-pressed='true']").wait_for()
+    card.locator("form[data-vote] button[aria-pressed]").click()
+    card.locator("form[data-vote] button[aria-pressed='true']").wait_for()
     page.reload()
     assert page.locator(".card", has_text="Speculative decoding").locator("[data-count]").inner_text() == "6"
     page.get_by_role("link", name="Speculative decoding without a draft model").click()

@@ -204,14 +204,14 @@ def test_focus_stays_on_the_vote_button_after_voting(site, browser):
     loads = []
     page.on("load", lambda _: loads.append(page.url))
     card = page.locator(".card", has_text="Speculative decoding without a draft model")
-    button = card.locator("button[aria-pressed]")
+    button = card.locator("form[data-vote] button[aria-pressed]")
     button.focus()
     page.keyboard.press("Enter")
-    card.locator("button[aria-pressed='true']").wait_for()
+    card.locator("form[data-vote] button[aria-pressed='true']").wait_for()
     assert page.evaluate("document.activeElement.closest('.card') !== null")
     assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
     page.keyboard.press("Enter")  # and again, to withdraw it, without reaching for the mouse
-    card.locator("button[aria-pressed='false']").wait_for()
+    card.locator("form[data-vote] button[aria-pressed='false']").wait_for()
     assert re.fullmatch(r"\d+", card.locator("[data-count]").inner_text())
     assert loads == [], "the vote reloaded the page instead of being sent by the script"
     context.close()

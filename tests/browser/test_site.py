@@ -96,8 +96,8 @@ def _session(browser, base: str, mailbox) -> None:
 
     # Upvote with the script; the count survives a reload (served by either web process).
     card = page.locator(".card", has_text="Speculative decoding without a draft model")
-    card.locator("button[aria-pressed]").click()
-    card.locator("button[aria-pressed='true']").wait_for()
+    card.locator("form[data-vote] button[aria-pressed]").click()
+    card.locator("form[data-vote] button[aria-pressed='true']").wait_for()
     assert card.locator("[data-count]").inner_text() == "6"
     for _ in range(3):
         page.reload()
