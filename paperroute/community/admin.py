@@ -1,18 +1,35 @@
-"""The admin: moderators hide comments and manage users; counters stay right through it."""
+"""The admin: moderators hide comments (with a reason) and manage users; counters stay right."""
 
 from django.contrib import admin, messages
 
 from paperroute.community import comments
-from paperroute.community.models import ApiToken, Comment, Submission, Vote
+from paperroute.community.models import ApiToken, Comment, CommentRevision, Submission, Vote
+
+
+class RevisionInline(admin.TabularInline):
+    """Earlier versions of the comment, oldest first; history is never rewritten here."""
+
+    model = CommentRevision
+    extra = 0
+    fields = ["written_at", "replaced_at", "body"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ["paper", "author", "short_body", "created_at", "edited_at", "hidden"]
+    list_display = ["paper", "author", "short_body", "created_at", "edited_at", "parent", "hidden",
+                    "hidden_reason"]
     list_filter = ["hidden", "created_at"]
     search_fields = ["body", "author__username", "author__email", "paper__key", "paper__title"]
-    raw_id_fields = ["paper", "author"]
-    readonly_fields = ["paper", "author", "created_at", "edited_at", "hidden"]
+    raw_id_fields = ["paper", "author", "parent"]
+    fields = ["paper", "author", "parent", "created_at", "edited_at", "body", "hidden",
+              "hidden_reason"]
+    readonly_fields = ["paper", "author", "parent", "created_at", "edited_at", "body"]
+    inlines = [RevisionInline]
     actions = ["hide", "unhide"]
 
     @admin.display(description="comment")
@@ -21,8 +38,11 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide the selected comments from readers")
     def hide(self, request, queryset):
-        changed = comments.set_hidden(queryset.select_related("paper"), True)
-        self.message_user(request, f"{changed} comment(s) hidden.", messages.SUCCESS)
+        changed = comments.set_hidden(queryset.select_related("paper"), True,
+                                      "breaks the site's rules")
+        self.message_user(request, f"{changed} comment(s) hidden, with the reason \"breaks the "
+                                   "site's rules\"; open one to give another reason.",
+                          messages.SUCCESS)
 
     @admin.action(description="Show the selected comments again")
     def unhide(self, request, queryset):
@@ -31,6 +51,11 @@ class CommentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        # Through set_hidden, so that the paper's comment count follows the change.
+        stored = Comment.objects.select_related("paper").get(pk=obj.pk)
+        comments.set_hidden([stored], obj.hidden, obj.hidden_reason)
 
     def delete_model(self, request, obj):
         comments.delete(request.user, obj)

@@ -1,16 +1,101 @@
-"""Comments: plain text, edited and deleted by their author, hidden by moderators."""
+"""Comments: Markdown, one level of replies, edit history, reactions, hidden by moderators."""
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
+from collections import Counter, defaultdict
 
+import nh3
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from paperroute.catalog.links import http_url
 from paperroute.catalog.models import Paper
+from paperroute.catalog.records import url_spans
 from paperroute.community import ratelimit, stamp
 from paperroute.community.errors import InvalidInput, NotAllowed
-from paperroute.community.models import Comment, PaperStats
+from paperroute.community.models import Comment, CommentRevision, PaperStats, Reaction
 
 MAX_LENGTH = 5000
+MAX_REASON = 200
+# GitHub's set of eight: Hugging Face's own set could not be checked from here.
+REACTIONS = ("👍", "👎", "😄", "🎉", "😕", "❤️", "🚀", "👀")
+
+_TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
+         "h4", "h5", "h6"}
+_SCHEMES = ("http://", "https://", "mailto:")
+# Math is kept as the text it was typed as, so that $a*b*c$ does not turn into emphasis.
+_MATH = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+
+
+def _math_text(state, silent: bool) -> bool:
+    """Inline rule: $…$, $$…$$, \\(…\\) and \\[…\\] stay literal text."""
+    src, start = state.src, state.pos
+    for opener, closer in _MATH:
+        if src.startswith(opener, start):
+            end = src.find(closer, start + len(opener), state.posMax)
+            if end <= start + len(opener):
+                return False
+            if not silent:
+                token = state.push("text", "", 0)
+                token.content = src[start:end + len(closer)]
+                token.meta = {"math": True}
+            state.pos = end + len(closer)
+            return True
+    return False
+
+
+def _link(url: str) -> list[Token]:
+    opening = Token("link_open", "a", 1, attrs={"href": url})
+    return [opening, Token("text", "", 0, content=url), Token("link_close", "a", -1)]
+
+
+def _linkify_and_demote(state) -> None:
+    """Core rule: bare http(s) URLs become links (as before Markdown); headings start at h4."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            # The page's own outline owns h1-h3; a comment's "# Title" sits below it.
+            token.tag = f"h{min(6, int(token.tag[1]) + 3)}"
+        if token.type != "inline" or not token.children:
+            continue
+        children, depth = [], 0
+        for child in token.children:
+            depth += {"link_open": 1, "link_close": -1}.get(child.type, 0)
+            if child.type != "text" or depth or (child.meta or {}).get("math"):
+                children.append(child)
+                continue
+            text, position = child.content, 0
+            for begin, end in url_spans(text):
+                url = http_url(text[begin:end])
+                if url:
+                    children.append(Token("text", "", 0, content=text[position:begin]))
+                    children.extend(_link(url))
+                    position = end
+            children.append(Token("text", "", 0, content=text[position:]))
+        token.children = children
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False})
+    # No images: they would load from anywhere and track readers; ![x](y) reads as a link.
+    md.disable("image")
+    md.validateLink = lambda url: url.strip().lower().startswith(_SCHEMES)
+    md.inline.ruler.before("escape", "math_text", _math_text)
+    md.core.ruler.after("inline", "linkify_and_demote", _linkify_and_demote)
+    return md
+
+
+_MD = _markdown()
+# The second line of defence: whatever markdown-it lets through, only this subset survives.
+_CLEANER = nh3.Cleaner(tags=_TAGS, attributes={"a": {"href", "title"}, "ol": {"start"}},
+                       url_schemes={"http", "https", "mailto"}, url_relative="deny",
+                       link_rel="nofollow ugc noopener")
+
+
+def render(body: str) -> str:
+    """A Markdown comment as sanitised HTML."""
+    return _CLEANER.clean(_MD.render(body or ""))
 
 
 def clean_body(text: str) -> str:
@@ -27,15 +112,50 @@ def clean_body(text: str) -> str:
 
 
 def visible(paper: Paper):
-    """The comments readers see, oldest first."""
+    """The comments readers see, replies included, oldest first."""
     return paper.community_comments.filter(hidden=False).select_related("author")
 
 
-def add(user, paper: Paper, text: str) -> Comment:
+def thread(paper: Paper, viewer=None) -> list[Comment]:
+    """Top-level comments, hidden ones too (shown by their reason), each with `.reply_list`."""
+    everything = list(paper.community_comments.select_related("author"))
+    reactions = reaction_counts(everything, viewer)
+    replies = defaultdict(list)
+    for comment in everything:
+        comment.reaction_list = reactions.get(comment.pk, [])
+        if comment.parent_id:
+            replies[comment.parent_id].append(comment)
+    tops = [c for c in everything if not c.parent_id]
+    for comment in tops:
+        comment.reply_list = replies.get(comment.pk, [])
+    return tops
+
+
+def reaction_counts(comments: list[Comment], viewer=None) -> dict[int, list[dict]]:
+    """For each comment id, every reaction with its count and whether the viewer gave it."""
+    ids = [c.pk for c in comments]
+    counts = Counter(Reaction.objects.filter(comment_id__in=ids).values_list("comment_id", "emoji"))
+    mine = set()
+    if viewer is not None and viewer.is_authenticated:
+        mine = set(Reaction.objects.filter(comment_id__in=ids, user=viewer)
+                   .values_list("comment_id", "emoji"))
+    return {pk: [{"emoji": emoji, "count": counts[pk, emoji], "mine": (pk, emoji) in mine}
+                 for emoji in REACTIONS] for pk in ids}
+
+
+def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment:
     body = clean_body(text)
+    if parent is not None:
+        if parent.paper_id != paper.pk:
+            raise InvalidInput("that comment is on another paper", "parent")
+        # One level deep: a reply to a reply joins the thread of the comment on top.
+        if parent.parent_id:
+            parent = parent.parent
+        if parent.hidden:
+            raise NotAllowed("a hidden comment takes no replies")
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
-        comment = Comment.objects.create(paper=paper, author=user, body=body)
+        comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
         _recount(paper)
     return comment
 
@@ -44,16 +164,26 @@ def edit(user, comment: Comment, text: str) -> Comment:
     if comment.author_id != user.pk:
         raise NotAllowed("only its author can edit a comment")
     body = clean_body(text)
+    if body == comment.body:
+        return comment
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
-    comment.body = body
-    comment.edited_at = timezone.now()
     with transaction.atomic():
+        CommentRevision.objects.create(comment=comment, body=comment.body,
+                                       written_at=comment.edited_at or comment.created_at)
+        comment.body = body
+        comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "edited_at"])
         stamp.bump()
     return comment
 
 
+def may_see_history(user, comment: Comment) -> bool:
+    """Earlier versions are for the comment's author and moderators."""
+    return user.is_authenticated and (comment.author_id == user.pk or user.is_staff)
+
+
 def delete(user, comment: Comment) -> None:
+    """Delete a comment and, for a top-level one, its replies."""
     if comment.author_id != user.pk and not user.is_staff:
         raise NotAllowed("only its author or a moderator can delete a comment")
     with transaction.atomic():
@@ -62,20 +192,41 @@ def delete(user, comment: Comment) -> None:
         _recount(paper)
 
 
-def set_hidden(comments, hidden: bool) -> int:
+def set_hidden(comments, hidden: bool, reason: str = "") -> int:
     """Hide or show comments (a moderator's action); returns how many changed."""
+    reason = " ".join((reason or "").split())[:MAX_REASON] if hidden else ""
     papers = set()
     changed = 0
     with transaction.atomic():
         for comment in comments:
-            if comment.hidden != hidden:
+            if comment.hidden != hidden or comment.hidden_reason != reason:
                 comment.hidden = hidden
-                comment.save(update_fields=["hidden"])
+                comment.hidden_reason = reason
+                comment.save(update_fields=["hidden", "hidden_reason"])
                 papers.add(comment.paper)
                 changed += 1
         for paper in papers:
             _recount(paper)
     return changed
+
+
+def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
+    """Give or take back one reaction; whether the user now has it."""
+    if emoji not in REACTIONS:
+        raise InvalidInput(f"reactions are {' '.join(REACTIONS)}", "emoji")
+    if comment.hidden:
+        raise NotAllowed("a hidden comment takes no reactions")
+    ratelimit.check("reactions", str(user.pk), ratelimit.setting("RATE_VOTES"))
+    with transaction.atomic():
+        deleted, _ = Reaction.objects.filter(comment=comment, user=user, emoji=emoji).delete()
+        if not deleted:
+            try:
+                with transaction.atomic():
+                    Reaction.objects.create(comment=comment, user=user, emoji=emoji)
+            except IntegrityError:  # a double click: the other request added it
+                pass
+        stamp.bump()
+    return not deleted
 
 
 def _recount(paper: Paper) -> None:

@@ -39,12 +39,51 @@ class Comment(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     # Moderators hide rather than delete, so that a mistaken hide can be undone.
     hidden = models.BooleanField(default=False)
+    hidden_reason = models.CharField(max_length=200, blank=True,
+                                     help_text="Shown to readers in place of the comment.")
+    # Replies are one level deep, as on Hugging Face: a reply to a reply attaches to its top.
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
+                               related_name="replies")
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.author} on {self.paper.key}: {self.body[:60]}"
+
+    @property
+    def html(self) -> str:
+        """The Markdown body as sanitised HTML."""
+        from paperroute.community.comments import render
+
+        return render(self.body)
+
+
+class CommentRevision(models.Model):
+    """A comment's body as it was before one edit; the current body stays on the comment."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    # When this text was written: the comment's creation or the edit before this one.
+    written_at = models.DateTimeField()
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["replaced_at", "id"]
+
+
+class Reaction(models.Model):
+    """One reader's emoji on one comment."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="reactions")
+    emoji = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["comment", "user", "emoji"],
+                                               name="reaction_one_per_user")]
 
 
 class Submission(models.Model):

@@ -270,15 +270,17 @@ def comment_add(request: HttpRequest, paper_id: PaperId, body: CommentIn = Body(
           summary="Reply to a comment")
 def comment_reply(request: HttpRequest, paper_id: PaperId,
                   comment_id: int = Path(..., ge=1, le=2 ** 63 - 1), body: ReplyIn = Body(...)):
-    """Comments are flat here: a reply is a comment that starts by naming the one it answers."""
+    """Replies are one level deep: a reply to a reply joins the thread of the comment on top."""
     paper = _paper(paper_id)
     parent = comments.visible(paper).filter(pk=comment_id).first()
     if parent is None:
         raise Http404(f"paper {paper.key} has no comment {comment_id}")
-    text = comments.clean_body(body.comment)
-    reference = f"↪ reply to comment #{parent.pk} by @{parent.author.username}:\n"
-    comment = comments.add(request.user, paper, reference + text)
-    return Status(201, comment_out(comment, reply_to=parent.pk))
+    try:
+        comment = comments.add(request.user, paper, body.comment, parent=parent)
+    except NotAllowed:
+        # The thread's top comment is hidden, so to readers it has nothing to reply to.
+        raise Http404(f"paper {paper.key} has no comment {comment_id} open to replies") from None
+    return Status(201, comment_out(comment))
 
 
 def _paper(paper_id: str) -> Paper:

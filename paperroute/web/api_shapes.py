@@ -155,4 +155,6 @@ def item_out(paper: Paper) -> dict:
 def comment_out(comment: Comment, reply_to: int | None = None) -> dict:
     return {"id": str(comment.pk), "author": account_out(comment.author),
             "createdAt": comment.created_at, "editedAt": comment.edited_at,
-            "content": comment.body, "replyTo": str(reply_to) if reply_to else None}
+            "content": comment.body,
+            # Older replies were flat comments naming their parent; newer ones have `parent`.
+            "replyTo": str(reply_to or comment.parent_id) if reply_to or comment.parent_id else None}

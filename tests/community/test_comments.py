@@ -45,3 +45,56 @@ def test_moderators_hide_comments_and_the_count_follows():
     assert PaperStats.objects.get(paper=paper).comments == 1
     comments.set_hidden([first], False)
     assert PaperStats.objects.get(paper=paper).comments == 2
+
+
+@pytest.mark.django_db
+def test_a_reply_to_a_reply_joins_the_top_comment_and_counts():
+    paper = add_paper("2411.00023")
+    top = comments.add(user("a"), paper, "top")
+    reply = comments.add(user("b"), paper, "reply", parent=top)
+    deeper = comments.add(user("c"), paper, "deeper", parent=reply)
+    assert reply.parent_id == top.pk and deeper.parent_id == top.pk
+    (thread,) = comments.thread(paper)
+    assert [c.body for c in thread.reply_list] == ["reply", "deeper"]
+    assert PaperStats.objects.get(paper=paper).comments == 3
+    comments.set_hidden([top], True, "off topic")
+    with pytest.raises(NotAllowed, match="hidden comment takes no replies"):
+        comments.add(user("d"), paper, "more", parent=reply)
+    # Deleting a top comment takes its replies with it, and the count follows.
+    comments.set_hidden([top], False)
+    comments.delete(user("a"), top)
+    assert PaperStats.objects.get(paper=paper).comments == 0
+
+
+@pytest.mark.django_db
+def test_each_edit_keeps_the_text_it_replaced():
+    paper = add_paper("2411.00024")
+    alice = user("alice")
+    comment = comments.add(alice, paper, "one")
+    comments.edit(alice, comment, "two")
+    comments.edit(alice, comment, "two")  # no change, no revision
+    comments.edit(alice, comment, "three")
+    assert [r.body for r in comment.revisions.all()] == ["one", "two"]
+    first, second = comment.revisions.all()
+    assert first.written_at == comment.created_at and second.written_at < comment.edited_at
+
+
+@pytest.mark.django_db
+def test_a_reaction_counts_once_per_user_and_toggles():
+    paper = add_paper("2411.00025")
+    comment = comments.add(user("a"), paper, "react")
+    assert comments.toggle_reaction(user("b"), comment, "🎉") is True
+    assert comments.toggle_reaction(user("c"), comment, "🎉") is True
+    assert comments.toggle_reaction(user("b"), comment, "🎉") is False
+    counts = {r["emoji"]: r["count"] for r in comments.reaction_counts([comment])[comment.pk]}
+    assert counts["🎉"] == 1 and set(counts) == set(comments.REACTIONS)
+    with pytest.raises(InvalidInput, match="reactions are"):
+        comments.toggle_reaction(user("b"), comment, "<script>")
+
+
+def test_markdown_keeps_math_code_and_bare_links():
+    html = comments.render("Let $x_1 * y_2 * z$ be `a*b`; see https://example.org/a.\n\n# Head")
+    assert "$x_1 * y_2 * z$" in html and "<em>" not in html
+    assert "<code>a*b</code>" in html
+    assert '<a href="https://example.org/a" rel="nofollow ugc noopener">' in html
+    assert "<h4>Head</h4>" in html  # below the page's own headings

@@ -153,6 +153,51 @@ def test_comments_link_http_urls_only(client):
     assert links == ["https://example.org/a?b=1&amp;c=2"]
 
 
+MARKDOWN_ATTACKS = [
+    "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "[x]( javascript:alert(1) )",
+    "[x](&#106;avascript:alert(1))", "[x](java&#x09;script:alert(1))", "[x](vbscript:msgbox)",
+    "[x](data:text/html;base64,PHNjcmlwdD4=)", "[x]: javascript:alert(1)\n\n[x]",
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<a href="javascript:x">a</a>',
+    "<svg/onload=alert(1)>", "<iframe src=//evil.example>", "![](javascript:alert(1))",
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)", "![x](https://evil.example/t.gif)",
+    "<javascript:alert(1)>", "<data:text/html,x>", "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;img src=x onerror=alert(1)&#62;", "[x](/admin/) and [y](//evil.example)",
+    '[x](https://ok.example "a\" onmouseover=\"alert(1)")', "```\n</code><script>x</script>\n```",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", MARKDOWN_ATTACKS)
+def test_markdown_comments_cannot_run_script_or_load_anything(client, body):
+    paper = add_paper("2411.00509", "A discussed paper", listed=DAY)
+    comment = Comment.objects.create(paper=paper, author=user("mallory"), body=body)
+    page = client.get(f"/papers/{paper.key}").content.decode()
+    start = page.index(f'id="comment-{comment.pk}"')
+    shown = page[start:page.index("</article>", start)]
+    shown = shown[shown.index('class="comment-body"'):]
+    tags = re.findall(r"<([a-z0-9]+)", shown)
+    assert set(tags) <= {"div", "p", "a", "code", "pre", "form", "input", "button", "span"}, tags
+    # Escaped markup may say "onerror" as text; no real tag may carry a handler.
+    assert not [t for t in re.findall(r"<[a-z][^>]*>", shown) if re.search(r"\son[a-z]+", t)]
+    for link in re.findall(r'<a href="([^"]*)"', shown):
+        assert link.startswith(("https://", "http://", "mailto:")), link
+        assert "nofollow ugc" in shown
+    assert "<img" not in shown and "<script" not in shown and "<svg" not in shown
+
+
+@pytest.mark.django_db
+def test_an_autolink_and_an_entity_stay_what_they_say(client):
+    paper = add_paper("2411.00510", "A discussed paper", listed=DAY)
+    Comment.objects.create(paper=paper, author=user("mallory"),
+                           body="<https://example.org/x?a=1&b=2> &amp; &copy; <x@example.org>")
+    page = client.get(f"/papers/{paper.key}").content.decode()
+    body = page[page.index('class="comment-body"'):]
+    body = body[:body.index("</div>")]
+    assert re.findall(r'<a href="([^"]*)"', body) == ["https://example.org/x?a=1&amp;b=2",
+                                                       "mailto:x@example.org"]
+    assert "&amp; ©" in body
+
+
 def _bibtex_fields(entry: str) -> dict[str, str]:
     """Fields as BibTeX itself reads them: braces count whatever precedes them."""
     body = entry[entry.index(",") + 1:]

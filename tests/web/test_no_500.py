@@ -28,7 +28,7 @@ QUERY = ["page", "q", "mode", "cat", "since", "until", "next", "welcome", "done"
          "read"]
 FORM = ["body", "email", "next", "action", "form", "username", "token", "name", "arxiv",
         "frequency", "max_papers", "categories", "other_categories", "topics", "collection", "text",
-        "id", "paper", "note", "kind", "value", "description", "public"]
+        "id", "paper", "note", "kind", "value", "description", "public", "parent", "reason", "emoji"]
 TRICKY = ["", "0", "-1", "²", "١٢", "௫", "1e3", "99999999999999999999999", "\x00", "a\x00b", "\n",
           "a\r\nb", "%00", "..", "../..", "/", "//evil.example", "javascript:alert(1)", "<script>",
           "'\"", "cs.CL", "2024-11-28", "2024-W48", "2024-11", "2411.00701", "hep-th/9901001",

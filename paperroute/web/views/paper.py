@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
+from feedgen.feed import FeedGenerator
 
-from paperroute.catalog import bibtex
+from paperroute.catalog import bibtex, latex
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import parse_arxiv_id
 from paperroute.community import comments, listings, votes
@@ -17,8 +19,12 @@ from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed
 from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
 from paperroute.library import shelf
-from paperroute.web import related
+from paperroute.web import feeds, related
+from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable, error_page, local_target
+
+# The discussion feed carries the newest comments only, as the site's other feeds do.
+FEED_LIMIT = 50
 
 
 def find(key: str) -> Paper:
@@ -63,7 +69,9 @@ def detail(request, key: str):
         "authors": paper.author_names,
         "categories": paper.ordered_categories,
         "versions": list(paper.versions.all()),
-        "comments": list(comments.visible(paper)),
+        "comments": comments.thread(paper, request.user),
+        "comment_count": paper.community_comments.filter(hidden=False).count(),
+        "reactions": comments.REACTIONS,
         "bibtex": bibtex.entry(paper),
         "related": related.for_paper(paper),
         "submitted_by": submitter(paper),
@@ -112,11 +120,20 @@ def vote(request, key: str):
 @login_required
 @require_POST
 def comment_add(request, key: str):
+    """A new comment, or a reply when the form names its `parent`."""
     paper = find(key)
+    parent = None
+    if request.POST.get("parent"):
+        parent = _comment(request.POST["parent"])
+        if parent is None:
+            return error_page(request, 400, "Not posted",
+                              "The comment you replied to does not exist (any more).")
     try:
-        comment = comments.add(request.user, paper, request.POST.get("body", ""))
+        comment = comments.add(request.user, paper, request.POST.get("body", ""), parent=parent)
     except RateLimited as exc:
         return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+    except NotAllowed as exc:
+        return error_page(request, 403, "Not posted", f"Your reply was not posted: {exc}.")
     except InvalidInput as exc:
         # Shown beside the form it belongs to, where the page scrolls to (#comment-form).
         messages.error(request, f"Your comment was not posted: {exc}.", extra_tags="comment-form")
@@ -155,6 +172,80 @@ def comment_delete(request, pk: int):
         return error_page(request, 400, "Not deleted", str(exc))
     messages.success(request, "Your comment was deleted.")
     return redirect(reverse("paper", args=[key]) + "#comments")
+
+
+@login_required
+def comment_history(request, pk: int):
+    """Earlier versions of an edited comment, for its author and moderators."""
+    comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
+    if not comments.may_see_history(request.user, comment):
+        return error_page(request, 403, "Not yours",
+                          "Only its author and moderators can see a comment's earlier versions.")
+    return render(request, "comment_history.html",
+                  {"comment": comment, "revisions": list(comment.revisions.all())})
+
+
+@login_required
+@require_POST
+def comment_hide(request, pk: int):
+    """A moderator hides a comment with a reason (action=hide), or shows it again (action=show)."""
+    comment = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
+    if not request.user.is_staff:
+        return error_page(request, 403, "Moderators only", "Only moderators can hide comments.")
+    hide = request.POST.get("action", "hide") != "show"
+    reason = request.POST.get("reason", "")
+    if hide and not reason.strip():
+        return error_page(request, 400, "Not hidden", "Say why the comment is hidden: readers see "
+                                                      "the reason in its place.")
+    comments.set_hidden([comment], hide, reason)
+    return redirect(reverse("paper", args=[comment.paper.key]) + f"#comment-{comment.pk}")
+
+
+@login_required
+@require_POST
+def comment_react(request, pk: int):
+    """Give or take back one emoji reaction (the `emoji` field)."""
+    comment = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
+    try:
+        comments.toggle_reaction(request.user, comment, request.POST.get("emoji", ""))
+    except RateLimited as exc:
+        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+    except CommunityError as exc:
+        return error_page(request, 400, "No reaction", f"{str(exc).capitalize()}.")
+    return redirect(reverse("paper", args=[comment.paper.key]) + f"#comment-{comment.pk}")
+
+
+def comments_feed(request, key: str):
+    """The paper's discussion as Atom, newest first."""
+    paper = find(key)
+    page_url = absolute(reverse("paper", args=[paper.key]) + "#comments")
+    self_url = absolute(reverse("comments_feed", args=[paper.key]))
+    fg = FeedGenerator()
+    fg.id(self_url)
+    fg.title(feeds.clean(f"Discussion of {latex.to_plain(paper.title)} · paperroute"))
+    fg.link(href=page_url, rel="alternate")
+    fg.link(href=self_url, rel="self")
+    latest = comments.visible(paper).order_by("-created_at", "-id")[:FEED_LIMIT]
+    for comment in reversed(latest):
+        entry = fg.add_entry()
+        url = absolute(reverse("paper", args=[paper.key]) + f"#comment-{comment.pk}")
+        entry.id(url)
+        entry.link(href=url)
+        kind = "Reply" if comment.parent_id else "Comment"
+        entry.title(feeds.clean(f"{kind} by {comment.author.username}"))
+        entry.author(name=feeds.clean(comment.author.username))
+        entry.published(comment.created_at)
+        entry.updated(comment.edited_at or comment.created_at)
+        entry.content(feeds.clean(comment.html), type="html")
+    fg.updated(max((c.edited_at or c.created_at for c in latest), default=timezone.now()))
+    return cacheable(HttpResponse(fg.atom_str(pretty=True), content_type=feeds.FORMATS["atom"][1]))
+
+
+def _comment(value: str) -> Comment | None:
+    """The comment a form field names by its id, or None."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return Comment.objects.filter(pk=int(value)).first()
 
 
 def _back(request, paper: Paper) -> str:
