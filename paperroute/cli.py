@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Callable
+
+# Progress and status lines go to these loggers (standard error, PAPERROUTE_LOG_*); a command's
+# result goes to standard output, and what went wrong with the command to `err`.
+ingest_log = logging.getLogger("paperroute.ingest")
+index_log = logging.getLogger("paperroute.index")
+digest_log = logging.getLogger("paperroute.digest")
+serve_log = logging.getLogger("paperroute.server")
 
 EXIT_OK, EXIT_SKIPPED, EXIT_UNUSABLE = 0, 1, 2
 SOURCES = ("arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily", "jsonl")
@@ -110,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Counts of papers, authors and categories, and the "
                                        "newest paper of each source.")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
+
+    status = sub.add_parser(
+        "status", help="say whether the site is well (what /healthz reports)",
+        description="Check the database, the search index's lag, this host's worker heartbeat, "
+                    "the digest outbox and the last ingest of each source, as /healthz does. "
+                    "Exit status: 0 when every check passes, 1 otherwise.")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
 
     themes = sub.add_parser(
         "themes", help="group days, weeks and months into themes",
@@ -239,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PAPERROUTE_SITE_URL"] = address_of(args.host, args.port)
     try:
         setup_django()
+        from paperroute import metrics
+
+        metrics.configure(serving=args.command in ("serve", "demo"))
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         err(str(exc))
@@ -261,6 +279,7 @@ def cmd_ingest(args) -> int:
     from django.conf import settings
     from django.utils import timezone
 
+    from paperroute import health, metrics
     from paperroute.catalog.harvest import Request, run
     from paperroute.catalog.ingest import Importer
     from paperroute.catalog.records import UnusableInput
@@ -278,27 +297,31 @@ def cmd_ingest(args) -> int:
     )
     client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
                           max_bytes=config["MAX_INPUT_MB"] << 20,
-                          contact=config["CONTACT_EMAIL"], log=lambda m: err(m))
+                          contact=config["CONTACT_EMAIL"], log=ingest_log.info)
     with counter(f"ingest {args.source}", enabled=not args.quiet) as progress:
         importer = Importer(args.source, progress=progress)
         try:
-            summary = run(request, client=client, importer=importer, log=lambda m: err(m))
+            summary = run(request, client=client, importer=importer, log=ingest_log.info)
         except UnusableInput as exc:
             progress.close()
             if importer.summary.total:
                 print(importer.summary.line())
             err(f"{args.source}: {exc}")
+            health.record_ingest(args.source, ok=False, line=str(exc))
+            metrics.count_ingest(args.source, ok=False)
             return EXIT_UNUSABLE
     for skipped in summary.skipped:
-        err(f"skipped {skipped.position}: {skipped.reason}")
+        ingest_log.warning("skipped %s: %s", skipped.position, skipped.reason)
     for dropped in summary.dropped:
-        err(f"{dropped.position}: {dropped.reason}")
+        ingest_log.warning("%s: %s", dropped.position, dropped.reason)
+    health.record_ingest(args.source, ok=True, line=summary.line())
+    metrics.count_ingest(args.source, summary)
     print(summary.line())
     _sync_index(embed=config["EMBED_ON_INGEST"] and not args.no_embed, quiet=args.quiet)
     if summary.new or summary.updated:
         from paperroute.search import themesets
 
-        err(themesets.refresh(since=began).line())
+        index_log.info(themesets.refresh(since=began).line())
     return EXIT_SKIPPED if summary.skipped or summary.dropped else EXIT_OK
 
 
@@ -317,8 +340,8 @@ def _sync_index(*, embed: bool, quiet: bool, rebuild: bool = False) -> int:
         err(f"search index: {exc}")
         return EXIT_UNUSABLE
     for note in report.notes:
-        err(f"search index: {note}")
-    err(report.line())
+        index_log.warning("search index: %s", note)
+    index_log.info(report.line())
     return EXIT_OK
 
 
@@ -398,6 +421,18 @@ def cmd_stats(args) -> int:
     return EXIT_OK
 
 
+@command("status")
+def cmd_status(args) -> int:
+    from paperroute import health
+
+    result = health.report()
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print("\n".join(health.lines(result)))
+    return EXIT_OK if result["ok"] else 1
+
+
 @command("createsuperuser")
 def cmd_createsuperuser(args) -> int:
     from paperroute.community.accounts import make_superuser
@@ -424,7 +459,7 @@ def cmd_demo(args) -> int:
     from paperroute.search import themesets
 
     # The sample's days are old: every period, not only the recent ones the worker keeps.
-    err(themesets.refresh(everything=True).line())
+    index_log.info(themesets.refresh(everything=True).line())
     if args.no_serve:
         return EXIT_OK
     return _serve(args.host, args.port, None, worker=not args.no_worker)
@@ -441,7 +476,7 @@ def _serve(host: str, port: int, workers: int | None, *, worker: bool = True) ->
     from paperroute.server import serve
 
     count = workers or settings.CONFIG["WEB_WORKERS"] or 2 * (os.cpu_count() or 1)
-    print(f"serving on http://{host}:{port}/ with {count} workers (Ctrl-C stops)", flush=True)
+    serve_log.info("serving on http://%s:%s/ with %s workers (Ctrl-C stops)", host, port, count)
     serve(host=host, port=port, workers=count, worker=worker)
     return EXIT_OK
 
@@ -510,13 +545,16 @@ def cmd_digest(args) -> int:
             print(runs.send_copy(period, args.to, messenger_factory()))
             return EXIT_OK
         report = runs.send(period, messenger_factory=messenger_factory(), wait=args.wait,
-                           log_line=err)
+                           log_line=digest_log.info)
     except DigestError as exc:
         err(str(exc))
         return EXIT_UNUSABLE
     except DeliveryError as exc:
         err(f"could not send: {exc}")
         return EXIT_TEMPFAIL
+    from paperroute import metrics
+
+    metrics.count_digest(report)
     for one in report.passes:
         for error in one.errors:
             err(error)
@@ -539,5 +577,4 @@ def cmd_mcp(args) -> int:
 def cmd_worker(args) -> int:
     from paperroute.worker import run_forever
 
-    print("worker running (Ctrl-C stops)", file=sys.stderr, flush=True)
-    return run_forever(err)
+    return run_forever()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from paperroute.logs import parse_format, parse_level
+
 
 class ConfigError(Exception):
     """A PAPERROUTE_* setting has a value that cannot be used."""
@@ -217,6 +219,19 @@ SETTINGS: tuple[Setting, ...] = (
             "does not ingest (the demo has no network).", _csv),
     Setting("WORKER_INGEST_MINUTES", "60",
             "Minutes between the worker's ingests (when WORKER_INGEST is set).", _int),
+    Setting("LOG_LEVEL", "INFO",
+            "Least important log lines written to standard error by serve, the worker and the "
+            "commands: DEBUG, INFO, WARNING, ERROR or CRITICAL.", parse_level),
+    Setting("LOG_FORMAT", "text",
+            "`text` (a time, level and component, then the message) or `json` (one JSON object "
+            "a line, for a log collector).", parse_format),
+    Setting("METRICS_TOKEN", "",
+            "Secret that switches on /metrics (Prometheus format) for scrapers that send "
+            "`Authorization: Bearer SECRET`. Empty, with METRICS_NETWORKS empty, means /metrics "
+            "is off.", secret=True),
+    Setting("METRICS_NETWORKS", "",
+            "Comma-separated addresses or networks (CIDR) that may read /metrics without the "
+            "token, such as 127.0.0.1 for a scraper on the same host.", _networks),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 
 def address_of(host: str, port: int) -> str:
@@ -20,6 +21,19 @@ def address_of(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
+class GunicornLogger(Logger):
+    """gunicorn's own lines (workers started, timed out, killed) in paperroute's log format."""
+
+    def _set_handler(self, log, output, fmt, stream=None):
+        from django.conf import settings
+
+        from paperroute.logs import formatter
+
+        if log is self.error_log:
+            fmt = formatter(str(settings.CONFIG["LOG_FORMAT"]))
+        super()._set_handler(log, output, fmt, stream)
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict) -> None:
         self.options = options
@@ -30,9 +44,16 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from paperroute.web.metrics import instrument
         from paperroute.wsgi import application
 
-        return application
+        return instrument(application)
+
+
+def _web_process_exited(server, worker) -> None:
+    from paperroute.metrics import process_exited
+
+    process_exited(worker.pid)
 
 
 def serve(*, host: str, port: int, workers: int, worker: bool = False) -> None:
@@ -66,7 +87,11 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
         "threads": 4,
         "accesslog": None,
         "errorlog": "-",
-        "loglevel": "warning",
+        "logger_class": GunicornLogger,
+        "child_exit": _web_process_exited,
+        # gunicorn's INFO lines (a worker booted) come with every restart; its warnings matter.
+        "loglevel": "warning" if settings.CONFIG["LOG_LEVEL"] in ("DEBUG", "INFO") else
+                    str(settings.CONFIG["LOG_LEVEL"]).lower(),
         "timeout": 60,
         "graceful_timeout": 10,
         "keepalive": 5,

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from paperroute import conf
+from paperroute import conf, logs
 
 CONFIG = conf.read()
 DATA_DIR = conf.data_dir(CONFIG)
@@ -175,19 +175,6 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"no_traceback": {"()": "paperroute.logs.NoTraceback"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "console_short": {"class": "logging.StreamHandler", "filters": ["no_traceback"]},
-    },
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        # A request for a host the site is not served under is the client's mistake (or a
-        # scanner's): one line says which host, a traceback would say nothing more.
-        "django.security": {"handlers": ["console_short"], "level": "WARNING",
-                            "propagate": False},
-    },
-}
+# Lines with a time, a level and the component (serve, worker, ingest, index, digest, mail), or
+# JSON objects: PAPERROUTE_LOG_LEVEL and PAPERROUTE_LOG_FORMAT (paperroute.logs).
+LOGGING = logs.config(str(CONFIG["LOG_LEVEL"]), str(CONFIG["LOG_FORMAT"]))

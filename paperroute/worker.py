@@ -15,6 +15,7 @@ sending safe to share. Ingest only on one host: set WORKER_INGEST there alone.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -25,6 +26,11 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 log = logging.getLogger(__name__)
+# Each step logs as its component, so that an operator can follow ingests, syncs and digests.
+ingest_log = logging.getLogger("paperroute.ingest")
+index_log = logging.getLogger("paperroute.index")
+digest_log = logging.getLogger("paperroute.digest")
+Say = Callable[[str], None]
 TICK_SECONDS = 60
 SYNC_MINUTES = 10
 RECENT_DAYS = 4  # a daily digest is for a day at most this old (a long weekend), never older
@@ -52,15 +58,17 @@ def _quiet(label, **kwargs):
     return counter(label, enabled=False, **kwargs)
 
 
-def ingest(source: str, say: Callable[[str], None]) -> None:
+def ingest(source: str, say: Say | None = None) -> None:
     """Fetch one source's live service into the catalogue."""
     from django.conf import settings
 
+    from paperroute import health, metrics
     from paperroute.catalog.harvest import Request, run
     from paperroute.catalog.ingest import Importer
     from paperroute.catalog.records import UnusableInput
     from paperroute.catalog.sources.fetch import PoliteClient
 
+    say = say or ingest_log.info
     config = settings.CONFIG
     client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
                           max_bytes=config["MAX_INPUT_MB"] << 20,
@@ -69,50 +77,65 @@ def ingest(source: str, say: Callable[[str], None]) -> None:
         summary = run(Request(source=source, categories=config["ARXIV_CATEGORIES"]), client=client,
                       importer=Importer(source), log=say)
     except (UnusableInput, OSError) as exc:
-        say(f"ingest {source}: {exc}")
+        # Expected refusals (the service is down, it answered nonsense): the message says it all.
+        ingest_log.error("ingest %s failed: %s", source, exc)
+        health.record_ingest(source, ok=False, line=str(exc))
+        metrics.count_ingest(source, ok=False)
         return
+    except Exception:
+        ingest_log.exception("ingest %s failed", source)
+        health.record_ingest(source, ok=False, line="unexpected error (see the log)")
+        metrics.count_ingest(source, ok=False)
+        return
+    health.record_ingest(source, ok=True, line=summary.line())
+    metrics.count_ingest(source, summary)
     say(summary.line())
 
 
-def sync_index(say: Callable[[str], None]) -> None:
+def sync_index(say: Say | None = None) -> None:
     from paperroute import search
 
+    say = say or index_log.info
     try:
         report = search.sync(embed=True, progress=_quiet)
-    except Exception as exc:  # a broken index must not stop the digests
-        say(f"search index: {exc.__class__.__name__}: {exc}")
+    except Exception:  # a broken index must not stop the digests
+        index_log.exception("search index sync failed")
         return
     if report.indexed or report.removed or report.embedded:
         say(report.line())
 
 
-def refresh_themes(state: State, say: Callable[[str], None]) -> None:
+def refresh_themes(state: State, say: Say | None = None) -> None:
     """Recompute the themes of the periods whose papers or vectors changed since the last time."""
     from django.utils import timezone
 
     from paperroute.search import themesets
 
+    say = say or index_log.info
     began = timezone.now()
     try:
         report = themesets.refresh(since=state.themes_since)
-    except Exception as exc:  # themes are an extra; they must not stop the digests
-        say(f"themes: {exc.__class__.__name__}: {exc}")
+    except Exception:  # themes are an extra; they must not stop the digests
+        index_log.exception("themes refresh failed")
         return
     state.themes_since = began - timedelta(minutes=1)  # an ingest may commit a moment late
     if report.computed:
         say(report.line())
 
 
-def send_due_digests(now: datetime, say: Callable[[str], None]) -> None:
+def send_due_digests(now: datetime, say: Say | None = None) -> None:
     from django.conf import settings
 
+    from paperroute import metrics
     from paperroute.digest import periods, runs
     from paperroute.digest.errors import DigestError
     from paperroute.digest.models import DigestRun
     from paperroute.digest.smtp import messenger_factory
 
+    say = say or digest_log.info
     factory = messenger_factory()
     for report in runs.resume_open_runs(messenger_factory=factory):
+        metrics.count_digest(report)
         say(report.line())
     hour = int(settings.CONFIG["DIGEST_HOUR"])
     today = now.date()
@@ -128,10 +151,12 @@ def send_due_digests(now: datetime, say: Callable[[str], None]) -> None:
         return  # no papers yet
     for period in due:
         if not DigestRun.objects.filter(frequency=period.frequency, period_start=period.start).exists():
-            say(runs.send(period, messenger_factory=factory, log_line=say).line())
+            report = runs.send(period, messenger_factory=factory, log_line=say)
+            metrics.count_digest(report)
+            say(report.line())
 
 
-def tick(state: State, say: Callable[[str], None], *, now: datetime | None = None) -> None:
+def tick(state: State, say: Say | None = None, *, now: datetime | None = None) -> None:
     """One round of the schedule."""
     from django.conf import settings
     from django.db import close_old_connections, connection
@@ -154,22 +179,36 @@ def tick(state: State, say: Callable[[str], None], *, now: datetime | None = Non
     send_due_digests(now or timezone.now(), say)
 
 
-def run_forever(say: Callable[[str], None], *, once: bool = False) -> int:
-    """Tick every minute until SIGTERM or SIGINT (or once)."""
+def run_forever(say: Say | None = None, *, once: bool = False) -> int:
+    """Tick every minute until SIGTERM or SIGINT (or once), with a heartbeat for /healthz."""
+    from paperroute import health
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    heartbeat = health.Heartbeat()
+    # Beats from a thread of its own: a tick that embeds for an hour is busy, not dead.
+    beating = threading.Thread(target=heartbeat.run, args=(stop,), name="heartbeat", daemon=True)
+    beating.start()
+    log.info("worker started (pid %d; SIGTERM or Ctrl-C stops it)", os.getpid())
     # The first index sync waits a round: `serve` has just started, and ingest syncs anyway.
     state = State(last_sync=time.monotonic())
-    while not stop.is_set():
-        try:
-            tick(state, say)
-        except Exception as exc:  # keep the schedule going; the next tick tries again
-            log.exception("worker tick failed")
-            say(f"worker: {exc.__class__.__name__}: {exc}")
-        if once:
-            break
-        stop.wait(TICK_SECONDS)
+    try:
+        while not stop.is_set():
+            heartbeat.tick_started()
+            try:
+                tick(state, say)
+            except Exception:  # keep the schedule going; the next tick tries again
+                log.exception("worker tick failed")
+            heartbeat.tick_finished()
+            if once:
+                break
+            stop.wait(TICK_SECONDS)
+    finally:
+        stop.set()
+        beating.join(timeout=5)
+        heartbeat.clear()  # stopped on purpose: /healthz says no worker, not a dead one
+        log.info("worker stopped")
     return 0
 
 
@@ -190,8 +229,7 @@ class ChildWorker:
             code = self.process.wait()
             if self.stopping.is_set():
                 break
-            print(f"paperroute: the worker exited with status {code}; restarting it in 10 s",
-                  file=sys.stderr, flush=True)
+            log.error("the worker exited with status %s; restarting it in 10 s", code)
             self.stopping.wait(10)
 
     def stop(self) -> None:

@@ -15,7 +15,7 @@ from paperroute.conf import parse_rate
 # What each limited action is called in messages.
 ACTIONS = {"signin-ip": "sign-in requests", "vote": "votes",
            "comment": "comments", "submit": "submissions", "prefs": "changes of preferences",
-           "library": "changes to your library", "import": "imports"}
+           "library": "changes to your library", "import": "imports", "reactions": "reactions"}
 
 
 def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:

@@ -19,7 +19,8 @@ from django.utils.cache import patch_vary_headers
 
 from paperroute.community import stamp
 
-SKIP_PREFIXES = ("/admin", "/account", "/static", "/submit", "/api")
+# Health checks and metrics must answer even when the database (the stamp) does not.
+SKIP_PREFIXES = ("/admin", "/account", "/static", "/submit", "/api", "/healthz", "/metrics", "/mcp")
 _GZIP = re.compile(r"\bgzip\b")
 
 

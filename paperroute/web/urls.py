@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from paperroute.web import feeds, markdown_page, mcp_server
+from paperroute.web import feeds, health, markdown_page, mcp_server, metrics
 from paperroute.web.api import api
 from paperroute.web.views import account, library, library_import, listings, paper, search, submit
 from paperroute.web.views import subscribe as digest_views
@@ -60,4 +60,6 @@ urlpatterns = [
     re_path(r"^feeds/(?P<kind>[a-z]+)\.(?P<fmt>[a-z]+)$", feeds.feed, name="feed"),
     path("api/", api.urls),
     path("mcp", mcp_server.endpoint, name="mcp"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_page, name="metrics"),
 ]

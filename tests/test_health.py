@@ -1,0 +1,145 @@
+"""/healthz and `paperroute status` say whether the site is well, and what is wrong when it is not."""
+
+import json
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from paperroute import health, search
+from paperroute.catalog.models import Paper
+from paperroute.digest.models import DigestRun, Outbox
+from tests.digest.conftest import subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    """Each test its own data directory: its own index, heartbeat and ingest records."""
+    settings.DATA_DIR = tmp_path
+    return tmp_path
+
+
+def paper(key: str, changed_ago: timedelta = timedelta(0)) -> Paper:
+    return Paper.objects.create(key=key, title_key=key, title=f"Paper {key}",
+                                changed_at=timezone.now() - changed_ago)
+
+
+def healthz(client) -> tuple[int, dict]:
+    response = client.get("/healthz")
+    assert response["Content-Type"] == "application/json"
+    assert "no-cache" in response["Cache-Control"] and "X-Page-Cache" not in response
+    return response.status_code, response.json()
+
+
+def test_a_fresh_site_is_well(client):
+    status, body = healthz(client)
+    assert status == 200 and body["ok"] is True
+    assert set(body["checks"]) == {"database", "index", "worker", "outbox", "ingest"}
+    assert body["checks"]["worker"] == {"ok": True, "running": False}
+    assert body["checks"]["outbox"]["backlog"] == 0
+
+
+def test_papers_without_an_index_fail_until_it_is_synced(client):
+    paper("2411.00001")
+    status, body = healthz(client)
+    assert status == 503 and "paperroute index sync" in body["checks"]["index"]["error"]
+    search.sync(embed=False)
+    status, body = healthz(client)
+    assert status == 200 and body["checks"]["index"]["lag"] == 0
+
+
+def test_index_lag_fails_only_once_the_papers_have_waited_too_long(client):
+    paper("2411.00001", timedelta(hours=2))
+    search.sync(embed=False)
+    paper("2411.00002")  # just ingested: the worker syncs within minutes
+    status, body = healthz(client)
+    assert status == 200 and body["checks"]["index"]["lag"] == 1
+    paper("2411.00003", timedelta(hours=1))
+    status, body = healthz(client)
+    index = body["checks"]["index"]
+    assert status == 503 and index["lag"] == 2 and "not in the search index" in index["error"]
+
+
+def test_the_worker_heartbeat(client, data_dir):
+    beat = health.Heartbeat(data_dir / "status")
+    beat.tick_started()
+    status, body = healthz(client)
+    worker = body["checks"]["worker"]
+    assert status == 200 and worker["running"] and worker["busy_since"] == worker["beat"]
+    beat.tick_finished()
+    assert healthz(client)[1]["checks"]["worker"]["busy_since"] is None
+    # A worker killed without a chance to say so leaves its last beat behind.
+    stale = json.loads(beat.path.read_text())
+    stale["beat"] = (timezone.now() - timedelta(minutes=10)).isoformat()
+    beat.path.write_text(json.dumps(stale))
+    status, body = healthz(client)
+    assert status == 503 and "no heartbeat" in body["checks"]["worker"]["error"]
+    beat.clear()  # stopped on purpose
+    assert healthz(client)[0] == 200
+
+
+def test_the_outbox_backlog_and_overdue_messages(client):
+    run = DigestRun.objects.create(frequency="daily", period_start=date(2024, 11, 28),
+                                   period_end=date(2024, 11, 28), status=DigestRun.SENDING)
+    for n, due in enumerate([timedelta(minutes=-5), timedelta(minutes=5)]):
+        who = subscriber(f"r{n}@example.org")
+        Outbox.objects.create(run=run, subscriber=who, email=who.email, message_id=f"<{n}@x>",
+                              subject="s", message=b"", next_attempt_at=timezone.now() + due)
+    status, body = healthz(client)
+    outbox = body["checks"]["outbox"]
+    assert status == 200 and outbox["backlog"] == 2 and outbox["overdue"] == 0
+    assert outbox["open_runs"] == [{"run": "daily-2024-11-28", "status": "sending", "waiting": 2,
+                                    "overdue": 0}]
+    Outbox.objects.filter(email="r0@example.org").update(
+        next_attempt_at=timezone.now() - timedelta(hours=2))
+    status, body = healthz(client)
+    assert status == 503 and body["checks"]["outbox"]["overdue"] == 1
+
+
+def test_a_scheduled_source_that_stops_ingesting_fails(client, settings, data_dir):
+    settings.CONFIG = {**settings.CONFIG, "WORKER_INGEST": ["arxiv-rss"], "WORKER_INGEST_MINUTES": 60}
+    status, body = healthz(client)
+    assert status == 200 and body["checks"]["ingest"]["sources"]["arxiv-rss"]["ok"]  # not yet tried
+    health.record_ingest("arxiv-rss", ok=True, line="arxiv-rss: 3 records: 3 new")
+    health.record_ingest("jsonl", ok=False, line="not JSON")  # by hand: not the worker's business
+    status, body = healthz(client)
+    sources = body["checks"]["ingest"]["sources"]
+    assert status == 200 and sources["arxiv-rss"]["line"] == "arxiv-rss: 3 records: 3 new"
+    assert sources["jsonl"]["ok"] is False
+    record = data_dir / "status" / "ingest-arxiv-rss.json"
+    old = json.loads(record.read_text())
+    old["success"] = (timezone.now() - timedelta(days=1)).isoformat()
+    record.write_text(json.dumps(old))
+    health.record_ingest("arxiv-rss", ok=False, line="arXiv is down")
+    status, body = healthz(client)
+    assert status == 503 and "arxiv-rss" in body["checks"]["ingest"]["error"]
+
+
+def test_healthz_is_never_served_from_the_page_cache(client, settings):
+    settings.CONFIG = {**settings.CONFIG, "PAGE_CACHE_SECONDS": 300}
+    first = client.get("/healthz").json()["time"]
+    DigestRun.objects.create(frequency="daily", period_start=date(2024, 11, 28),
+                             period_end=date(2024, 11, 28), status=DigestRun.SENDING)
+    second = client.get("/healthz").json()
+    assert second["checks"]["outbox"]["open_runs"] and second["time"] >= first
+
+
+@pytest.mark.slow
+def test_status_command(cli, cli_env):
+    result = cli("status")
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert out.startswith("ok") and "no worker runs on this host" in out
+    as_json = cli("status", "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["checks"]["database"]["ok"]
+    cli("ingest", "jsonl", str(Path(__file__).parent / "fixtures" / "seed-papers.jsonl"))
+    ingested = cli("status", "--json")
+    assert json.loads(ingested.stdout)["checks"]["ingest"]["sources"]["jsonl"]["ok"] is True
+    shutil.rmtree(Path(cli_env["PAPERROUTE_DATA_DIR"]) / "search")  # the index is lost
+    failing = cli("status")
+    assert failing.returncode == 1 and "FAIL" in failing.stdout.decode()
+    assert "there is no search index" in failing.stdout.decode()
