@@ -183,6 +183,7 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     """Tick every minute until SIGTERM or SIGINT (or once), with a heartbeat for /healthz."""
     from paperroute import health
 
+    die_with_server()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -212,31 +213,64 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     return 0
 
 
+# Set by ChildWorker for the worker it starts: the server's pid, whose death ends the worker.
+PARENT_ENV = "PAPERROUTE_WORKER_PARENT"
+
+
 class ChildWorker:
-    """`paperroute worker` run beside the web server, restarted if it dies."""
+    """`paperroute worker` run beside the web server, restarted if it dies, and never outliving
+    the server: a worker left behind kept its database sessions open after the server stopped."""
 
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
         self.stopping = threading.Event()
+        # Starting a worker and stopping the server must not interleave: a worker started just
+        # after stop() looked would run on with nobody to stop it.
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
     def _supervise(self) -> None:
-        while not self.stopping.is_set():
-            self.process = subprocess.Popen([sys.executable, "-m", "paperroute", "worker"])
+        while True:
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.process = subprocess.Popen([sys.executable, "-m", "paperroute", "worker"],
+                                                env={**os.environ, PARENT_ENV: str(os.getpid())})
             code = self.process.wait()
-            if self.stopping.is_set():
-                break
+            if self.stopping.is_set() or code == 0:
+                # 0 is a worker that was asked to stop (SIGTERM, Ctrl-C), as when the server is
+                # stopping; starting another then left it running after the server had gone.
+                # (gunicorn's arbiter reaps every child, so a lost status reads 0 too.)
+                return
             log.error("the worker exited with status %s; restarting it in 10 s", code)
             self.stopping.wait(10)
 
     def stop(self) -> None:
-        self.stopping.set()
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
+        with self.lock:
+            self.stopping.set()
+            process = self.process
+        if process and process.poll() is None:
+            process.terminate()
             try:
-                self.process.wait(timeout=15)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                process.kill()
+                process.wait()
+
+
+def die_with_server() -> None:
+    """In a worker started by ChildWorker: have the kernel end it if the server dies without
+    stopping it (SIGKILL, a crash), as PR_SET_PDEATHSIG does on Linux."""
+    parent = os.environ.get(PARENT_ENV, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, signal.SIGTERM) != 0:  # 1 = PR_SET_PDEATHSIG
+        log.warning("cannot ask to be stopped with the server (errno %d)", ctypes.get_errno())
+    if os.getppid() != int(parent):  # the server died before the line above
+        sys.exit(0)

@@ -61,7 +61,8 @@ def drop_stale_test_databases(url: str) -> None:
         for (database,) in rows:
             pid = database.rsplit("_", 1)[1]
             if pid.isdigit() and not _alive(int(pid)):
-                conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+                # Its run is dead; a server or worker it left behind may still hold a session.
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def _alive(pid: int) -> bool:

@@ -1,7 +1,9 @@
 """`paperroute demo` loads the sample once, and `paperroute serve` serves it with gunicorn."""
 
+import contextlib
 import html
-import socket
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -10,15 +12,10 @@ import urllib.request
 import pytest
 
 from paperroute.catalog.models import Paper
+from tests.community.smtp import free_port
 from tests.conftest import ROOT, stop_server
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
@@ -52,3 +49,59 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
     assert "gunicorn" in server_header.lower()
     top = Paper.objects.filter(listed_on__isnull=False).order_by("-listed_on", "-hf_upvotes").first()
     assert html.escape(top.title) in page
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return found
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The `paperroute worker` processes among a process's children."""
+    found = []
+    for child in _children(pid):
+        with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+            if cmdline.read().split(b"\0")[-2:-1] == [b"worker"]:
+                found.append(child)
+    return found
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().split(")")[-1].split()[0] == "Z":  # exited, not yet reaped
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
+def test_the_worker_never_outlives_the_server(cli_env):
+    """A worker left running after its server kept database sessions open, so PostgreSQL could
+    not drop the database ("1 other session"): stopped or killed, the server takes it along."""
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(free_port()),
+                                   "--workers", "1"], cwd=ROOT, env=cli_env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        web: list[int] = []
+        try:
+            deadline = time.monotonic() + 30
+            while not (workers := _workers_of(server.pid)):
+                assert time.monotonic() < deadline and server.poll() is None, "no worker started"
+                time.sleep(0.2)
+            web = [pid for pid in _children(server.pid) if pid not in workers]
+            server.send_signal(stop)
+            server.wait(timeout=30)
+            assert _gone(workers[0], timeout=20), f"the worker outlived the server ({stop.name})"
+        finally:
+            stop_server(server)
+            for pid in web:  # gunicorn's own web processes, orphaned by the SIGKILL
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
