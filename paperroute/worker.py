@@ -14,8 +14,10 @@ sending safe to share. Ingest only on one host: set WORKER_INGEST there alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -184,9 +186,18 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     from paperroute import health
 
     die_with_server()
-    stop = threading.Event()
+    # A signal handler must take no lock: one that called stop.set() deadlocked the worker
+    # when the signal came while the main thread was inside stop.wait() (or a second signal
+    # inside the first's set()), and the worker then ignored every SIGTERM. The handler only
+    # notes the request; the signal's byte on the wakeup pipe ends the wait at once.
+    asked = []
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda signum, frame: asked.append(signum))
+    stop = threading.Event()
     heartbeat = health.Heartbeat()
     # Beats from a thread of its own: a tick that embeds for an hour is busy, not dead.
     beating = threading.Thread(target=heartbeat.run, args=(stop,), name="heartbeat", daemon=True)
@@ -195,7 +206,7 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     # The first index sync waits a round: `serve` has just started, and ingest syncs anyway.
     state = State(last_sync=time.monotonic())
     try:
-        while not stop.is_set():
+        while not asked:
             heartbeat.tick_started()
             try:
                 tick(state, say)
@@ -204,8 +215,13 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
             heartbeat.tick_finished()
             if once:
                 break
-            stop.wait(TICK_SECONDS)
+            select.select([wake_read], [], [], TICK_SECONDS)
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_read, 512)
     finally:
+        signal.set_wakeup_fd(-1)
+        os.close(wake_read)
+        os.close(wake_write)
         stop.set()
         beating.join(timeout=5)
         heartbeat.clear()  # stopped on purpose: /healthz says no worker, not a dead one

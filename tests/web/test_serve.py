@@ -105,3 +105,25 @@ def test_the_worker_never_outlives_the_server(cli_env):
             for pid in web:  # gunicorn's own web processes, orphaned by the SIGKILL
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def test_the_worker_stops_on_sigterm_however_many_arrive(cli_env):
+    """The handler once took the stop event's lock; a signal arriving inside its wait (or a
+    second signal inside the first) deadlocked the worker, which then ignored SIGTERM."""
+    worker = subprocess.Popen([sys.executable, "-m", "paperroute", "worker"], cwd=ROOT, env=cli_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        started = b""
+        while b"worker started" not in started:
+            line = worker.stderr.readline()
+            assert line, "the worker exited before it started"
+            started += line
+        time.sleep(1)  # into its wait between ticks
+        for _ in range(300):  # a burst: signals land inside the handling of the ones before
+            worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait()
+        worker.stderr.close()
