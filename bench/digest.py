@@ -79,7 +79,7 @@ def run_sink(port: int) -> None:
 class Sink:
     """The sink process for one measurement; `accepted` is its count once it has stopped."""
 
-    def __enter__(self) -> "Sink":
+    def __enter__(self) -> Sink:
         from paperroute.digest.smtp import SMTPMessenger
 
         self.port = free_port()

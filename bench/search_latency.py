@@ -229,7 +229,7 @@ def _baselines(index, texts: list[str], vectors) -> dict[str, list[float]]:
         terms = STEM_NO_STOP.analyze(" ".join(lexical.scoring_words(parse(text))))
         query = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(
             lexical.schema, "text", term)) for term in terms])
-        bm25.append(_timed(lambda: lexical.searcher.search(query, limit=20)))
+        bm25.append(_timed(lambda query=query: lexical.searcher.search(query, limit=20)))
         embed.append(_timed(embedder.embed_queries, [text]))
         hnsw.append(_timed(graph.search, vector[None, :], 40) if graph is not None else 0.0)
     return {"bm25": bm25, "embed": embed, "hnsw": hnsw}
@@ -257,7 +257,8 @@ def phase_serve(workdir: Path, count: int) -> dict:
     loadavg.append(os.getloadavg()[0])
     out = {}
     for mode in MODES:
-        times = [_timed(lambda: search.search(text, mode=mode, limit=20)) for text in texts]
+        times = [_timed(lambda text=text, mode=mode: search.search(text, mode=mode, limit=20))
+                 for text in texts]
         out[mode] = {**_stats(times), "queries": len(times),
                      "by_kind": {kind: _stats([t for n, t in enumerate(times) if query_kind(n) == kind])
                                  for kind in QUERY_KINDS}}

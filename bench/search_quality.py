@@ -178,7 +178,7 @@ class FusionCapture:
             self.inputs.setdefault(self.qid, (dict(lexical), dict(dense)))
         return self.original(lexical, dense, params, *args, **kwargs)
 
-    def __enter__(self) -> "FusionCapture":
+    def __enter__(self) -> FusionCapture:
         self.service.fuse = self
         return self
 

@@ -127,7 +127,7 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
     port = _free_port()
     command = [sys.executable, *(["-c", COPY_GRAPH] if graph == "copy" else ["-m", "paperroute"]),
                "serve", "--port", str(port), "--workers", str(processes), "--no-worker"]
-    log = open(workdir / f"serve_memory_w{processes}.log", "wb")
+    log = open(workdir / f"serve_memory_w{processes}.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(command, cwd=ROOT, env=_env(workdir), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
@@ -137,7 +137,7 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"serve_memory: the server did not start (see {log.name})")
+                    raise SystemExit(f"serve_memory: the server did not start (see {log.name})") from None
                 time.sleep(0.5)
         web = [pid for pid in _processes(server.pid) if pid != server.pid]
         # Warm every web process (model loaded, index open), as a server is after its first

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 # Progress and status lines go to these loggers (standard error, PAPERROUTE_LOG_*); a command's
 # result goes to standard output, and what went wrong with the command to `err`.

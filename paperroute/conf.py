@@ -6,9 +6,9 @@ import ipaddress
 import os
 import secrets
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
 from paperroute.logs import parse_format, parse_level
 
@@ -249,7 +249,8 @@ def read(env: Mapping[str, str] | None = None) -> dict[str, object]:
             try:
                 raw = Path(file_path).read_text().strip()
             except OSError as exc:
-                raise ConfigError(f"{PREFIX}{setting.name}_FILE: cannot read {file_path}: {exc.strerror}")
+                raise ConfigError(
+                    f"{PREFIX}{setting.name}_FILE: cannot read {file_path}: {exc.strerror}") from exc
         try:
             values[setting.name] = setting.parse(setting.default if raw is None else raw)
         except ValueError as exc:

@@ -8,11 +8,12 @@ each host reports on the worker and the ingests it runs itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 COUNT_CAP = 10_000  # lag and backlog are counted up to this; beyond it "more than" says enough
@@ -26,11 +27,11 @@ OPEN_RUNS_CAP = 20
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds") if moment else None
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
 def status_dir() -> Path:
@@ -68,10 +69,9 @@ class Heartbeat:
     def beat(self) -> None:
         with self.lock:
             self.state["beat"] = _iso(_now())
-            try:
+            # A full disk must not stop the worker; /healthz will say the beat is stale.
+            with contextlib.suppress(OSError):
                 _write_json(self.path, self.state)
-            except OSError:
-                pass  # a full disk must not stop the worker; /healthz will say it is stale
 
     def tick_started(self) -> None:
         with self.lock:
@@ -91,10 +91,8 @@ class Heartbeat:
                 return
 
     def clear(self) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def record_ingest(source: str, *, ok: bool, line: str) -> None:
@@ -105,10 +103,8 @@ def record_ingest(source: str, *, ok: bool, line: str) -> None:
     record.update(source=source, attempt=now, ok=ok, line=line)
     if ok:
         record["success"] = now
-    try:
+    with contextlib.suppress(OSError):  # a status file is not worth failing an ingest for
         _write_json(path, record)
-    except OSError:
-        pass  # a status file is not worth failing an ingest for
 
 
 # -- the checks ------------------------------------------------------------------------------

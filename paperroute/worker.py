@@ -23,9 +23,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 log = logging.getLogger(__name__)
 # Each step logs as its component, so that an operator can follow ingests, syncs and digests.

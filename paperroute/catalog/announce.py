@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 ARXIV_TZ = ZoneInfo("America/New_York")
@@ -14,7 +14,7 @@ CUTOFF = time(14, 0)
 def listing_day(submitted: datetime | date) -> date:
     """The date of the arXiv listing a submission first appears in (public holidays ignored)."""
     if isinstance(submitted, datetime):
-        moment = submitted if submitted.tzinfo else submitted.replace(tzinfo=timezone.utc)
+        moment = submitted if submitted.tzinfo else submitted.replace(tzinfo=UTC)
         local = moment.astimezone(ARXIV_TZ)
         day = local.date() + timedelta(days=1 if local.time() >= CUTOFF else 0)
     else:

@@ -28,10 +28,10 @@ _MATH_COMMANDS = set(SYMBOLS) | WRAPPERS | {
     "preceq", "succeq", "cong", "models", "vdash", "dagger", "aleph", "Re", "Im", "arg", "det",
     "dim", "gcd", "inf", "sup", "ker", "lg", "ln", "Pr", "sec", "sinh", "cosh", "tan", "tanh",
     "cot", "coth", "csc", "hom", "liminf", "limsup", "argmin", "argmax", "mathnormal",
-    "varrho", "varsigma", "varpi", "epsilon", "lbrace", "rbrace", "backslash", "odot",
-    "bigcup", "bigcap", "bigoplus", "bigotimes", "coprod", "oint", "iint", "iiint", "leqslant",
+    "varrho", "varsigma", "varpi", "epsilon", "lbrace", "rbrace", "backslash", "bigcup", "bigcap",
+    "bigoplus", "bigotimes", "coprod", "oint", "iint", "iiint", "leqslant",
     "geqslant", "lesssim", "gtrsim", "ni", "supset", "supseteq", "neg", "land", "lor", "iff",
-    "implies", "rightrightarrows", "hookrightarrow", "twoheadrightarrow", "colon", "vdash",
+    "implies", "rightrightarrows", "hookrightarrow", "twoheadrightarrow", "colon",
 }
 _MATH_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 

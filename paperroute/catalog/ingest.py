@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from datetime import timezone as dt_timezone
-from typing import Callable, Iterable
+from datetime import UTC, date, datetime, time
 
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
@@ -73,7 +72,7 @@ class Summary:
         return (f"{self.source}: {self.total} records: {self.new} new, {self.updated} updated, "
                 f"{self.unchanged} unchanged, {len(self.skipped)} skipped{dropped}")
 
-    def add(self, other: "Summary") -> None:
+    def add(self, other: Summary) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -365,7 +364,7 @@ def _sqlite_datetime(value: datetime) -> str:
     # What Django's SQLite backend stores for an aware datetime (naive UTC, ISO format), without
     # its per-value settings lookups: a batch adapts tens of thousands of these.
     if value.tzinfo is not None:
-        value = value.astimezone(dt_timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ")
 
 

@@ -6,9 +6,9 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Iterator, Union
 
 
 class UnusableInput(Exception):
@@ -71,7 +71,7 @@ class PaperRecord:
     sightings: dict[str, datetime] = field(default_factory=dict)
 
 
-Item = Union[PaperRecord, RecordError]
+Item = PaperRecord | RecordError
 
 
 @dataclass

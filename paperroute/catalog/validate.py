@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from paperroute.catalog.links import http_url
 from paperroute.catalog.records import PaperRecord
@@ -37,7 +37,7 @@ def validate(record: PaperRecord) -> str:
     for code in record.categories:
         if not _CATEGORY.match(code):
             return f"bad category {code[:40]!r}"
-    latest_year = datetime.now(timezone.utc).year + 1
+    latest_year = datetime.now(UTC).year + 1
     moments = [record.published, record.updated, *record.versions.values()]
     for moment in moments:
         if moment is not None and not 1980 <= moment.year <= latest_year:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, Max, Q
@@ -52,7 +51,7 @@ def decayed_log2(votes: list[tuple[datetime, int]], at: datetime, half_life: flo
 def hf_moment(listed: date | None, published: datetime | None) -> datetime | None:
     """When the Hugging Face upvotes of a paper count as cast."""
     day = listed or (published.date() if published else None)
-    return datetime.combine(day, time(12), tzinfo=dt_timezone.utc) if day else None
+    return datetime.combine(day, time(12), tzinfo=UTC) if day else None
 
 
 def score(candidate_ids: set[int], at: datetime) -> dict[int, float]:
@@ -168,8 +167,8 @@ def top(start: date, end: date, limit: int = 10, *, now: datetime | None = None)
     Votes count as of the end of the period (or now, if that is earlier), decayed as above.
     """
     now = now or timezone.now()
-    at = min(now, datetime.combine(end + timedelta(days=1), time(0), tzinfo=dt_timezone.utc))
-    begin = datetime.combine(start, time(0), tzinfo=dt_timezone.utc)
+    at = min(now, datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC))
+    begin = datetime.combine(start, time(0), tzinfo=UTC)
     ids = set(Paper.objects.filter(listed_on__gte=start, listed_on__lte=end).filter(
         Q(hf_upvotes__gt=0) | Q(votes__isnull=False)).values_list("pk", flat=True))
     ids |= set(Vote.objects.filter(created_at__gte=begin, created_at__lt=at)

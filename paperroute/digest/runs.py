@@ -18,9 +18,9 @@ import threading
 import time
 import traceback
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction

@@ -17,8 +17,8 @@ import logging
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from django.conf import settings
 from django.db import connection

@@ -8,12 +8,13 @@ way, so the sender stops its pass instead of trying them all.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
-import socket
 import ssl
 import sys
 import threading
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from paperroute.digest.messages import seven_bit
 
@@ -132,17 +133,15 @@ class SMTPMessenger:
             self.close()
             raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code,
                                    connection=True) from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self.close()
             raise TemporaryFailure(f"cannot reach the mail server {self.host}:{self.port}: "
                                    f"{exc.__class__.__name__}: {exc}", connection=True) from None
 
     def close(self) -> None:
         if self.connection is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.connection.quit()
-            except (smtplib.SMTPException, OSError):
-                pass
             self.connection = None
 
 

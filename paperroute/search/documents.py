@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Iterator
 
 EPOCH = date(1970, 1, 1)
 NO_DAY = -1_000_000  # papers with neither a listing day nor a publication date

@@ -163,7 +163,7 @@ class Embedder:
 
 def text_hash(title: str, abstract: str) -> str:
     """A fingerprint of the text a paper's vectors were made from."""
-    return hashlib.sha1(f"{title}\n{abstract}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{title}\n{abstract}".encode()).hexdigest()
 
 
 _shared: dict[tuple, Embedder] = {}

@@ -18,9 +18,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -162,9 +162,7 @@ class SearchIndex:
         # A new object, not a reload in place: queries running in other threads keep the
         # consistent arrays they started with.
         self.vectors = VectorStore(generation / "vectors")
-        if generation != self.generation or self.speller is None:
-            self.speller = Speller(generation)
-        elif self.speller.stale():
+        if generation != self.generation or self.speller is None or self.speller.stale():
             self.speller = Speller(generation)
         self.generation = generation
         self.manifest = manifest

@@ -9,11 +9,11 @@ paper's changed_at with the one it was indexed at (changed.npy), re-indexing onl
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from paperroute.search.vectorstore import VectorStore
 
 # Longer than any ingest transaction and any clock skew between the hosts that ingest.
 SAFETY_WINDOW = timedelta(hours=1)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH = 2000              # papers read from the database at a time
 EMBED_CHUNK = 64          # papers embedded per round trip to the database
 COMMIT_EVERY = 30.0       # seconds between commits while embedding, so progress is kept

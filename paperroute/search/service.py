@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -159,10 +160,9 @@ def open_index() -> SearchIndex:
         if now - _last_stale_check.get(root, 0) > STALE_CHECK:
             _last_stale_check[root] = now
             if _catalogue_moved(index):
-                try:
+                # IndexBusy: the process holding the lock is syncing it now.
+                with contextlib.suppress(IndexBusy):
                     _update(rebuild=False, embed=False, wait=False)
-                except IndexBusy:
-                    pass  # the process holding the lock is syncing it now
                 index.refresh(every=0)
         if not index.ready:
             raise SearchError("the search index could not be opened; run `paperroute index rebuild`")

@@ -7,9 +7,9 @@ import hashlib
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Callable
 
 import numpy as np
 

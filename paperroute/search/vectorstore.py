@@ -240,14 +240,14 @@ class VectorStore:
         return scores
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-               pooling: Pooling = Pooling(), exclude: set[int] = frozenset()) -> list[tuple[int, float]]:
+               pooling: Pooling | None = None, exclude: set[int] = frozenset()) -> list[tuple[int, float]]:
         """The `k` papers nearest to a query vector, best first."""
         if not self.rows or k <= 0:
             return []
         rows = self.candidates(query, k + len(exclude), allowed)
         pids = np.unique(self.pid[rows])
         pids = pids[[int(p) not in exclude for p in pids]] if exclude else pids
-        scores = self.score_papers(query[None, :], pids, pooling)
+        scores = self.score_papers(query[None, :], pids, pooling or Pooling())
         order = np.argsort(-scores)[:k]
         return [(int(pids[i]), float(scores[i])) for i in order if np.isfinite(scores[i])]
 

@@ -7,8 +7,7 @@ OpenAPI lives at /api/openapi.json and the browsable docs at /api/docs.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
 
@@ -193,8 +192,8 @@ def search_papers(request: HttpRequest, response: HttpResponse,
     return Status(200, [item_out(p) for p in found.papers])
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
-LAST_MICROSECOND = (datetime(9999, 12, 31, tzinfo=dt_timezone.utc) - EPOCH) // timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_MICROSECOND = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 
 
 def _cursor(paper: Paper) -> str:

@@ -8,8 +8,7 @@ in UTC with a `Z`, ids are strings. Fields only this site has come after the sha
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time
 
 from django.templatetags.static import static
 from django.urls import reverse
@@ -93,7 +92,7 @@ class DailyItemOut(Schema):
 
 def day_start(day: date | None) -> datetime | None:
     """A day as the datetime Hugging Face sends for it: 00:00 UTC."""
-    return datetime.combine(day, time(0), tzinfo=dt_timezone.utc) if day else None
+    return datetime.combine(day, time(0), tzinfo=UTC) if day else None
 
 
 def icon() -> str:

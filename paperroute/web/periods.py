@@ -36,19 +36,19 @@ class Period:
             return f"Week {week}, {year} · {self.start:%b} {self.start.day} – {self.end:%b} {self.end.day}"
         return f"{self.start:%B %Y}"
 
-    def previous(self) -> "Period | None":
+    def previous(self) -> Period | None:
         try:
             return self._step(-1)
         except (OverflowError, ValueError):  # before year 1
             return None
 
-    def next(self) -> "Period | None":
+    def next(self) -> Period | None:
         try:
             return self._step(1)
         except (OverflowError, ValueError):  # after year 9999
             return None
 
-    def _step(self, direction: int) -> "Period":
+    def _step(self, direction: int) -> Period:
         if direction > 0:
             return self._next()
         if self.kind == "day":
@@ -57,7 +57,7 @@ class Period:
             return week_of(self.start - timedelta(days=7))
         return month_of(self.start - timedelta(days=1))
 
-    def _next(self) -> "Period":
+    def _next(self) -> Period:
         if self.kind == "day":
             return day(self.start + timedelta(days=1))
         if self.kind == "week":

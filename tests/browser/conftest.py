@@ -122,7 +122,7 @@ class LiveServer:
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
-                    raise RuntimeError("the server did not start:\n" + self.log.read_text()[-3000:])
+                    raise RuntimeError("the server did not start:\n" + self.log.read_text()[-3000:]) from None
                 time.sleep(0.3)
 
     def stop(self) -> None:

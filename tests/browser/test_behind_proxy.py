@@ -99,7 +99,7 @@ http {{
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
                     raise RuntimeError("nginx did not start: " + self.process.stderr.read().decode()
-                                       + (directory / "error.log").read_text())
+                                       + (directory / "error.log").read_text()) from None
                 time.sleep(0.2)
 
     def stop(self) -> None:

@@ -85,9 +85,8 @@ def test_a_later_page_that_is_not_xml_stops_the_harvest_after_storing_the_pages_
             return Reply(b"<html><body>Service temporarily unavailable", content_type="text/html")
         return Reply(fixture_bytes(OAI_PAGES[token]))
 
-    with ReplayServer(respond) as server:
-        with pytest.raises(HarvestStopped, match="page 3 could not be used .*2 page"):
-            harvest(server.url + "/oai", metadata_prefix="oai_dc")
+    with ReplayServer(respond) as server, pytest.raises(HarvestStopped, match="page 3 could not be used .*2 page"):
+        harvest(server.url + "/oai", metadata_prefix="oai_dc")
     assert Paper.objects.count() == 7
     assert HarvestCheckpoint.objects.get().token == "788421|43001"
 
@@ -121,10 +120,9 @@ def test_hf_daily_pages_until_an_empty_page():
 
 def test_rss_error_feed_over_http_is_unusable():
     error = fixture_bytes("arxiv_rss/rss2_error_feed_bad-archive_2024-11-28.xml")
-    with ReplayServer(lambda p, params: Reply(error)) as server:
-        with pytest.raises(UnusableInput, match="Bad archive"):
-            run(Request(source="arxiv-rss", input=server.url + "/rss/astroph"), client=client(),
-                importer=Importer("arxiv-rss"), log=lambda m: None)
+    with ReplayServer(lambda p, params: Reply(error)) as server, pytest.raises(UnusableInput, match="Bad archive"):
+        run(Request(source="arxiv-rss", input=server.url + "/rss/astroph"), client=client(),
+            importer=Importer("arxiv-rss"), log=lambda m: None)
     assert Paper.objects.count() == 0
 
 

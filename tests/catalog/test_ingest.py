@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -57,8 +57,8 @@ def test_newer_version_updates_the_paper_and_keeps_its_history():
     paper = Paper.objects.get(key="2606.13677")
     assert paper.title.endswith("Revised") and paper.latest_version == 2
     assert list(paper.versions.values_list("number", "date")) == [
-        (1, datetime(2026, 6, 11, 17, 59, 49, tzinfo=timezone.utc)),
-        (2, datetime(2026, 6, 20, 9, 0, tzinfo=timezone.utc)),
+        (1, datetime(2026, 6, 11, 17, 59, 49, tzinfo=UTC)),
+        (2, datetime(2026, 6, 20, 9, 0, tzinfo=UTC)),
     ]
     # The older version arriving late does not roll the paper back.
     late = store("arxiv-api", arxiv_api.parse, v1)

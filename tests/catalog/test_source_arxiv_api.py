@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,7 +19,7 @@ def test_new_layout():
     assert first.title == "Mana: Dexterous Manipulation of Articulated Tools"
     assert first.authors == ["Zhao-Heng Yin", "Guanya Shi", "Pieter Abbeel", "C. Karen Liu"]
     assert first.categories == ["cs.RO", "cs.AI", "cs.CV", "cs.LG"]
-    assert first.published == datetime(2026, 6, 11, 17, 59, 49, tzinfo=timezone.utc)
+    assert first.published == datetime(2026, 6, 11, 17, 59, 49, tzinfo=UTC)
     assert first.comments == "Project Page: https://zhaohengyin.github.io/mana"
     assert "(&lt;1 minute per tool)" not in first.abstract and "(<1 minute per tool)" in first.abstract
 
@@ -36,8 +36,8 @@ def test_old_layout():
     assert page.complete_list_size == 2
     first, second = page.items
     assert first.arxiv_id == "1706.03762" and first.version == 5
-    assert first.versions[1] == datetime(2017, 6, 12, 17, 57, 34, tzinfo=timezone.utc)
-    assert first.versions[5] == datetime(2017, 12, 6, 3, 30, 32, tzinfo=timezone.utc)
+    assert first.versions[1] == datetime(2017, 6, 12, 17, 57, 34, tzinfo=UTC)
+    assert first.versions[5] == datetime(2017, 12, 6, 3, 30, 32, tzinfo=UTC)
     assert first.categories == ["cs.CL", "cs.LG"]
     assert first.comments.startswith("15 pages")
     assert second.doi == "10.1162/neco.1997.9.8.1735"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from django.contrib.auth import get_user_model
 
@@ -23,8 +23,8 @@ def add_paper(key: str, title: str = "", *, listed: date | None = None, hf_upvot
         source=source, position=key, title=title or f"A study of {key}", arxiv_id=arxiv,
         key="" if arxiv else key, abstract=abstract or f"We study {key} in depth.",
         authors=list(authors), categories=list(categories),
-        published=published or datetime(2024, 11, 26, 18, tzinfo=timezone.utc), version=1,
-        versions={1: published or datetime(2024, 11, 26, 18, tzinfo=timezone.utc)},
+        published=published or datetime(2024, 11, 26, 18, tzinfo=UTC), version=1,
+        versions={1: published or datetime(2024, 11, 26, 18, tzinfo=UTC)},
         announced_on=listed, code_url=code,
     )
     if hf_upvotes is not None:

@@ -1,7 +1,7 @@
 """Trending: votes decay with time, so that recent interest beats an old pile of votes."""
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -9,7 +9,7 @@ from paperroute.community import trending, votes
 from paperroute.community.models import Vote
 from tests.community.helpers import add_paper, user
 
-NOW = datetime(2026, 11, 28, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 15, tzinfo=UTC)
 
 
 def _votes(paper, count, when):
@@ -79,7 +79,7 @@ def test_one_readers_votes_do_not_collapse_the_page():
 def test_scores_follow_the_documented_formula_over_simulated_days():
     """score = Σ votes · 2^(-age in hours / 24): Hugging Face upvotes at noon UTC of their
     listing day, votes here at the middle of the hour they were cast in."""
-    start = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 20, tzinfo=UTC)
     papers = [add_paper(f"2611.1{i:04d}", listed=date(2026, 11, 19), hf_upvotes=hf)
               for i, hf in enumerate((0, 3, 10, 0, 1))]
     # A few dozen votes over a week: paper i gets i+1 votes on day d at (5 + 3·i) h 30 min.
@@ -94,11 +94,11 @@ def test_scores_follow_the_documented_formula_over_simulated_days():
                 Vote.objects.filter(paper=paper, created_at__gt=when).update(created_at=when)
                 cast.append((paper.pk, when, i + 1))
     assert len(cast) == 12 and sum(n for _, _, n in cast) == 35
-    hf_moment = datetime(2026, 11, 19, 12, tzinfo=timezone.utc)
+    hf_moment = datetime(2026, 11, 19, 12, tzinfo=UTC)
     for day in range(1, 8):
         at = start + timedelta(days=day)
         expected = {}
-        for i, paper in enumerate(papers):
+        for paper in papers:
             total = (paper.hf_upvotes or 0) * 2 ** (-(at - hf_moment).total_seconds() / 3600 / 24)
             total += sum(n * 2 ** (-(at - when).total_seconds() / 3600 / 24)
                          for pk, when, n in cast if pk == paper.pk and when <= at)
@@ -125,8 +125,8 @@ def test_top_of_a_period_for_digests():
     monday = add_paper("2411.00010", listed=date(2026, 11, 23))
     friday = add_paper("2411.00011", listed=date(2026, 11, 27))
     add_paper("2411.00012", listed=date(2026, 11, 16), hf_upvotes=100)  # the week before
-    _votes(monday, 9, datetime(2026, 11, 23, 10, tzinfo=timezone.utc))
-    _votes(friday, 4, datetime(2026, 11, 27, 10, tzinfo=timezone.utc))
+    _votes(monday, 9, datetime(2026, 11, 23, 10, tzinfo=UTC))
+    _votes(friday, 4, datetime(2026, 11, 27, 10, tzinfo=UTC))
     ranked = trending.top(date(2026, 11, 23), date(2026, 11, 29), limit=5, now=NOW)
     # Friday's 4 votes are fresher at the week's end than Monday's 9 (four days older).
     assert [r.paper.key for r in ranked] == ["2411.00011", "2411.00010"]

@@ -8,8 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,7 +63,7 @@ def test_exit_status_75_while_messages_wait_for_a_retry(cli, mail_env, sink):
     assert first.returncode == 75, first.stderr.decode()
     assert b"run still open: 1 message(s) waiting, next try at" in first.stdout
     assert b"421" in first.stderr
-    Outbox.objects.filter(status=Outbox.PENDING).update(next_attempt_at=datetime.now(dt_timezone.utc))
+    Outbox.objects.filter(status=Outbox.PENDING).update(next_attempt_at=datetime.now(UTC))
     second = cli("digest", "send", "--date", DAY.isoformat(), env=mail_env)
     assert second.returncode == 0 and b"2 sent (1 by this process)" in second.stdout
     assert sorted(m.to for m in sink.accepted) == ["ada@example.org", "bob@example.org"]
@@ -90,7 +89,7 @@ def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings
     said = []
 
     def at(day_offset: int, hour: int) -> datetime:
-        return datetime(2024, 11, 28, hour, tzinfo=dt_timezone.utc) + timedelta(days=day_offset)
+        return datetime(2024, 11, 28, hour, tzinfo=UTC) + timedelta(days=day_offset)
 
     tick(state, said.append, now=at(1, 5))  # Friday before DIGEST_HOUR: nothing yet
     assert smtp.accepted == []

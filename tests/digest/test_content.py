@@ -4,8 +4,7 @@ multipart text + HTML with inlined CSS; one-click unsubscribe headers."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 import lxml.html
 import pytest
@@ -89,7 +88,7 @@ def test_no_paper_is_mailed_to_the_same_subscriber_twice_across_digests(smtp, pa
     # The next day, votes put yesterday's top paper back among the trending ones.
     voter = user("voter")
     Vote.objects.create(user=voter, paper=papers["top"],
-                        created_at=datetime.combine(NEXT, time(12), tzinfo=dt_timezone.utc))
+                        created_at=datetime.combine(NEXT, time(12), tzinfo=UTC))
     subscriber("late@example.org", max_papers=3)
     send(NEXT)
     ada_next = smtp.text(smtp.wait_for("ada@example.org", 2))
@@ -182,7 +181,7 @@ def test_bodies_travel_8bit_only_to_servers_that_announce_8bitmime(announces_8bi
     text = "Schrödinger bridges in $O(n^2)$ time\n.\nsecond paragraph"
     html = "<p>Schrödinger bridges in <b>$O(n^2)$</b> time</p>\n<p>" + "é " * 700 + "</p>"
     data = build(to="ada@example.org", subject="Daily papers: Schrödinger", text=text, html=html,
-                 msg_id="<digest.test@papers.example.org>", date=datetime(2024, 11, 28, tzinfo=dt_timezone.utc))
+                 msg_id="<digest.test@papers.example.org>", date=datetime(2024, 11, 28, tzinfo=UTC))
     # The text part fits SMTP's line limit and goes as it is; the HTML has a 1,400-byte line.
     assert b"Content-Transfer-Encoding: 8bit" in data and b"Content-Transfer-Encoding: quoted-printable" in data
 

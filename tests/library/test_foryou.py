@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -154,7 +154,7 @@ def test_the_digest_has_a_for_you_section_with_reasons(reader):
     follows.follow(reader, "topic", "protein structure")
     subscriber = Subscriber.objects.create(email="reader@example.org", email_key="reader@example.org",
                                            status=Subscriber.CONFIRMED, token="t" * 32, user=reader)
-    composer = Composer(Period("daily", DAY, DAY), now=datetime(2024, 11, 29, tzinfo=timezone.utc))
+    composer = Composer(Period("daily", DAY, DAY), now=datetime(2024, 11, 29, tzinfo=UTC))
     composer.prepare([subscriber])
     digest = composer.digest(subscriber)
     sections = {section.title: [card.pid for card in section.cards] for section in digest.sections}

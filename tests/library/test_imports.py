@@ -5,7 +5,7 @@ found fetched from (a replay of) arXiv. Bad input is refused with words, never h
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -38,7 +38,7 @@ PAPERS = [
 
 def catalogue() -> dict[str, Paper]:
     """Store the test catalogue; its papers by title."""
-    published = datetime(2024, 11, 26, 18, tzinfo=timezone.utc)
+    published = datetime(2024, 11, 26, 18, tzinfo=UTC)
     records = [PaperRecord(source="jsonl", position=str(n), title=title, arxiv_id=arxiv_id, doi=doi,
                            key="" if arxiv_id or doi else "seed:flowar", authors=list(authors),
                            abstract=f"The abstract of {title}.", categories=["cs.LG"],

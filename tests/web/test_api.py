@@ -1,7 +1,7 @@
 """The JSON API: Hugging Face's shapes, pagination, errors with the right status, upvotes."""
 
 import json
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -164,11 +164,11 @@ def test_items_have_every_field_hugging_faces_schema_requires(client):
 
 @pytest.mark.django_db
 def test_the_default_sort_is_newest_first_as_on_hugging_face(client):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     for i, hour in enumerate((3, 9, 6)):
         add_paper(f"2411.{i + 410:05d}", listed=date(2024, 11, 28), hf_upvotes=10 - i,
-                  published=datetime(2024, 11, 27, hour, tzinfo=timezone.utc))
+                  published=datetime(2024, 11, 27, hour, tzinfo=UTC))
     ids = [p["paper"]["id"] for p in client.get("/api/daily_papers?date=2024-11-28").json()]
     assert ids == ["2411.00411", "2411.00412", "2411.00410"]
     by_votes = client.get("/api/daily_papers?date=2024-11-28&sort=upvotes").json()
@@ -210,10 +210,10 @@ def test_search_takes_up_to_120_results(client):
 
 @pytest.mark.django_db
 def test_all_papers_newest_first_by_cursor(client):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     for i in range(5):
-        add_paper(f"2411.{i + 440:05d}", published=datetime(2024, 11, 20 + i, tzinfo=timezone.utc))
+        add_paper(f"2411.{i + 440:05d}", published=datetime(2024, 11, 20 + i, tzinfo=UTC))
     add_paper("seed:no-date")
     seen, url = [], "/api/papers?limit=2"
     while url:

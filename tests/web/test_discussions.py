@@ -56,7 +56,7 @@ def test_replies_sit_under_their_comment_one_level_deep(client, reader_client):
     # Readers without JavaScript get a plain form per thread that names the comment answered.
     form_page = _page(reader_client)
     assert f'<input type="hidden" name="parent" value="{top.pk}">' in form_page
-    assert 'name="parent" value="%d"' % first.pk not in form_page
+    assert f'name="parent" value="{first.pk}"' not in form_page
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -32,12 +32,12 @@ def site(cli, cli_env):
     """A live server over a few papers, with the keyword search index built."""
     add_paper("2411.00801", "Speculative decoding for fast inference", listed=date(2024, 11, 28),
               hf_upvotes=7, abstract="We accelerate inference with speculative decoding.",
-              code="https://github.com/a/spec", published=datetime(2024, 11, 26, 9, tzinfo=timezone.utc))
+              code="https://github.com/a/spec", published=datetime(2024, 11, 26, 9, tzinfo=UTC))
     add_paper("2411.00802", "Graph networks for molecules", listed=date(2024, 11, 28),
               abstract="Molecular property prediction with graph networks.",
-              published=datetime(2024, 11, 26, 15, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 26, 15, tzinfo=UTC))
     third = add_paper("2411.00803", "Decoding with a tiny draft model", listed=date(2024, 11, 20),
-                      hf_upvotes=2, published=datetime(2024, 11, 18, 12, tzinfo=timezone.utc))
+                      hf_upvotes=2, published=datetime(2024, 11, 18, 12, tzinfo=UTC))
     Submission.objects.create(paper=third, user=user("alice"))
     comments.add(user("bob"), third, "Nice paper")
     assert cli("index", "sync", "--no-embed", "--quiet").returncode == 0
@@ -116,7 +116,7 @@ def test_paper_info_and_read_paper(api, site):
     info = api.paper_info("2411.00801")
     assert_matches_site(info, "2411.00801")
     paper = shown("2411.00801")
-    assert info.submitted_at == datetime(2024, 11, 28, tzinfo=timezone.utc)
+    assert info.submitted_at == datetime(2024, 11, 28, tzinfo=UTC)
     assert info.github_repo == paper.code_link == "https://github.com/a/spec"
     assert info.project_page is None and info.ai_summary is None
     page = urllib.request.urlopen(f"{site}/papers/2411.00801").read().decode()

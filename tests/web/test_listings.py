@@ -1,7 +1,7 @@
 """Listing pages: today or the latest day, days, weeks, months, pagination and bad dates."""
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone as dj_timezone
@@ -20,9 +20,9 @@ def test_home_shows_todays_papers_most_upvoted_first(client):
     add_paper("2411.00101", "Quiet paper", listed=today, hf_upvotes=1)
     add_paper("2411.00102", "Popular paper", listed=today, hf_upvotes=40)
     add_paper("2411.00103", "Newer unvoted", listed=today,
-              published=datetime(2024, 11, 27, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 27, tzinfo=UTC))
     add_paper("2411.00104", "Older unvoted", listed=today,
-              published=datetime(2024, 11, 20, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 20, tzinfo=UTC))
     add_paper("2411.00105", "Yesterday's", listed=today - timedelta(days=1), hf_upvotes=99)
     response = client.get("/")
     assert response.status_code == 200
@@ -113,9 +113,9 @@ def arxiv_day(db):
     voted = add_paper("2411.00121", "Upvoted here", listed=day, categories=("cs.LG", "stat.ML"))
     votes.set_vote(user("fan"), voted, True)
     add_paper("2411.00122", "A physics paper", listed=day, categories=("hep-th",),
-              published=datetime(2024, 11, 27, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 27, tzinfo=UTC))
     add_paper("2411.00123", "A vision paper", listed=day, categories=("cs.CV",),
-              published=datetime(2024, 11, 26, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 26, tzinfo=UTC))
     return day
 
 

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import anyio
 import httpx2  # the HTTP client the mcp SDK itself depends on
@@ -36,13 +36,13 @@ def site(cli, cli_env):
     spec = add_paper("2411.00801", "Speculative decoding for fast inference", listed=date(2024, 11, 28),
                      hf_upvotes=7, abstract="We accelerate inference with speculative decoding.",
                      code="https://github.com/a/spec",
-                     published=datetime(2024, 11, 26, 9, tzinfo=timezone.utc))
+                     published=datetime(2024, 11, 26, 9, tzinfo=UTC))
     add_paper("2411.00802", "Graph networks for molecules", listed=date(2024, 11, 28),
               abstract="Molecular property prediction with graph networks.", authors=("Grace Hopper",),
-              published=datetime(2024, 11, 26, 15, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 26, 15, tzinfo=UTC))
     add_paper("2411.00803", "Decoding with a tiny draft model", listed=date(2024, 11, 20),
               hf_upvotes=2, abstract="Speculative decoding with a small draft model.",
-              published=datetime(2024, 11, 18, 12, tzinfo=timezone.utc))
+              published=datetime(2024, 11, 18, 12, tzinfo=UTC))
     comments.add(user("bob"), spec, "Nice paper")
     reader = user("reader")
     shelf.add(reader, spec, note="read this week")
@@ -189,15 +189,15 @@ def test_streamable_http(site, api, cli, command):
         async def main():
             # The token travels as HTTP clients send it: in the Authorization header.
             headers = {"Authorization": f"Bearer {site['secret']}"}
-            async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
-                async with Client(streamable_http_client(url, http_client=http)) as client:
-                    await exercise(client, api, cli, {}, site["secret"])
+            async with (httpx2.AsyncClient(headers=headers, timeout=120) as http,
+                        Client(streamable_http_client(url, http_client=http)) as client):
+                await exercise(client, api, cli, {}, site["secret"])
             async with Client(url) as anonymous:
                 assert "API token" in await error_of(anonymous, "upvote", id="2411.00801")
             bad = {"Authorization": "Bearer prt_nonsense"}
-            async with httpx2.AsyncClient(headers=bad, timeout=120) as http:
-                async with Client(streamable_http_client(url, http_client=http)) as client:
-                    assert "bad token" in await error_of(client, "my_library")
+            async with (httpx2.AsyncClient(headers=bad, timeout=120) as http,
+                        Client(streamable_http_client(url, http_client=http)) as client):
+                assert "bad token" in await error_of(client, "my_library")
 
         run(main)
     finally:

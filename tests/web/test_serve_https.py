@@ -34,7 +34,7 @@ class Server:
                 return
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the server did not start:\n" + self.log.read_text()[-3000:])
+                    raise RuntimeError("the server did not start:\n" + self.log.read_text()[-3000:]) from None
                 time.sleep(0.3)
 
     def request(self, method: str, path: str, body: str = "", headers: dict | None = None,

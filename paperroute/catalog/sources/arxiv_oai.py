@@ -123,7 +123,7 @@ def _common(fields: dict[str, etree._Element], where: str, arxiv_id: str) -> Pap
 def _arxiv(body: etree._Element, where: str) -> PaperRecord:
     fields = _fields(body)
     record = _common(fields, where, _require_id(_value(fields, "id")))
-    for author in fields["authors"] if "authors" in fields else ():
+    for author in fields.get("authors", ()):
         parts = _fields(author)
         name = " ".join(_value(parts, p).strip() for p in ("forenames", "keyname", "suffix"))
         name = unwrap(name)

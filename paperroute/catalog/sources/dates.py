@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
 
@@ -19,8 +19,8 @@ def iso_datetime(value: str) -> datetime:
     except ValueError:
         raise ValueError(f"bad date {value!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def iso_date(value: str) -> date:
@@ -39,5 +39,5 @@ def rfc2822(value: str) -> datetime:
     except (TypeError, ValueError, IndexError):
         raise ValueError(f"bad date {value!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment

@@ -53,7 +53,7 @@ class Choice:
     theme: str = ""
 
     @classmethod
-    def of(cls, request) -> "Choice":
+    def of(cls, request) -> Choice:
         get = request.GET
         choice = cls(view=get.get("view", "") if get.get("view") in VIEWS else "",
                      sort=get.get("sort") if get.get("sort") in listings.SORTS else "votes",
