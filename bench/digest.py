@@ -40,21 +40,52 @@ sys.path.insert(0, str(ROOT))
 PG_SERVER = os.environ.get("PAPERROUTE_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 DAY = date(2024, 11, 28)
 TOPICS = [
-    "speculative decoding", "diffusion models", "graph neural networks", "reinforcement learning",
-    "large language models", "vision transformers", "federated learning", "neural radiance fields",
-    "retrieval augmented generation", "quantum error correction", "protein structure prediction",
-    "mixture of experts", "contrastive learning", "autonomous driving", "point clouds",
-    "knowledge distillation", "multimodal reasoning", "time series forecasting", "code generation",
-    "robot manipulation", "medical image segmentation", "adversarial robustness", "text to video",
-    "in-context learning", "sparse attention", "differential privacy", "causal inference",
-    "speech recognition", "3d reconstruction", "model compression", "mathematical reasoning",
-    "reward models", "video understanding", "continual learning", "tabular data",
-    "weather forecasting", "dark matter", "hallucination", "graph transformers", "agents",
+    "speculative decoding",
+    "diffusion models",
+    "graph neural networks",
+    "reinforcement learning",
+    "large language models",
+    "vision transformers",
+    "federated learning",
+    "neural radiance fields",
+    "retrieval augmented generation",
+    "quantum error correction",
+    "protein structure prediction",
+    "mixture of experts",
+    "contrastive learning",
+    "autonomous driving",
+    "point clouds",
+    "knowledge distillation",
+    "multimodal reasoning",
+    "time series forecasting",
+    "code generation",
+    "robot manipulation",
+    "medical image segmentation",
+    "adversarial robustness",
+    "text to video",
+    "in-context learning",
+    "sparse attention",
+    "differential privacy",
+    "causal inference",
+    "speech recognition",
+    "3d reconstruction",
+    "model compression",
+    "mathematical reasoning",
+    "reward models",
+    "video understanding",
+    "continual learning",
+    "tabular data",
+    "weather forecasting",
+    "dark matter",
+    "hallucination",
+    "graph transformers",
+    "agents",
 ]
 CATEGORIES = ["cs.CL", "cs.CV", "cs.LG", "cs.AI", "cs.RO", "stat.ML", "cs", "physics", "math"]
 
 
 # -- the sink: its own process, so that it does not take the sender's CPU time slices or GIL ----
+
 
 def run_sink(port: int) -> None:
     from aiosmtpd.controller import Controller
@@ -83,8 +114,12 @@ class Sink:
         from paperroute.digest.smtp import SMTPMessenger
 
         self.port = free_port()
-        self.process = subprocess.Popen([sys.executable, __file__, "--sink", str(self.port)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--sink", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout.readline().strip() == "ready"
         self.messenger = lambda: SMTPMessenger("127.0.0.1", self.port)
         return self
@@ -103,6 +138,7 @@ def free_port() -> int:
 
 # -- one measurement, in a child process configured for one database ---------------------------
 
+
 def make_subscribers(count: int) -> None:
     """Confirmed subscribers, each with a reader's account whose library gives "For you"
     something to rank: saved papers (1 to 100 of the catalogue), a few "not interested", and
@@ -117,22 +153,30 @@ def make_subscribers(count: int) -> None:
 
     rng = random.Random(7)
     users = get_user_model().objects.bulk_create(
-        [get_user_model()(username=f"reader{i}", email=f"reader{i}@bench.example.org")
-         for i in range(count)], batch_size=1000)
+        [get_user_model()(username=f"reader{i}", email=f"reader{i}@bench.example.org") for i in range(count)],
+        batch_size=1000,
+    )
     if any(u.pk is None for u in users):  # SQLite before 3.35 returns no ids from bulk_create
         users = list(get_user_model().objects.filter(username__startswith="reader").order_by("pk"))
     rows = []
     for i, account in enumerate(users):
-        rows.append(Subscriber(
-            email=f"reader{i}@bench.example.org", email_key=f"reader{i}@bench.example.org",
-            status=Subscriber.CONFIRMED, token=new_token(), user=account,
-            frequency="daily" if rng.random() < 0.8 else "weekly",
-            max_papers=rng.choice((5, 10, 15, 20)),
-            topics=rng.sample(TOPICS, rng.randint(0, 3)),
-            categories=rng.sample(CATEGORIES, rng.randint(1, 2)) if rng.random() < 0.33 else []))
+        rows.append(
+            Subscriber(
+                email=f"reader{i}@bench.example.org",
+                email_key=f"reader{i}@bench.example.org",
+                status=Subscriber.CONFIRMED,
+                token=new_token(),
+                user=account,
+                frequency="daily" if rng.random() < 0.8 else "weekly",
+                max_papers=rng.choice((5, 10, 15, 20)),
+                topics=rng.sample(TOPICS, rng.randint(0, 3)),
+                categories=rng.sample(CATEGORIES, rng.randint(1, 2)) if rng.random() < 0.33 else [],
+            )
+        )
     Subscriber.objects.bulk_create(rows, batch_size=1000)
     shelves = Collection.objects.bulk_create(
-        [Collection(owner=u, name="Saved", is_default=True) for u in users], batch_size=1000)
+        [Collection(owner=u, name="Saved", is_default=True) for u in users], batch_size=1000
+    )
     if any(c.pk is None for c in shelves):
         shelves = list(Collection.objects.filter(is_default=True).order_by("owner_id"))
     papers = list(Paper.objects.values_list("pk", flat=True))
@@ -141,10 +185,15 @@ def make_subscribers(count: int) -> None:
     items, states, follows = [], [], []
     for account, shelf in zip(users, shelves):
         saved = rng.sample(papers, rng.choice((1, 5, 20, 100)))
-        items += [CollectionItem(collection=shelf, paper_id=pid, position=n, added_at=now)
-                  for n, pid in enumerate(saved)]
-        states += [PaperState(user=account, paper_id=pid, dismissed_at=now)
-                   for pid in rng.sample(papers, rng.randint(0, 5)) if pid not in saved]
+        items += [
+            CollectionItem(collection=shelf, paper_id=pid, position=n, added_at=now)
+            for n, pid in enumerate(saved)
+        ]
+        states += [
+            PaperState(user=account, paper_id=pid, dismissed_at=now)
+            for pid in rng.sample(papers, rng.randint(0, 5))
+            if pid not in saved
+        ]
         if rng.random() < 0.2:
             key, name = rng.choice(authored)
             follows.append(Follow(user=account, kind=Follow.AUTHOR, value=key, label=name))
@@ -176,15 +225,29 @@ def baseline(period, subscribers) -> tuple[float, int, int]:
             for card in section.cards:
                 card.html = render_to_string("email/digest_paper.html", {"card": card})
                 card.text = render_to_string("email/digest_paper.txt", {"card": card})
-            html_sections.append(render_to_string("email/digest_section.html", {
-                "section": section, "cards_html": "".join(card.html for card in section.cards)}))
+            html_sections.append(
+                render_to_string(
+                    "email/digest_section.html",
+                    {"section": section, "cards_html": "".join(card.html for card in section.cards)},
+                )
+            )
             text_sections.append(render_to_string("email/digest_section.txt", {"section": section}))
-        context = {"subject": "", "heading": "", "intro": "", "preheader": "",
-                   "sections_html": "".join(html_sections), "sections_text": "".join(text_sections),
-                   "notes": digest.notes, "frequency": period.frequency, "email": subscriber.email,
-                   "site_url": render.site_url(), "site_name": "", "media_css": "",
-                   "preferences_url": render.preferences_url(subscriber.token),
-                   "unsubscribe_url": render.unsubscribe_url(subscriber.token)}
+        context = {
+            "subject": "",
+            "heading": "",
+            "intro": "",
+            "preheader": "",
+            "sections_html": "".join(html_sections),
+            "sections_text": "".join(text_sections),
+            "notes": digest.notes,
+            "frequency": period.frequency,
+            "email": subscriber.email,
+            "site_url": render.site_url(),
+            "site_name": "",
+            "media_css": "",
+            "preferences_url": render.preferences_url(subscriber.token),
+            "unsubscribe_url": render.unsubscribe_url(subscriber.token),
+        }
         render_to_string("email/digest.html", context)
         render_to_string("email/digest.txt", context)
     seconds = time.perf_counter() - started
@@ -241,15 +304,19 @@ def run_one(subscribers: int) -> dict:
 
     return {
         "database": "postgres" if "postgresql" in settings.DATABASES["default"]["ENGINE"] else "sqlite",
-        "subscribers": subscribers, "daily_recipients": len(recipients), "digests": composed,
+        "subscribers": subscribers,
+        "daily_recipients": len(recipients),
+        "digests": composed,
         "topics_searched": len({t.lower() for s in recipients for t in s.topics}),
-        "compose_s": round(compose_seconds, 2), "send_s": round(send_seconds, 2),
+        "compose_s": round(compose_seconds, 2),
+        "send_s": round(send_seconds, 2),
         "compose_per_s": round(composed / compose_seconds, 1),
         "send_per_s": round(composed / send_seconds, 1),
         "compose_then_send_per_s": round(composed / (compose_seconds + send_seconds), 1),
         "end_to_end_s": round(end_to_end_seconds, 2),
         "end_to_end_per_s": round(composed / end_to_end_seconds, 1),
-        "baseline_render_s": round(base_seconds, 2), "baseline_digests": base_digests,
+        "baseline_render_s": round(base_seconds, 2),
+        "baseline_digests": base_digests,
         "digests_with_for_you": with_for_you,
         "compose_to_render_loop_ratio": round(compose_seconds / base_seconds, 2),
         "connections": int(settings.CONFIG["DIGEST_CONCURRENCY"]),
@@ -257,6 +324,7 @@ def run_one(subscribers: int) -> dict:
 
 
 # -- the parent: a fresh database per measurement ----------------------------------------------
+
 
 def _postgres_available() -> bool:
     try:
@@ -285,8 +353,12 @@ def measure(database: str, subscribers: int) -> dict | None:
         else:
             env["PAPERROUTE_DATABASE_URL"] = ""
         try:
-            out = subprocess.run([sys.executable, __file__, "--child", "--subscribers", str(subscribers)],
-                                 env=env, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", "--subscribers", str(subscribers)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if out.returncode != 0:
                 raise SystemExit(f"{database}: the measurement failed:\n{out.stderr[-3000:]}")
         finally:
@@ -313,24 +385,35 @@ def main() -> int:
     if args.child:
         print(json.dumps(run_one(args.subscribers)))
         return 0
-    results = [r for db in (("sqlite", "postgres") if args.db == "both" else (args.db,))
-               if (r := measure(db, args.subscribers))]
+    results = [
+        r
+        for db in (("sqlite", "postgres") if args.db == "both" else (args.db,))
+        if (r := measure(db, args.subscribers))
+    ]
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     print(f"digest benchmark: {args.subscribers:,} subscribers on the demo data, daily digest of {DAY}")
-    print(f"{'database':<10}{'digests':>8}{'topics':>7}{'compose/s':>11}{'send/s':>9}"
-          f"{'end-to-end/s':>14}{'compose vs render loop':>24}")
+    print(
+        f"{'database':<10}{'digests':>8}{'topics':>7}{'compose/s':>11}{'send/s':>9}"
+        f"{'end-to-end/s':>14}{'compose vs render loop':>24}"
+    )
     for r in results:
-        print(f"{r['database']:<10}{r['digests']:>8}{r['topics_searched']:>7}{r['compose_per_s']:>11,.0f}"
-              f"{r['send_per_s']:>9,.0f}{r['end_to_end_per_s']:>14,.0f}"
-              f"{r['compose_to_render_loop_ratio']:>23.2f}x")
+        print(
+            f"{r['database']:<10}{r['digests']:>8}{r['topics_searched']:>7}{r['compose_per_s']:>11,.0f}"
+            f"{r['send_per_s']:>9,.0f}{r['end_to_end_per_s']:>14,.0f}"
+            f"{r['compose_to_render_loop_ratio']:>23.2f}x"
+        )
     for r in results:
-        print(f"{r['database']}: {r['digests_with_for_you']:,} of {r['baseline_digests']:,} digests "
-              "have a For-you section")
-    print("end-to-end: `paperroute digest send` from an empty outbox (it sends while composing); "
-          f"{results[0]['connections'] if results else 4} SMTP connections; load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(
+            f"{r['database']}: {r['digests_with_for_you']:,} of {r['baseline_digests']:,} digests "
+            "have a For-you section"
+        )
+    print(
+        "end-to-end: `paperroute digest send` from an empty outbox (it sends while composing); "
+        f"{results[0]['connections'] if results else 4} SMTP connections; load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     return 0
 
 

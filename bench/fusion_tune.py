@@ -40,6 +40,7 @@ CURRENT = FusionParams(method="weighted", norm="max", dense_weight=0.6)
 
 # -- per-query features ---------------------------------------------------------------------
 
+
 def _top(scores: dict[int, float], k: int) -> list[float]:
     return sorted(scores.values(), reverse=True)[:k]
 
@@ -50,8 +51,8 @@ def features(row: dict, k: int) -> dict[str, float]:
     ls, ds = _top(lex, k), _top(dense, k)
     top_l = ls[0] if ls and ls[0] > 0 else 1.0
     out = {
-        "lex_gap": (ls[0] - ls[-1]) / top_l if ls else 0.0,       # relative BM25 drop, 1..k
-        "dense_gap": (ds[0] - ds[-1]) if ds else 0.0,             # cosine drop, 1..k
+        "lex_gap": (ls[0] - ls[-1]) / top_l if ls else 0.0,  # relative BM25 drop, 1..k
+        "dense_gap": (ds[0] - ds[-1]) if ds else 0.0,  # cosine drop, 1..k
         "lex_gap2": (ls[0] - ls[1]) / top_l if len(ls) > 1 else 0.0,
         "dense_gap2": (ds[0] - ds[1]) if len(ds) > 1 else 0.0,
         "dense_top": ds[0] if ds else 0.0,
@@ -79,6 +80,7 @@ def entropy_conf(scores: list[float], temperature: float) -> float:
 
 # -- the settings tried -----------------------------------------------------------------------
 
+
 def clip(w: float, low: float = 0.05, high: float = 0.95) -> float:
     return min(high, max(low, w))
 
@@ -91,50 +93,66 @@ def settings() -> dict[str, tuple[FusionParams, object]]:
             out[f"static {norm} w={w:.2f}"] = (replace(CURRENT, norm=norm, dense_weight=w), None)
     for k in (5, 10, 20, 30, 60, 100):
         for w in (0.4, 0.5, 0.6, 0.7):
-            out[f"rrf k={k} w={w:.1f}"] = (replace(CURRENT, method="rrf", rrf_k=float(k),
-                                                   dense_weight=w), None)
+            out[f"rrf k={k} w={w:.1f}"] = (
+                replace(CURRENT, method="rrf", rrf_k=float(k), dense_weight=w),
+                None,
+            )
     # Score drop 1..k on each side: the sharper side gets more weight.
     for k in (5, 10, 20):
         for w0 in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75):
             for gamma in (3.0, 4.0, 5.0, 6.0, 8.0):
                 for beta in (1.5, 2.0):
+
                     def linear(f, w0=w0, gamma=gamma, beta=beta):
                         return clip(w0 + beta * (gamma * f["dense_gap"] - f["lex_gap"]))
+
                     out[f"gap-linear k={k} w0={w0} g={gamma} b={beta}"] = (CURRENT, (k, linear))
                 for beta in (0.25, 0.5, 1.0, 1.5):
                     for low, high in ((0.3, 0.9), (0.4, 0.9), (0.5, 0.9)):
+
                         def bounded(f, w0=w0, gamma=gamma, beta=beta, low=low, high=high):
                             return clip(w0 + beta * (gamma * f["dense_gap"] - f["lex_gap"]), low, high)
+
                         out[f"gap-bounded k={k} w0={w0} g={gamma} b={beta} [{low},{high}]"] = (
-                            CURRENT, (k, bounded))
+                            CURRENT,
+                            (k, bounded),
+                        )
             # The cosine drop as a share of the best cosine: scale-free on both sides.
             for gamma in (1.0, 1.5, 2.0, 3.0):
                 for beta in (0.25, 0.5, 1.0, 1.5):
+
                     def relative(f, w0=w0, gamma=gamma, beta=beta):
                         rel = f["dense_gap"] / f["dense_top"] if f["dense_top"] > 0 else 0.0
                         return clip(w0 + beta * (gamma * rel - f["lex_gap"]))
+
                     out[f"gap-relative k={k} w0={w0} g={gamma} b={beta}"] = (CURRENT, (k, relative))
     # The ratio alone (alpha 1), finer: one scale and the depth k it looks at.
     for k in (5, 10, 15, 20, 30):
         for gamma in (4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0):
             for low, high in ((0.05, 0.95), (0.3, 0.9), (0.4, 0.9)):
+
                 def pure(f, gamma=gamma, low=low, high=high):
                     d, lx = gamma * f["dense_gap"], f["lex_gap"]
                     return clip(d / (d + lx) if d + lx > 0 else 0.6, low, high)
+
                 out[f"gap-ratio k={k} g={gamma} [{low},{high}]"] = (CURRENT, (k, pure))
     for k in (5, 10, 20):
         for w0 in (0.5, 0.55, 0.6, 0.65, 0.7):
             for gamma in (1.0, 2.0, 3.0, 4.0, 6.0):
                 for beta in (0.25, 0.5, 1.0):
+
                     def linear(f, w0=w0, gamma=gamma, beta=beta):
                         return clip(w0 + beta * (gamma * f["dense_gap"] - f["lex_gap"]))
+
                     out[f"gap-linear k={k} w0={w0} g={gamma} b={beta}"] = (CURRENT, (k, linear))
                 for alpha in (0.25, 0.5, 0.75, 1.0):
                     for gamma in (1.0, 2.0, 3.0, 4.0, 6.0):
+
                         def ratio(f, w0=w0, gamma=gamma, alpha=alpha):
                             d, lx = gamma * f["dense_gap"], f["lex_gap"]
                             r = d / (d + lx) if d + lx > 0 else w0
                             return clip((1 - alpha) * w0 + alpha * r)
+
                         out[f"gap-ratio k={k} w0={w0} g={gamma} a={alpha}"] = (CURRENT, (k, ratio))
     # Entropy of each side's top-k scores (BM25 as a share of the best; cosine as it is).
     for k in (10, 20):
@@ -142,29 +160,40 @@ def settings() -> dict[str, tuple[FusionParams, object]]:
             for t_lex in (0.05, 0.1, 0.2):
                 for t_dense in (0.01, 0.02, 0.05):
                     for beta in (0.25, 0.5, 1.0):
+
                         def ent(f, w0=w0, beta=beta):
                             return clip(w0 + beta * (f["dense_conf"] - f["lex_conf"]))
+
                         out[f"entropy k={k} w0={w0} tl={t_lex} td={t_dense} b={beta}"] = (
-                            CURRENT, (k, ent, t_lex, t_dense))
+                            CURRENT,
+                            (k, ent, t_lex, t_dense),
+                        )
     # The query's own words: length and rarity.
     for w0 in (0.5, 0.55, 0.6, 0.65, 0.7):
         for beta in (-0.1, -0.05, 0.05, 0.1):
+
             def length(f, w0=w0, beta=beta):
                 return clip(w0 + beta * (math.log(max(f["terms"], 1)) - math.log(8)))
+
             out[f"length w0={w0} b={beta}"] = (CURRENT, (10, length))
         for beta in (-1.0, -0.5, -0.25, 0.25, 0.5):
             for name in ("idf_mean", "idf_max"):
+
                 def rarity(f, w0=w0, beta=beta, name=name):
                     return clip(w0 + beta * (f[name] - 0.5))
+
                 out[f"{name} w0={w0} b={beta}"] = (CURRENT, (10, rarity))
         for beta in (0.05, 0.1, 0.2):
+
             def unknown(f, w0=w0, beta=beta):
                 return clip(w0 + beta * f["unknown"])
+
             out[f"unknown-words w0={w0} b={beta}"] = (CURRENT, (10, unknown))
     return out
 
 
 # -- running them ------------------------------------------------------------------------------
+
 
 def load(path: Path) -> tuple[dict[int, str], dict[str, dict]]:
     dump = json.loads(path.read_text())
@@ -191,8 +220,9 @@ def rank(rows: dict[str, dict], ids: dict[int, str], params: FusionParams, weigh
             if key not in cache:
                 f = features(row, k)
                 if temps:
-                    f["lex_conf"] = entropy_conf([s / (max(row["lexical"].values()) or 1.0)
-                                                  for s in _top(row["lexical"], k)], temps[0])
+                    f["lex_conf"] = entropy_conf(
+                        [s / (max(row["lexical"].values()) or 1.0) for s in _top(row["lexical"], k)], temps[0]
+                    )
                     f["dense_conf"] = entropy_conf(_top(row["dense"], k), temps[1])
                 cache[key] = f
             p = replace(params, dense_weight=fn(cache[key]))
@@ -222,8 +252,11 @@ def randomisation_p(a: dict[str, float], b: dict[str, float], trials: int = 10_0
     diffs = [a[q] - b[q] for q in a]
     observed = abs(sum(diffs))
     rng = random.Random(0)
-    hits = sum(1 for _ in range(trials)
-               if abs(sum(d if rng.random() < 0.5 else -d for d in diffs)) >= observed - 1e-12)
+    hits = sum(
+        1
+        for _ in range(trials)
+        if abs(sum(d if rng.random() < 0.5 else -d for d in diffs)) >= observed - 1e-12
+    )
     return (hits + 1) / (trials + 1)
 
 
@@ -234,8 +267,12 @@ def main() -> int:
     parser.add_argument("--split", default="train")
     parser.add_argument("--top", type=int, default=30, help="print the best N settings")
     parser.add_argument("--only", action="append", default=[], help="just these settings, by name")
-    parser.add_argument("--family", action="append", default=[],
-                        help="just the settings whose name starts with this (repeatable)")
+    parser.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        help="just the settings whose name starts with this (repeatable)",
+    )
     parser.add_argument("--match", help="just the settings whose name matches this regex")
     args = parser.parse_args()
 
@@ -243,17 +280,22 @@ def main() -> int:
     qrels = load_qrels(Path(args.data), args.split)
     rows = {q: r for q, r in rows.items() if q in qrels}
     every = settings()
-    names = args.only or [n for n in every
-                          if (not args.family or n.startswith(tuple(args.family)))
-                          and (not args.match or re.search(args.match, n))]
+    names = args.only or [
+        n
+        for n in every
+        if (not args.family or n.startswith(tuple(args.family)))
+        and (not args.match or re.search(args.match, n))
+    ]
     missing = [n for n in names if n not in every]
     if missing:
         parser.error(f"no setting named {missing[0]!r}")
     base_run = rank(rows, ids, CURRENT, None)
     base = per_query_ndcg(base_run, qrels)
-    baselines = {"lexical": evaluate(side_run(rows, ids, "lexical"), qrels),
-                 "semantic": evaluate(side_run(rows, ids, "dense"), qrels),
-                 "rrf": evaluate(rank(rows, ids, *every["rrf k=60 w=0.5"]), qrels)}
+    baselines = {
+        "lexical": evaluate(side_run(rows, ids, "lexical"), qrels),
+        "semantic": evaluate(side_run(rows, ids, "dense"), qrels),
+        "rrf": evaluate(rank(rows, ids, *every["rrf k=60 w=0.5"]), qrels),
+    }
     # Recall@100 to beat: the best of lexical, semantic and plain RRF on this split.
     bar = max(m["recall@100"] for m in baselines.values())
     results = []
@@ -266,22 +308,28 @@ def main() -> int:
         best: dict[str, tuple] = {}
         for r in results:
             best.setdefault(r[0].split()[0], r)
-        results = results[:args.top] + [r for r in best.values() if r not in results[:args.top]]
-    print(f"{len(rows)} queries ({args.split}); fixed weight 0.6 (the fusion before per-query "
-          f"weights) nDCG@10 {evaluate(base_run, qrels)['ndcg@10']:.4f}; /fixed: nDCG@10 against "
-          "it, same run; p: paired randomisation test against it; "
-          f"R: Recall@100 at least the best baseline's ({bar:.4f})")
+        results = results[: args.top] + [r for r in best.values() if r not in results[: args.top]]
+    print(
+        f"{len(rows)} queries ({args.split}); fixed weight 0.6 (the fusion before per-query "
+        f"weights) nDCG@10 {evaluate(base_run, qrels)['ndcg@10']:.4f}; /fixed: nDCG@10 against "
+        "it, same run; p: paired randomisation test against it; "
+        f"R: Recall@100 at least the best baseline's ({bar:.4f})"
+    )
     width = max(len(n) for n, _, _ in results) + 1
     base_ndcg = evaluate(base_run, qrels)["ndcg@10"]
     print(f"{'setting':<{width}}{'nDCG@10':>9}{'/fixed':>8}{'MAP':>8}{'R@100':>8}{'MRR@10':>8}{'p':>8}  R")
     for name, m in baselines.items():
-        print(f"{'= ' + name:<{width}}{m['ndcg@10']:>9.4f}{m['ndcg@10'] / base_ndcg:>8.3f}"
-              f"{m['map']:>8.4f}{m['recall@100']:>8.4f}{m['mrr@10']:>8.4f}")
+        print(
+            f"{'= ' + name:<{width}}{m['ndcg@10']:>9.4f}{m['ndcg@10'] / base_ndcg:>8.3f}"
+            f"{m['map']:>8.4f}{m['recall@100']:>8.4f}{m['mrr@10']:>8.4f}"
+        )
     for name, m, run in results:
         p = randomisation_p(per_query_ndcg(run, qrels), base, 2000)
         ok = "yes" if m["recall@100"] >= bar else "no"
-        print(f"{name:<{width}}{m['ndcg@10']:>9.4f}{m['ndcg@10'] / base_ndcg:>8.3f}{m['map']:>8.4f}"
-              f"{m['recall@100']:>8.4f}{m['mrr@10']:>8.4f}{p:>8.3f}  {ok}")
+        print(
+            f"{name:<{width}}{m['ndcg@10']:>9.4f}{m['ndcg@10'] / base_ndcg:>8.3f}{m['map']:>8.4f}"
+            f"{m['recall@100']:>8.4f}{m['mrr@10']:>8.4f}{p:>8.3f}  {ok}"
+        )
     return 0
 
 

@@ -59,17 +59,20 @@ def _query_sets(store, count: int) -> dict[str, tuple[np.ndarray, list]]:
     masks = []
     for text in texts:
         filters = combine(parse(text))
-        masks.append(None if filters.empty else store.mask(filters.first_day, filters.last_day,
-                                                             filters.categories))
+        masks.append(
+            None if filters.empty else store.mask(filters.first_day, filters.last_day, filters.categories)
+        )
     rng = np.random.default_rng(99)
     centres = cat.centroids[rng.integers(len(cat.centroids), size=count)]
     noise = rng.standard_normal((count, DIM)).astype(np.float32)
     topical = centres + noise * np.float32(0.9 * 1.6 / np.sqrt(DIM))  # as a paper's passage
     topical /= np.linalg.norm(topical, axis=1, keepdims=True)
     filtered = [q for q, mask in enumerate(masks) if mask is not None]
-    return {"topical": (topical, [None] * count),
-            "filtered": (topical[filtered], [masks[q] for q in filtered]),
-            "model": (vectors.astype(np.float32), masks)}
+    return {
+        "topical": (topical, [None] * count),
+        "filtered": (topical[filtered], [masks[q] for q in filtered]),
+        "model": (vectors.astype(np.float32), masks),
+    }
 
 
 def _exact(store, vectors: np.ndarray, masks: list, k: int) -> tuple[list[list[int]], float]:
@@ -84,13 +87,13 @@ def _exact(store, vectors: np.ndarray, masks: list, k: int) -> tuple[list[list[i
     best_scores = [np.zeros(0, np.float32) for _ in vectors]
     with threadpool_limits(limits=None, user_api="blas"):
         for start in range(0, store.rows, 131_072):
-            block = np.asarray(store.vectors[start:start + 131_072], dtype=np.float32)
+            block = np.asarray(store.vectors[start : start + 131_072], dtype=np.float32)
             scores = block @ vectors.T  # (rows, queries)
             for q, mask in enumerate(masks):
                 column = scores[:, q]
-                allowed = store.alive[start:start + len(block)]
+                allowed = store.alive[start : start + len(block)]
                 if mask is not None:
-                    allowed = allowed & mask[start:start + len(block)]
+                    allowed = allowed & mask[start : start + len(block)]
                 column = np.where(allowed, column, -np.inf)
                 top = np.argpartition(-column, min(keep, len(column) - 1))[:keep]
                 top = top[np.isfinite(column[top])]
@@ -107,7 +110,7 @@ def _exact(store, vectors: np.ndarray, masks: list, k: int) -> tuple[list[list[i
     for q in range(min(5, len(vectors))):
         started = time.perf_counter()
         for begin in range(0, store.rows, 131_072):
-            np.asarray(store.vectors[begin:begin + 131_072], dtype=np.float32) @ vectors[q]
+            np.asarray(store.vectors[begin : begin + 131_072], dtype=np.float32) @ vectors[q]
         timed.append((time.perf_counter() - started) * 1000)
     return out, float(np.median(timed))
 
@@ -151,7 +154,8 @@ def measure(store, vectors: np.ndarray, masks: list, efs: list[int], rows_factor
                     "recall_p5": round(float(np.percentile(recalls, 5)), 3),
                     "walk_p50_ms": round(float(np.percentile(walk_calls, 50)), 3),
                     "walk_p99_ms": round(float(np.percentile(walk_calls, 99)), 3),
-                    "search_p50_ms": round(float(np.percentile(totals, 50)), 3)}
+                    "search_p50_ms": round(float(np.percentile(totals, 50)), 3),
+                }
     finally:
         vectorstore.EF_SEARCH = saved
         store._graph_search = original
@@ -161,24 +165,30 @@ def measure(store, vectors: np.ndarray, masks: list, efs: list[int], rows_factor
 def report(results: dict) -> str:
     """The results as Markdown tables, one per query set."""
     loads = {when: ", ".join(f"{v:.2f}" for v in results[f"loadavg_{when}"]) for when in ("before", "after")}
-    lines = [f"HNSW recall against exact search: {results['rows']:,} passages ({results['graph_rows']:,} "
-             f"in the graph), {results['queries']} queries a set, graph rows asked "
-             f"{results['rows_factor']:g} x the papers wanted; efSearch in the code: "
-             f"{results['ef_in_code']}; load average (1, 5, 15 min) before {loads['before']}, "
-             f"after {loads['after']}"]
+    lines = [
+        f"HNSW recall against exact search: {results['rows']:,} passages ({results['graph_rows']:,} "
+        f"in the graph), {results['queries']} queries a set, graph rows asked "
+        f"{results['rows_factor']:g} x the papers wanted; efSearch in the code: "
+        f"{results['ef_in_code']}; load average (1, 5, 15 min) before {loads['before']}, "
+        f"after {loads['after']}"
+    ]
     for name in [key for key in ("topical", "filtered", "model", "serve") if key in results]:
         r = results[name]
-        lines += [f"\n{name} queries ({r['filtered_queries']} of them filtered); baseline: an exact scan "
-                  f"of all vectors, {r['exact_ms']} ms a query\n",
-                  "| efSearch set | efSearch used (unfiltered) | papers asked (k) | recall@10 | recall@k "
-                  "(5th pct) | graph walk p50 / p99 | store search p50 | walk p50 vs. exact scan |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"\n{name} queries ({r['filtered_queries']} of them filtered); baseline: an exact scan "
+            f"of all vectors, {r['exact_ms']} ms a query\n",
+            "| efSearch set | efSearch used (unfiltered) | papers asked (k) | recall@10 | recall@k "
+            "(5th pct) | graph walk p50 / p99 | store search p50 | walk p50 vs. exact scan |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for key, row in r["table"].items():
             ef, k = (int(part.split("=")[1]) for part in key.split())
-            lines.append(f"| {ef} | {row['effective_ef']} | {k} | {row['recall10']:.4f} | "
-                         f"{row['recall']:.4f} ({row['recall_p5']:.2f}) | {row['walk_p50_ms']:.3f} / "
-                         f"{row['walk_p99_ms']:.3f} ms | {row['search_p50_ms']:.3f} ms | "
-                         f"{row['walk_p50_ms'] / r['exact_ms']:.3f}× |")
+            lines.append(
+                f"| {ef} | {row['effective_ef']} | {k} | {row['recall10']:.4f} | "
+                f"{row['recall']:.4f} ({row['recall_p5']:.2f}) | {row['walk_p50_ms']:.3f} / "
+                f"{row['walk_p99_ms']:.3f} ms | {row['search_p50_ms']:.3f} ms | "
+                f"{row['walk_p50_ms'] / r['exact_ms']:.3f}× |"
+            )
     return "\n".join(lines)
 
 
@@ -187,8 +197,9 @@ def main() -> int:
     parser.add_argument("--workdir", required=True, help="a bench/search_latency.py --workdir")
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--ef", default="16,24,32,48,64,96,128")
-    parser.add_argument("--rows", type=float, default=2.0,
-                        help="graph rows asked per paper wanted (the store asks 2)")
+    parser.add_argument(
+        "--rows", type=float, default=2.0, help="graph rows asked per paper wanted (the store asks 2)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json run's file")
     args = parser.parse_args()
@@ -208,13 +219,20 @@ def main() -> int:
     efs = [int(v) for v in args.ef.split(",")]
     from paperroute.search import vectorstore
 
-    results = {"queries": args.queries, "rows": store.rows, "graph_rows": store.graph_rows,
-               "rows_factor": args.rows, "ef_in_code": vectorstore.EF_SEARCH,
-               "loadavg_before": list(os.getloadavg())}
+    results = {
+        "queries": args.queries,
+        "rows": store.rows,
+        "graph_rows": store.graph_rows,
+        "rows_factor": args.rows,
+        "ef_in_code": vectorstore.EF_SEARCH,
+        "loadavg_before": list(os.getloadavg()),
+    }
     for name, (vectors, masks) in _query_sets(store, args.queries).items():
         _, exact_ms = _exact(store, vectors[:5], masks[:5], 20)
-        results[name] = {"exact_ms": round(exact_ms, 1), "table": measure(store, vectors, masks, efs,
-                                                                            args.rows)}
+        results[name] = {
+            "exact_ms": round(exact_ms, 1),
+            "table": measure(store, vectors, masks, efs, args.rows),
+        }
         filtered = sum(m is not None for m in masks)
         results[name]["filtered_queries"] = filtered
     results["loadavg_after"] = list(os.getloadavg())

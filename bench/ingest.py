@@ -31,14 +31,27 @@ def _baseline(records) -> float:
     """Seconds for a bare executemany INSERT of the same papers into a plain table."""
     from django.db import connection, transaction
 
-    rows = [(r.arxiv_id, r.title, r.abstract, "; ".join(r.authors), " ".join(r.categories),
-             r.published.isoformat() if r.published else None, r.comments, r.journal_ref, r.doi)
-            for r in records]
+    rows = [
+        (
+            r.arxiv_id,
+            r.title,
+            r.abstract,
+            "; ".join(r.authors),
+            " ".join(r.categories),
+            r.published.isoformat() if r.published else None,
+            r.comments,
+            r.journal_ref,
+            r.doi,
+        )
+        for r in records
+    ]
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_plain")
-        cursor.execute("CREATE TABLE bench_plain (arxiv_id varchar(64) PRIMARY KEY, title text, "
-                       "abstract text, authors text, categories text, published varchar(40), "
-                       "comments text, journal_ref text, doi text)")
+        cursor.execute(
+            "CREATE TABLE bench_plain (arxiv_id varchar(64) PRIMARY KEY, title text, "
+            "abstract text, authors text, categories text, published varchar(40), "
+            "comments text, journal_ref text, doi text)"
+        )
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany("INSERT INTO bench_plain VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
@@ -78,17 +91,23 @@ def run_one(records_total: int, page_size: int) -> dict:
 
     with ReplayServer(respond) as server:
         started = time.perf_counter()
-        summary = run(Request(source="arxiv-oai", input=server.url + "/oai"),
-                      client=PoliteClient(delay=0, timeout=60), importer=Importer("arxiv-oai"),
-                      log=lambda message: None)
+        summary = run(
+            Request(source="arxiv-oai", input=server.url + "/oai"),
+            client=PoliteClient(delay=0, timeout=60),
+            importer=Importer("arxiv-oai"),
+            log=lambda message: None,
+        )
         pipeline_seconds = time.perf_counter() - started
     assert summary.new == records_total and Paper.objects.count() == records_total, summary.line()
 
     with ReplayServer(respond) as server:
         started = time.perf_counter()
-        again = run(Request(source="arxiv-oai", input=server.url + "/oai", restart=True),
-                    client=PoliteClient(delay=0, timeout=60), importer=Importer("arxiv-oai"),
-                    log=lambda message: None)
+        again = run(
+            Request(source="arxiv-oai", input=server.url + "/oai", restart=True),
+            client=PoliteClient(delay=0, timeout=60),
+            importer=Importer("arxiv-oai"),
+            log=lambda message: None,
+        )
         rerun_seconds = time.perf_counter() - started
     assert again.unchanged == records_total, again.line()
 
@@ -132,9 +151,20 @@ def measure(database: str, records: int, page_size: int) -> dict | None:
         else:
             env["PAPERROUTE_DATABASE_URL"] = ""
         try:
-            out = subprocess.run([sys.executable, __file__, "--child", "--records", str(records),
-                                  "--page-size", str(page_size)], env=env,
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "--records",
+                    str(records),
+                    "--page-size",
+                    str(page_size),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             if out.returncode != 0:
                 raise SystemExit(f"{database}: the measurement failed:\n{out.stderr[-3000:]}")
         finally:
@@ -158,7 +188,7 @@ def main() -> int:
         print(json.dumps(run_one(args.records, args.page_size)))
         return 0
     results = []
-    for database in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
+    for database in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         result = measure(database, args.records, args.page_size)
         if result:
             results.append(result)
@@ -166,12 +196,16 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"ingest benchmark: {args.records:,} synthetic arXiv OAI-PMH records, pages of {args.page_size:,}")
-    print(f"{'database':<11}{'pipeline/s':>12}{'re-run/s':>11}{'parse/s':>10}"
-          f"{'executemany/s':>15}{'time vs executemany':>21}")
+    print(
+        f"{'database':<11}{'pipeline/s':>12}{'re-run/s':>11}{'parse/s':>10}"
+        f"{'executemany/s':>15}{'time vs executemany':>21}"
+    )
     for r in results:
-        print(f"{r['database']:<11}{r['pipeline_papers_per_s']:>12,.0f}{r['rerun_unchanged_papers_per_s']:>11,.0f}"
-              f"{r['parse_only_papers_per_s']:>10,.0f}{r['baseline_executemany_rows_per_s']:>15,.0f}"
-              f"{r['pipeline_to_baseline_time_ratio']:>20.1f}x")
+        print(
+            f"{r['database']:<11}{r['pipeline_papers_per_s']:>12,.0f}{r['rerun_unchanged_papers_per_s']:>11,.0f}"
+            f"{r['parse_only_papers_per_s']:>10,.0f}{r['baseline_executemany_rows_per_s']:>15,.0f}"
+            f"{r['pipeline_to_baseline_time_ratio']:>20.1f}x"
+        )
     return 0
 
 

@@ -23,8 +23,12 @@ WORDS = (
 FIRST = "Ana Bo Chen Dmitri Eva Farah Gil Hiro Ines Jun Kofi Lena Mika Nia Omar Priya Quinn Rui Sara Tomas".split()
 # Surnames built from syllables: about 27,000 distinct ones, so that most authors are new, as in
 # a real harvest.
-SYLLABLES = "ka lo mi ne sa to ru vi de ha ber man son ova ski ez ito ng chen ric dal fen gor jin las mor".split()
-CATEGORIES = "cs.LG cs.CL cs.CV cs.AI stat.ML hep-th hep-ph quant-ph cond-mat.supr-con astro-ph.CO math.OC".split()
+SYLLABLES = (
+    "ka lo mi ne sa to ru vi de ha ber man son ova ski ez ito ng chen ric dal fen gor jin las mor".split()
+)
+CATEGORIES = (
+    "cs.LG cs.CL cs.CV cs.AI stat.ML hep-th hep-ph quant-ph cond-mat.supr-con astro-ph.CO math.OC".split()
+)
 
 HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/ http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">
@@ -50,8 +54,13 @@ def _record(rng: random.Random, number: int) -> str:
         for _ in range(rng.randint(1, 8))
     )
     title = "\n  ".join(textwrap.wrap(_sentence(rng, rng.randint(6, 14)).capitalize(), 70))
-    abstract = "\n".join(textwrap.wrap(". ".join(
-        _sentence(rng, rng.randint(12, 25)).capitalize() for _ in range(rng.randint(5, 9))) + ".", 78))
+    abstract = "\n".join(
+        textwrap.wrap(
+            ". ".join(_sentence(rng, rng.randint(12, 25)).capitalize() for _ in range(rng.randint(5, 9)))
+            + ".",
+            78,
+        )
+    )
     categories = " ".join(dict.fromkeys(rng.choice(CATEGORIES) for _ in range(rng.randint(1, 3))))
     extra = ""
     if number % 3 == 0:
@@ -82,7 +91,10 @@ def pages(total: int, page_size: int, *, seed: int = 7, token_prefix: str = "syn
     for start in range(0, total, page_size):
         body = "".join(_record(rng, number) for number in range(start + 1, min(start + page_size, total) + 1))
         end = start + page_size
-        token = (f'<resumptionToken cursor="{start}" completeListSize="{total}">{token_prefix}|{end}</resumptionToken>\n'
-                 if end < total else "")
+        token = (
+            f'<resumptionToken cursor="{start}" completeListSize="{total}">{token_prefix}|{end}</resumptionToken>\n'
+            if end < total
+            else ""
+        )
         out.append((HEADER + body + token + "</ListRecords>\n</OAI-PMH>\n").encode())
     return out

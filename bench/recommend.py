@@ -66,6 +66,7 @@ BASELINE = "svm-tfidf"
 
 # ---------------------------------------------------------------------------- collections
 
+
 def paper_text(doc: dict) -> tuple[str, str]:
     """(title, abstract) as bench/search_quality.py hands a BEIR document to paperroute."""
     text = doc.get("text") or ""
@@ -92,13 +93,12 @@ def embed_corpus(corpus: list[dict], cache: Path, log=print) -> list[np.ndarray]
         engine = embedder.Embedder(batch_size=8)
         started = time.perf_counter()
         for start in range(0, len(todo), 256):
-            chunk = todo[start:start + 256]
+            chunk = todo[start : start + 256]
             for i, vectors in zip(chunk, engine.embed_papers([texts[i] for i in chunk])):
                 table[hashes[i]] = vectors.astype("<f2")
             _save(cache, model, table)
             done = start + len(chunk)
-            log(f"embedded {done}/{len(todo)} documents "
-                f"({done / (time.perf_counter() - started):.1f}/s)")
+            log(f"embedded {done}/{len(todo)} documents ({done / (time.perf_counter() - started):.1f}/s)")
     return [np.asarray(table[h], dtype=np.float32) for h in hashes]
 
 
@@ -106,9 +106,13 @@ def _save(cache: Path, model: str, table: dict[str, np.ndarray]) -> None:
     cache.parent.mkdir(parents=True, exist_ok=True)
     hashes = list(table)
     part = cache.with_suffix(".part.npz")
-    np.savez(part, model=np.array(model), hashes=np.array(hashes),
-             counts=np.array([len(table[h]) for h in hashes]),
-             vectors=np.concatenate([table[h] for h in hashes]).astype("<f2"))
+    np.savez(
+        part,
+        model=np.array(model),
+        hashes=np.array(hashes),
+        counts=np.array([len(table[h]) for h in hashes]),
+        vectors=np.concatenate([table[h] for h in hashes]).astype("<f2"),
+    )
     part.replace(cache)
 
 
@@ -149,8 +153,7 @@ def profiles(qrels: dict[str, dict[str, int]], ids: list[str], seed: int, draws:
             dismissed = rng.sample(others, DISMISSED)
             for k in KS:
                 if len(relevant) > k:
-                    out.append(Profile(qid, k, relevant[:k], dismissed,
-                                       {d: grades[d] for d in relevant[k:]}))
+                    out.append(Profile(qid, k, relevant[:k], dismissed, {d: grades[d] for d in relevant[k:]}))
     return out
 
 
@@ -160,20 +163,23 @@ def metrics(ranked: list[int], judged: dict[int, int]) -> dict[str, float]:
     ideal = sorted(judged.values(), reverse=True)[:DEPTH]
     idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
     hits = [i for i, d in enumerate(top) if d in judged]
-    return {"ndcg@10": dcg / idcg if idcg else 0.0,
-            "recall@10": len(hits) / len(judged),
-            "mrr@10": 1.0 / (hits[0] + 1) if hits else 0.0}
+    return {
+        "ndcg@10": dcg / idcg if idcg else 0.0,
+        "recall@10": len(hits) / len(judged),
+        "mrr@10": 1.0 / (hits[0] + 1) if hits else 0.0,
+    }
 
 
 # ---------------------------------------------------------------------------- methods
+
 
 @dataclass
 class Collection:
     name: str
     ids: list[str]
-    texts: list[str]                # title + abstract
-    passages: list[np.ndarray]      # per document, (passages, 384)
-    vectors: np.ndarray             # per document: normalised mean of its passages
+    texts: list[str]  # title + abstract
+    passages: list[np.ndarray]  # per document, (passages, 384)
+    vectors: np.ndarray  # per document: normalised mean of its passages
     cache: dict = field(default_factory=dict)
 
     def tfidf(self, **overrides):
@@ -182,10 +188,21 @@ class Collection:
         if key not in self.cache:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            settings = dict(strip_accents="unicode", lowercase=True, analyzer="word",
-                            stop_words="english", token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-                            ngram_range=(1, 2), max_features=10000, norm="l2", use_idf=True,
-                            smooth_idf=True, sublinear_tf=True, max_df=0.5, min_df=5)
+            settings = dict(
+                strip_accents="unicode",
+                lowercase=True,
+                analyzer="word",
+                stop_words="english",
+                token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+                ngram_range=(1, 2),
+                max_features=10000,
+                norm="l2",
+                use_idf=True,
+                smooth_idf=True,
+                sublinear_tf=True,
+                max_df=0.5,
+                min_df=5,
+            )
             settings.update(overrides)
             self.cache[key] = TfidfVectorizer(**settings).fit_transform(self.texts).astype(np.float32)
         return self.cache[key]
@@ -214,11 +231,13 @@ def for_you(col: Collection, p: Profile, **params) -> np.ndarray:
     from paperroute.library import recommend
 
     settings = recommend.Params(**params) if params else recommend.PARAMS
-    return recommend.score(col.vectors, col.vectors[p.saved], col.vectors[p.dismissed],
-                           params=settings).scores
+    return recommend.score(
+        col.vectors, col.vectors[p.saved], col.vectors[p.dismissed], params=settings
+    ).scores
 
 
 # What was tried on the way to for-you (tuned on SciFact; --methods all runs them all).
+
 
 def tried(**params) -> Callable[[Collection, Profile], np.ndarray]:
     """for-you with other settings, e.g. without a step, to show what each step adds."""
@@ -270,8 +289,9 @@ def whitened_centroid(col: Collection, p: Profile, shrink: float = 1.0) -> np.nd
     return c @ unit(c[p.saved].mean(axis=0))
 
 
-def soft_neighbours(col: Collection, p: Profile, tau: float = 0.05, depth: int = 100,
-                    weight: float = 0.6) -> np.ndarray:
+def soft_neighbours(
+    col: Collection, p: Profile, tau: float = 0.05, depth: int = 100, weight: float = 0.6
+) -> np.ndarray:
     """The re-ranking with every neighbour in the depth, softmax-weighted by cosine."""
     c, _ = _centered(col, p)
     s = for_you(col, p, neighbour_weight=0.0)
@@ -318,8 +338,9 @@ METHODS: dict[str, Callable[[Collection, Profile], np.ndarray]] = {
 DEFAULT_METHODS = ["svm-tfidf", "centroid", "for-you"]
 
 
-def run_collection(col: Collection, profs: list[Profile], methods: list[str],
-                   log=print) -> dict[str, dict[str, dict]]:
+def run_collection(
+    col: Collection, profs: list[Profile], methods: list[str], log=print
+) -> dict[str, dict[str, dict]]:
     n = len(col.ids)
     results: dict[str, dict[str, dict]] = {}
     for name in methods:
@@ -351,6 +372,7 @@ def run_collection(col: Collection, profs: list[Profile], methods: list[str],
 
 # ---------------------------------------------------------------------------- timing
 
+
 def timing(runs: int, seed: int = 0) -> dict:
     """p50 ms to rank 2,000 candidates for a 500-paper library, for-you against centroid."""
     from threadpoolctl import threadpool_limits
@@ -358,6 +380,7 @@ def timing(runs: int, seed: int = 0) -> dict:
     from paperroute.library import recommend
 
     rng = np.random.default_rng(seed)
+
     def sphere(n: int) -> np.ndarray:
         return unit(rng.standard_normal((n, 384)).astype(np.float32))
 
@@ -382,13 +405,21 @@ def timing(runs: int, seed: int = 0) -> dict:
                 fn()
                 times[name].append((time.perf_counter() - started) * 1000)
     p50 = {name: float(np.median(t)) for name, t in times.items()}
-    return {"candidates": 2000, "library": 500, "dismissed": 20, "topics": 3, "limit": limit,
-            "runs": runs, "p50_ms": {k: round(v, 3) for k, v in p50.items()},
-            "p90_ms": {k: round(float(np.percentile(t, 90)), 3) for k, t in times.items()},
-            "ratio": round(p50["for-you"] / p50["centroid"], 1)}
+    return {
+        "candidates": 2000,
+        "library": 500,
+        "dismissed": 20,
+        "topics": 3,
+        "limit": limit,
+        "runs": runs,
+        "p50_ms": {k: round(v, 3) for k, v in p50.items()},
+        "p90_ms": {k: round(float(np.percentile(t, 90)), 3) for k, t in times.items()},
+        "ratio": round(p50["for-you"] / p50["centroid"], 1),
+    }
 
 
 # ---------------------------------------------------------------------------- output
+
 
 def table(results: dict, timing_result: dict | None) -> str:
     lines = []
@@ -397,46 +428,65 @@ def table(results: dict, timing_result: dict | None) -> str:
             continue
         base = by_method.get(BASELINE)
         lines.append(f"\n{name}")
-        lines.append(f"{'method':<24} {'k':>2} {'n':>4} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} "
-                     f"{'nDCG/svm':>9} {'R/svm':>6} {'MRR/svm':>8}")
+        lines.append(
+            f"{'method':<24} {'k':>2} {'n':>4} {'nDCG@10':>8} {'R@10':>7} {'MRR@10':>7} "
+            f"{'nDCG/svm':>9} {'R/svm':>6} {'MRR/svm':>8}"
+        )
         for method, by_k in by_method.items():
             for k in KS:
                 row = by_k.get(f"k{k}")
                 if row is None:
-                    lines.append(f"{method:<24} {k:>2}    0   (no query has more than {k} relevant "
-                                 f"documents)")
+                    lines.append(
+                        f"{method:<24} {k:>2}    0   (no query has more than {k} relevant documents)"
+                    )
                     continue
                 ratios = []
                 for m in ("ndcg@10", "recall@10", "mrr@10"):
                     b = base and base[f"k{k}"] and base[f"k{k}"][m]
                     ratios.append(f"{row[m] / b:.3f}" if b else "-")
-                lines.append(f"{method:<24} {k:>2} {row['profiles']:>4} {row['ndcg@10']:>8.4f} "
-                             f"{row['recall@10']:>7.4f} {row['mrr@10']:>7.4f} {ratios[0]:>9} "
-                             f"{ratios[1]:>6} {ratios[2]:>8}")
+                lines.append(
+                    f"{method:<24} {k:>2} {row['profiles']:>4} {row['ndcg@10']:>8.4f} "
+                    f"{row['recall@10']:>7.4f} {row['mrr@10']:>7.4f} {ratios[0]:>9} "
+                    f"{ratios[1]:>6} {ratios[2]:>8}"
+                )
     if timing_result:
         t = timing_result
-        lines.append(f"\ntiming: {t['candidates']} candidates, {t['library']} saved, "
-                     f"{t['dismissed']} dismissed, {t['topics']} topics, top {t['limit']}, "
-                     f"{t['runs']} runs, one BLAS thread")
-        lines.append(f"  p50 for-you {t['p50_ms']['for-you']:.2f} ms, centroid "
-                     f"{t['p50_ms']['centroid']:.2f} ms (ratio {t['ratio']}); p90 for-you "
-                     f"{t['p90_ms']['for-you']:.2f} ms")
+        lines.append(
+            f"\ntiming: {t['candidates']} candidates, {t['library']} saved, "
+            f"{t['dismissed']} dismissed, {t['topics']} topics, top {t['limit']}, "
+            f"{t['runs']} runs, one BLAS thread"
+        )
+        lines.append(
+            f"  p50 for-you {t['p50_ms']['for-you']:.2f} ms, centroid "
+            f"{t['p50_ms']['centroid']:.2f} ms (ratio {t['ratio']}); p90 for-you "
+            f"{t['p90_ms']['for-you']:.2f} ms"
+        )
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", action="append", default=None,
-                        help="a BEIR-layout folder; repeat for several (default: ../shared/data/"
-                             "scifact, cisi and adi)")
-    parser.add_argument("--json", action="store_true",
-                        help="print {collection: {method: {k1: {...}, k3: ..., k5: ...}}} as JSON")
-    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                        help=f"comma-separated, or 'all' (default {','.join(DEFAULT_METHODS)})")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        help="a BEIR-layout folder; repeat for several (default: ../shared/data/scifact, cisi and adi)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print {collection: {method: {k1: {...}, k3: ..., k5: ...}}} as JSON",
+    )
+    parser.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma-separated, or 'all' (default {','.join(DEFAULT_METHODS)})",
+    )
     parser.add_argument("--draws", type=int, default=10, help="draws per query (default 10)")
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--workdir", default=str(DEFAULT_WORKDIR),
-                        help=f"embedding cache (default {DEFAULT_WORKDIR})")
+    parser.add_argument(
+        "--workdir", default=str(DEFAULT_WORKDIR), help=f"embedding cache (default {DEFAULT_WORKDIR})"
+    )
     parser.add_argument("--timing-runs", type=int, default=300)
     parser.add_argument("--no-timing", action="store_true")
     args = parser.parse_args()
@@ -451,8 +501,11 @@ def main() -> int:
     for data in folders:
         missing = [p for p in ("corpus.jsonl", "qrels") if not (data / p).exists()]
         if missing or not list((data / "qrels").glob("*.tsv")):
-            print(f"bench/recommend.py: no BEIR collection at {data} (missing "
-                  f"{', '.join(missing) or 'qrels/*.tsv'}); pass --data DIR", file=sys.stderr)
+            print(
+                f"bench/recommend.py: no BEIR collection at {data} (missing "
+                f"{', '.join(missing) or 'qrels/*.tsv'}); pass --data DIR",
+                file=sys.stderr,
+            )
             return 2
 
     def log(message: str) -> None:
@@ -462,9 +515,13 @@ def main() -> int:
     for data in folders:
         corpus = load_corpus(data)
         passages = embed_corpus(corpus, Path(args.workdir) / f"{data.name}-vectors.npz", log=log)
-        col = Collection(name=data.name, ids=[str(d["_id"]) for d in corpus],
-                         texts=[" ".join(paper_text(d)) for d in corpus], passages=passages,
-                         vectors=unit(np.stack([p.mean(axis=0) for p in passages])))
+        col = Collection(
+            name=data.name,
+            ids=[str(d["_id"]) for d in corpus],
+            texts=[" ".join(paper_text(d)) for d in corpus],
+            passages=passages,
+            vectors=unit(np.stack([p.mean(axis=0) for p in passages])),
+        )
         profs = profiles(pooled_qrels(data), col.ids, args.seed, args.draws)
         results[data.name] = run_collection(col, profs, methods, log=log)
     timing_result = None if args.no_timing else timing(args.timing_runs)

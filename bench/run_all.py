@@ -36,12 +36,19 @@ def plan(full: bool) -> list[tuple[str, str, list[str], Path | None]]:
     """(name, script stem, arguments, data folder it needs or None)."""
     jobs = [("ingest", "ingest", [], None)]
     for collection in ("scifact", "cisi", "adi"):
-        jobs.append((f"search quality: {collection}", "search_quality",
-                     ["--data", str(DATA / collection)], DATA / collection))
+        jobs.append(
+            (
+                f"search quality: {collection}",
+                "search_quality",
+                ["--data", str(DATA / collection)],
+                DATA / collection,
+            )
+        )
     jobs.append(("search latency: 100k papers", "search_latency", ["--papers", "100000"], None))
     if full:
-        jobs.append(("search latency: 1M papers", "search_latency",
-                     ["--papers", "1000000", "--skip-embedding"], None))
+        jobs.append(
+            ("search latency: 1M papers", "search_latency", ["--papers", "1000000", "--skip-embedding"], None)
+        )
     jobs.append(("web load", "web_load", [], None))
     jobs.append(("themes", "themes", [], None))
     jobs.append(("digest", "digest", [], None))
@@ -51,8 +58,9 @@ def plan(full: bool) -> list[tuple[str, str, list[str], Path | None]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="also the 1M-paper latency run")
-    parser.add_argument("--only", action="append", default=[],
-                        help="run only benchmarks whose name contains this")
+    parser.add_argument(
+        "--only", action="append", default=[], help="run only benchmarks whose name contains this"
+    )
     args = parser.parse_args()
 
     outcomes = []
@@ -66,8 +74,11 @@ def main() -> int:
         if data is not None and not (data / "corpus.jsonl").exists():
             outcomes.append((name, f"skipped: no BEIR collection at {data} (set PAPERROUTE_BENCH_DATA)"))
             continue
-        print(f"\n=== {name}: {' '.join(Path(c).name if i else c for i, c in enumerate(command))} "
-              f"{' '.join(extra)} ===", flush=True)
+        print(
+            f"\n=== {name}: {' '.join(Path(c).name if i else c for i, c in enumerate(command))} "
+            f"{' '.join(extra)} ===",
+            flush=True,
+        )
         started = time.monotonic()
         code = subprocess.call([*command, *extra], cwd=ROOT)
         took = f"{time.monotonic() - started:.0f} s"

@@ -63,8 +63,13 @@ def _peak_rss_mb() -> float:
 
 # The tables the load writes; their secondary indexes are dropped while it runs and made again
 # after (the same SQL), which is far quicker than keeping them up to date row by row.
-LOAD_TABLES = ("catalog_author", "catalog_paper", "catalog_authorship", "catalog_paper_categories",
-               "search_papervector")
+LOAD_TABLES = (
+    "catalog_author",
+    "catalog_paper",
+    "catalog_authorship",
+    "catalog_paper_categories",
+    "search_papervector",
+)
 
 
 def _insert(table, varying: list[str], **fixed):
@@ -115,23 +120,43 @@ def phase_load(workdir: Path, count: int) -> dict:
     day_text = [date_field.get_db_prep_save(FIRST_DAY + timedelta(days=d), connection) for d in range(DAYS)]
     author_sql, author_fixed = _insert(Author, ["id", "name"])
     paper_sql, paper_fixed = _insert(
-        Paper, ["id", "key", "arxiv_id", "title", "title_key", "abstract", "primary_category",
-                "listed_on", "announced_on"], changed_at=now)
+        Paper,
+        [
+            "id",
+            "key",
+            "arxiv_id",
+            "title",
+            "title_key",
+            "abstract",
+            "primary_category",
+            "listed_on",
+            "announced_on",
+        ],
+        changed_at=now,
+    )
     authorship_sql, authorship_fixed = _insert(Authorship, ["paper_id", "author_id", "position"])
     through = Paper.categories.through
     through_sql, through_fixed = _insert(through, ["paper_id", "category_id"])
-    vector_sql, vector_fixed = _insert(PaperVector, ["paper_id", "text_hash", "count", "data"],
-                                       model=model_id(), dim=384)
+    vector_sql, vector_fixed = _insert(
+        PaperVector, ["paper_id", "text_hash", "count", "data"], model=model_id(), dim=384
+    )
     path = connection.settings_dict["NAME"]
     connection.close()
 
     db = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY",
-                   "locking_mode=EXCLUSIVE"):
+    for pragma in (
+        "journal_mode=OFF",
+        "synchronous=OFF",
+        "cache_size=-262144",
+        "temp_store=MEMORY",
+        "locking_mode=EXCLUSIVE",
+    ):
         db.execute(f"PRAGMA {pragma}")
     tables = ", ".join(f"'{t}'" for t in LOAD_TABLES)
-    indexes = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                         f"AND tbl_name IN ({tables})").fetchall()
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({tables})"
+    ).fetchall()
     for name, _ in indexes:
         db.execute(f'DROP INDEX "{name}"')
     db.execute("BEGIN")
@@ -146,16 +171,34 @@ def phase_load(workdir: Path, count: int) -> dict:
         blobs = np.ascontiguousarray(b.vectors, dtype="<f2").tobytes()
         bounds = (np.concatenate([[0], np.cumsum(b.counts)]) * 384 * 2).tolist()
         db.execute("BEGIN")
-        db.executemany(paper_sql, (
-            (pk, key, key, t, title_key(t), a, CATEGORIES[cs[0]], day_text[d], day_text[d], *paper_fixed)
-            for pk, key, t, a, cs, d in zip(pks, keys, b.titles, b.abstracts, b.categories, b.days.tolist())))
-        db.executemany(authorship_sql, ((pk, author + 1, n, *authorship_fixed) for pk, names
-                                        in zip(pks, b.authors) for n, author in enumerate(names)))
-        db.executemany(through_sql, ((pk, category_pk[c], *through_fixed)
-                                     for pk, codes in zip(pks, b.categories) for c in codes))
-        db.executemany(vector_sql, (
-            (pk, text_hash(t, a), n, blobs[bounds[i]:bounds[i + 1]], *vector_fixed)
-            for i, (pk, t, a, n) in enumerate(zip(pks, b.titles, b.abstracts, b.counts.tolist()))))
+        db.executemany(
+            paper_sql,
+            (
+                (pk, key, key, t, title_key(t), a, CATEGORIES[cs[0]], day_text[d], day_text[d], *paper_fixed)
+                for pk, key, t, a, cs, d in zip(
+                    pks, keys, b.titles, b.abstracts, b.categories, b.days.tolist()
+                )
+            ),
+        )
+        db.executemany(
+            authorship_sql,
+            (
+                (pk, author + 1, n, *authorship_fixed)
+                for pk, names in zip(pks, b.authors)
+                for n, author in enumerate(names)
+            ),
+        )
+        db.executemany(
+            through_sql,
+            ((pk, category_pk[c], *through_fixed) for pk, codes in zip(pks, b.categories) for c in codes),
+        )
+        db.executemany(
+            vector_sql,
+            (
+                (pk, text_hash(t, a), n, blobs[bounds[i] : bounds[i + 1]], *vector_fixed)
+                for i, (pk, t, a, n) in enumerate(zip(pks, b.titles, b.abstracts, b.counts.tolist()))
+            ),
+        )
         db.execute("COMMIT")
         done += size
         number += 1
@@ -166,9 +209,13 @@ def phase_load(workdir: Path, count: int) -> dict:
         db.execute(sql)
     db.execute("PRAGMA journal_mode=WAL")  # as paperroute's settings open it
     db.close()
-    return {"load_s": round(time.perf_counter() - started, 1), "load_insert_s": round(inserted, 1),
-            "load_rss_mb": round(_peak_rss_mb()), "db_mb": round(Path(path).stat().st_size / 2**20),
-            "load_loadavg": list(os.getloadavg())}
+    return {
+        "load_s": round(time.perf_counter() - started, 1),
+        "load_insert_s": round(inserted, 1),
+        "load_rss_mb": round(_peak_rss_mb()),
+        "db_mb": round(Path(path).stat().st_size / 2**20),
+        "load_loadavg": list(os.getloadavg()),
+    }
 
 
 def phase_build(workdir: Path) -> dict:
@@ -187,15 +234,23 @@ def phase_build(workdir: Path) -> dict:
             part = "tantivy" if "lexical" in f.parts else f.name if f.name in parts else "other"
             parts[part] += f.stat().st_size
     parts = {name: round(size / 2**20) for name, size in parts.items()}
-    return {"build_s": round(seconds, 1), "papers": report.papers, "build_rss_mb": round(_peak_rss_mb()),
-            "index_mb": round(size / 2**20), "index_parts_mb": parts, "build_loadavg": list(os.getloadavg())}
+    return {
+        "build_s": round(seconds, 1),
+        "papers": report.papers,
+        "build_rss_mb": round(_peak_rss_mb()),
+        "index_mb": round(size / 2**20),
+        "index_parts_mb": parts,
+        "build_loadavg": list(os.getloadavg()),
+    }
 
 
 def _stats(times: list[float]) -> dict:
     import numpy as np
 
-    return {"p50_ms": round(float(np.percentile(times, 50)), 2),
-            "p99_ms": round(float(np.percentile(times, 99)), 2)}
+    return {
+        "p50_ms": round(float(np.percentile(times, 50)), 2),
+        "p99_ms": round(float(np.percentile(times, 99)), 2),
+    }
 
 
 QUERY_KINDS = ("words", "phrase", "cat:", "year:")
@@ -227,8 +282,9 @@ def _baselines(index, texts: list[str], vectors) -> dict[str, list[float]]:
     bm25, embed, hnsw = [], [], []
     for text, vector in zip(texts, vectors):
         terms = STEM_NO_STOP.analyze(" ".join(lexical.scoring_words(parse(text))))
-        query = tantivy.Query.boolean_query([(tantivy.Occur.Should, tantivy.Query.term_query(
-            lexical.schema, "text", term)) for term in terms])
+        query = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(lexical.schema, "text", term)) for term in terms]
+        )
         bm25.append(_timed(lambda query=query: lexical.searcher.search(query, limit=20)))
         embed.append(_timed(embedder.embed_queries, [text]))
         hnsw.append(_timed(graph.search, vector[None, :], 40) if graph is not None else 0.0)
@@ -257,11 +313,17 @@ def phase_serve(workdir: Path, count: int) -> dict:
     loadavg.append(os.getloadavg()[0])
     out = {}
     for mode in MODES:
-        times = [_timed(lambda text=text, mode=mode: search.search(text, mode=mode, limit=20))
-                 for text in texts]
-        out[mode] = {**_stats(times), "queries": len(times),
-                     "by_kind": {kind: _stats([t for n, t in enumerate(times) if query_kind(n) == kind])
-                                 for kind in QUERY_KINDS}}
+        times = [
+            _timed(lambda text=text, mode=mode: search.search(text, mode=mode, limit=20)) for text in texts
+        ]
+        out[mode] = {
+            **_stats(times),
+            "queries": len(times),
+            "by_kind": {
+                kind: _stats([t for n, t in enumerate(times) if query_kind(n) == kind])
+                for kind in QUERY_KINDS
+            },
+        }
         loadavg.append(os.getloadavg()[0])
     after = _baselines(index, texts, vectors)
     loadavg.append(os.getloadavg()[0])
@@ -270,9 +332,14 @@ def phase_serve(workdir: Path, count: int) -> dict:
     steps = {"lexical": ("bm25",), "semantic": ("embed", "hnsw"), "hybrid": ("bm25", "embed", "hnsw")}
     for mode, parts in steps.items():
         floor = _stats(list(np.sum([base[part] for part in parts], axis=0)))
-        out[mode].update({"floor_p50_ms": floor["p50_ms"], "floor_p99_ms": floor["p99_ms"],
-                          "ratio_p50": round(out[mode]["p50_ms"] / floor["p50_ms"], 2),
-                          "ratio_p99": round(out[mode]["p99_ms"] / floor["p99_ms"], 2)})
+        out[mode].update(
+            {
+                "floor_p50_ms": floor["p50_ms"],
+                "floor_p99_ms": floor["p99_ms"],
+                "ratio_p50": round(out[mode]["p50_ms"] / floor["p50_ms"], 2),
+                "ratio_p99": round(out[mode]["p99_ms"] / floor["p99_ms"], 2),
+            }
+        )
     out["query_embedding_p50_ms"] = out["baseline"]["embed"]["p50_ms"]
     out["as_you_type"] = _as_you_type(index, texts)
     loadavg.append(os.getloadavg()[0])
@@ -333,15 +400,20 @@ def _as_you_type(index, texts: list[str]) -> dict:
 
     times: dict[str, list[float]] = {"request": [], "view": [], "suggest": [], "bare_prefix": []}
     found = 0
+
     def alone(prefix: str) -> None:
         nonlocal found
         found += bool(suggest(prefix))
 
-    calls = {"request": request, "view": lambda p: suggestions(factory.get("/search/suggest", {"q": p})),
-             "suggest": alone, "bare_prefix": bare}
+    calls = {
+        "request": request,
+        "view": lambda p: suggestions(factory.get("/search/suggest", {"q": p})),
+        "suggest": alone,
+        "bare_prefix": bare,
+    }
     names = list(calls)
     for n, prefix in enumerate(typed):  # the order rotates: none always runs on warmer caches
-        for name in names[n % 4:] + names[:n % 4]:
+        for name in names[n % 4 :] + names[: n % 4]:
             times[name].append(_timed(calls[name], prefix))
     out = {name: _stats(values) for name, values in times.items()}
     base = out["bare_prefix"]
@@ -367,8 +439,12 @@ def phase_embed(workdir: Path, count: int) -> dict:
     from paperroute.demo import HERE
     from paperroute.search import service
 
-    run(Request(source="arxiv-rss", input=str(HERE / "arxiv-rss-2024-11-28.xml.gz")),
-        client=PoliteClient(delay=0, timeout=1), importer=Importer("arxiv-rss"), log=lambda m: None)
+    run(
+        Request(source="arxiv-rss", input=str(HERE / "arxiv-rss-2024-11-28.xml.gz")),
+        client=PoliteClient(delay=0, timeout=1),
+        importer=Importer("arxiv-rss"),
+        log=lambda m: None,
+    )
     keep = list(Paper.objects.order_by("pk").values_list("pk", flat=True)[:count])
     Paper.objects.exclude(pk__in=keep).delete()
     papers = list(Paper.objects.order_by("pk").values_list("title", "abstract"))
@@ -389,12 +465,18 @@ def phase_embed(workdir: Path, count: int) -> dict:
     started = time.perf_counter()
     embedder.encode(windows)
     raw_s = time.perf_counter() - started
-    config = {"threads": embedder.session.get_session_options().intra_op_num_threads,
-              "batch": embedder.batch_size}
-    return {"embed_papers": report.embedded, "passages": len(windows),
-            "pipeline_papers_per_s": round(report.embedded / pipeline_s, 1),
-            "model_papers_per_s": round(len(papers) / raw_s, 1),
-            "pipeline_to_model": round(raw_s / pipeline_s, 3), **config}
+    config = {
+        "threads": embedder.session.get_session_options().intra_op_num_threads,
+        "batch": embedder.batch_size,
+    }
+    return {
+        "embed_papers": report.embedded,
+        "passages": len(windows),
+        "pipeline_papers_per_s": round(report.embedded / pipeline_s, 1),
+        "model_papers_per_s": round(len(papers) / raw_s, 1),
+        "pipeline_to_model": round(raw_s / pipeline_s, 3),
+        **config,
+    }
 
 
 def phase_tune(workdir: Path, count: int) -> dict:
@@ -405,8 +487,11 @@ def phase_tune(workdir: Path, count: int) -> dict:
     from paperroute.demo import HERE
     from paperroute.search.embedder import Embedder
 
-    items = [r for r in parse(gzip.decompress((HERE / "arxiv-rss-2024-11-28.xml.gz").read_bytes())).items
-             if getattr(r, "abstract", "")][:count]
+    items = [
+        r
+        for r in parse(gzip.decompress((HERE / "arxiv-rss-2024-11-28.xml.gz").read_bytes())).items
+        if getattr(r, "abstract", "")
+    ][:count]
     papers = [(r.title, r.abstract) for r in items]
     table = {}
     for threads in (1, 2):
@@ -432,48 +517,76 @@ def report(results: dict, args) -> str:
     """The results as Markdown tables (ready for BENCHMARKS.md) and a few lines of notes."""
     b, typing = results["baseline"], results["as_you_type"]
     loads = results["loadavg"]
-    lines = [f"search latency, {args.papers:,} synthetic papers: {args.queries} mixed queries a mode "
-             f"(limit 20, query embedding included), {typing['prefixes']} as-you-type prefixes "
-             f"({typing['with_results']} with results); 1-minute load average read through the serving "
-             f"phase: {min(loads):.2f} to {max(loads):.2f} ({', '.join(f'{v:.2f}' for v in loads)})",
-             "",
-             "| search | p50 | p99 | baseline (same run) p50 / p99 | p50 vs. baseline | p99 vs. baseline |",
-             "|---|---|---|---|---|---|"]
-    floors = {"lexical": "bare BM25 top-20", "semantic": "embedding + bare HNSW walk",
-              "hybrid": "BM25 + embedding + HNSW"}
+    lines = [
+        f"search latency, {args.papers:,} synthetic papers: {args.queries} mixed queries a mode "
+        f"(limit 20, query embedding included), {typing['prefixes']} as-you-type prefixes "
+        f"({typing['with_results']} with results); 1-minute load average read through the serving "
+        f"phase: {min(loads):.2f} to {max(loads):.2f} ({', '.join(f'{v:.2f}' for v in loads)})",
+        "",
+        "| search | p50 | p99 | baseline (same run) p50 / p99 | p50 vs. baseline | p99 vs. baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    floors = {
+        "lexical": "bare BM25 top-20",
+        "semantic": "embedding + bare HNSW walk",
+        "hybrid": "BM25 + embedding + HNSW",
+    }
     for mode in MODES:
         r = results[mode]
-        lines.append(f"| {mode} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {floors[mode]}: "
-                     f"{r['floor_p50_ms']:.2f} / {r['floor_p99_ms']:.2f} ms | {r['ratio_p50']:.2f}× | "
-                     f"{r['ratio_p99']:.2f}× |")
+        lines.append(
+            f"| {mode} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {floors[mode]}: "
+            f"{r['floor_p50_ms']:.2f} / {r['floor_p99_ms']:.2f} ms | {r['ratio_p50']:.2f}× | "
+            f"{r['ratio_p99']:.2f}× |"
+        )
     bare = typing["bare_prefix"]
-    for name, label in (("request", "**as you type**: `/search/suggest` request, all middleware"),
-                        ("view", "as you type: the view alone"),
-                        ("suggest", "as you type: `suggest()` alone")):
+    for name, label in (
+        ("request", "**as you type**: `/search/suggest` request, all middleware"),
+        ("view", "as you type: the view alone"),
+        ("suggest", "as you type: `suggest()` alone"),
+    ):
         r = typing[name]
-        lines.append(f"| {label} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | bare prefix query top-5: "
-                     f"{bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} ms | {r['ratio_p50']:.1f}× | "
-                     f"{r['ratio_p99']:.1f}× |")
-    lines += ["", "By kind of query (p50 / p99; 70% words, 10% each a quoted phrase, `cat:`, `year:`):", "",
-              "| mode | " + " | ".join(QUERY_KINDS) + " |", "|---|" + "---|" * len(QUERY_KINDS)]
+        lines.append(
+            f"| {label} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | bare prefix query top-5: "
+            f"{bare['p50_ms']:.2f} / {bare['p99_ms']:.2f} ms | {r['ratio_p50']:.1f}× | "
+            f"{r['ratio_p99']:.1f}× |"
+        )
+    lines += [
+        "",
+        "By kind of query (p50 / p99; 70% words, 10% each a quoted phrase, `cat:`, `year:`):",
+        "",
+        "| mode | " + " | ".join(QUERY_KINDS) + " |",
+        "|---|" + "---|" * len(QUERY_KINDS),
+    ]
     for mode in MODES:
         kinds = results[mode].get("by_kind", {})
-        lines.append(f"| {mode} | " + " | ".join(
-            f"{kinds[k]['p50_ms']:.1f} / {kinds[k]['p99_ms']:.1f} ms" if k in kinds else "–"
-            for k in QUERY_KINDS) + " |")
-    lines += ["", "Baselines alone (p50 / p99): bare BM25 top-20 "
-              f"{b['bm25']['p50_ms']} / {b['bm25']['p99_ms']} ms; "
-              f"query embedding {b['embed']['p50_ms']} / {b['embed']['p99_ms']} ms; bare HNSW top-40 walk "
-              f"{b['hnsw']['p50_ms']} / {b['hnsw']['p99_ms']} ms. Serving process peak RSS "
-              f"**{results['serve_rss_mb']:,} MiB**."]
+        lines.append(
+            f"| {mode} | "
+            + " | ".join(
+                f"{kinds[k]['p50_ms']:.1f} / {kinds[k]['p99_ms']:.1f} ms" if k in kinds else "–"
+                for k in QUERY_KINDS
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "Baselines alone (p50 / p99): bare BM25 top-20 "
+        f"{b['bm25']['p50_ms']} / {b['bm25']['p99_ms']} ms; "
+        f"query embedding {b['embed']['p50_ms']} / {b['embed']['p99_ms']} ms; bare HNSW top-40 walk "
+        f"{b['hnsw']['p50_ms']} / {b['hnsw']['p99_ms']} ms. Serving process peak RSS "
+        f"**{results['serve_rss_mb']:,} MiB**.",
+    ]
     reused = " (reused from an earlier run)" if results.get("load_reused") else ""
     if "load_s" in results:
-        lines.append(f"Load into the database{reused}: {results['load_s']} s ({results['db_mb']:,} MiB), "
-                     f"peak RSS {results['load_rss_mb']} MiB.")
+        lines.append(
+            f"Load into the database{reused}: {results['load_s']} s ({results['db_mb']:,} MiB), "
+            f"peak RSS {results['load_rss_mb']} MiB."
+        )
     reused = " (reused from an earlier run)" if results.get("build_reused") else ""
     parts = ", ".join(f"{name} {mb:,} MiB" for name, mb in results["index_parts_mb"].items())
-    lines.append(f"Index build{reused}: {results['build_s']} s, peak RSS {results['build_rss_mb']:,} MiB; "
-                 f"index {results['index_mb']:,} MiB ({parts}).")
+    lines.append(
+        f"Index build{reused}: {results['build_s']} s, peak RSS {results['build_rss_mb']:,} MiB; "
+        f"index {results['index_mb']:,} MiB ({parts})."
+    )
     return "\n".join(lines)
 
 
@@ -504,15 +617,20 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--workdir", help="keep the database and index here")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="remake the catalogue and index even if --workdir holds them")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="remake the catalogue and index even if --workdir holds them"
+    )
     parser.add_argument("--skip-embedding", action="store_true", help="skip the throughput phase")
     parser.add_argument("--embed-papers", type=int, default=200)
-    parser.add_argument("--tune-embedding", action="store_true",
-                        help="only measure embedding speed for each thread count and batch size")
+    parser.add_argument(
+        "--tune-embedding",
+        action="store_true",
+        help="only measure embedding speed for each thread count and batch size",
+    )
     parser.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json run's file")
-    parser.add_argument("--phase", choices=("load", "build", "serve", "embed", "tune"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--phase", choices=("load", "build", "serve", "embed", "tune"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
 
     if args.report:
@@ -533,38 +651,57 @@ def main() -> int:
 def run(args, workdir: Path) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     if args.phase:
-        result = {"load": lambda: phase_load(workdir, args.papers), "build": lambda: phase_build(workdir),
-                  "serve": lambda: phase_serve(workdir, args.queries),
-                  "embed": lambda: phase_embed(workdir, args.embed_papers),
-                  "tune": lambda: phase_tune(workdir, args.embed_papers)}[args.phase]()
+        result = {
+            "load": lambda: phase_load(workdir, args.papers),
+            "build": lambda: phase_build(workdir),
+            "serve": lambda: phase_serve(workdir, args.queries),
+            "embed": lambda: phase_embed(workdir, args.embed_papers),
+            "tune": lambda: phase_tune(workdir, args.embed_papers),
+        }[args.phase]()
         print(json.dumps(result))
         return 0
 
     if args.tune_embedding:
         tuned = _child("tune", workdir, ["--embed-papers", str(args.embed_papers)])
-        print(json.dumps(tuned) if args.json else "\n".join(
-            f"  {name:<20} {rate:6.1f} abstracts/s" for name, rate in tuned["abstracts_per_s"].items()))
+        print(
+            json.dumps(tuned)
+            if args.json
+            else "\n".join(
+                f"  {name:<20} {rate:6.1f} abstracts/s" for name, rate in tuned["abstracts_per_s"].items()
+            )
+        )
         return 0
     results: dict = {"papers": args.papers}
     catalogue = workdir / "catalogue"
-    results.update(_cached("load", catalogue, args.papers, args.rebuild,
-                           lambda: _child("load", catalogue, ["--papers", str(args.papers)])))
-    results.update(_cached("build", catalogue, args.papers, args.rebuild,
-                           lambda: _child("build", catalogue, [])))
+    results.update(
+        _cached(
+            "load",
+            catalogue,
+            args.papers,
+            args.rebuild,
+            lambda: _child("load", catalogue, ["--papers", str(args.papers)]),
+        )
+    )
+    results.update(
+        _cached("build", catalogue, args.papers, args.rebuild, lambda: _child("build", catalogue, []))
+    )
     results.update(_child("serve", catalogue, ["--queries", str(args.queries)]))
     if not args.skip_embedding:
         shutil.rmtree(workdir / "embedding", ignore_errors=True)  # embeds from an empty database
-        results["embedding"] = _child("embed", workdir / "embedding",
-                                      ["--embed-papers", str(args.embed_papers)])
+        results["embedding"] = _child(
+            "embed", workdir / "embedding", ["--embed-papers", str(args.embed_papers)]
+        )
     if args.json:
         print(json.dumps(results))
         return 0
     print(report(results, args))
     if "embedding" in results:
         e = results["embedding"]
-        print(f"  embedding: pipeline {e['pipeline_papers_per_s']} abstracts/s, bare model "
-              f"{e['model_papers_per_s']} abstracts/s on the same {e['passages']} windows: ratio "
-              f"{e['pipeline_to_model']} (threads {e['threads']}, batch {e['batch']})")
+        print(
+            f"  embedding: pipeline {e['pipeline_papers_per_s']} abstracts/s, bare model "
+            f"{e['model_papers_per_s']} abstracts/s on the same {e['passages']} windows: ratio "
+            f"{e['pipeline_to_model']} (threads {e['threads']}, batch {e['batch']})"
+        )
     return 0
 
 

@@ -56,9 +56,14 @@ DEPTH = 100
 # The baseline any fusion has to beat: reciprocal ranks, k 60, both sides weighted alike.
 RRF = {"method": "rrf", "rrf_k": 60.0, "dense_weight": 0.5}
 # Queries no paper can be about: with the floor they should return nothing.
-NONSENSE = ("xyzzyqwf", "qwzx flurbo", "flurbo glimmax snorf", "zqxjv wbrtk plomf grelk",
-            "asdfghjkl qwertyuiop")
-TYPO_MIN = 4                 # letters a word needs before it gets a typo
+NONSENSE = (
+    "xyzzyqwf",
+    "qwzx flurbo",
+    "flurbo glimmax snorf",
+    "zqxjv wbrtk plomf grelk",
+    "asdfghjkl qwertyuiop",
+)
+TYPO_MIN = 4  # letters a word needs before it gets a typo
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -77,8 +82,17 @@ def to_jsonl(corpus: list[dict], path: Path) -> dict[str, str]:
             text = doc.get("text") or ""
             title = (doc.get("title") or "").strip() or " ".join(text.split()[:12]) or key
             authors = (doc.get("metadata") or {}).get("authors") or []
-            out.write(json.dumps({"id": key, "title": title, "abstract": text,
-                                  "authors": [a for a in authors if isinstance(a, str)]}) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": key,
+                        "title": title,
+                        "abstract": text,
+                        "authors": [a for a in authors if isinstance(a, str)],
+                    }
+                )
+                + "\n"
+            )
     return keys
 
 
@@ -105,25 +119,29 @@ def ingest(corpus: list[dict], workdir: Path, embed: bool) -> tuple[dict[str, st
     jsonl = workdir / "corpus.jsonl"
     keys = to_jsonl(corpus, jsonl)
     started = time.perf_counter()
-    summary = run(Request(source="jsonl", input=str(jsonl)), client=PoliteClient(delay=0, timeout=1),
-                  importer=Importer("jsonl"), log=lambda m: print(m, file=sys.stderr))
+    summary = run(
+        Request(source="jsonl", input=str(jsonl)),
+        client=PoliteClient(delay=0, timeout=1),
+        importer=Importer("jsonl"),
+        log=lambda m: print(m, file=sys.stderr),
+    )
     ingest_s = time.perf_counter() - started
     if summary.skipped:
-        print(f"warning: {len(summary.skipped)} documents skipped: {summary.skipped[0].reason}",
-              file=sys.stderr)
+        print(
+            f"warning: {len(summary.skipped)} documents skipped: {summary.skipped[0].reason}", file=sys.stderr
+        )
     started = time.perf_counter()
     report = search.sync(progress=counter, embed=embed)
     index_s = time.perf_counter() - started
     print(report.line(), file=sys.stderr)
-    cost = {"ingest_s": round(ingest_s, 1), "index_s": round(index_s, 1),
-            "embedded": report.embedded}
+    cost = {"ingest_s": round(ingest_s, 1), "index_s": round(index_s, 1), "embedded": report.embedded}
     if report.embedded:
         cost["papers_per_s"] = round(report.embedded / index_s, 1)
     return keys, cost
 
 
 def _value(raw: str):
-    return json.loads(raw) if raw[:1] in "0123456789-tf[\"" else raw
+    return json.loads(raw) if raw[:1] in '0123456789-tf["' else raw
 
 
 def apply_params(pairs: list[str]) -> None:
@@ -145,8 +163,7 @@ def apply_params(pairs: list[str]) -> None:
             # rankings alone.
             service.FLOOR = replace(service.FLOOR, **{field: value})
         else:
-            raise SystemExit(f"unknown parameter {name!r}: use fusion.*, pooling.*, lexical.* "
-                             "or floor.*")
+            raise SystemExit(f"unknown parameter {name!r}: use fusion.*, pooling.*, lexical.* or floor.*")
 
 
 def parse_variants(specs: list[str]) -> dict[str, dict]:
@@ -194,27 +211,44 @@ def term_stats(text: str) -> dict:
     lexical = open_index().lexical
     counts = lexical.terms(lexical.scoring_words(parse(text)))
     searcher = lexical.searcher
-    return {"terms": {t: [c, searcher.doc_freq("text", t)] for t, c in counts.items()},
-            "papers": searcher.num_docs}
+    return {
+        "terms": {t: [c, searcher.doc_freq("text", t)] for t, c in counts.items()},
+        "papers": searcher.num_docs,
+    }
 
 
-def write_dump(path: Path, capture: FusionCapture, queries: dict[str, str],
-               ranked: dict[str, list[str]], pid_ids: dict[int, str]) -> None:
+def write_dump(
+    path: Path,
+    capture: FusionCapture,
+    queries: dict[str, str],
+    ranked: dict[str, list[str]],
+    pid_ids: dict[int, str],
+) -> None:
     """Per query: both sides' scores by paper id, term statistics and the hybrid ranking; and
     which corpus id each paper id is (ties in fusion are broken by paper id, so it is kept)."""
     rows = {}
     for qid, text in queries.items():
-        row = {"text": text, "ranked": ranked.get(qid, []), "fusions": capture.calls.get(qid, 0),
-               **term_stats(text)}
+        row = {
+            "text": text,
+            "ranked": ranked.get(qid, []),
+            "fusions": capture.calls.get(qid, 0),
+            **term_stats(text),
+        }
         if qid in capture.inputs:
             row["lexical"], row["dense"] = capture.inputs[qid]
         rows[qid] = row
     path.write_text(json.dumps({"ids": pid_ids, "queries": rows}))
 
 
-def run_queries(queries: dict[str, str], keys: dict[str, str], mode: str,
-                depth: int = DEPTH, capture: FusionCapture | None = None, correct: bool = True,
-                corrected: set[str] | None = None) -> tuple[dict, float]:
+def run_queries(
+    queries: dict[str, str],
+    keys: dict[str, str],
+    mode: str,
+    depth: int = DEPTH,
+    capture: FusionCapture | None = None,
+    correct: bool = True,
+    corrected: set[str] | None = None,
+) -> tuple[dict, float]:
     """Each query through search(); `corrected` collects the queries whose results are for a
     corrected query."""
     from paperroute import search
@@ -230,8 +264,15 @@ def run_queries(queries: dict[str, str], keys: dict[str, str], mode: str,
     return ranked, (time.perf_counter() - started) / max(len(queries), 1) * 1000
 
 
-def run_mode(mode: str, variants: dict[str, dict], queries: dict[str, str], keys: dict[str, str],
-             depth: int, capture: FusionCapture | None = None, **options) -> tuple[dict, float]:
+def run_mode(
+    mode: str,
+    variants: dict[str, dict],
+    queries: dict[str, str],
+    keys: dict[str, str],
+    depth: int,
+    capture: FusionCapture | None = None,
+    **options,
+) -> tuple[dict, float]:
     """A search mode as it is, or a variant: hybrid search under other fusion settings."""
     if mode not in variants:
         return run_queries(queries, keys, mode, depth, capture, **options)
@@ -259,10 +300,12 @@ def floor_off():
             yield
         finally:
             service.FLOOR = before
+
     return off()
 
 
 # -- typos ---------------------------------------------------------------------------------
+
 
 def _edit(word: str, rng: random.Random) -> str:
     """One random edit of `word`: insertion, deletion, substitution or transposition."""
@@ -272,14 +315,14 @@ def _edit(word: str, rng: random.Random) -> str:
         pairs = [j for j in range(len(word) - 1) if word[j] != word[j + 1]]
         if pairs:
             j = rng.choice(pairs)
-            return word[:j] + word[j + 1] + word[j] + word[j + 2:]
+            return word[:j] + word[j + 1] + word[j] + word[j + 2 :]
         kind = "substitution"
     if kind == "insertion":
         j = rng.randrange(len(word) + 1)
         return word[:j] + rng.choice(_LETTERS) + word[j:]
     if kind == "deletion":
-        return word[:i] + word[i + 1:]
-    return word[:i] + rng.choice([c for c in _LETTERS if c != word[i].lower()]) + word[i + 1:]
+        return word[:i] + word[i + 1 :]
+    return word[:i] + rng.choice([c for c in _LETTERS if c != word[i].lower()]) + word[i + 1 :]
 
 
 def with_typos(qid: str, text: str, seed: int) -> str:
@@ -297,25 +340,44 @@ def with_typos(qid: str, text: str, seed: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "scifact"),
-                        help="a BEIR-layout folder (default ../shared/data/scifact)")
+    parser.add_argument(
+        "--data",
+        default=str(ROOT.parent / "shared" / "data" / "scifact"),
+        help="a BEIR-layout folder (default ../shared/data/scifact)",
+    )
     parser.add_argument("--split", default="test", help="qrels split to score (default test)")
     parser.add_argument("--json", action="store_true", help="print {mode: {metric: value}}")
     parser.add_argument("--workdir", help="keep the database and index here (reused if present)")
     parser.add_argument("--param", action="append", default=[], help="override, e.g. fusion.dense_weight=0.6")
-    parser.add_argument("--variant", action="append", default=[],
-                        help="an extra hybrid row with other fusion settings, NAME:FIELD=V,...")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="an extra hybrid row with other fusion settings, NAME:FIELD=V,...",
+    )
     parser.add_argument("--dump", help="write the hybrid queries' fusion inputs here (JSON)")
-    parser.add_argument("--modes", default=None,
-                        help=f"comma-separated (default {','.join(MODES)}, then each --variant)")
-    parser.add_argument("--depth", type=int, default=DEPTH,
-                        help="results asked for per query (default 100; Recall@100 needs 100)")
-    parser.add_argument("--baseline", default="rrf",
-                        help="the mode the modes table's ratios are against (default rrf)")
-    parser.add_argument("--floor", action="store_true",
-                        help="each mode with the relevance floor and without; nonsense queries")
-    parser.add_argument("--typos", action="store_true",
-                        help="clean and typo queries, without and with correction (default mode hybrid)")
+    parser.add_argument(
+        "--modes", default=None, help=f"comma-separated (default {','.join(MODES)}, then each --variant)"
+    )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=DEPTH,
+        help="results asked for per query (default 100; Recall@100 needs 100)",
+    )
+    parser.add_argument(
+        "--baseline", default="rrf", help="the mode the modes table's ratios are against (default rrf)"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="each mode with the relevance floor and without; nonsense queries",
+    )
+    parser.add_argument(
+        "--typos",
+        action="store_true",
+        help="clean and typo queries, without and with correction (default mode hybrid)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="the typos' random seed (default 0)")
     args = parser.parse_args()
     variants = parse_variants(args.variant)
@@ -326,11 +388,15 @@ def main() -> int:
         parser.error(f"unknown mode {unknown[0]!r}: lexical, semantic, hybrid, rrf or a --variant")
 
     data = Path(args.data)
-    missing = [p for p in ("corpus.jsonl", "queries.jsonl", f"qrels/{args.split}.tsv")
-               if not (data / p).exists()]
+    missing = [
+        p for p in ("corpus.jsonl", "queries.jsonl", f"qrels/{args.split}.tsv") if not (data / p).exists()
+    ]
     if missing:
-        print(f"search_quality: collection missing at {data} (no {', '.join(missing)}); "
-              "get the BEIR files or pass --data DIR", file=sys.stderr)
+        print(
+            f"search_quality: collection missing at {data} (no {', '.join(missing)}); "
+            "get the BEIR files or pass --data DIR",
+            file=sys.stderr,
+        )
         return 2
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="pr-quality-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -361,8 +427,7 @@ def main() -> int:
         if args.dump and mode == "hybrid":
             with FusionCapture() as capture:
                 ranked, per_query_ms = run_mode(mode, variants, queries, keys, args.depth, capture)
-            pid_ids = {pid: keys[key] for pid, key in Paper.objects.values_list("pk", "key")
-                       if key in keys}
+            pid_ids = {pid: keys[key] for pid, key in Paper.objects.values_list("pk", "key") if key in keys}
             write_dump(Path(args.dump), capture, queries, ranked, pid_ids)
         else:
             ranked, per_query_ms = run_mode(mode, variants, queries, keys, args.depth)
@@ -374,12 +439,16 @@ def main() -> int:
     base = results.get(args.baseline)
     print(head)
     width = max(10, *(len(m) + 1 for m in results))
-    print(f"{'mode':<{width}}{'nDCG@10':>9}{'MAP':>8}{'R@100':>8}{'MRR@10':>8}{'ms/query':>10}"
-          + (f"  nDCG@10 / {args.baseline}" if base else ""))
+    print(
+        f"{'mode':<{width}}{'nDCG@10':>9}{'MAP':>8}{'R@100':>8}{'MRR@10':>8}{'ms/query':>10}"
+        + (f"  nDCG@10 / {args.baseline}" if base else "")
+    )
     for mode, metrics in results.items():
-        print(f"{mode:<{width}}{metrics['ndcg@10']:>9.4f}{metrics['map']:>8.4f}{metrics['recall@100']:>8.4f}"
-              f"{metrics['mrr@10']:>8.4f}{timing[mode]:>10.1f}"
-              + (f"  {_ratio(metrics['ndcg@10'], base['ndcg@10'])}" if base else ""))
+        print(
+            f"{mode:<{width}}{metrics['ndcg@10']:>9.4f}{metrics['map']:>8.4f}{metrics['recall@100']:>8.4f}"
+            f"{metrics['mrr@10']:>8.4f}{timing[mode]:>10.1f}"
+            + (f"  {_ratio(metrics['ndcg@10'], base['ndcg@10'])}" if base else "")
+        )
     return 0
 
 
@@ -387,8 +456,15 @@ def _ratio(value: float, base: float) -> str:
     return f"{value / base:.3f}" if base else "-"
 
 
-def floor_table(head: str, modes: list[str], variants: dict[str, dict], queries: dict[str, str],
-                keys: dict[str, str], qrels: dict, args) -> int:
+def floor_table(
+    head: str,
+    modes: list[str],
+    variants: dict[str, dict],
+    queries: dict[str, str],
+    keys: dict[str, str],
+    qrels: dict,
+    args,
+) -> int:
     """Each mode with service.py's relevance floor (as shipped) and without it; then what
     nonsense queries return either way."""
     from paperroute import search
@@ -398,9 +474,12 @@ def floor_table(head: str, modes: list[str], variants: dict[str, dict], queries:
         with floor_off():
             off, _ = run_mode(mode, variants, queries, keys, args.depth)
         on, _ = run_mode(mode, variants, queries, keys, args.depth)
-        results[mode] = {"off": evaluate(off, qrels), "on": evaluate(on, qrels),
-                         "results_off": sum(map(len, off.values())) / max(len(off), 1),
-                         "results_on": sum(map(len, on.values())) / max(len(on), 1)}
+        results[mode] = {
+            "off": evaluate(off, qrels),
+            "on": evaluate(on, qrels),
+            "results_off": sum(map(len, off.values())) / max(len(off), 1),
+            "results_on": sum(map(len, on.values())) / max(len(on), 1),
+        }
     nonsense: dict[str, dict] = {}
     for mode in ("hybrid", "lexical", "semantic"):
         for text in NONSENSE:
@@ -415,14 +494,18 @@ def floor_table(head: str, modes: list[str], variants: dict[str, dict], queries:
         return 0
     print(head)
     print("relevance floor on (as shipped) against off, in the same run")
-    print(f"{'mode':<10}{'nDCG@10 off':>12}{'on':>8}{'on/off':>8}{'R@100 off':>11}{'on':>8}{'on/off':>8}"
-          f"{'results/query off':>19}{'on':>7}")
+    print(
+        f"{'mode':<10}{'nDCG@10 off':>12}{'on':>8}{'on/off':>8}{'R@100 off':>11}{'on':>8}{'on/off':>8}"
+        f"{'results/query off':>19}{'on':>7}"
+    )
     for mode, r in results.items():
         off, on = r["off"], r["on"]
-        print(f"{mode:<10}{off['ndcg@10']:>12.4f}{on['ndcg@10']:>8.4f}"
-              f"{_ratio(on['ndcg@10'], off['ndcg@10']):>8}{off['recall@100']:>11.4f}"
-              f"{on['recall@100']:>8.4f}{_ratio(on['recall@100'], off['recall@100']):>8}"
-              f"{r['results_off']:>19.1f}{r['results_on']:>7.1f}")
+        print(
+            f"{mode:<10}{off['ndcg@10']:>12.4f}{on['ndcg@10']:>8.4f}"
+            f"{_ratio(on['ndcg@10'], off['ndcg@10']):>8}{off['recall@100']:>11.4f}"
+            f"{on['recall@100']:>8.4f}{_ratio(on['recall@100'], off['recall@100']):>8}"
+            f"{r['results_off']:>19.1f}{r['results_on']:>7.1f}"
+        )
     print(f"nonsense queries, results shown (of {args.depth} asked) / total said, floor off -> on:")
     for text, row in nonsense.items():
         cells = []
@@ -433,36 +516,59 @@ def floor_table(head: str, modes: list[str], variants: dict[str, dict], queries:
     return 0
 
 
-def typo_table(head: str, modes: list[str], variants: dict[str, dict], queries: dict[str, str],
-               keys: dict[str, str], qrels: dict, args) -> int:
+def typo_table(
+    head: str,
+    modes: list[str],
+    variants: dict[str, dict],
+    queries: dict[str, str],
+    keys: dict[str, str],
+    qrels: dict,
+    args,
+) -> int:
     """Clean and typo queries, each without and with correction, against clean without."""
     typos = {qid: with_typos(qid, text, args.seed) for qid, text in queries.items()}
     changed = sum(1 for qid in queries if typos[qid] != queries[qid])
     results: dict[str, dict] = {}
     for mode in modes:
         row = results.setdefault(mode, {})
-        for name, texts, correct in (("clean", queries, False), ("clean corrected", queries, True),
-                                     ("typos", typos, False), ("typos corrected", typos, True)):
+        for name, texts, correct in (
+            ("clean", queries, False),
+            ("clean corrected", queries, True),
+            ("typos", typos, False),
+            ("typos corrected", typos, True),
+        ):
             fixed: set[str] = set()
-            ranked, _ = run_mode(mode, variants, texts, keys, args.depth, correct=correct,
-                                 corrected=fixed)
+            ranked, _ = run_mode(mode, variants, texts, keys, args.depth, correct=correct, corrected=fixed)
             row[name] = {**evaluate(ranked, qrels), "corrected": len(fixed)}
     if args.json:
-        print(json.dumps({"seed": args.seed, "changed": changed, "modes": results,
-                          "examples": {q: typos[q] for q in list(queries)[:5]}}))
+        print(
+            json.dumps(
+                {
+                    "seed": args.seed,
+                    "changed": changed,
+                    "modes": results,
+                    "examples": {q: typos[q] for q in list(queries)[:5]},
+                }
+            )
+        )
         return 0
     print(head)
-    print(f"typos: seed {args.seed}; {changed} of {len(queries)} queries changed (one or two edits "
-          f"in words of {TYPO_MIN}+ letters); kept = nDCG@10 / clean without correction, same run")
+    print(
+        f"typos: seed {args.seed}; {changed} of {len(queries)} queries changed (one or two edits "
+        f"in words of {TYPO_MIN}+ letters); kept = nDCG@10 / clean without correction, same run"
+    )
     for qid in list(queries)[:3]:
         print(f"  e.g. {queries[qid]!r} -> {typos[qid]!r}")
     print(f"{'mode':<10}{'set':<17}{'nDCG@10':>9}{'kept':>8}{'R@100':>8}{'corrected':>11}")
     for mode, row in results.items():
         base = row["clean"]["ndcg@10"]
         for name, m in row.items():
-            print(f"{mode:<10}{name:<17}{m['ndcg@10']:>9.4f}{_ratio(m['ndcg@10'], base):>8}"
-                  f"{m['recall@100']:>8.4f}{m['corrected']:>11}")
+            print(
+                f"{mode:<10}{name:<17}{m['ndcg@10']:>9.4f}{_ratio(m['ndcg@10'], base):>8}"
+                f"{m['recall@100']:>8.4f}{m['corrected']:>11}"
+            )
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

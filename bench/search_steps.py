@@ -56,23 +56,36 @@ def instrument(index) -> None:
 
     embedder = service._embedder()
     _wrap(embedder, "embed_queries", "embed query")
-    for name, label in (("_semantic", "semantic side (_semantic)"),
-                        ("_add_cosines", "cosines of keyword hits"), ("fuse", "fusion"),
-                        ("_floor", "relevance floor (_floor)"), ("_estimate", "  floor: _estimate"),
-                        ("_corrected", "spelling (_corrected)"), ("_without_rarest_word", "fewer words"),
-                        ("_hits", "result rows + snippets (_hits)"), ("snippet", "  rows: snippet"),
-                        ("spans", "  rows: title spans")):
+    for name, label in (
+        ("_semantic", "semantic side (_semantic)"),
+        ("_add_cosines", "cosines of keyword hits"),
+        ("fuse", "fusion"),
+        ("_floor", "relevance floor (_floor)"),
+        ("_estimate", "  floor: _estimate"),
+        ("_corrected", "spelling (_corrected)"),
+        ("_without_rarest_word", "fewer words"),
+        ("_hits", "result rows + snippets (_hits)"),
+        ("snippet", "  rows: snippet"),
+        ("spans", "  rows: title spans"),
+    ):
         _wrap(service, name, label)
-    for name, label in (("candidates", "  semantic: candidates (graph walk)"),
-                        ("score_papers", "  vectors: exact pooled scores"),
-                        ("mask", "  semantic: filter mask")):
+    for name, label in (
+        ("candidates", "  semantic: candidates (graph walk)"),
+        ("score_papers", "  vectors: exact pooled scores"),
+        ("mask", "  semantic: filter mask"),
+    ):
         _wrap(VectorStore, name, label)
-    for name, label in (("search", "keyword search (LexicalIndex.search)"),
-                        ("scores_for", "BM25 of dense-only candidates"),
-                        ("holding_all", "  floor: holding_all"), ("count_all", "  floor/fewer: count_all"),
-                        ("papers_with", "  spelling/fewer: papers_with"), ("rows", "  rows: stored rows"),
-                        ("matching", "  phrase/author matching"), ("terms", "query terms (analyzer)"),
-                        ("word_clauses", "word clauses")):
+    for name, label in (
+        ("search", "keyword search (LexicalIndex.search)"),
+        ("scores_for", "BM25 of dense-only candidates"),
+        ("holding_all", "  floor: holding_all"),
+        ("count_all", "  floor/fewer: count_all"),
+        ("papers_with", "  spelling/fewer: papers_with"),
+        ("rows", "  rows: stored rows"),
+        ("matching", "  phrase/author matching"),
+        ("terms", "query terms (analyzer)"),
+        ("word_clauses", "word clauses"),
+    ):
         _wrap(LexicalIndex, name, label)
 
 
@@ -109,21 +122,36 @@ def main() -> int:
         for label, spent in _times.items():
             per_step[label].append(spent)
     n = len(texts)
-    rows = {label: {"mean_ms": round(sum(v) / n, 3), "queries": len(v),
-                    "p50_ms": round(float(np.percentile(v + [0.0] * (n - len(v)), 50)), 3)}
-            for label, v in per_step.items()}
-    out = {"mode": args.mode, "queries": n, "total_p50_ms": round(float(np.percentile(totals, 50)), 2),
-           "total_mean_ms": round(float(np.mean(totals)), 2), "own_mean_ms": round(float(np.mean(own)), 3),
-           "steps": dict(sorted(rows.items(), key=lambda item: -item[1]["mean_ms"])),
-           "loadavg_before": loadavg_before, "loadavg_after": list(os.getloadavg())}
+    rows = {
+        label: {
+            "mean_ms": round(sum(v) / n, 3),
+            "queries": len(v),
+            "p50_ms": round(float(np.percentile(v + [0.0] * (n - len(v)), 50)), 3),
+        }
+        for label, v in per_step.items()
+    }
+    out = {
+        "mode": args.mode,
+        "queries": n,
+        "total_p50_ms": round(float(np.percentile(totals, 50)), 2),
+        "total_mean_ms": round(float(np.mean(totals)), 2),
+        "own_mean_ms": round(float(np.mean(own)), 3),
+        "steps": dict(sorted(rows.items(), key=lambda item: -item[1]["mean_ms"])),
+        "loadavg_before": loadavg_before,
+        "loadavg_after": list(os.getloadavg()),
+    }
     if args.json:
         print(json.dumps(out))
         return 0
-    print(f"{args.mode}: {n} queries, total p50 {out['total_p50_ms']} ms, mean {out['total_mean_ms']} ms "
-          f"(load average {loadavg_before[0]:.2f} before, {out['loadavg_after'][0]:.2f} after)")
+    print(
+        f"{args.mode}: {n} queries, total p50 {out['total_p50_ms']} ms, mean {out['total_mean_ms']} ms "
+        f"(load average {loadavg_before[0]:.2f} before, {out['loadavg_after'][0]:.2f} after)"
+    )
     for label, row in out["steps"].items():
-        print(f"  {label:<42} mean {row['mean_ms']:7.3f} ms  p50 {row['p50_ms']:7.3f} ms  "
-              f"({row['queries']} queries)")
+        print(
+            f"  {label:<42} mean {row['mean_ms']:7.3f} ms  p50 {row['p50_ms']:7.3f} ms  "
+            f"({row['queries']} queries)"
+        )
     print(f"  {'search() outside these steps':<42} mean {out['own_mean_ms']:7.3f} ms")
     return 0
 

@@ -40,8 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 # The server, started with the graph read into memory instead of mapped: the module's flag is
 # set before gunicorn forks, so every web process inherits it.
-COPY_GRAPH = ("import sys; import paperroute.search.vectorstore as v; v.MMAP = 0; "
-              "from paperroute.cli import main; sys.argv[0] = 'paperroute'; raise SystemExit(main())")
+COPY_GRAPH = (
+    "import sys; import paperroute.search.vectorstore as v; v.MMAP = 0; "
+    "from paperroute.cli import main; sys.argv[0] = 'paperroute'; raise SystemExit(main())"
+)
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -57,9 +59,21 @@ def _phase(phase: str, workdir: Path, papers: int) -> dict:
     if stamp.exists() and json.loads(stamp.read_text()).get("papers") == papers:
         return json.loads(stamp.read_text())
     print(f"  {phase}: {papers:,} papers into {workdir}", file=sys.stderr, flush=True)
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "search_latency.py"), "--phase", phase,
-                             "--papers", str(papers), "--workdir", str(workdir)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "search_latency.py"),
+            "--phase",
+            phase,
+            "--papers",
+            str(papers),
+            "--workdir",
+            str(workdir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     if result.returncode:
         raise SystemExit(f"serve_memory: the {phase} phase failed (exit {result.returncode})")
     data = {**json.loads(result.stdout.strip().splitlines()[-1]), "papers": papers}
@@ -125,8 +139,16 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
     generation = current_generation(root_dir(workdir))
     vectors_file = str(generation / "vectors" / "vectors.f16")
     port = _free_port()
-    command = [sys.executable, *(["-c", COPY_GRAPH] if graph == "copy" else ["-m", "paperroute"]),
-               "serve", "--port", str(port), "--workers", str(processes), "--no-worker"]
+    command = [
+        sys.executable,
+        *(["-c", COPY_GRAPH] if graph == "copy" else ["-m", "paperroute"]),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(processes),
+        "--no-worker",
+    ]
     log = open(workdir / f"serve_memory_w{processes}.log", "wb")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(command, cwd=ROOT, env=_env(workdir), stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -150,18 +172,23 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
                 batch = [texts[(warm + i) % len(texts)] for i in range(2 * processes)]
                 list(pool.map(lambda q: _request(port, q), batch))
                 warm += len(batch)
-            list(pool.map(lambda q: _request(port, q), texts[:max(100, 20 * processes)]))
+            list(pool.map(lambda q: _request(port, q), texts[: max(100, 20 * processes)]))
         with ThreadPoolExecutor(max_workers=clients) as pool:
             started = time.perf_counter()
             times = list(pool.map(lambda q: _request(port, q), texts))
             wall = time.perf_counter() - started
         memory = _memory(_processes(server.pid))
-        return {"web_processes": processes, "server_processes": len(_processes(server.pid)),
-                "queries": len(times), "clients": clients,
-                "p50_ms": round(float(np.percentile(times, 50)), 1),
-                "p99_ms": round(float(np.percentile(times, 99)), 1),
-                "throughput_qps": round(len(times) / wall, 1), "loadavg": os.getloadavg()[0],
-                **memory}
+        return {
+            "web_processes": processes,
+            "server_processes": len(_processes(server.pid)),
+            "queries": len(times),
+            "clients": clients,
+            "p50_ms": round(float(np.percentile(times, 50)), 1),
+            "p99_ms": round(float(np.percentile(times, 99)), 1),
+            "throughput_qps": round(len(times) / wall, 1),
+            "loadavg": os.getloadavg()[0],
+            **memory,
+        }
     finally:
         server.terminate()
         try:
@@ -176,34 +203,48 @@ def report(results: dict) -> str:
     """The runs as a Markdown table, ready for BENCHMARKS.md."""
     runs = results["runs"]
     one = next((r for r in runs if r["web_processes"] == 1), runs[0])
-    lines = [f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}: "
-             f"hybrid search over HTTP, {runs[0]['queries']} queries from {runs[0]['clients']} concurrent "
-             f"clients (a fresh connection each); memory read after the queries, summed over every "
-             f"server process (gunicorn master and web processes; --no-worker).", "",
-             "| web processes | p50 | p99 | queries/s | sum of PSS | of which anon / file "
-             "| vs. 1 process | sum of RSS |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}: "
+        f"hybrid search over HTTP, {runs[0]['queries']} queries from {runs[0]['clients']} concurrent "
+        f"clients (a fresh connection each); memory read after the queries, summed over every "
+        f"server process (gunicorn master and web processes; --no-worker).",
+        "",
+        "| web processes | p50 | p99 | queries/s | sum of PSS | of which anon / file "
+        "| vs. 1 process | sum of RSS |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in runs:
-        lines.append(f"| {r['web_processes']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
-                     f"{r['throughput_qps']} | {r['pss']:,.0f} MiB | {r['pss_anon']:,.0f} / "
-                     f"{r['pss_file']:,.0f} MiB | {r['pss'] / one['pss']:.2f}× | {r['rss']:,.0f} MiB |")
+        lines.append(
+            f"| {r['web_processes']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
+            f"{r['throughput_qps']} | {r['pss']:,.0f} MiB | {r['pss_anon']:,.0f} / "
+            f"{r['pss_file']:,.0f} MiB | {r['pss'] / one['pss']:.2f}× | {r['rss']:,.0f} MiB |"
+        )
     build = results.get("build", {})
     if build:
         parts = ", ".join(f"{name} {mb:,} MiB" for name, mb in build.get("index_parts_mb", {}).items())
-        lines += ["", f"Index: {build.get('index_mb', 0):,} MiB ({parts}); built in "
-                      f"{build.get('build_s', '?')} s."]
+        lines += [
+            "",
+            f"Index: {build.get('index_mb', 0):,} MiB ({parts}); built in {build.get('build_s', '?')} s.",
+        ]
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=100_000)
-    parser.add_argument("--web-processes", default="1,4,8",
-                        help="comma-separated web-process counts; 1 is added for the ratios")
+    parser.add_argument(
+        "--web-processes",
+        default="1,4,8",
+        help="comma-separated web-process counts; 1 is added for the ratios",
+    )
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--graph", choices=("mmap", "copy"), default="mmap",
-                        help="copy: read the graph into each process, as before (for comparison)")
+    parser.add_argument(
+        "--graph",
+        choices=("mmap", "copy"),
+        default="mmap",
+        help="copy: read the graph into each process, as before (for comparison)",
+    )
     parser.add_argument("--workdir", help="keep the catalogue and index here (reused by later runs)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

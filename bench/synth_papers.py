@@ -22,9 +22,30 @@ import numpy as np
 
 DIM = 384
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwz" for v in ("a", "e", "i", "o", "u", "ai", "ou", "er")]
-CATEGORIES = ["cs.CL", "cs.LG", "cs.CV", "cs.AI", "stat.ML", "cs.IR", "cs.RO", "cs.CR", "cs.SE",
-              "cs.DS", "math.OC", "math.PR", "math.ST", "physics.comp-ph", "quant-ph", "hep-th",
-              "cond-mat.stat-mech", "astro-ph.GA", "q-bio.NC", "eess.SP", "eess.IV", "econ.EM"]
+CATEGORIES = [
+    "cs.CL",
+    "cs.LG",
+    "cs.CV",
+    "cs.AI",
+    "stat.ML",
+    "cs.IR",
+    "cs.RO",
+    "cs.CR",
+    "cs.SE",
+    "cs.DS",
+    "math.OC",
+    "math.PR",
+    "math.ST",
+    "physics.comp-ph",
+    "quant-ph",
+    "hep-th",
+    "cond-mat.stat-mech",
+    "astro-ph.GA",
+    "q-bio.NC",
+    "eess.SP",
+    "eess.IV",
+    "econ.EM",
+]
 FIRST_DAY = date(2019, 1, 1)
 DAYS = 7 * 365
 
@@ -32,9 +53,9 @@ DAYS = 7 * 365
 @dataclass
 class Catalogue:
     words: list[str]
-    topic_words: np.ndarray       # (topics, per_topic) word ids
-    topic_category: np.ndarray    # (topics,) category index
-    centroids: np.ndarray         # (topics * subtopics, DIM)
+    topic_words: np.ndarray  # (topics, per_topic) word ids
+    topic_category: np.ndarray  # (topics,) category index
+    centroids: np.ndarray  # (topics * subtopics, DIM)
     authors: list[str]
 
 
@@ -42,8 +63,9 @@ def _word(rng: np.random.Generator) -> str:
     return "".join(rng.choice(SYLLABLES, size=rng.integers(2, 5)))
 
 
-def make_catalogue(seed: int = 7, vocabulary: int = 40_000, topics: int = 300,
-                   subtopics: int = 4, authors: int = 200_000) -> Catalogue:
+def make_catalogue(
+    seed: int = 7, vocabulary: int = 40_000, topics: int = 300, subtopics: int = 4, authors: int = 200_000
+) -> Catalogue:
     rng = np.random.default_rng(seed)
     words = list(dict.fromkeys(_word(rng) for _ in range(int(vocabulary * 1.3))))[:vocabulary]
     # Topic words come from the middle of the frequency ranks: not stop-word-like, not hapaxes.
@@ -55,8 +77,7 @@ def make_catalogue(seed: int = 7, vocabulary: int = 40_000, topics: int = 300,
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     given = [_word(rng).capitalize() for _ in range(3000)]
     family = [_word(rng).capitalize() for _ in range(40_000)]
-    names = [f"{given[rng.integers(len(given))]} {family[rng.integers(len(family))]}"
-             for _ in range(authors)]
+    names = [f"{given[rng.integers(len(given))]} {family[rng.integers(len(family))]}" for _ in range(authors)]
     return Catalogue(words, topic_words, topic_category, centroids, list(dict.fromkeys(names)))
 
 
@@ -69,12 +90,12 @@ class Block:
 
     titles: list[str]
     abstracts: list[str]
-    authors: list[list[int]]      # indices into Catalogue.authors, in order, no repeats
-    categories: list[list[int]]   # indices into CATEGORIES, primary first, no repeats
-    days: np.ndarray              # listing day, as days after FIRST_DAY
+    authors: list[list[int]]  # indices into Catalogue.authors, in order, no repeats
+    categories: list[list[int]]  # indices into CATEGORIES, primary first, no repeats
+    days: np.ndarray  # listing day, as days after FIRST_DAY
     topics: np.ndarray
-    counts: np.ndarray            # passages per paper (1 or 2)
-    vectors: np.ndarray           # (counts.sum(), DIM) float32 unit vectors, papers in order
+    counts: np.ndarray  # passages per paper (1 or 2)
+    vectors: np.ndarray  # (counts.sum(), DIM) float32 unit vectors, papers in order
 
 
 def _zipf_ids(rng: np.random.Generator, size: int, vocabulary: int) -> np.ndarray:
@@ -94,8 +115,7 @@ def _spellings(cat: Catalogue) -> np.ndarray:
     if cached is None:
         plain = cat.words
         upper = [w.capitalize() for w in plain]
-        cached = np.array([plain, upper, [w + "." for w in plain], [w + "." for w in upper]],
-                          dtype=object)
+        cached = np.array([plain, upper, [w + "." for w in plain], [w + "." for w in upper]], dtype=object)
         cat._spellings = cached
     return cached
 
@@ -131,16 +151,17 @@ def block(cat: Catalogue, number: int, seed: int = 11, count: int = BLOCK) -> Bl
     tokens = _spellings(cat)[first.astype(np.int8) + 2 * last.astype(np.int8), ids].tolist()
     titles, abstracts = [], []
     for s, t, e in zip(starts.tolist(), n_title.tolist(), (starts + lengths).tolist()):
-        titles.append(" ".join(tokens[s:s + t]))
-        abstracts.append(" ".join(tokens[s + t:e]))
+        titles.append(" ".join(tokens[s : s + t]))
+        abstracts.append(" ".join(tokens[s + t : e]))
     n_authors = rng.integers(1, 7, n)
     drawn = rng.integers(0, len(cat.authors), (n, 6))
     authors = [list(dict.fromkeys(row[:k])) for row, k in zip(drawn.tolist(), n_authors.tolist())]
     primary = cat.topic_category[topic]
     second = rng.integers(len(CATEGORIES), size=n)
     two = rng.random(n) < 0.4
-    categories = [[p] if not t or s == p else [p, s]
-                  for p, s, t in zip(primary.tolist(), second.tolist(), two.tolist())]
+    categories = [
+        [p] if not t or s == p else [p, s] for p, s, t in zip(primary.tolist(), second.tolist(), two.tolist())
+    ]
     days = rng.integers(DAYS, size=n)
     centre = topic * subtopics + rng.integers(subtopics, size=n)
     counts = 1 + (rng.random(n) < 0.3)  # about 30% of abstracts exceed one window
@@ -158,9 +179,15 @@ def papers(cat: Catalogue, count: int, seed: int = 11, start: int = 0):
         b = block(cat, number, seed)
         bounds = np.concatenate([[0], np.cumsum(b.counts)])
         for i in range(skip, min(BLOCK, skip + count)):
-            yield (b.titles[i], b.abstracts[i], [cat.authors[a] for a in b.authors[i]],
-                   [CATEGORIES[c] for c in b.categories[i]], FIRST_DAY + timedelta(days=int(b.days[i])),
-                   int(b.topics[i]), b.vectors[bounds[i]:bounds[i + 1]])
+            yield (
+                b.titles[i],
+                b.abstracts[i],
+                [cat.authors[a] for a in b.authors[i]],
+                [CATEGORIES[c] for c in b.categories[i]],
+                FIRST_DAY + timedelta(days=int(b.days[i])),
+                int(b.topics[i]),
+                b.vectors[bounds[i] : bounds[i + 1]],
+            )
         count -= BLOCK - skip
         number, skip = number + 1, 0
 

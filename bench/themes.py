@@ -25,8 +25,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="paperroute-bench-themes-")
-    os.environ.update(PAPERROUTE_DATA_DIR=data, PAPERROUTE_DATABASE_URL="",
-                      DJANGO_SETTINGS_MODULE="paperroute.settings")
+    os.environ.update(
+        PAPERROUTE_DATA_DIR=data, PAPERROUTE_DATABASE_URL="", DJANGO_SETTINGS_MODULE="paperroute.settings"
+    )
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import django
 
@@ -48,9 +49,11 @@ def main() -> int:
     print(f"{'period':<8} {'papers':>7} {'read vectors':>13} {'themes':>9} {'ratio':>6}  labels")
     for kind in ("day", "week", "month"):
         start = themesets.period_start(kind, day)
-        pids = list(Paper.objects.filter(listed_on__gte=start,
-                                         listed_on__lte=themesets.period_end(kind, start))
-                    .values_list("pk", flat=True))
+        pids = list(
+            Paper.objects.filter(
+                listed_on__gte=start, listed_on__lte=themesets.period_end(kind, start)
+            ).values_list("pk", flat=True)
+        )
         reads, runs = [], []
         for _ in range(args.repeat):
             began = time.perf_counter()
@@ -62,8 +65,10 @@ def main() -> int:
             runs.append(time.perf_counter() - began)
         read, run = statistics.median(reads), statistics.median(runs)
         found = themesets.for_period(kind, start)
-        print(f"{kind:<8} {len(pids):>7} {read:>11.3f} s {run:>7.2f} s {run / read:>6.1f}  "
-              f"{len(found)}: " + "; ".join(t["label"] for t in found[:4]) + " …")
+        print(
+            f"{kind:<8} {len(pids):>7} {read:>11.3f} s {run:>7.2f} s {run / read:>6.1f}  "
+            f"{len(found)}: " + "; ".join(t["label"] for t in found[:4]) + " …"
+        )
     return 0
 
 

@@ -9,8 +9,10 @@ import random
 import sys
 from datetime import date, timedelta
 
-WORDS = ("attention transformer diffusion retrieval graph sparse robust efficient language vision "
-         "policy reward agent token memory scaling quantized federated causal kernel").split()
+WORDS = (
+    "attention transformer diffusion retrieval graph sparse robust efficient language vision "
+    "policy reward agent token memory scaling quantized federated causal kernel"
+).split()
 
 
 def main(count: int, day: str, per_day: int = 60) -> None:
@@ -20,14 +22,20 @@ def main(count: int, day: str, per_day: int = 60) -> None:
         listed = listing if i < per_day else listing - timedelta(days=1 + (i - per_day) // per_day)
         title = " ".join(rng.choice(WORDS) for _ in range(8)).capitalize()
         abstract = " ".join(rng.choice(WORDS) for _ in range(150)) + ". We reach $O(n^2)$ cost."
-        print(json.dumps({
-            "id": f"{2401 + i // 99999}.{i % 99999:05d}", "title": title, "abstract": abstract,
-            "authors": [f"Author {rng.randrange(5000)}" for _ in range(rng.randrange(1, 9))],
-            "categories": [rng.choice(["cs.CL", "cs.LG", "cs.CV", "cs.AI"])],
-            "published": f"{listed - timedelta(days=2)}T18:00:00+00:00",
-            "announced_on": listed.isoformat(),
-            "hf": {"upvotes": rng.randrange(0, 200)} if i % 3 == 0 else None,
-        }))
+        print(
+            json.dumps(
+                {
+                    "id": f"{2401 + i // 99999}.{i % 99999:05d}",
+                    "title": title,
+                    "abstract": abstract,
+                    "authors": [f"Author {rng.randrange(5000)}" for _ in range(rng.randrange(1, 9))],
+                    "categories": [rng.choice(["cs.CL", "cs.LG", "cs.CV", "cs.AI"])],
+                    "published": f"{listed - timedelta(days=2)}T18:00:00+00:00",
+                    "announced_on": listed.isoformat(),
+                    "hf": {"upvotes": rng.randrange(0, 200)} if i % 3 == 0 else None,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ def command(name: str):
     def register(function):
         COMMANDS[name] = function
         return function
+
     return register
 
 
@@ -43,106 +44,154 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperroute",
         description="A self-hostable daily-papers service. Settings come from PAPERROUTE_* "
-                    "environment variables (see the README).",
+        "environment variables (see the README).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("migrate", help="create or upgrade the database tables",
-                   description="Create or upgrade the database tables.")
+    sub.add_parser(
+        "migrate",
+        help="create or upgrade the database tables",
+        description="Create or upgrade the database tables.",
+    )
 
-    demo = sub.add_parser("demo", help="migrate, load the bundled sample and serve it",
-                          description="Migrate the database, load the bundled sample of real "
-                                      "papers (idempotently) and serve the site.")
+    demo = sub.add_parser(
+        "demo",
+        help="migrate, load the bundled sample and serve it",
+        description="Migrate the database, load the bundled sample of real "
+        "papers (idempotently) and serve the site.",
+    )
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--no-serve", action="store_true", help="load the sample, then exit")
-    demo.add_argument("--no-worker", action="store_true",
-                      help="serve without the background worker (index sync, digests)")
+    demo.add_argument(
+        "--no-worker", action="store_true", help="serve without the background worker (index sync, digests)"
+    )
 
-    serve = sub.add_parser("serve", help="run the production web server",
-                           description="Run the production web server (gunicorn) and, unless "
-                                       "--no-worker, `paperroute worker` beside it.")
+    serve = sub.add_parser(
+        "serve",
+        help="run the production web server",
+        description="Run the production web server (gunicorn) and, unless "
+        "--no-worker, `paperroute worker` beside it.",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=None,
-                       help="web processes (default: PAPERROUTE_WEB_WORKERS)")
-    serve.add_argument("--no-worker", action="store_true",
-                       help="do not run the worker (index sync, digests) in the background")
+    serve.add_argument(
+        "--workers", type=int, default=None, help="web processes (default: PAPERROUTE_WEB_WORKERS)"
+    )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not run the worker (index sync, digests) in the background",
+    )
 
     ingest = sub.add_parser(
-        "ingest", help="load papers from a source",
+        "ingest",
+        help="load papers from a source",
         description="Load papers from a source. INPUT is a file, '-' for standard input, or a "
-                    "URL; without it the live service is asked. Exit status: 0 when every "
-                    "record was stored, 1 when some were skipped, 2 when the input was unusable.")
-    ingest.add_argument("source", choices=SOURCES, metavar="SOURCE",
-                        help="one of: " + ", ".join(SOURCES))
-    ingest.add_argument("input", nargs="?", default="", metavar="INPUT",
-                        help="file, '-' or URL (default: the live service)")
+        "URL; without it the live service is asked. Exit status: 0 when every "
+        "record was stored, 1 when some were skipped, 2 when the input was unusable.",
+    )
+    ingest.add_argument("source", choices=SOURCES, metavar="SOURCE", help="one of: " + ", ".join(SOURCES))
+    ingest.add_argument(
+        "input", nargs="?", default="", metavar="INPUT", help="file, '-' or URL (default: the live service)"
+    )
     oai = ingest.add_argument_group("arxiv-oai")
-    oai.add_argument("--from", dest="since", default="", metavar="DATE",
-                     help="harvest records changed on or after DATE (YYYY-MM-DD)")
+    oai.add_argument(
+        "--from",
+        dest="since",
+        default="",
+        metavar="DATE",
+        help="harvest records changed on or after DATE (YYYY-MM-DD)",
+    )
     oai.add_argument("--until", default="", metavar="DATE", help="…and on or before DATE")
     oai.add_argument("--set", dest="set_spec", default="", help="OAI set, such as cs or physics:hep-th")
     oai.add_argument("--metadata-prefix", default="arXiv", choices=("arXiv", "arXivRaw", "oai_dc"))
     oai.add_argument("--resume", default="", metavar="TOKEN", help="continue from a resumption token")
-    oai.add_argument("--restart", action="store_true",
-                     help="ignore the checkpoint of an interrupted harvest and start again")
+    oai.add_argument(
+        "--restart",
+        action="store_true",
+        help="ignore the checkpoint of an interrupted harvest and start again",
+    )
     api = ingest.add_argument_group("arxiv-api")
     api.add_argument("--query", default="", help="search_query, such as 'cat:cs.CL AND ti:llm'")
     api.add_argument("--id-list", default="", help="comma-separated arXiv ids")
-    api.add_argument("--max", dest="max_results", type=int, default=1000,
-                     help="stop after this many results (default 1000)")
+    api.add_argument(
+        "--max",
+        dest="max_results",
+        type=int,
+        default=1000,
+        help="stop after this many results (default 1000)",
+    )
     hf = ingest.add_argument_group("hf-daily")
     hf.add_argument("--date", dest="day", default="", help="one day, YYYY-MM-DD")
     hf.add_argument("--week", default="", help="one ISO week, YYYY-Www")
     hf.add_argument("--month", default="", help="one month, YYYY-MM")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
-    ingest.add_argument("--no-embed", action="store_true",
-                        help="update only the keyword index afterwards; `paperroute index sync` "
-                             "embeds the new papers later (default: PAPERROUTE_EMBED_ON_INGEST)")
+    ingest.add_argument(
+        "--no-embed",
+        action="store_true",
+        help="update only the keyword index afterwards; `paperroute index sync` "
+        "embeds the new papers later (default: PAPERROUTE_EMBED_ON_INGEST)",
+    )
 
-    export = sub.add_parser("export", help="write the catalogue as JSON Lines",
-                            description="Write every paper as JSON Lines (the schema in the "
-                                        "README); `paperroute ingest jsonl` reads it back.")
+    export = sub.add_parser(
+        "export",
+        help="write the catalogue as JSON Lines",
+        description="Write every paper as JSON Lines (the schema in the "
+        "README); `paperroute ingest jsonl` reads it back.",
+    )
     export.add_argument("--format", choices=("jsonl",), default="jsonl")
     export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
 
     createsuperuser = sub.add_parser(
-        "createsuperuser", help="make an account a moderator with access to the admin",
+        "createsuperuser",
+        help="make an account a moderator with access to the admin",
         description="Create (or promote) the account for an email address as a superuser. There "
-                    "are no passwords: sign in at /account/signin with that address, then open "
-                    "/admin/ to moderate comments and users.")
+        "are no passwords: sign in at /account/signin with that address, then open "
+        "/admin/ to moderate comments and users.",
+    )
     createsuperuser.add_argument("--email", required=True, help="the moderator's email address")
 
-    stats = sub.add_parser("stats", help="count papers, authors, categories and sources",
-                           description="Counts of papers, authors and categories, and the "
-                                       "newest paper of each source.")
+    stats = sub.add_parser(
+        "stats",
+        help="count papers, authors, categories and sources",
+        description="Counts of papers, authors and categories, and the newest paper of each source.",
+    )
     stats.add_argument("--json", action="store_true", help="machine-readable output")
 
     status = sub.add_parser(
-        "status", help="say whether the site is well (what /healthz reports)",
+        "status",
+        help="say whether the site is well (what /healthz reports)",
         description="Check the database, the search index's lag, this host's worker heartbeat, "
-                    "the digest outbox and the last ingest of each source, as /healthz does. "
-                    "Exit status: 0 when every check passes, 1 otherwise.")
+        "the digest outbox and the last ingest of each source, as /healthz does. "
+        "Exit status: 0 when every check passes, 1 otherwise.",
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
     themes = sub.add_parser(
-        "themes", help="group days, weeks and months into themes",
+        "themes",
+        help="group days, weeks and months into themes",
         description="Cluster the papers of each day, week and month whose papers changed into "
-                    "themes with short labels, shown as chips above listings. The worker does "
-                    "this after each index sync for the last 400 days; --all covers every "
-                    "period. Periods whose papers did not change are skipped.")
+        "themes with short labels, shown as chips above listings. The worker does "
+        "this after each index sync for the last 400 days; --all covers every "
+        "period. Periods whose papers did not change are skipped.",
+    )
     themes.add_argument("--all", action="store_true", help="every period, not only recent ones")
-    themes.add_argument("--show", default="", metavar="PERIOD",
-                        help="print the themes of one day, week or month (2024-11-28, 2024-W48, "
-                             "2024-11) instead")
+    themes.add_argument(
+        "--show",
+        default="",
+        metavar="PERIOD",
+        help="print the themes of one day, week or month (2024-11-28, 2024-W48, 2024-11) instead",
+    )
 
     check = sub.add_parser(
-        "check", help="check the settings; --deploy for a public server",
+        "check",
+        help="check the settings; --deploy for a public server",
         description="Run Django's system checks and paperroute's own. With --deploy, also the "
-                    "checks of a public deployment: HTTPS, cookies, HSTS, the site URL, the "
-                    "trusted proxies, the secret key, mail and file permissions. Exit status: "
-                    "0 when nothing is reported, 1 otherwise.")
+        "checks of a public deployment: HTTPS, cookies, HSTS, the site URL, the "
+        "trusted proxies, the secret key, mail and file permissions. Exit status: "
+        "0 when nothing is reported, 1 otherwise.",
+    )
     check.add_argument("--deploy", action="store_true", help="include the deployment checks")
     _search_parsers(sub)
     _digest_parsers(sub)
@@ -160,85 +209,135 @@ def _day(value: str):
 
 def _search_parsers(sub) -> None:
     search = sub.add_parser(
-        "search", help="search the papers",
-        description="Search titles, abstracts and authors. Query syntax: \"exact phrase\", "
-                    "-excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023; anything "
-                    "else is free text. Exit status 2 when the query cannot be run.")
+        "search",
+        help="search the papers",
+        description='Search titles, abstracts and authors. Query syntax: "exact phrase", '
+        "-excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023; anything "
+        "else is free text. Exit status 2 when the query cannot be run.",
+    )
     search.add_argument("query", nargs="+", help="words and operators (quote them for the shell)")
-    search.add_argument("--mode", choices=("hybrid", "lexical", "semantic"), default="hybrid",
-                        help="hybrid (default) fuses keyword (BM25) and semantic (embedding) ranking")
+    search.add_argument(
+        "--mode",
+        choices=("hybrid", "lexical", "semantic"),
+        default="hybrid",
+        help="hybrid (default) fuses keyword (BM25) and semantic (embedding) ranking",
+    )
     search.add_argument("--limit", type=int, default=10, help="results to show (default 10, at most 100)")
     search.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
-    search.add_argument("--exact", action="store_true",
-                        help="search the words as typed, without correcting typos")
+    search.add_argument(
+        "--exact", action="store_true", help="search the words as typed, without correcting typos"
+    )
     search.add_argument("--since", type=_day, metavar="DATE", help="listed on or after DATE")
     search.add_argument("--until", type=_day, metavar="DATE", help="listed on or before DATE")
-    search.add_argument("--category", action="append", metavar="CAT",
-                        help="only this category or archive (cs.CL, cs); repeat for several")
+    search.add_argument(
+        "--category",
+        action="append",
+        metavar="CAT",
+        help="only this category or archive (cs.CL, cs); repeat for several",
+    )
     search.add_argument("--author", action="append", metavar="NAME", help="only papers by NAME")
     search.add_argument("--json", action="store_true", help="machine-readable output")
 
-    related = sub.add_parser("related", help="papers nearest to one paper by embedding",
-                             description="The papers whose embeddings are nearest to the given "
-                                         "paper's (an arXiv id or another paperroute id).")
+    related = sub.add_parser(
+        "related",
+        help="papers nearest to one paper by embedding",
+        description="The papers whose embeddings are nearest to the given "
+        "paper's (an arXiv id or another paperroute id).",
+    )
     related.add_argument("id", help="the paper, such as 2411.17700")
     related.add_argument("--limit", type=int, default=5, help="how many (default 5)")
     related.add_argument("--json", action="store_true", help="machine-readable output")
 
-    index = sub.add_parser("index", help="sync or rebuild the search index",
-                           description="The search index is derived from the database and lives "
-                                       "in the data directory. `sync` adds new and changed papers "
-                                       "and embeds those without vectors; `rebuild` starts over, "
-                                       "reusing the vectors stored in the database.")
+    index = sub.add_parser(
+        "index",
+        help="sync or rebuild the search index",
+        description="The search index is derived from the database and lives "
+        "in the data directory. `sync` adds new and changed papers "
+        "and embeds those without vectors; `rebuild` starts over, "
+        "reusing the vectors stored in the database.",
+    )
     action = index.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, text in (("sync", "add new and changed papers, embed those without vectors"),
-                       ("rebuild", "rebuild from scratch (stored vectors are reused)")):
+    for name, text in (
+        ("sync", "add new and changed papers, embed those without vectors"),
+        ("rebuild", "rebuild from scratch (stored vectors are reused)"),
+    ):
         one = action.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        one.add_argument("--no-embed", action="store_true",
-                         help="keyword index only: leave papers without vectors for later")
+        one.add_argument(
+            "--no-embed",
+            action="store_true",
+            help="keyword index only: leave papers without vectors for later",
+        )
         one.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def _digest_parsers(sub) -> None:
     digest = sub.add_parser(
-        "digest", help="send or preview the email digests",
+        "digest",
+        help="send or preview the email digests",
         description="Compose a period's digests into the outbox and send them (send), or print "
-                    "one rendered message (preview). A send that is interrupted or run twice "
-                    "sends nobody the same digest twice. Exit status: 0 when the run is "
-                    "complete, 75 when messages wait for a retry (run it again, or leave it to "
-                    "`paperroute worker`), 2 on unusable input.")
+        "one rendered message (preview). A send that is interrupted or run twice "
+        "sends nobody the same digest twice. Exit status: 0 when the run is "
+        "complete, 75 when messages wait for a retry (run it again, or leave it to "
+        "`paperroute worker`), 2 on unusable input.",
+    )
     action = digest.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, text in (("send", "compose and send a period's digests"),
-                       ("preview", "print the digest one address would get")):
+    for name, text in (
+        ("send", "compose and send a period's digests"),
+        ("preview", "print the digest one address would get"),
+    ):
         one = action.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
-        one.add_argument("--period", choices=("daily", "weekly"), default="daily",
-                         help="daily (the newest listing day) or weekly (the last complete week)")
-        one.add_argument("--date", default="", metavar="DAY",
-                         help="the day (YYYY-MM-DD) or week (YYYY-Www, or any day in it) to send")
+        one.add_argument(
+            "--period",
+            choices=("daily", "weekly"),
+            default="daily",
+            help="daily (the newest listing day) or weekly (the last complete week)",
+        )
+        one.add_argument(
+            "--date",
+            default="",
+            metavar="DAY",
+            help="the day (YYYY-MM-DD) or week (YYYY-Www, or any day in it) to send",
+        )
         if name == "send":
-            one.add_argument("--dry-run", action="store_true",
-                             help="say what would be sent; write and send nothing")
-            one.add_argument("--to", default="", metavar="EMAIL",
-                             help="send one test copy to EMAIL instead (the outbox is untouched)")
-            one.add_argument("--wait", action="store_true",
-                             help="stay until deferred messages have been retried")
+            one.add_argument(
+                "--dry-run", action="store_true", help="say what would be sent; write and send nothing"
+            )
+            one.add_argument(
+                "--to",
+                default="",
+                metavar="EMAIL",
+                help="send one test copy to EMAIL instead (the outbox is untouched)",
+            )
+            one.add_argument(
+                "--wait", action="store_true", help="stay until deferred messages have been retried"
+            )
         else:
-            one.add_argument("--to", required=True, metavar="EMAIL",
-                             help="as for this subscriber (defaults if EMAIL is not one)")
-    mcp = sub.add_parser("mcp", help="serve the site to AI agents (Model Context Protocol)",
-                         description="Serve search, listings and papers, and a reader's library, "
-                                     "recommendations and upvotes (with their API token), as MCP "
-                                     "tools over standard input and output, or with --http over "
-                                     "streamable HTTP at /mcp on a port of its own (`paperroute "
-                                     "serve` also serves them at /mcp).")
+            one.add_argument(
+                "--to",
+                required=True,
+                metavar="EMAIL",
+                help="as for this subscriber (defaults if EMAIL is not one)",
+            )
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve the site to AI agents (Model Context Protocol)",
+        description="Serve search, listings and papers, and a reader's library, "
+        "recommendations and upvotes (with their API token), as MCP "
+        "tools over standard input and output, or with --http over "
+        "streamable HTTP at /mcp on a port of its own (`paperroute "
+        "serve` also serves them at /mcp).",
+    )
     mcp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     mcp.add_argument("--host", default="127.0.0.1", help="with --http: the address to listen on")
     mcp.add_argument("--port", type=int, default=8765, help="with --http: the port (default 8765)")
-    sub.add_parser("worker", help="run ingest, index sync and digests on a schedule",
-                   description="Run the schedule: ingest PAPERROUTE_WORKER_INGEST's sources, sync "
-                               "the search index, send the daily digest on weekdays and the weekly "
-                               "one on Mondays from PAPERROUTE_DIGEST_HOUR, and retry deferred mail. "
-                               "`paperroute serve` runs it unless --no-worker.")
+    sub.add_parser(
+        "worker",
+        help="run ingest, index sync and digests on a schedule",
+        description="Run the schedule: ingest PAPERROUTE_WORKER_INGEST's sources, sync "
+        "the search index, send the daily digest on weekdays and the weekly "
+        "one on Mondays from PAPERROUTE_DIGEST_HOUR, and retry deferred mail. "
+        "`paperroute serve` runs it unless --no-worker.",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,15 +388,29 @@ def cmd_ingest(args) -> int:
     config = settings.CONFIG
     began = timezone.now()
     request = Request(
-        source=args.source, input=args.input, since=args.since, until=args.until,
-        set_spec=args.set_spec, metadata_prefix=args.metadata_prefix, resume=args.resume,
-        restart=args.restart, search_query=args.query, id_list=args.id_list,
-        max_results=args.max_results, day=args.day, week=args.week, month=args.month,
+        source=args.source,
+        input=args.input,
+        since=args.since,
+        until=args.until,
+        set_spec=args.set_spec,
+        metadata_prefix=args.metadata_prefix,
+        resume=args.resume,
+        restart=args.restart,
+        search_query=args.query,
+        id_list=args.id_list,
+        max_results=args.max_results,
+        day=args.day,
+        week=args.week,
+        month=args.month,
         categories=config["ARXIV_CATEGORIES"],
     )
-    client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
-                          max_bytes=config["MAX_INPUT_MB"] << 20,
-                          contact=config["CONTACT_EMAIL"], log=ingest_log.info)
+    client = PoliteClient(
+        delay=config["ARXIV_DELAY"],
+        timeout=config["HTTP_TIMEOUT"],
+        max_bytes=config["MAX_INPUT_MB"] << 20,
+        contact=config["CONTACT_EMAIL"],
+        log=ingest_log.info,
+    )
     with counter(f"ingest {args.source}", enabled=not args.quiet) as progress:
         importer = Importer(args.source, progress=progress)
         try:
@@ -416,8 +529,10 @@ def cmd_stats(args) -> int:
     print(f"categories  {stats['categories']}")
     for source, info in stats["sources"].items():
         newest = info["newest"]
-        print(f"{source:<11} {info['papers']} papers; newest {newest['id']} "
-              f"({(newest['published'] or newest['first_seen'])[:10]}) {newest['title'][:60]}")
+        print(
+            f"{source:<11} {info['papers']} papers; newest {newest['id']} "
+            f"({(newest['published'] or newest['first_seen'])[:10]}) {newest['title'][:60]}"
+        )
     return EXIT_OK
 
 
@@ -443,8 +558,10 @@ def cmd_createsuperuser(args) -> int:
     except InvalidInput as exc:
         err(f"createsuperuser: {exc}")
         return EXIT_UNUSABLE
-    print(f"{user.email} (shown as {user.username}) is a superuser; sign in at "
-          f"/account/signin with that address, then open /admin/")
+    print(
+        f"{user.email} (shown as {user.username}) is a superuser; sign in at "
+        f"/account/signin with that address, then open /admin/"
+    )
     return EXIT_OK
 
 
@@ -487,10 +604,17 @@ def cmd_search(args) -> int:
     from paperroute.search.terminal import render_results, results_json
 
     try:
-        results = search.search(" ".join(args.query), mode=args.mode, limit=args.limit,
-                                offset=args.offset, since=args.since, until=args.until,
-                                categories=args.category, authors=args.author,
-                                correct=not args.exact)
+        results = search.search(
+            " ".join(args.query),
+            mode=args.mode,
+            limit=args.limit,
+            offset=args.offset,
+            since=args.since,
+            until=args.until,
+            categories=args.category,
+            authors=args.author,
+            correct=not args.exact,
+        )
     except search.SearchError as exc:
         err(str(exc))
         return EXIT_UNUSABLE
@@ -544,8 +668,9 @@ def cmd_digest(args) -> int:
         if args.to:
             print(runs.send_copy(period, args.to, messenger_factory()))
             return EXIT_OK
-        report = runs.send(period, messenger_factory=messenger_factory(), wait=args.wait,
-                           log_line=digest_log.info)
+        report = runs.send(
+            period, messenger_factory=messenger_factory(), wait=args.wait, log_line=digest_log.info
+        )
     except DigestError as exc:
         err(str(exc))
         return EXIT_UNUSABLE
@@ -567,8 +692,9 @@ def cmd_mcp(args) -> int:
     from paperroute.web import mcp_server
 
     if args.http:
-        print(f"serving MCP on http://{args.host}:{args.port}/mcp (Ctrl-C stops)", file=sys.stderr,
-              flush=True)
+        print(
+            f"serving MCP on http://{args.host}:{args.port}/mcp (Ctrl-C stops)", file=sys.stderr, flush=True
+        )
     mcp_server.run(http=args.http, host=args.host, port=args.port)
     return EXIT_OK
 

@@ -44,8 +44,9 @@ def _networks(value: str) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(part, strict=False)))
         except ValueError:
-            raise ValueError(f"expected IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, "
-                             f"got {part!r}") from None
+            raise ValueError(
+                f"expected IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, got {part!r}"
+            ) from None
     return networks
 
 
@@ -105,133 +106,264 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATA_DIR", "./paperroute-data",
-            "Directory for the SQLite database, the search index and generated secrets."),
-    Setting("DATABASE_URL", "",
-            "Database to use. Empty means SQLite at DATA_DIR/paperroute.sqlite3; "
-            "`postgres://user:password@host:5432/name` selects PostgreSQL, and "
-            "`sqlite:////absolute/path.sqlite3` another SQLite file."),
-    Setting("SECRET_KEY", "",
-            "Django secret key for sessions and signed links. Empty means one is generated once "
-            "and kept in DATA_DIR/secret_key. PAPERROUTE_SECRET_KEY_FILE reads it from a file.",
-            secret=True),
-    Setting("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]",
-            "Comma-separated host names the site may be served under.", _csv),
+    Setting(
+        "DATA_DIR",
+        "./paperroute-data",
+        "Directory for the SQLite database, the search index and generated secrets.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "Database to use. Empty means SQLite at DATA_DIR/paperroute.sqlite3; "
+        "`postgres://user:password@host:5432/name` selects PostgreSQL, and "
+        "`sqlite:////absolute/path.sqlite3` another SQLite file.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        "",
+        "Django secret key for sessions and signed links. Empty means one is generated once "
+        "and kept in DATA_DIR/secret_key. PAPERROUTE_SECRET_KEY_FILE reads it from a file.",
+        secret=True,
+    ),
+    Setting(
+        "ALLOWED_HOSTS",
+        "localhost,127.0.0.1,[::1]",
+        "Comma-separated host names the site may be served under.",
+        _csv,
+    ),
     Setting("DEBUG", "false", "Django debug mode; never enable it on a public server.", _bool),
-    Setting("EMBED_THREADS", "0",
-            "CPU threads the embedding model uses in each process; 0 means one per core.", _int),
-    Setting("EMBED_BATCH", "8",
-            "Passages the embedding model runs at once while indexing (8 measured fastest on "
-            "2 cores; see BENCHMARKS.md).", _int),
-    Setting("EMBED_ON_INGEST", "true",
-            "Whether `paperroute ingest` embeds new papers for semantic search right away; when "
-            "false it updates the keyword index only and `paperroute index sync` embeds later.",
-            _bool),
-    Setting("ARXIV_CATEGORIES", "cs.AI,cs.CL,cs.CV,cs.LG,stat.ML",
-            "Comma-separated arXiv categories or archives followed by default: the RSS feed and "
-            "query the fetchers use when no URL is given.", _csv),
-    Setting("ARXIV_DELAY", "3",
-            "Seconds between requests to arXiv (arXiv asks for one request every 3 seconds).",
-            _float),
+    Setting(
+        "EMBED_THREADS",
+        "0",
+        "CPU threads the embedding model uses in each process; 0 means one per core.",
+        _int,
+    ),
+    Setting(
+        "EMBED_BATCH",
+        "8",
+        "Passages the embedding model runs at once while indexing (8 measured fastest on "
+        "2 cores; see BENCHMARKS.md).",
+        _int,
+    ),
+    Setting(
+        "EMBED_ON_INGEST",
+        "true",
+        "Whether `paperroute ingest` embeds new papers for semantic search right away; when "
+        "false it updates the keyword index only and `paperroute index sync` embeds later.",
+        _bool,
+    ),
+    Setting(
+        "ARXIV_CATEGORIES",
+        "cs.AI,cs.CL,cs.CV,cs.LG,stat.ML",
+        "Comma-separated arXiv categories or archives followed by default: the RSS feed and "
+        "query the fetchers use when no URL is given.",
+        _csv,
+    ),
+    Setting(
+        "ARXIV_DELAY",
+        "3",
+        "Seconds between requests to arXiv (arXiv asks for one request every 3 seconds).",
+        _float,
+    ),
     Setting("HTTP_TIMEOUT", "60", "Seconds before an HTTP request to a source gives up.", _float),
-    Setting("CONTACT_EMAIL", "",
-            "Contact address sent in the User-Agent to arXiv and Hugging Face, as arXiv asks "
-            "of harvesters."),
-    Setting("WEB_WORKERS", "0",
-            "Web server processes for `paperroute serve`; 0 means two per CPU core.", _int),
-    Setting("SITE_URL", "http://127.0.0.1:8000",
-            "The site's public address, used for absolute links in emails, feeds and link "
-            "previews. Its host is always allowed; when it is https, cookies are Secure, HSTS is "
-            "sent and forms are accepted from that origin.", _site_url),
-    Setting("TRUSTED_PROXIES", "",
-            "Comma-separated addresses or networks (CIDR) of the reverse proxies in front of the "
-            "site. Only requests from them may set the client's address (X-Forwarded-For) and "
-            "scheme (X-Forwarded-Proto); empty means no proxy is trusted.", _networks),
-    Setting("HSTS_SECONDS", "31536000",
-            "Seconds browsers keep to HTTPS once they saw the site over it (Strict-Transport-"
-            "Security), when SITE_URL is https. Try HTTPS out with a small value such as 300.",
-            _int),
-    Setting("MAX_INPUT_MB", "256",
-            "Most megabytes an ingest reads from one file, response or standard input, after "
-            "decompression; a larger input is refused (exit status 2).", _positive_int),
-    Setting("SMTP_URL", "",
-            "Mail server: `smtp://user:password@host:587?starttls=1`, `smtps://user:password@host:465` "
-            "or `smtp://host:25`. Empty means mails are printed to the server's console (the demo's "
-            "sign-in links appear there).", secret=True),
-    Setting("FROM_EMAIL", "paperroute <noreply@localhost>",
-            "The From address of every mail the site sends."),
-    Setting("ARXIV_API_URL", "https://export.arxiv.org/api/query",
-            "The arXiv query API that `/submit` fetches submitted papers from."),
-    Setting("SIGNIN_LINK_MINUTES", "30",
-            "Minutes a sign-in link stays valid (each link works once).", _int),
-    Setting("RATE_SIGNIN", "20/hour",
-            "Sign-in requests per client (IP address): COUNT/second|minute|hour|day.", _rate),
-    Setting("SIGNIN_MAIL_MINUTES", "10",
-            "An address gets at most one sign-in mail per this many minutes, however many times "
-            "it is asked for; the link already sent keeps working. At most 10, and less than "
-            "SIGNIN_LINK_MINUTES, so that its owner always has a working link.", _positive_int),
+    Setting(
+        "CONTACT_EMAIL",
+        "",
+        "Contact address sent in the User-Agent to arXiv and Hugging Face, as arXiv asks of harvesters.",
+    ),
+    Setting(
+        "WEB_WORKERS", "0", "Web server processes for `paperroute serve`; 0 means two per CPU core.", _int
+    ),
+    Setting(
+        "SITE_URL",
+        "http://127.0.0.1:8000",
+        "The site's public address, used for absolute links in emails, feeds and link "
+        "previews. Its host is always allowed; when it is https, cookies are Secure, HSTS is "
+        "sent and forms are accepted from that origin.",
+        _site_url,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Comma-separated addresses or networks (CIDR) of the reverse proxies in front of the "
+        "site. Only requests from them may set the client's address (X-Forwarded-For) and "
+        "scheme (X-Forwarded-Proto); empty means no proxy is trusted.",
+        _networks,
+    ),
+    Setting(
+        "HSTS_SECONDS",
+        "31536000",
+        "Seconds browsers keep to HTTPS once they saw the site over it (Strict-Transport-"
+        "Security), when SITE_URL is https. Try HTTPS out with a small value such as 300.",
+        _int,
+    ),
+    Setting(
+        "MAX_INPUT_MB",
+        "256",
+        "Most megabytes an ingest reads from one file, response or standard input, after "
+        "decompression; a larger input is refused (exit status 2).",
+        _positive_int,
+    ),
+    Setting(
+        "SMTP_URL",
+        "",
+        "Mail server: `smtp://user:password@host:587?starttls=1`, `smtps://user:password@host:465` "
+        "or `smtp://host:25`. Empty means mails are printed to the server's console (the demo's "
+        "sign-in links appear there).",
+        secret=True,
+    ),
+    Setting("FROM_EMAIL", "paperroute <noreply@localhost>", "The From address of every mail the site sends."),
+    Setting(
+        "ARXIV_API_URL",
+        "https://export.arxiv.org/api/query",
+        "The arXiv query API that `/submit` fetches submitted papers from.",
+    ),
+    Setting("SIGNIN_LINK_MINUTES", "30", "Minutes a sign-in link stays valid (each link works once).", _int),
+    Setting(
+        "RATE_SIGNIN",
+        "20/hour",
+        "Sign-in requests per client (IP address): COUNT/second|minute|hour|day.",
+        _rate,
+    ),
+    Setting(
+        "SIGNIN_MAIL_MINUTES",
+        "10",
+        "An address gets at most one sign-in mail per this many minutes, however many times "
+        "it is asked for; the link already sent keeps working. At most 10, and less than "
+        "SIGNIN_LINK_MINUTES, so that its owner always has a working link.",
+        _positive_int,
+    ),
     Setting("RATE_VOTES", "120/hour", "Upvotes and un-votes per user: COUNT/PERIOD.", _rate),
     Setting("RATE_COMMENTS", "20/hour", "Comments, and comment edits, per user: COUNT/PERIOD.", _rate),
     Setting("RATE_SUBMISSIONS", "10/day", "Paper submissions per user: COUNT/PERIOD.", _rate),
-    Setting("RATE_LIBRARY", "600/hour",
-            "Changes to a reader's library per user (saves, collections, notes, read and not "
-            "interested, follows): COUNT/PERIOD.", _rate),
-    Setting("RATE_IMPORTS", "20/day", "Library imports (files or lists of ids) per user: COUNT/PERIOD.",
-            _rate),
-    Setting("TRENDING_HALF_LIFE", "24",
-            "Hours after which a vote counts half as much in the trending ranking.", _float),
-    Setting("PAGE_CACHE_SECONDS", "300",
-            "Seconds an anonymous visitor's listing or paper page may be served from the page "
-            "cache; any vote, comment or ingest invalidates it at once. 0 turns the cache off.",
-            _int),
-    Setting("DIGEST_HOUR", "6",
-            "Hour of the day (UTC, 0-23) from which the worker sends the daily digest on weekdays "
-            "and the weekly digest on Mondays; arXiv announces at 00:00 UTC.", _int),
-    Setting("DIGEST_CONCURRENCY", "4",
-            "SMTP connections each `digest send` process (or the worker) sends over at once.", _int),
-    Setting("DIGEST_RATE", "",
-            "Most digest messages one sending process hands to the SMTP server: COUNT/second|minute|"
-            "hour|day, such as 14/second for a relay's quota. Empty means as fast as it accepts.",
-            _optional_rate),
-    Setting("DIGEST_RETRY_SCHEDULE", "60,300,1800,7200,21600",
-            "Seconds to wait before each retry of a message after a 4xx reply or a connection "
-            "error; after the last one the message counts as failed.", _seconds_list),
-    Setting("DIGEST_SUPPRESS_AFTER", "3",
-            "Permanent failures in a row (5xx replies to the recipient, hard bounces) after which "
-            "an address is suppressed: no more mail goes to it.", _int),
-    Setting("DIGEST_LEASE_SECONDS", "300",
-            "Seconds a sending process holds a claimed message before a process on another host "
-            "may take it over (a dead process on the same host is noticed at once).", _int),
-    Setting("DIGEST_CONFIRM_HOURS", "72",
-            "Hours a subscription's confirmation link stays valid.", _int),
-    Setting("RATE_SUBSCRIBE", "10/hour",
-            "Subscribe-form submissions per IP address: COUNT/second|minute|hour|day. Each address "
-            "also gets at most one confirmation mail per 24 hours.", _rate),
-    Setting("UNSUBSCRIBE_EMAIL", "",
-            "The mailto address in every digest's List-Unsubscribe header. Empty means the From "
-            "address; route mail to it into the bounce webhook (type unsubscribe)."),
-    Setting("BOUNCE_WEBHOOK", "",
-            "Secret that switches on the bounce webhook at /hooks/bounce; senders authenticate with "
-            "`Authorization: Bearer SECRET`. Empty means the webhook is off.", secret=True),
-    Setting("WORKER_INGEST", "",
-            "Comma-separated sources (arxiv-rss, hf-daily, ...) the worker ingests from their live "
-            "services before each digest and every WORKER_INGEST_MINUTES. Empty means the worker "
-            "does not ingest (the demo has no network).", _csv),
-    Setting("WORKER_INGEST_MINUTES", "60",
-            "Minutes between the worker's ingests (when WORKER_INGEST is set).", _int),
-    Setting("LOG_LEVEL", "INFO",
-            "Least important log lines written to standard error by serve, the worker and the "
-            "commands: DEBUG, INFO, WARNING, ERROR or CRITICAL.", parse_level),
-    Setting("LOG_FORMAT", "text",
-            "`text` (a time, level and component, then the message) or `json` (one JSON object "
-            "a line, for a log collector).", parse_format),
-    Setting("METRICS_TOKEN", "",
-            "Secret that switches on /metrics (Prometheus format) for scrapers that send "
-            "`Authorization: Bearer SECRET`. Empty, with METRICS_NETWORKS empty, means /metrics "
-            "is off.", secret=True),
-    Setting("METRICS_NETWORKS", "",
-            "Comma-separated addresses or networks (CIDR) that may read /metrics without the "
-            "token, such as 127.0.0.1 for a scraper on the same host.", _networks),
+    Setting(
+        "RATE_LIBRARY",
+        "600/hour",
+        "Changes to a reader's library per user (saves, collections, notes, read and not "
+        "interested, follows): COUNT/PERIOD.",
+        _rate,
+    ),
+    Setting(
+        "RATE_IMPORTS", "20/day", "Library imports (files or lists of ids) per user: COUNT/PERIOD.", _rate
+    ),
+    Setting(
+        "TRENDING_HALF_LIFE",
+        "24",
+        "Hours after which a vote counts half as much in the trending ranking.",
+        _float,
+    ),
+    Setting(
+        "PAGE_CACHE_SECONDS",
+        "300",
+        "Seconds an anonymous visitor's listing or paper page may be served from the page "
+        "cache; any vote, comment or ingest invalidates it at once. 0 turns the cache off.",
+        _int,
+    ),
+    Setting(
+        "DIGEST_HOUR",
+        "6",
+        "Hour of the day (UTC, 0-23) from which the worker sends the daily digest on weekdays "
+        "and the weekly digest on Mondays; arXiv announces at 00:00 UTC.",
+        _int,
+    ),
+    Setting(
+        "DIGEST_CONCURRENCY",
+        "4",
+        "SMTP connections each `digest send` process (or the worker) sends over at once.",
+        _int,
+    ),
+    Setting(
+        "DIGEST_RATE",
+        "",
+        "Most digest messages one sending process hands to the SMTP server: COUNT/second|minute|"
+        "hour|day, such as 14/second for a relay's quota. Empty means as fast as it accepts.",
+        _optional_rate,
+    ),
+    Setting(
+        "DIGEST_RETRY_SCHEDULE",
+        "60,300,1800,7200,21600",
+        "Seconds to wait before each retry of a message after a 4xx reply or a connection "
+        "error; after the last one the message counts as failed.",
+        _seconds_list,
+    ),
+    Setting(
+        "DIGEST_SUPPRESS_AFTER",
+        "3",
+        "Permanent failures in a row (5xx replies to the recipient, hard bounces) after which "
+        "an address is suppressed: no more mail goes to it.",
+        _int,
+    ),
+    Setting(
+        "DIGEST_LEASE_SECONDS",
+        "300",
+        "Seconds a sending process holds a claimed message before a process on another host "
+        "may take it over (a dead process on the same host is noticed at once).",
+        _int,
+    ),
+    Setting("DIGEST_CONFIRM_HOURS", "72", "Hours a subscription's confirmation link stays valid.", _int),
+    Setting(
+        "RATE_SUBSCRIBE",
+        "10/hour",
+        "Subscribe-form submissions per IP address: COUNT/second|minute|hour|day. Each address "
+        "also gets at most one confirmation mail per 24 hours.",
+        _rate,
+    ),
+    Setting(
+        "UNSUBSCRIBE_EMAIL",
+        "",
+        "The mailto address in every digest's List-Unsubscribe header. Empty means the From "
+        "address; route mail to it into the bounce webhook (type unsubscribe).",
+    ),
+    Setting(
+        "BOUNCE_WEBHOOK",
+        "",
+        "Secret that switches on the bounce webhook at /hooks/bounce; senders authenticate with "
+        "`Authorization: Bearer SECRET`. Empty means the webhook is off.",
+        secret=True,
+    ),
+    Setting(
+        "WORKER_INGEST",
+        "",
+        "Comma-separated sources (arxiv-rss, hf-daily, ...) the worker ingests from their live "
+        "services before each digest and every WORKER_INGEST_MINUTES. Empty means the worker "
+        "does not ingest (the demo has no network).",
+        _csv,
+    ),
+    Setting(
+        "WORKER_INGEST_MINUTES",
+        "60",
+        "Minutes between the worker's ingests (when WORKER_INGEST is set).",
+        _int,
+    ),
+    Setting(
+        "LOG_LEVEL",
+        "INFO",
+        "Least important log lines written to standard error by serve, the worker and the "
+        "commands: DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+        parse_level,
+    ),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "`text` (a time, level and component, then the message) or `json` (one JSON object "
+        "a line, for a log collector).",
+        parse_format,
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Secret that switches on /metrics (Prometheus format) for scrapers that send "
+        "`Authorization: Bearer SECRET`. Empty, with METRICS_NETWORKS empty, means /metrics "
+        "is off.",
+        secret=True,
+    ),
+    Setting(
+        "METRICS_NETWORKS",
+        "",
+        "Comma-separated addresses or networks (CIDR) that may read /metrics without the "
+        "token, such as 127.0.0.1 for a scraper on the same host.",
+        _networks,
+    ),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -250,7 +382,8 @@ def read(env: Mapping[str, str] | None = None) -> dict[str, object]:
                 raw = Path(file_path).read_text().strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"{PREFIX}{setting.name}_FILE: cannot read {file_path}: {exc.strerror}") from exc
+                    f"{PREFIX}{setting.name}_FILE: cannot read {file_path}: {exc.strerror}"
+                ) from exc
         try:
             values[setting.name] = setting.parse(setting.default if raw is None else raw)
         except ValueError as exc:
@@ -264,8 +397,10 @@ def _check_signin(values: Mapping[str, object]) -> None:
     # SIGNIN_MAIL_MINUTES ago is still valid, and the owner never waits more than 10 minutes.
     every, valid = int(values["SIGNIN_MAIL_MINUTES"]), int(values["SIGNIN_LINK_MINUTES"])
     if every > 10 or every >= valid:
-        raise ConfigError(f"{PREFIX}SIGNIN_MAIL_MINUTES: must be at most 10 and less than "
-                          f"{PREFIX}SIGNIN_LINK_MINUTES ({valid}), got {every}")
+        raise ConfigError(
+            f"{PREFIX}SIGNIN_MAIL_MINUTES: must be at most 10 and less than "
+            f"{PREFIX}SIGNIN_LINK_MINUTES ({valid}), got {every}"
+        )
 
 
 def data_dir(values: Mapping[str, object]) -> Path:

@@ -57,14 +57,21 @@ def _read_json(path: Path) -> dict | None:
 
 # -- what the worker writes ------------------------------------------------------------------
 
+
 class Heartbeat:
     """The worker's heartbeat file: beats while the process lives, says when a tick is running."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.path = (directory or status_dir()) / f"worker-{socket.gethostname()}.json"
         self.lock = threading.Lock()
-        self.state = {"pid": os.getpid(), "host": socket.gethostname(), "started": _iso(_now()),
-                      "beat": None, "tick_started": None, "tick_finished": None}
+        self.state = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": _iso(_now()),
+            "beat": None,
+            "tick_started": None,
+            "tick_finished": None,
+        }
 
     def beat(self) -> None:
         with self.lock:
@@ -109,6 +116,7 @@ def record_ingest(source: str, *, ok: bool, line: str) -> None:
 
 # -- the checks ------------------------------------------------------------------------------
 
+
 def check_database() -> dict:
     from django.db import connection
 
@@ -122,7 +130,7 @@ def check_database() -> dict:
 
 
 def _capped(queryset) -> int:
-    return queryset.values("pk")[:COUNT_CAP + 1].count()
+    return queryset.values("pk")[: COUNT_CAP + 1].count()
 
 
 def check_index(now: datetime) -> dict:
@@ -141,20 +149,30 @@ def check_index(now: datetime) -> dict:
             generation = None
     if generation is None:
         empty = not Paper.objects.exists()
-        return {"ok": empty, "built": False, "lag": 0 if empty else None,
-                **({} if empty else {"error": "there is no search index; run "
-                                              "`paperroute index sync`"})}
+        return {
+            "ok": empty,
+            "built": False,
+            "lag": 0 if empty else None,
+            **({} if empty else {"error": "there is no search index; run `paperroute index sync`"}),
+        }
     behind = Paper.objects.all()
     if mark:
         behind = behind.filter(changed_at__gt=datetime.fromisoformat(mark))
     lag = _capped(behind)
     oldest = behind.order_by("changed_at").values_list("changed_at", flat=True).first()
-    result = {"ok": oldest is None or now - oldest < INDEX_STALE, "built": True,
-              "lag": lag, "lag_capped": lag > COUNT_CAP, "synced_to": mark,
-              "behind_since": _iso(oldest)}
+    result = {
+        "ok": oldest is None or now - oldest < INDEX_STALE,
+        "built": True,
+        "lag": lag,
+        "lag_capped": lag > COUNT_CAP,
+        "synced_to": mark,
+        "behind_since": _iso(oldest),
+    }
     if not result["ok"]:
-        result["error"] = (f"{'more than ' if lag > COUNT_CAP else ''}{min(lag, COUNT_CAP)} "
-                           f"paper(s) changed since {_iso(oldest)} are not in the search index")
+        result["error"] = (
+            f"{'more than ' if lag > COUNT_CAP else ''}{min(lag, COUNT_CAP)} "
+            f"paper(s) changed since {_iso(oldest)} are not in the search index"
+        )
     return result
 
 
@@ -167,11 +185,16 @@ def check_worker(now: datetime, directory: Path | None = None) -> dict:
     last = datetime.fromisoformat(beat["beat"]) if beat.get("beat") else None
     age = (now - last).total_seconds() if last else None
     busy = beat.get("tick_started") and (beat.get("tick_finished") or "") < beat["tick_started"]
-    result = {"ok": last is not None and now - last < WORKER_STALE, "running": True,
-              "pid": beat.get("pid"), "started": beat.get("started"), "beat": beat.get("beat"),
-              "beat_age_seconds": round(age) if age is not None else None,
-              "busy_since": beat["tick_started"] if busy else None,
-              "last_round": beat.get("tick_finished")}
+    result = {
+        "ok": last is not None and now - last < WORKER_STALE,
+        "running": True,
+        "pid": beat.get("pid"),
+        "started": beat.get("started"),
+        "beat": beat.get("beat"),
+        "beat_age_seconds": round(age) if age is not None else None,
+        "busy_since": beat["tick_started"] if busy else None,
+        "last_round": beat.get("tick_finished"),
+    }
     if not result["ok"]:
         result["error"] = f"no heartbeat from worker {beat.get('pid')} since {beat.get('beat')}"
     return result
@@ -181,15 +204,15 @@ def check_outbox(now: datetime) -> dict:
     """Messages of open digest runs still to send, and whether any is overdue."""
     from paperroute.digest.models import DigestRun, Outbox
 
-    runs = list(DigestRun.objects.exclude(status=DigestRun.COMPLETE)
-                .order_by("period_start")[:OPEN_RUNS_CAP])
+    runs = list(DigestRun.objects.exclude(status=DigestRun.COMPLETE).order_by("period_start")[:OPEN_RUNS_CAP])
     backlog, overdue, details = 0, 0, []
     waiting = (Outbox.PENDING, Outbox.SENDING)
     for run in runs:
         count = _capped(Outbox.objects.filter(run=run, status__in=waiting))
         # The worker takes due messages every minute: one due an hour ago means nobody sends.
-        late = _capped(Outbox.objects.filter(run=run, status=Outbox.PENDING,
-                                             next_attempt_at__lt=now - OUTBOX_STALE))
+        late = _capped(
+            Outbox.objects.filter(run=run, status=Outbox.PENDING, next_attempt_at__lt=now - OUTBOX_STALE)
+        )
         backlog += count
         overdue += late
         details.append({"run": run.key, "status": run.status, "waiting": count, "overdue": late})
@@ -221,8 +244,9 @@ def check_ingest(now: datetime, directory: Path | None = None) -> dict:
         record["scheduled"] = True
         success = record.get("success")
         # Not attempted yet is fine: the worker ingests as soon as it starts.
-        record["ok"] = (now - datetime.fromisoformat(success) < allowed if success
-                        else not record.get("attempt"))
+        record["ok"] = (
+            now - datetime.fromisoformat(success) < allowed if success else not record.get("attempt")
+        )
         if not record["ok"]:
             failing.append(source)
     changed = Paper.objects.aggregate(newest=Max("changed_at"))["newest"]  # indexed
@@ -237,16 +261,24 @@ def report(now: datetime | None = None) -> dict:
     now = now or _now()
     checks: dict[str, dict] = {"database": check_database()}
     if checks["database"]["ok"]:
-        for name, check in (("index", check_index), ("worker", check_worker),
-                            ("outbox", check_outbox), ("ingest", check_ingest)):
+        for name, check in (
+            ("index", check_index),
+            ("worker", check_worker),
+            ("outbox", check_outbox),
+            ("ingest", check_ingest),
+        ):
             try:
                 checks[name] = check(now)
             except Exception as exc:
                 checks[name] = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}
     else:
         checks["worker"] = check_worker(now)
-    return {"ok": all(c["ok"] for c in checks.values()), "time": _iso(now),
-            "host": socket.gethostname(), "checks": checks}
+    return {
+        "ok": all(c["ok"] for c in checks.values()),
+        "time": _iso(now),
+        "host": socket.gethostname(),
+        "checks": checks,
+    }
 
 
 def lines(result: dict) -> list[str]:
@@ -274,7 +306,11 @@ def _summary(name: str, check: dict) -> str:
         return f"pid {check['pid']}, last heartbeat {check['beat_age_seconds']} s ago{busy}"
     if name == "outbox":
         return f"{check['backlog']} message(s) waiting in {len(check['open_runs'])} open run(s)"
-    parts = [f"{s}: {r.get('success') or 'never'}" + ("" if r.get("ok", True) else " (failed)")
-             for s, r in check["sources"].items()]
-    return "; ".join(parts or ["no ingest recorded on this host"]) + \
-        f"; catalogue changed {check['catalogue_changed']}"
+    parts = [
+        f"{s}: {r.get('success') or 'never'}" + ("" if r.get("ok", True) else " (failed)")
+        for s, r in check["sources"].items()
+    ]
+    return (
+        "; ".join(parts or ["no ingest recorded on this host"])
+        + f"; catalogue changed {check['catalogue_changed']}"
+    )

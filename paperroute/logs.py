@@ -58,9 +58,11 @@ class TextFormatter(logging.Formatter):
     """`2024-11-28T06:00:01.250Z INFO worker: message`, then the traceback if there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = (f"{_timestamp(record)} {record.levelname} "
-                f"{getattr(record, 'component', None) or component_of(record.name)}: "
-                f"{record.getMessage()}")
+        line = (
+            f"{_timestamp(record)} {record.levelname} "
+            f"{getattr(record, 'component', None) or component_of(record.name)}: "
+            f"{record.getMessage()}"
+        )
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -116,8 +118,11 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
         "formatters": {"line": {"()": formatter_class}},
         "handlers": {
             "console": {"()": "paperroute.logs.StderrHandler", "formatter": "line"},
-            "console_short": {"()": "paperroute.logs.StderrHandler", "formatter": "line",
-                              "filters": ["no_traceback"]},
+            "console_short": {
+                "()": "paperroute.logs.StderrHandler",
+                "formatter": "line",
+                "filters": ["no_traceback"],
+            },
         },
         # Libraries speak from WARNING on: their INFO lines are for their own developers.
         "root": {"handlers": ["console"], "level": logging.getLevelName(others)},
@@ -126,8 +131,7 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
             "paperroute": {"level": level},
             # A request for a host the site is not served under is the client's mistake (or a
             # scanner's): one line says which host, a traceback would say nothing more.
-            "django.security": {"handlers": ["console_short"], "level": "WARNING",
-                                "propagate": False},
+            "django.security": {"handlers": ["console_short"], "level": "WARNING", "propagate": False},
         },
     }
 

@@ -19,8 +19,10 @@ def email_settings(smtp_url: str, from_email: str, timeout: float = 30) -> dict[
         return settings
     parts = urlsplit(smtp_url)
     if parts.scheme not in ("smtp", "smtps"):
-        raise ConfigError("PAPERROUTE_SMTP_URL: expected smtp://host:port, smtps://host:port or "
-                          f"smtp://host:port?starttls=1, got a {parts.scheme or 'bare'} URL")
+        raise ConfigError(
+            "PAPERROUTE_SMTP_URL: expected smtp://host:port, smtps://host:port or "
+            f"smtp://host:port?starttls=1, got a {parts.scheme or 'bare'} URL"
+        )
     if not parts.hostname:
         raise ConfigError("PAPERROUTE_SMTP_URL: the URL has no host name")
     try:

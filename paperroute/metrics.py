@@ -54,19 +54,31 @@ def counters() -> SimpleNamespace:
     from prometheus_client import Counter, Histogram
 
     return SimpleNamespace(
-        requests=Counter("paperroute_http_requests", "HTTP requests answered, by route and status.",
-                         ["route", "method", "status"]),
-        latency=Histogram("paperroute_http_request_duration_seconds",
-                          "Time to answer an HTTP request, by route.", ["route"], buckets=BUCKETS),
-        papers=Counter("paperroute_papers_ingested", "Papers stored by ingests, by source and "
-                       "whether they were new or updated.", ["source", "outcome"]),
-        ingests=Counter("paperroute_ingests", "Ingest runs, by source and result.",
-                        ["source", "result"]),
-        composed=Counter("paperroute_digests_composed", "Digest messages composed into the "
-                         "outbox.", ["frequency"]),
-        messages=Counter("paperroute_digest_messages", "Digest messages handed to the mail "
-                         "server: sent, retried (deferred), failed or skipped.",
-                         ["frequency", "outcome"]),
+        requests=Counter(
+            "paperroute_http_requests",
+            "HTTP requests answered, by route and status.",
+            ["route", "method", "status"],
+        ),
+        latency=Histogram(
+            "paperroute_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["route"],
+            buckets=BUCKETS,
+        ),
+        papers=Counter(
+            "paperroute_papers_ingested",
+            "Papers stored by ingests, by source and whether they were new or updated.",
+            ["source", "outcome"],
+        ),
+        ingests=Counter("paperroute_ingests", "Ingest runs, by source and result.", ["source", "result"]),
+        composed=Counter(
+            "paperroute_digests_composed", "Digest messages composed into the outbox.", ["frequency"]
+        ),
+        messages=Counter(
+            "paperroute_digest_messages",
+            "Digest messages handed to the mail server: sent, retried (deferred), failed or skipped.",
+            ["frequency", "outcome"],
+        ),
     )
 
 
@@ -89,8 +101,12 @@ def count_digest(report) -> None:
     frequency = report.period.frequency
     c.composed.labels(frequency).inc(report.composed)
     for one in report.passes:
-        for outcome, number in (("sent", one.sent), ("retried", one.deferred),
-                                ("failed", one.failed), ("skipped", one.skipped)):
+        for outcome, number in (
+            ("sent", one.sent),
+            ("retried", one.deferred),
+            ("failed", one.failed),
+            ("skipped", one.skipped),
+        ):
             c.messages.labels(frequency, outcome).inc(number)
 
 
@@ -106,26 +122,38 @@ def _scraped() -> bytes:
 
     class Now:
         def collect(self):
-            ok = GaugeMetricFamily("paperroute_health_check_ok", "1 when a /healthz check passes.",
-                                   labels=["check"])
+            ok = GaugeMetricFamily(
+                "paperroute_health_check_ok", "1 when a /healthz check passes.", labels=["check"]
+            )
             for name, check in checks.items():
                 ok.add_metric([name], 1.0 if check["ok"] else 0.0)
             yield ok
             index = checks.get("index", {})
             if index.get("lag") is not None:
-                yield GaugeMetricFamily("paperroute_index_lag_papers", "Papers changed since the "
-                                        f"search index's last sync (counted up to {health.COUNT_CAP}).",
-                                        value=index["lag"])
+                yield GaugeMetricFamily(
+                    "paperroute_index_lag_papers",
+                    f"Papers changed since the search index's last sync (counted up to {health.COUNT_CAP}).",
+                    value=index["lag"],
+                )
             outbox = checks.get("outbox", {})
             if "backlog" in outbox:
-                yield GaugeMetricFamily("paperroute_outbox_backlog_messages", "Digest messages "
-                                        "waiting to be sent.", value=outbox["backlog"])
-                yield GaugeMetricFamily("paperroute_outbox_overdue_messages", "Digest messages due "
-                                        "more than an hour ago.", value=outbox["overdue"])
+                yield GaugeMetricFamily(
+                    "paperroute_outbox_backlog_messages",
+                    "Digest messages waiting to be sent.",
+                    value=outbox["backlog"],
+                )
+                yield GaugeMetricFamily(
+                    "paperroute_outbox_overdue_messages",
+                    "Digest messages due more than an hour ago.",
+                    value=outbox["overdue"],
+                )
             worker = checks.get("worker", {})
             if worker.get("beat_age_seconds") is not None:
-                yield GaugeMetricFamily("paperroute_worker_heartbeat_age_seconds", "Seconds since "
-                                        "this host's worker last beat.", value=worker["beat_age_seconds"])
+                yield GaugeMetricFamily(
+                    "paperroute_worker_heartbeat_age_seconds",
+                    "Seconds since this host's worker last beat.",
+                    value=worker["beat_age_seconds"],
+                )
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Now())

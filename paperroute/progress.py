@@ -31,12 +31,16 @@ class Progress:
 
 
 @contextmanager
-def counter(label: str, *, total: int | None = None, enabled: bool = True,
-            unit: str = "records") -> Iterator[Progress]:
+def counter(
+    label: str, *, total: int | None = None, enabled: bool = True, unit: str = "records"
+) -> Iterator[Progress]:
     """A progress counter shown on stderr when it is a terminal."""
     show = enabled and sys.stderr.isatty()
-    progress = Progress(tqdm(desc=label, total=total, unit=f" {unit}", file=sys.stderr,
-                             leave=False, dynamic_ncols=True) if show else None)
+    progress = Progress(
+        tqdm(desc=label, total=total, unit=f" {unit}", file=sys.stderr, leave=False, dynamic_ncols=True)
+        if show
+        else None
+    )
     try:
         yield progress
     finally:

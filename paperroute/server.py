@@ -76,23 +76,26 @@ def serve(*, host: str, port: int, workers: int, worker: bool = False) -> None:
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
     from django.conf import settings
 
-    _Gunicorn({
-        # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 unless told otherwise; it must trust
-        # exactly the proxies the site does (paperroute.web.middleware), and no one by default.
-        "forwarded_allow_ips": ",".join(settings.CONFIG["TRUSTED_PROXIES"]),
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        # Threads let a worker answer cached pages while another request waits on the database.
-        "worker_class": "gthread",
-        "threads": 4,
-        "accesslog": None,
-        "errorlog": "-",
-        "logger_class": GunicornLogger,
-        "child_exit": _web_process_exited,
-        # gunicorn's INFO lines (a worker booted) come with every restart; its warnings matter.
-        "loglevel": "warning" if settings.CONFIG["LOG_LEVEL"] in ("DEBUG", "INFO") else
-                    str(settings.CONFIG["LOG_LEVEL"]).lower(),
-        "timeout": 60,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-    }).run()
+    _Gunicorn(
+        {
+            # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 unless told otherwise; it must trust
+            # exactly the proxies the site does (paperroute.web.middleware), and no one by default.
+            "forwarded_allow_ips": ",".join(settings.CONFIG["TRUSTED_PROXIES"]),
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            # Threads let a worker answer cached pages while another request waits on the database.
+            "worker_class": "gthread",
+            "threads": 4,
+            "accesslog": None,
+            "errorlog": "-",
+            "logger_class": GunicornLogger,
+            "child_exit": _web_process_exited,
+            # gunicorn's INFO lines (a worker booted) come with every restart; its warnings matter.
+            "loglevel": "warning"
+            if settings.CONFIG["LOG_LEVEL"] in ("DEBUG", "INFO")
+            else str(settings.CONFIG["LOG_LEVEL"]).lower(),
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+        }
+    ).run()

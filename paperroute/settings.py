@@ -31,7 +31,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SILENCED_SYSTEM_CHECKS = [
     # HSTS for every subdomain, and preloading, bind the whole domain: a lab's papers.lab.org
     # must not decide that for lab.org's other hosts. Its owner can add them at the proxy.
-    "security.W005", "security.W021",
+    "security.W005",
+    "security.W021",
 ]
 
 INSTALLED_APPS = [
@@ -143,13 +144,15 @@ USE_TZ = True
 # Mail: PAPERROUTE_SMTP_URL and PAPERROUTE_FROM_EMAIL, translated in one place (paperroute.mail).
 from paperroute.mail import email_settings  # noqa: E402
 
-globals().update(email_settings(str(CONFIG["SMTP_URL"]), str(CONFIG["FROM_EMAIL"]),
-                                float(CONFIG["HTTP_TIMEOUT"])))
+globals().update(
+    email_settings(str(CONFIG["SMTP_URL"]), str(CONFIG["FROM_EMAIL"]), float(CONFIG["HTTP_TIMEOUT"]))
+)
 
 # Each web process keeps rendered pages in memory; entries are keyed by a stamp read from the
 # database on every request, so a vote in another process or host invalidates them at once.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                      "OPTIONS": {"MAX_ENTRIES": 2000}}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 2000}}
+}
 LOGIN_URL = "signin"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 60  # signed-in for two months: sign-in costs an email
 CSRF_FAILURE_VIEW = "paperroute.web.views.errors.csrf_failure"
@@ -168,9 +171,15 @@ WHITENOISE_MAX_AGE = 3600
 # script, no plugins, no framing. Pages carry no inline script or style attributes.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": [SELF], "script-src": [SELF], "style-src": [SELF],
-        "img-src": [SELF, "data:"], "font-src": [SELF], "connect-src": [SELF],
-        "object-src": [NONE], "base-uri": [NONE], "form-action": [SELF],
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
         "frame-ancestors": [NONE],
     },
 }

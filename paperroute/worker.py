@@ -72,12 +72,20 @@ def ingest(source: str, say: Say | None = None) -> None:
 
     say = say or ingest_log.info
     config = settings.CONFIG
-    client = PoliteClient(delay=config["ARXIV_DELAY"], timeout=config["HTTP_TIMEOUT"],
-                          max_bytes=config["MAX_INPUT_MB"] << 20,
-                          contact=config["CONTACT_EMAIL"], log=say)
+    client = PoliteClient(
+        delay=config["ARXIV_DELAY"],
+        timeout=config["HTTP_TIMEOUT"],
+        max_bytes=config["MAX_INPUT_MB"] << 20,
+        contact=config["CONTACT_EMAIL"],
+        log=say,
+    )
     try:
-        summary = run(Request(source=source, categories=config["ARXIV_CATEGORIES"]), client=client,
-                      importer=Importer(source), log=say)
+        summary = run(
+            Request(source=source, categories=config["ARXIV_CATEGORIES"]),
+            client=client,
+            importer=Importer(source),
+            log=say,
+        )
     except (UnusableInput, OSError) as exc:
         # Expected refusals (the service is down, it answered nonsense): the message says it all.
         ingest_log.error("ingest %s failed: %s", source, exc)
@@ -253,8 +261,10 @@ class ChildWorker:
             with self.lock:
                 if self.stopping.is_set():
                     return
-                self.process = subprocess.Popen([sys.executable, "-m", "paperroute", "worker"],
-                                                env={**os.environ, PARENT_ENV: str(os.getpid())})
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "paperroute", "worker"],
+                    env={**os.environ, PARENT_ENV: str(os.getpid())},
+                )
             code = self.process.wait()
             if self.stopping.is_set() or code == 0:
                 # 0 is a worker that was asked to stop (SIGTERM, Ctrl-C), as when the server is

@@ -27,8 +27,7 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, drop = [], []
     for item in items:
-        uses_db = item.get_closest_marker("django_db") or DB_FIXTURES & set(
-            getattr(item, "fixturenames", ()))
+        uses_db = item.get_closest_marker("django_db") or DB_FIXTURES & set(getattr(item, "fixturenames", ()))
         (keep if uses_db else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -54,11 +53,15 @@ def cli_env(transactional_db, tmp_path) -> dict[str, str]:
     # the test process's own allowances (the browser suite's DJANGO_ALLOW_ASYNC_UNSAFE).
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    env.update(PAPERROUTE_DATABASE_URL=database_url(), PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
-               PAPERROUTE_ARXIV_DELAY="0", PYTHONUNBUFFERED="1",
-               # Ingest then indexes keywords only; tests/search turn embedding on where they
-               # test it (embedding thousands of synthetic papers would take minutes).
-               PAPERROUTE_EMBED_ON_INGEST="false")
+    env.update(
+        PAPERROUTE_DATABASE_URL=database_url(),
+        PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
+        PAPERROUTE_ARXIV_DELAY="0",
+        PYTHONUNBUFFERED="1",
+        # Ingest then indexes keywords only; tests/search turn embedding on where they
+        # test it (embedding thousands of synthetic papers would take minutes).
+        PAPERROUTE_EMBED_ON_INGEST="false",
+    )
     return env
 
 
@@ -66,11 +69,16 @@ def cli_env(transactional_db, tmp_path) -> dict[str, str]:
 def cli(cli_env):
     """Run `paperroute ARGS…` in a subprocess against the test database."""
 
-    def run(*args: str, input: bytes | None = None, timeout: float = 120,
-            env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(
+        *args: str, input: bytes | None = None, timeout: float = 120, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "paperroute", *args], cwd=ROOT, input=input,
-            env={**cli_env, **(env or {})}, capture_output=True, timeout=timeout,
+            [sys.executable, "-m", "paperroute", *args],
+            cwd=ROOT,
+            input=input,
+            env={**cli_env, **(env or {})},
+            capture_output=True,
+            timeout=timeout,
         )
 
     return run
@@ -112,8 +120,10 @@ def stop_server(process: subprocess.Popen, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.1)

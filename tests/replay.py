@@ -38,8 +38,9 @@ class ReplayServer:
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 parts = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                outer.requests.append(Seen(time.monotonic(), parts.path, params,
-                                           self.headers.get("User-Agent", "")))
+                outer.requests.append(
+                    Seen(time.monotonic(), parts.path, params, self.headers.get("User-Agent", ""))
+                )
                 reply = outer.respond(parts.path, params)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)

@@ -56,8 +56,9 @@ def drop_stale_test_databases(url: str) -> None:
 
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
-                            (f"test\\_{name}\\_%",)).fetchall()
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"test\\_{name}\\_%",)
+        ).fetchall()
         for (database,) in rows:
             pid = database.rsplit("_", 1)[1]
             if pid.isdigit() and not _alive(int(pid)):
@@ -86,16 +87,18 @@ def main() -> int:
     args = sys.argv[1:]
     results: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="paperroute-test-") as data_dir:
-        sqlite_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "sqlite"),
-                      "PAPERROUTE_DATABASE_URL": ""}
+        sqlite_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "sqlite"), "PAPERROUTE_DATABASE_URL": ""}
         code = run_pytest("SQLite", sqlite_env, args)
         results.append(("SQLite", "passed" if code == 0 else f"FAILED (exit {code})"))
 
         url, why = find_postgres()
         if url:
             drop_stale_test_databases(url)
-            pg_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "postgres"),
-                      "PAPERROUTE_DATABASE_URL": url, "PAPERROUTE_TEST_DB_ONLY": "1"}
+            pg_env = {
+                "PAPERROUTE_DATA_DIR": str(Path(data_dir) / "postgres"),
+                "PAPERROUTE_DATABASE_URL": url,
+                "PAPERROUTE_TEST_DB_ONLY": "1",
+            }
             pg_code = run_pytest(f"PostgreSQL ({url})", pg_env, args)
             results.append(("PostgreSQL", "passed" if pg_code == 0 else f"FAILED (exit {pg_code})"))
         elif _truthy("PAPERROUTE_REQUIRE_POSTGRES"):

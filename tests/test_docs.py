@@ -31,6 +31,10 @@ def test_every_command_has_help():
 def test_quickstart_has_exactly_two_commands():
     quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", quickstart, re.S)
-    commands = [line for block in blocks for line in block.splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
+    commands = [
+        line
+        for block in blocks
+        for line in block.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     assert commands == ["make demo", "make test"]

@@ -24,8 +24,9 @@ def data_dir(settings, tmp_path):
 
 
 def paper(key: str, changed_ago: timedelta = timedelta(0)) -> Paper:
-    return Paper.objects.create(key=key, title_key=key, title=f"Paper {key}",
-                                changed_at=timezone.now() - changed_ago)
+    return Paper.objects.create(
+        key=key, title_key=key, title=f"Paper {key}", changed_at=timezone.now() - changed_ago
+    )
 
 
 def healthz(client) -> tuple[int, dict]:
@@ -83,19 +84,30 @@ def test_the_worker_heartbeat(client, data_dir):
 
 
 def test_the_outbox_backlog_and_overdue_messages(client):
-    run = DigestRun.objects.create(frequency="daily", period_start=date(2024, 11, 28),
-                                   period_end=date(2024, 11, 28), status=DigestRun.SENDING)
+    run = DigestRun.objects.create(
+        frequency="daily",
+        period_start=date(2024, 11, 28),
+        period_end=date(2024, 11, 28),
+        status=DigestRun.SENDING,
+    )
     for n, due in enumerate([timedelta(minutes=-5), timedelta(minutes=5)]):
         who = subscriber(f"r{n}@example.org")
-        Outbox.objects.create(run=run, subscriber=who, email=who.email, message_id=f"<{n}@x>",
-                              subject="s", message=b"", next_attempt_at=timezone.now() + due)
+        Outbox.objects.create(
+            run=run,
+            subscriber=who,
+            email=who.email,
+            message_id=f"<{n}@x>",
+            subject="s",
+            message=b"",
+            next_attempt_at=timezone.now() + due,
+        )
     status, body = healthz(client)
     outbox = body["checks"]["outbox"]
     assert status == 200 and outbox["backlog"] == 2 and outbox["overdue"] == 0
-    assert outbox["open_runs"] == [{"run": "daily-2024-11-28", "status": "sending", "waiting": 2,
-                                    "overdue": 0}]
-    Outbox.objects.filter(email="r0@example.org").update(
-        next_attempt_at=timezone.now() - timedelta(hours=2))
+    assert outbox["open_runs"] == [
+        {"run": "daily-2024-11-28", "status": "sending", "waiting": 2, "overdue": 0}
+    ]
+    Outbox.objects.filter(email="r0@example.org").update(next_attempt_at=timezone.now() - timedelta(hours=2))
     status, body = healthz(client)
     assert status == 503 and body["checks"]["outbox"]["overdue"] == 1
 
@@ -122,8 +134,12 @@ def test_a_scheduled_source_that_stops_ingesting_fails(client, settings, data_di
 def test_healthz_is_never_served_from_the_page_cache(client, settings):
     settings.CONFIG = {**settings.CONFIG, "PAGE_CACHE_SECONDS": 300}
     first = client.get("/healthz").json()["time"]
-    DigestRun.objects.create(frequency="daily", period_start=date(2024, 11, 28),
-                             period_end=date(2024, 11, 28), status=DigestRun.SENDING)
+    DigestRun.objects.create(
+        frequency="daily",
+        period_start=date(2024, 11, 28),
+        period_end=date(2024, 11, 28),
+        status=DigestRun.SENDING,
+    )
     second = client.get("/healthz").json()
     assert second["checks"]["outbox"]["open_runs"] and second["time"] >= first
 

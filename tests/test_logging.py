@@ -20,11 +20,18 @@ def test_a_text_line_has_time_level_and_component():
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO mail: sent 3", line)
 
 
-@pytest.mark.parametrize("name, component", [
-    ("paperroute.worker", "worker"), ("paperroute.catalog.harvest", "ingest"),
-    ("paperroute.search.indexer", "index"), ("paperroute.digest.runs", "digest"),
-    ("paperroute.digest.smtp", "mail"), ("gunicorn.error", "serve"), ("django.request", "serve"),
-])
+@pytest.mark.parametrize(
+    "name, component",
+    [
+        ("paperroute.worker", "worker"),
+        ("paperroute.catalog.harvest", "ingest"),
+        ("paperroute.search.indexer", "index"),
+        ("paperroute.digest.runs", "digest"),
+        ("paperroute.digest.smtp", "mail"),
+        ("gunicorn.error", "serve"),
+        ("django.request", "serve"),
+    ],
+)
 def test_every_part_has_its_component(name, component):
     assert logs.component_of(name) == component
 
@@ -60,8 +67,9 @@ def signals():
 
 
 @pytest.mark.django_db
-def test_a_failing_worker_round_is_logged_once_with_its_traceback(monkeypatch, caplog, signals,
-                                                                  settings, tmp_path):
+def test_a_failing_worker_round_is_logged_once_with_its_traceback(
+    monkeypatch, caplog, signals, settings, tmp_path
+):
     settings.DATA_DIR = tmp_path
 
     def broken(state, say=None):
@@ -87,20 +95,31 @@ def test_a_failing_index_sync_is_logged_once_and_the_round_goes_on(monkeypatch, 
     with caplog.at_level(logging.INFO, logger="paperroute"):
         worker.sync_index()
     assert [(r.name, r.levelname, bool(r.exc_info)) for r in caplog.records] == [
-        ("paperroute.index", "ERROR", True)]
+        ("paperroute.index", "ERROR", True)
+    ]
 
 
 @pytest.mark.slow
 def test_commands_log_json_to_stderr_and_keep_results_on_stdout(cli):
-    result = cli("ingest", "jsonl", str(FIXTURES / "seed-papers.jsonl"), "--quiet",
-                 env={"PAPERROUTE_LOG_FORMAT": "json"})
+    result = cli(
+        "ingest",
+        "jsonl",
+        str(FIXTURES / "seed-papers.jsonl"),
+        "--quiet",
+        env={"PAPERROUTE_LOG_FORMAT": "json"},
+    )
     assert result.returncode == 0
     assert result.stdout.decode().strip() == "jsonl: 45 records: 45 new, 0 updated, 0 unchanged, 0 skipped"
     entries = [json.loads(line) for line in result.stderr.decode().splitlines()]
     assert entries and {e["component"] for e in entries} == {"index"}
     assert any(e["message"].startswith("search index") for e in entries)
-    quiet = cli("ingest", "jsonl", str(FIXTURES / "seed-papers.jsonl"), "--quiet",
-                env={"PAPERROUTE_LOG_LEVEL": "warning"})
+    quiet = cli(
+        "ingest",
+        "jsonl",
+        str(FIXTURES / "seed-papers.jsonl"),
+        "--quiet",
+        env={"PAPERROUTE_LOG_LEVEL": "warning"},
+    )
     assert quiet.returncode == 0 and quiet.stderr == b""
 
 

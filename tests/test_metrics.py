@@ -70,9 +70,13 @@ def test_a_scrape_adds_up_every_web_process_and_the_commands(cli, cli_env):
     assert cli("migrate", env=env).returncode == 0
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(port),
-                               "--workers", "2", "--no-worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -120,8 +124,11 @@ def test_digest_runs_are_counted(settings):
     with_config(settings, METRICS_TOKEN="s3cret")
     before = {o: value("paperroute_digest_messages_total", outcome=o) for o in ("sent", "retried")}
     composed = value("paperroute_digests_composed_total")
-    report = RunReport(period=daily(date(2024, 11, 28)), composed=3,
-                       passes=[PassReport(sent=2, deferred=1), PassReport(sent=1)])
+    report = RunReport(
+        period=daily(date(2024, 11, 28)),
+        composed=3,
+        passes=[PassReport(sent=2, deferred=1), PassReport(sent=1)],
+    )
     metrics.count_digest(report)
     assert value("paperroute_digests_composed_total") == composed + 3
     assert value("paperroute_digest_messages_total", outcome="sent") == before["sent"] + 3

@@ -18,8 +18,9 @@ def mode(path: Path) -> str:
 
 def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PAPERROUTE_DATA_DIR": str(data_dir)}
-    return subprocess.run([sys.executable, "-m", "paperroute", *args], cwd=ROOT, env=env,
-                          capture_output=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "paperroute", *args], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
 
 
 @pytest.mark.slow

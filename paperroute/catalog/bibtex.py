@@ -12,27 +12,152 @@ from paperroute.catalog.textclean import unicode_text
 # Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms. BibTeX
 # counts braces without regard to backslashes, so "\}" would still close the field: literal
 # braces become commands whose own braces balance.
-_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}",
-            "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$",
-            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "$": r"\$",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 # Math is kept as LaTeX only when every command in it is one of these: nothing that reads or
 # writes files (\input, \openin, \write18), defines macros or changes catcodes.
-_MATH_COMMANDS = set(SYMBOLS) | WRAPPERS | {
-    "frac", "dfrac", "tfrac", "binom", "sqrt", "mathfrak", "mathscr", "displaystyle",
-    "textstyle", "scriptstyle", "limits", "nolimits", "not", "bigl", "bigr", "Bigl", "Bigr",
-    "biggl", "biggr", "underline", "overbrace", "underbrace", "dot", "ddot", "check", "breve",
-    "acute", "grave", "vdots", "ddots", "emptyset", "varnothing", "hbar", "wedge", "vee",
-    "oplus", "otimes", "odot", "Leftarrow", "Leftrightarrow", "longrightarrow", "longmapsto",
-    "uparrow", "downarrow", "perp", "parallel", "mid", "setminus", "top", "bot", "triangle",
-    "angle", "lvert", "rvert", "lVert", "rVert", "vert", "Vert", "gg", "ll", "prec", "succ",
-    "preceq", "succeq", "cong", "models", "vdash", "dagger", "aleph", "Re", "Im", "arg", "det",
-    "dim", "gcd", "inf", "sup", "ker", "lg", "ln", "Pr", "sec", "sinh", "cosh", "tan", "tanh",
-    "cot", "coth", "csc", "hom", "liminf", "limsup", "argmin", "argmax", "mathnormal",
-    "varrho", "varsigma", "varpi", "epsilon", "lbrace", "rbrace", "backslash", "bigcup", "bigcap",
-    "bigoplus", "bigotimes", "coprod", "oint", "iint", "iiint", "leqslant",
-    "geqslant", "lesssim", "gtrsim", "ni", "supset", "supseteq", "neg", "land", "lor", "iff",
-    "implies", "rightrightarrows", "hookrightarrow", "twoheadrightarrow", "colon",
-}
+_MATH_COMMANDS = (
+    set(SYMBOLS)
+    | WRAPPERS
+    | {
+        "frac",
+        "dfrac",
+        "tfrac",
+        "binom",
+        "sqrt",
+        "mathfrak",
+        "mathscr",
+        "displaystyle",
+        "textstyle",
+        "scriptstyle",
+        "limits",
+        "nolimits",
+        "not",
+        "bigl",
+        "bigr",
+        "Bigl",
+        "Bigr",
+        "biggl",
+        "biggr",
+        "underline",
+        "overbrace",
+        "underbrace",
+        "dot",
+        "ddot",
+        "check",
+        "breve",
+        "acute",
+        "grave",
+        "vdots",
+        "ddots",
+        "emptyset",
+        "varnothing",
+        "hbar",
+        "wedge",
+        "vee",
+        "oplus",
+        "otimes",
+        "odot",
+        "Leftarrow",
+        "Leftrightarrow",
+        "longrightarrow",
+        "longmapsto",
+        "uparrow",
+        "downarrow",
+        "perp",
+        "parallel",
+        "mid",
+        "setminus",
+        "top",
+        "bot",
+        "triangle",
+        "angle",
+        "lvert",
+        "rvert",
+        "lVert",
+        "rVert",
+        "vert",
+        "Vert",
+        "gg",
+        "ll",
+        "prec",
+        "succ",
+        "preceq",
+        "succeq",
+        "cong",
+        "models",
+        "vdash",
+        "dagger",
+        "aleph",
+        "Re",
+        "Im",
+        "arg",
+        "det",
+        "dim",
+        "gcd",
+        "inf",
+        "sup",
+        "ker",
+        "lg",
+        "ln",
+        "Pr",
+        "sec",
+        "sinh",
+        "cosh",
+        "tan",
+        "tanh",
+        "cot",
+        "coth",
+        "csc",
+        "hom",
+        "liminf",
+        "limsup",
+        "argmin",
+        "argmax",
+        "mathnormal",
+        "varrho",
+        "varsigma",
+        "varpi",
+        "epsilon",
+        "lbrace",
+        "rbrace",
+        "backslash",
+        "bigcup",
+        "bigcap",
+        "bigoplus",
+        "bigotimes",
+        "coprod",
+        "oint",
+        "iint",
+        "iiint",
+        "leqslant",
+        "geqslant",
+        "lesssim",
+        "gtrsim",
+        "ni",
+        "supset",
+        "supseteq",
+        "neg",
+        "land",
+        "lor",
+        "iff",
+        "implies",
+        "rightrightarrows",
+        "hookrightarrow",
+        "twoheadrightarrow",
+        "colon",
+    }
+)
 _MATH_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 
@@ -65,16 +190,18 @@ def _balanced(text: str) -> bool:
             return False
     if depth or "^^" in text or any(unicodedata.category(ch) == "Cc" for ch in text):
         return False  # ^^5c is TeX for a backslash, so "^^5cinput" is \input
-    return all(m.group(1) in _MATH_COMMANDS or not m.group(1).isalpha()
-               for m in _MATH_COMMAND.finditer(text))
+    return all(m.group(1) in _MATH_COMMANDS or not m.group(1).isalpha() for m in _MATH_COMMAND.finditer(text))
 
 
 def cite_key(paper: Paper, authors: list[str]) -> str:
     """A key such as vaswani2017attention: first author's surname, year, first title word."""
     surname = authors[0].split()[-1] if authors else "anon"
     year = paper.published.year if paper.published else ""
-    words = [w for w in re.findall(r"[A-Za-z]+", _ascii(paper.title))
-             if w.lower() not in {"a", "an", "the", "on", "of", "for", "and", "in", "to"}]
+    words = [
+        w
+        for w in re.findall(r"[A-Za-z]+", _ascii(paper.title))
+        if w.lower() not in {"a", "an", "the", "on", "of", "for", "and", "in", "to"}
+    ]
     key = f"{_ascii(surname)}{year}{words[0] if words else ''}".lower()
     return re.sub(r"[^a-z0-9]", "", key) or re.sub(r"[^A-Za-z0-9]", "", paper.key) or "paper"
 
@@ -87,8 +214,7 @@ def entry(paper: Paper) -> str:
         ("author", " and ".join(escape(" ".join(a.split())) for a in authors) or "Anonymous"),
     ]
     if paper.published:
-        fields += [("year", str(paper.published.year)),
-                   ("month", paper.published.strftime("%b").lower())]
+        fields += [("year", str(paper.published.year)), ("month", paper.published.strftime("%b").lower())]
     if paper.arxiv_id:
         fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
         if paper.primary_category:

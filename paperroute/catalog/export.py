@@ -30,18 +30,24 @@ def paper_to_json(paper: Paper) -> dict:
         "journal_ref": paper.journal_ref,
         "doi": paper.doi,
         "license": paper.license,
-        "links": {"abs": paper.abs_url, "pdf": paper.pdf_url, "code": paper.code_url,
-                  "project": paper.project_url},
-        "announcements": [{"date": a.date.isoformat(), "type": a.kind}
-                          for a in paper.announcements.all()],
+        "links": {
+            "abs": paper.abs_url,
+            "pdf": paper.pdf_url,
+            "code": paper.code_url,
+            "project": paper.project_url,
+        },
+        "announcements": [{"date": a.date.isoformat(), "type": a.kind} for a in paper.announcements.all()],
         "announced_on": _iso(paper.announced_on),
         "submitted_on": _iso(paper.submitted_on),
         "sources": {s.source: s.first_seen.isoformat() for s in paper.sightings.all()},
     }
     hf = {
-        "upvotes": paper.hf_upvotes, "num_comments": paper.hf_num_comments,
-        "submitted_by": paper.hf_submitted_by, "github_repo": paper.github_repo,
-        "github_stars": paper.github_stars, "ai_summary": paper.ai_summary,
+        "upvotes": paper.hf_upvotes,
+        "num_comments": paper.hf_num_comments,
+        "submitted_by": paper.hf_submitted_by,
+        "github_repo": paper.github_repo,
+        "github_stars": paper.github_stars,
+        "ai_summary": paper.ai_summary,
         "ai_keywords": paper.ai_keywords,
     }
     if any(value not in (None, "", []) for value in hf.values()):
@@ -57,7 +63,10 @@ def iter_papers() -> Iterator[Paper]:
             # A join rather than a second prefetch: one chunk of papers can name thousands of
             # authors, more than SQLite accepts in one query.
             Prefetch("authorships", queryset=Authorship.objects.select_related("author")),
-            "versions", "announcements", "sightings", "categories",
+            "versions",
+            "announcements",
+            "sightings",
+            "categories",
         )
         .iterator(chunk_size=500)
     )

@@ -57,30 +57,47 @@ class Request:
     categories: list[str] = field(default_factory=list)
 
 
-def run(request: Request, *, client: PoliteClient, importer: Importer,
-        log: Callable[[str], None] = print) -> Summary:
+def run(
+    request: Request, *, client: PoliteClient, importer: Importer, log: Callable[[str], None] = print
+) -> Summary:
     """Ingest everything the request names; raises UnusableInput for input that cannot be used."""
     parse = PARSERS[request.source]
     if request.input and not is_url(request.input):
         page = parse(read_local(request.input, client.max_bytes))
         importer.store(page.items)
         if page.next_token:
-            log(f"note: the input ends with resumption token {page.next_token!r}; continue with "
-                f"`paperroute ingest {request.source} --resume '{page.next_token}'`")
+            log(
+                f"note: the input ends with resumption token {page.next_token!r}; continue with "
+                f"`paperroute ingest {request.source} --resume '{page.next_token}'`"
+            )
         return importer.summary
     if request.source == arxiv_oai.NAME:
         _harvest_oai(request, client, importer, log)
     elif request.source == arxiv_api.NAME:
-        _page_through(request, client, importer, log, arxiv_api.parse,
-                      lambda url, n: with_params(url, start=str(n * arxiv_api.PAGE_SIZE),
-                                                 max_results=str(arxiv_api.PAGE_SIZE)),
-                      _api_url(request))
+        _page_through(
+            request,
+            client,
+            importer,
+            log,
+            arxiv_api.parse,
+            lambda url, n: with_params(
+                url, start=str(n * arxiv_api.PAGE_SIZE), max_results=str(arxiv_api.PAGE_SIZE)
+            ),
+            _api_url(request),
+        )
     elif request.source == hf_daily.NAME:
-        _page_through(request, client, importer, log, hf_daily.parse,
-                      lambda url, n: with_params(url, p=str(n)),
-                      request.input or hf_daily.api_url(
-                          DEFAULT_URLS[hf_daily.NAME], day=request.day, week=request.week,
-                          month=request.month))
+        _page_through(
+            request,
+            client,
+            importer,
+            log,
+            hf_daily.parse,
+            lambda url, n: with_params(url, p=str(n)),
+            request.input
+            or hf_daily.api_url(
+                DEFAULT_URLS[hf_daily.NAME], day=request.day, week=request.week, month=request.month
+            ),
+        )
     else:
         url = request.input
         if not url and request.source == arxiv_rss.NAME:
@@ -97,8 +114,7 @@ def _api_url(request: Request) -> str:
     query = request.search_query
     if not query and not request.id_list:
         query = " OR ".join(f"cat:{c}" for c in request.categories)
-    return arxiv_api.query_url(DEFAULT_URLS[arxiv_api.NAME], search_query=query,
-                               id_list=request.id_list)
+    return arxiv_api.query_url(DEFAULT_URLS[arxiv_api.NAME], search_query=query, id_list=request.id_list)
 
 
 def _page_through(request, client, importer, log, parse, page_url, first_url) -> None:
@@ -127,8 +143,9 @@ def _fetch_page(client, parse, url: str, number: int) -> Page:
     except UnusableInput as exc:
         if number == 0:
             raise
-        raise HarvestStopped(f"page {number + 1} could not be used ({exc}); "
-                             f"the {number} page(s) before it were stored") from None
+        raise HarvestStopped(
+            f"page {number + 1} could not be used ({exc}); the {number} page(s) before it were stored"
+        ) from None
 
 
 class _ReadAhead:
@@ -166,8 +183,13 @@ def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log
         base, first = urlunsplit(parts._replace(query="")), request.input
     else:
         base = request.input or DEFAULT_URLS[arxiv_oai.NAME]
-        first = arxiv_oai.harvest_url(base, prefix=request.metadata_prefix, since=request.since,
-                                      until=request.until, set_spec=request.set_spec)
+        first = arxiv_oai.harvest_url(
+            base,
+            prefix=request.metadata_prefix,
+            since=request.since,
+            until=request.until,
+            set_spec=request.set_spec,
+        )
     checkpoint, _ = HarvestCheckpoint.objects.get_or_create(source=arxiv_oai.NAME, query=first[:500])
     token = request.resume
     if not token and checkpoint.token and not checkpoint.finished and not request.restart:
@@ -180,8 +202,9 @@ def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log
     ahead = _ReadAhead(client, "arxiv_oai")
     try:
         for number in itertools.count(1):
-            upcoming = (ahead.read(arxiv_oai.resume_url(base, page.next_token), number)
-                        if page.next_token else None)
+            upcoming = (
+                ahead.read(arxiv_oai.resume_url(base, page.next_token), number) if page.next_token else None
+            )
             with transaction.atomic():
                 importer.store(page.items)
                 checkpoint.token = page.next_token

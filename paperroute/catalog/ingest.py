@@ -38,15 +38,42 @@ SUBMISSION_TIMES = {"arxiv-oai", "arxiv-api"}
 
 TEXT_FIELDS = ("title", "abstract", "comments", "journal_ref", "doi", "license")
 # HFInfo attribute -> Paper column.
-HF_COLUMNS = {"upvotes": "hf_upvotes", "num_comments": "hf_num_comments",
-              "submitted_by": "hf_submitted_by", "github_repo": "github_repo",
-              "github_stars": "github_stars", "ai_summary": "ai_summary",
-              "ai_keywords": "ai_keywords"}
+HF_COLUMNS = {
+    "upvotes": "hf_upvotes",
+    "num_comments": "hf_num_comments",
+    "submitted_by": "hf_submitted_by",
+    "github_repo": "github_repo",
+    "github_stars": "github_stars",
+    "ai_summary": "ai_summary",
+    "ai_keywords": "ai_keywords",
+}
 PAPER_FIELDS = (
-    "key", "arxiv_id", "doi", "title_key", "title", "abstract", "primary_category", "published",
-    "updated", "latest_version", "comments", "journal_ref", "license", "abs_url", "pdf_url",
-    "code_url", "project_url", "announced_on", "submitted_on", "listed_on", "hf_upvotes",
-    "hf_num_comments", "hf_submitted_by", "github_repo", "github_stars", "ai_summary",
+    "key",
+    "arxiv_id",
+    "doi",
+    "title_key",
+    "title",
+    "abstract",
+    "primary_category",
+    "published",
+    "updated",
+    "latest_version",
+    "comments",
+    "journal_ref",
+    "license",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "project_url",
+    "announced_on",
+    "submitted_on",
+    "listed_on",
+    "hf_upvotes",
+    "hf_num_comments",
+    "hf_submitted_by",
+    "github_repo",
+    "github_stars",
+    "ai_summary",
     "ai_keywords",
 )
 
@@ -69,8 +96,10 @@ class Summary:
 
     def line(self) -> str:
         dropped = f", {len(self.dropped)} links dropped" if self.dropped else ""
-        return (f"{self.source}: {self.total} records: {self.new} new, {self.updated} updated, "
-                f"{self.unchanged} unchanged, {len(self.skipped)} skipped{dropped}")
+        return (
+            f"{self.source}: {self.total} records: {self.new} new, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped{dropped}"
+        )
 
     def add(self, other: Summary) -> None:
         self.new += other.new
@@ -134,8 +163,9 @@ def prepare(record: PaperRecord) -> PaperRecord:
 class Importer:
     """Stores records in batches, each batch in one transaction."""
 
-    def __init__(self, source: str, *, batch_size: int = 500,
-                 progress: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, source: str, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
+    ) -> None:
         self.summary = Summary(source)
         self.batch_size = batch_size
         self.progress = progress or (lambda count: None)
@@ -199,8 +229,7 @@ class Importer:
                     if isinstance(exc, IntegrityError) and attempt == 0:
                         continue
                     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    counts.skipped.append(RecordError(record.position,
-                                                      f"the database refused it: {reason}"))
+                    counts.skipped.append(RecordError(record.position, f"the database refused it: {reason}"))
                     break
         return counts
 
@@ -257,56 +286,76 @@ class _BatchWriter:
         states = {
             key: _State(
                 fields={name: getattr(p, name) for name in PAPER_FIELDS},
-                authors=[], categories=[], versions={}, announcements={}, sightings={},
+                authors=[],
+                categories=[],
+                versions={},
+                announcements={},
+                sightings={},
                 paper_id=p.pk,
             )
             for key, p in papers.items()
         }
-        for paper_id, name in (Authorship.objects.filter(paper_id__in=ids)
-                               .order_by("paper_id", "position")
-                               .values_list("paper_id", "author__name")):
+        for paper_id, name in (
+            Authorship.objects.filter(paper_id__in=ids)
+            .order_by("paper_id", "position")
+            .values_list("paper_id", "author__name")
+        ):
             states[ids[paper_id]].authors.append(name)
         through = Paper.categories.through
-        for paper_id, code in (through.objects.filter(paper_id__in=ids).order_by("id")
-                               .values_list("paper_id", "category__code")):
+        for paper_id, code in (
+            through.objects.filter(paper_id__in=ids).order_by("id").values_list("paper_id", "category__code")
+        ):
             states[ids[paper_id]].categories.append(code)
         for paper_id, number, when in Version.objects.filter(paper_id__in=ids).values_list(
-                "paper_id", "number", "date"):
+            "paper_id", "number", "date"
+        ):
             states[ids[paper_id]].versions[number] = when
         for paper_id, day, kind in Announcement.objects.filter(paper_id__in=ids).values_list(
-                "paper_id", "date", "kind"):
+            "paper_id", "date", "kind"
+        ):
             states[ids[paper_id]].announcements[day] = kind
         for paper_id, source, seen in Sighting.objects.filter(paper_id__in=ids).values_list(
-                "paper_id", "source", "first_seen"):
+            "paper_id", "source", "first_seen"
+        ):
             states[ids[paper_id]].sightings[source] = seen
         self.states.update(states)
         self.original = {key: state.signature() for key, state in states.items()}
 
     def _write(self) -> None:
         signatures = {key: state.signature() for key, state in self.states.items()}
-        changed = {key: s for key, s in self.states.items()
-                   if s.paper_id is None or signatures[key] != self.original.get(key)}
+        changed = {
+            key: s
+            for key, s in self.states.items()
+            if s.paper_id is None or signatures[key] != self.original.get(key)
+        }
         if not changed:
             return
-        authors = _ids(Author, "name", {n for s in changed.values() for n in s.authors},
-                       extra=(("key", author_key),))
+        authors = _ids(
+            Author, "name", {n for s in changed.values() for n in s.authors}, extra=(("key", author_key),)
+        )
         categories = _ids(Category, "code", {c for s in changed.values() for c in s.categories})
 
         new = [s for s in changed.values() if s.paper_id is None]
         if new:
             columns = (*PAPER_FIELDS, "created_at", "changed_at")
-            _insert_rows(Paper, columns, [(*(s.fields[n] for n in PAPER_FIELDS), self.now, self.now)
-                                          for s in new])
+            _insert_rows(
+                Paper, columns, [(*(s.fields[n] for n in PAPER_FIELDS), self.now, self.now) for s in new]
+            )
             ids = _lookup(Paper, "key", [s.fields["key"] for s in new])
             for state in new:
                 state.paper_id = ids[state.fields["key"]]
 
         existing = [(k, s) for k, s in changed.items() if k in self.original]
         if existing:
-            update_fields = sorted({
-                name for key, _ in existing for index, name in enumerate(PAPER_FIELDS)
-                if signatures[key][0][index] != self.original[key][0][index]
-            } | {"changed_at"})
+            update_fields = sorted(
+                {
+                    name
+                    for key, _ in existing
+                    for index, name in enumerate(PAPER_FIELDS)
+                    if signatures[key][0][index] != self.original[key][0][index]
+                }
+                | {"changed_at"}
+            )
             objs = [Paper(pk=s.paper_id, changed_at=self.now, **s.fields) for _, s in existing]
             Paper.objects.bulk_update(objs, update_fields, batch_size=200)
 
@@ -316,25 +365,46 @@ class _BatchWriter:
         through = Paper.categories.through
         # (table, columns, position in the signature, rows of one paper)
         tables = (
-            (Authorship, ("paper_id", "author_id", "position"), 1,
-             lambda s: [(s.paper_id, authors[n], i) for i, n in enumerate(s.authors)]),
-            (through, ("paper_id", "category_id"), 2,
-             lambda s: [(s.paper_id, categories[c]) for c in s.categories]),
-            (Version, ("paper_id", "number", "date"), 3,
-             lambda s: [(s.paper_id, n, d) for n, d in sorted(s.versions.items())]),
-            (Announcement, ("paper_id", "date", "kind"), 4,
-             lambda s: [(s.paper_id, d, k) for d, k in sorted(s.announcements.items())]),
-            (Sighting, ("paper_id", "source", "first_seen"), 5,
-             lambda s: [(s.paper_id, src, seen) for src, seen in sorted(s.sightings.items())]),
+            (
+                Authorship,
+                ("paper_id", "author_id", "position"),
+                1,
+                lambda s: [(s.paper_id, authors[n], i) for i, n in enumerate(s.authors)],
+            ),
+            (
+                through,
+                ("paper_id", "category_id"),
+                2,
+                lambda s: [(s.paper_id, categories[c]) for c in s.categories],
+            ),
+            (
+                Version,
+                ("paper_id", "number", "date"),
+                3,
+                lambda s: [(s.paper_id, n, d) for n, d in sorted(s.versions.items())],
+            ),
+            (
+                Announcement,
+                ("paper_id", "date", "kind"),
+                4,
+                lambda s: [(s.paper_id, d, k) for d, k in sorted(s.announcements.items())],
+            ),
+            (
+                Sighting,
+                ("paper_id", "source", "first_seen"),
+                5,
+                lambda s: [(s.paper_id, src, seen) for src, seen in sorted(s.sightings.items())],
+            ),
         )
         for model, columns, index, rows_of in tables:
-            stale = [(k, s) for k, s in changed.items()
-                     if k not in self.original or self.original[k][index] != signatures[k][index]]
+            stale = [
+                (k, s)
+                for k, s in changed.items()
+                if k not in self.original or self.original[k][index] != signatures[k][index]
+            ]
             if not stale:
                 continue
-            model.objects.filter(
-                paper_id__in=[s.paper_id for k, s in stale if k in self.original]
-            ).delete()
+            model.objects.filter(paper_id__in=[s.paper_id for k, s in stale if k in self.original]).delete()
             _insert_rows(model, columns, [row for _, s in stale for row in rows_of(s)])
 
 
@@ -352,8 +422,10 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], ignore_conf
                 if row[index] is not None:
                     row[index] = adapter(row[index])
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
@@ -388,10 +460,13 @@ def _lookup(model, column: str, values) -> dict[str, int]:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for start in range(0, len(values), 900):
-            chunk = values[start:start + 900]
-            cursor.execute(f"SELECT {quote(column)}, {quote(model._meta.pk.column)} "
-                           f"FROM {quote(model._meta.db_table)} "
-                           f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            chunk = values[start : start + 900]
+            cursor.execute(
+                f"SELECT {quote(column)}, {quote(model._meta.pk.column)} "
+                f"FROM {quote(model._meta.db_table)} "
+                f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
             found.update(cursor.fetchall())
     return found
 
@@ -403,29 +478,49 @@ def _ids(model, column: str, values: set[str], extra: tuple = ()) -> dict[str, i
     missing = values - found.keys()
     if missing:
         columns = (column, *(name for name, _ in extra))
-        _insert_rows(model, columns, [(v, *(make(v) for _, make in extra)) for v in sorted(missing)],
-                     ignore_conflicts=True)
+        _insert_rows(
+            model,
+            columns,
+            [(v, *(make(v) for _, make in extra)) for v in sorted(missing)],
+            ignore_conflicts=True,
+        )
         found.update(_lookup(model, column, missing))
     return found
 
 
 def _new_state(record: PaperRecord) -> _State:
     fields = {name: None for name in PAPER_FIELDS}
-    fields.update({name: "" for name in (
-        "arxiv_id", "doi", "title", "abstract", "primary_category", "comments", "journal_ref",
-        "license", "abs_url", "pdf_url", "code_url", "project_url", "hf_submitted_by",
-        "github_repo", "ai_summary")})
+    fields.update(
+        {
+            name: ""
+            for name in (
+                "arxiv_id",
+                "doi",
+                "title",
+                "abstract",
+                "primary_category",
+                "comments",
+                "journal_ref",
+                "license",
+                "abs_url",
+                "pdf_url",
+                "code_url",
+                "project_url",
+                "hf_submitted_by",
+                "github_repo",
+                "ai_summary",
+            )
+        }
+    )
     fields.update(key=record.key, latest_version=0, ai_keywords=[], title_key="")
-    return _State(fields=fields, authors=[], categories=[], versions={}, announcements={},
-                  sightings={})
+    return _State(fields=fields, authors=[], categories=[], versions={}, announcements={}, sightings={})
 
 
 def _precise(moment: datetime | None) -> bool:
     return moment is not None and moment.time() != time(0, 0)
 
 
-def better_time(current: datetime | None, incoming: datetime | None,
-                authoritative: bool) -> datetime | None:
+def better_time(current: datetime | None, incoming: datetime | None, authoritative: bool) -> datetime | None:
     """Pick between two timestamps of the same event, preferring arXiv's and the more precise."""
     if incoming is None:
         return current

@@ -9,34 +9,158 @@ from django.utils.html import escape
 from paperroute.catalog.textclean import unicode_text
 
 SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
-    "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ",
-    "tau": "τ", "upsilon": "υ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
-    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
-    "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω", "times": "×", "cdot": "·", "cdots": "⋯", "ldots": "…",
-    "dots": "…", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠",
-    "approx": "≈", "sim": "∼", "simeq": "≃", "equiv": "≡", "propto": "∝", "infty": "∞",
-    "pm": "±", "mp": "∓", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒",
-    "leftrightarrow": "↔", "mapsto": "↦", "in": "∈", "notin": "∉", "subset": "⊂",
-    "subseteq": "⊆", "cup": "∪", "cap": "∩", "forall": "∀", "exists": "∃", "partial": "∂",
-    "nabla": "∇", "sum": "∑", "prod": "∏", "int": "∫", "sqrt": "√", "log": "log", "exp": "exp",
-    "min": "min", "max": "max", "sin": "sin", "cos": "cos", "lim": "lim", "ell": "ℓ",
-    "langle": "⟨", "rangle": "⟩", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉",
-    "circ": "∘", "star": "⋆", "ast": "∗", "prime": "′", "deg": "°", "%": "%", "&": "&", "$": "$",
-    "#": "#", "_": "_", "{": "{", "}": "}", ",": " ", ";": " ", ":": " ", "!": "", " ": " ",
-    "quad": " ", "qquad": "  ", "left": "", "right": "", "big": "", "Big": "", "bigg": "",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "vartheta": "ϑ",
+    "iota": "ι",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "upsilon": "υ",
+    "phi": "φ",
+    "varphi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Xi": "Ξ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Phi": "Φ",
+    "Psi": "Ψ",
+    "Omega": "Ω",
+    "times": "×",
+    "cdot": "·",
+    "cdots": "⋯",
+    "ldots": "…",
+    "dots": "…",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "neq": "≠",
+    "ne": "≠",
+    "approx": "≈",
+    "sim": "∼",
+    "simeq": "≃",
+    "equiv": "≡",
+    "propto": "∝",
+    "infty": "∞",
+    "pm": "±",
+    "mp": "∓",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "Rightarrow": "⇒",
+    "leftrightarrow": "↔",
+    "mapsto": "↦",
+    "in": "∈",
+    "notin": "∉",
+    "subset": "⊂",
+    "subseteq": "⊆",
+    "cup": "∪",
+    "cap": "∩",
+    "forall": "∀",
+    "exists": "∃",
+    "partial": "∂",
+    "nabla": "∇",
+    "sum": "∑",
+    "prod": "∏",
+    "int": "∫",
+    "sqrt": "√",
+    "log": "log",
+    "exp": "exp",
+    "min": "min",
+    "max": "max",
+    "sin": "sin",
+    "cos": "cos",
+    "lim": "lim",
+    "ell": "ℓ",
+    "langle": "⟨",
+    "rangle": "⟩",
+    "lfloor": "⌊",
+    "rfloor": "⌋",
+    "lceil": "⌈",
+    "rceil": "⌉",
+    "circ": "∘",
+    "star": "⋆",
+    "ast": "∗",
+    "prime": "′",
+    "deg": "°",
+    "%": "%",
+    "&": "&",
+    "$": "$",
+    "#": "#",
+    "_": "_",
+    "{": "{",
+    "}": "}",
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    "!": "",
+    " ": " ",
+    "quad": " ",
+    "qquad": "  ",
+    "left": "",
+    "right": "",
+    "big": "",
+    "Big": "",
+    "bigg": "",
 }
 # Commands whose braced argument is shown as it is (fonts, text in math).
-WRAPPERS = {"mathcal", "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathbb", "boldsymbol",
-            "text", "textrm", "textbf", "textit", "emph", "operatorname", "mbox", "bm", "hat",
-            "tilde", "bar", "vec", "widehat", "widetilde", "overline", "texttt", "textsc", "url"}
+WRAPPERS = {
+    "mathcal",
+    "mathbf",
+    "mathrm",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "mathbb",
+    "boldsymbol",
+    "text",
+    "textrm",
+    "textbf",
+    "textit",
+    "emph",
+    "operatorname",
+    "mbox",
+    "bm",
+    "hat",
+    "tilde",
+    "bar",
+    "vec",
+    "widehat",
+    "widetilde",
+    "overline",
+    "texttt",
+    "textsc",
+    "url",
+}
 # A fragment ends before the next opening delimiter and within 500 characters, so that text
 # with many unclosed "\(" costs linear time, not a scan to the end for each one.
-_MATH = re.compile(r"\$\$(?P<a>(?:(?!\$\$).){1,500}?)\$\$|\$(?P<b>[^$]{1,500}?)\$"
-                   r"|\\\((?P<c>(?:(?!\\\().){1,500}?)\\\)|\\\[(?P<d>(?:(?!\\\[).){1,1000}?)\\\]"
-                   r"|\\begin\{(?P<env>equation|align|gather|multline|eqnarray|displaymath)\*?\}"
-                   r"(?P<e>(?:(?!\\begin\{(?P=env)).){1,2000}?)\\end\{(?P=env)\*?\}", re.S)
+_MATH = re.compile(
+    r"\$\$(?P<a>(?:(?!\$\$).){1,500}?)\$\$|\$(?P<b>[^$]{1,500}?)\$"
+    r"|\\\((?P<c>(?:(?!\\\().){1,500}?)\\\)|\\\[(?P<d>(?:(?!\\\[).){1,1000}?)\\\]"
+    r"|\\begin\{(?P<env>equation|align|gather|multline|eqnarray|displaymath)\*?\}"
+    r"(?P<e>(?:(?!\\begin\{(?P=env)).){1,2000}?)\\end\{(?P=env)\*?\}",
+    re.S,
+)
 # Inside display math: environments (array, cases) and alignment marks are layout, not content.
 _LAYOUT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}(?:\s*\{[^{}]*\})?|&")
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
@@ -55,7 +179,7 @@ def _math_html(fragment: str) -> str:
     pieces = []
     position = 0
     for match in _SCRIPT.finditer(fragment):
-        pieces.append(escape(_plain(fragment[position:match.start()]).replace("{", "").replace("}", "")))
+        pieces.append(escape(_plain(fragment[position : match.start()]).replace("{", "").replace("}", "")))
         tag = "sup" if match.group(1) == "^" else "sub"
         body = match.group(3) if match.group(3) is not None else match.group(2)
         pieces.append(f"<{tag}>{escape(_plain(body).replace('{', '').replace('}', ''))}</{tag}>")
@@ -76,7 +200,7 @@ def to_html(text: str) -> str:
     out = []
     position = 0
     for match in _MATH.finditer(text or ""):
-        out.append(_text_html(text[position:match.start()]))
+        out.append(_text_html(text[position : match.start()]))
         out.append(_math_html(_fragment(match)))
         position = match.end()
     out.append(_text_html((text or "")[position:]))
@@ -85,6 +209,7 @@ def to_html(text: str) -> str:
 
 def to_plain(text: str) -> str:
     """Text with LaTeX made readable but no markup: for teasers, feeds and meta tags."""
+
     def math(match):
         fragment = _fragment(match)
         fragment = re.sub(r"\^\{([^{}]*)\}|\^(\w)", lambda m: "^" + (m.group(1) or m.group(2)), fragment)

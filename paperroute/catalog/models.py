@@ -127,9 +127,7 @@ class Version(models.Model):
 
     class Meta:
         ordering = ["paper", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["paper", "number"], name="version_unique_number")
-        ]
+        constraints = [models.UniqueConstraint(fields=["paper", "number"], name="version_unique_number")]
 
 
 class Announcement(models.Model):
@@ -142,9 +140,7 @@ class Announcement(models.Model):
 
     class Meta:
         ordering = ["paper", "date"]
-        constraints = [
-            models.UniqueConstraint(fields=["paper", "date"], name="announcement_unique_date")
-        ]
+        constraints = [models.UniqueConstraint(fields=["paper", "date"], name="announcement_unique_date")]
 
 
 class Sighting(models.Model):
@@ -157,9 +153,7 @@ class Sighting(models.Model):
 
     class Meta:
         ordering = ["paper", "first_seen"]
-        constraints = [
-            models.UniqueConstraint(fields=["paper", "source"], name="sighting_unique_source")
-        ]
+        constraints = [models.UniqueConstraint(fields=["paper", "source"], name="sighting_unique_source")]
 
 
 class HarvestCheckpoint(models.Model):
@@ -175,6 +169,4 @@ class HarvestCheckpoint(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "query"], name="checkpoint_unique_query")
-        ]
+        constraints = [models.UniqueConstraint(fields=["source", "query"], name="checkpoint_unique_query")]

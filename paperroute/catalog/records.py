@@ -149,9 +149,7 @@ def optional_int(value: object) -> int | None:
 
 
 _URL = re.compile(r"https?://[^\s<>\"'{}|\\^`\]]+", re.I)
-_CODE_HOST = re.compile(
-    r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co/(?!papers/))", re.I
-)
+_CODE_HOST = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co/(?!papers/))", re.I)
 
 
 def url_spans(text: str) -> list[tuple[int, int]]:

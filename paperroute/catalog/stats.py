@@ -12,9 +12,11 @@ def catalogue_stats() -> dict:
     sources = {}
     for source in Sighting.objects.order_by("source").values_list("source", flat=True).distinct():
         sightings = Sighting.objects.filter(source=source)
-        newest = (sightings.select_related("paper")
-                  .order_by(F("paper__published").desc(nulls_last=True), "-first_seen", "-paper__key")
-                  .first())
+        newest = (
+            sightings.select_related("paper")
+            .order_by(F("paper__published").desc(nulls_last=True), "-first_seen", "-paper__key")
+            .first()
+        )
         paper = newest.paper
         sources[source] = {
             "papers": sightings.count(),

@@ -9,31 +9,139 @@ import unicodedata
 from pylatexenc.latex2text import get_default_latex_context_db
 
 # Combining marks of TeX's text accents, as in pylatexenc's latex2text.
-_ACCENTS = {"'": "\u0301", "`": "\u0300", '"': "\u0308", "^": "\u0302", "~": "\u0303", "=": "\u0304",
-            ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306", "H": "\u030b", "k": "\u0328",
-            "r": "\u030a", "b": "\u0331", "d": "\u0323", "''": "\u0308"}  # Schr\''odinger: \" typed as \''
+_ACCENTS = {
+    "'": "\u0301",
+    "`": "\u0300",
+    '"': "\u0308",
+    "^": "\u0302",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "c": "\u0327",
+    "v": "\u030c",
+    "u": "\u0306",
+    "H": "\u030b",
+    "k": "\u0328",
+    "r": "\u030a",
+    "b": "\u0331",
+    "d": "\u0323",
+    "''": "\u0308",
+}  # Schr\''odinger: \" typed as \''
 # Glyphs of letters and text symbols from pylatexenc's tables, leaving out its placeholders
 # (\cite as "<cit.>") and anything that takes arguments or breaks the line.
-_SYMBOLS = {spec.macroname: spec.simplify_repl
-            for spec in get_default_latex_context_db().iter_macro_specs(["latex-base", "advanced-symbols"])
-            if isinstance(spec.simplify_repl, str) and spec.macroname.isalpha()
-            and spec.macroname != "today" and not re.search(r"[%\n]", spec.simplify_repl)}
-_SYMBOLS.update(LaTeX="LaTeX", TeX="TeX", deg="°", ie="i.e.", eg="e.g.", etc="etc.", etal="et al.",
-                item="•", par=" ", newline=" ")
+_SYMBOLS = {
+    spec.macroname: spec.simplify_repl
+    for spec in get_default_latex_context_db().iter_macro_specs(["latex-base", "advanced-symbols"])
+    if isinstance(spec.simplify_repl, str)
+    and spec.macroname.isalpha()
+    and spec.macroname != "today"
+    and not re.search(r"[%\n]", spec.simplify_repl)
+}
+_SYMBOLS.update(
+    LaTeX="LaTeX",
+    TeX="TeX",
+    deg="°",
+    ie="i.e.",
+    eg="e.g.",
+    etc="etc.",
+    etal="et al.",
+    item="•",
+    par=" ",
+    newline=" ",
+)
 # Letters used inside words (Sj\o rup) swallow the spaces after them, as in TeX; \AA is not among
 # them because abstracts use it as the ångström unit ("8542 \AA and").
-_LETTERS = {"l", "L", "o", "O", "ss", "ae", "AE", "oe", "OE", "aa", "i", "j", "dh", "DH", "th", "TH",
-            "ng", "NG", "dj", "DJ"}
+_LETTERS = {
+    "l",
+    "L",
+    "o",
+    "O",
+    "ss",
+    "ae",
+    "AE",
+    "oe",
+    "OE",
+    "aa",
+    "i",
+    "j",
+    "dh",
+    "DH",
+    "th",
+    "TH",
+    "ng",
+    "NG",
+    "dj",
+    "DJ",
+}
 # Font changes: \emph{x} keeps its argument, {\em x} loses only the declaration.
-_FONTS = {"emph", "textbf", "textit", "texttt", "textsc", "textrm", "textsf", "textup", "textsl", "textmd",
-          "textnormal", "underline", "mbox", "hbox", "text", "em", "bf", "it", "rm", "sc", "sf", "tt", "sl",
-          "bfseries", "itshape", "scshape", "upshape", "mdseries", "normalfont", "rmfamily", "sffamily",
-          "ttfamily", "tiny", "scriptsize", "footnotesize", "small", "normalsize", "large", "Large",
-          "LARGE", "huge", "Huge", "noindent", "centering"}
-_ESCAPES = {"&": "&", "%": "%", "$": "$", "#": "#", "_": "_", "{": "{", "}": "}", "\\": " ", ",": " ",
-            ";": " ", ":": " ", "!": "", "-": "", "/": "", "@": "", "": ""}
-_MATH_ENVS = r"(?:equation|align|alignat|eqnarray|gather|multline|flalign|displaymath|math|split|aligned" \
-             r"|gathered|cases|array|[pbvBV]?matrix)\*?"
+_FONTS = {
+    "emph",
+    "textbf",
+    "textit",
+    "texttt",
+    "textsc",
+    "textrm",
+    "textsf",
+    "textup",
+    "textsl",
+    "textmd",
+    "textnormal",
+    "underline",
+    "mbox",
+    "hbox",
+    "text",
+    "em",
+    "bf",
+    "it",
+    "rm",
+    "sc",
+    "sf",
+    "tt",
+    "sl",
+    "bfseries",
+    "itshape",
+    "scshape",
+    "upshape",
+    "mdseries",
+    "normalfont",
+    "rmfamily",
+    "sffamily",
+    "ttfamily",
+    "tiny",
+    "scriptsize",
+    "footnotesize",
+    "small",
+    "normalsize",
+    "large",
+    "Large",
+    "LARGE",
+    "huge",
+    "Huge",
+    "noindent",
+    "centering",
+}
+_ESCAPES = {
+    "&": "&",
+    "%": "%",
+    "$": "$",
+    "#": "#",
+    "_": "_",
+    "{": "{",
+    "}": "}",
+    "\\": " ",
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    "!": "",
+    "-": "",
+    "/": "",
+    "@": "",
+    "": "",
+}
+_MATH_ENVS = (
+    r"(?:equation|align|alignat|eqnarray|gather|multline|flalign|displaymath|math|split|aligned"
+    r"|gathered|cases|array|[pbvBV]?matrix)\*?"
+)
 # Math spans end within _SPAN characters and before the next opening delimiter, so that text
 # with thousands of unclosed "\(" or "$$" costs linear time, as in catalog/latex.py.
 _SPAN = 2000
@@ -41,26 +149,38 @@ _SPAN = 2000
 _BODY = r"(?:(?!\\(?:begin|end)\{)[\s\S])"
 _INNER = rf"\\begin\{{(?P<inner>[A-Za-z]+\*?)\}}{_BODY}{{0,{_SPAN}}}\\end\{{(?P=inner)\}}"
 _ARG = r"(?:\\[ij](?![A-Za-z])|[A-Za-z])"
-_CITE = (r"\\(?:cite[A-Za-z]*|[cC]ref|autoref|eqref|pageref|nameref|ref|label)(?![A-Za-z])\*?"
-         r"(?:(?:\s*\[[^\[\]{}]{0,200}\]){0,2}\s*\{[^{}]{0,500}\})?")
+_CITE = (
+    r"\\(?:cite[A-Za-z]*|[cC]ref|autoref|eqref|pageref|nameref|ref|label)(?![A-Za-z])\*?"
+    r"(?:(?:\s*\[[^\[\]{}]{0,200}\]){0,2}\s*\{[^{}]{0,500}\})?"
+)
 # Every token starts with one of the characters in the lookahead; testing that first skips plain
 # text about 15 times faster than trying each alternative at every position.
-_TOKEN = re.compile(r"(?=[h\\$(~{}`'-])(?:" + "|".join([
-    r"(?P<url>https?://[^\s<>\"'{}|\\^`\]]+)",
-    rf"(?P<display>\$\$(?:(?!\$\$)[\s\S]){{1,{_SPAN}}}?\$\$|\\\[(?:(?!\\\[)[\s\S]){{1,{_SPAN}}}?\\\]"
-    rf"|\\begin\{{(?P<env>{_MATH_ENVS})\}}(?:{_BODY}|{_INNER}){{0,{_SPAN}}}?\\end\{{(?P=env)\}})",
-    rf"(?P<math>\$(?:\\[\s\S]|[^$\\]){{1,{_SPAN}}}?\$|\\\((?:(?!\\\()[\s\S]){{1,{_SPAN}}}?\\\))",
-    rf"(?P<cite>\(\s*{_CITE}\s*\)|~?{_CITE})",
-    rf"(?P<accent>\\(?P<mark>''|['`\"^~=.])(?:\{{\s*(?P<a1>{_ARG})\s*\}}|(?P<a2>{_ARG}))"
-    rf"|\\(?P<lmark>[cvuHkrbd])(?:\s*\{{\s*(?P<a3>{_ARG})\s*\}}|\s+(?P<a4>{_ARG})))",
-    r"(?P<note>\\(?:footnote|thanks)\s*\{)",
-    r"(?P<skip>\\(?:href|textcolor)\s*\{[^{}]{0,2000}\}(?=\s*\{)|\\color\s*\{[^{}]{0,100}\})",
-    r"(?P<urlcmd>\\url\s*\{(?P<address>[^{}]{0,2000})\})",
-    r"(?P<envmark>\\(?:begin|end)\s*\{\s*(?P<envname>[A-Za-z]+\*?)\s*\})",
-    r"(?P<command>\\(?P<name>[A-Za-z]+)(?P<space>\s*)(?P<arg>\{)?)",
-    r"(?P<symbol>\\[\s\S]?)", r"(?P<open>\{)", r"(?P<close>\})", r"(?P<tie>~)",
-    r"(?P<dash>(?<![-<])---?(?![->]))", r"(?P<quote>``|'')",
-]) + ")")
+_TOKEN = re.compile(
+    r"(?=[h\\$(~{}`'-])(?:"
+    + "|".join(
+        [
+            r"(?P<url>https?://[^\s<>\"'{}|\\^`\]]+)",
+            rf"(?P<display>\$\$(?:(?!\$\$)[\s\S]){{1,{_SPAN}}}?\$\$|\\\[(?:(?!\\\[)[\s\S]){{1,{_SPAN}}}?\\\]"
+            rf"|\\begin\{{(?P<env>{_MATH_ENVS})\}}(?:{_BODY}|{_INNER}){{0,{_SPAN}}}?\\end\{{(?P=env)\}})",
+            rf"(?P<math>\$(?:\\[\s\S]|[^$\\]){{1,{_SPAN}}}?\$|\\\((?:(?!\\\()[\s\S]){{1,{_SPAN}}}?\\\))",
+            rf"(?P<cite>\(\s*{_CITE}\s*\)|~?{_CITE})",
+            rf"(?P<accent>\\(?P<mark>''|['`\"^~=.])(?:\{{\s*(?P<a1>{_ARG})\s*\}}|(?P<a2>{_ARG}))"
+            rf"|\\(?P<lmark>[cvuHkrbd])(?:\s*\{{\s*(?P<a3>{_ARG})\s*\}}|\s+(?P<a4>{_ARG})))",
+            r"(?P<note>\\(?:footnote|thanks)\s*\{)",
+            r"(?P<skip>\\(?:href|textcolor)\s*\{[^{}]{0,2000}\}(?=\s*\{)|\\color\s*\{[^{}]{0,100}\})",
+            r"(?P<urlcmd>\\url\s*\{(?P<address>[^{}]{0,2000})\})",
+            r"(?P<envmark>\\(?:begin|end)\s*\{\s*(?P<envname>[A-Za-z]+\*?)\s*\})",
+            r"(?P<command>\\(?P<name>[A-Za-z]+)(?P<space>\s*)(?P<arg>\{)?)",
+            r"(?P<symbol>\\[\s\S]?)",
+            r"(?P<open>\{)",
+            r"(?P<close>\})",
+            r"(?P<tie>~)",
+            r"(?P<dash>(?<![-<])---?(?![->]))",
+            r"(?P<quote>``|'')",
+        ]
+    )
+    + ")"
+)
 _TEX = re.compile(r"[\\{}$~]|--|``|''")  # text without any of these (most titles) is left as it is
 _FORBIDDEN = re.compile(r"\\(?:begin\{|end\{|cite|ref\{|label\{)")
 _CACHED_LENGTH = 400
@@ -97,7 +217,7 @@ def _convert(text: str, teaser: bool) -> str:
     for match in _TOKEN.finditer(text) if _TEX.search(text) else ():
         kind, token = match.lastgroup, match.group()
         if not dropping:
-            out.append(text[position:match.start()])
+            out.append(text[position : match.start()])
         position = match.end()
         value = ""
         if kind in ("url", "display", "math"):
@@ -174,7 +294,7 @@ def _is_tie(text: str, index: int) -> bool:
     # "Artemis~1", "Fig.~3" and "50~K" are TeX ties; "~70%", "=~ 500" and "z~1.5" mean "about".
     earlier = text[index - 2] if index > 1 else " "
     before = text[index - 1] if index else " "
-    after = text[index + 1:index + 2] or " "
+    after = text[index + 1 : index + 2] or " "
     if after.isdigit() and before.isalpha() and not earlier.isalpha():
         return False
     return not before.isspace() and before not in "=<>~(" and not after.isspace()
@@ -200,9 +320,9 @@ def _split_author(text: str) -> tuple[str, str]:
         groups.append((start, len(clean), len(clean)))  # an unclosed "(IFPEN" runs to the end
     # Only parentheses after the name hold an affiliation; "Jean (Johnny) Dupont" stays whole.
     end, affiliations = len(clean), []
-    while groups and not clean[groups[-1][1]:end].strip():
+    while groups and not clean[groups[-1][1] : end].strip():
         start, stop, inner_end = groups.pop()
-        affiliations.append(" ".join(clean[start + 1:inner_end].split()))
+        affiliations.append(" ".join(clean[start + 1 : inner_end].split()))
         end = start
     name = " ".join("".join(kept[:end]).split()).strip(" ,;")
     if not any(char.isalpha() for char in name):

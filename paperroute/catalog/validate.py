@@ -9,8 +9,14 @@ from paperroute.catalog.links import http_url
 from paperroute.catalog.records import PaperRecord
 
 _CATEGORY = re.compile(r"^[A-Za-z][\w.\-]{0,63}$")
-_LIMITS = {"title": 2000, "doi": 255, "license": 300, "journal_ref": 2000, "comments": 5000,
-           "abstract": 50000}
+_LIMITS = {
+    "title": 2000,
+    "doi": 255,
+    "license": 300,
+    "journal_ref": 2000,
+    "comments": 5000,
+    "abstract": 50000,
+}
 
 
 def validate(record: PaperRecord) -> str:
@@ -22,8 +28,11 @@ def validate(record: PaperRecord) -> str:
             return f"{name} longer than {limit} characters"
     if record.hf is not None:
         hf = record.hf
-        for name, value in (("upvotes", hf.upvotes), ("comment count", hf.num_comments),
-                            ("GitHub stars", hf.github_stars)):
+        for name, value in (
+            ("upvotes", hf.upvotes),
+            ("comment count", hf.num_comments),
+            ("GitHub stars", hf.github_stars),
+        ):
             if value is not None and not 0 <= value < 2**31:
                 return f"implausible {name}: {value}"
         if len(hf.submitted_by) > 200:
@@ -67,14 +76,28 @@ def drop_bad_links(record: PaperRecord) -> list[str]:
     if record.hf is not None and record.hf.github_repo and not http_url(record.hf.github_repo):
         dropped.setdefault(record.hf.github_repo, []).append("GitHub repository")
         record.hf.github_repo = ""
-    return [f"dropped the {' and '.join(labels)} link {url[:80]!r}: not an http(s) URL"
-            for url, labels in dropped.items()]
+    return [
+        f"dropped the {' and '.join(labels)} link {url[:80]!r}: not an http(s) URL"
+        for url, labels in dropped.items()
+    ]
 
 
 def _texts(record: PaperRecord):
-    yield from (record.title, record.abstract, record.comments, record.journal_ref, record.doi,
-                record.license, record.key, record.url, record.arxiv_id, record.abs_url,
-                record.pdf_url, record.code_url, record.project_url)
+    yield from (
+        record.title,
+        record.abstract,
+        record.comments,
+        record.journal_ref,
+        record.doi,
+        record.license,
+        record.key,
+        record.url,
+        record.arxiv_id,
+        record.abs_url,
+        record.pdf_url,
+        record.code_url,
+        record.project_url,
+    )
     yield from record.authors
     yield from record.categories
     yield from (kind for _, kind in record.announcements)

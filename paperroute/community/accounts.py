@@ -34,8 +34,7 @@ def normalize_email(text: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *,
-              now: float | None = None) -> str:
+def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: float | None = None) -> str:
     """Email a sign-in link to the address, unless it got one lately; returns the address.
 
     Anyone may ask for anyone's link, so asking must never cost the owner their way in. An
@@ -55,9 +54,12 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *,
     token = signing.dumps({"n": nonce}, salt=SALT, compress=True)
     minutes = settings.CONFIG["SIGNIN_LINK_MINUTES"]
     context = {"link": link_for(token), "minutes": minutes, "email": email}
-    mail.send(email, "Your paperroute sign-in link",
-              render_to_string("email/signin.txt", context),
-              render_to_string("email/signin.html", context))
+    mail.send(
+        email,
+        "Your paperroute sign-in link",
+        render_to_string("email/signin.txt", context),
+        render_to_string("email/signin.html", context),
+    )
     return email
 
 
@@ -116,8 +118,8 @@ def _lookup(token: str) -> SignInLink:
         nonce = signing.loads(token, salt=SALT, max_age=max_age)["n"]
     except signing.SignatureExpired:
         raise SignInLinkInvalid(
-            f"this sign-in link has expired (links work for {max_age // 60} minutes); "
-            "ask for a new one") from None
+            f"this sign-in link has expired (links work for {max_age // 60} minutes); ask for a new one"
+        ) from None
     except (signing.BadSignature, KeyError, TypeError):
         raise SignInLinkInvalid("this sign-in link is not valid; ask for a new one") from None
     link = SignInLink.objects.filter(nonce=nonce).first()

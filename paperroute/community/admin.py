@@ -21,13 +21,20 @@ class RevisionInline(admin.TabularInline):
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ["paper", "author", "short_body", "created_at", "edited_at", "parent", "hidden",
-                    "hidden_reason"]
+    list_display = [
+        "paper",
+        "author",
+        "short_body",
+        "created_at",
+        "edited_at",
+        "parent",
+        "hidden",
+        "hidden_reason",
+    ]
     list_filter = ["hidden", "created_at"]
     search_fields = ["body", "author__username", "author__email", "paper__key", "paper__title"]
     raw_id_fields = ["paper", "author", "parent"]
-    fields = ["paper", "author", "parent", "created_at", "edited_at", "body", "hidden",
-              "hidden_reason"]
+    fields = ["paper", "author", "parent", "created_at", "edited_at", "body", "hidden", "hidden_reason"]
     readonly_fields = ["paper", "author", "parent", "created_at", "edited_at", "body"]
     inlines = [RevisionInline]
     actions = ["hide", "unhide"]
@@ -38,11 +45,13 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide the selected comments from readers")
     def hide(self, request, queryset):
-        changed = comments.set_hidden(queryset.select_related("paper"), True,
-                                      "breaks the site's rules")
-        self.message_user(request, f"{changed} comment(s) hidden, with the reason \"breaks the "
-                                   "site's rules\"; open one to give another reason.",
-                          messages.SUCCESS)
+        changed = comments.set_hidden(queryset.select_related("paper"), True, "breaks the site's rules")
+        self.message_user(
+            request,
+            f'{changed} comment(s) hidden, with the reason "breaks the '
+            "site's rules\"; open one to give another reason.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Show the selected comments again")
     def unhide(self, request, queryset):

@@ -22,8 +22,23 @@ MAX_REASON = 200
 # GitHub's set of eight: Hugging Face's own set could not be checked from here.
 REACTIONS = ("👍", "👎", "😄", "🎉", "😕", "❤️", "🚀", "👀")
 
-_TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr",
-         "h4", "h5", "h6"}
+_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "hr",
+    "h4",
+    "h5",
+    "h6",
+}
 _SCHEMES = ("http://", "https://", "mailto:")
 # Math is kept as the text it was typed as, so that $a*b*c$ does not turn into emphasis.
 _MATH = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
@@ -39,7 +54,7 @@ def _math_text(state, silent: bool) -> bool:
                 return False
             if not silent:
                 token = state.push("text", "", 0)
-                token.content = src[start:end + len(closer)]
+                token.content = src[start : end + len(closer)]
                 token.meta = {"math": True}
             state.pos = end + len(closer)
             return True
@@ -88,9 +103,13 @@ def _markdown() -> MarkdownIt:
 
 _MD = _markdown()
 # The second line of defence: whatever markdown-it lets through, only this subset survives.
-_CLEANER = nh3.Cleaner(tags=_TAGS, attributes={"a": {"href", "title"}, "ol": {"start"}},
-                       url_schemes={"http", "https", "mailto"}, url_relative="deny",
-                       link_rel="nofollow ugc noopener")
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    attributes={"a": {"href", "title"}, "ol": {"start"}},
+    url_schemes={"http", "https", "mailto"},
+    url_relative="deny",
+    link_rel="nofollow ugc noopener",
+)
 
 
 def render(body: str) -> str:
@@ -106,8 +125,7 @@ def clean_body(text: str) -> str:
     if not body:
         raise InvalidInput("the comment is empty", "body")
     if len(body) > MAX_LENGTH:
-        raise InvalidInput(f"the comment is {len(body)} characters long; the limit is {MAX_LENGTH}",
-                           "body")
+        raise InvalidInput(f"the comment is {len(body)} characters long; the limit is {MAX_LENGTH}", "body")
     return body
 
 
@@ -137,10 +155,13 @@ def reaction_counts(comments: list[Comment], viewer=None) -> dict[int, list[dict
     counts = Counter(Reaction.objects.filter(comment_id__in=ids).values_list("comment_id", "emoji"))
     mine = set()
     if viewer is not None and viewer.is_authenticated:
-        mine = set(Reaction.objects.filter(comment_id__in=ids, user=viewer)
-                   .values_list("comment_id", "emoji"))
-    return {pk: [{"emoji": emoji, "count": counts[pk, emoji], "mine": (pk, emoji) in mine}
-                 for emoji in REACTIONS] for pk in ids}
+        mine = set(
+            Reaction.objects.filter(comment_id__in=ids, user=viewer).values_list("comment_id", "emoji")
+        )
+    return {
+        pk: [{"emoji": emoji, "count": counts[pk, emoji], "mine": (pk, emoji) in mine} for emoji in REACTIONS]
+        for pk in ids
+    }
 
 
 def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment:
@@ -168,8 +189,9 @@ def edit(user, comment: Comment, text: str) -> Comment:
         return comment
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
-        CommentRevision.objects.create(comment=comment, body=comment.body,
-                                       written_at=comment.edited_at or comment.created_at)
+        CommentRevision.objects.create(
+            comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
+        )
         comment.body = body
         comment.edited_at = timezone.now()
         comment.save(update_fields=["body", "edited_at"])

@@ -18,21 +18,27 @@ VIEWS = ("community", "all")
 
 def annotated(papers: QuerySet) -> QuerySet:
     """Papers with `upvotes` (community + Hugging Face) and `num_comments` (visible comments)."""
-    return (papers.select_related("stats", "submission__user")
-            # A join rather than a second prefetch for the authors: a page of papers can name
-            # thousands (physics collaborations), and Django prefetches a foreign key with one
-            # OR term each, more than SQLite accepts in one expression.
-            .prefetch_related(Prefetch("authorships", queryset=Authorship.objects.select_related("author")),
-                              "categories")
-            .annotate(upvotes=Coalesce("hf_upvotes", Value(0)) + Coalesce("stats__votes", Value(0),
-                                                                           output_field=IntegerField()),
-                      num_comments=Coalesce("stats__comments", Value(0))))
+    return (
+        papers.select_related("stats", "submission__user")
+        # A join rather than a second prefetch for the authors: a page of papers can name
+        # thousands (physics collaborations), and Django prefetches a foreign key with one
+        # OR term each, more than SQLite accepts in one expression.
+        .prefetch_related(
+            Prefetch("authorships", queryset=Authorship.objects.select_related("author")), "categories"
+        )
+        .annotate(
+            upvotes=Coalesce("hf_upvotes", Value(0))
+            + Coalesce("stats__votes", Value(0), output_field=IntegerField()),
+            num_comments=Coalesce("stats__comments", Value(0)),
+        )
+    )
 
 
 def between(start: date, end: date) -> QuerySet:
     """Papers listed from start to end inclusive, most upvoted first, then the newest."""
     return annotated(Paper.objects.filter(listed_on__gte=start, listed_on__lte=end)).order_by(
-        F("upvotes").desc(), F("published").desc(nulls_last=True), "key")
+        F("upvotes").desc(), F("published").desc(nulls_last=True), "key"
+    )
 
 
 def community(papers: QuerySet) -> QuerySet:
@@ -61,9 +67,12 @@ def sorted_by(papers: QuerySet, sort: str) -> QuerySet:
 def category_counts(papers: QuerySet, limit: int = 12, keep: tuple[str, ...] = ()) -> list[tuple[str, int]]:
     """The most common categories among the papers, with counts, and the ones in `keep`."""
     through = Paper.categories.through
-    rows = (through.objects.filter(paper__in=papers.order_by().values("pk"))
-            .values_list("category__code").annotate(n=Count("paper_id", distinct=True))
-            .order_by("-n", "category__code"))
+    rows = (
+        through.objects.filter(paper__in=papers.order_by().values("pk"))
+        .values_list("category__code")
+        .annotate(n=Count("paper_id", distinct=True))
+        .order_by("-n", "category__code")
+    )
     counts = Counter(dict(rows))
     top = [code for code, _ in rows[:limit]]
     shown = top + [code for code in keep if code not in top]
@@ -78,8 +87,12 @@ def period_with_papers(start: date, end: date, direction: int) -> date | None:
     """The nearest listing day with papers before `start` (-1) or after `end` (+1)."""
     if direction < 0:
         return latest_day(on_or_before=start - timedelta(days=1)) if start > date.min else None
-    return (Paper.objects.filter(listed_on__gt=end).order_by("listed_on")
-            .values_list("listed_on", flat=True).first())
+    return (
+        Paper.objects.filter(listed_on__gt=end)
+        .order_by("listed_on")
+        .values_list("listed_on", flat=True)
+        .first()
+    )
 
 
 def latest_day(on_or_before: date | None = None) -> date | None:
@@ -92,19 +105,29 @@ def latest_day(on_or_before: date | None = None) -> date | None:
 
 def neighbours(day: date) -> tuple[date | None, date | None]:
     """The nearest days before and after `day` that have papers."""
-    before = (Paper.objects.filter(listed_on__lt=day).order_by("-listed_on")
-              .values_list("listed_on", flat=True).first())
-    after = (Paper.objects.filter(listed_on__gt=day).order_by("listed_on")
-             .values_list("listed_on", flat=True).first())
+    before = (
+        Paper.objects.filter(listed_on__lt=day)
+        .order_by("-listed_on")
+        .values_list("listed_on", flat=True)
+        .first()
+    )
+    after = (
+        Paper.objects.filter(listed_on__gt=day)
+        .order_by("listed_on")
+        .values_list("listed_on", flat=True)
+        .first()
+    )
     return before, after
 
 
 def by_category(code: str) -> QuerySet:
     return annotated(Paper.objects.filter(categories__code=code)).order_by(
-        F("listed_on").desc(nulls_last=True), F("upvotes").desc(), "key")
+        F("listed_on").desc(nulls_last=True), F("upvotes").desc(), "key"
+    )
 
 
 def by_author(name: str) -> QuerySet:
     """An author's papers, whichever way a source spelled the name (TeX or Unicode)."""
     return annotated(Paper.objects.filter(authors__key=author_key(name)).distinct()).order_by(
-        F("published").desc(nulls_last=True), "key")
+        F("published").desc(nulls_last=True), "key"
+    )

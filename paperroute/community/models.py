@@ -9,8 +9,7 @@ from paperroute.catalog.models import Paper
 class PaperStats(models.Model):
     """Counters kept beside a paper so that listings sort and show them without counting rows."""
 
-    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True,
-                                 related_name="stats")
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="stats")
     votes = models.IntegerField(default=0)
     comments = models.IntegerField(default=0)
 
@@ -32,18 +31,19 @@ class Vote(models.Model):
 
 class Comment(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="community_comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                               related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     # Moderators hide rather than delete, so that a mistaken hide can be undone.
     hidden = models.BooleanField(default=False)
-    hidden_reason = models.CharField(max_length=200, blank=True,
-                                     help_text="Shown to readers in place of the comment.")
+    hidden_reason = models.CharField(
+        max_length=200, blank=True, help_text="Shown to readers in place of the comment."
+    )
     # Replies are one level deep, as on Hugging Face: a reply to a reply attaches to its top.
-    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
-                               related_name="replies")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -76,22 +76,21 @@ class Reaction(models.Model):
     """One reader's emoji on one comment."""
 
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reactions")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions")
     emoji = models.CharField(max_length=16)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["comment", "user", "emoji"],
-                                               name="reaction_one_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user", "emoji"], name="reaction_one_per_user")
+        ]
 
 
 class Submission(models.Model):
     """A paper a user put on the daily listing."""
 
     paper = models.OneToOneField(Paper, on_delete=models.CASCADE, related_name="submission")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="submissions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -110,8 +109,7 @@ class SignInLink(models.Model):
 class ApiToken(models.Model):
     """A personal token for the JSON API; only its SHA-256 digest is stored."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16)
     digest = models.CharField(max_length=64, unique=True)
@@ -134,8 +132,9 @@ class RateWindow(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["scope", "ident", "window_start"],
-                                               name="ratewindow_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "ident", "window_start"], name="ratewindow_unique")
+        ]
 
 
 class SiteStamp(models.Model):
@@ -148,8 +147,9 @@ class SiteStamp(models.Model):
 class ListingPrefs(models.Model):
     """What a signed-in reader chose to see in listings, remembered between visits."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="listing_prefs")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listing_prefs"
+    )
     # Category codes (cs.CL) or archives (cs); empty means every category.
     categories = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -13,9 +13,16 @@ from paperroute.community.models import RateWindow
 from paperroute.conf import parse_rate
 
 # What each limited action is called in messages.
-ACTIONS = {"signin-ip": "sign-in requests", "vote": "votes",
-           "comment": "comments", "submit": "submissions", "prefs": "changes of preferences",
-           "library": "changes to your library", "import": "imports", "reactions": "reactions"}
+ACTIONS = {
+    "signin-ip": "sign-in requests",
+    "vote": "votes",
+    "comment": "comments",
+    "submit": "submissions",
+    "prefs": "changes of preferences",
+    "library": "changes to your library",
+    "import": "imports",
+    "reactions": "reactions",
+}
 
 
 def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
@@ -29,15 +36,18 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
     if _count(scope, ident, start) > limit:
         raise RateLimited(
             f"too many {ACTIONS.get(scope, scope)}: at most {limit} per {_period_name(period)}; "
-            f"try again in {_duration(retry_after)}", retry_after)
+            f"try again in {_duration(retry_after)}",
+            retry_after,
+        )
 
 
 def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
     """Take back one action counted by check() in the current window."""
     _, period = parse_rate(rate)
     now = time.time() if now is None else now
-    RateWindow.objects.filter(scope=scope, ident=ident, window_start=int(now // period) * period,
-                              count__gt=0).update(count=F("count") - 1)
+    RateWindow.objects.filter(
+        scope=scope, ident=ident, window_start=int(now // period) * period, count__gt=0
+    ).update(count=F("count") - 1)
 
 
 def allow(scope: str, ident: str, limit: int, period: int, *, now: float | None = None) -> bool:
@@ -50,14 +60,16 @@ def _count(scope: str, ident: str, start: int) -> int:
     """Add one to the window that starts at `start` and return its new count."""
     with transaction.atomic():
         updated = RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
-            count=F("count") + 1)
+            count=F("count") + 1
+        )
         if not updated:
             try:
                 with transaction.atomic():
                     RateWindow.objects.create(scope=scope, ident=ident, window_start=start, count=1)
             except IntegrityError:  # another request created the window first
                 RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
-                    count=F("count") + 1)
+                    count=F("count") + 1
+                )
         count = RateWindow.objects.get(scope=scope, ident=ident, window_start=start).count
     if count == 1:
         # Old windows are useless; dropping them on each new one keeps the table small.

@@ -23,6 +23,8 @@ def current() -> str:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT value FROM {SiteStamp._meta.db_table} WHERE name = %s), "
-            f"(SELECT MAX(changed_at) FROM {Paper._meta.db_table})", [NAME])
+            f"(SELECT MAX(changed_at) FROM {Paper._meta.db_table})",
+            [NAME],
+        )
         value, changed = cursor.fetchone()
     return f"{value or 0}:{changed}"

@@ -37,7 +37,9 @@ def parse_submission(text: str) -> str:
     except ValueError:
         raise InvalidInput(
             "that is not an arXiv id or link; enter something like 2406.01234 or "
-            "https://arxiv.org/abs/2406.01234", "arxiv") from None
+            "https://arxiv.org/abs/2406.01234",
+            "arxiv",
+        ) from None
     return arxiv_id
 
 
@@ -67,8 +69,9 @@ def submit(user, text: str, *, today: date, client: PoliteClient | None = None) 
     if summary.skipped:
         # arXiv's own record is at fault, not the submitter: the attempt is not counted.
         ratelimit.refund("submit", str(user.pk), ratelimit.setting("RATE_SUBMISSIONS"))
-        raise InvalidInput(f"arXiv's record of {arxiv_id} cannot be listed here "
-                           f"({summary.skipped[0].reason})", "arxiv")
+        raise InvalidInput(
+            f"arXiv's record of {arxiv_id} cannot be listed here ({summary.skipped[0].reason})", "arxiv"
+        )
     return paper, True
 
 
@@ -80,8 +83,10 @@ def fetch(arxiv_id: str, client: PoliteClient) -> PaperRecord:
     except FetchError as exc:
         # The reader gets words, the operator the details (a DNS failure means no internet).
         log.warning("submission of %s: %s", arxiv_id, exc)
-        raise ArxivUnavailable("arXiv could not be reached from this site just now; try again in a "
-                               "few minutes, and if it keeps failing, tell the site's operator") from None
+        raise ArxivUnavailable(
+            "arXiv could not be reached from this site just now; try again in a "
+            "few minutes, and if it keeps failing, tell the site's operator"
+        ) from None
     except UnusableInput as exc:
         raise InvalidInput(f"arXiv did not accept {arxiv_id}: {exc}", "arxiv") from None
     for item in page.items:
@@ -93,8 +98,13 @@ def fetch(arxiv_id: str, client: PoliteClient) -> PaperRecord:
 def default_client() -> PoliteClient:
     config = settings.CONFIG
     # One retry only: a person is waiting for the page.
-    return PoliteClient(delay=0, timeout=min(config["HTTP_TIMEOUT"], 20), retries=1,
-                        contact=config["CONTACT_EMAIL"], sleep=lambda seconds: None)
+    return PoliteClient(
+        delay=0,
+        timeout=min(config["HTTP_TIMEOUT"], 20),
+        retries=1,
+        contact=config["CONTACT_EMAIL"],
+        sleep=lambda seconds: None,
+    )
 
 
 def submitter(paper: Paper) -> str:

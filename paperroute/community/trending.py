@@ -40,8 +40,9 @@ def half_life_hours() -> float:
 
 def decayed_log2(votes: list[tuple[datetime, int]], at: datetime, half_life: float) -> float:
     """log2 of Σ count·2^(-age/H) over (time, count) pairs; -inf when there are none."""
-    exponents = [math.log2(n) - max((at - when).total_seconds(), 0) / 3600 / half_life
-                 for when, n in votes if n > 0]
+    exponents = [
+        math.log2(n) - max((at - when).total_seconds(), 0) / 3600 / half_life for when, n in votes if n > 0
+    ]
     if not exponents:
         return -math.inf
     top = max(exponents)
@@ -58,17 +59,21 @@ def score(candidate_ids: set[int], at: datetime) -> dict[int, float]:
     """The trending score (log2) of each candidate paper at the reference time."""
     events: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     for pk, upvotes, listed, published in Paper.objects.filter(
-            pk__in=candidate_ids, hf_upvotes__gt=0).values_list(
-            "pk", "hf_upvotes", "listed_on", "published"):
+        pk__in=candidate_ids, hf_upvotes__gt=0
+    ).values_list("pk", "hf_upvotes", "listed_on", "published"):
         moment = hf_moment(listed, published)
         # Until noon, a paper listed today counts its upvotes as cast now: a moment still to
         # come would leave today's papers out of trending every morning.
         if moment and moment.date() <= at.date():
             events[pk].append((min(moment, at), upvotes))
     # Votes grouped by hour: exact enough for a ranking, and one row per paper-hour to read.
-    for pk, hour, n in (Vote.objects.filter(paper_id__in=candidate_ids, created_at__lte=at)
-                        .annotate(hour=TruncHour("created_at")).values("paper_id", "hour")
-                        .annotate(n=Count("id")).values_list("paper_id", "hour", "n")):
+    for pk, hour, n in (
+        Vote.objects.filter(paper_id__in=candidate_ids, created_at__lte=at)
+        .annotate(hour=TruncHour("created_at"))
+        .values("paper_id", "hour")
+        .annotate(n=Count("id"))
+        .values_list("paper_id", "hour", "n")
+    ):
         events[pk].append((hour + timedelta(minutes=30), n))
     half_life = half_life_hours()
     return {pk: decayed_log2(events.get(pk, []), at, half_life) for pk in candidate_ids}
@@ -81,8 +86,9 @@ def rank(candidate_ids: set[int], at: datetime, limit: int) -> list[Ranked]:
     papers = _with_counts(best)
     ranked = [Ranked(papers[pk], scores[pk], papers[pk].upvotes) for pk in best if pk in papers]
     # Ties (same votes at the same moment) go to the more recent paper, then the key.
-    ranked.sort(key=lambda r: (-r.score, -(r.paper.published.timestamp() if r.paper.published else 0),
-                               r.paper.key))
+    ranked.sort(
+        key=lambda r: (-r.score, -(r.paper.published.timestamp() if r.paper.published else 0), r.paper.key)
+    )
     return ranked
 
 
@@ -105,8 +111,11 @@ def candidates(now: datetime) -> set[int]:
     ids: set[int] = set()
     last_vote = Vote.objects.filter(created_at__lte=now).aggregate(m=Max("created_at"))["m"]
     if last_vote:
-        ids |= set(Vote.objects.filter(created_at__gt=last_vote - WINDOW, created_at__lte=now)
-                   .values_list("paper_id", flat=True))
+        ids |= set(
+            Vote.objects.filter(created_at__gt=last_vote - WINDOW, created_at__lte=now).values_list(
+                "paper_id", flat=True
+            )
+        )
     hf = Paper.objects.filter(hf_upvotes__gt=0, listed_on__lte=now.date())
     last_hf = hf.aggregate(m=Max("listed_on"))["m"]
     if last_hf:
@@ -114,8 +123,9 @@ def candidates(now: datetime) -> set[int]:
     return ids
 
 
-def now_trending(limit: int = 50, *, now: datetime | None = None,
-                 minimum: int = MINIMUM) -> tuple[list[Ranked], datetime | None]:
+def now_trending(
+    limit: int = 50, *, now: datetime | None = None, minimum: int = MINIMUM
+) -> tuple[list[Ranked], datetime | None]:
     """The trending papers, and the time of the latest vote they are ranked by.
 
     The list never runs short while the catalogue has papers: below `minimum`, it is topped up
@@ -126,9 +136,11 @@ def now_trending(limit: int = 50, *, now: datetime | None = None,
     wanted = min(limit, max(minimum, len(ranked)))
     if len(ranked) < wanted:
         seen = {r.paper.pk for r in ranked}
-        newest = (annotated(Paper.objects.exclude(listed_on=None).filter(listed_on__lte=now.date()))
-                  .exclude(pk__in=seen).order_by("-listed_on", F("published").desc(nulls_last=True),
-                                                 "key")[:wanted - len(ranked)])
+        newest = (
+            annotated(Paper.objects.exclude(listed_on=None).filter(listed_on__lte=now.date()))
+            .exclude(pk__in=seen)
+            .order_by("-listed_on", F("published").desc(nulls_last=True), "key")[: wanted - len(ranked)]
+        )
         ranked += [Ranked(paper, -math.inf, paper.upvotes) for paper in newest]
     return ranked, latest_activity()
 
@@ -138,8 +150,7 @@ class TrendingOrder:
     then the others, newest first."""
 
     def __init__(self, papers, at: datetime) -> None:
-        voted = set(papers.filter(Q(hf_upvotes__gt=0) | Q(stats__votes__gt=0))
-                    .values_list("pk", flat=True))
+        voted = set(papers.filter(Q(hf_upvotes__gt=0) | Q(stats__votes__gt=0)).values_list("pk", flat=True))
         self.ranked = [r.paper for r in rank(voted, at, len(voted))]
         self.rest = papers.exclude(pk__in=voted).order_by(F("published").desc(nulls_last=True), "key")
         self._count: int | None = None
@@ -158,7 +169,7 @@ class TrendingOrder:
         if len(head) == stop - start:
             return head
         skip = max(0, start - len(self.ranked))
-        return head + list(self.rest[skip:skip + (stop - start - len(head))])
+        return head + list(self.rest[skip : skip + (stop - start - len(head))])
 
 
 def top(start: date, end: date, limit: int = 10, *, now: datetime | None = None) -> list[Ranked]:
@@ -169,10 +180,14 @@ def top(start: date, end: date, limit: int = 10, *, now: datetime | None = None)
     now = now or timezone.now()
     at = min(now, datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC))
     begin = datetime.combine(start, time(0), tzinfo=UTC)
-    ids = set(Paper.objects.filter(listed_on__gte=start, listed_on__lte=end).filter(
-        Q(hf_upvotes__gt=0) | Q(votes__isnull=False)).values_list("pk", flat=True))
-    ids |= set(Vote.objects.filter(created_at__gte=begin, created_at__lt=at)
-               .values_list("paper_id", flat=True))
+    ids = set(
+        Paper.objects.filter(listed_on__gte=start, listed_on__lte=end)
+        .filter(Q(hf_upvotes__gt=0) | Q(votes__isnull=False))
+        .values_list("pk", flat=True)
+    )
+    ids |= set(
+        Vote.objects.filter(created_at__gte=begin, created_at__lt=at).values_list("paper_id", flat=True)
+    )
     return rank(ids, at, limit)
 
 

@@ -56,8 +56,9 @@ def voted_ids(user, paper_ids) -> set[int]:
     """Which of these papers the user has upvoted."""
     if not user.is_authenticated:
         return set()
-    return set(Vote.objects.filter(user=user, paper_id__in=list(paper_ids))
-               .values_list("paper_id", flat=True))
+    return set(
+        Vote.objects.filter(user=user, paper_id__in=list(paper_ids)).values_list("paper_id", flat=True)
+    )
 
 
 def count(paper: Paper) -> int:

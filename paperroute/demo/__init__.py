@@ -23,6 +23,10 @@ def load() -> Iterator[str]:
     client = PoliteClient(delay=0, timeout=1)  # never used: every input is a local file
     for source, name in SAMPLE:
         importer = Importer(source)
-        summary = run(Request(source=source, input=str(HERE / name)), client=client,
-                      importer=importer, log=lambda message: None)
+        summary = run(
+            Request(source=source, input=str(HERE / name)),
+            client=client,
+            importer=importer,
+            log=lambda message: None,
+        )
         yield summary.line()

@@ -46,8 +46,11 @@ def authorized(header: str) -> bool:
     """Whether an Authorization header carries the webhook secret (compared in constant time)."""
     secret = str(settings.CONFIG["BOUNCE_WEBHOOK"])
     scheme, _, given = (header or "").partition(" ")
-    return bool(secret) and scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), secret.encode())
+    return (
+        bool(secret)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), secret.encode())
+    )
 
 
 def events_of(payload) -> list[dict]:
@@ -56,7 +59,7 @@ def events_of(payload) -> list[dict]:
     if isinstance(payload, dict):
         payload = [payload]
     if not isinstance(payload, list) or not all(isinstance(e, dict) for e in payload):
-        raise BadReport("expected a JSON object, a list of objects, or {\"events\": [...]}")
+        raise BadReport('expected a JSON object, a list of objects, or {"events": [...]}')
     if len(payload) > MAX_EVENTS:
         raise BadReport(f"send at most {MAX_EVENTS} events at once")
     return payload
@@ -68,24 +71,31 @@ def apply(payload) -> Outcome:
     for number, event in enumerate(events_of(payload), start=1):
         kind = str(event.get("type", "bounce")).lower()
         if kind not in ("bounce", "complaint", "unsubscribe"):
-            raise BadReport(f"event {number}: unknown type {kind!r}; use bounce, complaint or "
-                            "unsubscribe")
-        checked.append((kind, event.get("permanent", True) is not False,
-                        str(event.get("reason", "")).replace("\x00", "")[:2000],
-                        _subscriber(event, number)))
+            raise BadReport(f"event {number}: unknown type {kind!r}; use bounce, complaint or unsubscribe")
+        checked.append(
+            (
+                kind,
+                event.get("permanent", True) is not False,
+                str(event.get("reason", "")).replace("\x00", "")[:2000],
+                _subscriber(event, number),
+            )
+        )
     outcome = Outcome()
     for kind, permanent, reason, subscriber in checked:
         if subscriber is None or (kind == "bounce" and not permanent):
             outcome.ignored += 1  # unknown address, or a soft bounce the next digest retries
         elif kind == "unsubscribe":
             subscriptions.unsubscribe(subscriber)
-            Bounce.objects.create(email_key=subscriber.email_key, subscriber=subscriber,
-                                  kind=Bounce.UNSUBSCRIBE, detail=reason)
+            Bounce.objects.create(
+                email_key=subscriber.email_key, subscriber=subscriber, kind=Bounce.UNSUBSCRIBE, detail=reason
+            )
             outcome.unsubscribed += 1
         else:
             after = subscriptions.record_permanent_failure(
-                subscriber.email_key, Bounce.COMPLAINT if kind == "complaint" else Bounce.BOUNCE,
-                reason or kind)
+                subscriber.email_key,
+                Bounce.COMPLAINT if kind == "complaint" else Bounce.BOUNCE,
+                reason or kind,
+            )
             outcome.counted += 1
             outcome.suppressed += after is not None and after.status == Subscriber.SUPPRESSED
     return outcome
@@ -100,5 +110,5 @@ def _subscriber(event: dict, number: int) -> Subscriber | None:
     try:
         email = normalize_email(str(event.get("email", "")))
     except InvalidInput:
-        raise BadReport(f"event {number}: \"email\" is not an email address") from None
+        raise BadReport(f'event {number}: "email" is not an email address') from None
     return Subscriber.objects.filter(email_key=email.lower()).first()

@@ -26,19 +26,20 @@ from paperroute.library import foryou
 
 log = logging.getLogger(__name__)
 
-POOL = 200            # papers of the period considered for the trending section
-TOPIC_DEPTH = 30      # search results considered per followed topic
-TOPIC_SECTION = 5     # papers shown per followed topic
+POOL = 200  # papers of the period considered for the trending section
+TOPIC_DEPTH = 30  # search results considered per followed topic
+TOPIC_SECTION = 5  # papers shown per followed topic
 # The hybrid ranking always returns something, so a result must also match on its own terms:
 # its title and abstract hold every word of the topic, or its embedding is close to the topic's
 # (cosine similarity of the MiniLM vectors). Measured on the demo day: papers that share one
 # word sit below it ("Decoding convolutional codes" 0.44 for "speculative decoding"; a PPO paper
 # 0.52 for "reinforcement learning from human feedback"), the papers about the topic above it.
 MIN_SIMILARITY = 0.55
-STOPWORDS = frozenset("a an and are as at be by for from in into is of on or the to with via "
-                      "using based towards toward".split())
+STOPWORDS = frozenset(
+    "a an and are as at be by for from in into is of on or the to with via using based towards toward".split()
+)
 AUTHORS_SHOWN = 4
-FOR_YOU_POOL = 2000   # the period's papers a reader's "For you" section is ranked from
+FOR_YOU_POOL = 2000  # the period's papers a reader's "For you" section is ranked from
 FOR_YOU_SECTION = 5
 
 
@@ -106,7 +107,7 @@ def site_url() -> str:
 def shorten_authors(names: list[str]) -> str:
     if len(names) <= AUTHORS_SHOWN:
         return ", ".join(names)
-    return ", ".join(names[:AUTHORS_SHOWN - 1]) + f" and {len(names) - AUTHORS_SHOWN + 1} more"
+    return ", ".join(names[: AUTHORS_SHOWN - 1]) + f" and {len(names) - AUTHORS_SHOWN + 1} more"
 
 
 def teaser(paper: Paper) -> str:
@@ -125,8 +126,9 @@ def _prefix(word: str) -> str:
 
 def topic_terms(query: str) -> set[str]:
     """The words of a topic that a matching paper should contain, as prefixes."""
-    words = re.findall(r"[\w-]+", " ".join(t for t in query.lower().split()
-                                            if ":" not in t and not t.startswith("-")))
+    words = re.findall(
+        r"[\w-]+", " ".join(t for t in query.lower().split() if ":" not in t and not t.startswith("-"))
+    )
     return {_prefix(w) for w in words if len(w) > 1 and w not in STOPWORDS}
 
 
@@ -173,12 +175,16 @@ class Composer:
             if paper.pk in self.cards:
                 continue
             self.cards[paper.pk] = Card(
-                pid=paper.pk, key=paper.key, title=" ".join(paper.title.split()),
+                pid=paper.pk,
+                key=paper.key,
+                title=" ".join(paper.title.split()),
                 url=base + reverse("paper", args=[paper.key]),
-                authors=shorten_authors(paper.author_names), teaser=teaser(paper),
+                authors=shorten_authors(paper.author_names),
+                teaser=teaser(paper),
                 votes=int(getattr(paper, "upvotes", 0) or 0),
                 code_url=paper.code_link,
-                categories=tuple(c.code for c in paper.ordered_categories))
+                categories=tuple(c.code for c in paper.ordered_categories),
+            )
 
     def topic(self, query: str) -> list[int] | None:
         """The period's papers matching a followed topic, best first; None if it cannot run."""
@@ -189,10 +195,12 @@ class Composer:
 
     def _search(self, query: str) -> list[int] | None:
         try:
-            hybrid = search.search(query, mode="hybrid", limit=TOPIC_DEPTH,
-                                   since=self.period.start, until=self.period.end)
-            semantic = search.search(query, mode="semantic", limit=TOPIC_DEPTH,
-                                     since=self.period.start, until=self.period.end)
+            hybrid = search.search(
+                query, mode="hybrid", limit=TOPIC_DEPTH, since=self.period.start, until=self.period.end
+            )
+            semantic = search.search(
+                query, mode="semantic", limit=TOPIC_DEPTH, since=self.period.start, until=self.period.end
+            )
         except search.SearchError as exc:
             log.warning("followed topic %r cannot be searched: %s", query, exc)
             return None
@@ -200,8 +208,12 @@ class Composer:
         keys = [h.key for h in hybrid.hits]
         papers = {p.key: p for p in listings.annotated(Paper.objects.filter(key__in=keys))}
         terms = topic_terms(query)
-        matched = [papers[k] for k in keys if k in papers and (
-            k in close or covered(terms, papers[k].title + " " + papers[k].abstract) == len(terms))]
+        matched = [
+            papers[k]
+            for k in keys
+            if k in papers
+            and (k in close or covered(terms, papers[k].title + " " + papers[k].abstract) == len(terms))
+        ]
         self._add_cards(matched)
         return [p.pk for p in matched]
 
@@ -214,12 +226,12 @@ class Composer:
             mine = signals.get(readers.get(subscriber.pk))
             personal = Personal()
             if mine is not None:
-                personal.topics = [t for t in dict.fromkeys(mine.following.topics)
-                                   if t not in subscriber.topics]
+                personal.topics = [
+                    t for t in dict.fromkeys(mine.following.topics) if t not in subscriber.topics
+                ]
                 if not mine.empty:
                     # More than a section's worth: some may have been sent or shown above.
-                    picks = foryou.rank(None, self._for_you_pool(), signals=mine,
-                                        limit=3 * FOR_YOU_SECTION)
+                    picks = foryou.rank(None, self._for_you_pool(), signals=mine, limit=3 * FOR_YOU_SECTION)
                     personal.picks = [(pick.paper_id, pick.reason) for pick in picks]
                     picked.update(pick.paper_id for pick in picks)
             for topic in [*subscriber.topics, *personal.topics]:
@@ -228,13 +240,18 @@ class Composer:
                 self.personal[subscriber.pk] = personal
         missing = sorted(picked - set(self.cards))
         for start in range(0, len(missing), 500):  # SQLite's limit on an expression's size
-            self._add_cards(listings.annotated(Paper.objects.filter(pk__in=missing[start:start + 500])))
+            self._add_cards(listings.annotated(Paper.objects.filter(pk__in=missing[start : start + 500])))
 
     def _for_you_pool(self) -> foryou.Pool:
         """The period's papers "For you" ranks, with their vectors, loaded once per period."""
         if self._for_you is None:
-            self._for_you = foryou.Pool(list(listings.between(self.period.start, self.period.end)
-                                             .values_list("pk", flat=True)[:FOR_YOU_POOL]))
+            self._for_you = foryou.Pool(
+                list(
+                    listings.between(self.period.start, self.period.end).values_list("pk", flat=True)[
+                        :FOR_YOU_POOL
+                    ]
+                )
+            )
         return self._for_you
 
     def digest(self, prefs: Preferences, already_sent: set[int] | frozenset = frozenset()) -> Digest:

@@ -56,8 +56,16 @@ def unsubscribe_mailto(token: str) -> str:
     return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
 
 
-def build(*, to: str, subject: str, text: str, html: str, msg_id: str, date: datetime,
-          headers: dict[str, str] | None = None) -> bytes:
+def build(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    msg_id: str,
+    date: datetime,
+    headers: dict[str, str] | None = None,
+) -> bytes:
     """The message as bytes ready for SMTP: CRLF line ends, bodies as they are where they can be.
 
     A body goes as 7bit or 8bit when no line is longer than SMTP allows (Django's own choice
@@ -83,14 +91,21 @@ def build(*, to: str, subject: str, text: str, html: str, msg_id: str, date: dat
     ]
     text_encoding, text_body = _body(text)
     html_encoding, html_body = _body(html)
-    lines += ['Content-Type: text/plain; charset="utf-8"',
-              f"Content-Transfer-Encoding: {text_encoding}", ""]
+    lines += ['Content-Type: text/plain; charset="utf-8"', f"Content-Transfer-Encoding: {text_encoding}", ""]
     # UTF-8 only where an address itself is not ASCII (which needs an SMTPUTF8 server anyway).
     head = "\r\n".join(lines).encode("utf-8") + b"\r\n"
-    html_head = ("\r\n".join([f"--{boundary}", 'Content-Type: text/html; charset="utf-8"',
-                               f"Content-Transfer-Encoding: {html_encoding}", ""]) + "\r\n").encode()
-    return b"".join([head, text_body, b"\r\n", html_head, html_body, b"\r\n",
-                     f"--{boundary}--\r\n".encode()])
+    html_head = (
+        "\r\n".join(
+            [
+                f"--{boundary}",
+                'Content-Type: text/html; charset="utf-8"',
+                f"Content-Transfer-Encoding: {html_encoding}",
+                "",
+            ]
+        )
+        + "\r\n"
+    ).encode()
+    return b"".join([head, text_body, b"\r\n", html_head, html_body, b"\r\n", f"--{boundary}--\r\n".encode()])
 
 
 MAX_LINE = 998  # octets in a line, not counting CRLF (RFC 5322)
@@ -120,8 +135,12 @@ def seven_bit(data: bytes) -> bytes:
     message = email.message_from_bytes(data, policy=email.policy.SMTP)
     for part in message.walk():
         if str(part.get("Content-Transfer-Encoding", "")).lower() == "8bit":
-            part.set_content(part.get_content(), subtype=part.get_content_subtype(),
-                             charset="utf-8", cte="quoted-printable")
+            part.set_content(
+                part.get_content(),
+                subtype=part.get_content_subtype(),
+                charset="utf-8",
+                cte="quoted-printable",
+            )
             if part is not message:
                 del part["MIME-Version"]  # set_content adds it; it belongs on the message only
     return message.as_bytes()
@@ -139,8 +158,7 @@ def encode_header(value: str) -> str:
             chunk = ""
         chunk += char
     words.append(chunk)
-    return "\r\n ".join("=?utf-8?b?" + base64.b64encode(w.encode("utf-8")).decode() + "?="
-                         for w in words)
+    return "\r\n ".join("=?utf-8?b?" + base64.b64encode(w.encode("utf-8")).decode() + "?=" for w in words)
 
 
 @lru_cache(maxsize=4)

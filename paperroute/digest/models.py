@@ -11,8 +11,13 @@ class Subscriber(models.Model):
 
     PENDING, CONFIRMED, PAUSED = "pending", "confirmed", "paused"
     UNSUBSCRIBED, SUPPRESSED = "unsubscribed", "suppressed"
-    STATUSES = [(PENDING, "pending confirmation"), (CONFIRMED, "confirmed"), (PAUSED, "paused"),
-                (UNSUBSCRIBED, "unsubscribed"), (SUPPRESSED, "suppressed (bounced)")]
+    STATUSES = [
+        (PENDING, "pending confirmation"),
+        (CONFIRMED, "confirmed"),
+        (PAUSED, "paused"),
+        (UNSUBSCRIBED, "unsubscribed"),
+        (SUPPRESSED, "suppressed (bounced)"),
+    ]
     DAILY, WEEKLY = "daily", "weekly"
     FREQUENCIES = [(DAILY, "daily (weekdays)"), (WEEKLY, "weekly (Mondays)")]
 
@@ -24,8 +29,13 @@ class Subscriber(models.Model):
     max_papers = models.PositiveSmallIntegerField(default=10)
     categories = models.JSONField(default=list, blank=True)
     topics = models.JSONField(default=list, blank=True)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="subscription")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subscription",
+    )
     # The secret in the preferences and unsubscribe URLs of every mail.
     token = models.CharField(max_length=64, unique=True)
     # Changes with every confirmation mail, so that a link from an older mail still works
@@ -75,8 +85,9 @@ class DigestRun(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["frequency", "period_start"],
-                                               name="digestrun_one_per_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["frequency", "period_start"], name="digestrun_one_per_period")
+        ]
         ordering = ["-period_start", "frequency"]
 
     @property
@@ -92,8 +103,13 @@ class Outbox(models.Model):
 
     PENDING, SENDING, SENT = "pending", "sending", "sent"
     FAILED, SKIPPED = "failed", "skipped"
-    STATUSES = [(PENDING, "pending"), (SENDING, "sending"), (SENT, "sent"), (FAILED, "failed"),
-                (SKIPPED, "skipped")]
+    STATUSES = [
+        (PENDING, "pending"),
+        (SENDING, "sending"),
+        (SENT, "sent"),
+        (FAILED, "failed"),
+        (SKIPPED, "skipped"),
+    ]
 
     run = models.ForeignKey(DigestRun, on_delete=models.CASCADE, related_name="outbox")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="outbox")
@@ -115,8 +131,9 @@ class Outbox(models.Model):
     class Meta:
         verbose_name = "digest send"
         verbose_name_plural = "digest sends"
-        constraints = [models.UniqueConstraint(fields=["run", "subscriber"],
-                                               name="outbox_one_per_subscriber_and_period")]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "subscriber"], name="outbox_one_per_subscriber_and_period")
+        ]
         indexes = [models.Index(fields=["run", "status", "next_attempt_at"])]
 
     def __str__(self) -> str:
@@ -131,20 +148,26 @@ class SentPaper(models.Model):
     outbox = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="sent_papers")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["subscriber", "paper"],
-                                               name="sentpaper_once_per_subscriber")]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "paper"], name="sentpaper_once_per_subscriber")
+        ]
 
 
 class Bounce(models.Model):
     """A permanent failure, complaint or mailed unsubscribe reported for an address."""
 
     SMTP, BOUNCE, COMPLAINT, UNSUBSCRIBE = "smtp-5xx", "bounce", "complaint", "unsubscribe"
-    KINDS = [(SMTP, "5xx reply"), (BOUNCE, "hard bounce"), (COMPLAINT, "spam complaint"),
-             (UNSUBSCRIBE, "unsubscribe by mail")]
+    KINDS = [
+        (SMTP, "5xx reply"),
+        (BOUNCE, "hard bounce"),
+        (COMPLAINT, "spam complaint"),
+        (UNSUBSCRIBE, "unsubscribe by mail"),
+    ]
 
     email_key = models.CharField(max_length=254, db_index=True)
-    subscriber = models.ForeignKey(Subscriber, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="bounces")
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="bounces"
+    )
     kind = models.CharField(max_length=16, choices=KINDS)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

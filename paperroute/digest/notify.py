@@ -11,13 +11,19 @@ from paperroute.digest.smtp import messenger_factory
 
 def send_confirmation(subscriber: Subscriber, kind: str, confirm_url: str) -> None:
     """Mail the confirmation link ("confirm") or the preferences link ("manage")."""
-    rendered = render.render_confirmation(kind, email=subscriber.email, confirm_url=confirm_url,
-                                          token=subscriber.token)
+    rendered = render.render_confirmation(
+        kind, email=subscriber.email, confirm_url=confirm_url, token=subscriber.token
+    )
     now = timezone.now()
     data = messages.build(
-        to=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
-        msg_id=messages.message_id("confirm", str(subscriber.pk), now.isoformat()), date=now,
-        headers={"Auto-Submitted": "auto-replied"})
+        to=subscriber.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        msg_id=messages.message_id("confirm", str(subscriber.pk), now.isoformat()),
+        date=now,
+        headers={"Auto-Submitted": "auto-replied"},
+    )
     messenger = messenger_factory()()
     try:
         messenger.send(messages.sender_address(), subscriber.email, data)

@@ -68,32 +68,43 @@ def _not_zombie(pid: int) -> bool:
 def release_abandoned(run_id: int, now: datetime) -> int:
     """Put back rows whose claimer died or whose lease ran out; returns how many."""
     released = Outbox.objects.filter(run_id=run_id, status=Outbox.SENDING, lease_until__lt=now).update(
-        status=Outbox.PENDING, claimed_by="", lease_until=None)
-    claimers = set(Outbox.objects.filter(run_id=run_id, status=Outbox.SENDING)
-                   .values_list("claimed_by", flat=True).distinct())
+        status=Outbox.PENDING, claimed_by="", lease_until=None
+    )
+    claimers = set(
+        Outbox.objects.filter(run_id=run_id, status=Outbox.SENDING)
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
     for claimer in claimers:
         if not alive(claimer):
-            released += Outbox.objects.filter(run_id=run_id, status=Outbox.SENDING,
-                                              claimed_by=claimer).update(
-                status=Outbox.PENDING, claimed_by="", lease_until=None)
+            released += Outbox.objects.filter(
+                run_id=run_id, status=Outbox.SENDING, claimed_by=claimer
+            ).update(status=Outbox.PENDING, claimed_by="", lease_until=None)
     return released
 
 
 def claim(run_id: int, worker: str, limit: int, now: datetime, lease_seconds: int) -> list[Outbox]:
     """Up to `limit` due messages of a run, now reserved for `worker`."""
     with transaction.atomic():
-        due = (Outbox.objects.filter(run_id=run_id, status=Outbox.PENDING, next_attempt_at__lte=now)
-               .order_by("id"))
+        due = Outbox.objects.filter(run_id=run_id, status=Outbox.PENDING, next_attempt_at__lte=now).order_by(
+            "id"
+        )
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("id", flat=True)[:limit])
         if not ids:
             return []
         Outbox.objects.filter(id__in=ids, status=Outbox.PENDING).update(
-            status=Outbox.SENDING, claimed_by=worker, attempts=F("attempts") + 1,
-            lease_until=now + timedelta(seconds=lease_seconds))
-    return list(Outbox.objects.filter(id__in=ids, status=Outbox.SENDING, claimed_by=worker)
-                .select_related("subscriber").order_by("id"))
+            status=Outbox.SENDING,
+            claimed_by=worker,
+            attempts=F("attempts") + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+        )
+    return list(
+        Outbox.objects.filter(id__in=ids, status=Outbox.SENDING, claimed_by=worker)
+        .select_related("subscriber")
+        .order_by("id")
+    )
 
 
 def mark_sent(row: Outbox, worker: str, now: datetime) -> None:
@@ -103,22 +114,23 @@ def mark_sent(row: Outbox, worker: str, now: datetime) -> None:
         cursor.execute(
             f"UPDATE {Outbox._meta.db_table} SET status = %s, sent_at = %s, lease_until = NULL, "
             "last_error = '' WHERE id = %s AND claimed_by = %s AND status = %s",
-            [Outbox.SENT, now, row.pk, worker, Outbox.SENDING])
+            [Outbox.SENT, now, row.pk, worker, Outbox.SENDING],
+        )
 
 
 def skip(row: Outbox, reason: str) -> None:
     """Do not send (the subscriber unsubscribed or paused since composing)."""
     with transaction.atomic():
-        Outbox.objects.filter(pk=row.pk).update(status=Outbox.SKIPPED, lease_until=None,
-                                                last_error=reason)
+        Outbox.objects.filter(pk=row.pk).update(status=Outbox.SKIPPED, lease_until=None, last_error=reason)
         SentPaper.objects.filter(outbox_id=row.pk).delete()  # they may go in a later digest
 
 
 def fail(row: Outbox, error: str) -> None:
     """Give up on a message; its papers may appear in a later digest."""
     with transaction.atomic():
-        Outbox.objects.filter(pk=row.pk).update(status=Outbox.FAILED, lease_until=None,
-                                                last_error=error[:2000])
+        Outbox.objects.filter(pk=row.pk).update(
+            status=Outbox.FAILED, lease_until=None, last_error=error[:2000]
+        )
         SentPaper.objects.filter(outbox_id=row.pk).delete()
 
 
@@ -129,18 +141,22 @@ def defer(row: Outbox, error: str, now: datetime, schedule: list[int]) -> dateti
         fail(row, f"gave up after {attempts} attempts; last error: {error}")
         return None
     when = now + timedelta(seconds=schedule[attempts - 1])
-    Outbox.objects.filter(pk=row.pk).update(status=Outbox.PENDING, claimed_by="", lease_until=None,
-                                            next_attempt_at=when, last_error=error[:2000])
+    Outbox.objects.filter(pk=row.pk).update(
+        status=Outbox.PENDING, claimed_by="", lease_until=None, next_attempt_at=when, last_error=error[:2000]
+    )
     return when
 
 
 def release(rows: list[Outbox], worker: str, when: datetime) -> None:
     """Hand back claimed rows that were not tried, due again at `when`."""
     if rows:
-        Outbox.objects.filter(pk__in=[r.pk for r in rows], claimed_by=worker,
-                              status=Outbox.SENDING).update(
-            status=Outbox.PENDING, claimed_by="", lease_until=None, next_attempt_at=when,
-            attempts=F("attempts") - 1)
+        Outbox.objects.filter(pk__in=[r.pk for r in rows], claimed_by=worker, status=Outbox.SENDING).update(
+            status=Outbox.PENDING,
+            claimed_by="",
+            lease_until=None,
+            next_attempt_at=when,
+            attempts=F("attempts") - 1,
+        )
 
 
 def open_count(run_id: int) -> int:
@@ -149,11 +165,11 @@ def open_count(run_id: int) -> int:
 
 def next_due(run_id: int) -> datetime | None:
     """When the earliest pending message of a run may be tried."""
-    return Outbox.objects.filter(run_id=run_id, status=Outbox.PENDING).aggregate(
-        m=Min("next_attempt_at"))["m"]
+    return Outbox.objects.filter(run_id=run_id, status=Outbox.PENDING).aggregate(m=Min("next_attempt_at"))[
+        "m"
+    ]
 
 
 def counts(run_id: int) -> dict[str, int]:
     """How many messages of a run are in each status."""
-    return dict(Outbox.objects.filter(run_id=run_id).order_by().values_list("status")
-                .annotate(n=Count("id")))
+    return dict(Outbox.objects.filter(run_id=run_id).order_by().values_list("status").annotate(n=Count("id")))

@@ -28,8 +28,7 @@ def _styles() -> tuple[str, str]:
 @lru_cache(maxsize=1)
 def inliner() -> css_inline.CSSInliner:
     # The @media rules cannot be inlined, so they stay in a <style> block; nothing is fetched.
-    return css_inline.CSSInliner(extra_css=_styles()[0], keep_at_rules=True,
-                                 load_remote_stylesheets=False)
+    return css_inline.CSSInliner(extra_css=_styles()[0], keep_at_rules=True, load_remote_stylesheets=False)
 
 
 def inline(html: str) -> str:
@@ -118,8 +117,11 @@ def subject_for(period: Period, digest: Digest) -> str:
     if len(top) > 70:
         top = top[:67].rsplit(" ", 1)[0] + "…"
     kind = "Daily papers" if period.frequency == "daily" else "Weekly papers"
-    when = (f"{period.start:%a} {period.start.day} {period.start:%b}" if period.frequency == "daily"
-            else f"week of {period.start:%b} {period.start.day}")
+    when = (
+        f"{period.start:%a} {period.start.day} {period.start:%b}"
+        if period.frequency == "daily"
+        else f"week of {period.start:%b} {period.start.day}"
+    )
     return f"{kind}, {when}: {top}" if top else f"{kind}, {when}"
 
 
@@ -138,8 +140,10 @@ def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str
             frame = _frame(section, cache)
             # Pieces go in on lines of their own, so that every line stays within SMTP's limit.
             cards = "\n".join(card.html for card in section.cards)
-            cache[key] = (frame.replace(CARDS_HERE, f"\n{cards}\n", 1),
-                          get_template("email/digest_section.txt").render({"section": section}))
+            cache[key] = (
+                frame.replace(CARDS_HERE, f"\n{cards}\n", 1),
+                get_template("email/digest_section.txt").render({"section": section}),
+            )
         html.append(cache[key][0])
         text.append(cache[key][1])
     return "\n".join(html), "".join(text)
@@ -152,8 +156,9 @@ def _frame(section: Section, cache: dict) -> str:
         render_card(card)
     key = ("frame", section.title, section.topic)
     if key not in cache:
-        cache[key] = inline_fragment(get_template("email/digest_section.html").render(
-            {"section": section, "cards_html": CARDS_HERE}))
+        cache[key] = inline_fragment(
+            get_template("email/digest_section.html").render({"section": section, "cards_html": CARDS_HERE})
+        )
     return cache[key]
 
 
@@ -172,8 +177,9 @@ def _own_section(section: Section, cache: dict) -> tuple[str, str]:
     return frame.replace(CARDS_HERE, f"\n{cards}\n", 1), "".join(text)
 
 
-def render_digest(period: Period, digest: Digest, *, email: str, token: str,
-                  cache: dict | None = None) -> Rendered:
+def render_digest(
+    period: Period, digest: Digest, *, email: str, token: str, cache: dict | None = None
+) -> Rendered:
     """The digest's subject, plain text and HTML (styles inlined) for one subscriber.
 
     `cache` (one dict per period) keeps rendered sections between subscribers. Cards and
@@ -188,10 +194,15 @@ def render_digest(period: Period, digest: Digest, *, email: str, token: str,
         + period.label,
         "intro": f"{count} paper{'s' if count != 1 else ''} picked for you.",
         "preheader": "; ".join(c.title for c in digest.papers[:3])[:200],
-        "sections_html": SECTIONS_HERE, "sections_text": sections_text, "notes": digest.notes,
-        "frequency": period.frequency, "email": email,
-        "site_url": site_url(), "site_name": site_name(),
-        "preferences_url": preferences_url(token), "unsubscribe_url": unsubscribe_url(token),
+        "sections_html": SECTIONS_HERE,
+        "sections_text": sections_text,
+        "notes": digest.notes,
+        "frequency": period.frequency,
+        "email": email,
+        "site_url": site_url(),
+        "site_name": site_name(),
+        "preferences_url": preferences_url(token),
+        "unsubscribe_url": unsubscribe_url(token),
         "media_css": _styles()[1],
     }
     page = pack_lines(inline(get_template("email/digest.html").render(context)))
@@ -202,10 +213,20 @@ def render_digest(period: Period, digest: Digest, *, email: str, token: str,
 
 def render_confirmation(kind: str, *, email: str, confirm_url: str, token: str) -> Rendered:
     """The confirmation mail ("confirm") or the reminder to a subscriber ("manage")."""
-    subject = ("Your paperroute digest preferences" if kind == "manage"
-               else "Confirm your paperroute digest subscription")
-    context = {"kind": kind, "email": email, "confirm_url": confirm_url, "subject": subject,
-               "preferences_url": preferences_url(token), "site_url": site_url(),
-               "hours": settings.CONFIG["DIGEST_CONFIRM_HOURS"], "media_css": _styles()[1]}
+    subject = (
+        "Your paperroute digest preferences"
+        if kind == "manage"
+        else "Confirm your paperroute digest subscription"
+    )
+    context = {
+        "kind": kind,
+        "email": email,
+        "confirm_url": confirm_url,
+        "subject": subject,
+        "preferences_url": preferences_url(token),
+        "site_url": site_url(),
+        "hours": settings.CONFIG["DIGEST_CONFIRM_HOURS"],
+        "media_css": _styles()[1],
+    }
     html = inline(render_to_string("email/subscribe_confirm.html", context))
     return Rendered(subject, render_to_string("email/subscribe_confirm.txt", context), html)

@@ -56,8 +56,9 @@ def get_run(period: Period) -> DigestRun:
         return run
     try:
         with transaction.atomic():
-            return DigestRun.objects.create(frequency=period.frequency, period_start=period.start,
-                                            period_end=period.end)
+            return DigestRun.objects.create(
+                frequency=period.frequency, period_start=period.start, period_end=period.end
+            )
     except IntegrityError:  # another sender created it first
         return DigestRun.objects.get(frequency=period.frequency, period_start=period.start)
 
@@ -68,6 +69,7 @@ def period_of(run: DigestRun) -> Period:
 
 # -- composing ---------------------------------------------------------------------------------
 
+
 def _take_compose(run: DigestRun, worker: str, lease: int) -> bool:
     """Become the run's composer, waiting while a live process composes it; False once composed."""
     while True:
@@ -76,12 +78,16 @@ def _take_compose(run: DigestRun, worker: str, lease: int) -> bool:
             return False
         now = timezone.now()
         holder = run.composer
-        free = (not holder or holder == worker or not outbox.alive(holder)
-                or (run.compose_lease_until and run.compose_lease_until < now))
+        free = (
+            not holder
+            or holder == worker
+            or not outbox.alive(holder)
+            or (run.compose_lease_until and run.compose_lease_until < now)
+        )
         # Compare-and-swap on the holder we saw, so that two takers cannot both win.
-        if free and DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING,
-                                             composer=holder).update(
-                composer=worker, compose_lease_until=now + timedelta(seconds=lease)):
+        if free and DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING, composer=holder).update(
+            composer=worker, compose_lease_until=now + timedelta(seconds=lease)
+        ):
             return True
         time.sleep(0.5)
 
@@ -102,7 +108,8 @@ def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
             try:
                 with transaction.atomic():
                     if not DigestRun.objects.filter(pk=run.pk, composer=worker).update(
-                            compose_lease_until=timezone.now() + timedelta(seconds=lease)):
+                        compose_lease_until=timezone.now() + timedelta(seconds=lease)
+                    ):
                         raise DigestError("another process took over composing this run")
                     store(rows)
             except IntegrityError as exc:
@@ -116,7 +123,8 @@ def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
                 continue
             written += len(rows)
     DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING, composer=worker).update(
-        status=DigestRun.SENDING, composed_at=timezone.now(), composer="", compose_lease_until=None)
+        status=DigestRun.SENDING, composed_at=timezone.now(), composer="", compose_lease_until=None
+    )
     run.refresh_from_db()
     return written
 
@@ -135,8 +143,11 @@ def unsent_pages(frequency: str, run: DigestRun | None):
             return
         after = page[-1].pk
         if run is not None and run.pk:
-            done = set(Outbox.objects.filter(run=run, subscriber_id__in=[s.pk for s in page])
-                       .values_list("subscriber_id", flat=True))
+            done = set(
+                Outbox.objects.filter(run=run, subscriber_id__in=[s.pk for s in page]).values_list(
+                    "subscriber_id", flat=True
+                )
+            )
             page = [s for s in page if s.pk not in done]
         if page:
             yield page
@@ -152,33 +163,51 @@ class Composed:
 def sent_before(subscriber_ids: list[int], candidates: set[int]) -> dict[int, set[int]]:
     """Which of the candidate papers each subscriber was already sent."""
     sent: dict[int, set[int]] = {pk: set() for pk in subscriber_ids}
-    for sub, paper in SentPaper.objects.filter(subscriber_id__in=subscriber_ids,
-                                               paper_id__in=candidates).values_list(
-            "subscriber_id", "paper_id"):
+    for sub, paper in SentPaper.objects.filter(
+        subscriber_id__in=subscriber_ids, paper_id__in=candidates
+    ).values_list("subscriber_id", "paper_id"):
         sent[sub].add(paper)
     return sent
 
 
-def compose_batch(composer: Composer, run: DigestRun, batch: list[Subscriber],
-                  now: datetime) -> list[Composed]:
+def compose_batch(
+    composer: Composer, run: DigestRun, batch: list[Subscriber], now: datetime
+) -> list[Composed]:
     """Outbox rows (not yet saved) for a batch of subscribers."""
     composer.prepare(batch)
     sent = sent_before([s.pk for s in batch], composer.candidate_ids())
     period = period_of(run)
     digests = [composer.digest(s, sent[s.pk]) for s in batch]
-    rendered = {i: render.render_digest(period, d, email=s.email, token=s.token,
-                                        cache=composer.rendered)
-                for i, (s, d) in enumerate(zip(batch, digests)) if d.papers}
+    rendered = {
+        i: render.render_digest(period, d, email=s.email, token=s.token, cache=composer.rendered)
+        for i, (s, d) in enumerate(zip(batch, digests))
+        if d.papers
+    }
     result = []
     for i, (subscriber, digest) in enumerate(zip(batch, digests)):
         msg_id = messages.message_id("digest", run.key, str(subscriber.pk))
-        row = Outbox(run=run, subscriber=subscriber, email=subscriber.email, message_id=msg_id,
-                     next_attempt_at=now, papers=len(digest.papers))
+        row = Outbox(
+            run=run,
+            subscriber=subscriber,
+            email=subscriber.email,
+            message_id=msg_id,
+            next_attempt_at=now,
+            papers=len(digest.papers),
+        )
         if i in rendered:
             row.subject = rendered[i].subject
-            row.message = zlib.compress(messages.build(
-                to=subscriber.email, subject=row.subject, text=rendered[i].text, html=rendered[i].html,
-                msg_id=msg_id, date=now, headers=digest_headers(run, subscriber.token)), 1)
+            row.message = zlib.compress(
+                messages.build(
+                    to=subscriber.email,
+                    subject=row.subject,
+                    text=rendered[i].text,
+                    html=rendered[i].html,
+                    msg_id=msg_id,
+                    date=now,
+                    headers=digest_headers(run, subscriber.token),
+                ),
+                1,
+            )
         else:
             row.status, row.message, row.subject = Outbox.SKIPPED, b"", "(nothing new)"
             row.last_error = "nothing new for this subscriber in this period"
@@ -199,16 +228,22 @@ def store(composed: list[Composed]) -> None:
     """Save outbox rows and what papers they carry (inside the caller's transaction)."""
     rows = Outbox.objects.bulk_create([c.row for c in composed])
     # Ten or so of these per digest: plain rows, without the ORM's per-object work.
-    sent = [(c.subscriber.pk, card.pid, row.pk) for c, row in zip(composed, rows)
-            if row.status != Outbox.SKIPPED for card in c.digest.papers]
+    sent = [
+        (c.subscriber.pk, card.pid, row.pk)
+        for c, row in zip(composed, rows)
+        if row.status != Outbox.SKIPPED
+        for card in c.digest.papers
+    ]
     if sent:
         table = connection.ops.quote_name(SentPaper._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {table} (subscriber_id, paper_id, outbox_id) "
-                               "VALUES (%s, %s, %s)", sent)
+            cursor.executemany(
+                f"INSERT INTO {table} (subscriber_id, paper_id, outbox_id) VALUES (%s, %s, %s)", sent
+            )
 
 
 # -- sending -----------------------------------------------------------------------------------
+
 
 @dataclass
 class RunReport:
@@ -221,13 +256,18 @@ class RunReport:
 
     def line(self) -> str:
         c = self.counts
-        state = ("complete" if self.complete else
-                 f"still open: {c.get('pending', 0) + c.get('sending', 0)} message(s) waiting"
-                 + (f", next try at {self.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if self.next_attempt else ""))
+        state = (
+            "complete"
+            if self.complete
+            else f"still open: {c.get('pending', 0) + c.get('sending', 0)} message(s) waiting"
+            + (f", next try at {self.next_attempt:%Y-%m-%d %H:%M:%S} UTC" if self.next_attempt else "")
+        )
         here = sum(p.sent for p in self.passes)
-        return (f"{self.period.frequency} digest for {self.period.slug}: {c.get('sent', 0)} sent "
-                f"({here} by this process), {c.get('failed', 0)} failed, {c.get('skipped', 0)} "
-                f"skipped; run {state}")
+        return (
+            f"{self.period.frequency} digest for {self.period.slug}: {c.get('sent', 0)} sent "
+            f"({here} by this process), {c.get('failed', 0)} failed, {c.get('skipped', 0)} "
+            f"skipped; run {state}"
+        )
 
 
 def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport) -> int:
@@ -332,7 +372,8 @@ def finish_if_done(run: DigestRun) -> bool:
     """Mark the run complete when nothing in it is pending or being sent."""
     if run.status == DigestRun.SENDING and not outbox.open_count(run.pk):
         DigestRun.objects.filter(pk=run.pk, status=DigestRun.SENDING).update(
-            status=DigestRun.COMPLETE, completed_at=timezone.now())
+            status=DigestRun.COMPLETE, completed_at=timezone.now()
+        )
     run.refresh_from_db()
     return run.status == DigestRun.COMPLETE
 
@@ -370,15 +411,21 @@ def send(period: Period, *, messenger_factory, wait: bool = False, log_line=None
 def resume_open_runs(*, messenger_factory) -> list[RunReport]:
     """Carry on with every run that is not complete (the worker calls this each minute)."""
     reports = []
-    for run in DigestRun.objects.exclude(status=DigestRun.COMPLETE).filter(
-            Q(status=DigestRun.COMPOSING) | Q(outbox__status=Outbox.PENDING,
-                                             outbox__next_attempt_at__lte=timezone.now())
-            | Q(outbox__status=Outbox.SENDING)).distinct():
+    for run in (
+        DigestRun.objects.exclude(status=DigestRun.COMPLETE)
+        .filter(
+            Q(status=DigestRun.COMPOSING)
+            | Q(outbox__status=Outbox.PENDING, outbox__next_attempt_at__lte=timezone.now())
+            | Q(outbox__status=Outbox.SENDING)
+        )
+        .distinct()
+    ):
         reports.append(send(period_of(run), messenger_factory=messenger_factory))
     return reports
 
 
 # -- previews and test sends -------------------------------------------------------------------
+
 
 def single(period: Period, email: str, *, now: datetime | None = None) -> tuple[bytes, Digest]:
     """The message a period's digest would be for one address, outside the outbox.
@@ -397,10 +444,15 @@ def single(period: Period, email: str, *, now: datetime | None = None) -> tuple[
     rendered = render.render_digest(period, digest, email=email, token=token)
     key = f"{period.frequency}-{period.start.isoformat()}"
     fake_run = DigestRun(frequency=period.frequency, period_start=period.start, period_end=period.end)
-    data = messages.build(to=email, subject=rendered.subject, text=rendered.text,
-                          html=rendered.html,
-                          msg_id=messages.message_id("preview", key, email, now.isoformat()),
-                          date=now, headers=digest_headers(fake_run, token))
+    data = messages.build(
+        to=email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        msg_id=messages.message_id("preview", key, email, now.isoformat()),
+        date=now,
+        headers=digest_headers(fake_run, token),
+    )
     return data, digest
 
 
@@ -419,8 +471,10 @@ def send_copy(period: Period, email: str, messenger_factory) -> str:
         messenger.send(messages.sender_address(), address, data)
     finally:
         messenger.close()
-    return (f"sent a copy of the {period.frequency} digest for {period.slug} to {address} "
-            f"({len(digest.papers)} papers)")
+    return (
+        f"sent a copy of the {period.frequency} digest for {period.slug} to {address} "
+        f"({len(digest.papers)} papers)"
+    )
 
 
 @dataclass
@@ -433,9 +487,11 @@ class DryRun:
     status: str = "not started"
 
     def line(self) -> str:
-        return (f"dry run, {self.period.frequency} digest for {self.period.slug} (run {self.status}): "
-                f"{self.subscribers} confirmed subscriber(s), {self.with_papers} would get a digest "
-                f"with {self.papers} paper(s) in all; {self.topics} distinct topic(s) searched")
+        return (
+            f"dry run, {self.period.frequency} digest for {self.period.slug} (run {self.status}): "
+            f"{self.subscribers} confirmed subscriber(s), {self.with_papers} would get a digest "
+            f"with {self.papers} paper(s) in all; {self.topics} distinct topic(s) searched"
+        )
 
 
 def dry_run(period: Period) -> DryRun:

@@ -73,8 +73,13 @@ class PassReport:
                 self.errors.append(error)
 
 
-def send_pass(run_id: int, *, messenger_factory: Callable[[], Messenger],
-              concurrency: int | None = None, rate: str | None = None) -> PassReport:
+def send_pass(
+    run_id: int,
+    *,
+    messenger_factory: Callable[[], Messenger],
+    concurrency: int | None = None,
+    rate: str | None = None,
+) -> PassReport:
     """Send every message of a run that is due now; returns what happened."""
     config = settings.CONFIG
     concurrency = max(1, concurrency or int(config["DIGEST_CONCURRENCY"]))
@@ -86,8 +91,12 @@ def send_pass(run_id: int, *, messenger_factory: Callable[[], Messenger],
     if concurrency == 1:
         _connection_loop(*args, own_db=False)
         return report
-    threads = [threading.Thread(target=_connection_loop, args=args, kwargs={"own_db": True},
-                                name=f"digest-send-{i}", daemon=True) for i in range(concurrency)]
+    threads = [
+        threading.Thread(
+            target=_connection_loop, args=args, kwargs={"own_db": True}, name=f"digest-send-{i}", daemon=True
+        )
+        for i in range(concurrency)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -119,8 +128,7 @@ def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, sto
                     messenger.send(sender, row.email, zlib.decompress(row.message))
                 except PermanentFailure as exc:
                     outbox.fail(row, str(exc))
-                    subscriptions.record_permanent_failure(row.subscriber.email_key, Bounce.SMTP,
-                                                           str(exc))
+                    subscriptions.record_permanent_failure(row.subscriber.email_key, Bounce.SMTP, str(exc))
                     report.add("failed", f"{row.email}: {exc}")
                 except TemporaryFailure as exc:
                     when = outbox.defer(row, str(exc), timezone.now(), schedule)
@@ -128,7 +136,7 @@ def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, sto
                     if exc.connection:
                         stop.set()
                         report.stopped = str(exc)
-                        outbox.release(rows[index + 1:], worker, when or timezone.now())
+                        outbox.release(rows[index + 1 :], worker, when or timezone.now())
                         break
                 else:
                     outbox.mark_sent(row, worker, timezone.now())

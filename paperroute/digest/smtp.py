@@ -82,8 +82,17 @@ class _SMTPSSL(_QuickData, smtplib.SMTP_SSL):
 class SMTPMessenger:
     """One SMTP connection, opened on first use and reopened after it drops."""
 
-    def __init__(self, host: str, port: int, *, user: str = "", password: str = "",
-                 use_ssl: bool = False, starttls: bool = False, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        user: str = "",
+        password: str = "",
+        use_ssl: bool = False,
+        starttls: bool = False,
+        timeout: float = 30,
+    ) -> None:
         self.host, self.port, self.user, self.password = host, port, user, password
         self.use_ssl, self.starttls, self.timeout = use_ssl, starttls, timeout
         self.connection: smtplib.SMTP | None = None
@@ -118,8 +127,9 @@ class SMTPMessenger:
         except smtplib.SMTPSenderRefused as exc:
             self.close()
             # Not the recipient's fault: a misconfigured From is a problem for every message.
-            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)} (sender refused)",
-                                   exc.smtp_code, connection=True) from None
+            raise TemporaryFailure(
+                f"{exc.smtp_code} {_text(exc.smtp_error)} (sender refused)", exc.smtp_code, connection=True
+            ) from None
         except smtplib.SMTPDataError as exc:
             failure = classify(exc.smtp_code, exc.smtp_error, "message refused")
             if failure.connection:
@@ -127,16 +137,20 @@ class SMTPMessenger:
             raise failure from None
         except smtplib.SMTPAuthenticationError as exc:
             self.close()
-            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)} (login refused)",
-                                   exc.smtp_code, connection=True) from None
+            raise TemporaryFailure(
+                f"{exc.smtp_code} {_text(exc.smtp_error)} (login refused)", exc.smtp_code, connection=True
+            ) from None
         except smtplib.SMTPResponseException as exc:
             self.close()
-            raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code,
-                                   connection=True) from None
+            raise TemporaryFailure(
+                f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code, connection=True
+            ) from None
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self.close()
-            raise TemporaryFailure(f"cannot reach the mail server {self.host}:{self.port}: "
-                                   f"{exc.__class__.__name__}: {exc}", connection=True) from None
+            raise TemporaryFailure(
+                f"cannot reach the mail server {self.host}:{self.port}: {exc.__class__.__name__}: {exc}",
+                connection=True,
+            ) from None
 
     def close(self) -> None:
         if self.connection is not None:
@@ -170,8 +184,13 @@ def messenger_factory() -> Callable[[], Messenger]:
 
     if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
         return ConsoleMessenger
-    options = dict(host=settings.EMAIL_HOST, port=settings.EMAIL_PORT,
-                   user=settings.EMAIL_HOST_USER, password=settings.EMAIL_HOST_PASSWORD,
-                   use_ssl=settings.EMAIL_USE_SSL, starttls=settings.EMAIL_USE_TLS,
-                   timeout=settings.EMAIL_TIMEOUT or 30)
+    options = dict(
+        host=settings.EMAIL_HOST,
+        port=settings.EMAIL_PORT,
+        user=settings.EMAIL_HOST_USER,
+        password=settings.EMAIL_HOST_PASSWORD,
+        use_ssl=settings.EMAIL_USE_SSL,
+        starttls=settings.EMAIL_USE_TLS,
+        timeout=settings.EMAIL_TIMEOUT or 30,
+    )
     return lambda: SMTPMessenger(**options)

@@ -37,8 +37,7 @@ def _address(text: str) -> tuple[str, str]:
     return email, email.lower()
 
 
-def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str], None],
-              user=None) -> str:
+def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str], None], user=None) -> str:
     """Start a subscription, or remind a subscriber of their preferences; returns the address.
 
     `mail(subscriber, kind, confirm_token)` sends the confirmation ("confirm") or reminder
@@ -50,8 +49,11 @@ def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str]
         ratelimit.check("subscribe-ip", ip or "unknown", str(settings.CONFIG["RATE_SUBSCRIBE"]))
     except RateLimited as exc:
         minutes = max(1, round(exc.retry_after / 60))
-        raise TooManyRequests(f"too many subscription requests from your network; try again in "
-                              f"{minutes} minute{'s' if minutes != 1 else ''}", exc.retry_after) from None
+        raise TooManyRequests(
+            f"too many subscription requests from your network; try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}",
+            exc.retry_after,
+        ) from None
     subscriber = _get_or_create(email, key, ip)
     if subscriber.status == Subscriber.SUPPRESSED:
         return email  # mail to it bounced for good; an operator lifts that in the admin
@@ -60,9 +62,11 @@ def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str]
     nonce = secrets.token_urlsafe(12) if kind == "confirm" else subscriber.confirm_nonce
     previous = subscriber.confirmation_sent_at
     # The conditional update is the 24-hour rule: of two racing requests only one gets a row.
-    claimed = Subscriber.objects.filter(pk=subscriber.pk).filter(
-        Q(confirmation_sent_at=None) | Q(confirmation_sent_at__lte=now - CONFIRMATION_INTERVAL)
-    ).update(confirmation_sent_at=now, confirm_nonce=nonce)
+    claimed = (
+        Subscriber.objects.filter(pk=subscriber.pk)
+        .filter(Q(confirmation_sent_at=None) | Q(confirmation_sent_at__lte=now - CONFIRMATION_INTERVAL))
+        .update(confirmation_sent_at=now, confirm_nonce=nonce)
+    )
     if not claimed:
         return email
     subscriber.confirm_nonce, subscriber.confirmation_sent_at = nonce, now
@@ -74,8 +78,9 @@ def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str]
     except Exception as exc:
         # Nothing went out, so the day's one mail is not used up.
         Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=previous)
-        raise DigestError("the confirmation mail could not be sent just now; please try again "
-                          "in a few minutes") from exc
+        raise DigestError(
+            "the confirmation mail could not be sent just now; please try again in a few minutes"
+        ) from exc
     ConfirmationMail.objects.create(subscriber=subscriber, kind=kind, ip=ip or None, sent_at=now)
     return email
 
@@ -86,8 +91,9 @@ def _get_or_create(email: str, key: str, ip: str) -> Subscriber:
         return subscriber
     try:
         with transaction.atomic():
-            return Subscriber.objects.create(email=email, email_key=key, token=new_token(),
-                                             signup_ip=ip or None, status=Subscriber.PENDING)
+            return Subscriber.objects.create(
+                email=email, email_key=key, token=new_token(), signup_ip=ip or None, status=Subscriber.PENDING
+            )
     except IntegrityError:  # the same address submitted twice at once
         return Subscriber.objects.get(email_key=key)
 
@@ -103,24 +109,28 @@ def confirm(token: str) -> Subscriber:
         data = signing.loads(token, salt=SALT, max_age=hours * 3600)
         pk, nonce = int(data["s"]), str(data["n"])
     except signing.SignatureExpired:
-        raise LinkInvalid(f"this confirmation link has expired (links work for {hours} hours); "
-                          "subscribe again to get a new one") from None
+        raise LinkInvalid(
+            f"this confirmation link has expired (links work for {hours} hours); "
+            "subscribe again to get a new one"
+        ) from None
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise LinkInvalid("this confirmation link is not valid; subscribe again to get a new one") \
-            from None
+        raise LinkInvalid("this confirmation link is not valid; subscribe again to get a new one") from None
     subscriber = Subscriber.objects.filter(pk=pk).first()
     if subscriber is None:
         raise LinkInvalid("this subscription no longer exists; subscribe again")
     if subscriber.status in (Subscriber.CONFIRMED, Subscriber.PAUSED):
         return subscriber
     if subscriber.status == Subscriber.SUPPRESSED:
-        raise LinkInvalid("mail to this address bounced, so it gets no digests; ask the site's "
-                          "operator to lift the suppression")
+        raise LinkInvalid(
+            "mail to this address bounced, so it gets no digests; ask the site's "
+            "operator to lift the suppression"
+        )
     if nonce != subscriber.confirm_nonce:
         raise LinkInvalid("a newer confirmation mail was sent; use the link in that one")
     now = timezone.now()
-    Subscriber.objects.filter(pk=pk).update(status=Subscriber.CONFIRMED, confirmed_at=now,
-                                            status_changed_at=now, permanent_failures=0)
+    Subscriber.objects.filter(pk=pk).update(
+        status=Subscriber.CONFIRMED, confirmed_at=now, status_changed_at=now, permanent_failures=0
+    )
     subscriber.refresh_from_db()
     if subscriber.user_id is None:
         owner = get_user_model().objects.filter(email__iexact=subscriber.email_key).first()
@@ -146,8 +156,9 @@ def for_account(user) -> Subscriber | None:
     linked = Subscriber.objects.filter(user=user).first()
     if linked or not user.email:
         return linked
-    return Subscriber.objects.filter(email_key=user.email.lower(),
-                                     status__in=(Subscriber.CONFIRMED, Subscriber.PAUSED)).first()
+    return Subscriber.objects.filter(
+        email_key=user.email.lower(), status__in=(Subscriber.CONFIRMED, Subscriber.PAUSED)
+    ).first()
 
 
 def by_token(token: str) -> Subscriber:
@@ -168,8 +179,11 @@ def parse_categories(values: list[str]) -> list[str]:
             code = next((c for c in CATEGORY_NAMES if c.lower() == part.lower()), None)
             code = code or next((a for a in ARCHIVES if a.lower() == part.lower()), None)
             if code is None:
-                raise InvalidSubscription(f"{part!r} is not an arXiv category; use codes such as "
-                                          "cs.CL or whole archives such as cs", "categories")
+                raise InvalidSubscription(
+                    f"{part!r} is not an arXiv category; use codes such as "
+                    "cs.CL or whole archives such as cs",
+                    "categories",
+                )
             if code not in chosen:
                 chosen.append(code)
     return chosen
@@ -190,8 +204,9 @@ def parse_topics(text: str) -> list[str]:
     return topics
 
 
-def update_preferences(subscriber: Subscriber, *, frequency: str, max_papers: str | int,
-                       categories: list[str], topics: str) -> Subscriber:
+def update_preferences(
+    subscriber: Subscriber, *, frequency: str, max_papers: str | int, categories: list[str], topics: str
+) -> Subscriber:
     """Save the preferences form; InvalidSubscription names the field at fault."""
     if frequency not in (Subscriber.DAILY, Subscriber.WEEKLY):
         raise InvalidSubscription("choose daily or weekly", "frequency")
@@ -211,13 +226,20 @@ def update_preferences(subscriber: Subscriber, *, frequency: str, max_papers: st
 
 def set_status(subscriber: Subscriber, status: str) -> Subscriber:
     """Pause, resume or unsubscribe; only an active subscription can be paused or resumed."""
-    allowed = {Subscriber.PAUSED: (Subscriber.CONFIRMED,),
-               Subscriber.CONFIRMED: (Subscriber.PAUSED,),
-               Subscriber.UNSUBSCRIBED: (Subscriber.PENDING, Subscriber.CONFIRMED, Subscriber.PAUSED,
-                                         Subscriber.UNSUBSCRIBED)}[status]
+    allowed = {
+        Subscriber.PAUSED: (Subscriber.CONFIRMED,),
+        Subscriber.CONFIRMED: (Subscriber.PAUSED,),
+        Subscriber.UNSUBSCRIBED: (
+            Subscriber.PENDING,
+            Subscriber.CONFIRMED,
+            Subscriber.PAUSED,
+            Subscriber.UNSUBSCRIBED,
+        ),
+    }[status]
     now = timezone.now()
     Subscriber.objects.filter(pk=subscriber.pk, status__in=allowed).update(
-        status=status, status_changed_at=now)
+        status=status, status_changed_at=now
+    )
     subscriber.refresh_from_db()
     return subscriber
 
@@ -229,20 +251,19 @@ def unsubscribe(subscriber: Subscriber) -> Subscriber:
 def record_permanent_failure(email_key: str, kind: str, detail: str) -> Subscriber | None:
     """Count a 5xx reply or hard bounce; the threshold suppresses the address."""
     subscriber = Subscriber.objects.filter(email_key=email_key.lower()).first()
-    Bounce.objects.create(email_key=email_key.lower(), subscriber=subscriber, kind=kind,
-                          detail=detail[:2000])
+    Bounce.objects.create(email_key=email_key.lower(), subscriber=subscriber, kind=kind, detail=detail[:2000])
     if subscriber is None:
         return None
     threshold = max(1, int(settings.CONFIG["DIGEST_SUPPRESS_AFTER"]))
     now = timezone.now()
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber.pk).update(
-            permanent_failures=F("permanent_failures") + 1, last_failure=detail[:2000])
+            permanent_failures=F("permanent_failures") + 1, last_failure=detail[:2000]
+        )
         # Complaints suppress at once: the person said the mail is unwanted.
         Subscriber.objects.filter(pk=subscriber.pk).filter(
             Q(permanent_failures__gte=threshold) | Q(pk=subscriber.pk if kind == Bounce.COMPLAINT else -1)
-        ).exclude(status=Subscriber.UNSUBSCRIBED).update(status=Subscriber.SUPPRESSED,
-                                                         status_changed_at=now)
+        ).exclude(status=Subscriber.UNSUBSCRIBED).update(status=Subscriber.SUPPRESSED, status_changed_at=now)
     subscriber.refresh_from_db()
     return subscriber
 
@@ -256,4 +277,5 @@ def lift_suppression(subscriber: Subscriber) -> None:
     """Let mail go to a suppressed address again (an operator's decision, from the admin)."""
     status = Subscriber.CONFIRMED if subscriber.confirmed_at else Subscriber.PENDING
     Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.SUPPRESSED).update(
-        status=status, permanent_failures=0, status_changed_at=timezone.now())
+        status=status, permanent_failures=0, status_changed_at=timezone.now()
+    )

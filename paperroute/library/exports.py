@@ -21,9 +21,16 @@ _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du"
 
 
 def _papers(collection: Collection) -> list[Paper]:
-    items = (CollectionItem.objects.filter(collection=collection).select_related("paper")
-             .prefetch_related(Prefetch("paper__authorships",  # a join: see listings.annotated
-                                        queryset=Authorship.objects.select_related("author"))))
+    items = (
+        CollectionItem.objects.filter(collection=collection)
+        .select_related("paper")
+        .prefetch_related(
+            Prefetch(
+                "paper__authorships",  # a join: see listings.annotated
+                queryset=Authorship.objects.select_related("author"),
+            )
+        )
+    )
     return [item.paper for item in items]
 
 
@@ -72,8 +79,11 @@ def csl_json(collection: Collection) -> str:
 
 
 def _csl_item(paper: Paper, key: str) -> dict:
-    item: dict = {"id": key, "type": "article-journal" if paper.journal_ref else "article",
-                  "title": unicode_text(paper.title)}
+    item: dict = {
+        "id": key,
+        "type": "article-journal" if paper.journal_ref else "article",
+        "title": unicode_text(paper.title),
+    }
     authors = [_csl_name(name) for name in paper.author_names]
     if authors:
         item["author"] = authors

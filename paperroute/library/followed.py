@@ -20,8 +20,7 @@ class Pick:
     reason: str  # "follows author Ashish Vaswani", "follows topic speculative decoding", ...
 
 
-def new_papers(user, *, since: date | None = None, until: date | None = None,
-               limit: int = 50) -> list[Pick]:
+def new_papers(user, *, since: date | None = None, until: date | None = None, limit: int = 50) -> list[Pick]:
     """Papers listed from `since` to `until` (by default: the newest) by followed authors, in
     followed categories, or found for followed topics; newest first, each once, none the
     reader said no to."""
@@ -38,8 +37,7 @@ def new_papers(user, *, since: date | None = None, until: date | None = None,
     reasons: dict[int, str] = {}
     if following.authors:
         names = {f.value: f.label for f in following.authors}
-        for pid, key in (listed.filter(authors__key__in=list(names))
-                         .values_list("pk", "authors__key")):
+        for pid, key in listed.filter(authors__key__in=list(names)).values_list("pk", "authors__key"):
             if key in names:
                 reasons.setdefault(pid, f"follows author {names[key]}")
     for topic in following.topics:
@@ -55,12 +53,11 @@ def new_papers(user, *, since: date | None = None, until: date | None = None,
         for code in following.categories:
             wanted |= Q(categories__code=code) | Q(categories__code__startswith=code + ".")
         newest = listed.filter(wanted).order_by(F("listed_on").desc())
-        for pid, code in newest.values_list("pk", "categories__code")[:limit * 20]:
+        for pid, code in newest.values_list("pk", "categories__code")[: limit * 20]:
             reasons.setdefault(pid, f"follows category {code}")
     for pid in dismissed_ids(user, list(reasons)):
         reasons.pop(pid, None)
-    papers = (Paper.objects.filter(pk__in=list(reasons))
-              .order_by(F("listed_on").desc(nulls_last=True), F("published").desc(nulls_last=True), "key")
-              [:limit])
+    papers = Paper.objects.filter(pk__in=list(reasons)).order_by(
+        F("listed_on").desc(nulls_last=True), F("published").desc(nulls_last=True), "key"
+    )[:limit]
     return [Pick(paper, reasons[paper.pk]) for paper in papers]
-

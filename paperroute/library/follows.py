@@ -102,8 +102,10 @@ def unfollow(user, kind: str, value: str) -> bool:
 
 
 def follows_author(user, name: str) -> bool:
-    return bool(user.is_authenticated) and Follow.objects.filter(
-        user=user, kind=Follow.AUTHOR, value=author_key(name)).exists()
+    return (
+        bool(user.is_authenticated)
+        and Follow.objects.filter(user=user, kind=Follow.AUTHOR, value=author_key(name)).exists()
+    )
 
 
 def followed_authors_papers(user):
@@ -113,6 +115,7 @@ def followed_authors_papers(user):
 
 
 # -- the private feed ----------------------------------------------------------------------
+
 
 def feed_secret(user) -> str:
     """The secret of the reader's private feed, made on first use."""

@@ -1,4 +1,4 @@
-""""For you": one reader's ranking of a period's papers, from what they saved, upvoted,
+""" "For you": one reader's ranking of a period's papers, from what they saved, upvoted,
 dismissed and follow, each paper with why it was picked.
 
 Nothing is trained or stored: the ranking is computed from the reader's signals as they are
@@ -63,14 +63,16 @@ def signals_for(user_ids: list[int]) -> dict[int, Signals]:
     """signals_of for many readers at once (a digest batch), in four queries."""
     newest: dict[int, dict[int, object]] = {uid: {} for uid in user_ids}
     saved = CollectionItem.objects.filter(collection__owner_id__in=user_ids).values_list(
-        "collection__owner_id", "paper_id", "added_at")
+        "collection__owner_id", "paper_id", "added_at"
+    )
     voted = Vote.objects.filter(user_id__in=user_ids).values_list("user_id", "paper_id", "created_at")
     for uid, pid, when in [*saved, *voted]:
         if pid not in newest[uid] or when > newest[uid][pid]:
             newest[uid][pid] = when
     dismissed: dict[int, list] = {uid: [] for uid in user_ids}
-    for uid, pid, when in (PaperState.objects.filter(user_id__in=user_ids, dismissed_at__isnull=False)
-                           .values_list("user_id", "paper_id", "dismissed_at")):
+    for uid, pid, when in PaperState.objects.filter(
+        user_id__in=user_ids, dismissed_at__isnull=False
+    ).values_list("user_id", "paper_id", "dismissed_at"):
         dismissed[uid].append((when, pid))
     following = follows.of_many(user_ids)
     result = {}
@@ -104,7 +106,8 @@ class Pool:
             self._authors = {}
             for chunk in _chunks(self.ids):
                 for pid, key in Authorship.objects.filter(paper_id__in=chunk).values_list(
-                        "paper_id", "author__key"):
+                    "paper_id", "author__key"
+                ):
                     self._authors.setdefault(key, []).append(pid)
         found: dict[int, str] = {}
         for key, name in names.items():
@@ -116,8 +119,13 @@ class Pool:
         """{paper id: code} of the papers in any of the categories (an archive counts for its own)."""
         if self._categories is None:
             through = Paper.categories.through
-            self._categories = [row for chunk in _chunks(self.ids) for row in through.objects.filter(
-                paper_id__in=chunk).values_list("paper_id", "category__code")]
+            self._categories = [
+                row
+                for chunk in _chunks(self.ids)
+                for row in through.objects.filter(paper_id__in=chunk).values_list(
+                    "paper_id", "category__code"
+                )
+            ]
         found: dict[int, str] = {}
         for pid, code in self._categories:
             for wanted in codes:
@@ -134,11 +142,12 @@ class Pool:
 
 
 def _chunks(values: list, size: int = 900):  # SQLite's limit on a query's variables
-    return [values[i:i + size] for i in range(0, len(values), size)]
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-def rank(user, candidates: list[int] | Pool, *, signals: Signals | None = None,
-         limit: int | None = None) -> list[Pick]:
+def rank(
+    user, candidates: list[int] | Pool, *, signals: Signals | None = None, limit: int | None = None
+) -> list[Pick]:
     """The candidates (paper ids, or a Pool of them) the reader has not dismissed, saved or
     upvoted, best first, each with why. Candidates not embedded yet can still be picked through
     a followed author or category; the rest wait until the index has them."""
@@ -167,18 +176,25 @@ def rank(user, candidates: list[int] | Pool, *, signals: Signals | None = None,
         scores = scores.copy()
         scores[rows] += CATEGORY_BONUS
     # Followed authors' papers first, then the best by score; dismissed, saved and upvoted out.
-    first = sorted((pid for pid in pool.ids if pid in by_author and pid not in known),
-                   key=lambda pid: -scores[pool.row[pid]] if pid in pool.row else 0.0)
+    first = sorted(
+        (pid for pid in pool.ids if pid in by_author and pid not in known),
+        key=lambda pid: -scores[pool.row[pid]] if pid in pool.row else 0.0,
+    )
     wanted = (limit or len(pool.ids)) + len(known) + len(first)
     order = np.argsort(-scores, kind="stable")[:wanted] if len(scores) else np.zeros(0, int)
-    ranked = first + [pid for pid in pool.embedded[order].tolist()
-                      if pid not in known and pid not in by_author]
+    ranked = first + [
+        pid for pid in pool.embedded[order].tolist() if pid not in known and pid not in by_author
+    ]
     if len(positives) or topics is not None:
-        unembedded = [pid for pid in pool.ids if pid not in pool.row and pid in in_category
-                      and pid not in known and pid not in by_author]
+        unembedded = [
+            pid
+            for pid in pool.ids
+            if pid not in pool.row and pid in in_category and pid not in known and pid not in by_author
+        ]
     else:  # follows only: nothing has a score, so only the followed count
-        ranked = first + [pid for pid in pool.ids if pid in in_category and pid not in known
-                          and pid not in by_author]
+        ranked = first + [
+            pid for pid in pool.ids if pid in in_category and pid not in known and pid not in by_author
+        ]
         unembedded = []
     ranked += unembedded
     ranked = ranked[:limit] if limit else ranked
@@ -189,8 +205,11 @@ def rank(user, candidates: list[int] | Pool, *, signals: Signals | None = None,
         pick = Pick(pid, float(scores[i]) if i is not None else 0.0)
         if pid in by_author:
             pick.reason = f"by {by_author[pid]}, whom you follow"
-        elif i is not None and nearest[i] >= 0 and (topic[i] < 0 or _closer(
-                pool.vectors[i], positives[nearest[i]], topics[topic[i]])):
+        elif (
+            i is not None
+            and nearest[i] >= 0
+            and (topic[i] < 0 or _closer(pool.vectors[i], positives[nearest[i]], topics[topic[i]]))
+        ):
             pick.liked = int(positive_ids[nearest[i]])
         elif i is not None and topic[i] >= 0:
             pick.reason = f"follows topic “{following.topics[topic[i]]}”"

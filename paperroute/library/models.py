@@ -9,8 +9,7 @@ from paperroute.catalog.models import Author, Paper
 class Collection(models.Model):
     """A named list of papers. Every reader has one called "Saved", where saving puts papers."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="collections")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     public = models.BooleanField(default=False)
@@ -22,8 +21,9 @@ class Collection(models.Model):
     class Meta:
         ordering = ["-is_default", "name", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["owner"], condition=models.Q(is_default=True),
-                                    name="one_saved_collection_per_reader"),
+            models.UniqueConstraint(
+                fields=["owner"], condition=models.Q(is_default=True), name="one_saved_collection_per_reader"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -41,16 +41,16 @@ class CollectionItem(models.Model):
 
     class Meta:
         ordering = ["position", "pk"]
-        constraints = [models.UniqueConstraint(fields=["collection", "paper"],
-                                               name="paper_once_per_collection")]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "paper"], name="paper_once_per_collection")
+        ]
         indexes = [models.Index(fields=["paper", "collection"])]
 
 
 class PaperNote(models.Model):
     """A reader's private note on a paper, shown only to them."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="paper_notes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="paper_notes")
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
     text = models.TextField()
     updated_at = models.DateTimeField(auto_now=True)
@@ -62,8 +62,7 @@ class PaperNote(models.Model):
 class PaperState(models.Model):
     """Whether a reader has read a paper, or said they are not interested in it."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="paper_states")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="paper_states")
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
     read_at = models.DateTimeField(null=True, blank=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)  # "not interested"
@@ -95,7 +94,6 @@ class Follow(models.Model):
 class FeedKey(models.Model):
     """The secret in the address of a reader's private feed; rotating it retires the old one."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="feed_key")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_key")
     secret = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now=True)

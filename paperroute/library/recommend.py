@@ -38,9 +38,9 @@ PARAMS = Params()
 class Scored:
     """Scores of the candidates, and which saved paper and followed topic each is closest to."""
 
-    scores: np.ndarray    # (n,) float32, higher is better
-    nearest: np.ndarray   # (n,) int: index into positives of the most similar saved paper, -1 if none
-    topic: np.ndarray     # (n,) int: index into topics of the most similar followed topic vector, -1 if none
+    scores: np.ndarray  # (n,) float32, higher is better
+    nearest: np.ndarray  # (n,) int: index into positives of the most similar saved paper, -1 if none
+    topic: np.ndarray  # (n,) int: index into topics of the most similar followed topic vector, -1 if none
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -57,8 +57,8 @@ def _matrix(x, dim: int) -> np.ndarray:
 class Centred:
     """Candidates with their shared direction taken out, computed once for many readers."""
 
-    mean: np.ndarray   # the share of the candidates' mean taken out
-    rows: np.ndarray   # the candidates, centred and unit length
+    mean: np.ndarray  # the share of the candidates' mean taken out
+    rows: np.ndarray  # the candidates, centred and unit length
 
 
 def centre(candidates, params: Params = PARAMS) -> Centred:
@@ -67,8 +67,14 @@ def centre(candidates, params: Params = PARAMS) -> Centred:
     return Centred(mu, _unit(c - mu))
 
 
-def score(candidates, positives, negatives=None, topics=None, params: Params = PARAMS,
-          centred: Centred | None = None) -> Scored:
+def score(
+    candidates,
+    positives,
+    negatives=None,
+    topics=None,
+    params: Params = PARAMS,
+    centred: Centred | None = None,
+) -> Scored:
     """Score candidate papers for one reader; all inputs are unit rows of one embedding space.
     `centred` is centre(candidates, params), for a caller that scores them for many readers."""
     c = np.asarray(candidates, np.float32)
@@ -118,8 +124,9 @@ def score(candidates, positives, negatives=None, topics=None, params: Params = P
     return Scored(s.astype(np.float32), nearest, topic)
 
 
-def rank(candidates, positives, negatives=None, topics=None, limit: int = 50,
-         params: Params = PARAMS) -> np.ndarray:
+def rank(
+    candidates, positives, negatives=None, topics=None, limit: int = 50, params: Params = PARAMS
+) -> np.ndarray:
     """Indices of the best `limit` candidates, best first."""
     s = score(candidates, positives, negatives, topics, params).scores
     limit = min(limit, len(s))

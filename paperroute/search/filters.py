@@ -20,17 +20,21 @@ class Filters:
 
     @property
     def empty(self) -> bool:
-        return (self.first_day is None and self.last_day is None and not self.categories
-                and not self.authors)
+        return self.first_day is None and self.last_day is None and not self.categories and not self.authors
 
     @property
     def impossible(self) -> bool:
-        return (self.first_day is not None and self.last_day is not None
-                and self.first_day > self.last_day)
+        return self.first_day is not None and self.last_day is not None and self.first_day > self.last_day
 
 
-def combine(parsed: ParsedQuery, *, since: date | None = None, until: date | None = None,
-            categories: list[str] | None = None, authors: list[str] | None = None) -> Filters:
+def combine(
+    parsed: ParsedQuery,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    categories: list[str] | None = None,
+    authors: list[str] | None = None,
+) -> Filters:
     """The filters of a query's syntax and of the caller's options, all of which must hold."""
     first = day_number(since) if since else None
     last = day_number(until) if until else None
@@ -48,5 +52,9 @@ def combine(parsed: ParsedQuery, *, since: date | None = None, until: date | Non
     # authors narrow (every named author).
     cats = [c.strip().lower() for c in (categories or []) if c and c.strip()] + parsed.categories
     names = [a.strip().lower() for a in (authors or []) if a and a.strip()] + parsed.authors
-    return Filters(first_day=first, last_day=last, categories=list(dict.fromkeys(cats)),
-                   authors=list(dict.fromkeys(names)))
+    return Filters(
+        first_day=first,
+        last_day=last,
+        categories=list(dict.fromkeys(cats)),
+        authors=list(dict.fromkeys(names)),
+    )

@@ -14,7 +14,7 @@ FIXED_WEIGHT = 0.6
 class FusionParams:
     """How the two rankings combine (chosen on SciFact train, see BENCHMARKS.md)."""
 
-    method: str = "weighted"   # "weighted": normalised scores; "rrf": reciprocal ranks
+    method: str = "weighted"  # "weighted": normalised scores; "rrf": reciprocal ranks
     # For "weighted": "minmax" or "zscore" over the candidates, or "max": BM25 divided by the
     # best BM25 and cosine similarity as it is (it already lies on a fixed scale). "max" beat
     # min-max, z-score and reciprocal-rank fusion on SciFact train.
@@ -31,7 +31,7 @@ class FusionParams:
     # fixed weight, lexical and semantic search on all three (BENCHMARKS.md).
     dense_weight: float | None = None
     rrf_k: float = 60.0
-    depth: int = 50            # candidates from each retriever (100 scored the same on train)
+    depth: int = 50  # candidates from each retriever (100 scored the same on train)
     gap_k: int = 20
     # Cosine drops are smaller than BM25's relative ones (SciFact train medians 0.22 and 0.58
     # at k 20), so the scale also sets the typical share: 0.8 dense (0.67 to 0.86 for 80%).
@@ -83,17 +83,18 @@ def _ranks(scores: dict[int, float]) -> dict[int, int]:
     return {pid: rank for rank, pid in enumerate(ordered, start=1)}
 
 
-def fuse(lexical: dict[int, float], dense: dict[int, float],
-         params: FusionParams) -> list[tuple[int, float]]:
+def fuse(lexical: dict[int, float], dense: dict[int, float], params: FusionParams) -> list[tuple[int, float]]:
     """One ranking from both; each dict scores every candidate it can (missing counts as worst)."""
     weight = dense_weight(lexical, dense, params)
     candidates = set(lexical) | set(dense)
     if params.method == "rrf":
         lex_rank, dense_rank = _ranks(lexical), _ranks(dense)
         worst = len(candidates) + 1
-        fused = {pid: (1 - weight) / (params.rrf_k + lex_rank.get(pid, worst))
-                 + weight / (params.rrf_k + dense_rank.get(pid, worst))
-                 for pid in candidates}
+        fused = {
+            pid: (1 - weight) / (params.rrf_k + lex_rank.get(pid, worst))
+            + weight / (params.rrf_k + dense_rank.get(pid, worst))
+            for pid in candidates
+        }
     else:
         if params.norm == "max":
             top = max(lexical.values(), default=0.0) or 1.0
@@ -103,6 +104,8 @@ def fuse(lexical: dict[int, float], dense: dict[int, float],
             lex_norm, dense_norm = norm(lexical), norm(dense)
         lex_floor = min(lex_norm.values(), default=0.0)
         dense_floor = min(dense_norm.values(), default=0.0)
-        fused = {pid: (1 - weight) * lex_norm.get(pid, lex_floor)
-                 + weight * dense_norm.get(pid, dense_floor) for pid in candidates}
+        fused = {
+            pid: (1 - weight) * lex_norm.get(pid, lex_floor) + weight * dense_norm.get(pid, dense_floor)
+            for pid in candidates
+        }
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

@@ -81,8 +81,10 @@ def publish(root: Path, generation: Path) -> None:
     tmp.write_text(generation.name)
     os.replace(tmp, root / "CURRENT")
     keep = {generation.name}
-    older = sorted((p for p in root.glob("gen-*") if p.name[4:].isdigit() and p != generation),
-                   key=lambda p: int(p.name[4:]))
+    older = sorted(
+        (p for p in root.glob("gen-*") if p.name[4:].isdigit() and p != generation),
+        key=lambda p: int(p.name[4:]),
+    )
     # The newest older generation stays one round: a reader may have just opened it.
     if older:
         keep.add(older[-1].name)

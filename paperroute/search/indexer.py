@@ -37,9 +37,9 @@ from paperroute.search.vectorstore import VectorStore
 # Longer than any ingest transaction and any clock skew between the hosts that ingest.
 SAFETY_WINDOW = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-BATCH = 2000              # papers read from the database at a time
-EMBED_CHUNK = 64          # papers embedded per round trip to the database
-COMMIT_EVERY = 30.0       # seconds between commits while embedding, so progress is kept
+BATCH = 2000  # papers read from the database at a time
+EMBED_CHUNK = 64  # papers embedded per round trip to the database
+COMMIT_EVERY = 30.0  # seconds between commits while embedding, so progress is kept
 # PostgreSQL advisory locks that claim papers for embedding are keyed CLAIMS + paper id: a range
 # of their own, should anything else take advisory locks on the same database.
 CLAIMS = 0x7072_0000 << 32
@@ -53,22 +53,24 @@ def micros(moment: datetime) -> int:
 class SyncReport:
     """What a sync or rebuild did."""
 
-    papers: int = 0          # papers in the index afterwards
-    indexed: int = 0         # papers (re)indexed for keyword search
+    papers: int = 0  # papers in the index afterwards
+    indexed: int = 0  # papers (re)indexed for keyword search
     removed: int = 0
-    embedded: int = 0        # papers embedded by the model in this run
-    reused: int = 0          # papers whose stored vectors were (re)loaded
-    pending: int = 0         # papers still without vectors
+    embedded: int = 0  # papers embedded by the model in this run
+    reused: int = 0  # papers whose stored vectors were (re)loaded
+    pending: int = 0  # papers still without vectors
     rebuilt: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         verb = "rebuilt" if self.rebuilt else "synced"
-        text = (f"search index {verb}: {self.papers} papers; {self.indexed} indexed, "
-                f"{self.removed} removed, {self.embedded} embedded, {self.reused} vectors loaded"
-                f"{f', {self.pending} waiting to be embedded' if self.pending else ''} "
-                f"({self.seconds:.1f} s)")
+        text = (
+            f"search index {verb}: {self.papers} papers; {self.indexed} indexed, "
+            f"{self.removed} removed, {self.embedded} embedded, {self.reused} vectors loaded"
+            f"{f', {self.pending} waiting to be embedded' if self.pending else ''} "
+            f"({self.seconds:.1f} s)"
+        )
         return text
 
 
@@ -206,14 +208,23 @@ def _gone(writer: Writer, todo: dict[int, int]) -> list[int]:
     new = sum(1 for pid in todo if pid >= len(indexed) or not indexed[pid])
     if Paper.objects.count() >= int(indexed.sum()) + new:
         return []  # nothing was deleted (the usual case, told by one count)
-    alive = np.fromiter(Paper.objects.values_list("pk", flat=True).iterator(chunk_size=20_000),
-                        dtype=np.int64)
+    alive = np.fromiter(
+        Paper.objects.values_list("pk", flat=True).iterator(chunk_size=20_000), dtype=np.int64
+    )
     known = np.flatnonzero(writer.changed > 0)
     return [int(p) for p in known[~np.isin(known, alive)]]
 
 
-def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, progress: Progress,
-           rebuild: bool = False, threads: int = 1, precomputed: tuple[Path, ...] = ()) -> SyncReport:
+def update(
+    root: Path,
+    *,
+    model: str,
+    embedder: Callable[[], Embedder] | None,
+    progress: Progress,
+    rebuild: bool = False,
+    threads: int = 1,
+    precomputed: tuple[Path, ...] = (),
+) -> SyncReport:
     """Sync the index (or rebuild it), then embed what lacks vectors when `embedder` is given."""
     started = time.monotonic()
     generation = None if rebuild else current_generation(root)
@@ -239,11 +250,14 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
     old_marks = {"paper_mark": manifest.get("paper_mark"), "vector_mark": manifest.get("vector_mark")}
     with progress("indexing papers", total=len(pids), unit="papers") as bar:
         for start in range(0, len(pids), BATCH):
-            docs = list(load_docs(pids[start:start + BATCH]))
-            w.index_docs([d for d in docs if d.pid in todo], {d.pid: todo[d.pid] for d in docs
-                                                              if d.pid in todo}, writer)
+            docs = list(load_docs(pids[start : start + BATCH]))
+            w.index_docs(
+                [d for d in docs if d.pid in todo],
+                {d.pid: todo[d.pid] for d in docs if d.pid in todo},
+                writer,
+            )
             w.attach_vectors(docs)
-            bar(len(pids[start:start + BATCH]))
+            bar(len(pids[start : start + BATCH]))
             if (start // BATCH) % 50 == 49:
                 # Flush now and then (old watermarks: a crash re-reads this stretch), so memory
                 # stays flat; the graph is built once, at the end.
@@ -254,8 +268,10 @@ def update(root: Path, *, model: str, embedder: Callable[[], Embedder] | None, p
             w.vectors.remove(pid)
             w.changed[pid] = w.vstamp[pid] = 0
         w.report.removed = len(gone)
-    marks = {"paper_mark": paper_mark.isoformat() if paper_mark else None,
-             "vector_mark": vector_mark.isoformat() if vector_mark else None}
+    marks = {
+        "paper_mark": paper_mark.isoformat() if paper_mark else None,
+        "vector_mark": vector_mark.isoformat() if vector_mark else None,
+    }
     w.commit(writer, marks)
     if fresh:
         publish(root, generation)
@@ -288,8 +304,9 @@ def _claimed(pids: list[int], *, wait: bool = False) -> Iterator[list[int]]:
             cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k", [keys])
             mine = sorted(pids)
         else:
-            cursor.execute("SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)",
-                           [keys])
+            cursor.execute(
+                "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)", [keys]
+            )
             mine = [key - CLAIMS for (key,) in cursor.fetchall()]
         yield mine
 
@@ -297,8 +314,9 @@ def _claimed(pids: list[int], *, wait: bool = False) -> Iterator[list[int]]:
 class _Vectorizer:
     """Gives papers vectors: stored ones (another run's, or shipped), else the model's."""
 
-    def __init__(self, w: Writer, make_embedder: Callable[[], Embedder] | None,
-                 precomputed: tuple[Path, ...]) -> None:
+    def __init__(
+        self, w: Writer, make_embedder: Callable[[], Embedder] | None, precomputed: tuple[Path, ...]
+    ) -> None:
         self.w = w
         self.make_embedder = make_embedder
         self.embedder = None  # loaded only if something is not in the shipped vectors
@@ -325,16 +343,23 @@ class _Vectorizer:
                 arrays[i] = array
         w.report.embedded += len(todo)
         w.report.reused += len(missing) - len(todo)
-        stamps = vector_db.save(w.model, [(d.pid, digest, a)
-                                          for d, digest, a in zip(missing, digests, arrays)])
+        stamps = vector_db.save(
+            w.model, [(d.pid, digest, a) for d, digest, a in zip(missing, digests, arrays)]
+        )
         for doc, array in zip(missing, arrays):
             w.vectors.put(doc.pid, array, doc.day, doc.categories)
             if doc.pid in stamps:
                 w.vstamp[doc.pid] = micros(stamps[doc.pid])
 
 
-def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder] | None, progress: Progress,
-                   writer, marks: dict, precomputed: tuple[Path, ...]) -> None:
+def _embed_pending(
+    w: Writer,
+    make_embedder: Callable[[], Embedder] | None,
+    progress: Progress,
+    writer,
+    marks: dict,
+    precomputed: tuple[Path, ...],
+) -> None:
     """Give vectors to indexed papers lacking them: shipped ones, else (with an embedder) new ones.
 
     Vectors are stored in the database a chunk at a time, so an interrupted run loses at most
@@ -352,7 +377,7 @@ def _embed_pending(w: Writer, make_embedder: Callable[[], Embedder] | None, prog
     with progress("embedding papers", total=len(pending), unit="papers") as bar:
         for wait, todo in ((False, pending), (True, others)):
             for start in range(0, len(todo), EMBED_CHUNK):
-                chunk = todo[start:start + EMBED_CHUNK]
+                chunk = todo[start : start + EMBED_CHUNK]
                 with _claimed(chunk, wait=wait) as mine:
                     vectorize(mine)
                 if not wait:

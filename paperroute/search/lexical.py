@@ -24,10 +24,10 @@ Q = tantivy.Query
 class LexicalParams:
     """Field weights and query-side choices (tuned on SciFact train, see BENCHMARKS.md)."""
 
-    title_weight: float = 0.25     # extra BM25 on the title alone, over title + abstract
-    author_weight: float = 0.5     # a free-text word that is an author's name
-    stopwords: bool = True         # drop English stop words from queries (not from documents)
-    query_tf: bool = True          # a word repeated in the query counts that many times
+    title_weight: float = 0.25  # extra BM25 on the title alone, over title + abstract
+    author_weight: float = 0.5  # a free-text word that is an author's name
+    stopwords: bool = True  # drop English stop words from queries (not from documents)
+    query_tf: bool = True  # a word repeated in the query counts that many times
 
 
 DEFAULT_PARAMS = LexicalParams()
@@ -116,7 +116,8 @@ class LexicalIndex:
         pids = list(pids)
         for start in range(0, len(pids), 10_000):
             writer.delete_documents_by_query(
-                Q.term_set_query(self.schema, "pid", pids[start:start + 10_000]))
+                Q.term_set_query(self.schema, "pid", pids[start : start + 10_000])
+            )
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -143,8 +144,11 @@ class LexicalIndex:
         """Clauses that restrict without scoring."""
         clauses = []
         if filters.first_day is not None or filters.last_day is not None:
-            clauses.append(Q.range_query(self.schema, "day", tantivy.FieldType.Integer,
-                                         filters.first_day, filters.last_day))
+            clauses.append(
+                Q.range_query(
+                    self.schema, "day", tantivy.FieldType.Integer, filters.first_day, filters.last_day
+                )
+            )
         if filters.categories:
             clauses.append(Q.term_set_query(self.schema, "cats", filters.categories))
         for name in filters.authors:
@@ -179,19 +183,26 @@ class LexicalIndex:
         p = self.params
         clauses = []
         for term, count in counts.items():
-            clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "text", term),
-                                                        float(count))))
+            clauses.append(
+                (Occur.Should, Q.boost_query(Q.term_query(self.schema, "text", term), float(count)))
+            )
             if p.title_weight:
-                clauses.append((Occur.Should, Q.boost_query(
-                    Q.term_query(self.schema, "title", term), count * p.title_weight)))
+                clauses.append(
+                    (
+                        Occur.Should,
+                        Q.boost_query(Q.term_query(self.schema, "title", term), count * p.title_weight),
+                    )
+                )
         if p.author_weight:
             for word in dict.fromkeys(PLAIN.analyze(" ".join(self.scoring_words(parsed)))):
-                clauses.append((Occur.Should, Q.boost_query(
-                    Q.term_query(self.schema, "authors", word), p.author_weight)))
+                clauses.append(
+                    (Occur.Should, Q.boost_query(Q.term_query(self.schema, "authors", word), p.author_weight))
+                )
         return Q.boolean_query(clauses)
 
-    def build(self, parsed: ParsedQuery, filters: Filters, *, scoring: bool = True,
-              every_word: bool = False) -> Q:
+    def build(
+        self, parsed: ParsedQuery, filters: Filters, *, scoring: bool = True, every_word: bool = False
+    ) -> Q:
         """The whole query: scoring words (if any), phrases, exclusions and filters; with
         `every_word`, only papers holding all the words."""
         clauses = self.constraint_clauses(parsed) + self.filter_clauses(filters)
@@ -204,8 +215,9 @@ class LexicalIndex:
             clauses.append((Occur.Must, Q.all_query()))
         return Q.boolean_query(clauses)
 
-    def run(self, query: Q, limit: int, *, newest_first: bool = False,
-            count: bool = False) -> tuple[list[tuple[int, float]], int]:
+    def run(
+        self, query: Q, limit: int, *, newest_first: bool = False, count: bool = False
+    ) -> tuple[list[tuple[int, float]], int]:
         """(pid, score) best first, and how many documents match (if `count`, else how many came)."""
         if newest_first:
             result = self.searcher.search(query, limit=max(1, limit), count=count, order_by_field="day")
@@ -214,19 +226,19 @@ class LexicalIndex:
             # Counting every match costs a pass over whole posting lists: only when asked.
             result = self.searcher.search(query, limit=max(1, limit), count=count)
             hits = result.hits
-        hits = hits[:max(0, limit)]
+        hits = hits[: max(0, limit)]
         total = result.count if count else len(hits)
         if not hits:
             return [], total or 0
         pids = self.searcher.fast_field_values("pid", [address for _, address in hits])
         return [(int(pid), float(score)) for (score, _), pid in zip(hits, pids)], total
 
-    def search(self, parsed: ParsedQuery, filters: Filters, limit: int, count: bool = True,
-               every_word: bool = False) -> tuple[list[tuple[int, float]], int]:
+    def search(
+        self, parsed: ParsedQuery, filters: Filters, limit: int, count: bool = True, every_word: bool = False
+    ) -> tuple[list[tuple[int, float]], int]:
         """BM25 hits for a parsed query; a query with no words lists the newest matches."""
         query = self.build(parsed, filters, every_word=every_word)
-        return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)),
-                        count=count)
+        return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)), count=count)
 
     def word_clauses(self, parsed: ParsedQuery) -> list[Q]:
         """One clause per distinct query word (stop words aside): the paper holds it in its
@@ -277,11 +289,14 @@ class LexicalIndex:
         # against stems and words alike: its stem, or anything that starts with it.
         prefix = re.escape(last.lower())
         stems = STEM.analyze(last) or [last.lower()]
-        typed = Q.boolean_query([(Occur.Should, Q.regex_query(self.schema, "text", f"{prefix}.*")),
-                                 (Occur.Should, Q.term_query(self.schema, "text", stems[0]))])
+        typed = Q.boolean_query(
+            [
+                (Occur.Should, Q.regex_query(self.schema, "text", f"{prefix}.*")),
+                (Occur.Should, Q.term_query(self.schema, "text", stems[0])),
+            ]
+        )
         clauses.append((Occur.Must, typed))
-        clauses.append((Occur.Should, Q.boost_query(
-            Q.regex_query(self.schema, "title", f"{prefix}.*"), 3.0)))
+        clauses.append((Occur.Should, Q.boost_query(Q.regex_query(self.schema, "title", f"{prefix}.*"), 3.0)))
         hits, _ = self.run(Q.boolean_query(clauses), limit)
         return hits
 
@@ -311,17 +326,26 @@ class LexicalIndex:
         scored = self.scoring_query(parsed)
         if scored is None or not pids:
             return {}
-        query = Q.boolean_query([(Occur.Must, scored), (Occur.Must, Q.const_score_query(
-            Q.term_set_query(self.schema, "pid", pids), 0.0))])
+        query = Q.boolean_query(
+            [
+                (Occur.Must, scored),
+                (Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, "pid", pids), 0.0)),
+            ]
+        )
         hits, _ = self.run(query, len(pids))
         return dict(hits)
 
-    def matching(self, parsed: ParsedQuery, filters: Filters, limit: int,
-                 within: list[int] | None = None) -> tuple[list[int], int]:
+    def matching(
+        self, parsed: ParsedQuery, filters: Filters, limit: int, within: list[int] | None = None
+    ) -> tuple[list[int], int]:
         """Papers (of `within`, if given) passing the phrases, exclusions and filters, unranked."""
         query = self.build(parsed, filters, scoring=False)
         if within is not None:
-            query = Q.boolean_query([(Occur.Must, query), (Occur.Must, Q.const_score_query(
-                Q.term_set_query(self.schema, "pid", within), 0.0))])
+            query = Q.boolean_query(
+                [
+                    (Occur.Must, query),
+                    (Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, "pid", within), 0.0)),
+                ]
+            )
         hits, total = self.run(query, limit, count=True)
         return [pid for pid, _ in hits], total

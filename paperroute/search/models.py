@@ -8,8 +8,7 @@ from paperroute.catalog.models import Paper
 class PaperVector(models.Model):
     """The passage vectors of one paper: float16, `count` rows of `dim` values, row-major."""
 
-    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True,
-                                 related_name="vector")
+    paper = models.OneToOneField(Paper, on_delete=models.CASCADE, primary_key=True, related_name="vector")
     # Which model and passage recipe made the vectors; others are re-embedded.
     model = models.CharField(max_length=100)
     # Fingerprint of the title and abstract embedded, so that a text change re-embeds.

@@ -13,8 +13,14 @@ from dataclasses import dataclass, field
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
-FIELDS = {"author": "author", "au": "author", "authors": "author", "cat": "cat",
-          "category": "cat", "year": "year"}
+FIELDS = {
+    "author": "author",
+    "au": "author",
+    "authors": "author",
+    "cat": "cat",
+    "category": "cat",
+    "year": "year",
+}
 OPERATORS = {"AND", "OR", "&&", "||"}
 # Characters that mean something to other engines' query languages and nothing here.
 NOISE = re.compile(r"[()\[\]{}*?~^!\\/+<>=|&]")
@@ -26,9 +32,9 @@ CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[a-z-]+)?$", re.I)
 class ParsedQuery:
     """What a query asks for, engine-neutral."""
 
-    words: list[str] = field(default_factory=list)       # free text, in order, repeats kept
+    words: list[str] = field(default_factory=list)  # free text, in order, repeats kept
     phrases: list[str] = field(default_factory=list)
-    excluded: list[str] = field(default_factory=list)    # words or phrases
+    excluded: list[str] = field(default_factory=list)  # words or phrases
     authors: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)  # lower-cased codes or archives
     years: tuple[int | None, int | None] | None = None
@@ -67,10 +73,10 @@ def _scan(query: str) -> list[tuple[bool, str | None, str, bool]]:
         if query[i] == '"':
             end = query.find('"', i + 1)
             if end < 0:
-                tokens.append((negated, name, query[i + 1:], False))
+                tokens.append((negated, name, query[i + 1 :], False))
                 tokens.append((False, "!", "unmatched quote", False))
                 break
-            tokens.append((negated, name, query[i + 1:end], True))
+            tokens.append((negated, name, query[i + 1 : end], True))
             i = end + 1
             continue
         end = i

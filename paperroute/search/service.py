@@ -23,10 +23,10 @@ from paperroute.search.snippets import snippet, spans
 from paperroute.search.vectorstore import Pooling
 
 MODES = ("hybrid", "lexical", "semantic")
-MAX_TOTAL = 1000          # results available for paging
+MAX_TOTAL = 1000  # results available for paging
 MAX_LIMIT = 100
-MATCH_CAP = 20_000        # papers a phrase or author filter may pick for the semantic side
-STALE_CHECK = 5.0         # seconds between checks that the catalogue moved on
+MATCH_CAP = 20_000  # papers a phrase or author filter may pick for the semantic side
+STALE_CHECK = 5.0  # seconds between checks that the catalogue moved on
 # Vectors shipped for the demo sample, so that `paperroute demo` has semantic search at once
 # (embedding its 1,579 papers would take about two minutes on two cores).
 PRECOMPUTED = (Path(__file__).resolve().parent.parent / "demo" / "vectors.npz",)
@@ -45,15 +45,15 @@ class RelevanceFloor:
     one sought; but when no paper holds any of its words, it too must be close in meaning.
     """
 
-    dense: float = 0.40       # cosine similarity that matches on its own (nonsense reaches 0.34)
-    keywords: int = 3         # queries of up to this many words are keywords ...
-    loose: float = 0.10       # ... longer ones match papers of at least this cosine
-    unknown: float = 0.50     # when no paper holds any query word, the cosine that matches
+    dense: float = 0.40  # cosine similarity that matches on its own (nonsense reaches 0.34)
+    keywords: int = 3  # queries of up to this many words are keywords ...
+    loose: float = 0.10  # ... longer ones match papers of at least this cosine
+    unknown: float = 0.50  # when no paper holds any query word, the cosine that matches
     enabled: bool = True
 
 
 FLOOR = RelevanceFloor()
-ESTIMATE_SAMPLE = 4000        # passages sampled to estimate how many papers pass the floor
+ESTIMATE_SAMPLE = 4000  # passages sampled to estimate how many papers pass the floor
 
 
 class SearchError(Exception):
@@ -76,11 +76,11 @@ class Results:
     total: int
     mode: str
     message: str = ""
-    exact: bool = True        # False: `total` is an estimate ("about N")
-    corrected: str = ""       # the query these results are for, when a typo was corrected
-    original: str = ""        # ... and the query as typed
-    suggestion: str = ""      # a correction offered but not applied ("did you mean")
-    fewer: str = ""           # when nothing matched: the query without its rarest word
+    exact: bool = True  # False: `total` is an estimate ("about N")
+    corrected: str = ""  # the query these results are for, when a typo was corrected
+    original: str = ""  # ... and the query as typed
+    suggestion: str = ""  # a correction offered but not applied ("did you mean")
+    fewer: str = ""  # when nothing matched: the query without its rarest word
 
 
 # -- the open index of this process --------------------------------------------------------
@@ -112,9 +112,15 @@ def model_id() -> str:
 def _update(*, rebuild: bool, embed: bool, progress=counter, wait: bool = True) -> SyncReport:
     root, config = _config()
     with writer_lock(root, wait=wait):
-        report = update(root, model=model_id(), embedder=_embedder if embed else None,
-                        progress=progress, rebuild=rebuild, threads=max(1, config["EMBED_THREADS"]),
-                        precomputed=PRECOMPUTED)
+        report = update(
+            root,
+            model=model_id(),
+            embedder=_embedder if embed else None,
+            progress=progress,
+            rebuild=rebuild,
+            threads=max(1, config["EMBED_THREADS"]),
+            precomputed=PRECOMPUTED,
+        )
     _last_stale_check[root] = time.monotonic()
     if root in _indexes:
         _indexes[root].checked = 0.0  # this process changed it: look again at the next query
@@ -171,8 +177,10 @@ def open_index() -> SearchIndex:
 
 # -- retrieval -----------------------------------------------------------------------------
 
-def _semantic(index: SearchIndex, parsed: ParsedQuery, filters: Filters, depth: int,
-              vector: np.ndarray) -> tuple[dict[int, float], int]:
+
+def _semantic(
+    index: SearchIndex, parsed: ParsedQuery, filters: Filters, depth: int, vector: np.ndarray
+) -> tuple[dict[int, float], int]:
     """Nearest papers under the filters, phrases and exclusions; and how many may match."""
     store, lexical = index.vectors, index.lexical
     pids = None
@@ -199,8 +207,13 @@ def _semantic(index: SearchIndex, parsed: ParsedQuery, filters: Filters, depth: 
     return dict(results[:depth]), available
 
 
-def _verify(lexical: LexicalIndex, parsed: ParsedQuery, filters: Filters,
-            found: list[tuple[int, float]], checked: bool) -> list[tuple[int, float]]:
+def _verify(
+    lexical: LexicalIndex,
+    parsed: ParsedQuery,
+    filters: Filters,
+    found: list[tuple[int, float]],
+    checked: bool,
+) -> list[tuple[int, float]]:
     """Drop nearest papers that miss a phrase or author filter or contain an excluded word."""
     if not found or (checked and not parsed.excluded):
         return found
@@ -212,8 +225,9 @@ def _verify(lexical: LexicalIndex, parsed: ParsedQuery, filters: Filters,
     return [(pid, score) for pid, score in found if pid in ok]
 
 
-def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str,
-              depth: int) -> tuple[list[tuple[int, float]], int, bool]:
+def _retrieve(
+    index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str, depth: int
+) -> tuple[list[tuple[int, float]], int, bool]:
     """Ranked (pid, score) of the papers that match, how many match, and whether that count
     is exact (otherwise it is an estimate)."""
     lexical = index.lexical
@@ -238,8 +252,9 @@ def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: s
             lex_hits, _ = lexical.search(parsed, filters, 1, count=False)
             words_seen = True  # words alone never make a longer query match here
         ranked = sorted(dense.items(), key=lambda item: (-item[1], item[0]))
-        return _floor(index, parsed, filters, ranked, dense, lex_hits, words_seen, keywords,
-                      width, vector, available)
+        return _floor(
+            index, parsed, filters, ranked, dense, lex_hits, words_seen, keywords, width, vector, available
+        )
     lex_hits, _ = lexical.search(parsed, filters, width, count=False)
     lex = dict(lex_hits)
     # Score every candidate on both sides, so that fusion compares like with like.
@@ -252,12 +267,22 @@ def _retrieve(index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: s
     if not FLOOR.enabled:
         # Every paper the filters let through has a place in the semantic ranking.
         return ranked, max(len(ranked), available), True
-    return _floor(index, parsed, filters, ranked, dense, lex_hits, len(lex_hits) < width,
-                  keywords, width, vector, available)
+    return _floor(
+        index,
+        parsed,
+        filters,
+        ranked,
+        dense,
+        lex_hits,
+        len(lex_hits) < width,
+        keywords,
+        width,
+        vector,
+        available,
+    )
 
 
-def _add_cosines(index: SearchIndex, vector: np.ndarray, dense: dict[int, float],
-                 pids: list[int]) -> None:
+def _add_cosines(index: SearchIndex, vector: np.ndarray, dense: dict[int, float], pids: list[int]) -> None:
     """Give `dense` the cosine of each of `pids` it lacks (those with vectors)."""
     missing = np.asarray([pid for pid in pids if pid not in dense], dtype=np.int64)
     if len(missing):
@@ -265,10 +290,19 @@ def _add_cosines(index: SearchIndex, vector: np.ndarray, dense: dict[int, float]
         dense.update({int(p): float(s) for p, s in zip(missing, exact) if np.isfinite(s)})
 
 
-def _floor(index: SearchIndex, parsed: ParsedQuery, filters: Filters,
-           ranked: list[tuple[int, float]], dense: dict[int, float],
-           lex_hits: list[tuple[int, float]], words_seen: bool, keywords: bool, width: int,
-           vector: np.ndarray, available: int) -> tuple[list[tuple[int, float]], int, bool]:
+def _floor(
+    index: SearchIndex,
+    parsed: ParsedQuery,
+    filters: Filters,
+    ranked: list[tuple[int, float]],
+    dense: dict[int, float],
+    lex_hits: list[tuple[int, float]],
+    words_seen: bool,
+    keywords: bool,
+    width: int,
+    vector: np.ndarray,
+    available: int,
+) -> tuple[list[tuple[int, float]], int, bool]:
     """The ranked candidates that pass the relevance floor, how many papers pass it in all,
     and whether that count is exact. `dense` has the cosine of every candidate that has a
     vector; `lex_hits` are the keyword side's candidates (the first one at least), and
@@ -346,15 +380,31 @@ def _hits(index: SearchIndex, ranked: list[tuple[int, float]], parsed: ParsedQue
             continue  # removed from the index since it was ranked
         title, teaser = row["title"], row["teaser"]
         text, marks = snippet(teaser or title, stems)
-        hits.append(Hit(key=row["key"], score=round(float(score), 6), snippet=text, highlights=marks,
-                        title_highlights=spans(title, stems), title=title))
+        hits.append(
+            Hit(
+                key=row["key"],
+                score=round(float(score), 6),
+                snippet=text,
+                highlights=marks,
+                title_highlights=spans(title, stems),
+                title=title,
+            )
+        )
     return hits
 
 
-def search(query: str, *, mode: str = "hybrid", limit: int = 20, offset: int = 0,
-           since: date | None = None, until: date | None = None,
-           categories: list[str] | None = None, authors: list[str] | None = None,
-           correct: bool = True) -> Results:
+def search(
+    query: str,
+    *,
+    mode: str = "hybrid",
+    limit: int = 20,
+    offset: int = 0,
+    since: date | None = None,
+    until: date | None = None,
+    categories: list[str] | None = None,
+    authors: list[str] | None = None,
+    correct: bool = True,
+) -> Results:
     """Ranked papers for a user query; raises SearchError only with a message for the user.
 
     With `correct`, a query holding words no paper contains is corrected from the index's
@@ -393,22 +443,29 @@ def search(query: str, *, mode: str = "hybrid", limit: int = 20, offset: int = 0
         unknown = [w for w in dict.fromkeys(parsed.words) if not index.lexical.papers_with(w)]
         if unknown:  # as web search says "Missing: …": these words played no part
             notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
-    return Results(hits=_hits(index, ranked[offset:offset + limit], parsed), total=min(total, MAX_TOTAL),
-                   mode=mode, message="; ".join(n for n in notes if n), exact=exact and total <= MAX_TOTAL,
-                   corrected=corrected, original=query if corrected else "", suggestion=suggestion,
-                   fewer=fewer)
+    return Results(
+        hits=_hits(index, ranked[offset : offset + limit], parsed),
+        total=min(total, MAX_TOTAL),
+        mode=mode,
+        message="; ".join(n for n in notes if n),
+        exact=exact and total <= MAX_TOTAL,
+        corrected=corrected,
+        original=query if corrected else "",
+        suggestion=suggestion,
+        fewer=fewer,
+    )
 
 
-def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery,
-                         filters: Filters) -> str:
+def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery, filters: Filters) -> str:
     """The query without the free word the fewest papers hold, when it has two or more and
     some paper holds all the others."""
     words = [w for w in dict.fromkeys(parsed.words) if w.isalpha()]
     if len(words) < 2:
         return ""
     rarest = min(words, key=index.lexical.papers_with)
-    shorter = " ".join(re.sub(rf"(?<![\w:]){re.escape(rarest)}(?!\w)", "", query, count=1,
-                              flags=re.I).split())
+    shorter = " ".join(
+        re.sub(rf"(?<![\w:]){re.escape(rarest)}(?!\w)", "", query, count=1, flags=re.I).split()
+    )
     return shorter if index.lexical.count_all(parse(shorter), filters) else ""
 
 
@@ -431,9 +488,11 @@ def _corrected(index: SearchIndex, query: str, parsed: ParsedQuery) -> str:
 
 def _closer(corrected: list[tuple[int, float]], original: list[tuple[int, float]], mode: str) -> bool:
     """Whether the corrected query's best results score higher than the original's."""
+
     def strength(ranked):
         top = [score for _, score in ranked[:5]]
         return sum(top) / len(top) if top else 0.0
+
     if mode == "lexical":
         return len(corrected) > len(original) or strength(corrected) > strength(original)
     return strength(corrected) > strength(original)
@@ -495,6 +554,7 @@ def related(key: str, *, limit: int = 5) -> list[Hit]:
         return _hits(index, [h for h in hits if h[0] != pid][:limit], ParsedQuery())
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
-    found = index.vectors.search(centre, limit, None if not index.vectors.dead else index.vectors.alive,
-                                 POOLING, exclude={pid})
+    found = index.vectors.search(
+        centre, limit, None if not index.vectors.dead else index.vectors.alive, POOLING, exclude={pid}
+    )
     return _hits(index, found, ParsedQuery())

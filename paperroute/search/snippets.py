@@ -23,7 +23,7 @@ def _candidates(stems: frozenset[str]) -> re.Pattern:
     # The English stemmer only rewrites the end of a word (flies -> fli, happy -> happi), so a
     # word can only have a wanted stem if it starts like it: checking those few words alone
     # keeps snippets cheap (stemming every word of 20 abstracts cost ~30 ms a query).
-    prefixes = sorted({stem[:max(1, min(3, len(stem) - 1))] for stem in stems}, key=len, reverse=True)
+    prefixes = sorted({stem[: max(1, min(3, len(stem) - 1))] for stem in stems}, key=len, reverse=True)
     return re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, prefixes)) + r")[^\W_]*", re.I)
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from paperroute.catalog.textclean import unicode_text
 
 FILE = "words.tsv"
-MIN_COUNT = 2            # a word seen once is as likely a typo in a paper as a word
-MAX_WORDS = 60_000       # dictionary size: the commonest words cover what people misspell
-MIN_LENGTH = 4           # shorter words have too many neighbours to correct safely
-SHORT = 5                # words up to this long get one edit, longer ones two (as "fuzziness
-                         # AUTO" does): two edits turn short nonsense into words ("grelk" > "great")
+MIN_COUNT = 2  # a word seen once is as likely a typo in a paper as a word
+MAX_WORDS = 60_000  # dictionary size: the commonest words cover what people misspell
+MIN_LENGTH = 4  # shorter words have too many neighbours to correct safely
+SHORT = 5  # words up to this long get one edit, longer ones two (as "fuzziness
+# AUTO" does): two edits turn short nonsense into words ("grelk" > "great")
 
 _WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]+)*")
 

@@ -25,28 +25,48 @@ def _papers(hits: list[Hit]) -> dict[str, dict]:
     from paperroute.catalog.models import Paper
 
     rows = Paper.objects.filter(key__in=[h.key for h in hits]).values(
-        "key", "title", "listed_on", "published", "primary_category")
+        "key", "title", "listed_on", "published", "primary_category"
+    )
     papers = {}
     for row in rows:
         day = row["listed_on"] or (row["published"].date() if row["published"] else None)
-        papers[row["key"]] = {"title": row["title"], "date": day.isoformat() if day else "",
-                              "category": row["primary_category"]}
+        papers[row["key"]] = {
+            "title": row["title"],
+            "date": day.isoformat() if day else "",
+            "category": row["primary_category"],
+        }
     return papers
 
 
 def hits_json(hits: list[Hit]) -> list[dict]:
     papers = _papers(hits)
-    return [{"id": h.key, "date": papers.get(h.key, {}).get("date", ""),
-             "title": h.title or papers.get(h.key, {}).get("title", ""),
-             "category": papers.get(h.key, {}).get("category", ""), "score": h.score,
-             "snippet": h.snippet, "highlights": h.highlights,
-             "title_highlights": h.title_highlights} for h in hits]
+    return [
+        {
+            "id": h.key,
+            "date": papers.get(h.key, {}).get("date", ""),
+            "title": h.title or papers.get(h.key, {}).get("title", ""),
+            "category": papers.get(h.key, {}).get("category", ""),
+            "score": h.score,
+            "snippet": h.snippet,
+            "highlights": h.highlights,
+            "title_highlights": h.title_highlights,
+        }
+        for h in hits
+    ]
 
 
 def results_json(results: Results, offset: int = 0) -> dict:
-    return {"mode": results.mode, "total": results.total, "total_exact": results.exact,
-            "offset": offset, "message": results.message, "corrected": results.corrected,
-            "suggestion": results.suggestion, "fewer": results.fewer, "hits": hits_json(results.hits)}
+    return {
+        "mode": results.mode,
+        "total": results.total,
+        "total_exact": results.exact,
+        "offset": offset,
+        "message": results.message,
+        "corrected": results.corrected,
+        "suggestion": results.suggestion,
+        "fewer": results.fewer,
+        "hits": hits_json(results.hits),
+    }
 
 
 def render_hits(hits: list[Hit], *, emphasis: bool, start: int = 1) -> list[str]:

@@ -18,21 +18,22 @@ import numpy as np
 
 from paperroute.search.lexical import STEM
 
-MIN_PAPERS = 12           # a shorter listing is read whole; it needs no themes
+MIN_PAPERS = 12  # a shorter listing is read whole; it needs no themes
 MIN_THEMES, MAX_THEMES = 5, 15
-MIN_MEMBERS = 2           # a cluster of one paper is that paper, not a theme
+MIN_MEMBERS = 2  # a cluster of one paper is that paper, not a theme
 SILHOUETTE_SAMPLE = 2000  # papers the silhouette is measured on (its cost grows with the square)
-TITLE_WEIGHT = 3          # a term in a title says more about a paper than one in its abstract
+TITLE_WEIGHT = 3  # a term in a title says more about a paper than one in its abstract
 # Terms score tf^(2/3) x idf: BERTopic damps frequent words with sqrt(tf) (reduce_frequent_words);
 # 2/3 kept "language models" from topping every theme of the 45 seeds while keeping the field's
 # own words ("quantum circuits") on a day of every archive. With tf alone, "token" and "language
 # models" led 5 of the 7 seed themes.
 DAMPING = 2 / 3
-BIGRAM_RATIO = 0.6        # a phrase takes its word's place when it scores this share of it or more
+BIGRAM_RATIO = 0.6  # a phrase takes its word's place when it scores this share of it or more
 
 # English function words and the words any abstract uses, whatever its subject: never a term, and
 # no phrase runs across one.
-STOP = frozenset("""
+STOP = frozenset(
+    """
 a about above across after again against all almost along also although always am among an and
 another any are around as at be been before being below between both but by can cannot could did do
 does doing done down during each either else enough etc even ever every for from further had has
@@ -61,9 +62,11 @@ calculations integrated learn standard rethinking revisiting exploring investiga
 analyzing analysing assessing unveiling unlocking bridging unified simple comprehensive general
 generic potential related automatic automatically focuses focusing fast faster effectiveness
 maintain maintains single fail fails similar overall original still research requirements efficiency
-""".split())
+""".split()
+)
 # Words that say little alone but make a phrase: "diffusion models", "neural networks".
-GENERIC = frozenset("""
+GENERIC = frozenset(
+    """
 model models modeling modelling data dataset datasets learning network networks system systems
 analysis analyses algorithm algorithms training benchmark benchmarks evaluation evaluating
 information process processes structure structures properties property theory theories function
@@ -71,7 +74,8 @@ functions space spaces case cases time times number numbers order type types lev
 form forms terms field fields effect effects application applications design quality accuracy
 generation understanding accelerating scaling observations simulations state states domain domains
 impact impacts llm llms lm lms
-""".split())
+""".split()
+)
 
 # LaTeX: an accent keeps its letter (Schr\"odinger), a command goes (\emph{x} is x), and maths
 # goes and ends a phrase, as punctuation does.
@@ -97,8 +101,8 @@ class ThemeInput:
 class Theme:
     """Papers on one subject, most central first, with their most distinctive terms."""
 
-    label: str         # the 2 best terms, joined by " · "
-    terms: list[str]   # the 5 best terms, best first
+    label: str  # the 2 best terms, joined by " · "
+    terms: list[str]  # the 5 best terms, best first
     members: list[int]
 
 
@@ -118,8 +122,11 @@ def find_themes(papers: list[ThemeInput], *, seed: int = 0) -> list[Theme]:
             closeness = x[rows] @ x[rows].mean(axis=0)  # a stable sort: ties go to the lower id
             groups.append(rows[np.argsort(-closeness, kind="stable")].tolist())
     groups.sort(key=lambda rows: (-len(rows), papers[rows[0]].pid))
-    return [Theme(label=" · ".join(pair), terms=terms, members=[papers[r].pid for r in rows])
-            for rows, (pair, terms) in zip(groups, _label(papers, assignment, groups)) if pair]
+    return [
+        Theme(label=" · ".join(pair), terms=terms, members=[papers[r].pid for r in rows])
+        for rows, (pair, terms) in zip(groups, _label(papers, assignment, groups))
+        if pair
+    ]
 
 
 def _cluster(x: np.ndarray, seed: int) -> np.ndarray:
@@ -157,8 +164,17 @@ def _cluster(x: np.ndarray, seed: int) -> np.ndarray:
 
 def _kmeans(x: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Each row's cluster: the best of 3 seeded runs of spherical k-means."""
-    kmeans = faiss.Kmeans(x.shape[1], k, niter=20, nredo=3, seed=seed, spherical=True,
-                          min_points_per_centroid=1, max_points_per_centroid=len(x), verbose=False)
+    kmeans = faiss.Kmeans(
+        x.shape[1],
+        k,
+        niter=20,
+        nredo=3,
+        seed=seed,
+        spherical=True,
+        min_points_per_centroid=1,
+        max_points_per_centroid=len(x),
+        verbose=False,
+    )
     kmeans.train(x)
     _, nearest = kmeans.index.search(x, 1)
     return nearest[:, 0].astype(np.int64)
@@ -236,12 +252,16 @@ def _marks(term: str) -> set[str]:
 
 def _overlap(term: str, seen: set[str]) -> bool:
     """Whether `term` repeats a word: the same stem, or one stem starting another (image, imagery)."""
-    return any(a == b or min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a))
-               for a in _marks(term) for b in seen)
+    return any(
+        a == b or min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a))
+        for a in _marks(term)
+        for b in seen
+    )
 
 
-def _label(papers: list[ThemeInput], assignment: np.ndarray,
-           groups: list[list[int]]) -> list[tuple[tuple[str, ...], list[str]]]:
+def _label(
+    papers: list[ThemeInput], assignment: np.ndarray, groups: list[list[int]]
+) -> list[tuple[tuple[str, ...], list[str]]]:
     """(label terms, top terms) for each group, by class-based TF-IDF against all clusters."""
     texts = [(_grams(p.title), _grams(p.abstract)) for p in papers]
     form = _forms(Counter(chain.from_iterable(title + body for title, body in texts)))
@@ -260,8 +280,9 @@ def _label(papers: list[ThemeInput], assignment: np.ndarray,
     def weight(c, term: str) -> int:
         return in_papers[c][term] + (TITLE_WEIGHT - 1) * in_titles[c][term]
 
-    size = {c: sum(in_papers[c].values()) + (TITLE_WEIGHT - 1) * sum(in_titles[c].values())
-            for c in in_papers}
+    size = {
+        c: sum(in_papers[c].values()) + (TITLE_WEIGHT - 1) * sum(in_titles[c].values()) for c in in_papers
+    }
     # c-TF-IDF (BERTopic): a term's share of its cluster, damped, times log(1 + A / its weight in
     # all clusters), A being a cluster's average weight. The "other" papers count here too.
     average = size["all"] / len(clusters)
@@ -270,13 +291,17 @@ def _label(papers: list[ThemeInput], assignment: np.ndarray,
     for rows in groups:
         c = int(assignment[rows[0]])
         enough = 2 if len(rows) > 2 else 1  # a term of one paper is that paper's, not the theme's
-        scores = {t: (weight(c, t) / size[c]) ** DAMPING * math.log(1 + average / weight("all", t))
-                  for t, n in in_papers[c].items() if n >= enough}
+        scores = {
+            t: (weight(c, t) / size[c]) ** DAMPING * math.log(1 + average / weight("all", t))
+            for t, n in in_papers[c].items()
+            if n >= enough
+        }
         ranked = _pick(scores)
         pair = _pair(ranked, used)
         used.add(" · ".join(pair))
-        out.append((pair, sorted([*pair, *[t for t in ranked if t not in pair][:5 - len(pair)]],
-                                 key=ranked.index)))
+        out.append(
+            (pair, sorted([*pair, *[t for t in ranked if t not in pair][: 5 - len(pair)]], key=ranked.index))
+        )
     return out
 
 
@@ -306,7 +331,7 @@ def _pick(scores: dict[str, float], limit: int = 12) -> list[str]:
 def _pair(ranked: list[str], used: set[str]) -> tuple[str, ...]:
     """The two best terms whose label no larger theme has taken ((), when none is left)."""
     for i, first in enumerate(ranked):
-        for second in ranked[i + 1:]:
+        for second in ranked[i + 1 :]:
             if f"{first} · {second}" not in used:
                 return first, second
     return tuple(ranked[:1]) if ranked and ranked[0] not in used else ()

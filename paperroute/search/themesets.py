@@ -32,8 +32,10 @@ class Report:
 
     def line(self) -> str:
         themes = sum(n for _, _, n in self.computed)
-        return (f"themes: {len(self.computed)} periods computed ({themes} themes), "
-                f"{self.unchanged} unchanged ({self.seconds:.1f} s)")
+        return (
+            f"themes: {len(self.computed)} periods computed ({themes} themes), "
+            f"{self.unchanged} unchanged ({self.seconds:.1f} s)"
+        )
 
 
 def period_start(kind: str, day: date) -> date:
@@ -65,24 +67,36 @@ def for_period(kind: str, start: date) -> list[dict]:
     return list(found or [])
 
 
-def refresh(*, since: datetime | None = None, everything: bool = False,
-            today: date | None = None, log: Callable[[str], None] = lambda line: None) -> Report:
+def refresh(
+    *,
+    since: datetime | None = None,
+    everything: bool = False,
+    today: date | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> Report:
     """Compute the themes of every period whose papers or vectors changed since `since` (all,
     when None), within the last RECENT_DAYS unless `everything`; unchanged ones are skipped."""
     began = time.monotonic()
     report = Report()
     papers = Paper.objects.exclude(listed_on=None)
     if since is not None:
-        touched = set(PaperVector.objects.filter(embedded_at__gte=since)
-                      .values_list("paper__listed_on", flat=True))
+        touched = set(
+            PaperVector.objects.filter(embedded_at__gte=since).values_list("paper__listed_on", flat=True)
+        )
         touched |= set(papers.filter(changed_at__gte=since).values_list("listed_on", flat=True))
     else:
         touched = set(papers.values_list("listed_on", flat=True).distinct())
     if not everything:
         oldest = (today or date.today()) - timedelta(days=RECENT_DAYS)
         touched = {day for day in touched if day and day >= oldest}
-    periods = sorted({(kind, period_start(kind, day)) for day in touched if day
-                      for kind in (ThemeSet.DAY, ThemeSet.WEEK, ThemeSet.MONTH)})
+    periods = sorted(
+        {
+            (kind, period_start(kind, day))
+            for day in touched
+            if day
+            for kind in (ThemeSet.DAY, ThemeSet.WEEK, ThemeSet.MONTH)
+        }
+    )
     model = model_id()
     for kind, start in periods:
         count = _refresh_one(kind, start, model)
@@ -97,8 +111,11 @@ def refresh(*, since: datetime | None = None, everything: bool = False,
 
 def _refresh_one(kind: str, start: date, model: str) -> int | None:
     """Cluster one period's papers if they changed; the number of themes, or None if unchanged."""
-    pids = sorted(Paper.objects.filter(listed_on__gte=start, listed_on__lte=period_end(kind, start),
-                                       vector__model=model).values_list("pk", flat=True))
+    pids = sorted(
+        Paper.objects.filter(
+            listed_on__gte=start, listed_on__lte=period_end(kind, start), vector__model=model
+        ).values_list("pk", flat=True)
+    )
     fingerprint = hashlib.sha1(f"{model} {pids}".encode()).hexdigest()
     stored = ThemeSet.objects.filter(kind=kind, start=start).values_list("fingerprint", flat=True).first()
     if stored == fingerprint:
@@ -111,15 +128,21 @@ def _refresh_one(kind: str, start: date, model: str) -> int | None:
         if pid not in passages:
             continue
         mean = passages[pid][1].mean(axis=0)  # a paper is the mean of its passages (title first)
-        inputs.append(ThemeInput(pid, texts[pid], abstracts[pid],
-                                 (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)))
+        inputs.append(
+            ThemeInput(
+                pid,
+                texts[pid],
+                abstracts[pid],
+                (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32),
+            )
+        )
     themes = []
     for theme in find_themes(inputs):
         name = slug(theme.label)
         while any(t["slug"] == name for t in themes):  # labels are distinct; slugs nearly always
             name += "-2"
-        themes.append({"slug": name, "label": theme.label, "terms": theme.terms,
-                       "members": theme.members})
-    ThemeSet.objects.update_or_create(kind=kind, start=start,
-                                      defaults={"fingerprint": fingerprint, "themes": themes})
+        themes.append({"slug": name, "label": theme.label, "terms": theme.terms, "members": theme.members})
+    ThemeSet.objects.update_or_create(
+        kind=kind, start=start, defaults={"fingerprint": fingerprint, "themes": themes}
+    )
     return len(themes)

@@ -25,9 +25,10 @@ def stored(pids: list[int], model: str) -> dict[int, tuple[str, np.ndarray, date
 
     found = {}
     for start in range(0, len(pids), 1000):
-        rows = PaperVector.objects.filter(paper_id__in=pids[start:start + 1000], model=model)
+        rows = PaperVector.objects.filter(paper_id__in=pids[start : start + 1000], model=model)
         for pid, digest, count, dim, data, when in rows.values_list(
-                "paper_id", "text_hash", "count", "dim", "data", "embedded_at"):
+            "paper_id", "text_hash", "count", "dim", "data", "embedded_at"
+        ):
             found[pid] = (digest, decode(data, count, dim), when)
     return found
 
@@ -38,13 +39,25 @@ def save(model: str, items: list[tuple[int, str, np.ndarray]]) -> dict[int, date
 
     from paperroute.search.models import PaperVector
 
-    objects = [PaperVector(paper_id=pid, model=model, text_hash=digest, count=len(vectors),
-                           dim=vectors.shape[1], data=encode(vectors)) for pid, digest, vectors in items]
+    objects = [
+        PaperVector(
+            paper_id=pid,
+            model=model,
+            text_hash=digest,
+            count=len(vectors),
+            dim=vectors.shape[1],
+            data=encode(vectors),
+        )
+        for pid, digest, vectors in items
+    ]
     with transaction.atomic():
         PaperVector.objects.filter(paper_id__in=[o.paper_id for o in objects]).delete()
         PaperVector.objects.bulk_create(objects, batch_size=500)
-    return dict(PaperVector.objects.filter(paper_id__in=[o.paper_id for o in objects])
-                .values_list("paper_id", "embedded_at"))
+    return dict(
+        PaperVector.objects.filter(paper_id__in=[o.paper_id for o in objects]).values_list(
+            "paper_id", "embedded_at"
+        )
+    )
 
 
 def export_file(path: Path, model: str) -> int:
@@ -52,13 +65,21 @@ def export_file(path: Path, model: str) -> int:
     from paperroute.search.models import PaperVector
 
     hashes, counts, blocks = [], [], []
-    for digest, count, dim, data in PaperVector.objects.filter(model=model).order_by("paper_id") \
-            .values_list("text_hash", "count", "dim", "data"):
+    for digest, count, dim, data in (
+        PaperVector.objects.filter(model=model)
+        .order_by("paper_id")
+        .values_list("text_hash", "count", "dim", "data")
+    ):
         hashes.append(digest)
         counts.append(count)
         blocks.append(np.frombuffer(bytes(data), dtype="<f2").reshape(count, dim))
-    np.savez_compressed(path, model=np.array(model), hashes=np.array(hashes), counts=np.array(counts),
-                        vectors=np.concatenate(blocks) if blocks else np.zeros((0, DIM), "<f2"))
+    np.savez_compressed(
+        path,
+        model=np.array(model),
+        hashes=np.array(hashes),
+        counts=np.array(counts),
+        vectors=np.concatenate(blocks) if blocks else np.zeros((0, DIM), "<f2"),
+    )
     return len(hashes)
 
 
@@ -76,7 +97,7 @@ class Precomputed:
                 counts, vectors = data["counts"], data["vectors"]
                 offsets = np.concatenate([[0], np.cumsum(counts)])
                 for i, digest in enumerate(data["hashes"]):
-                    self.table[str(digest)] = vectors[offsets[i]:offsets[i + 1]]
+                    self.table[str(digest)] = vectors[offsets[i] : offsets[i + 1]]
 
     def get(self, digest: str) -> np.ndarray | None:
         found = self.table.get(digest)
@@ -108,5 +129,5 @@ def import_file(path: Path, model: str) -> int:
             start, end = by_hash[digest]
             items.append((pid, digest, vectors[start:end].astype(np.float32)))
     for start in range(0, len(items), 500):
-        save(model, items[start:start + 500])
+        save(model, items[start : start + 500])
     return len(items)

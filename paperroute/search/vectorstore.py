@@ -32,12 +32,12 @@ threadpool_limits(limits=1, user_api="blas")
 faiss.omp_set_num_threads(os.cpu_count() or 1)
 
 DIM = 384
-TAIL_ROWS = 8192          # rows scanned exactly before they are added to the graph
-EXACT_ROWS = 20_000       # a filter this selective is answered by an exact scan
-HNSW_M = 32               # graph degree: recall 0.95+ at efSearch 64 on 1M synthetic rows
+TAIL_ROWS = 8192  # rows scanned exactly before they are added to the graph
+EXACT_ROWS = 20_000  # a filter this selective is answered by an exact scan
+HNSW_M = 32  # graph degree: recall 0.95+ at efSearch 64 on 1M synthetic rows
 EF_CONSTRUCTION = 64
 EF_SEARCH = 64
-MAX_CATS = 16             # categories kept per row for filtering (arXiv papers have at most ~10)
+MAX_CATS = 16  # categories kept per row for filtering (arXiv papers have at most ~10)
 # Maps the graph's links and codes from the file instead of copying them (faiss 1.15 does: HNSW
 # and flat-code storage, which IndexHNSWSQ is). At 100k papers, 8 web processes came to 3.8 GiB
 # of PSS with a copy each and 2.9 GiB mapped, at the same latency (bench/serve_memory.py).
@@ -94,12 +94,13 @@ class VectorStore:
         self.version = state.get("version", 0)
         self.code_ids = {code: i for i, code in enumerate(self.codes)}
         if self.rows:
-            self.pid = np.load(self.path / "row_pid.npy")[:self.rows]
-            self.day = np.load(self.path / "row_day.npy")[:self.rows]
-            self.cats = np.load(self.path / "row_cats.npy")[:self.rows]
-            self.alive = np.load(self.path / "row_alive.npy")[:self.rows]
-            self.vectors = np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r",
-                                     shape=(self.rows, DIM))
+            self.pid = np.load(self.path / "row_pid.npy")[: self.rows]
+            self.day = np.load(self.path / "row_day.npy")[: self.rows]
+            self.cats = np.load(self.path / "row_cats.npy")[: self.rows]
+            self.alive = np.load(self.path / "row_alive.npy")[: self.rows]
+            self.vectors = np.memmap(
+                self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(self.rows, DIM)
+            )
         else:
             self.pid = np.zeros(0, np.int64)
             self.day = np.zeros(0, np.int32)
@@ -121,7 +122,7 @@ class VectorStore:
     def tail(self) -> np.ndarray:
         """The rows not yet in the graph, as float32 (made on the first search, not by writers)."""
         if self._tail is None:
-            self._tail = np.asarray(self.vectors[self.graph_rows:], dtype=np.float32)
+            self._tail = np.asarray(self.vectors[self.graph_rows :], dtype=np.float32)
         return self._tail
 
     def _index_pids(self) -> None:
@@ -150,15 +151,14 @@ class VectorStore:
         if not self.has(pid):
             return np.zeros((0, DIM), np.float32)
         start = self.first[pid]
-        return np.asarray(self.vectors[start:start + self.count[pid]], dtype=np.float32)
+        return np.asarray(self.vectors[start : start + self.count[pid]], dtype=np.float32)
 
     # -- filtering -------------------------------------------------------------------------
 
     def category_ids(self, terms: list[str]) -> list[int]:
         """Row category ids matching codes ("cs.cl") or archives ("cs")."""
         wanted = {term.lower() for term in terms}
-        return [i for code, i in self.code_ids.items()
-                if code in wanted or code.split(".", 1)[0] in wanted]
+        return [i for code, i in self.code_ids.items() if code in wanted or code.split(".", 1)[0] in wanted]
 
     def _category_rows(self, code: int) -> np.ndarray:
         """Rows in one category, kept once computed (a scan of every row's codes is slow)."""
@@ -166,8 +166,13 @@ class VectorStore:
             self._by_category[code] = (self.cats == code).any(axis=1)
         return self._by_category[code]
 
-    def mask(self, first_day: int | None, last_day: int | None, categories: list[str] | None,
-             pids: np.ndarray | None = None) -> np.ndarray:
+    def mask(
+        self,
+        first_day: int | None,
+        last_day: int | None,
+        categories: list[str] | None,
+        pids: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Live rows passing a day range, any of some categories, and a set of papers."""
         keep = self.alive.copy()
         if first_day is not None:
@@ -189,10 +194,10 @@ class VectorStore:
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(EF_SEARCH, k)
         if allowed is not None:
-            bits = np.packbits(allowed[:self.graph_rows], bitorder="little")
+            bits = np.packbits(allowed[: self.graph_rows], bitorder="little")
             selector = faiss.IDSelectorBitmap(self.graph_rows, faiss.swig_ptr(bits))
             params.sel = selector
-            share = max(allowed[:self.graph_rows].mean(), 1e-6)
+            share = max(allowed[: self.graph_rows].mean(), 1e-6)
             # A filter that keeps few rows leaves the graph walk fewer hits per hop: widen it.
             params.efSearch = int(min(1024, params.efSearch / min(1.0, share * 4)))
         scores, rows = self.graph.search(query[None, :], k, params=params)
@@ -205,7 +210,7 @@ class VectorStore:
         if allowed is not None and allowed.sum() <= EXACT_ROWS:
             rows = np.flatnonzero(allowed)
             scores = np.asarray(self.vectors[rows], dtype=np.float32) @ query
-            return rows[np.argsort(-scores)[:k * 2]]
+            return rows[np.argsort(-scores)[: k * 2]]
         found = []
         if self.graph is not None:
             graph_allowed = allowed if allowed is not None else (self.alive if self.dead else None)
@@ -213,9 +218,9 @@ class VectorStore:
             found.append(rows)
         if len(self.tail):
             scores = self.tail @ query
-            tail_keep = self.alive[self.graph_rows:] if allowed is None else allowed[self.graph_rows:]
+            tail_keep = self.alive[self.graph_rows :] if allowed is None else allowed[self.graph_rows :]
             scores = np.where(tail_keep, scores, -np.inf)
-            best = np.argsort(-scores)[:k * 2]
+            best = np.argsort(-scores)[: k * 2]
             found.append(best[np.isfinite(scores[best])] + self.graph_rows)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
@@ -239,8 +244,14 @@ class VectorStore:
         scores[present] = pooled
         return scores
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
-               pooling: Pooling | None = None, exclude: set[int] = frozenset()) -> list[tuple[int, float]]:
+    def search(
+        self,
+        query: np.ndarray,
+        k: int,
+        allowed: np.ndarray | None = None,
+        pooling: Pooling | None = None,
+        exclude: set[int] = frozenset(),
+    ) -> list[tuple[int, float]]:
         """The `k` papers nearest to a query vector, best first."""
         if not self.rows or k <= 0:
             return []
@@ -261,7 +272,7 @@ class VectorStore:
                 self.code_ids[code] = len(self.codes)
                 self.codes.append(code)
             ids.append(self.code_ids[code])
-        row[:min(len(ids), MAX_CATS)] = ids[:MAX_CATS]
+        row[: min(len(ids), MAX_CATS)] = ids[:MAX_CATS]
         return row
 
     def _grow_pid_index(self, pid: int) -> None:
@@ -278,7 +289,7 @@ class VectorStore:
         self.cats, self.alive = self.cats.copy(), self.alive.copy()
         if self.cats.shape[1] != MAX_CATS:
             wide = np.full((len(self.cats), MAX_CATS), -1, np.int16)
-            wide[:, :self.cats.shape[1]] = self.cats[:, :MAX_CATS]
+            wide[:, : self.cats.shape[1]] = self.cats[:, :MAX_CATS]
             self.cats = wide
         self._pending = self.rows
 
@@ -286,7 +297,7 @@ class VectorStore:
         """Mark a paper's rows dead."""
         if self.has(pid):
             start = self.first[pid]
-            self.alive[start:start + self.count[pid]] = False
+            self.alive[start : start + self.count[pid]] = False
             self.first[pid], self.count[pid] = -1, 0
 
     def put(self, pid: int, vectors: np.ndarray, day: int, categories: list[str]) -> None:
@@ -325,15 +336,26 @@ class VectorStore:
             self.cats = np.concatenate([self.cats, cats])
             self.alive = np.concatenate([self.alive, np.ones(added, bool)])
         rows = self.rows + added
-        for name, array in (("row_pid", self.pid), ("row_day", self.day), ("row_cats", self.cats),
-                            ("row_alive", self.alive)):
+        for name, array in (
+            ("row_pid", self.pid),
+            ("row_day", self.day),
+            ("row_cats", self.cats),
+            ("row_alive", self.alive),
+        ):
             _atomic_save(self.path / f"{name}.npy", array)
         graph_rows = self.graph_rows
         if graph and rows - graph_rows >= TAIL_ROWS:
             graph_rows = self._extend_graph(rows)
-        _atomic_json(self.path / "state.json", {
-            "rows": rows, "graph_rows": graph_rows, "categories": self.codes, "dim": DIM,
-            "version": self.version + 1})
+        _atomic_json(
+            self.path / "state.json",
+            {
+                "rows": rows,
+                "graph_rows": graph_rows,
+                "categories": self.codes,
+                "dim": DIM,
+                "version": self.version + 1,
+            },
+        )
         self.load()
 
     def _extend_graph(self, rows: int) -> int:
@@ -348,12 +370,11 @@ class VectorStore:
                 # numbers can't be trusted, so the graph is made again.
                 graph, self.graph_rows = None, 0
         if graph is None:
-            graph = faiss.IndexHNSWSQ(DIM, faiss.ScalarQuantizer.QT_fp16, HNSW_M,
-                                      faiss.METRIC_INNER_PRODUCT)
+            graph = faiss.IndexHNSWSQ(DIM, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
             graph.hnsw.efConstruction = EF_CONSTRUCTION
         step = 65_536
         for start in range(self.graph_rows, rows, step):
-            graph.add(np.asarray(vectors[start:min(rows, start + step)], dtype=np.float32))
+            graph.add(np.asarray(vectors[start : min(rows, start + step)], dtype=np.float32))
         tmp = self.path / f".graph.faiss.{os.getpid()}.tmp"
         faiss.write_index(graph, str(tmp))
         os.replace(tmp, self.path / "graph.faiss")

@@ -43,17 +43,22 @@ SEARCH_TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
 # Text with something visible in it, as comments.clean_body keeps it.
 COMMENT_TEXT = r"^[\s\S]*[^\s\x00-\x1f\x7f][\s\S]*$"
 # The spellings of an arXiv id that submissions.parse_submission understands (a subset of them).
-ARXIV_ID = (r"^((arXiv:)?|https?://(www\.)?arxiv\.org/(abs|pdf)/)"
-            r"([0-9]{2}(0[1-9]|1[0-2])\.[0-9]{4,5}|[a-z][a-z-]*(\.[A-Z]{2})?/[0-9]{7})"
-            r"(v[0-9]{1,4})?(\.pdf)?$")
+ARXIV_ID = (
+    r"^((arXiv:)?|https?://(www\.)?arxiv\.org/(abs|pdf)/)"
+    r"([0-9]{2}(0[1-9]|1[0-2])\.[0-9]{4,5}|[a-z][a-z-]*(\.[A-Z]{2})?/[0-9]{7})"
+    r"(v[0-9]{1,4})?(\.pdf)?$"
+)
 # A reply is stored as a plain comment that starts with this reference (comments are flat here).
 REPLY_PREFIX = re.compile(r"^↪ reply to comment #(\d+) by @[^:\n]*:\n")
 
-api = NinjaAPI(title="paperroute API", version="1",
-               description="Daily papers, paper records, search, submissions, comments and upvotes, "
-                           "compatible with Hugging Face's papers API (and its huggingface_hub "
-                           "client): see the README's compatibility table for the differences.",
-               urls_namespace="api")
+api = NinjaAPI(
+    title="paperroute API",
+    version="1",
+    description="Daily papers, paper records, search, submissions, comments and upvotes, "
+    "compatible with Hugging Face's papers API (and its huggingface_hub "
+    "client): see the README's compatibility table for the differences.",
+    urls_namespace="api",
+)
 
 
 class BearerToken(HttpBearer):
@@ -79,21 +84,28 @@ class ErrorOut(Schema):
 
 
 class DailyQuery(Schema):
-    date: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
-                             description="one day, YYYY-MM-DD (default: today, or the most "
-                                         "recent day with papers)")
-    week: str | None = Field(None, pattern=r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$",
-                             description="one ISO week, YYYY-Www")
-    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-                              description="one month, YYYY-MM")
-    submitter: str | None = Field(None, pattern=r"^[^\x00-\x1f\x7f]{1,200}$",
-                                  description="only papers this user submitted (a username here, "
-                                              "or a Hugging Face username); without a period, all "
-                                              "of them")
+    date: str | None = Field(
+        None,
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="one day, YYYY-MM-DD (default: today, or the most recent day with papers)",
+    )
+    week: str | None = Field(
+        None, pattern=r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", description="one ISO week, YYYY-Www"
+    )
+    month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="one month, YYYY-MM")
+    submitter: str | None = Field(
+        None,
+        pattern=r"^[^\x00-\x1f\x7f]{1,200}$",
+        description="only papers this user submitted (a username here, "
+        "or a Hugging Face username); without a period, all "
+        "of them",
+    )
     sort: Literal["publishedAt", "trending", "upvotes"] = Field(
-        "publishedAt", description="publishedAt (newest first, Hugging Face's default), trending "
-                                   "(votes decayed with time; across all papers when no period or "
-                                   "submitter is given) or upvotes (most upvoted first)")
+        "publishedAt",
+        description="publishedAt (newest first, Hugging Face's default), trending "
+        "(votes decayed with time; across all papers when no period or "
+        "submitter is given) or upvotes (most upvoted first)",
+    )
     p: int = Field(0, ge=0, le=100_000, description="page number, from 0")
     limit: int = Field(50, ge=1, le=100, description="items per page")
 
@@ -102,12 +114,14 @@ def _period(query) -> periods.Period:
     """The day, week or month a query names (the narrowest given wins: date, then week, then
     month); by default today, or the most recent day with papers. BadPeriod if it does not
     exist (the schema checks the form, so this is 2021-W53 or 2024-02-30)."""
-    chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week),
-                                  ("month", query.month)) if v][:1]
+    chosen = [(n, v) for n, v in (("date", query.date), ("week", query.week), ("month", query.month)) if v][
+        :1
+    ]
     if not chosen:
         today = timezone.localdate()
-        return periods.day(today if listings.between(today, today).exists()
-                           else (listings.latest_day() or today))
+        return periods.day(
+            today if listings.between(today, today).exists() else (listings.latest_day() or today)
+        )
     name, value = chosen[0]
     parser = {"date": periods.parse_day, "week": periods.parse_week, "month": periods.parse_month}[name]
     try:
@@ -121,8 +135,12 @@ def _next_link(request: HttpRequest, response: HttpResponse, **changes: str) -> 
     response["Link"] = f'<{absolute(request.path)}?{urlencode(params)}>; rel="next"'
 
 
-@api.get("/daily_papers", response={200: list[DailyItemOut], 400: ErrorOut, 404: ErrorOut},
-         by_alias=True, summary="Papers of a day, week or month")
+@api.get(
+    "/daily_papers",
+    response={200: list[DailyItemOut], 400: ErrorOut, 404: ErrorOut},
+    by_alias=True,
+    summary="Papers of a day, week or month",
+)
 def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[DailyQuery]):
     """Items shaped like Hugging Face's /api/daily_papers. `X-Total-Count` gives the number of
     papers asked for (not sent for the global trending list) and `Link: <…>; rel="next"` the next
@@ -144,34 +162,45 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
     else:
         papers = listings.annotated(Paper.objects.exclude(listed_on=None))
     if query.submitter:
-        papers = papers.filter(Q(submission__user__username=query.submitter)
-                               | Q(submission__isnull=True, hf_submitted_by=query.submitter))
+        papers = papers.filter(
+            Q(submission__user__username=query.submitter)
+            | Q(submission__isnull=True, hf_submitted_by=query.submitter)
+        )
     total = papers.count()
     if query.sort == "publishedAt":
-        rows = list(papers.order_by(F("published").desc(nulls_last=True), F("upvotes").desc(),
-                                    "key")[start:end])
+        rows = list(
+            papers.order_by(F("published").desc(nulls_last=True), F("upvotes").desc(), "key")[start:end]
+        )
     elif query.sort == "trending":
         ranked = trending.rank(set(papers.values_list("pk", flat=True)), timezone.now(), end)
         voted = [r.paper for r in ranked]
         seen = {p.pk for p in voted}
-        rest = papers.exclude(pk__in=seen)[:max(end - len(voted), 0)] if len(voted) < end else []
+        rest = papers.exclude(pk__in=seen)[: max(end - len(voted), 0)] if len(voted) < end else []
         rows = (voted + list(rest))[start:end]
     else:
-        rows = list(papers.order_by(F("upvotes").desc(), F("published").desc(nulls_last=True),
-                                    "key")[start:end])
+        rows = list(
+            papers.order_by(F("upvotes").desc(), F("published").desc(nulls_last=True), "key")[start:end]
+        )
     response["X-Total-Count"] = str(total)
     if end < total:
         _next_link(request, response, p=str(query.p + 1))
     return Status(200, [item_out(p) for p in rows])
 
 
-@api.get("/papers/search", response={200: list[DailyItemOut], 400: ErrorOut},
-         by_alias=True, summary="Search papers")
-def search_papers(request: HttpRequest, response: HttpResponse,
-                  q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
-                  limit: int = Query(20, ge=1, le=120),
-                  mode: Literal["hybrid", "lexical", "semantic"] = "hybrid",
-                  spell: bool = Query(True, description="correct words no paper contains")):
+@api.get(
+    "/papers/search",
+    response={200: list[DailyItemOut], 400: ErrorOut},
+    by_alias=True,
+    summary="Search papers",
+)
+def search_papers(
+    request: HttpRequest,
+    response: HttpResponse,
+    q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
+    limit: int = Query(20, ge=1, le=120),
+    mode: Literal["hybrid", "lexical", "semantic"] = "hybrid",
+    spell: bool = Query(True, description="correct words no paper contains"),
+):
     """Hybrid (default), keyword or semantic search; the query syntax is described in the README.
     Only papers that match are returned, possibly none. `X-Total-Count` is how many match
     (`X-Total-Estimated: true` when it is an estimate); a query corrected for typos says so in
@@ -201,21 +230,29 @@ def _cursor(paper: Paper) -> str:
     return f"{(paper.sort_at - EPOCH) // timedelta(microseconds=1)}-{paper.pk}"
 
 
-@api.get("/papers", response={200: list[PaperOut], 400: ErrorOut}, by_alias=True,
-         summary="Every paper, newest first")
-def list_papers(request: HttpRequest, response: HttpResponse,
-                cursor: str | None = Query(None, pattern=r"^[0-9]{1,20}-[0-9]{1,19}$",
-                                           description="from the previous page's Link header"),
-                limit: int = Query(50, ge=1, le=100)):
+@api.get(
+    "/papers",
+    response={200: list[PaperOut], 400: ErrorOut},
+    by_alias=True,
+    summary="Every paper, newest first",
+)
+def list_papers(
+    request: HttpRequest,
+    response: HttpResponse,
+    cursor: str | None = Query(
+        None, pattern=r"^[0-9]{1,20}-[0-9]{1,19}$", description="from the previous page's Link header"
+    ),
+    limit: int = Query(50, ge=1, le=100),
+):
     """All papers by arXiv submission time (the time they were added here when they have none),
     newest first. `Link: <…>; rel="next"` gives the next page while there is one."""
     papers = listings.annotated(Paper.objects.annotate(sort_at=Coalesce("published", "created_at")))
     if cursor:
         micro, pk = (int(part) for part in cursor.split("-"))
         at = EPOCH + timedelta(microseconds=min(micro, LAST_MICROSECOND))
-        pk = min(pk, 2 ** 63 - 1)
+        pk = min(pk, 2**63 - 1)
         papers = papers.filter(Q(sort_at__lt=at) | Q(sort_at=at, pk__lt=pk))
-    rows = list(papers.order_by("-sort_at", "-pk")[:limit + 1])
+    rows = list(papers.order_by("-sort_at", "-pk")[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]
         _next_link(request, response, cursor=_cursor(rows[-1]))
@@ -223,14 +260,26 @@ def list_papers(request: HttpRequest, response: HttpResponse,
 
 
 class IndexIn(Schema):
-    arxivId: str = Field(pattern=ARXIV_ID, max_length=300,
-                         description="an arXiv id or abs/PDF link, as on the submit page")
+    arxivId: str = Field(
+        pattern=ARXIV_ID, max_length=300, description="an arXiv id or abs/PDF link, as on the submit page"
+    )
 
 
-@api.post("/papers/index", auth=WRITE_AUTH, by_alias=True,
-          response={200: PaperOut, 201: PaperOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut,
-                    429: ErrorOut, 503: ErrorOut},
-          summary="Submit an arXiv paper to today's listing")
+@api.post(
+    "/papers/index",
+    auth=WRITE_AUTH,
+    by_alias=True,
+    response={
+        200: PaperOut,
+        201: PaperOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
+    summary="Submit an arXiv paper to today's listing",
+)
 def index_paper(request: HttpRequest, body: IndexIn):
     """What the submit page does: fetch the paper from arXiv and list it today, credited to you.
     201 when this added it, 200 when it was already here (and nothing changed)."""
@@ -246,29 +295,39 @@ def index_paper(request: HttpRequest, body: IndexIn):
 
 
 class CommentIn(Schema):
-    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH,
-                         description="plain text")
+    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH, description="plain text")
 
 
 class ReplyIn(Schema):
     # Room is left for the reference to the comment answered (a username is at most 150).
-    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH - 250,
-                         description="plain text")
+    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH - 250, description="plain text")
 
 
-@api.post("/papers/{path:paper_id}/comment", auth=WRITE_AUTH, by_alias=True,
-          response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
-          summary="Comment on a paper")
+@api.post(
+    "/papers/{path:paper_id}/comment",
+    auth=WRITE_AUTH,
+    by_alias=True,
+    response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Comment on a paper",
+)
 def comment_add(request: HttpRequest, paper_id: PaperId, body: CommentIn = Body(...)):
     comment = comments.add(request.user, _paper(paper_id), body.comment)
     return Status(201, comment_out(comment))
 
 
-@api.post("/papers/{path:paper_id}/comment/{comment_id}/reply", auth=WRITE_AUTH, by_alias=True,
-          response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
-          summary="Reply to a comment")
-def comment_reply(request: HttpRequest, paper_id: PaperId,
-                  comment_id: int = Path(..., ge=1, le=2 ** 63 - 1), body: ReplyIn = Body(...)):
+@api.post(
+    "/papers/{path:paper_id}/comment/{comment_id}/reply",
+    auth=WRITE_AUTH,
+    by_alias=True,
+    response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Reply to a comment",
+)
+def comment_reply(
+    request: HttpRequest,
+    paper_id: PaperId,
+    comment_id: int = Path(..., ge=1, le=2**63 - 1),
+    body: ReplyIn = Body(...),
+):
     """Replies are one level deep: a reply to a reply joins the thread of the comment on top."""
     paper = _paper(paper_id)
     parent = comments.visible(paper).filter(pk=comment_id).first()
@@ -289,34 +348,46 @@ def _paper(paper_id: str) -> Paper:
     return paper
 
 
-@api.post("/papers/{path:paper_id}/upvote", auth=WRITE_AUTH,
-          response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
-          summary="Upvote a paper")
+@api.post(
+    "/papers/{path:paper_id}/upvote",
+    auth=WRITE_AUTH,
+    response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Upvote a paper",
+)
 def upvote(request: HttpRequest, paper_id: PaperId):
     """Add your upvote (repeating it changes nothing). Authenticate with a session or a token."""
     state = votes.set_vote(request.user, _paper(paper_id), True)
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
-@api.delete("/papers/{path:paper_id}/upvote", auth=WRITE_AUTH,
-            response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
-            summary="Withdraw an upvote")
+@api.delete(
+    "/papers/{path:paper_id}/upvote",
+    auth=WRITE_AUTH,
+    response={200: VoteOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Withdraw an upvote",
+)
 def unvote(request: HttpRequest, paper_id: PaperId):
     state = votes.set_vote(request.user, _paper(paper_id), False)
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
-@api.get("/papers/{path:paper_id}", response={200: PaperDetailOut, 400: ErrorOut, 404: ErrorOut},
-         by_alias=True, exclude_unset=True, summary="One paper")
-def paper_detail(request: HttpRequest, paper_id: PaperId,
-                 field: list[Literal["comments"]] = Query([], description="extra fields to include; "
-                                                                          "may repeat")):
+@api.get(
+    "/papers/{path:paper_id}",
+    response={200: PaperDetailOut, 400: ErrorOut, 404: ErrorOut},
+    by_alias=True,
+    exclude_unset=True,
+    summary="One paper",
+)
+def paper_detail(
+    request: HttpRequest,
+    paper_id: PaperId,
+    field: list[Literal["comments"]] = Query([], description="extra fields to include; may repeat"),
+):
     """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""
     paper = _paper(paper_id)
     shown = paper_out(paper)
     if "comments" in field:
-        shown["comments"] = [comment_out(c, reply_to=_replied(c.body))
-                             for c in comments.visible(paper)]
+        shown["comments"] = [comment_out(c, reply_to=_replied(c.body)) for c in comments.visible(paper)]
     return Status(200, shown)
 
 
@@ -327,11 +398,17 @@ def _replied(body: str) -> int | None:
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
-    fields = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
-               "message": e.get("msg", "invalid")} for e in exc.errors]
+    fields = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
+            "message": e.get("msg", "invalid"),
+        }
+        for e in exc.errors
+    ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return api.create_response(request, {"detail": f"invalid request: {summary}", "errors": fields},
-                               status=400)
+    return api.create_response(
+        request, {"detail": f"invalid request: {summary}", "errors": fields}, status=400
+    )
 
 
 @api.exception_handler(Http404)
@@ -343,8 +420,13 @@ def not_found(request, exc: Http404):
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
     return api.create_response(
-        request, {"detail": "sign in, or send a personal token as 'Authorization: Bearer prt_…' "
-                            "(create one on your settings page)"}, status=401)
+        request,
+        {
+            "detail": "sign in, or send a personal token as 'Authorization: Bearer prt_…' "
+            "(create one on your settings page)"
+        },
+        status=401,
+    )
 
 
 @api.exception_handler(RateLimited)
@@ -377,9 +459,13 @@ class RecommendationOut(Schema):
     reason: str = Field(description='why it was picked: "like “…”", "follows topic “…”", …')
 
 
-@api.get("/recommendations", auth=WRITE_AUTH, by_alias=True,
-         response={200: list[RecommendationOut], 401: ErrorOut, 404: ErrorOut},
-         summary="Your “For you” papers of a day, week or month")
+@api.get(
+    "/recommendations",
+    auth=WRITE_AUTH,
+    by_alias=True,
+    response={200: list[RecommendationOut], 401: ErrorOut, 404: ErrorOut},
+    summary="Your “For you” papers of a day, week or month",
+)
 def recommendations(request: HttpRequest, query: Query[RecommendationsQuery]):
     """The period's papers ranked for you from your saves, upvotes, "not interested" and follows,
     best first, as the "For you" tab shows them. Empty until you have given it something."""
@@ -388,8 +474,15 @@ def recommendations(request: HttpRequest, query: Query[RecommendationsQuery]):
     except periods.BadPeriod as exc:
         return Status(404, {"detail": str(exc)})
     papers = listings.between(period.start, period.end)
-    picks = foryou.rank(request.user, list(papers.values_list("pk", flat=True)[:foryou.PERIOD_POOL]),
-                        limit=query.limit)
+    picks = foryou.rank(
+        request.user, list(papers.values_list("pk", flat=True)[: foryou.PERIOD_POOL]), limit=query.limit
+    )
     found = {p.pk: p for p in papers.filter(pk__in=[pick.paper_id for pick in picks])}
-    return Status(200, [{"paper": paper_out(found[pick.paper_id]), "score": round(pick.score, 4),
-                         "reason": pick.reason} for pick in picks if pick.paper_id in found])
+    return Status(
+        200,
+        [
+            {"paper": paper_out(found[pick.paper_id]), "score": round(pick.score, 4), "reason": pick.reason}
+            for pick in picks
+            if pick.paper_id in found
+        ],
+    )

@@ -25,8 +25,10 @@ from paperroute.web.context import absolute
 class UserOut(Schema):
     """A person who submitted a paper or wrote a comment, as Hugging Face's "user overview"."""
 
-    id_: str = Field(alias="_id", description="'u<number>' for an account here, 'hf:<name>' for "
-                                              "a Hugging Face user known only by name")
+    id_: str = Field(
+        alias="_id",
+        description="'u<number>' for an account here, 'hf:<name>' for a Hugging Face user known only by name",
+    )
     user: str = Field(description="the username (huggingface_hub reads it from here)")
     name: str = Field(description="the username")
     fullname: str
@@ -46,7 +48,8 @@ class PaperOut(Schema):
     authors: list[AuthorOut]
     publishedAt: datetime | None = Field(description="arXiv submission time of the first version")
     submittedOnDailyAt: datetime | None = Field(
-        description="the day the paper was listed on the daily page, at 00:00 UTC")
+        description="the day the paper was listed on the daily page, at 00:00 UTC"
+    )
     submittedOnDailyBy: UserOut | None = Field(description="who submitted it, if anyone did")
     title: str
     summary: str
@@ -75,7 +78,8 @@ class CommentOut(Schema):
 
 class PaperDetailOut(PaperOut):
     comments: list[CommentOut] | None = Field(
-        None, description="only with ?field=comments: the visible comments, oldest first")
+        None, description="only with ?field=comments: the visible comments, oldest first"
+    )
 
 
 class DailyItemOut(Schema):
@@ -85,8 +89,9 @@ class DailyItemOut(Schema):
     summary: str
     thumbnail: str = Field(description="no thumbnails here: the site's icon")
     numComments: int
-    submittedBy: UserOut | None = Field(description="null when nobody submitted the paper (it came "
-                                                    "from an arXiv listing)")
+    submittedBy: UserOut | None = Field(
+        description="null when nobody submitted the paper (it came from an arXiv listing)"
+    )
     isAuthorParticipating: bool = Field(description="always false until authors can claim papers")
 
 
@@ -101,9 +106,15 @@ def icon() -> str:
 
 def account_out(account) -> dict:
     name = account.username
-    return {"_id": f"u{account.pk}", "user": name, "name": name,
-            "fullname": account.get_full_name() or name, "avatarUrl": icon(),
-            "isPro": False, "type": "user"}
+    return {
+        "_id": f"u{account.pk}",
+        "user": name,
+        "name": name,
+        "fullname": account.get_full_name() or name,
+        "avatarUrl": icon(),
+        "isPro": False,
+        "type": "user",
+    }
 
 
 def submitter_out(paper: Paper) -> dict | None:
@@ -117,27 +128,41 @@ def submitter_out(paper: Paper) -> dict | None:
     name = paper.hf_submitted_by
     if not name:
         return None
-    return {"_id": f"hf:{name}", "user": name, "name": name, "fullname": name, "avatarUrl": icon(),
-            "isPro": False, "type": "user"}
+    return {
+        "_id": f"hf:{name}",
+        "user": name,
+        "name": name,
+        "fullname": name,
+        "avatarUrl": icon(),
+        "isPro": False,
+        "type": "user",
+    }
 
 
 def paper_out(paper: Paper) -> dict:
     upvotes = getattr(paper, "upvotes", None)
     return {
         "id": paper.key,
-        "authors": [{"_id": f"a{a.author_id}", "name": display_name(a.author.name), "hidden": False}
-                    for a in paper.authorships.all()],
-        "publishedAt": paper.published, "submittedOnDailyAt": day_start(paper.listed_on),
+        "authors": [
+            {"_id": f"a{a.author_id}", "name": display_name(a.author.name), "hidden": False}
+            for a in paper.authorships.all()
+        ],
+        "publishedAt": paper.published,
+        "submittedOnDailyAt": day_start(paper.listed_on),
         "submittedOnDailyBy": submitter_out(paper),
-        "title": paper.title, "summary": paper.abstract,
+        "title": paper.title,
+        "summary": paper.abstract,
         "upvotes": upvotes if upvotes is not None else votes.count(paper),
         "discussionId": str(paper.pk),
         "githubRepo": paper.code_link or None,
-        "githubStars": paper.github_stars, "projectPage": paper.project_link or None,
-        "ai_summary": paper.ai_summary or None, "ai_keywords": list(paper.ai_keywords or []),
+        "githubStars": paper.github_stars,
+        "projectPage": paper.project_link or None,
+        "ai_summary": paper.ai_summary or None,
+        "ai_keywords": list(paper.ai_keywords or []),
         "numComments": getattr(paper, "num_comments", 0) or 0,
         "categories": [c.code for c in paper.ordered_categories],
-        "arxivUrl": paper.abs_link or None, "pdfUrl": paper.pdf_link or None,
+        "arxivUrl": paper.abs_link or None,
+        "pdfUrl": paper.pdf_link or None,
         "url": absolute(reverse("paper", args=[paper.key])),
     }
 
@@ -145,15 +170,24 @@ def paper_out(paper: Paper) -> dict:
 def item_out(paper: Paper) -> dict:
     shown = paper_out(paper)
     return {
-        "paper": shown, "publishedAt": paper.published, "title": paper.title,
-        "summary": paper.abstract, "thumbnail": icon(), "numComments": shown["numComments"],
-        "submittedBy": shown["submittedOnDailyBy"], "isAuthorParticipating": False,
+        "paper": shown,
+        "publishedAt": paper.published,
+        "title": paper.title,
+        "summary": paper.abstract,
+        "thumbnail": icon(),
+        "numComments": shown["numComments"],
+        "submittedBy": shown["submittedOnDailyBy"],
+        "isAuthorParticipating": False,
     }
 
 
 def comment_out(comment: Comment, reply_to: int | None = None) -> dict:
-    return {"id": str(comment.pk), "author": account_out(comment.author),
-            "createdAt": comment.created_at, "editedAt": comment.edited_at,
-            "content": comment.body,
-            # Older replies were flat comments naming their parent; newer ones have `parent`.
-            "replyTo": str(reply_to or comment.parent_id) if reply_to or comment.parent_id else None}
+    return {
+        "id": str(comment.pk),
+        "author": account_out(comment.author),
+        "createdAt": comment.created_at,
+        "editedAt": comment.edited_at,
+        "content": comment.body,
+        # Older replies were flat comments naming their parent; newer ones have `parent`.
+        "replyTo": str(reply_to or comment.parent_id) if reply_to or comment.parent_id else None,
+    }

@@ -43,8 +43,7 @@ class PageCacheMiddleware:
             # Cached pages are the same for everyone and hold no secret, so BREACH has nothing
             # to find in them.
             gzipped = _GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
-            response = HttpResponse(packed if gzipped else body, status=status,
-                                    content_type=content_type)
+            response = HttpResponse(packed if gzipped else body, status=status, content_type=content_type)
             for name, value in headers:
                 response[name] = value
             if gzipped:
@@ -53,12 +52,28 @@ class PageCacheMiddleware:
             response["X-Page-Cache"] = "hit"
             return response
         response = self.get_response(request)
-        if (getattr(response, "page_cacheable", False) and response.status_code == 200
-                and not response.cookies and not response.streaming):
-            headers = [(n, v) for n, v in response.items()
-                       if n.lower() not in ("content-type", "content-length", "set-cookie")]
-            cache.set(key, (response.status_code, response["Content-Type"], headers,
-                            response.content, gzip.compress(response.content, 6, mtime=0)), seconds)
+        if (
+            getattr(response, "page_cacheable", False)
+            and response.status_code == 200
+            and not response.cookies
+            and not response.streaming
+        ):
+            headers = [
+                (n, v)
+                for n, v in response.items()
+                if n.lower() not in ("content-type", "content-length", "set-cookie")
+            ]
+            cache.set(
+                key,
+                (
+                    response.status_code,
+                    response["Content-Type"],
+                    headers,
+                    response.content,
+                    gzip.compress(response.content, 6, mtime=0),
+                ),
+                seconds,
+            )
             response["X-Page-Cache"] = "miss"
         return response
 
@@ -67,5 +82,4 @@ def _anonymous_get(request) -> bool:
     if request.method not in ("GET", "HEAD") or request.path.startswith(SKIP_PREFIXES):
         return False
     # A session or pending flash messages mean the page may be personal: render it afresh.
-    return (settings.SESSION_COOKIE_NAME not in request.COOKIES
-            and "messages" not in request.COOKIES)
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES

@@ -23,23 +23,34 @@ def deployment(app_configs=None, **kwargs) -> list[Warning]:
     found: list[Warning] = []
     site = urlsplit(str(config["SITE_URL"]))
     if site.scheme != "https":
-        found.append(Warning(
-            f"PAPERROUTE_SITE_URL is {config['SITE_URL']}: sign-in links, sessions and "
-            "subscription links would travel unencrypted.",
-            hint="Serve the site behind a proxy that terminates TLS (deploy/nginx.conf) and set "
-                 "PAPERROUTE_SITE_URL=https://your.host.", id="paperroute.W001"))
+        found.append(
+            Warning(
+                f"PAPERROUTE_SITE_URL is {config['SITE_URL']}: sign-in links, sessions and "
+                "subscription links would travel unencrypted.",
+                hint="Serve the site behind a proxy that terminates TLS (deploy/nginx.conf) and set "
+                "PAPERROUTE_SITE_URL=https://your.host.",
+                id="paperroute.W001",
+            )
+        )
     if (site.hostname or "") in LOCAL_HOSTS:
-        found.append(Warning(
-            f"PAPERROUTE_SITE_URL points at this machine ({site.hostname}): links in mails and "
-            "feeds would lead readers nowhere.",
-            hint="Set PAPERROUTE_SITE_URL to the address readers use.", id="paperroute.W002"))
+        found.append(
+            Warning(
+                f"PAPERROUTE_SITE_URL points at this machine ({site.hostname}): links in mails and "
+                "feeds would lead readers nowhere.",
+                hint="Set PAPERROUTE_SITE_URL to the address readers use.",
+                id="paperroute.W002",
+            )
+        )
     if not config["TRUSTED_PROXIES"]:
-        found.append(Warning(
-            "PAPERROUTE_TRUSTED_PROXIES is empty: behind a proxy, every visitor has the proxy's "
-            "address, so one visitor's rate limits stop everyone, and https requests look like "
-            "http ones (redirected forever when the site URL is https).",
-            hint="Set it to the proxy's address, such as 127.0.0.1 when nginx runs on this host.",
-            id="paperroute.W003"))
+        found.append(
+            Warning(
+                "PAPERROUTE_TRUSTED_PROXIES is empty: behind a proxy, every visitor has the proxy's "
+                "address, so one visitor's rate limits stop everyone, and https requests look like "
+                "http ones (redirected forever when the site URL is https).",
+                hint="Set it to the proxy's address, such as 127.0.0.1 when nginx runs on this host.",
+                id="paperroute.W003",
+            )
+        )
     found += _secret_key(config)
     found += _mail(config)
     found += _private_files()
@@ -51,30 +62,39 @@ def _secret_key(config) -> list[Warning]:
         return []
     engine = settings.DATABASES["default"]["ENGINE"]
     if engine.endswith("postgresql"):
-        return [Warning(
-            "The secret key was generated in this host's data directory, but the database is "
-            "shared: another host would sign sessions and links with a different key.",
-            hint="Give every host the same key with PAPERROUTE_SECRET_KEY_FILE.",
-            id="paperroute.W004")]
+        return [
+            Warning(
+                "The secret key was generated in this host's data directory, but the database is "
+                "shared: another host would sign sessions and links with a different key.",
+                hint="Give every host the same key with PAPERROUTE_SECRET_KEY_FILE.",
+                id="paperroute.W004",
+            )
+        ]
     return []
 
 
 def _mail(config) -> list[Warning]:
     found = []
     if not config["SMTP_URL"]:
-        found.append(Warning(
-            "PAPERROUTE_SMTP_URL is empty: mails are printed to the server's console, so nobody "
-            "can sign in or confirm a subscription.",
-            hint="Set it to your relay, such as smtp://user:password@smtp.example.org:587?starttls=1 "
-                 "(PAPERROUTE_SMTP_URL_FILE keeps the password out of the environment).",
-            id="paperroute.W005"))
+        found.append(
+            Warning(
+                "PAPERROUTE_SMTP_URL is empty: mails are printed to the server's console, so nobody "
+                "can sign in or confirm a subscription.",
+                hint="Set it to your relay, such as smtp://user:password@smtp.example.org:587?starttls=1 "
+                "(PAPERROUTE_SMTP_URL_FILE keeps the password out of the environment).",
+                id="paperroute.W005",
+            )
+        )
     domain = str(config["FROM_EMAIL"]).rsplit("@", 1)[-1].rstrip(">").strip().lower()
     if domain in LOCAL_HOSTS or "." not in domain:
-        found.append(Warning(
-            f"PAPERROUTE_FROM_EMAIL is {config['FROM_EMAIL']}: mail providers reject mail from "
-            "a domain that is not yours.",
-            hint="Use an address on a domain you control, with SPF, DKIM and DMARC (README).",
-            id="paperroute.W006"))
+        found.append(
+            Warning(
+                f"PAPERROUTE_FROM_EMAIL is {config['FROM_EMAIL']}: mail providers reject mail from "
+                "a domain that is not yours.",
+                hint="Use an address on a domain you control, with SPF, DKIM and DMARC (README).",
+                id="paperroute.W006",
+            )
+        )
     return found
 
 
@@ -91,9 +111,12 @@ def _private_files() -> list[Warning]:
         except FileNotFoundError:
             continue
         if current & 0o077:
-            found.append(Warning(
-                f"{path} can be read by other users of this machine (mode {current:o}); it holds "
-                "sessions, tokens or the secret key.",
-                hint=f"chmod {mode:o} {path}, or run paperroute as the user who owns it.",
-                id="paperroute.W007"))
+            found.append(
+                Warning(
+                    f"{path} can be read by other users of this machine (mode {current:o}); it holds "
+                    "sessions, tokens or the secret key.",
+                    hint=f"chmod {mode:o} {path}, or run paperroute as the user who owns it.",
+                    id="paperroute.W007",
+                )
+            )
     return found

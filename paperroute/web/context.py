@@ -12,5 +12,4 @@ def absolute(path: str) -> str:
 
 
 def site(request) -> dict:
-    return {"site_url": str(settings.CONFIG["SITE_URL"]).rstrip("/"),
-            "today": timezone.localdate()}
+    return {"site_url": str(settings.CONFIG["SITE_URL"]).rstrip("/"), "today": timezone.localdate()}

@@ -21,8 +21,10 @@ from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 
 LIMIT = 50
-FORMATS = {"xml": ("rss", "application/rss+xml; charset=utf-8"),
-           "atom": ("atom", "application/atom+xml; charset=utf-8")}
+FORMATS = {
+    "xml": ("rss", "application/rss+xml; charset=utf-8"),
+    "atom": ("atom", "application/atom+xml; charset=utf-8"),
+}
 # XML 1.0 forbids most control characters; lxml refuses them, so they are dropped first.
 _INVALID_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -34,11 +36,16 @@ def clean(text: str) -> str:
 def feed(request, kind: str, fmt: str):
     if fmt not in FORMATS:
         raise Http404("feeds end in .xml (RSS 2.0) or .atom (Atom)")
-    builders = {"daily": _daily, "trending": _trending, "search": _search,
-                "category": _category, "author": _author, "theme": _theme}
+    builders = {
+        "daily": _daily,
+        "trending": _trending,
+        "search": _search,
+        "category": _category,
+        "author": _author,
+        "theme": _theme,
+    }
     if kind not in builders:
-        raise Http404(f"there is no {kind!r} feed; try daily, trending, search, category, author "
-                      "or theme")
+        raise Http404(f"there is no {kind!r} feed; try daily, trending, search, category, author or theme")
     try:
         title, page_url, papers = builders[kind](request.GET)
     except searching.BadSearch as exc:
@@ -93,8 +100,11 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
 def _daily(params):
     today = timezone.localdate()
     day = today if listings.between(today, today).exists() else (listings.latest_day() or today)
-    return (f"Daily papers, {day:%B} {day.day}, {day.year}", reverse("day", args=[day.isoformat()]),
-            list(listings.between(day, day)[:LIMIT]))
+    return (
+        f"Daily papers, {day:%B} {day.day}, {day.year}",
+        reverse("day", args=[day.isoformat()]),
+        list(listings.between(day, day)[:LIMIT]),
+    )
 
 
 def _trending(params):
@@ -132,20 +142,29 @@ def _theme(params):
         period = parser(value)
     except periods.BadPeriod:
         raise Http404("a theme feed needs a period: ?period=2024-11-28 (or 2024-W48, 2024-11)") from None
-    theme = next((t for t in themesets.for_period(kind, period.start)
-                  if t["slug"] == params.get("theme", "")), None)
+    theme = next(
+        (t for t in themesets.for_period(kind, period.start) if t["slug"] == params.get("theme", "")), None
+    )
     if theme is None:
         raise Http404(f"the {kind} {period.slug} has no theme {params.get('theme', '')!r}")
     papers = {p.pk: p for p in listings.between(period.start, period.end).filter(pk__in=theme["members"])}
     page = reverse(kind, args=[period.slug]) + "?" + urlencode({"view": "all", "theme": theme["slug"]})
-    return (f"{theme['label']} · {period.label}", page,
-            [papers[pk] for pk in theme["members"] if pk in papers][:LIMIT])
+    return (
+        f"{theme['label']} · {period.label}",
+        page,
+        [papers[pk] for pk in theme["members"] if pk in papers][:LIMIT],
+    )
 
 
 def collection_feed(request, collection, papers) -> HttpResponse:
     """A public collection's papers, in its order, as Atom."""
-    body = render(f"Collection: {collection.name}", absolute(reverse("collection", args=[collection.pk])),
-                  absolute(request.path), papers[:500], "atom")
+    body = render(
+        f"Collection: {collection.name}",
+        absolute(reverse("collection", args=[collection.pk])),
+        absolute(request.path),
+        papers[:500],
+        "atom",
+    )
     return HttpResponse(body, content_type=FORMATS["atom"][1])
 
 
@@ -163,8 +182,9 @@ def private_feed(request, secret: str):
         pick.paper.reason = pick.reason
         papers.append(pick.paper)
     papers = list(_annotated_in_order(papers))
-    body = render(f"{user.username}'s papers", absolute(reverse("following")), absolute(request.path),
-                  papers, "atom")
+    body = render(
+        f"{user.username}'s papers", absolute(reverse("following")), absolute(request.path), papers, "atom"
+    )
     response = HttpResponse(body, content_type=FORMATS["atom"][1])
     response["X-Robots-Tag"] = "noindex"
     return response
@@ -172,8 +192,11 @@ def private_feed(request, secret: str):
 
 def _annotated_in_order(papers):
     """The papers with the fields render() reads, keeping their order and `reason`."""
-    by_pk = {p.pk: p for p in listings.annotated(type(papers[0]).objects.filter(
-        pk__in=[p.pk for p in papers]))} if papers else {}
+    by_pk = (
+        {p.pk: p for p in listings.annotated(type(papers[0]).objects.filter(pk__in=[p.pk for p in papers]))}
+        if papers
+        else {}
+    )
     for paper in papers:
         if paper.pk in by_pk:
             by_pk[paper.pk].reason = getattr(paper, "reason", "")

@@ -35,8 +35,11 @@ def escape(text: str) -> str:
     for line in _CONTROL.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
         # Leading spaces would make an indented code block.
         line = _INLINE.sub(r"\\\1", line.strip())
-        lines.append(_LINE_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1)
-                                     else f"{m.group(2)}\\{m.group(3)}", line))
+        lines.append(
+            _LINE_START.sub(
+                lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", line
+            )
+        )
     return "\n".join(lines)
 
 
@@ -69,15 +72,19 @@ def comment_text(text: str) -> str:
 def render(paper: Paper) -> str:
     page = absolute(reverse("paper", args=[paper.key]))
     lines = [f"# {one_line(paper.title)}", ""]
-    facts = [("Authors", ", ".join(one_line(name) for name in paper.author_names)),
-             ("Published", paper.published.strftime("%Y-%m-%d") if paper.published else ""),
-             ("Listed", paper.listed_on.isoformat() if paper.listed_on else ""),
-             ("Submitted by", one_line(submitter(paper) or "")),
-             ("Categories", ", ".join(one_line(c.code) for c in paper.ordered_categories)),
-             ("Upvotes", str(getattr(paper, "upvotes", 0) or 0)),
-             ("arXiv", link(paper.abs_link)), ("PDF", link(paper.pdf_link)),
-             ("Code", link(paper.code_link)), ("Project page", link(paper.project_link)),
-             ("Page", link(page))]
+    facts = [
+        ("Authors", ", ".join(one_line(name) for name in paper.author_names)),
+        ("Published", paper.published.strftime("%Y-%m-%d") if paper.published else ""),
+        ("Listed", paper.listed_on.isoformat() if paper.listed_on else ""),
+        ("Submitted by", one_line(submitter(paper) or "")),
+        ("Categories", ", ".join(one_line(c.code) for c in paper.ordered_categories)),
+        ("Upvotes", str(getattr(paper, "upvotes", 0) or 0)),
+        ("arXiv", link(paper.abs_link)),
+        ("PDF", link(paper.pdf_link)),
+        ("Code", link(paper.code_link)),
+        ("Project page", link(paper.project_link)),
+        ("Page", link(page)),
+    ]
     lines += [f"- **{name}:** {value}" for name, value in facts if value]
     lines += ["", "## Abstract", "", escape(paper.abstract) or "(none)"]
     if paper.ai_summary:
@@ -88,9 +95,13 @@ def render(paper: Paper) -> str:
     lines += ["", f"## Comments ({len(shown)})"]
     for comment in shown:
         edited = " (edited)" if comment.edited_at else ""
-        lines += ["", f"### {one_line(comment.author.username)}, "
-                      f"{comment.created_at.strftime('%Y-%m-%d %H:%M')} UTC{edited}", "",
-                  comment_text(comment.body)]
+        lines += [
+            "",
+            f"### {one_line(comment.author.username)}, "
+            f"{comment.created_at.strftime('%Y-%m-%d %H:%M')} UTC{edited}",
+            "",
+            comment_text(comment.body),
+        ]
     return "\n".join(lines) + "\n"
 
 

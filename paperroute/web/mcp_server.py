@@ -31,7 +31,8 @@ INSTRUCTIONS = (
     "search_papers, list a day's, week's or month's papers with daily_papers, read one with paper "
     "and find similar ones with related_papers. my_library, recommendations and upvote act as a "
     "reader: they need that reader's personal API token (from the site's settings page), sent as "
-    "`Authorization: Bearer prt_…` over HTTP or as the `token` argument.")
+    "`Authorization: Bearer prt_…` over HTTP or as the `token` argument."
+)
 
 Sort = Literal["publishedAt", "trending", "upvotes"]
 Mode = Literal["hybrid", "lexical", "semantic"]
@@ -40,8 +41,7 @@ Mode = Literal["hybrid", "lexical", "semantic"]
 def build() -> MCPServer:
     """The MCP server with the site's tools."""
     server = MCPServer("paperroute", instructions=INSTRUCTIONS, log_level="WARNING")
-    for tool in (search_papers, daily_papers, paper, related_papers, my_library, recommendations,
-                 upvote):
+    for tool in (search_papers, daily_papers, paper, related_papers, my_library, recommendations, upvote):
         server.add_tool(_as_request(tool))
     return server
 
@@ -49,6 +49,7 @@ def build() -> MCPServer:
 def _as_request(tool):
     """The tool, treating its database connection as a request does (the SDK runs each call in a
     worker thread, where Django's request signals never close stale connections)."""
+
     @functools.wraps(tool)
     def call(*args, **kwargs):
         close_old_connections()
@@ -56,6 +57,7 @@ def _as_request(tool):
             return tool(*args, **kwargs)
         finally:
             close_old_connections()
+
     return call
 
 
@@ -72,6 +74,7 @@ def run(*, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> Non
 
 # -- /mcp in the web server ------------------------------------------------------------------
 
+
 class _Mounted:
     """The SDK's streamable HTTP handler on an event loop of its own, in a thread of the web
     process: the site is a WSGI application (gunicorn), and the SDK serves ASGI."""
@@ -82,8 +85,10 @@ class _Mounted:
         # bearer tokens that a browser never attaches by itself, so the SDK's own DNS-rebinding
         # check (which knows only localhost) would only refuse the site's real name.
         self.server.streamable_http_app(
-            stateless_http=True, json_response=True,
-            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+            stateless_http=True,
+            json_response=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="mcp", daemon=True).start()
         started = threading.Event()
@@ -97,12 +102,19 @@ class _Mounted:
 
     def answer(self, request: HttpRequest) -> HttpResponse:
         scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": request.method, "scheme": request.scheme, "path": request.path,
-            "raw_path": request.path.encode(), "root_path": "",
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": request.scheme,
+            "path": request.path,
+            "raw_path": request.path.encode(),
+            "root_path": "",
             "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
-            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1"))
-                        for name, value in request.headers.items()],
+            "headers": [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in request.headers.items()
+            ],
             "client": (request.META.get("REMOTE_ADDR", ""), 0),
             "server": (request.get_host().rsplit(":", 1)[0], int(request.get_port() or 0)),
         }
@@ -159,9 +171,16 @@ def endpoint(request: HttpRequest) -> HttpResponse:
 
 # -- anonymous tools -----------------------------------------------------------------------
 
-def search_papers(query: str, mode: Mode = "hybrid", since: str | None = None,
-                  until: str | None = None, category: str | None = None, limit: int = 20,
-                  exact: bool = False) -> dict[str, Any]:
+
+def search_papers(
+    query: str,
+    mode: Mode = "hybrid",
+    since: str | None = None,
+    until: str | None = None,
+    category: str | None = None,
+    limit: int = 20,
+    exact: bool = False,
+) -> dict[str, Any]:
     """Search titles, abstracts and authors, as the site's search does. Query syntax: "exact
     phrase", -excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023. `since` and `until`
     are dates (YYYY-MM-DD) the paper was listed on; `category` is one category or archive (cs.CL,
@@ -169,41 +188,66 @@ def search_papers(query: str, mode: Mode = "hybrid", since: str | None = None,
     if not 1 <= limit <= 100:
         raise ToolError("limit must be between 1 and 100")
     try:
-        opts = searching.options({"q": query, "mode": mode, "since": since, "until": until,
-                                  "cat": category, "spell": "0" if exact else "1"})
+        opts = searching.options(
+            {
+                "q": query,
+                "mode": mode,
+                "since": since,
+                "until": until,
+                "cat": category,
+                "spell": "0" if exact else "1",
+            }
+        )
         if not opts.q:
             raise ToolError("query is empty: give some words to search for")
         found = searching.run(opts, limit=limit)
     except searching.BadSearch as exc:
         raise ToolError(f"cannot search: {exc}") from None
-    return {"total": found.total, "exact_total": found.exact, "corrected": found.corrected or None,
-            "suggestion": found.suggestion or None, "papers": [_paper_json(p) for p in found.papers]}
+    return {
+        "total": found.total,
+        "exact_total": found.exact,
+        "corrected": found.corrected or None,
+        "suggestion": found.suggestion or None,
+        "papers": [_paper_json(p) for p in found.papers],
+    }
 
 
-def daily_papers(date: str | None = None, week: str | None = None, month: str | None = None,
-                 sort: Sort = "publishedAt", page: int = 0, limit: int = 50) -> dict[str, Any]:
+def daily_papers(
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    sort: Sort = "publishedAt",
+    page: int = 0,
+    limit: int = 50,
+) -> dict[str, Any]:
     """The papers listed on a day (date, YYYY-MM-DD), an ISO week (week, YYYY-Www) or a month
     (month, YYYY-MM), as GET /api/daily_papers gives them; by default the most recent day with
     papers. sort: publishedAt (newest first), trending, or upvotes. Pages of `limit` (1-100)
     papers, counted from 0."""
-    query = _valid(api.DailyQuery, date=date, week=week, month=month, sort=sort, p=page,
-                   limit=limit)
+    query = _valid(api.DailyQuery, date=date, week=week, month=month, sort=sort, p=page, limit=limit)
     response = HttpResponse()
-    answer = api.daily_papers(_request("/api/daily_papers", query.model_dump(exclude_none=True)),
-                              response, query)
+    answer = api.daily_papers(
+        _request("/api/daily_papers", query.model_dump(exclude_none=True)), response, query
+    )
     shown = _answer(answer)
     total = response.get("X-Total-Count")
-    return {"total": int(total) if total else None, "page": page,
-            "more": response.has_header("Link"),
-            "papers": [_dump(PaperOut, item["paper"]) for item in shown]}
+    return {
+        "total": int(total) if total else None,
+        "page": page,
+        "more": response.has_header("Link"),
+        "papers": [_dump(PaperOut, item["paper"]) for item in shown],
+    }
 
 
 def paper(id: str, comments: bool = False) -> dict[str, Any]:
     """One paper by its id (an arXiv id such as 2411.17700, or the site's doi:…/seed:… ids): title,
     authors, abstract (`summary`), upvotes, categories, links to arXiv, the PDF, code and project
     page, and the page on this site; with `comments`, its visible comments, oldest first."""
-    shown = _answer(_not_found(api.paper_detail, _request(f"/api/papers/{id}", {}), id,
-                               field=["comments"] if comments else []))
+    shown = _answer(
+        _not_found(
+            api.paper_detail, _request(f"/api/papers/{id}", {}), id, field=["comments"] if comments else []
+        )
+    )
     return _dump(PaperDetailOut, shown, exclude_unset=True)
 
 
@@ -217,6 +261,7 @@ def related_papers(id: str, limit: int = 5) -> dict[str, Any]:
 
 # -- a reader's tools ----------------------------------------------------------------------
 
+
 def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
     """Your collections ("Saved" first) and the papers in each, in their order, with your note on
     each item. Needs your API token (Authorization header, or `token`)."""
@@ -225,17 +270,31 @@ def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
     for collection in shelf.collections_of(user):
         items = list(shelf.items(collection))
         papers = {p.key: p for p in related.in_order([item.paper.key for item in items])}
-        shown.append({"name": collection.name, "description": collection.description,
-                      "public": collection.public, "saved": collection.is_default,
-                      "count": collection.count,
-                      "items": [{"note": item.note, "paper": _paper_json(papers[item.paper.key])}
-                                for item in items if item.paper.key in papers]})
+        shown.append(
+            {
+                "name": collection.name,
+                "description": collection.description,
+                "public": collection.public,
+                "saved": collection.is_default,
+                "count": collection.count,
+                "items": [
+                    {"note": item.note, "paper": _paper_json(papers[item.paper.key])}
+                    for item in items
+                    if item.paper.key in papers
+                ],
+            }
+        )
     return {"user": user.username, "collections": shown}
 
 
-def recommendations(ctx: Context, token: str | None = None, date: str | None = None,
-                    week: str | None = None, month: str | None = None,
-                    limit: int = 20) -> dict[str, Any]:
+def recommendations(
+    ctx: Context,
+    token: str | None = None,
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    limit: int = 20,
+) -> dict[str, Any]:
     """Your "For you" papers of a day, week or month (as daily_papers names them; by default the
     most recent day), best first, each with why it was picked; from your saves, upvotes, "not
     interested" and follows, as GET /api/recommendations. Needs your API token."""
@@ -243,8 +302,10 @@ def recommendations(ctx: Context, token: str | None = None, date: str | None = N
     request.user = _reader(ctx, token)
     query = _valid(api.RecommendationsQuery, date=date, week=week, month=month, limit=limit)
     picks = _answer(api.recommendations(request, query))
-    return {"user": request.user.username,
-            "papers": [{**pick, "paper": _dump(PaperOut, pick["paper"])} for pick in picks]}
+    return {
+        "user": request.user.username,
+        "papers": [{**pick, "paper": _dump(PaperOut, pick["paper"])} for pick in picks],
+    }
 
 
 def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True) -> dict[str, Any]:
@@ -261,6 +322,7 @@ def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True
 
 # -- adapters ------------------------------------------------------------------------------
 
+
 def _reader(ctx: Context, token: str | None):
     """The account whose token came with the call: the Authorization header over HTTP, else the
     `token` argument."""
@@ -269,8 +331,10 @@ def _reader(ctx: Context, token: str | None):
     secret = secret.strip() if scheme.lower() == "bearer" else ""
     secret = secret or (token or "").strip()
     if not secret:
-        raise ToolError("this tool acts as a reader: send your personal API token (create one on "
-                        "your settings page) as 'Authorization: Bearer prt_…' or as `token`")
+        raise ToolError(
+            "this tool acts as a reader: send your personal API token (create one on "
+            "your settings page) as 'Authorization: Bearer prt_…' or as `token`"
+        )
     user = tokens.authenticate(secret)
     if user is None:
         raise ToolError("bad token: it is unknown or revoked; create a new one on your settings page")
@@ -292,15 +356,22 @@ def _valid(schema, **values):
         return schema(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         names = {"p": "page"}
-        raise ToolError("; ".join(
-            f"{names.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'arguments'}: "
-            f"{_reason(e)} (got {e['input']!r})" for e in exc.errors())) from None
+        raise ToolError(
+            "; ".join(
+                f"{names.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'arguments'}: "
+                f"{_reason(e)} (got {e['input']!r})"
+                for e in exc.errors()
+            )
+        ) from None
 
 
 def _reason(error: dict) -> str:
     if error["type"] == "string_pattern_mismatch":
-        return {"date": "a day as YYYY-MM-DD", "week": "an ISO week as YYYY-Www",
-                "month": "a month as YYYY-MM"}.get(str(error["loc"][0]), "malformed")
+        return {
+            "date": "a day as YYYY-MM-DD",
+            "week": "an ISO week as YYYY-Www",
+            "month": "a month as YYYY-MM",
+        }.get(str(error["loc"][0]), "malformed")
     return error["msg"]
 
 

@@ -15,6 +15,7 @@ from paperroute import metrics
 
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}  # others: "other"
 
+
 def _allowed(request) -> bool:
     config = settings.CONFIG
     token = str(config["METRICS_TOKEN"])
@@ -36,8 +37,9 @@ def metrics_page(request):
     if not metrics.enabled():
         return HttpResponse("Not Found\n", status=404, content_type="text/plain")
     if not _allowed(request):
-        response = HttpResponse("send Authorization: Bearer PAPERROUTE_METRICS_TOKEN\n",
-                                status=401, content_type="text/plain")
+        response = HttpResponse(
+            "send Authorization: Bearer PAPERROUTE_METRICS_TOKEN\n", status=401, content_type="text/plain"
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     body, content_type = metrics.exposition()

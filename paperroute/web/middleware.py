@@ -65,8 +65,7 @@ class TrustedProxyMiddleware:
         meta = request.META
         peer = meta.get("REMOTE_ADDR", "")
         if self.networks and is_trusted(parse_address(peer), self.networks):
-            meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""),
-                                                 self.networks)
+            meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""), self.networks)
         else:
             for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST"):
                 meta.pop(header, None)
@@ -114,8 +113,10 @@ def _has_nul(request) -> bool:
         return False
     # Reading the body first keeps it readable for views that want it as well as the fields.
     request.body  # noqa: B018
-    return any("\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
-               for key, values in request.POST.lists())
+    return any(
+        "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
+        for key, values in request.POST.lists()
+    )
 
 
 def _is_small_form(request) -> bool:

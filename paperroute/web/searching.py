@@ -51,8 +51,9 @@ def options(params) -> Options:
     if since and until and since > until:
         raise BadSearch("'since' is after 'until'")
     category = (params.get("cat") or "").strip()[:64]
-    return Options(q=q, mode=mode, since=since, until=until, category=category,
-                   correct=params.get("spell") != "0")
+    return Options(
+        q=q, mode=mode, since=since, until=until, category=category, correct=params.get("spell") != "0"
+    )
 
 
 def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
@@ -60,18 +61,33 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
     from paperroute.search import SearchError, search
 
     try:
-        results = search(opts.q, mode=opts.mode, limit=limit, offset=offset, since=opts.since,
-                         until=opts.until, categories=[opts.category] if opts.category else None,
-                         correct=opts.correct)
+        results = search(
+            opts.q,
+            mode=opts.mode,
+            limit=limit,
+            offset=offset,
+            since=opts.since,
+            until=opts.until,
+            categories=[opts.category] if opts.category else None,
+            correct=opts.correct,
+        )
     except SearchError as exc:
         raise BadSearch(str(exc)) from None
     hits = {hit.key: hit for hit in results.hits}
     papers = in_order([hit.key for hit in results.hits])
     for paper in papers:
         paper.hit = hits[paper.key]
-    return Found(papers=papers, total=results.total, mode=results.mode, message=results.message,
-                 exact=results.exact, corrected=results.corrected, original=results.original,
-                 suggestion=results.suggestion, fewer=results.fewer)
+    return Found(
+        papers=papers,
+        total=results.total,
+        mode=results.mode,
+        message=results.message,
+        exact=results.exact,
+        corrected=results.corrected,
+        original=results.original,
+        suggestion=results.suggestion,
+        fewer=results.fewer,
+    )
 
 
 def _day(value: str | None, name: str) -> date | None:

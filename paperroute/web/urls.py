@@ -49,8 +49,11 @@ urlpatterns = [
     path("collections/<int:pk>/edit", library.collection_edit, name="collection_edit"),
     path("collections/<int:pk>/items", library.collection_item, name="collection_item"),
     path("collections/<int:pk>/order", library.collection_order, name="collection_order"),
-    re_path(r"^collections/(?P<pk>\d{1,18})\.(?P<fmt>bib|json|atom)$", library.collection_export,
-            name="collection_export"),
+    re_path(
+        r"^collections/(?P<pk>\d{1,18})\.(?P<fmt>bib|json|atom)$",
+        library.collection_export,
+        name="collection_export",
+    ),
     path("feeds/private/<str:secret>.atom", feeds.private_feed, name="private_feed"),
     path("subscribe", digest_views.subscribe, name="subscribe"),
     path("subscribe/confirm/<str:token>", digest_views.confirm, name="subscribe_confirm"),

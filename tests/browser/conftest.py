@@ -15,8 +15,15 @@ from tests.community.smtp import free_port
 from tests.conftest import ROOT, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 # Playwright's sync API keeps an event loop running in this thread; the test's own database work
 # is still synchronous, so Django's guard against async callers does not apply.
@@ -30,9 +37,12 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("PAPERROUTE_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}:
         return  # the `browser` fixture fails each test, naming what is missing
     for item in here:
-        item.add_marker(pytest.mark.skip(
-            reason=f"browser suite skipped: {CHROMIUM} is missing (apt-get install chromium; "
-                   "PAPERROUTE_REQUIRE_BROWSER=1 makes this a failure)"))
+        item.add_marker(
+            pytest.mark.skip(
+                reason=f"browser suite skipped: {CHROMIUM} is missing (apt-get install chromium; "
+                "PAPERROUTE_REQUIRE_BROWSER=1 makes this a failure)"
+            )
+        )
 
 
 class WatchedBrowser:
@@ -51,8 +61,9 @@ class WatchedBrowser:
     def _console(self, message) -> None:
         # Chromium reports a blocked script, style or frame on the console, as an error.
         if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            self.problems.append(f"CSP violation on {message.page.url if message.page else '?'}: "
-                                 f"{message.text}")
+            self.problems.append(
+                f"CSP violation on {message.page.url if message.page else '?'}: {message.text}"
+            )
 
     def _page_error(self, error) -> None:
         self.problems.append(f"script error: {error}")
@@ -62,8 +73,7 @@ class WatchedBrowser:
 
 
 def launch(playwright, extra_args: tuple[str, ...] = ()):
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *extra_args],
-                                      headless=True)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *extra_args], headless=True)
 
 
 @pytest.fixture
@@ -75,6 +85,7 @@ def browser_with():
 
     watched = []
     with sync_playwright() as playwright:
+
         def start(*extra_args: str) -> WatchedBrowser:
             browser = WatchedBrowser(launch(playwright, extra_args))
             watched.append(browser)
@@ -104,12 +115,25 @@ class LiveServer:
         self.log = ARTIFACTS / "server.log"
         ARTIFACTS.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "paperroute", "serve", "--port", str(self.port),
-             "--workers", str(workers)],
-            cwd=ROOT, env={key: value for key, value in
-                           {**env, "PAPERROUTE_SITE_URL": site_url or self.url}.items()
-                           if site_url is not None or key != "PAPERROUTE_SITE_URL"},
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "paperroute",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env={
+                key: value
+                for key, value in {**env, "PAPERROUTE_SITE_URL": site_url or self.url}.items()
+                if site_url is not None or key != "PAPERROUTE_SITE_URL"
+            },
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:

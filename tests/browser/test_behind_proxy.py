@@ -35,19 +35,40 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
     key, cert = directory / "key.pem", directory / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={HOST}",
-                    "-addext", f"subjectAltName=DNS:{HOST}"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            f"/CN={HOST}",
+            "-addext",
+            f"subjectAltName=DNS:{HOST}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return key, cert
 
 
 def _spki_hash(cert: Path) -> str:
     """The certificate's key hash, which Chromium can be told to trust."""
     pem = ssl.PEM_cert_to_DER_cert(cert.read_text())
-    public = subprocess.run(["openssl", "x509", "-inform", "der", "-pubkey", "-noout"], input=pem,
-                            capture_output=True, check=True).stdout
-    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=public,
-                         capture_output=True, check=True).stdout
+    public = subprocess.run(
+        ["openssl", "x509", "-inform", "der", "-pubkey", "-noout"], input=pem, capture_output=True, check=True
+    ).stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-outform", "der"], input=public, capture_output=True, check=True
+    ).stdout
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
@@ -79,17 +100,19 @@ pid {directory}/nginx.pid;
 events {{ worker_connections 256; }}
 http {{
     access_log {directory}/access.log;
-    client_body_temp_path {temp['body']};
-    proxy_temp_path {temp['proxy']};
-    fastcgi_temp_path {temp['fastcgi']};
-    uwsgi_temp_path {temp['uwsgi']};
-    scgi_temp_path {temp['scgi']};
+    client_body_temp_path {temp["body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
     include {directory}/site.conf;
 }}
 """)
         self.directory = directory
-        self.process = subprocess.Popen([NGINX, "-p", str(directory), "-c", str(directory / "nginx.conf"),
-                                         "-g", "daemon off;"], stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [NGINX, "-p", str(directory), "-c", str(directory / "nginx.conf"), "-g", "daemon off;"],
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -98,8 +121,11 @@ http {{
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
-                    raise RuntimeError("nginx did not start: " + self.process.stderr.read().decode()
-                                       + (directory / "error.log").read_text()) from None
+                    raise RuntimeError(
+                        "nginx did not start: "
+                        + self.process.stderr.read().decode()
+                        + (directory / "error.log").read_text()
+                    ) from None
                 time.sleep(0.2)
 
     def stop(self) -> None:
@@ -121,14 +147,20 @@ class Client:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, form: str = "", headers: dict | None = None):
-        connection = http.client.HTTPSConnection("127.0.0.1", self.nginx.https_port, timeout=30,
-                                                 context=self.context, source_address=(self.address, 0))
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1",
+            self.nginx.https_port,
+            timeout=30,
+            context=self.context,
+            source_address=(self.address, 0),
+        )
         sent = {"Host": HOST, **(headers or {})}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if form:
-            sent.update({"Content-Type": "application/x-www-form-urlencoded", "Origin": SITE,
-                         "Referer": SITE + path})
+            sent.update(
+                {"Content-Type": "application/x-www-form-urlencoded", "Origin": SITE, "Referer": SITE + path}
+            )
         connection.request(method, path, body=form.encode(), headers=sent)
         response = connection.getresponse()
         response.text = response.read().decode()
@@ -141,8 +173,7 @@ class Client:
     def sign_in(self, email: str, **headers):
         form = self.request("GET", "/account/signin")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-        return self.request("POST", "/account/signin", f"csrfmiddlewaretoken={token}&email={email}",
-                            headers)
+        return self.request("POST", "/account/signin", f"csrfmiddlewaretoken={token}&email={email}", headers)
 
 
 @pytest.fixture
@@ -151,12 +182,21 @@ def deployment(cli_env, tmp_path):
         if os.environ.get("PAPERROUTE_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}:
             pytest.fail(f"PAPERROUTE_REQUIRE_BROWSER=1 but {NGINX} is missing (apt-get install nginx)")
         pytest.skip(f"{NGINX} is missing (apt-get install nginx)")
-    add_paper("2411.17701", "Speculative decoding without a draft model", listed=timezone.localdate(),
-              hf_upvotes=5, abstract="Speculative decoding accelerates inference.")
+    add_paper(
+        "2411.17701",
+        "Speculative decoding without a draft model",
+        listed=timezone.localdate(),
+        hf_upvotes=5,
+        abstract="Speculative decoding accelerates inference.",
+    )
     key, cert = _certificate(tmp_path)
     with smtp_server() as mailbox:
-        env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
-               "PAPERROUTE_TRUSTED_PROXIES": "127.0.0.1", "PAPERROUTE_RATE_SIGNIN": "4/hour"}
+        env = {
+            **cli_env,
+            "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
+            "PAPERROUTE_TRUSTED_PROXIES": "127.0.0.1",
+            "PAPERROUTE_RATE_SIGNIN": "4/hour",
+        }
         server = LiveServer(env, site_url=SITE)
         nginx = None
         try:
@@ -171,9 +211,11 @@ def deployment(cli_env, tmp_path):
 
 def test_a_reader_signs_in_votes_comments_and_subscribes_through_nginx(deployment, browser_with):
     nginx, cert, mailbox = deployment
-    browser = browser_with(f"--host-resolver-rules=MAP {HOST}:443 127.0.0.1:{nginx.https_port}, "
-                           f"MAP {HOST}:80 127.0.0.1:{nginx.http_port}",
-                           f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}")
+    browser = browser_with(
+        f"--host-resolver-rules=MAP {HOST}:443 127.0.0.1:{nginx.https_port}, "
+        f"MAP {HOST}:80 127.0.0.1:{nginx.http_port}",
+        f"--ignore-certificate-errors-spki-list={_spki_hash(cert)}",
+    )
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
 

@@ -39,8 +39,10 @@ def _for_you(page, base: str) -> list[str]:
     deadline = time.monotonic() + 90
     while True:
         page.goto(f"{base}{LISTING}?view=foryou")
-        keys = [href.rsplit("/", 1)[1] for href in
-                page.locator(".card .card-title a").evaluate_all("links => links.map(a => a.href)")]
+        keys = [
+            href.rsplit("/", 1)[1]
+            for href in page.locator(".card .card-title a").evaluate_all("links => links.map(a => a.href)")
+        ]
         if keys or time.monotonic() > deadline:
             return keys
         time.sleep(1)
@@ -85,7 +87,7 @@ def test_save_collect_hide_import_and_for_you(site, browser, tmp_path):
     page.get_by_text("Hidden. You will see fewer papers like it.").wait_for()
     assert dropped_title not in page.locator(".cards").inner_text()
     after = _for_you(page, base)
-    assert before[0] not in after and after != before[1:len(after) + 1]
+    assert before[0] not in after and after != before[1 : len(after) + 1]
     page.goto(base + LISTING + "?view=all&cat=")
     assert dropped_title not in page.locator(".cards").inner_text()  # hidden from listings too
 
@@ -96,7 +98,8 @@ def test_save_collect_hide_import_and_for_you(site, browser, tmp_path):
         "@misc{b, title={Something}, url={https://arxiv.org/abs/2607.28319v2}}\n"
         "@article{c, title={{See2Think}: Do Multimodal Models Really Use Intermediate Visual "
         "States?}, year={2026}}\n"
-        "@article{d, title={A paper nobody here has heard of}, doi={10.1000/nowhere}}\n")
+        "@article{d, title={A paper nobody here has heard of}, doi={10.1000/nowhere}}\n"
+    )
     page.goto(base + "/library/import")
     page.get_by_label(re.compile("^A file")).set_input_files(str(bib))
     page.get_by_label("Put the papers in").select_option(index=1)  # Saved, then Reading group

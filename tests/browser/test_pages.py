@@ -26,23 +26,46 @@ def _catalogue() -> dict[str, str]:
     today = timezone.localdate()
     many = tuple(f"Author Number{i} Withalonglastname" for i in range(30))
     long_paper = add_paper(
-        "2411.17750", "Pneumonoultramicroscopicsilicovolcanoconiosis-aware transformers: "
+        "2411.17750",
+        "Pneumonoultramicroscopicsilicovolcanoconiosis-aware transformers: "
         "$\\mathcal{O}(n^2 \\log n)$ attention for supercalifragilisticexpialidocious sequences",
-        listed=today, hf_upvotes=9, authors=many, categories=("cs.LG", "cs.CL", "stat.ML"),
+        listed=today,
+        hf_upvotes=9,
+        authors=many,
+        categories=("cs.LG", "cs.CL", "stat.ML"),
         abstract=f"We define $f(x) = \\sum_{{i=1}}^{{n}} \\alpha_i x^{{2i}} + \\beta$ and show "
-                 f"\\(\\mathbb{{E}}[X] \\leq \\epsilon\\). Code: {LONG_URL} and "
-                 "https://github.com/example/a-repository-with-a-rather-long-name-indeed " * 2,
-        code="https://github.com/example/a-repository-with-a-rather-long-name-indeed")
-    add_paper("2411.17751", "Speculative decoding without a draft model", listed=today, hf_upvotes=5,
-              abstract="Speculative decoding accelerates inference of large language models.")
+        f"\\(\\mathbb{{E}}[X] \\leq \\epsilon\\). Code: {LONG_URL} and "
+        "https://github.com/example/a-repository-with-a-rather-long-name-indeed " * 2,
+        code="https://github.com/example/a-repository-with-a-rather-long-name-indeed",
+    )
+    add_paper(
+        "2411.17751",
+        "Speculative decoding without a draft model",
+        listed=today,
+        hf_upvotes=5,
+        abstract="Speculative decoding accelerates inference of large language models.",
+    )
     add_paper("2411.17752", "An older paper", listed=DAY, categories=("hep-th",))
-    Comment.objects.create(paper=long_paper, author=user("commenter"),
-                           body=f"See {LONG_URL} and {'x' * 300}")
-    ThemeSet.objects.create(kind="day", start=today, fingerprint="-", themes=[
-        {"slug": "transformers-attention", "label": "transformers · attention", "terms": [],
-         "members": [long_paper.pk]},
-        {"slug": "speculative-decoding", "label": "speculative decoding · draft models", "terms": [],
-         "members": [long_paper.pk + 1]}])
+    Comment.objects.create(paper=long_paper, author=user("commenter"), body=f"See {LONG_URL} and {'x' * 300}")
+    ThemeSet.objects.create(
+        kind="day",
+        start=today,
+        fingerprint="-",
+        themes=[
+            {
+                "slug": "transformers-attention",
+                "label": "transformers · attention",
+                "terms": [],
+                "members": [long_paper.pk],
+            },
+            {
+                "slug": "speculative-decoding",
+                "label": "speculative decoding · draft models",
+                "terms": [],
+                "members": [long_paper.pk + 1],
+            },
+        ],
+    )
     from tests.digest.conftest import subscriber
 
     return {"today": today.isoformat(), "token": subscriber("reader@example.org").token}
@@ -51,15 +74,33 @@ def _catalogue() -> dict[str, str]:
 def _pages(made: dict[str, str]) -> list[str]:
     today = date.fromisoformat(made["today"])
     week = f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
-    return ["/", f"/papers/date/{made['today']}", f"/papers/week/{week}",
-            f"/papers/month/{today:%Y-%m}", f"/papers/date/{made['today']}?view=all&cat=",
-            "/trending", "/search?q=speculative+decoding", "/search?q=xyzzyqwf&cat=cs.LG", "/search",
-            "/papers/2411.17750",
-            "/papers/2411.17751", "/authors/Author Number3 Withalonglastname", "/categories/cs.LG",
-            "/account/signin", "/subscribe", f"/subscription/{made['token']}", "/submit",
-            "/account/settings", f"/subscription/{made['token']}/unsubscribe", "/nowhere",
-            "/library", "/library/following", "/library/import", f"/collections/{made['collection']}",
-            f"/papers/date/{made['today']}?view=foryou&cat="]
+    return [
+        "/",
+        f"/papers/date/{made['today']}",
+        f"/papers/week/{week}",
+        f"/papers/month/{today:%Y-%m}",
+        f"/papers/date/{made['today']}?view=all&cat=",
+        "/trending",
+        "/search?q=speculative+decoding",
+        "/search?q=xyzzyqwf&cat=cs.LG",
+        "/search",
+        "/papers/2411.17750",
+        "/papers/2411.17751",
+        "/authors/Author Number3 Withalonglastname",
+        "/categories/cs.LG",
+        "/account/signin",
+        "/subscribe",
+        f"/subscription/{made['token']}",
+        "/submit",
+        "/account/settings",
+        f"/subscription/{made['token']}/unsubscribe",
+        "/nowhere",
+        "/library",
+        "/library/following",
+        "/library/import",
+        f"/collections/{made['collection']}",
+        f"/papers/date/{made['today']}?view=foryou&cat=",
+    ]
 
 
 def _library(reader) -> int:
@@ -111,8 +152,7 @@ def _signed_in(browser, base: str, **options):
     session["_auth_user_hash"] = account.get_session_auth_hash()
     session.create()
     context = browser.new_context(**options)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
-                          "url": base}])
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])
     return context
 
 
@@ -122,8 +162,7 @@ def test_no_page_scrolls_sideways_on_phones(site, browser):
     wide = []
     for width in (320, 390):
         for scheme in ("light", "dark"):
-            context = _signed_in(browser, base, viewport={"width": width, "height": 800},
-                                 color_scheme=scheme)
+            context = _signed_in(browser, base, viewport={"width": width, "height": 800}, color_scheme=scheme)
             page = context.new_page()
             for path in pages if scheme == "light" else pages[:6]:
                 page.goto(base + path)
@@ -149,8 +188,7 @@ def test_axe_finds_nothing_on_any_page_in_light_or_dark(site, browser):
     axe = Axe()
     found = []
     for scheme in ("light", "dark"):
-        context = _signed_in(browser, base, viewport={"width": 1280, "height": 900},
-                             color_scheme=scheme)
+        context = _signed_in(browser, base, viewport={"width": 1280, "height": 900}, color_scheme=scheme)
         page = context.new_page()
         for path in _pages(made):
             page.goto(base + path)

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_links_follow_the_random_port_being_served(cli_env, browser):
-    add_paper("2411.17701", "Speculative decoding without a draft model", listed=timezone.localdate(),
-              hf_upvotes=5)
+    add_paper(
+        "2411.17701", "Speculative decoding without a draft model", listed=timezone.localdate(), hf_upvotes=5
+    )
     with smtp_server() as mailbox:
         env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}"}
         env.pop("PAPERROUTE_SITE_URL", None)
@@ -38,8 +39,10 @@ def test_links_follow_the_random_port_being_served(cli_env, browser):
 
             page.goto(base + "/papers/2411.17701")
             assert page.locator("link[rel=canonical]").get_attribute("href") == base + "/papers/2411.17701"
-            assert page.locator("meta[property='og:url']").get_attribute("content") == \
-                base + "/papers/2411.17701"
+            assert (
+                page.locator("meta[property='og:url']").get_attribute("content")
+                == base + "/papers/2411.17701"
+            )
             with urllib.request.urlopen(base + "/feeds/daily.xml") as response:
                 feed = feedparser.parse(response.read())
             assert feed.entries and all(e.link.startswith(base + "/") for e in feed.entries)

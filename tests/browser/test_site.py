@@ -25,16 +25,33 @@ def _catalogue() -> None:
     page = hf_daily.parse((FIXTURES / "hf_daily_papers/daily_papers_2026-07-31_30entries.json").read_bytes())
     Importer("hf-daily").store(page.items)
     today = timezone.localdate()
-    add_paper("2411.17700", "Sorting in $O(n \\log n)$ with learned comparators", listed=today,
-              hf_upvotes=12, authors=("Jun Cui", "Ana Lima", "Wei Zhang", "Sam Okafor", "Lea Roth"),
-              abstract="We show that transformers learn to compare keys, reaching $O(n \\log n)$ "
-                       "comparisons and $\\alpha = 0.9$ accuracy. Code: https://github.com/x/sort",
-              categories=("cs.LG", "cs.DS"), code="https://github.com/x/sort")
-    add_paper("2411.17701", "Speculative decoding without a draft model", listed=today, hf_upvotes=5,
-              abstract="Speculative decoding accelerates inference of large language models.",
-              categories=("cs.CL",))
-    add_paper("2411.17702", f"Robust parsing of {HOSTILE}", listed=today, hf_upvotes=1,
-              authors=(f"Eve {HOSTILE}",), abstract=f"Inputs like {HOSTILE} must stay text.")
+    add_paper(
+        "2411.17700",
+        "Sorting in $O(n \\log n)$ with learned comparators",
+        listed=today,
+        hf_upvotes=12,
+        authors=("Jun Cui", "Ana Lima", "Wei Zhang", "Sam Okafor", "Lea Roth"),
+        abstract="We show that transformers learn to compare keys, reaching $O(n \\log n)$ "
+        "comparisons and $\\alpha = 0.9$ accuracy. Code: https://github.com/x/sort",
+        categories=("cs.LG", "cs.DS"),
+        code="https://github.com/x/sort",
+    )
+    add_paper(
+        "2411.17701",
+        "Speculative decoding without a draft model",
+        listed=today,
+        hf_upvotes=5,
+        abstract="Speculative decoding accelerates inference of large language models.",
+        categories=("cs.CL",),
+    )
+    add_paper(
+        "2411.17702",
+        f"Robust parsing of {HOSTILE}",
+        listed=today,
+        hf_upvotes=1,
+        authors=(f"Eve {HOSTILE}",),
+        abstract=f"Inputs like {HOSTILE} must stay text.",
+    )
 
 
 def _shoot(page, name: str) -> None:
@@ -45,8 +62,11 @@ def _shoot(page, name: str) -> None:
 def test_a_readers_session(cli_env, browser, settings):
     _catalogue()
     with smtp_server() as mailbox, ReplayServer(respond) as arxiv:
-        env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
-               "PAPERROUTE_ARXIV_API_URL": arxiv.url + "/api/query"}
+        env = {
+            **cli_env,
+            "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
+            "PAPERROUTE_ARXIV_API_URL": arxiv.url + "/api/query",
+        }
         server = LiveServer(env)
         try:
             _session(browser, server.url, mailbox)
@@ -56,8 +76,9 @@ def test_a_readers_session(cli_env, browser, settings):
 
 
 def _session(browser, base: str, mailbox) -> None:
-    context = browser.new_context(viewport=WIDTHS["desktop"],
-                                  permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(
+        viewport=WIDTHS["desktop"], permissions=["clipboard-read", "clipboard-write"]
+    )
     page = context.new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -67,8 +88,12 @@ def _session(browser, base: str, mailbox) -> None:
     titles = page.locator(".card-title").all_inner_texts()
     assert titles[0].startswith("Sorting in O(n log n)"), titles
     assert f"Robust parsing of {HOSTILE}" in titles
-    assert page.get_by_role("navigation", name="Listings").get_by_role("link", name="Daily") \
-        .get_attribute("aria-current") == "page"
+    assert (
+        page.get_by_role("navigation", name="Listings")
+        .get_by_role("link", name="Daily")
+        .get_attribute("aria-current")
+        == "page"
+    )
 
     # Date navigation: "Previous" goes to the Hugging Face day, and the tabs follow it.
     page.get_by_role("link", name=re.compile("Previous")).click()
@@ -101,8 +126,12 @@ def _session(browser, base: str, mailbox) -> None:
     assert card.locator("[data-count]").inner_text() == "6"
     for _ in range(3):
         page.reload()
-        assert page.locator(".card", has_text="Speculative decoding without").locator(
-            "[data-count]").inner_text() == "6"
+        assert (
+            page.locator(".card", has_text="Speculative decoding without")
+            .locator("[data-count]")
+            .inner_text()
+            == "6"
+        )
 
     # Open the paper, comment with a link and some markup, and copy the BibTeX.
     page.get_by_role("link", name="Sorting in O(n log n) with learned comparators").click()
@@ -147,8 +176,11 @@ def _screenshots(browser, base: str) -> None:
             context = browser.new_context(viewport=viewport, color_scheme=scheme)
             page = context.new_page()
             suffix = width if scheme == "light" else f"{width}-dark"
-            for name, path in (("home", "/"), ("paper", "/papers/2411.17700"),
-                               ("search", "/search?q=speculative+decoding")):
+            for name, path in (
+                ("home", "/"),
+                ("paper", "/papers/2411.17700"),
+                ("search", "/search?q=speculative+decoding"),
+            ):
                 page.goto(base + path)
                 _shoot(page, f"{name}-{suffix}")
             context.close()

@@ -21,23 +21,46 @@ DAY = date(2024, 11, 28)  # an old day: the server's worker never sends its dige
 
 
 def _catalogue() -> None:
-    add_paper("2411.30001", "Scaling laws for sparse mixture of experts", listed=DAY, hf_upvotes=30,
-              categories=("cs.LG",), code="https://github.com/example/moe")
-    add_paper("2411.30002", "Vision transformers without attention", listed=DAY, hf_upvotes=20,
-              categories=("cs.CV",))
+    add_paper(
+        "2411.30001",
+        "Scaling laws for sparse mixture of experts",
+        listed=DAY,
+        hf_upvotes=30,
+        categories=("cs.LG",),
+        code="https://github.com/example/moe",
+    )
+    add_paper(
+        "2411.30002",
+        "Vision transformers without attention",
+        listed=DAY,
+        hf_upvotes=20,
+        categories=("cs.CV",),
+    )
     for i in range(4, 8):  # enough voted papers that the trending section is full without it
-        add_paper(f"2411.3000{i}", f"Benchmarks for long-context retrieval, part {i}", listed=DAY,
-                  hf_upvotes=10 - i, categories=("cs.IR",))
-    add_paper("2411.30003", "Tree-based speculative decoding for faster serving", listed=DAY,
-              abstract="We verify draft tokens along a tree in speculative decoding.",
-              categories=("cs.CL",))
+        add_paper(
+            f"2411.3000{i}",
+            f"Benchmarks for long-context retrieval, part {i}",
+            listed=DAY,
+            hf_upvotes=10 - i,
+            categories=("cs.IR",),
+        )
+    add_paper(
+        "2411.30003",
+        "Tree-based speculative decoding for faster serving",
+        listed=DAY,
+        abstract="We verify draft tokens along a tree in speculative decoding.",
+        categories=("cs.CL",),
+    )
 
 
 def test_subscribe_confirm_follow_a_topic_receive_and_unsubscribe(cli_env, browser):
     _catalogue()
     with running_sink() as sink:
-        env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
-               "PAPERROUTE_FROM_EMAIL": "Daily papers <digest@papers.example.org>"}
+        env = {
+            **cli_env,
+            "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+            "PAPERROUTE_FROM_EMAIL": "Daily papers <digest@papers.example.org>",
+        }
         server = LiveServer(env)
         try:
             _flow(browser, server.url, sink, env)
@@ -75,10 +98,23 @@ def _flow(browser, base: str, sink, env) -> None:
     assert subscriber.status == Subscriber.CONFIRMED and subscriber.topics == ["speculative decoding"]
 
     # The day's digest, sent by the command an operator (or the worker) runs.
-    sent = subprocess.run([sys.executable, "-m", "paperroute", "digest", "send", "--period", "daily",
-                           "--date", DAY.isoformat()], cwd=ROOT,
-                          env={**env, "PAPERROUTE_SITE_URL": base}, capture_output=True,
-                          timeout=300)
+    sent = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paperroute",
+            "digest",
+            "send",
+            "--period",
+            "daily",
+            "--date",
+            DAY.isoformat(),
+        ],
+        cwd=ROOT,
+        env={**env, "PAPERROUTE_SITE_URL": base},
+        capture_output=True,
+        timeout=300,
+    )
     assert sent.returncode == 0, sent.stderr.decode()
     digest = sink.wait_for("reader@example.org", 2)
     text = sink.text(digest)
@@ -109,7 +145,10 @@ def _flow(browser, base: str, sink, env) -> None:
 
     # A mail client's RFC 8058 one-click POST works on its own too, without cookies or tokens.
     Subscriber.objects.update(status=Subscriber.CONFIRMED)
-    answer = page.request.post(unsubscribe, data="List-Unsubscribe=One-Click",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = page.request.post(
+        unsubscribe,
+        data="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status == 200
     assert Subscriber.objects.get().status == Subscriber.UNSUBSCRIBED

@@ -25,8 +25,12 @@ def client(**kwargs):
 
 def harvest(url, **kwargs):
     importer = Importer("arxiv-oai")
-    return run(Request(source="arxiv-oai", input=url, **kwargs), client=client(), importer=importer,
-               log=lambda m: None)
+    return run(
+        Request(source="arxiv-oai", input=url, **kwargs),
+        client=client(),
+        importer=importer,
+        log=lambda m: None,
+    )
 
 
 def test_oai_follows_tokens_honours_retry_after_and_waits_between_requests():
@@ -39,12 +43,21 @@ def test_oai_follows_tokens_honours_retry_after_and_waits_between_requests():
         return Reply(fixture_bytes(OAI_PAGES[token]))
 
     with ReplayServer(respond) as server:
-        summary = harvest(server.url + "/oai", since="2024-01-25", set_spec="cs",
-                          metadata_prefix="oai_dc")
+        summary = harvest(server.url + "/oai", since="2024-01-25", set_spec="cs", metadata_prefix="oai_dc")
     assert summary.new == 10 and Paper.objects.count() == 10
     seen = server.requests
-    assert [r.params.get("resumptionToken", "") for r in seen] == ["", "6960524|1001", "6960524|1001", "788421|43001"]
-    assert seen[0].params == {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-25", "set": "cs"}
+    assert [r.params.get("resumptionToken", "") for r in seen] == [
+        "",
+        "6960524|1001",
+        "6960524|1001",
+        "788421|43001",
+    ]
+    assert seen[0].params == {
+        "verb": "ListRecords",
+        "metadataPrefix": "oai_dc",
+        "from": "2024-01-25",
+        "set": "cs",
+    }
     assert seen[1].params == {"verb": "ListRecords", "resumptionToken": "6960524|1001"}
     gaps = [b.at - a.at for a, b in zip(seen, seen[1:])]
     assert gaps[1] >= 1.0  # Retry-After: 1
@@ -85,7 +98,10 @@ def test_a_later_page_that_is_not_xml_stops_the_harvest_after_storing_the_pages_
             return Reply(b"<html><body>Service temporarily unavailable", content_type="text/html")
         return Reply(fixture_bytes(OAI_PAGES[token]))
 
-    with ReplayServer(respond) as server, pytest.raises(HarvestStopped, match="page 3 could not be used .*2 page"):
+    with (
+        ReplayServer(respond) as server,
+        pytest.raises(HarvestStopped, match="page 3 could not be used .*2 page"),
+    ):
         harvest(server.url + "/oai", metadata_prefix="oai_dc")
     assert Paper.objects.count() == 7
     assert HarvestCheckpoint.objects.get().token == "788421|43001"
@@ -98,31 +114,54 @@ def test_explicit_resume_token():
 
 
 def test_api_pages_by_100_until_the_requested_maximum():
-    files = {"0": "arxiv_atom_api/query_newapi_cs.AI-LG-CL_2026-08-02_25entries.xml",
-             "100": "arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml"}
+    files = {
+        "0": "arxiv_atom_api/query_newapi_cs.AI-LG-CL_2026-08-02_25entries.xml",
+        "100": "arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml",
+    }
     with ReplayServer(lambda p, params: Reply(fixture_bytes(files[params["start"]]))) as server:
         summary = run(
-            Request(source="arxiv-api", input=server.url + "/api/query?search_query=cat:cs.AI",
-                    max_results=30),
-            client=client(), importer=Importer("arxiv-api"), log=lambda m: None)
+            Request(
+                source="arxiv-api", input=server.url + "/api/query?search_query=cat:cs.AI", max_results=30
+            ),
+            client=client(),
+            importer=Importer("arxiv-api"),
+            log=lambda m: None,
+        )
     assert summary.new == 30
-    assert [(r.params["start"], r.params["max_results"]) for r in server.requests] == [("0", "100"), ("100", "100")]
+    assert [(r.params["start"], r.params["max_results"]) for r in server.requests] == [
+        ("0", "100"),
+        ("100", "100"),
+    ]
 
 
 def test_hf_daily_pages_until_an_empty_page():
     pages = {"0": fixture_bytes("hf_daily_papers/daily_papers_2026-07-31_30entries.json"), "1": b"[]"}
     with ReplayServer(lambda p, params: Reply(pages[params["p"]], content_type="application/json")) as server:
-        summary = run(Request(source="hf-daily", input=server.url + "/api/daily_papers?date=2026-07-31"),
-                      client=client(), importer=Importer("hf-daily"), log=lambda m: None)
+        summary = run(
+            Request(source="hf-daily", input=server.url + "/api/daily_papers?date=2026-07-31"),
+            client=client(),
+            importer=Importer("hf-daily"),
+            log=lambda m: None,
+        )
     assert summary.new == 30
-    assert [(r.params["date"], r.params["p"]) for r in server.requests] == [("2026-07-31", "0"), ("2026-07-31", "1")]
+    assert [(r.params["date"], r.params["p"]) for r in server.requests] == [
+        ("2026-07-31", "0"),
+        ("2026-07-31", "1"),
+    ]
 
 
 def test_rss_error_feed_over_http_is_unusable():
     error = fixture_bytes("arxiv_rss/rss2_error_feed_bad-archive_2024-11-28.xml")
-    with ReplayServer(lambda p, params: Reply(error)) as server, pytest.raises(UnusableInput, match="Bad archive"):
-        run(Request(source="arxiv-rss", input=server.url + "/rss/astroph"), client=client(),
-            importer=Importer("arxiv-rss"), log=lambda m: None)
+    with (
+        ReplayServer(lambda p, params: Reply(error)) as server,
+        pytest.raises(UnusableInput, match="Bad archive"),
+    ):
+        run(
+            Request(source="arxiv-rss", input=server.url + "/rss/astroph"),
+            client=client(),
+            importer=Importer("arxiv-rss"),
+            log=lambda m: None,
+        )
     assert Paper.objects.count() == 0
 
 

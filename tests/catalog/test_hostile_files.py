@@ -43,13 +43,19 @@ def test_a_gzip_bomb_is_refused_within_bounded_memory(cli_env, tmp_path):
     assert bomb.stat().st_size < 1_100_000
     # The peak memory of the ingest alone: measured by a small Python parent, because a child
     # forked from this (large) test process would inherit its high-water mark.
-    measure = ("import resource, subprocess, sys; "
-               "done = subprocess.run(sys.argv[1:], capture_output=True); "
-               "sys.stderr.buffer.write(done.stderr); "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)")
-    process = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "paperroute",
-                              "ingest", "jsonl", str(bomb)], cwd=ROOT, env=cli_env,
-                             capture_output=True, timeout=120)
+    measure = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run(sys.argv[1:], capture_output=True); "
+        "sys.stderr.buffer.write(done.stderr); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, "-m", "paperroute", "ingest", "jsonl", str(bomb)],
+        cwd=ROOT,
+        env=cli_env,
+        capture_output=True,
+        timeout=120,
+    )
     stderr = process.stderr.decode()
     peak_mb = int(process.stdout) / 1024  # ru_maxrss is in KiB on Linux
     assert process.returncode == 2, stderr
@@ -125,8 +131,9 @@ def test_unclosed_records_are_reported_and_the_good_ones_stored(cli, tmp_path):
 
 def test_a_line_nested_100000_deep_is_skipped_and_the_rest_stored(cli, tmp_path):
     path = tmp_path / "deep.jsonl"
-    path.write_bytes(b'{"title": "Before the bomb"}\n' + b"[" * 100_000 + b"\n"
-                     + b'{"title": "After the bomb"}\n')
+    path.write_bytes(
+        b'{"title": "Before the bomb"}\n' + b"[" * 100_000 + b"\n" + b'{"title": "After the bomb"}\n'
+    )
     result = cli("ingest", "jsonl", str(path))
     stderr = result.stderr.decode()
     assert result.returncode == 1, stderr
@@ -140,9 +147,15 @@ def test_a_daily_papers_response_nested_too_deeply_is_unusable():
 
 
 def _record(key: str, title: str, **changes) -> PaperRecord:
-    record = PaperRecord(source="jsonl", position=f"line {key}", title=title, arxiv_id=key,
-                         abstract=f"An abstract for {title}.", authors=["Ada Lovelace"],
-                         categories=["cs.CL"])
+    record = PaperRecord(
+        source="jsonl",
+        position=f"line {key}",
+        title=title,
+        arxiv_id=key,
+        abstract=f"An abstract for {title}.",
+        authors=["Ada Lovelace"],
+        categories=["cs.CL"],
+    )
     for name, value in changes.items():
         setattr(record, name, value)
     return record
@@ -151,13 +164,17 @@ def _record(key: str, title: str, **changes) -> PaperRecord:
 @pytest.mark.django_db(transaction=True)
 def test_a_nul_byte_costs_only_its_own_record():
     # On PostgreSQL one NUL used to roll back the whole batch: 0 of the 3 good papers were stored.
-    records = [_record("2411.00001", "First good paper"),
-               _record("2411.00002", "A title with a NUL \x00 inside"),
-               _record("2411.00003", "Second good paper"),
-               _record("2411.00004", "Third good paper", authors=["Eve \x00 Null"])]
+    records = [
+        _record("2411.00001", "First good paper"),
+        _record("2411.00002", "A title with a NUL \x00 inside"),
+        _record("2411.00003", "Second good paper"),
+        _record("2411.00004", "Third good paper", authors=["Eve \x00 Null"]),
+    ]
     summary = Importer("jsonl").store(records)
-    assert summary.new == 2 and [s.position for s in summary.skipped] == ["line 2411.00002",
-                                                                          "line 2411.00004"]
+    assert summary.new == 2 and [s.position for s in summary.skipped] == [
+        "line 2411.00002",
+        "line 2411.00004",
+    ]
     assert all(s.reason == "holds a NUL character" for s in summary.skipped)
     records.append(_record("2411.00005", "Fourth good paper"))
     assert Importer("jsonl").store(records[-1:]).new == 1
@@ -169,14 +186,19 @@ def poisoned_titles():
     """A trigger that makes the database itself refuse one title, whatever validation allowed."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("CREATE TRIGGER poison BEFORE INSERT ON catalog_paper "
-                           "WHEN NEW.title = 'Poisoned' BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+            cursor.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON catalog_paper "
+                "WHEN NEW.title = 'Poisoned' BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+            )
         else:
-            cursor.execute("CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
-                           "IF NEW.title = 'Poisoned' THEN RAISE EXCEPTION 'poisoned'; END IF; "
-                           "RETURN NEW; END $$ LANGUAGE plpgsql")
-            cursor.execute("CREATE TRIGGER poison BEFORE INSERT ON catalog_paper "
-                           "FOR EACH ROW EXECUTE FUNCTION poison()")
+            cursor.execute(
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.title = 'Poisoned' THEN RAISE EXCEPTION 'poisoned'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER poison BEFORE INSERT ON catalog_paper FOR EACH ROW EXECUTE FUNCTION poison()"
+            )
     yield
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -197,8 +219,14 @@ def test_a_record_the_database_refuses_costs_only_itself(poisoned_titles):
     assert Paper.objects.count() == 4
 
 
-HOSTILE_LINKS = ["javascript:alert(document.domain)//github.com/x/y", "data:text/html,<script>alert(1)</script>",
-                 " JavaScript:alert(1)", "java\tscript:alert(1)", "vbscript:msgbox(1)", "https://"]
+HOSTILE_LINKS = [
+    "javascript:alert(document.domain)//github.com/x/y",
+    "data:text/html,<script>alert(1)</script>",
+    " JavaScript:alert(1)",
+    "java\tscript:alert(1)",
+    "vbscript:msgbox(1)",
+    "https://",
+]
 
 
 @pytest.mark.django_db
@@ -209,8 +237,10 @@ def test_a_hostile_github_repo_is_dropped_and_reported(link):
     entries[1]["paper"]["projectPage"] = link
     summary = Importer("hf-daily").store(hf_daily.parse(json.dumps(entries).encode()).items)
     assert summary.new == 30 and not summary.skipped
-    assert [d.position for d in summary.dropped] == [f"entry 1 ({entries[0]['paper']['id']})",
-                                                     f"entry 2 ({entries[1]['paper']['id']})"]
+    assert [d.position for d in summary.dropped] == [
+        f"entry 1 ({entries[0]['paper']['id']})",
+        f"entry 2 ({entries[1]['paper']['id']})",
+    ]
     assert "dropped the code and GitHub repository link" in summary.dropped[0].reason
     assert "dropped the project page link" in summary.dropped[1].reason
     assert summary.line().endswith("30 new, 0 updated, 0 unchanged, 0 skipped, 2 links dropped")
@@ -222,10 +252,15 @@ def test_a_hostile_github_repo_is_dropped_and_reported(link):
 
 def test_a_hostile_link_in_jsonl_is_dropped_by_the_command_with_exit_1(cli, tmp_path):
     path = tmp_path / "links.jsonl"
-    lines = [{"id": "2411.00201", "title": "Hostile links",
-              "links": {"code": "data:text/html,x", "project": "https://example.org/ok"},
-              "hf": {"github_repo": "javascript:alert(document.domain)//github.com/x/y"}},
-             {"id": "2411.00202", "title": "Honest links", "hf": {"github_repo": "https://github.com/x/y"}}]
+    lines = [
+        {
+            "id": "2411.00201",
+            "title": "Hostile links",
+            "links": {"code": "data:text/html,x", "project": "https://example.org/ok"},
+            "hf": {"github_repo": "javascript:alert(document.domain)//github.com/x/y"},
+        },
+        {"id": "2411.00202", "title": "Honest links", "hf": {"github_repo": "https://github.com/x/y"}},
+    ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     result = cli("ingest", "jsonl", str(path))
     assert result.returncode == 1

@@ -43,10 +43,14 @@ def test_listing_day_follows_arxivs_announcements():
 
 def _v2_of_mana() -> bytes:
     data = fixture_bytes("arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml")
-    return (data.replace(b"2606.13677v1", b"2606.13677v2")
-            .replace(b"<title>Mana: Dexterous Manipulation of Articulated Tools</title>",
-                     b"<title>Mana: Dexterous Manipulation of Articulated Tools, Revised</title>")
-            .replace(b"<updated>2026-06-11T17:59:49Z</updated>", b"<updated>2026-06-20T09:00:00Z</updated>", 1))
+    return (
+        data.replace(b"2606.13677v1", b"2606.13677v2")
+        .replace(
+            b"<title>Mana: Dexterous Manipulation of Articulated Tools</title>",
+            b"<title>Mana: Dexterous Manipulation of Articulated Tools, Revised</title>",
+        )
+        .replace(b"<updated>2026-06-11T17:59:49Z</updated>", b"<updated>2026-06-20T09:00:00Z</updated>", 1)
+    )
 
 
 def test_newer_version_updates_the_paper_and_keeps_its_history():
@@ -94,7 +98,9 @@ def test_upvotes_change_on_a_later_hugging_face_response():
 def test_code_links_from_abstract_and_comments():
     store("arxiv-api", arxiv_api.parse, fixture_bytes(API_25))
     assert Paper.objects.get(key="2607.28627").code_url == "https://github.com/avaxiao/ReToken"
-    assert Paper.objects.get(key="2607.28623").project_url == "https://lzyang2000.github.io/perceptive_cbf_rl/"
+    assert (
+        Paper.objects.get(key="2607.28623").project_url == "https://lzyang2000.github.io/perceptive_cbf_rl/"
+    )
 
 
 def test_seed_papers_get_stable_ids_code_links_and_the_seed_source():
@@ -126,12 +132,15 @@ def test_arxiv_record_takes_over_a_seed_with_the_same_title():
 def test_malformed_records_are_skipped_and_the_rest_stored():
     data = fixture_bytes(API_25)
     data = data.replace(b"<title>AskChem", b"<title><AskChem", 1)  # broken XML in one entry
-    data = data.replace(b"<published>2026-07-30T17:59:56Z</published>",
-                        b"<published>2026-07-30T27:59:56Z</published>", 1)
+    data = data.replace(
+        b"<published>2026-07-30T17:59:56Z</published>", b"<published>2026-07-30T27:59:56Z</published>", 1
+    )
     summary = store("arxiv-api", arxiv_api.parse, data)
     assert summary.new == 23
     assert [(e.position.split(" (")[0], e.reason.split(":")[0]) for e in summary.skipped] == [
-        ("entry 1", "bad date '2026-07-30T27"), ("entry 4", "broken XML")]
+        ("entry 1", "bad date '2026-07-30T27"),
+        ("entry 4", "broken XML"),
+    ]
     assert Paper.objects.count() == 23
 
 
@@ -141,8 +150,11 @@ def test_validation_rejects_what_the_schema_cannot_hold():
     line += b'{"id": "2401.00003", "title": "T3", "published": "1066-10-14"}\n'
     summary = store("jsonl", jsonl.parse, line)
     assert [e.reason.split(" ")[0:2] for e in summary.skipped] == [
-        ["bad", "category"], ["implausible", "date"]]
+        ["bad", "category"],
+        ["implausible", "date"],
+    ]
     # A bad link costs the record only the link.
     assert [(d.position, d.reason.split(":")[-1].strip()) for d in summary.dropped] == [
-        ("line 2", "not an http(s) URL")]
+        ("line 2", "not an http(s) URL")
+    ]
     assert list(Paper.objects.values_list("key", "code_url")) == [("2401.00002", "")]

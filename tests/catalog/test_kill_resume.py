@@ -54,8 +54,9 @@ def test_kill_at_random_points_then_resume(cli_env, capsys):
         targets = sorted(rng.sample(range(1, 3000), 6))
         mid_harvest = 0
         for target in targets:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             while Paper.objects.count() < target and process.poll() is None:
                 time.sleep(0.01)
             time.sleep(rng.uniform(0, page_time))
@@ -70,6 +71,8 @@ def test_kill_at_random_points_then_resume(cli_env, capsys):
         assert final.returncode == 0, final.stderr
         assert catalogue() == expected
     with capsys.disabled():
-        print(f"\nkill-and-resume: {len(targets)} kills, {mid_harvest} landed mid-harvest; "
-              f"uninterrupted run {duration:.1f} s")
+        print(
+            f"\nkill-and-resume: {len(targets)} kills, {mid_harvest} landed mid-harvest; "
+            f"uninterrupted run {duration:.1f} s"
+        )
     assert mid_harvest >= len(targets) - 1

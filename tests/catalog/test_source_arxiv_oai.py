@@ -15,8 +15,10 @@ def test_arxiv_format_fields():
     page = arxiv_oai.parse(fixture_bytes(CONDMAT))
     first = page.items[0]
     assert first.arxiv_id == "0712.4079"
-    assert first.title == ("Effect of the boundary condition on the vortex patterns in mesoscopic "
-                           "three-dimensional superconductors - disk and sphere")
+    assert first.title == (
+        "Effect of the boundary condition on the vortex patterns in mesoscopic "
+        "three-dimensional superconductors - disk and sphere"
+    )
     assert first.authors == ["Mauro M. Doria", "Antonio R. de C. Romaguera", "F. M. Peeters"]
     assert first.categories == ["cond-mat.supr-con", "cond-mat.mes-hall", "cond-mat.mtrl-sci"]
     assert first.doi == "10.1103/PhysRevB.75.064505"
@@ -94,14 +96,19 @@ def test_missing_id_and_bad_date_are_reported_with_position():
     }
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"<html><body>Service unavailable</body></html>", "not an OAI-PMH response"),
-    (b'{"not": "xml"}', "not XML"),
-    (b"", "empty"),
-    (b"""<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><request verb="ListRecords">x</request>
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"<html><body>Service unavailable</body></html>", "not an OAI-PMH response"),
+        (b'{"not": "xml"}', "not XML"),
+        (b"", "empty"),
+        (
+            b"""<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><request verb="ListRecords">x</request>
 <error code="badResumptionToken">The value of the resumptionToken argument is invalid or expired.</error></OAI-PMH>""",
-     "OAI-PMH error badResumptionToken: The value of the resumptionToken argument is invalid"),
-])
+            "OAI-PMH error badResumptionToken: The value of the resumptionToken argument is invalid",
+        ),
+    ],
+)
 def test_unusable_input(data, message):
     with pytest.raises(UnusableInput, match=message):
         arxiv_oai.parse(data)

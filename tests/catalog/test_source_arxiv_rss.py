@@ -46,7 +46,9 @@ def test_error_feed_is_unusable_with_arxivs_explanation():
 
 
 def test_broken_item_is_reported():
-    data = fixture_bytes(DAY).replace(b"<title>Equivalent of Non-Trivial", b"<title><Equivalent of Non-Trivial", 1)
+    data = fixture_bytes(DAY).replace(
+        b"<title>Equivalent of Non-Trivial", b"<title><Equivalent of Non-Trivial", 1
+    )
     page = arxiv_rss.parse(data)
     errors = [i for i in page.items if isinstance(i, RecordError)]
     assert len(page.items) == 1504 and len(errors) == 1

@@ -21,8 +21,12 @@ def test_bad_lines_are_reported_by_line_number():
     page = jsonl.parse(data)
     assert isinstance(page.items[0], PaperRecord)
     errors = [(e.position, e.reason.split(":")[0]) for e in page.items if isinstance(e, RecordError)]
-    assert errors == [("line 2", "invalid JSON"), ("line 4", "the line is not a JSON object"),
-                      ("line 5", "missing title"), ("line 6", "bad date '2024-02-30'")]
+    assert errors == [
+        ("line 2", "invalid JSON"),
+        ("line 4", "the line is not a JSON object"),
+        ("line 5", "missing title"),
+        ("line 6", "bad date '2024-02-30'"),
+    ]
 
 
 def test_not_json_lines_at_all():

@@ -10,10 +10,14 @@ pytestmark = pytest.mark.slow
 
 
 def test_stats_json_counts_and_newest_per_source(cli):
-    Importer("arxiv-api").store(arxiv_api.parse(fixture_bytes(
-        "arxiv_atom_api/query_newapi_cs.AI-LG-CL_2026-08-02_25entries.xml")).items)
-    Importer("hf-daily").store(hf_daily.parse(fixture_bytes(
-        "hf_daily_papers/daily_papers_2026-07-31_30entries.json")).items)
+    Importer("arxiv-api").store(
+        arxiv_api.parse(
+            fixture_bytes("arxiv_atom_api/query_newapi_cs.AI-LG-CL_2026-08-02_25entries.xml")
+        ).items
+    )
+    Importer("hf-daily").store(
+        hf_daily.parse(fixture_bytes("hf_daily_papers/daily_papers_2026-07-31_30entries.json")).items
+    )
     result = cli("stats", "--json")
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)

@@ -40,5 +40,6 @@ def respond(path: str, params: dict[str, str]) -> Reply:
     for element in feed.iter():
         if element.tag.endswith("totalResults"):
             element.text = "1" if entry is not None else "0"
-    return Reply(etree.tostring(feed, xml_declaration=True, encoding="UTF-8"),
-                 content_type="application/atom+xml")
+    return Reply(
+        etree.tostring(feed, xml_declaration=True, encoding="UTF-8"), content_type="application/atom+xml"
+    )

@@ -13,19 +13,35 @@ from paperroute.catalog.records import HFInfo, PaperRecord
 HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 
 
-def add_paper(key: str, title: str = "", *, listed: date | None = None, hf_upvotes: int | None = None,
-              authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing"), abstract: str = "",
-              categories: tuple[str, ...] = ("cs.CL",), published: datetime | None = None,
-              source: str = "jsonl", code: str = "") -> Paper:
+def add_paper(
+    key: str,
+    title: str = "",
+    *,
+    listed: date | None = None,
+    hf_upvotes: int | None = None,
+    authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing"),
+    abstract: str = "",
+    categories: tuple[str, ...] = ("cs.CL",),
+    published: datetime | None = None,
+    source: str = "jsonl",
+    code: str = "",
+) -> Paper:
     """Ingest one paper (an arXiv id, or a doi:/seed: key) and return it from the database."""
     arxiv = "" if ":" in key else key
     record = PaperRecord(
-        source=source, position=key, title=title or f"A study of {key}", arxiv_id=arxiv,
-        key="" if arxiv else key, abstract=abstract or f"We study {key} in depth.",
-        authors=list(authors), categories=list(categories),
-        published=published or datetime(2024, 11, 26, 18, tzinfo=UTC), version=1,
+        source=source,
+        position=key,
+        title=title or f"A study of {key}",
+        arxiv_id=arxiv,
+        key="" if arxiv else key,
+        abstract=abstract or f"We study {key} in depth.",
+        authors=list(authors),
+        categories=list(categories),
+        published=published or datetime(2024, 11, 26, 18, tzinfo=UTC),
+        version=1,
         versions={1: published or datetime(2024, 11, 26, 18, tzinfo=UTC)},
-        announced_on=listed, code_url=code,
+        announced_on=listed,
+        code_url=code,
     )
     if hf_upvotes is not None:
         record.submitted_on = listed
@@ -37,6 +53,7 @@ def add_paper(key: str, title: str = "", *, listed: date | None = None, hf_upvot
 
 def user(name: str = "reader", *, staff: bool = False):
     users = get_user_model()
-    account, _ = users.objects.get_or_create(username=name, defaults={"email": f"{name}@example.org",
-                                                                       "is_staff": staff})
+    account, _ = users.objects.get_or_create(
+        username=name, defaults={"email": f"{name}@example.org", "is_staff": staff}
+    )
     return account

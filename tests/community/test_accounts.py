@@ -14,8 +14,7 @@ def _token(link: str) -> str:
 
 
 def _send(address, ip="10.0.0.1", now=None):
-    return accounts.send_link(address, ip, lambda token: f"http://testserver/account/signin/{token}",
-                              now=now)
+    return accounts.send_link(address, ip, lambda token: f"http://testserver/account/signin/{token}", now=now)
 
 
 @pytest.mark.django_db

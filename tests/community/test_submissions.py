@@ -22,12 +22,16 @@ def arxiv(settings):
         yield server
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2606.13677", "2606.13677"), (" arXiv:2606.13677v1 ", "2606.13677"),
-    ("https://arxiv.org/abs/2606.13677v2", "2606.13677"),
-    ("https://www.arxiv.org/pdf/2606.13677v1.pdf", "2606.13677"),
-    ("https://arxiv.org/abs/hep-th/9901001?context=x", "hep-th/9901001"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2606.13677", "2606.13677"),
+        (" arXiv:2606.13677v1 ", "2606.13677"),
+        ("https://arxiv.org/abs/2606.13677v2", "2606.13677"),
+        ("https://www.arxiv.org/pdf/2606.13677v1.pdf", "2606.13677"),
+        ("https://arxiv.org/abs/hep-th/9901001?context=x", "hep-th/9901001"),
+    ],
+)
 def test_ids_and_links_are_understood(text, expected):
     assert submissions.parse_submission(text) == expected
 

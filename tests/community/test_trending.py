@@ -80,8 +80,10 @@ def test_scores_follow_the_documented_formula_over_simulated_days():
     """score = Σ votes · 2^(-age in hours / 24): Hugging Face upvotes at noon UTC of their
     listing day, votes here at the middle of the hour they were cast in."""
     start = datetime(2026, 11, 20, tzinfo=UTC)
-    papers = [add_paper(f"2611.1{i:04d}", listed=date(2026, 11, 19), hf_upvotes=hf)
-              for i, hf in enumerate((0, 3, 10, 0, 1))]
+    papers = [
+        add_paper(f"2611.1{i:04d}", listed=date(2026, 11, 19), hf_upvotes=hf)
+        for i, hf in enumerate((0, 3, 10, 0, 1))
+    ]
     # A few dozen votes over a week: paper i gets i+1 votes on day d at (5 + 3·i) h 30 min.
     cast = []
     for day in range(7):
@@ -100,15 +102,19 @@ def test_scores_follow_the_documented_formula_over_simulated_days():
         expected = {}
         for paper in papers:
             total = (paper.hf_upvotes or 0) * 2 ** (-(at - hf_moment).total_seconds() / 3600 / 24)
-            total += sum(n * 2 ** (-(at - when).total_seconds() / 3600 / 24)
-                         for pk, when, n in cast if pk == paper.pk and when <= at)
+            total += sum(
+                n * 2 ** (-(at - when).total_seconds() / 3600 / 24)
+                for pk, when, n in cast
+                if pk == paper.pk and when <= at
+            )
             expected[paper.pk] = math.log2(total) if total else -math.inf
         got = trending.score({p.pk for p in papers}, at)
         for pk, value in expected.items():
             assert got[pk] == pytest.approx(value, abs=1e-9), (day, pk)
         order = [r.paper.pk for r in trending.rank({p.pk for p in papers}, at, 10)]
-        assert order == sorted((pk for pk in expected if expected[pk] > -math.inf),
-                               key=lambda pk: -expected[pk])
+        assert order == sorted(
+            (pk for pk in expected if expected[pk] > -math.inf), key=lambda pk: -expected[pk]
+        )
 
 
 @pytest.mark.django_db

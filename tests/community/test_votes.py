@@ -54,7 +54,9 @@ def test_concurrent_clicks_are_counted_exactly():
     assert Vote.objects.filter(paper=paper).count() == 6
     assert PaperStats.objects.get(paper=paper).votes == 6
     # Then all of them withdraw at once, some twice.
-    _race([lambda r=r: votes.set_vote(r, paper, False) for r in readers] +
-          [lambda: votes.set_vote(readers[1], paper, False)] * 2)
+    _race(
+        [lambda r=r: votes.set_vote(r, paper, False) for r in readers]
+        + [lambda: votes.set_vote(readers[1], paper, False)] * 2
+    )
     assert Vote.objects.filter(paper=paper).count() == 0
     assert PaperStats.objects.get(paper=paper).votes == 0

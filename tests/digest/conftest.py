@@ -45,26 +45,50 @@ def smtp(settings, sink):
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_TIMEOUT = 10
-    config(settings, FROM_EMAIL="Daily papers <digest@papers.example.org>",
-           SITE_URL="https://papers.example.org", DIGEST_RETRY_SCHEDULE=[60, 300])
+    config(
+        settings,
+        FROM_EMAIL="Daily papers <digest@papers.example.org>",
+        SITE_URL="https://papers.example.org",
+        DIGEST_RETRY_SCHEDULE=[60, 300],
+    )
     return sink
 
 
-def subscriber(email: str, *, status: str = "confirmed", frequency: str = "daily", topics=(),
-               categories=(), max_papers: int = 10):
+def subscriber(
+    email: str,
+    *,
+    status: str = "confirmed",
+    frequency: str = "daily",
+    topics=(),
+    categories=(),
+    max_papers: int = 10,
+):
     from paperroute.digest.models import Subscriber
     from paperroute.digest.subscriptions import new_token
 
-    return Subscriber.objects.create(email=email, email_key=email.lower(), status=status,
-                                     frequency=frequency, topics=list(topics),
-                                     categories=list(categories), max_papers=max_papers,
-                                     token=new_token())
+    return Subscriber.objects.create(
+        email=email,
+        email_key=email.lower(),
+        status=status,
+        frequency=frequency,
+        topics=list(topics),
+        categories=list(categories),
+        max_papers=max_papers,
+        token=new_token(),
+    )
 
 
 def day_papers(count: int, day: date = DAY, *, prefix: str = "2411.2", votes: bool = True):
     """`count` papers listed on `day`, the first ones with the most Hugging Face upvotes."""
     from tests.community.helpers import add_paper
 
-    return [add_paper(f"{prefix}{i:04d}", f"Paper number {i} about sparse attention", listed=day,
-                      hf_upvotes=(count - i) if votes else None, categories=("cs.LG",))
-            for i in range(count)]
+    return [
+        add_paper(
+            f"{prefix}{i:04d}",
+            f"Paper number {i} about sparse attention",
+            listed=day,
+            hf_upvotes=(count - i) if votes else None,
+            categories=("cs.LG",),
+        )
+        for i in range(count)
+    ]

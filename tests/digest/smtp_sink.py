@@ -61,8 +61,9 @@ class Sink:
         match = re.search(rb"^Message-ID:\s*(<[^>]+>)", raw, re.M | re.I)
         with self.lock:
             for to in envelope.rcpt_tos:
-                self.accepted.append(Accepted(to.lower(), match.group(1).decode() if match else "",
-                                              raw, time.monotonic()))
+                self.accepted.append(
+                    Accepted(to.lower(), match.group(1).decode() if match else "", raw, time.monotonic())
+                )
         return "250 2.0.0 accepted"
 
     # -- reading what arrived -------------------------------------------------------------

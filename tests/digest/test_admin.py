@@ -22,21 +22,25 @@ def test_the_admin_lists_subscribers_runs_and_sends(client, smtp, settings):
     smtp.script["bob@example.org"] = ["451 4.7.1 later"]
     subscriber("bob@example.org")
     runs.send(daily(DAY), messenger_factory=messenger_factory())
-    admin = get_user_model().objects.create(username="mod", email="mod@example.org",
-                                            is_staff=True, is_superuser=True)
+    admin = get_user_model().objects.create(
+        username="mod", email="mod@example.org", is_staff=True, is_superuser=True
+    )
     client.force_login(admin)
 
     people = client.get("/admin/digest/subscriber/").content.decode()
     assert "ada@example.org" in people and "suppressed (bounced)" in people
     sends = client.get("/admin/digest/outbox/").content.decode()
     assert "ada@example.org" in sends and "bob@example.org" in sends and "451 4.7.1 later" in sends
-    assert client.get("/admin/digest/outbox/?status__exact=pending").content.decode().count(
-        "bob@example.org") >= 1
+    assert (
+        client.get("/admin/digest/outbox/?status__exact=pending").content.decode().count("bob@example.org")
+        >= 1
+    )
     run_page = client.get("/admin/digest/digestrun/").content.decode()
     assert "2024-11-28" in run_page or "Nov. 28, 2024" in run_page
 
-    lifted = client.post("/admin/digest/subscriber/", {"action": "lift_suppression",
-                                                       "_selected_action": [gone.pk]})
+    lifted = client.post(
+        "/admin/digest/subscriber/", {"action": "lift_suppression", "_selected_action": [gone.pk]}
+    )
     assert lifted.status_code == 302
     gone.refresh_from_db()
     assert gone.status == Subscriber.PENDING  # it never confirmed, so it goes back to pending

@@ -22,16 +22,28 @@ from tests.digest.smtp_sink import free_port
 
 @pytest.fixture
 def mail_env(cli_env, sink):
-    return {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
-            "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
-            "PAPERROUTE_SITE_URL": "https://papers.example.org"}
+    return {
+        **cli_env,
+        "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+        "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
+        "PAPERROUTE_SITE_URL": "https://papers.example.org",
+    }
 
 
 def test_preview_prints_the_message_an_address_would_get(cli, mail_env):
     day_papers(12)
     subscriber("ada@example.org", max_papers=5)
-    shown = cli("digest", "preview", "--period", "daily", "--date", DAY.isoformat(),
-                "--to", "ada@example.org", env=mail_env)
+    shown = cli(
+        "digest",
+        "preview",
+        "--period",
+        "daily",
+        "--date",
+        DAY.isoformat(),
+        "--to",
+        "ada@example.org",
+        env=mail_env,
+    )
     assert shown.returncode == 0, shown.stderr.decode()
     message = email.message_from_bytes(shown.stdout, policy=email.policy.default)
     assert message["To"] == "ada@example.org" and message["List-Unsubscribe-Post"]
@@ -123,9 +135,23 @@ def _children(pid: int) -> list[tuple[int, str]]:
 @pytest.mark.parametrize("flag", ["", "--no-worker"])
 def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env, flag):
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(port),
-                               "--workers", "1", *([flag] if flag else [])], cwd=ROOT, env=cli_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paperroute",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            *([flag] if flag else []),
+        ],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         workers: list = []

@@ -24,12 +24,32 @@ PROCESSES = 3
 def test_concurrent_senders_share_the_work_and_send_each_digest_once(cli_env, sink):
     day_papers(6)
     add_subscribers(SUBSCRIBERS)
-    env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
-           "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org", "PAPERROUTE_DIGEST_CONCURRENCY": "2"}
-    processes = [subprocess.Popen([sys.executable, "-m", "paperroute", "digest", "send", "--period",
-                                   "daily", "--date", DAY.isoformat()], cwd=ROOT, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for _ in range(PROCESSES)]
+    env = {
+        **cli_env,
+        "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+        "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
+        "PAPERROUTE_DIGEST_CONCURRENCY": "2",
+    }
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "paperroute",
+                "digest",
+                "send",
+                "--period",
+                "daily",
+                "--date",
+                DAY.isoformat(),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(PROCESSES)
+    ]
     outputs = [p.communicate(timeout=600) for p in processes]
     assert [p.returncode for p in processes] == [0] * PROCESSES, [e.decode() for _, e in outputs]
 
@@ -42,5 +62,7 @@ def test_concurrent_senders_share_the_work_and_send_each_digest_once(cli_env, si
     assert len({m.to for m in sink.accepted}) == SUBSCRIBERS
     assert Outbox.objects.filter(status=Outbox.SENT).count() == SUBSCRIBERS
     assert DigestRun.objects.get().status == DigestRun.COMPLETE
-    MEASURED.append(f"concurrency test ({connection.vendor}): {PROCESSES} senders x 2 connections "
-                    f"sent {by_process} of {SUBSCRIBERS} digests, none twice")
+    MEASURED.append(
+        f"concurrency test ({connection.vendor}): {PROCESSES} senders x 2 connections "
+        f"sent {by_process} of {SUBSCRIBERS} digests, none twice"
+    )

@@ -29,23 +29,51 @@ def papers(settings, tmp_path):
     """A day of papers with votes, two that match followed topics, and an index over them."""
     config(settings, DIGEST_CONCURRENCY=1)
     made = {
-        "top": add_paper("2411.10001", "Scaling laws for sparse mixture of experts", listed=DAY,
-                         hf_upvotes=50, code="https://github.com/example/moe"),
-        "second": add_paper("2411.10002", "Speculative decoding with self-drafting language models",
-                            listed=DAY, hf_upvotes=40,
-                            abstract="Speculative decoding accelerates inference of large language models."),
-        "third": add_paper("2411.10003", "A benchmark for retrieval augmented generation", listed=DAY,
-                           hf_upvotes=30, categories=("cs.IR",)),
-        "fourth": add_paper("2411.10004", "Vision transformers without attention", listed=DAY,
-                            hf_upvotes=20, categories=("cs.CV",)),
-        "quiet_sd": add_paper("2411.10005", "Tree-based speculative decoding for faster serving",
-                              listed=DAY, abstract="We verify draft tokens along a tree in speculative decoding."),
-        "gnn": add_paper("2411.10006", "Graph neural networks for molecular property prediction",
-                         listed=DAY, categories=("cs.LG",),
-                         abstract="Message passing graph neural networks predict molecular properties."),
+        "top": add_paper(
+            "2411.10001",
+            "Scaling laws for sparse mixture of experts",
+            listed=DAY,
+            hf_upvotes=50,
+            code="https://github.com/example/moe",
+        ),
+        "second": add_paper(
+            "2411.10002",
+            "Speculative decoding with self-drafting language models",
+            listed=DAY,
+            hf_upvotes=40,
+            abstract="Speculative decoding accelerates inference of large language models.",
+        ),
+        "third": add_paper(
+            "2411.10003",
+            "A benchmark for retrieval augmented generation",
+            listed=DAY,
+            hf_upvotes=30,
+            categories=("cs.IR",),
+        ),
+        "fourth": add_paper(
+            "2411.10004",
+            "Vision transformers without attention",
+            listed=DAY,
+            hf_upvotes=20,
+            categories=("cs.CV",),
+        ),
+        "quiet_sd": add_paper(
+            "2411.10005",
+            "Tree-based speculative decoding for faster serving",
+            listed=DAY,
+            abstract="We verify draft tokens along a tree in speculative decoding.",
+        ),
+        "gnn": add_paper(
+            "2411.10006",
+            "Graph neural networks for molecular property prediction",
+            listed=DAY,
+            categories=("cs.LG",),
+            abstract="Message passing graph neural networks predict molecular properties.",
+        ),
         "hostile": add_paper("2411.10007", HOSTILE, listed=DAY, hf_upvotes=10, authors=(HOSTILE,)),
-        "tomorrow": add_paper("2411.20001", "Sparse autoencoders find interpretable features",
-                              listed=NEXT, hf_upvotes=5),
+        "tomorrow": add_paper(
+            "2411.20001", "Sparse autoencoders find interpretable features", listed=NEXT, hf_upvotes=5
+        ),
     }
     with override_settings(DATA_DIR=tmp_path):
         search.sync()
@@ -87,8 +115,9 @@ def test_no_paper_is_mailed_to_the_same_subscriber_twice_across_digests(smtp, pa
     send()
     # The next day, votes put yesterday's top paper back among the trending ones.
     voter = user("voter")
-    Vote.objects.create(user=voter, paper=papers["top"],
-                        created_at=datetime.combine(NEXT, time(12), tzinfo=UTC))
+    Vote.objects.create(
+        user=voter, paper=papers["top"], created_at=datetime.combine(NEXT, time(12), tzinfo=UTC)
+    )
     subscriber("late@example.org", max_papers=3)
     send(NEXT)
     ada_next = smtp.text(smtp.wait_for("ada@example.org", 2))
@@ -125,7 +154,10 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     assert max(map(len, accepted.raw.split(b"\r\n"))) <= 998
     html = smtp.html(accepted)
     # Every element carries its style: clients that drop <style> (Gmail web, Outlook) keep the look.
-    assert re.search(r'<a class="title" href="https://papers.example.org/papers/2411.10001" style="[^"]*font-weight: 700', html)
+    assert re.search(
+        r'<a class="title" href="https://papers.example.org/papers/2411.10001" style="[^"]*font-weight: 700',
+        html,
+    )
     assert re.search(r'<table class="card"[^>]* style="[^"]*border-radius: 10px', html)
     styles = re.findall(r"<style>(.*?)</style>", html, re.S)
     assert len(styles) == 1 and styles[0].strip().startswith("@media")  # only what cannot be inlined
@@ -142,7 +174,8 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     assert prefs in smtp.text(accepted)
 
     assert message["List-Unsubscribe"] == (
-        f"<{prefs}/unsubscribe>, <mailto:digest@papers.example.org?subject=unsubscribe%20{ada.token}>")
+        f"<{prefs}/unsubscribe>, <mailto:digest@papers.example.org?subject=unsubscribe%20{ada.token}>"
+    )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "paperroute daily digest <daily.digest.papers.example.org>"
     row = Outbox.objects.get(subscriber=ada)
@@ -180,15 +213,22 @@ def test_bodies_travel_8bit_only_to_servers_that_announce_8bitmime(announces_8bi
 
     text = "Schrödinger bridges in $O(n^2)$ time\n.\nsecond paragraph"
     html = "<p>Schrödinger bridges in <b>$O(n^2)$</b> time</p>\n<p>" + "é " * 700 + "</p>"
-    data = build(to="ada@example.org", subject="Daily papers: Schrödinger", text=text, html=html,
-                 msg_id="<digest.test@papers.example.org>", date=datetime(2024, 11, 28, tzinfo=UTC))
+    data = build(
+        to="ada@example.org",
+        subject="Daily papers: Schrödinger",
+        text=text,
+        html=html,
+        msg_id="<digest.test@papers.example.org>",
+        date=datetime(2024, 11, 28, tzinfo=UTC),
+    )
     # The text part fits SMTP's line limit and goes as it is; the HTML has a 1,400-byte line.
-    assert b"Content-Transfer-Encoding: 8bit" in data and b"Content-Transfer-Encoding: quoted-printable" in data
+    assert (
+        b"Content-Transfer-Encoding: 8bit" in data and b"Content-Transfer-Encoding: quoted-printable" in data
+    )
 
     recorder, port = _Recorder(), free_port()
     # aiosmtpd announces 8BITMIME unless it is asked to decode the data as ASCII text.
-    controller = Controller(recorder, hostname="127.0.0.1", port=port,
-                            decode_data=not announces_8bitmime)
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, decode_data=not announces_8bitmime)
     controller.start()
     try:
         messenger = SMTPMessenger("127.0.0.1", port)

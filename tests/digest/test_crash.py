@@ -30,16 +30,38 @@ KILLS = 20
 
 
 def send_command(env):
-    return subprocess.Popen([sys.executable, "-m", "paperroute", "digest", "send", "--period", "daily",
-                             "--date", DAY.isoformat()], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paperroute",
+            "digest",
+            "send",
+            "--period",
+            "daily",
+            "--date",
+            DAY.isoformat(),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def add_subscribers(count: int) -> None:
-    Subscriber.objects.bulk_create([
-        Subscriber(email=f"reader{i}@example.org", email_key=f"reader{i}@example.org",
-                   status=Subscriber.CONFIRMED, token=new_token(), max_papers=5)
-        for i in range(count)])
+    Subscriber.objects.bulk_create(
+        [
+            Subscriber(
+                email=f"reader{i}@example.org",
+                email_key=f"reader{i}@example.org",
+                status=Subscriber.CONFIRMED,
+                token=new_token(),
+                max_papers=5,
+            )
+            for i in range(count)
+        ]
+    )
 
 
 @pytest.mark.slow
@@ -48,9 +70,12 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
     add_subscribers(SUBSCRIBERS)
     # One connection at full speed: enough subscribers that every kill lands while work remains,
     # and no rate limit, so the share of kills that catch a message in flight is the real one.
-    env = {**cli_env, "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
-           "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
-           "PAPERROUTE_DIGEST_CONCURRENCY": "1"}
+    env = {
+        **cli_env,
+        "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+        "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
+        "PAPERROUTE_DIGEST_CONCURRENCY": "1",
+    }
     seed = int(os.environ.get("PAPERROUTE_CRASH_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     kills = []
@@ -67,15 +92,29 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
         # Accepted by the server from this process, yet still claimed and not marked sent: the
         # message in flight, which the next run will send again. (A message an earlier kill
         # caught and no run has resent since is not caught again.)
-        in_flight = [mid for mid in Outbox.objects.filter(status=Outbox.SENDING)
-                     .values_list("message_id", flat=True) if mid in accepted]
+        in_flight = [
+            mid
+            for mid in Outbox.objects.filter(status=Outbox.SENDING).values_list("message_id", flat=True)
+            if mid in accepted
+        ]
         run = DigestRun.objects.first()
-        kills.append({"number": number, "delay": round(delay, 2), "finished": finished,
-                      "sent_meanwhile": len(sink.accepted) - before,
-                      # A sender sends what is composed while it composes the rest.
-                      "phase": {None: "starting", "composing": "composing and sending",
-                                "sending": "sending", "complete": "done"}[run and run.status],
-                      "in_flight": len(in_flight), "in_flight_ids": in_flight})
+        kills.append(
+            {
+                "number": number,
+                "delay": round(delay, 2),
+                "finished": finished,
+                "sent_meanwhile": len(sink.accepted) - before,
+                # A sender sends what is composed while it composes the rest.
+                "phase": {
+                    None: "starting",
+                    "composing": "composing and sending",
+                    "sending": "sending",
+                    "complete": "done",
+                }[run and run.status],
+                "in_flight": len(in_flight),
+                "in_flight_ids": in_flight,
+            }
+        )
 
     final = send_command(env)
     out, err = final.communicate(timeout=300)
@@ -90,11 +129,13 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
     duplicates = {mid: n for mid, n in copies.items() if n > 1}
     landed_in_flight = sum(1 for k in kills if k["in_flight"])
     phases = Counter(k["phase"] for k in kills)
-    summary = (f"crash test ({connection.vendor}, seed {seed}): {KILLS} kills after 0.5-3.0 s "
-          f"({', '.join(f'{n} while {p}' for p, n in sorted(phases.items()))}); "
-          f"{landed_in_flight} of {KILLS} kills ({100 * landed_in_flight / KILLS:.0f}%) caught a "
-          f"message in flight, and {sum(n - 1 for n in duplicates.values())} extra copies reached "
-          f"the server; {len(per_address)} subscribers, {len(sink.accepted)} messages accepted")
+    summary = (
+        f"crash test ({connection.vendor}, seed {seed}): {KILLS} kills after 0.5-3.0 s "
+        f"({', '.join(f'{n} while {p}' for p, n in sorted(phases.items()))}); "
+        f"{landed_in_flight} of {KILLS} kills ({100 * landed_in_flight / KILLS:.0f}%) caught a "
+        f"message in flight, and {sum(n - 1 for n in duplicates.values())} extra copies reached "
+        f"the server; {len(per_address)} subscribers, {len(sink.accepted)} messages accepted"
+    )
     MEASURED.append(summary)
     print("\n" + summary)
     for kill in kills:

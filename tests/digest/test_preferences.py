@@ -19,19 +19,33 @@ def test_preferences_are_saved_and_bad_ones_explained():
     page = strict.get(f"/subscription/{ada.token}")
     assert page.status_code == 200 and b"ada@example.org" in page.content
     token = page.cookies["csrftoken"].value
-    saved = strict.post(f"/subscription/{ada.token}", {
-        "csrfmiddlewaretoken": token, "frequency": "weekly", "max_papers": "5",
-        "categories": ["cs.CL", "cs.LG"], "other_categories": "q-bio.nc, physics",
-        "topics": "speculative decoding\n\n  diffusion   transformers \nSpeculative Decoding"})
+    saved = strict.post(
+        f"/subscription/{ada.token}",
+        {
+            "csrfmiddlewaretoken": token,
+            "frequency": "weekly",
+            "max_papers": "5",
+            "categories": ["cs.CL", "cs.LG"],
+            "other_categories": "q-bio.nc, physics",
+            "topics": "speculative decoding\n\n  diffusion   transformers \nSpeculative Decoding",
+        },
+    )
     assert saved.status_code == 302
     ada.refresh_from_db()
     assert (ada.frequency, ada.max_papers) == ("weekly", 5)
     assert ada.categories == ["cs.CL", "cs.LG", "q-bio.NC", "physics"]
     assert ada.topics == ["speculative decoding", "diffusion transformers"]
 
-    bad = strict.post(f"/subscription/{ada.token}", {
-        "csrfmiddlewaretoken": token, "frequency": "daily", "max_papers": "10",
-        "other_categories": "cs.NOPE", "topics": ""})
+    bad = strict.post(
+        f"/subscription/{ada.token}",
+        {
+            "csrfmiddlewaretoken": token,
+            "frequency": "daily",
+            "max_papers": "10",
+            "other_categories": "cs.NOPE",
+            "topics": "",
+        },
+    )
     assert bad.status_code == 400 and b"is not an arXiv category" in bad.content
     assert b"cs.NOPE" in bad.content  # what was typed is kept
     ada.refresh_from_db()
@@ -61,8 +75,9 @@ def test_one_click_post_unsubscribes_at_once_but_get_only_asks():
     assert ada.status == Subscriber.CONFIRMED
 
     # What a mail client sends (RFC 8058): no cookies, no CSRF token, this body.
-    done = Client(enforce_csrf_checks=True).post(url, "List-Unsubscribe=One-Click",
-                                                 content_type="application/x-www-form-urlencoded")
+    done = Client(enforce_csrf_checks=True).post(
+        url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+    )
     assert done.status_code == 200 and b"You are unsubscribed" in done.content
     ada.refresh_from_db()
     assert ada.status == Subscriber.UNSUBSCRIBED
@@ -74,8 +89,12 @@ def test_unknown_tokens_are_not_found(client):
 
 
 def post_hook(body, secret="s3cret"):
-    return Client().post("/hooks/bounce", body if isinstance(body, str) else json.dumps(body),
-                         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return Client().post(
+        "/hooks/bounce",
+        body if isinstance(body, str) else json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
 
 
 def test_the_bounce_webhook_is_off_without_a_secret():
@@ -88,12 +107,16 @@ def test_the_bounce_webhook_counts_hard_bounces_and_suppresses_on_complaints(set
     spam = subscriber("spam@example.org")
     soft = subscriber("soft@example.org")
     assert post_hook({"email": "hard@example.org"}, secret="wrong").status_code == 401
-    response = post_hook({"events": [
-        {"email": "hard@example.org", "type": "bounce", "reason": "550 5.1.1 user unknown"},
-        {"email": "spam@example.org", "type": "complaint"},
-        {"email": "soft@example.org", "type": "bounce", "permanent": False},
-        {"email": "stranger@example.org", "type": "bounce"},
-    ]})
+    response = post_hook(
+        {
+            "events": [
+                {"email": "hard@example.org", "type": "bounce", "reason": "550 5.1.1 user unknown"},
+                {"email": "spam@example.org", "type": "complaint"},
+                {"email": "soft@example.org", "type": "bounce", "permanent": False},
+                {"email": "stranger@example.org", "type": "bounce"},
+            ]
+        }
+    )
     assert response.status_code == 200
     assert response.json() == {"suppressed": 1, "counted": 2, "unsubscribed": 0, "ignored": 2}
     for one in (hard, spam, soft):

@@ -35,8 +35,7 @@ def test_a_4xx_reply_is_retried_with_backoff_then_delivered_once(smtp):
     day_papers(3)
     subscriber("ada@example.org")
     subscriber("bob@example.org")
-    smtp.script["ada@example.org"] = ["451 4.7.1 greylisted, try again later",
-                                      "452 4.2.2 mailbox full"]
+    smtp.script["ada@example.org"] = ["451 4.7.1 greylisted, try again later", "452 4.2.2 mailbox full"]
     before = timezone.now()
 
     first = send()
@@ -99,7 +98,9 @@ def test_5xx_fails_the_message_and_suppresses_the_address_after_the_threshold(sm
     assert Bounce.objects.filter(email_key="gone@example.org", kind=Bounce.SMTP).count() == 2
 
     send(DAY + timedelta(days=4))  # a suppressed address gets no digest at all
-    assert not Outbox.objects.filter(email="gone@example.org", run__period_start=DAY + timedelta(days=4)).exists()
+    assert not Outbox.objects.filter(
+        email="gone@example.org", run__period_start=DAY + timedelta(days=4)
+    ).exists()
     assert smtp.to("gone@example.org") == []
     assert len(smtp.to("fine@example.org")) == 3
 

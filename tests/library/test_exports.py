@@ -19,8 +19,13 @@ pytestmark = pytest.mark.django_db
 def collection():
     """Every paper of the test catalogue, and one whose cite key clashes, in a reader's collection."""
     papers = list(catalogue().values())
-    papers.append(add_paper("2411.00001", "Attention heads in small models: a survey & a $\\alpha$ test",
-                            authors=("Ashish Vaswani", "Ana Mu\\~noz", "Ludwig van Beethoven")))
+    papers.append(
+        add_paper(
+            "2411.00001",
+            "Attention heads in small models: a survey & a $\\alpha$ test",
+            authors=("Ashish Vaswani", "Ana Mu\\~noz", "Ludwig van Beethoven"),
+        )
+    )
     owner = user("owner")
     found = shelf.create_collection(owner, f"Everything {HOSTILE}")
     for paper in sorted(papers, key=lambda p: p.title):
@@ -52,8 +57,11 @@ def test_csl_json_is_an_array_of_csl_items(collection):
     assert len({item["id"] for item in items}) == len(items)
     survey = next(item for item in items if item["title"].startswith("Attention heads"))
     assert survey["type"] == "article" and survey["number"] == "arXiv:2411.00001"
-    assert survey["author"] == [{"given": "Ashish", "family": "Vaswani"}, {"given": "Ana", "family": "Muñoz"},
-                                {"given": "Ludwig", "family": "van Beethoven"}]
+    assert survey["author"] == [
+        {"given": "Ashish", "family": "Vaswani"},
+        {"given": "Ana", "family": "Muñoz"},
+        {"given": "Ludwig", "family": "van Beethoven"},
+    ]
     assert survey["issued"] == {"date-parts": [[2024, 11, 26]]}
     assert survey["URL"].startswith("https://arxiv.org/abs/")
     nature = next(item for item in items if item.get("DOI") == "10.1038/nature14539")
@@ -66,8 +74,9 @@ def test_an_empty_collection_exports_empty_files():
     assert json.loads(exports.csl_json(empty)) == []
 
 
-@pytest.mark.parametrize("export, filename", [(exports.bibtex, "collection.bib"),
-                                              (exports.csl_json, "collection.json")])
+@pytest.mark.parametrize(
+    "export, filename", [(exports.bibtex, "collection.bib"), (exports.csl_json, "collection.json")]
+)
 def test_an_export_imported_again_gives_the_same_papers(collection, export, filename):
     reader = user("fresh-reader")
     target = shelf.create_collection(reader, "Imported")

@@ -1,4 +1,4 @@
-""""For you" on the demo sample: the tab, the API and the digest section learn from what a
+""" "For you" on the demo sample: the tab, the API and the digest section learn from what a
 reader saves, upvotes, dismisses and follows, and say why they picked each paper."""
 
 from __future__ import annotations
@@ -122,10 +122,15 @@ def test_the_api_gives_the_tab_s_ranking_to_a_token(client, reader):
     _, secret = tokens.create(reader, "script")
     client.logout()
     assert client.get("/api/recommendations").status_code == 401
-    assert client.get("/api/recommendations", {"date": str(DAY)},
-                      HTTP_AUTHORIZATION="Bearer prt_wrong").status_code == 401
-    response = client.get("/api/recommendations", {"date": str(DAY), "limit": 10},
-                          HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert (
+        client.get(
+            "/api/recommendations", {"date": str(DAY)}, HTTP_AUTHORIZATION="Bearer prt_wrong"
+        ).status_code
+        == 401
+    )
+    response = client.get(
+        "/api/recommendations", {"date": str(DAY), "limit": 10}, HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
     assert response.status_code == 200
     items = response.json()
     assert len(items) == 10 and items[0]["reason"].startswith("like “")
@@ -152,8 +157,13 @@ def test_the_digest_has_a_for_you_section_with_reasons(reader):
 
     shelf.add(reader, paper_about("speculative decoding draft model"))
     follows.follow(reader, "topic", "protein structure")
-    subscriber = Subscriber.objects.create(email="reader@example.org", email_key="reader@example.org",
-                                           status=Subscriber.CONFIRMED, token="t" * 32, user=reader)
+    subscriber = Subscriber.objects.create(
+        email="reader@example.org",
+        email_key="reader@example.org",
+        status=Subscriber.CONFIRMED,
+        token="t" * 32,
+        user=reader,
+    )
     composer = Composer(Period("daily", DAY, DAY), now=datetime(2024, 11, 29, tzinfo=UTC))
     composer.prepare([subscriber])
     digest = composer.digest(subscriber)

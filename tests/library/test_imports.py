@@ -26,26 +26,46 @@ TODAY = date(2026, 11, 28)
 # The test catalogue: real papers, one of them known only by its DOI and one only by its title.
 PAPERS = [
     ("1706.03762", "Attention Is All You Need", "", ("Ashish Vaswani", "Noam Shazeer")),
-    ("1810.04805", "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
-     "10.18653/v1/N19-1423", ("Jacob Devlin", "Ming-Wei Chang")),
+    (
+        "1810.04805",
+        "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
+        "10.18653/v1/N19-1423",
+        ("Jacob Devlin", "Ming-Wei Chang"),
+    ),
     ("2106.09685", "LoRA: Low-Rank Adaptation of Large Language Models", "", ("Edward J. Hu",)),
     ("2005.14165", "Language Models are Few-Shot Learners", "", ("Tom B. Brown", "Benjamin Mann")),
     ("", "Deep learning", "10.1038/nature14539", ("Yann LeCun", "Yoshua Bengio", "Geoffrey Hinton")),
-    ("", "FlowAR: Scale-wise Autoregressive Image Generation Meets Flow Matching", "",
-     ("Sucheng Ren", "Qihang Yu")),
+    (
+        "",
+        "FlowAR: Scale-wise Autoregressive Image Generation Meets Flow Matching",
+        "",
+        ("Sucheng Ren", "Qihang Yu"),
+    ),
 ]
 
 
 def catalogue() -> dict[str, Paper]:
     """Store the test catalogue; its papers by title."""
     published = datetime(2024, 11, 26, 18, tzinfo=UTC)
-    records = [PaperRecord(source="jsonl", position=str(n), title=title, arxiv_id=arxiv_id, doi=doi,
-                           key="" if arxiv_id or doi else "seed:flowar", authors=list(authors),
-                           abstract=f"The abstract of {title}.", categories=["cs.LG"],
-                           published=published, version=1, versions={1: published},
-                           journal_ref="Nature 521, 436-444 (2015)" if doi.startswith("10.1038") else "",
-                           abs_url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else "")
-               for n, (arxiv_id, title, doi, authors) in enumerate(PAPERS)]
+    records = [
+        PaperRecord(
+            source="jsonl",
+            position=str(n),
+            title=title,
+            arxiv_id=arxiv_id,
+            doi=doi,
+            key="" if arxiv_id or doi else "seed:flowar",
+            authors=list(authors),
+            abstract=f"The abstract of {title}.",
+            categories=["cs.LG"],
+            published=published,
+            version=1,
+            versions={1: published},
+            journal_ref="Nature 521, 436-444 (2015)" if doi.startswith("10.1038") else "",
+            abs_url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else "",
+        )
+        for n, (arxiv_id, title, doi, authors) in enumerate(PAPERS)
+    ]
     summary = Importer("jsonl").store(records)
     assert not summary.skipped, summary.skipped
     return {p.title: p for p in Paper.objects.all()}
@@ -79,6 +99,7 @@ def saved_keys(user) -> list[str]:
 
 # -- the four formats --------------------------------------------------------------------------
 
+
 def test_a_zotero_bibtex_file(papers, reader):
     report = importing.run(reader, fixture("zotero.bib"), filename="zotero.bib")
     found = outcome(report)
@@ -92,9 +113,11 @@ def test_a_zotero_bibtex_file(papers, reader):
     assert report.skipped[0].message.startswith("this entry is malformed and was skipped")
     assert saved_keys(reader) == ["1706.03762", "1810.04805", "2106.09685"]
     assert report.fetchable_ids == ["2006.11239"]
-    assert report.summary == ("Read 6 entries from the BibTeX (1 part could not be read). 3 entries "
-                              "matched papers here: 3 added to Saved. 3 entries matched nothing here "
-                              "(1 arXiv id can be fetched from arXiv).")
+    assert report.summary == (
+        "Read 6 entries from the BibTeX (1 part could not be read). 3 entries "
+        "matched papers here: 3 added to Saved. 3 entries matched nothing here "
+        "(1 arXiv id can be fetched from arXiv)."
+    )
 
 
 def test_a_csl_json_file(papers, reader):
@@ -105,11 +128,13 @@ def test_a_csl_json_file(papers, reader):
         "item 3": ("1706.03762", "title"),
         "item 4": "arXiv:1412.6980 is not in this site's catalogue yet; it can be fetched from arXiv",
         "item 5": "no paper here has this DOI or this title",
-        "item 6": "skipped", "item 7": "skipped",
+        "item 6": "skipped",
+        "item 7": "skipped",
     }
     assert [s.message for s in report.skipped] == [
         "this item is not a reference (not a JSON object)",
-        "this item has no title, DOI or arXiv id to match and was skipped"]
+        "this item has no title, DOI or arXiv id to match and was skipped",
+    ]
     assert saved_keys(reader) == ["2005.14165", "doi:10.1038/nature14539", "1706.03762"]
 
 
@@ -129,15 +154,17 @@ def test_a_mendeley_ris_file(papers, reader):
 def test_a_list_of_ids_and_links(papers, reader):
     report = importing.run(reader, fixture("reading-list.txt").decode())
     assert report.format_name == "list of arXiv ids"
-    assert [m.paper.key for m in report.matched] == ["1706.03762", "2106.09685", "2005.14165",
-                                                     "1810.04805"]
+    assert [m.paper.key for m in report.matched] == ["1706.03762", "2106.09685", "2005.14165", "1810.04805"]
     assert report.fetchable_ids == ["2006.11239", "1412.6980"]
     # Prose, and an id with an impossible month, are reported; the repeated id is read once.
     assert [(s.position, s.text) for s in report.skipped] == [
-        ("line 7", "see also the survey on the whiteboard"), ("line 9", "2313.00001")]
+        ("line 7", "see also the survey on the whiteboard"),
+        ("line 9", "2313.00001"),
+    ]
 
 
 # -- into the library ----------------------------------------------------------------------------
+
 
 def test_importing_again_changes_nothing_and_keeps_the_order(papers, reader):
     shelf.add(reader, Paper.objects.get(key="2005.14165"))
@@ -150,11 +177,14 @@ def test_importing_again_changes_nothing_and_keeps_the_order(papers, reader):
 
 
 def test_an_entry_repeated_in_the_file_is_added_once(papers, reader):
-    report = importing.run(reader, "1706.03762\n\n% twice under another spelling\narXiv:1706.03762v7\n"
-                                   "https://arxiv.org/abs/2106.09685")
+    report = importing.run(
+        reader,
+        "1706.03762\n\n% twice under another spelling\narXiv:1706.03762v7\nhttps://arxiv.org/abs/2106.09685",
+    )
     assert len(report.matched) == 2  # the list reader keeps one entry per id
-    bib = ("@misc{a, eprint={1706.03762}, archivePrefix={arXiv}}\n"
-           "@misc{b, title={Attention is all you need}}\n")
+    bib = (
+        "@misc{a, eprint={1706.03762}, archivePrefix={arXiv}}\n@misc{b, title={Attention is all you need}}\n"
+    )
     report = importing.run(reader, bib, collection=shelf.create_collection(reader, "Twice"))
     assert [m.status for m in report.matched] == [ADDED, REPEATED]
 
@@ -187,33 +217,42 @@ def test_imports_are_rate_limited_but_a_wrong_file_is_not_counted(papers, reader
 
 
 def test_matching_does_not_trust_a_bare_number_or_a_short_title(papers, reader):
-    csl = json.dumps([{"title": "Attention", "number": "1706.03762"},  # no sign it is arXiv's
-                      {"title": "Attention Is All You Need", "DOI": "10.9999/not-here"}])
+    csl = json.dumps(
+        [
+            {"title": "Attention", "number": "1706.03762"},  # no sign it is arXiv's
+            {"title": "Attention Is All You Need", "DOI": "10.9999/not-here"},
+        ]
+    )
     report = importing.run(reader, csl)
-    assert outcome(report) == {"item 1": "the title is too short to match on its own, and there is "
-                                         "no arXiv id or DOI",
-                               "item 2": ("1706.03762", "title")}
+    assert outcome(report) == {
+        "item 1": "the title is too short to match on its own, and there is no arXiv id or DOI",
+        "item 2": ("1706.03762", "title"),
+    }
 
 
 # -- input that cannot be imported ---------------------------------------------------------------
 
-@pytest.mark.parametrize("data, filename, message", [
-    (b"", "empty.bib", "the file is empty"),
-    ("   \n", "", "there is nothing to import"),
-    (b"%PDF-1.7\n%binary", "paper.pdf", "this is a PDF document, not a bibliography"),
-    (b"PK\x03\x04\x14\x00", "library.docx", "ZIP archive"),
-    (b"TI  - x\x00\x00\x00\x01\x02", "x.ris", "not a text file"),
-    (b"just some words", "refs.bib", "no BibTeX entries were found in refs.bib"),
-    (b"[{\"title\": \"x\",]", "refs.json", "not valid JSON"),
-    (b"{\"name\": \"x\", \"id\": true}", "refs.json", "no entry that could be read"),
-    (b"42", "refs.json", "no CSL-JSON entries were found"),
-    (b"[" * 100_000, "deep.json", "not valid JSON"),
-    (b"hello\nworld", "list.txt", "no arXiv id or link was found in this list of arXiv ids"),
-    (b"@misc{x, title={never closed}", "x.bib", "no entry that could be read"),
-    (b"x" * (importing.MAX_BYTES + 1), "big.bib", "larger than 5 MB"),
-    ("\n".join(f"2401.{n:05d}" for n in range(1, importing.MAX_ENTRIES + 2)), "", "more than 5,000"),
-    ("@misc{a,\n" + "x = {y},\n" * 300_000 + "}", "", "far more fields"),
-])
+
+@pytest.mark.parametrize(
+    "data, filename, message",
+    [
+        (b"", "empty.bib", "the file is empty"),
+        ("   \n", "", "there is nothing to import"),
+        (b"%PDF-1.7\n%binary", "paper.pdf", "this is a PDF document, not a bibliography"),
+        (b"PK\x03\x04\x14\x00", "library.docx", "ZIP archive"),
+        (b"TI  - x\x00\x00\x00\x01\x02", "x.ris", "not a text file"),
+        (b"just some words", "refs.bib", "no BibTeX entries were found in refs.bib"),
+        (b'[{"title": "x",]', "refs.json", "not valid JSON"),
+        (b'{"name": "x", "id": true}', "refs.json", "no entry that could be read"),
+        (b"42", "refs.json", "no CSL-JSON entries were found"),
+        (b"[" * 100_000, "deep.json", "not valid JSON"),
+        (b"hello\nworld", "list.txt", "no arXiv id or link was found in this list of arXiv ids"),
+        (b"@misc{x, title={never closed}", "x.bib", "no entry that could be read"),
+        (b"x" * (importing.MAX_BYTES + 1), "big.bib", "larger than 5 MB"),
+        ("\n".join(f"2401.{n:05d}" for n in range(1, importing.MAX_ENTRIES + 2)), "", "more than 5,000"),
+        ("@misc{a,\n" + "x = {y},\n" * 300_000 + "}", "", "far more fields"),
+    ],
+)
 def test_unusable_input_is_refused_in_words(papers, reader, data, filename, message):
     with pytest.raises(InvalidInput, match=message):
         importing.run(reader, data, filename=filename)
@@ -244,11 +283,11 @@ def test_hostile_fields_are_kept_as_text(papers, reader):
 
 # -- fetching what was not found -------------------------------------------------------------
 
+
 @pytest.fixture
 def arxiv(settings):
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query",
-                           "ARXIV_DELAY": 0.0}
+        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query", "ARXIV_DELAY": 0.0}
         yield server
 
 
@@ -258,7 +297,10 @@ def test_unmatched_ids_are_fetched_like_submissions(papers, reader, arxiv):
     assert report.fetchable_ids == ["2606.13677", "2606.99999"]
     fetched = importing.fetch_unmatched(reader, report.fetchable_ids + ["nonsense"], mine, today=TODAY)
     assert [(f.arxiv_id, f.status) for f in fetched] == [
-        ("nonsense", FAILED), ("2606.13677", ADDED), ("2606.99999", FAILED)]
+        ("nonsense", FAILED),
+        ("2606.13677", ADDED),
+        ("2606.99999", FAILED),
+    ]
     assert "arXiv has no paper with the id 2606.99999" in fetched[2].message
     assert [i.paper.key for i in shelf.items(mine)] == ["1706.03762", "2606.13677"]
     assert Paper.objects.get(key="2606.13677").listed_on == TODAY

@@ -19,8 +19,12 @@ def load_file(source: str, path: Path) -> None:
     from paperroute.catalog.ingest import Importer
     from paperroute.catalog.sources.fetch import PoliteClient
 
-    run(Request(source=source, input=str(path)), client=PoliteClient(delay=0, timeout=1),
-        importer=Importer(source), log=lambda message: None)
+    run(
+        Request(source=source, input=str(path)),
+        client=PoliteClient(delay=0, timeout=1),
+        importer=Importer(source),
+        log=lambda message: None,
+    )
 
 
 def wipe_all() -> None:
@@ -52,8 +56,9 @@ def catalogue(django_db_blocker, data_dir: Path, loader, *, shipped: bool = True
 @pytest.fixture(scope="module")
 def seeds(django_db_setup, django_db_blocker, tmp_path_factory):
     """The 45 seed papers, embedded by the real model (not taken from the shipped vectors)."""
-    with catalogue(django_db_blocker, tmp_path_factory.mktemp("seeds"),
-                   lambda: load_file("jsonl", SEEDS), shipped=False) as report:
+    with catalogue(
+        django_db_blocker, tmp_path_factory.mktemp("seeds"), lambda: load_file("jsonl", SEEDS), shipped=False
+    ) as report:
         yield report
 
 
@@ -62,8 +67,7 @@ def sample(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo sample, with the vectors it ships."""
     from paperroute import demo
 
-    with catalogue(django_db_blocker, tmp_path_factory.mktemp("demo"),
-                   lambda: list(demo.load())) as report:
+    with catalogue(django_db_blocker, tmp_path_factory.mktemp("demo"), lambda: list(demo.load())) as report:
         yield report
 
 

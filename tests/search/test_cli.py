@@ -48,8 +48,9 @@ def test_ingest_without_embedding_leaves_semantic_for_the_next_sync(cli):
     ingest = cli("ingest", "arxiv-api", str(API_PAGE), "--no-embed")
     assert ingest.returncode == 0
     # A couple of them are also in the demo's Hugging Face sample, whose shipped vectors count.
-    shipped, waiting = map(int, re.search(r"(\d+) vectors loaded, (\d+) waiting to be embedded",
-                                          ingest.stderr.decode()).groups())
+    shipped, waiting = map(
+        int, re.search(r"(\d+) vectors loaded, (\d+) waiting to be embedded", ingest.stderr.decode()).groups()
+    )
     assert shipped + waiting == 25 and waiting >= 20
     semantic = search_json(cli, "language models", "--mode", "semantic")
     assert f"{waiting} papers are not embedded yet" in semantic["message"]
@@ -76,14 +77,21 @@ def test_concurrent_rebuilds_and_searches_leave_a_working_index(cli, cli_env):
     command = [sys.executable, "-m", "paperroute"]
     # Two writers and a reader at once: the lock makes the writers take turns, and the reader
     # sees either generation, never a half-written one.
-    procs = [subprocess.Popen([*command, *args], cwd=ROOT, env=cli_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
-             for args in (["index", "rebuild", "--quiet"], ["index", "rebuild", "--quiet"],
-                          ["search", "attention sinks", "--json"])]
+    procs = [
+        subprocess.Popen(
+            [*command, *args], cwd=ROOT, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for args in (
+            ["index", "rebuild", "--quiet"],
+            ["index", "rebuild", "--quiet"],
+            ["search", "attention sinks", "--json"],
+        )
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [o[1] for o in outputs]
     assert json.loads(outputs[2][0])["hits"]
     assert search_json(cli, "attention sinks", "--mode", "lexical")["hits"][0]["title"].startswith(
-        "Efficient Streaming")
+        "Efficient Streaming"
+    )
     generations = list((Path(cli_env["PAPERROUTE_DATA_DIR"]) / "search").glob("gen-*"))
     assert len(generations) <= 2

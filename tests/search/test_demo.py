@@ -55,7 +55,9 @@ def test_dates_filter_on_the_listing_day(sample, mode):
     assert Paper.objects.filter(listed_on=hf_day).count() >= 10
     results = search.search("language models", mode=mode, since=hf_day, limit=10)
     assert len(results.hits) == 10
-    listed = set(Paper.objects.filter(key__in=[h.key for h in results.hits]).values_list("listed_on", flat=True))
+    listed = set(
+        Paper.objects.filter(key__in=[h.key for h in results.hits]).values_list("listed_on", flat=True)
+    )
     assert listed == {hf_day}
     assert search.search("language models year:2020..2023", mode=mode).hits == []
     assert search.search("language models", mode=mode, until=date(2024, 11, 27)).hits == []
@@ -67,7 +69,7 @@ def test_author_filter(sample, mode):
 
     from paperroute.catalog.models import Author
 
-    author = (Author.objects.annotate(n=Count("papers")).filter(n__gte=3).order_by("-n", "name").first())
+    author = Author.objects.annotate(n=Count("papers")).filter(n__gte=3).order_by("-n", "name").first()
     surname = author.name.split()[-1]
     word = max(author.papers.first().title.split(), key=len)
     results = search.search(f"author:{surname} {word}", mode=mode, limit=20)
@@ -107,7 +109,9 @@ def test_the_sample_is_grouped_into_themes_once(sample):
     assert len(set(labels)) == len(labels) and all(" · " in label for label in labels)
     members = [pid for theme in day for pid in theme["members"]]
     assert len(members) == len(set(members))
-    assert set(members) <= set(Catalogue.objects.filter(listed_on=date(2024, 11, 28)).values_list("pk", flat=True))
+    assert set(members) <= set(
+        Catalogue.objects.filter(listed_on=date(2024, 11, 28)).values_list("pk", flat=True)
+    )
     # Nothing changed: nothing is clustered again.
     again = themesets.refresh(everything=True)
     assert again.computed == [] and again.unchanged == len(first.computed)
@@ -117,8 +121,13 @@ def test_the_sample_is_grouped_into_themes_once(sample):
     try:
         changed = themesets.refresh(everything=True)
         assert {(kind, start) for kind, start, _ in changed.computed} == {
-            ("day", date(2024, 11, 28)), ("week", date(2024, 11, 25)), ("month", date(2024, 11, 1)),
-            ("day", date(2026, 7, 31)), ("week", date(2026, 7, 27)), ("month", date(2026, 7, 1))}
+            ("day", date(2024, 11, 28)),
+            ("week", date(2024, 11, 25)),
+            ("month", date(2024, 11, 1)),
+            ("day", date(2026, 7, 31)),
+            ("week", date(2026, 7, 27)),
+            ("month", date(2026, 7, 1)),
+        }
     finally:
         Catalogue.objects.filter(pk=moved.pk).update(listed_on=date(2024, 11, 28))
         ThemeSet.objects.all().delete()

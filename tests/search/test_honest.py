@@ -35,16 +35,25 @@ def test_the_tail_of_a_ranking_is_not_unrelated_papers(sample):
     found = titles(results)
     # The first papers are about it: named so in the title, or at least in the abstract.
     assert found[:4] and sum("peculative" in t for t in found[:4]) >= 3
-    assert all("speculative decoding" in h.snippet.lower() or "peculative" in h.title
-               for h in results.hits[:4])
-    unrelated = [t for t in found if any(w in t for w in ("LDPC", "Spectre", "Surface Code",
-                                                          "Stabilizer", "stabilizer"))]
+    assert all(
+        "speculative decoding" in h.snippet.lower() or "peculative" in h.title for h in results.hits[:4]
+    )
+    unrelated = [
+        t
+        for t in found
+        if any(w in t for w in ("LDPC", "Spectre", "Surface Code", "Stabilizer", "stabilizer"))
+    ]
     assert unrelated == [], found
 
 
-@pytest.mark.parametrize("typed, meant", [("speculatve decodng", "speculative decoding"),
-                                          ("difusion modls", "diffusion models"),
-                                          ("gravitatonal waves", "gravitational waves")])
+@pytest.mark.parametrize(
+    "typed, meant",
+    [
+        ("speculatve decodng", "speculative decoding"),
+        ("difusion modls", "diffusion models"),
+        ("gravitatonal waves", "gravitational waves"),
+    ],
+)
 def test_typos_are_corrected_and_said(sample, typed, meant):
     found = search.search(typed)
     assert found.corrected == meant and found.original == typed

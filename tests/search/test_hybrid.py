@@ -33,8 +33,10 @@ def test_the_side_whose_scores_fall_sharply_gets_more_weight():
     # BM25 falls to a tenth while the cosines stay level: the keyword side stands out.
     assert dense_weight(falling(30, 10.0, 1.0), falling(30, 0.50, 0.495), PARAMS) == low
     # In between, the share grows with the cosine drop.
-    shares = [dense_weight(falling(30, 10.0, 5.0), falling(30, 0.6, 0.6 - d), PARAMS)
-              for d in (0.02, 0.05, 0.1, 0.2)]
+    shares = [
+        dense_weight(falling(30, 10.0, 5.0), falling(30, 0.6, 0.6 - d), PARAMS)
+        for d in (0.02, 0.05, 0.1, 0.2)
+    ]
     assert shares == sorted(shares) and low < shares[1] < high
 
 

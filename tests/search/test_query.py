@@ -61,9 +61,40 @@ def test_long_query_is_cut_and_said():
     assert any("first" in note for note in q.notes)
 
 
-PIECES = st.sampled_from(['"', "-", "(", ")", "[", "]", "{", "}", "AND", "OR", "NOT", "*", ":",
-                          "author:", "cat:", "year:", "..", "2024", "cs.CL", "token", "\\", "\x00",
-                          "é", " ", "  ", "\n", "-\"", "year:20", "::", "'"])
+PIECES = st.sampled_from(
+    [
+        '"',
+        "-",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "AND",
+        "OR",
+        "NOT",
+        "*",
+        ":",
+        "author:",
+        "cat:",
+        "year:",
+        "..",
+        "2024",
+        "cs.CL",
+        "token",
+        "\\",
+        "\x00",
+        "é",
+        " ",
+        "  ",
+        "\n",
+        '-"',
+        "year:20",
+        "::",
+        "'",
+    ]
+)
 
 
 @given(st.one_of(st.text(max_size=200), st.lists(PIECES, max_size=40).map("".join)))

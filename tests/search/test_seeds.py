@@ -19,23 +19,39 @@ SPECULATIVE = {
 # Paraphrases that share few or no words with the paper they describe.
 PARAPHRASES = [
     ("guess several tokens and verify them to speed up decoding", SPECULATIVE),
-    ("keep the first tokens cached so a chatbot can run on endless streams of text",
-     {"Efficient Streaming Language Models with Attention Sinks"}),
-    ("evaluation suite for natural language understanding in Korean",
-     {"KLUE: Korean Language Understanding Evaluation"}),
-    ("how well do LLMs follow threads of information through very long contexts",
-     {"Needle Threading: Can LLMs Follow Threads through Near-Million-Scale Haystacks?"}),
-    ("linear-complexity attention derived from network flow conservation",
-     {"Flowformer: Linearizing Transformers with Conservation Flows"}),
-    ("complete code several tokens at a time using syntax structure and identifier names",
-     {"CodeFill: Multi-token Code Completion by Jointly Learning from Structure and Naming Sequences"}),
-    ("pair spreadsheet columns with terms from a company's vocabulary",
-     {"Matching Table Metadata with Business Glossaries Using Large Language Models"}),
-    ("let a pretrained model switch to a new vocabulary without retraining it",
-     {"Zero-Shot Tokenizer Transfer",
-      "Trans-Tokenization and Cross-lingual Vocabulary Transfers: Language Adaptation of LLMs for Low-Resource NLP",
-      "Achieving Tokenizer Flexibility in Language Models through Heuristic Adaptation and Supertoken Learning",
-      "Retrofitting (Large) Language Models with Dynamic Tokenization"}),
+    (
+        "keep the first tokens cached so a chatbot can run on endless streams of text",
+        {"Efficient Streaming Language Models with Attention Sinks"},
+    ),
+    (
+        "evaluation suite for natural language understanding in Korean",
+        {"KLUE: Korean Language Understanding Evaluation"},
+    ),
+    (
+        "how well do LLMs follow threads of information through very long contexts",
+        {"Needle Threading: Can LLMs Follow Threads through Near-Million-Scale Haystacks?"},
+    ),
+    (
+        "linear-complexity attention derived from network flow conservation",
+        {"Flowformer: Linearizing Transformers with Conservation Flows"},
+    ),
+    (
+        "complete code several tokens at a time using syntax structure and identifier names",
+        {"CodeFill: Multi-token Code Completion by Jointly Learning from Structure and Naming Sequences"},
+    ),
+    (
+        "pair spreadsheet columns with terms from a company's vocabulary",
+        {"Matching Table Metadata with Business Glossaries Using Large Language Models"},
+    ),
+    (
+        "let a pretrained model switch to a new vocabulary without retraining it",
+        {
+            "Zero-Shot Tokenizer Transfer",
+            "Trans-Tokenization and Cross-lingual Vocabulary Transfers: Language Adaptation of LLMs for Low-Resource NLP",
+            "Achieving Tokenizer Flexibility in Language Models through Heuristic Adaptation and Supertoken Learning",
+            "Retrofitting (Large) Language Models with Dynamic Tokenization",
+        },
+    ),
 ]
 
 
@@ -113,14 +129,47 @@ def test_empty_query_asks_for_words(seeds):
     assert results.hits == [] and "type words" in results.message
 
 
-ODD = st.sampled_from(['"', "-", "(", ")", "[", "]", "AND", "OR", "NOT", "*", ":", "author:",
-                       "cat:", "year:", "year:2020..", "..", "token", "decoding", "cs.CL", "\\",
-                       "é", " ", "-\"", "'", "~", "^2", "{!", "\x00", "title:", "+"])
+ODD = st.sampled_from(
+    [
+        '"',
+        "-",
+        "(",
+        ")",
+        "[",
+        "]",
+        "AND",
+        "OR",
+        "NOT",
+        "*",
+        ":",
+        "author:",
+        "cat:",
+        "year:",
+        "year:2020..",
+        "..",
+        "token",
+        "decoding",
+        "cs.CL",
+        "\\",
+        "é",
+        " ",
+        '-"',
+        "'",
+        "~",
+        "^2",
+        "{!",
+        "\x00",
+        "title:",
+        "+",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(query=st.one_of(st.text(max_size=120), st.lists(ODD, max_size=30).map("".join)),
-       mode=st.sampled_from(search.MODES))
+@given(
+    query=st.one_of(st.text(max_size=120), st.lists(ODD, max_size=30).map("".join)),
+    mode=st.sampled_from(search.MODES),
+)
 def test_odd_queries_give_results_or_a_clear_message(seeds, query, mode):
     try:
         results = search.search(query, mode=mode, limit=5)

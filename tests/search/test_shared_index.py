@@ -27,10 +27,12 @@ WEB_PROCESSES = 3
 # vectors.f16, which every process maps at its length: a process that has the new version
 # open shows a longer mapping.
 NEW_PAPERS = [
-    {"title": f"Quokka foraging on Rottnest Island, survey {n}",
-     "abstract": f"We follow quokkas (Setonix brachyurus) foraging for leaves and grasses at dusk "
-                 f"on Rottnest Island in season {n}, count the marsupials at {n + 3} water holes, and "
-                 f"relate their browsing to rainfall, heat and the shrubs that survive the summer."}
+    {
+        "title": f"Quokka foraging on Rottnest Island, survey {n}",
+        "abstract": f"We follow quokkas (Setonix brachyurus) foraging for leaves and grasses at dusk "
+        f"on Rottnest Island in season {n}, count the marsupials at {n + 3} water holes, and "
+        f"relate their browsing to rainfall, heat and the shrubs that survive the summer.",
+    }
     for n in range(1, 9)
 ]
 QUERY = "quokka marsupials foraging on an island"
@@ -107,8 +109,13 @@ def test_stores_opened_on_the_same_files_map_the_graph_instead_of_copying_it(tmp
 
     # What a process's private memory pays for the graph: nothing like a copy, which costs it all.
     np.save(tmp_path / "queries.npy", queries)
-    run = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(tmp_path / "queries.npy")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), str(tmp_path / "queries.npy")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     cost = json.loads(run.stdout)
     assert cost["copied"] > 0.8 * size_kb, cost
@@ -124,8 +131,9 @@ def test_a_reader_keeps_its_graph_while_the_writer_publishes_a_bigger_one(tmp_pa
     writer.begin()
     target = unit(rng.standard_normal((1, 384)))
     for pid in range(401, 801):
-        writer.put(pid, target if pid == 700 else unit(rng.standard_normal((1, 384))), day=pid,
-                   categories=["cs.CL"])
+        writer.put(
+            pid, target if pid == 700 else unit(rng.standard_normal((1, 384))), day=pid, categories=["cs.CL"]
+        )
     writer.commit()  # extends the mapped graph: a copy grows, and replaces the file
     assert writer.graph_rows == 800
     assert reader.graph.ntotal == 400 and len(reader.search(target[0], 5)) == 5
@@ -155,6 +163,7 @@ def test_a_graph_newer_than_the_state_is_searched_safely_and_made_again(tmp_path
 
 
 # -- the real server -----------------------------------------------------------------------
+
 
 def _web_processes(server: subprocess.Popen) -> list[int]:
     """gunicorn's web processes: the children of `paperroute serve` (run with --no-worker)."""
@@ -213,9 +222,22 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
     port = free_port()
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers",
-         str(WEB_PROCESSES), "--no-worker"], cwd=ROOT, env=cli_env, stdout=log,
-        stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "paperroute",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(WEB_PROCESSES),
+            "--no-worker",
+        ],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -223,14 +245,16 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
                 _search(port)
                 break
             except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, \
-                    (tmp_path / "server.log").read_text()[-3000:]
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "server.log"
+                ).read_text()[-3000:]
                 time.sleep(0.3)
         web = _web_processes(server)
         assert len(web) == WEB_PROCESSES
         # Every process has the index open before the update.
-        _until_every_process(port, web, lambda pid: bool(_vector_mappings(pid, vectors_file)),
-                             time.monotonic() + 60)
+        _until_every_process(
+            port, web, lambda pid: bool(_vector_mappings(pid, vectors_file)), time.monotonic() + 60
+        )
         assert not any(t.startswith("Quokka") for t in _search(port))
 
         # The update, published once, as the worker publishes it: new papers, then a sync.
@@ -244,8 +268,8 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
         time.sleep(1.5)  # a web process looks for a new version at most once a second
 
         answers = _until_every_process(
-            port, web, lambda pid: length in _vector_mappings(pid, vectors_file),
-            time.monotonic() + 60)
+            port, web, lambda pid: length in _vector_mappings(pid, vectors_file), time.monotonic() + 60
+        )
         assert answers and all(any(t.startswith("Quokka") for t in titles) for titles in answers)
         assert _web_processes(server) == web  # the same processes: nothing was restarted
     finally:
@@ -255,8 +279,10 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
 
 # -- several hosts, one PostgreSQL ---------------------------------------------------------
 
-WORDS = ("tide pool kelp urchin otter reef current plankton salinity estuary mangrove dune "
-         "lagoon shoal barnacle limpet seagrass sediment upwelling krill").split()
+WORDS = (
+    "tide pool kelp urchin otter reef current plankton salinity estuary mangrove dune "
+    "lagoon shoal barnacle limpet seagrass sediment upwelling krill"
+).split()
 
 
 def _embedded(stderr: bytes) -> int:
@@ -270,9 +296,18 @@ def _ingest_coast(cli, tmp_path: Path, count: int) -> None:
     """`count` papers that no shipped vectors cover, indexed for keywords only."""
     rng = np.random.default_rng(8)
     papers = tmp_path / "coast.jsonl"
-    papers.write_text("".join(json.dumps({
-        "title": f"Coastal survey {n}: {' '.join(rng.choice(WORDS, 4))}",
-        "abstract": " ".join(rng.choice(WORDS, 60))}) + "\n" for n in range(count)))
+    papers.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "title": f"Coastal survey {n}: {' '.join(rng.choice(WORDS, 4))}",
+                    "abstract": " ".join(rng.choice(WORDS, 60)),
+                }
+            )
+            + "\n"
+            for n in range(count)
+        )
+    )
     assert cli("ingest", "jsonl", str(papers)).returncode == 0
 
 
@@ -282,8 +317,13 @@ def test_a_killed_sync_keeps_what_it_embedded(cli, cli_env, tmp_path):
 
     count = 200
     _ingest_coast(cli, tmp_path, count)
-    sync = subprocess.Popen([sys.executable, "-m", "paperroute", "index", "sync", "--quiet"], cwd=ROOT,
-                            env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sync = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "index", "sync", "--quiet"],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while not PaperVector.objects.exists():
         assert sync.poll() is None and time.monotonic() < deadline
@@ -308,10 +348,16 @@ def test_two_hosts_syncing_at_once_embed_each_paper_once(cli, cli_env, tmp_path)
         pytest.skip("hosts share a PostgreSQL database; SQLite is one host's")
     count = 150  # more than two chunks of EMBED_CHUNK
     _ingest_coast(cli, tmp_path, count)
-    hosts = [subprocess.Popen(
-        [sys.executable, "-m", "paperroute", "index", "sync"], cwd=ROOT,
-        env={**cli_env, "PAPERROUTE_DATA_DIR": str(tmp_path / host)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for host in ("a", "b")]
+    hosts = [
+        subprocess.Popen(
+            [sys.executable, "-m", "paperroute", "index", "sync"],
+            cwd=ROOT,
+            env={**cli_env, "PAPERROUTE_DATA_DIR": str(tmp_path / host)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for host in ("a", "b")
+    ]
     outcomes = [host.communicate(timeout=600) for host in hosts]
     assert all(host.returncode == 0 for host in hosts), [err[-2000:] for _, err in outcomes]
     embedded = [_embedded(err) for _, err in outcomes]

@@ -88,7 +88,8 @@ def test_a_missing_index_is_rebuilt_on_the_first_search(index_dir):
     shutil.rmtree(index_dir)
     service._indexes.clear()
     assert titles(search.search("attention sinks", mode="hybrid", limit=1)) == [
-        "Efficient Streaming Language Models with Attention Sinks"]
+        "Efficient Streaming Language Models with Attention Sinks"
+    ]
     assert current_generation(index_dir) is not None
 
 

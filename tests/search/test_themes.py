@@ -20,9 +20,31 @@ from tests.conftest import fixture_bytes
 RSS_DAY = "arxiv_rss/rss2_allarchives_2024-11-28_1504items.xml.gz"
 SEEDS = "seed-papers.jsonl"
 # What no reader wants to see on a chip, whatever the field.
-BOILERPLATE = {"we", "our", "paper", "propose", "proposed", "method", "methods", "results", "show",
-               "approach", "model", "models", "novel", "framework", "data", "task", "performance",
-               "study", "based", "using", "new", "state-of-the-art", "llms"}
+BOILERPLATE = {
+    "we",
+    "our",
+    "paper",
+    "propose",
+    "proposed",
+    "method",
+    "methods",
+    "results",
+    "show",
+    "approach",
+    "model",
+    "models",
+    "novel",
+    "framework",
+    "data",
+    "task",
+    "performance",
+    "study",
+    "based",
+    "using",
+    "new",
+    "state-of-the-art",
+    "llms",
+}
 
 
 def inputs(records) -> list[ThemeInput]:
@@ -44,7 +66,9 @@ def inputs(records) -> list[ThemeInput]:
     out = []
     for pid, (record, vectors) in enumerate(zip(records, passages), start=1):
         mean = vectors.mean(axis=0)
-        out.append(ThemeInput(pid, record.title, record.abstract, (mean / np.linalg.norm(mean)).astype(np.float32)))
+        out.append(
+            ThemeInput(pid, record.title, record.abstract, (mean / np.linalg.norm(mean)).astype(np.float32))
+        )
     return out
 
 
@@ -93,9 +117,13 @@ def assert_readable(themes: list[Theme]) -> None:
         assert len(set(label_words)) == len(label_words), f"{theme.label!r} repeats a word"
         assert 1 <= len(theme.terms) <= 5
         for term in theme.terms:
-            assert re.fullmatch(r"[^\W_A-Z]+(?:[ -][^\W_A-Z]+)*", term), f"{term!r} is not a plain lower-case term"
+            assert re.fullmatch(r"[^\W_A-Z]+(?:[ -][^\W_A-Z]+)*", term), (
+                f"{term!r} is not a plain lower-case term"
+            )
             assert term not in STOP | GENERIC | BOILERPLATE, f"{term!r} says nothing of a subject"
-            assert words(term)[0] not in STOP and words(term)[-1] not in STOP, f"{term!r} is cut at a stop word"
+            assert words(term)[0] not in STOP and words(term)[-1] not in STOP, (
+                f"{term!r} is cut at a stop word"
+            )
 
 
 def assert_partition(themes: list[Theme], papers: list[ThemeInput]) -> None:
@@ -116,11 +144,14 @@ def test_a_day_of_every_archive_gets_5_to_15_readable_themes(day, day_themes):
     assert sum(len(t.members) for t in day_themes) >= 0.95 * len(papers)
 
 
-@pytest.mark.parametrize("subject, archives", [
-    ("black hole", ("gr-qc", "hep-th", "astro-ph")),
-    ("galaxies", ("astro-ph",)),
-    ("language models", ("cs.",)),
-])
+@pytest.mark.parametrize(
+    "subject, archives",
+    [
+        ("black hole", ("gr-qc", "hep-th", "astro-ph")),
+        ("galaxies", ("astro-ph",)),
+        ("language models", ("cs.",)),
+    ],
+)
 def test_a_label_names_what_its_papers_are_about(day, day_themes, subject, archives):
     _, category = day
     theme = next(t for t in day_themes if subject in t.label.split(" · "))
@@ -156,8 +187,10 @@ def test_the_computer_science_papers_alone(day):
 
 def test_papers_of_unrelated_fields_land_in_separate_themes(day):
     papers, category = day
-    archive = {pid: next((a for a in ("hep-th", "cs.CL", "q-bio") if c.startswith(a)), None)
-               for pid, c in category.items()}
+    archive = {
+        pid: next((a for a in ("hep-th", "cs.CL", "q-bio") if c.startswith(a)), None)
+        for pid, c in category.items()
+    }
     chosen = [p for p in papers if archive[p.pid]]
     assert Counter(archive[p.pid] for p in chosen) == {"cs.CL": 71, "hep-th": 38, "q-bio": 19}
     themes = find_themes(chosen)
@@ -182,7 +215,7 @@ def test_the_45_seed_papers_still_get_5_themes(seed_papers):
 def test_a_short_listing_gets_no_themes(day):
     papers, _ = day
     assert find_themes([]) == []
-    assert find_themes(papers[:MIN_PAPERS - 1]) == []
+    assert find_themes(papers[: MIN_PAPERS - 1]) == []
     assert find_themes(papers[:MIN_PAPERS]) != []
 
 

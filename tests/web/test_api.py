@@ -35,7 +35,7 @@ def test_pagination_and_sorting(client):
         add_paper(f"2411.{i + 310:05d}", f"P{i}", listed=date(2024, 11, 28), hf_upvotes=i)
     first = client.get("/api/daily_papers?date=2024-11-28&limit=2&sort=upvotes")
     assert [p["paper"]["id"] for p in first.json()] == ["2411.00314", "2411.00313"]
-    assert first["X-Total-Count"] == "5" and 'p=1' in first["Link"] and 'rel="next"' in first["Link"]
+    assert first["X-Total-Count"] == "5" and "p=1" in first["Link"] and 'rel="next"' in first["Link"]
     last = client.get("/api/daily_papers?date=2024-11-28&limit=2&p=2&sort=upvotes")
     assert [p["paper"]["id"] for p in last.json()] == ["2411.00310"] and not last.has_header("Link")
     week = client.get("/api/daily_papers?week=2024-W48&sort=trending&limit=3").json()
@@ -44,11 +44,20 @@ def test_pagination_and_sorting(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query, field", [
-    ("date=2024-13-01", "date"), ("week=2024-W99", "week"), ("month=2024-1", "month"),
-    ("limit=0", "limit"), ("limit=101", "limit"), ("p=-1", "p"), ("sort=random", "sort"),
-    ("limit=ten", "limit"), ("date=28.11.2024", "date"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("date=2024-13-01", "date"),
+        ("week=2024-W99", "week"),
+        ("month=2024-1", "month"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("p=-1", "p"),
+        ("sort=random", "sort"),
+        ("limit=ten", "limit"),
+        ("date=28.11.2024", "date"),
+    ],
+)
 def test_bad_parameters_are_400_with_the_field_named(client, query, field):
     response = client.get(f"/api/daily_papers?{query}")
     assert response.status_code == 400
@@ -149,9 +158,19 @@ def test_items_have_every_field_hugging_faces_schema_requires(client):
     add_paper("2411.00401", listed=date(2024, 11, 28), hf_upvotes=1)
     item = client.get("/api/daily_papers?date=2024-11-28").json()[0]
     # The required fields of Hugging Face's OpenAPI item, its paper, author and user shapes.
-    assert {"isAuthorParticipating", "numComments", "paper", "publishedAt", "submittedBy", "summary",
-            "thumbnail", "title"} <= item.keys()
-    assert {"id", "authors", "discussionId", "publishedAt", "summary", "title", "upvotes"} <= item["paper"].keys()
+    assert {
+        "isAuthorParticipating",
+        "numComments",
+        "paper",
+        "publishedAt",
+        "submittedBy",
+        "summary",
+        "thumbnail",
+        "title",
+    } <= item.keys()
+    assert {"id", "authors", "discussionId", "publishedAt", "summary", "title", "upvotes"} <= item[
+        "paper"
+    ].keys()
     assert set(HF[0]["paper"]["authors"][1]) <= set(item["paper"]["authors"][0]) | {"_id"}
     assert {"_id", "avatarUrl", "fullname", "isPro", "name", "type"} <= item["submittedBy"].keys()
     assert item["isAuthorParticipating"] is False and isinstance(item["paper"]["discussionId"], str)
@@ -167,8 +186,12 @@ def test_the_default_sort_is_newest_first_as_on_hugging_face(client):
     from datetime import datetime
 
     for i, hour in enumerate((3, 9, 6)):
-        add_paper(f"2411.{i + 410:05d}", listed=date(2024, 11, 28), hf_upvotes=10 - i,
-                  published=datetime(2024, 11, 27, hour, tzinfo=UTC))
+        add_paper(
+            f"2411.{i + 410:05d}",
+            listed=date(2024, 11, 28),
+            hf_upvotes=10 - i,
+            published=datetime(2024, 11, 27, hour, tzinfo=UTC),
+        )
     ids = [p["paper"]["id"] for p in client.get("/api/daily_papers?date=2024-11-28").json()]
     assert ids == ["2411.00411", "2411.00412", "2411.00410"]
     by_votes = client.get("/api/daily_papers?date=2024-11-28&sort=upvotes").json()
@@ -179,13 +202,19 @@ def test_the_default_sort_is_newest_first_as_on_hugging_face(client):
 def test_submitter_filters_with_or_without_a_period(client, arxiv):
     add_paper("2411.00420", listed=date(2024, 11, 28), hf_upvotes=1)  # submitted by hf-user
     add_paper("2411.00421", listed=date(2024, 11, 27))
-    client.post("/api/papers/index", {"arxivId": "2606.13677"}, content_type="application/json",
-                **token_for("alice"))
-    assert [p["paper"]["id"] for p in client.get("/api/daily_papers?submitter=hf-user").json()] == ["2411.00420"]
+    client.post(
+        "/api/papers/index", {"arxivId": "2606.13677"}, content_type="application/json", **token_for("alice")
+    )
+    assert [p["paper"]["id"] for p in client.get("/api/daily_papers?submitter=hf-user").json()] == [
+        "2411.00420"
+    ]
     assert client.get("/api/daily_papers?submitter=hf-user&date=2024-11-27").json() == []
     mine = client.get("/api/daily_papers?submitter=alice").json()
     assert [p["paper"]["id"] for p in mine] == ["2606.13677"]
-    assert mine[0]["submittedBy"]["name"] == "alice" and mine[0]["paper"]["submittedOnDailyBy"]["user"] == "alice"
+    assert (
+        mine[0]["submittedBy"]["name"] == "alice"
+        and mine[0]["paper"]["submittedOnDailyBy"]["user"] == "alice"
+    )
 
 
 @pytest.mark.django_db
@@ -220,8 +249,12 @@ def test_all_papers_newest_first_by_cursor(client):
         page = client.get(url)
         assert page.status_code == 200 and len(page.json()) <= 2
         seen += [p["id"] for p in page.json()]
-        url = page["Link"].split(">")[0].removeprefix("<").split("testserver")[-1] if page.has_header("Link") else ""
-        url = url[url.index("/api/"):] if url else ""
+        url = (
+            page["Link"].split(">")[0].removeprefix("<").split("testserver")[-1]
+            if page.has_header("Link")
+            else ""
+        )
+        url = url[url.index("/api/") :] if url else ""
     published = ["2411.00444", "2411.00443", "2411.00442", "2411.00441", "2411.00440"]
     assert sorted(seen) == sorted(published + ["seed:no-date"]) and len(seen) == 6
     assert [k for k in seen if k in published] == published
@@ -248,12 +281,26 @@ def test_paper_info_with_comments_and_404_as_json(client):
 @pytest.mark.django_db
 def test_indexing_a_paper_is_the_submit_page_over_the_api(client, arxiv, settings):
     auth = token_for("alice")
-    post = lambda arxiv_id, **kw: client.post("/api/papers/index", {"arxivId": arxiv_id},  # noqa: E731
-                                              content_type="application/json", **{**auth, **kw})
-    assert client.post("/api/papers/index", {"arxivId": "2606.13677"},
-                       content_type="application/json").status_code == 401
+
+    def post(arxiv_id, **kw):
+        return client.post(
+            "/api/papers/index",
+            {"arxivId": arxiv_id},  # noqa: E731
+            content_type="application/json",
+            **{**auth, **kw},
+        )
+
+    assert (
+        client.post(
+            "/api/papers/index", {"arxivId": "2606.13677"}, content_type="application/json"
+        ).status_code
+        == 401
+    )
     added = post("https://arxiv.org/abs/2606.13677v1")
-    assert added.status_code == 201 and added.json()["title"] == "Mana: Dexterous Manipulation of Articulated Tools"
+    assert (
+        added.status_code == 201
+        and added.json()["title"] == "Mana: Dexterous Manipulation of Articulated Tools"
+    )
     assert added.json()["submittedOnDailyBy"]["name"] == "alice"
     assert post("2606.13677").status_code == 200 and len(arxiv.requests) == 1
     assert post("not an id").status_code == 400
@@ -274,15 +321,24 @@ def test_comments_and_replies_over_the_api(client, settings):
     first = client.post(url, {"comment": " Nice <b>work</b> "}, content_type="application/json", **auth)
     assert first.status_code == 201 and first.json()["content"] == "Nice <b>work</b>"
     cid = first.json()["id"]
-    reply = client.post(f"{url}/{cid}/reply", {"comment": "Thanks"}, content_type="application/json",
-                        **token_for("erin"))
+    reply = client.post(
+        f"{url}/{cid}/reply", {"comment": "Thanks"}, content_type="application/json", **token_for("erin")
+    )
     assert reply.status_code == 201 and reply.json()["replyTo"] == cid
     shown = client.get("/api/papers/2411.00460?field=comments").json()["comments"]
     assert [c["replyTo"] for c in shown] == [None, cid] and shown[1]["content"].endswith("Thanks")
-    assert client.post(f"{url}/999999/reply", {"comment": "x"}, content_type="application/json",
-                       **auth).status_code == 404
-    assert client.post("/api/papers/0000.00000/comment", {"comment": "x"}, content_type="application/json",
-                       **auth).status_code == 404
+    assert (
+        client.post(
+            f"{url}/999999/reply", {"comment": "x"}, content_type="application/json", **auth
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/papers/0000.00000/comment", {"comment": "x"}, content_type="application/json", **auth
+        ).status_code
+        == 404
+    )
     assert client.post(url, {"comment": "   "}, content_type="application/json", **auth).status_code == 400
     settings.CONFIG = {**settings.CONFIG, "RATE_COMMENTS": "1/hour"}
     limited = client.post(url, {"comment": "more"}, content_type="application/json", **auth)
@@ -295,16 +351,21 @@ def test_the_paper_page_as_markdown_is_safe(client):
 
     from paperroute.community import comments
 
-    paper = add_paper("2411.00470", f"Title {HOSTILE} [x](javascript:alert(1))", authors=(HOSTILE,),
-                      abstract="![img](javascript:alert(2)) <a href='javascript:x'>a</a> a@b.org",
-                      listed=date(2024, 11, 28), code="https://github.com/a/b")
+    paper = add_paper(
+        "2411.00470",
+        f"Title {HOSTILE} [x](javascript:alert(1))",
+        authors=(HOSTILE,),
+        abstract="![img](javascript:alert(2)) <a href='javascript:x'>a</a> a@b.org",
+        listed=date(2024, 11, 28),
+        code="https://github.com/a/b",
+    )
     comments.add(user("mallory"), paper, "[click](javascript:alert(3)) see https://example.org/x_y\n# Big")
     response = client.get("/papers/2411.00470.md")
     assert response.status_code == 200 and response["Content-Type"] == "text/markdown; charset=utf-8"
     text = response.content.decode()
     assert text.startswith("# Title ") and "## Abstract" in text and "mallory" in text
     html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)  # raw HTML on
-    assert "<script" not in html and "<img" not in html and "<a href=\"javascript" not in html
+    assert "<script" not in html and "<img" not in html and '<a href="javascript' not in html
     assert "javascript:" not in "".join(html.split('href="')[1:]).split('"')[0]
     hrefs = [part.split('"')[0] for part in html.split('href="')[1:]]
     assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs

@@ -24,9 +24,15 @@ ALL_CHECKS = [check for check in CHECKS.get_all() if check.__name__ != "ignored_
 
 def test_all_checks_are_many():
     names = set(CHECKS.get_all_names())
-    assert {"not_a_server_error", "status_code_conformance", "content_type_conformance",
-            "response_schema_conformance", "response_headers_conformance",
-            "negative_data_rejection", "positive_data_acceptance"} <= names
+    assert {
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+        "negative_data_rejection",
+        "positive_data_acceptance",
+    } <= names
 
 
 @pytest.fixture
@@ -38,8 +44,9 @@ def arxiv(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("operation", [op.ok() for op in SCHEMA.get_all_operations()],
-                         ids=lambda op: op.label)
+@pytest.mark.parametrize(
+    "operation", [op.ok() for op in SCHEMA.get_all_operations()], ids=lambda op: op.label
+)
 def test_no_input_makes_the_api_fail(operation, client, arxiv):
     add_paper("2411.00701", listed=date(2024, 11, 28), hf_upvotes=2)
     add_paper("hep-th/9901001", listed=date(1999, 1, 4))
@@ -48,12 +55,14 @@ def test_no_input_makes_the_api_fail(operation, client, arxiv):
     _, secret = tokens.create(user("fuzzer"), "fuzz")
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(case):
         # The in-process transport hands the body over as sent; a real client would gunzip it.
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}",
-                        "Accept-Encoding": "identity"}
+        case.headers = {
+            **(case.headers or {}),
+            "Authorization": f"Bearer {secret}",
+            "Accept-Encoding": "identity",
+        }
         case.call_and_validate(checks=ALL_CHECKS)
 
     check()

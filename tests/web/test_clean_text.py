@@ -28,7 +28,7 @@ def rss_day(db):
 
 def test_the_stored_record_keeps_arxivs_tex(rss_day):
     paper = Paper.objects.get(key="2411.17730")
-    assert "Schr\\\"odinger" in paper.title
+    assert 'Schr\\"odinger' in paper.title
     assert Author.objects.filter(name="\\'Angel Luis Mu\\~noz Casta\\~neda").exists()
     # The 187 papers with TeX in an author name are all there, and no name holds an affiliation.
     tex_names = Author.objects.filter(name__contains="\\")
@@ -57,10 +57,12 @@ def test_tex_and_unicode_spellings_are_one_author_page(client, rss_day):
     tex_page = client.get("/authors/\\'Angel Luis Mu\\~noz Casta\\~neda")
     assert unicode_page.status_code == tex_page.status_code == 200
     assert "Papers by Ángel Luis Muñoz Castañeda" in unicode_page.content.decode()
-    assert re.findall(r'href="/papers/([^"]+)"', unicode_page.content.decode()) == \
-        re.findall(r'href="/papers/([^"]+)"', tex_page.content.decode())
-    paper = client.get("/papers/" + Paper.objects.get(
-        authors__name="\\'Angel Luis Mu\\~noz Casta\\~neda").key).content.decode()
+    assert re.findall(r'href="/papers/([^"]+)"', unicode_page.content.decode()) == re.findall(
+        r'href="/papers/([^"]+)"', tex_page.content.decode()
+    )
+    paper = client.get(
+        "/papers/" + Paper.objects.get(authors__name="\\'Angel Luis Mu\\~noz Casta\\~neda").key
+    ).content.decode()
     assert 'href="/authors/%C3%81ngel%20Luis%20Mu%C3%B1oz%20Casta%C3%B1eda"' in paper
 
 

@@ -44,7 +44,10 @@ def test_voting_from_a_form_and_from_the_script(reader_client):
     assert 'aria-pressed="true"' in page and '<span class="count" data-count>4</span>' in page
     state = reader_client.post("/papers/2411.00501/vote", {"action": "down"}, HTTP_ACCEPT="application/json")
     assert state.json() == {"upvoted": False, "upvotes": 3}
-    assert reader_client.post("/papers/2411.00501/vote", {"next": "https://evil.example/"})["Location"] == "/papers/2411.00501"
+    assert (
+        reader_client.post("/papers/2411.00501/vote", {"next": "https://evil.example/"})["Location"]
+        == "/papers/2411.00501"
+    )
 
 
 @pytest.mark.django_db

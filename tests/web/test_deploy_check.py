@@ -12,8 +12,10 @@ pytestmark = pytest.mark.slow
 def production(tmp_path) -> dict[str, str]:
     """The settings of deploy/env.example, which the README's "Deploying on a server" documents,
     with the secrets it names written to files here."""
-    files = {"/etc/paperroute/secret-key": "a-long-random-secret-made-by-openssl-rand-base64-48",
-             "/etc/paperroute/smtp-url": "smtp://papers:password@smtp.example.org:587?starttls=1"}
+    files = {
+        "/etc/paperroute/secret-key": "a-long-random-secret-made-by-openssl-rand-base64-48",
+        "/etc/paperroute/smtp-url": "smtp://papers:password@smtp.example.org:587?starttls=1",
+    }
     env = {}
     for line in (ROOT / "deploy/env.example").read_text().splitlines():
         if line.startswith("PAPERROUTE_"):
@@ -26,8 +28,13 @@ def production(tmp_path) -> dict[str, str]:
                 value = str(path)
             env[name] = value
     env.pop("PAPERROUTE_DATA_DIR")  # the test's own, from the cli fixture
-    assert {"PAPERROUTE_SITE_URL", "PAPERROUTE_TRUSTED_PROXIES", "PAPERROUTE_SECRET_KEY_FILE",
-            "PAPERROUTE_SMTP_URL_FILE", "PAPERROUTE_FROM_EMAIL"} <= env.keys()
+    assert {
+        "PAPERROUTE_SITE_URL",
+        "PAPERROUTE_TRUSTED_PROXIES",
+        "PAPERROUTE_SECRET_KEY_FILE",
+        "PAPERROUTE_SMTP_URL_FILE",
+        "PAPERROUTE_FROM_EMAIL",
+    } <= env.keys()
     return env
 
 
@@ -41,16 +48,25 @@ def test_the_demo_settings_are_reported_one_by_one(cli):
     result = cli("check", "--deploy")
     assert result.returncode == 1
     report = result.stderr.decode()
-    for check in ("paperroute.W001", "paperroute.W002", "paperroute.W003", "paperroute.W005",
-                  "paperroute.W006", "security.W012", "security.W016"):
+    for check in (
+        "paperroute.W001",
+        "paperroute.W002",
+        "paperroute.W003",
+        "paperroute.W005",
+        "paperroute.W006",
+        "security.W012",
+        "security.W016",
+    ):
         assert check in report, check
     assert "Traceback" not in report
     assert cli("check").returncode == 0  # nothing wrong for a laptop
 
 
 def test_each_missing_production_setting_is_named(cli, tmp_path):
-    for name, check in (("PAPERROUTE_TRUSTED_PROXIES", "paperroute.W003"),
-                        ("PAPERROUTE_SMTP_URL_FILE", "paperroute.W005")):
+    for name, check in (
+        ("PAPERROUTE_TRUSTED_PROXIES", "paperroute.W003"),
+        ("PAPERROUTE_SMTP_URL_FILE", "paperroute.W005"),
+    ):
         env = {**production(tmp_path), name: ""}
         result = cli("check", "--deploy", env=env)
         assert result.returncode == 1

@@ -21,14 +21,16 @@ def _page(client, key: str = KEY) -> str:
 
 def _article(page: str, pk: int) -> str:
     start = page.index(f'id="comment-{pk}"')
-    return page[start:page.index("</article>", start)]
+    return page[start : page.index("</article>", start)]
 
 
 @pytest.mark.django_db
 def test_a_markdown_comment_shows_formatted_with_math_as_typed(reader_client):
     add_paper(KEY, "A discussed paper")
-    body = ("**Nice** result; see [the code](https://example.org/code).\n\n"
-            "```\nx = '<b>'\n```\n\nThe bound $a*b*c \\le n$ is tight.")
+    body = (
+        "**Nice** result; see [the code](https://example.org/code).\n\n"
+        "```\nx = '<b>'\n```\n\nThe bound $a*b*c \\le n$ is tight."
+    )
     response = reader_client.post(f"/papers/{KEY}/comments", {"body": body})
     comment = Comment.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"#comment-{comment.pk}")
@@ -50,7 +52,7 @@ def test_replies_sit_under_their_comment_one_level_deep(client, reader_client):
     second = Comment.objects.get(body="Reply to the reply")
     assert first.parent_id == top.pk and second.parent_id == top.pk
     page = _page(client)
-    replies = page[page.index('class="replies"'):]
+    replies = page[page.index('class="replies"') :]
     assert replies.index(f'id="comment-{first.pk}"') < replies.index(f'id="comment-{second.pk}"')
     assert "3 comments" in page
     # Readers without JavaScript get a plain form per thread that names the comment answered.
@@ -66,8 +68,9 @@ def test_a_reply_to_a_missing_comment_or_another_paper_is_refused(reader_client)
     elsewhere = comments.add(user("alice"), other, "On another paper")
     response = reader_client.post(f"/papers/{KEY}/comments", {"body": "x", "parent": "99999"})
     assert response.status_code == 400 and "does not exist" in response.content.decode()
-    response = reader_client.post(f"/papers/{KEY}/comments", {"body": "x", "parent": elsewhere.pk},
-                                  follow=True)
+    response = reader_client.post(
+        f"/papers/{KEY}/comments", {"body": "x", "parent": elsewhere.pk}, follow=True
+    )
     assert "that comment is on another paper" in response.content.decode()
     assert Comment.objects.count() == 1
 
@@ -76,14 +79,18 @@ def test_a_reply_to_a_missing_comment_or_another_paper_is_refused(reader_client)
 def test_the_api_reply_endpoint_makes_a_real_reply(reader_client):
     paper = add_paper(KEY)
     top = comments.add(user("alice"), paper, "Top")
-    response = reader_client.post(f"/api/papers/{KEY}/comment/{top.pk}/reply",
-                                  {"comment": "**Agreed**"}, content_type="application/json")
+    response = reader_client.post(
+        f"/api/papers/{KEY}/comment/{top.pk}/reply",
+        {"comment": "**Agreed**"},
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["replyTo"] == str(top.pk) and response.json()["content"] == "**Agreed**"
     assert Comment.objects.get(pk=response.json()["id"]).parent_id == top.pk
     comments.set_hidden([top], True, "spam")
-    response = reader_client.post(f"/api/papers/{KEY}/comment/{top.pk}/reply",
-                                  {"comment": "more"}, content_type="application/json")
+    response = reader_client.post(
+        f"/api/papers/{KEY}/comment/{top.pk}/reply", {"comment": "more"}, content_type="application/json"
+    )
     assert response.status_code == 404
 
 
@@ -96,8 +103,7 @@ def test_edits_keep_history_for_the_author_and_moderators_only(client, reader_cl
     shown = _article(_page(reader_client), comment.pk)
     assert "Third version" in shown and "(edited" in shown
     history = reader_client.get(f"/comments/{comment.pk}/history").content.decode()
-    assert history.index("Third version") < history.index("Second version") < history.index(
-        "First version")
+    assert history.index("Third version") < history.index("Second version") < history.index("First version")
     client.force_login(user("bob"))
     assert client.get(f"/comments/{comment.pk}/history").status_code == 403
     assert "earlier versions" not in _article(_page(client), comment.pk)
@@ -150,8 +156,9 @@ def test_reactions_need_a_csrf_token_and_are_rate_limited(reader_client, setting
     strict.force_login(reader_client.user)
     assert strict.post(f"/comments/{comment.pk}/react", {"emoji": "👍"}).status_code == 403
     settings.CONFIG = {**settings.CONFIG, "RATE_VOTES": "2/hour"}
-    statuses = [reader_client.post(f"/comments/{comment.pk}/react", {"emoji": "👍"}).status_code
-                for _ in range(3)]
+    statuses = [
+        reader_client.post(f"/comments/{comment.pk}/react", {"emoji": "👍"}).status_code for _ in range(3)
+    ]
     assert statuses == [302, 302, 429]
 
 
@@ -167,8 +174,9 @@ def test_each_discussion_has_an_atom_feed(client):
     feed = etree.fromstring(response.content)
     entries = feed.findall(f"{ATOM}entry")
     assert sorted(e.findtext(f"{ATOM}title") for e in entries) == ["Comment by alice", "Reply by bob"]
-    content = next(e.findtext(f"{ATOM}content") for e in entries
-                   if e.findtext(f"{ATOM}title") == "Comment by alice")
+    content = next(
+        e.findtext(f"{ATOM}content") for e in entries if e.findtext(f"{ATOM}title") == "Comment by alice"
+    )
     assert "<em>good</em>" in content and "<script>" not in content
     assert client.get("/papers/9999.99999/comments.atom").status_code == 404
     assert 'href="/papers/hep-th/9901001/comments.atom"' in _page(client, "hep-th/9901001")

@@ -10,19 +10,38 @@ from django.utils import timezone
 from paperroute import search
 from tests.community.helpers import HOSTILE, add_paper
 
-FEEDS = ["/feeds/daily.xml", "/feeds/daily.atom", "/feeds/trending.xml", "/feeds/trending.atom",
-         "/feeds/category.xml?code=cs.CL", "/feeds/category.atom?code=cs.CL",
-         "/feeds/author.xml?name=Ada+Lovelace", "/feeds/author.atom?name=Ada+Lovelace",
-         "/feeds/search.xml?q=transformers", "/feeds/search.atom?q=transformers"]
+FEEDS = [
+    "/feeds/daily.xml",
+    "/feeds/daily.atom",
+    "/feeds/trending.xml",
+    "/feeds/trending.atom",
+    "/feeds/category.xml?code=cs.CL",
+    "/feeds/category.atom?code=cs.CL",
+    "/feeds/author.xml?name=Ada+Lovelace",
+    "/feeds/author.atom?name=Ada+Lovelace",
+    "/feeds/search.xml?q=transformers",
+    "/feeds/search.atom?q=transformers",
+]
 
 
 @pytest.fixture
 def papers(db):
     today = timezone.localdate()
-    add_paper("2411.00401", "Transformers for everything", listed=today, hf_upvotes=4,
-              abstract="Attention based transformers, with $O(n^2)$ cost.")
-    add_paper("2411.00402", f"Hostile {HOSTILE}\x0b", authors=("Ada Lovelace", f"M {HOSTILE}"),
-              abstract=f"Control \x01 chars and {HOSTILE}", listed=today, hf_upvotes=1)
+    add_paper(
+        "2411.00401",
+        "Transformers for everything",
+        listed=today,
+        hf_upvotes=4,
+        abstract="Attention based transformers, with $O(n^2)$ cost.",
+    )
+    add_paper(
+        "2411.00402",
+        f"Hostile {HOSTILE}\x0b",
+        authors=("Ada Lovelace", f"M {HOSTILE}"),
+        abstract=f"Control \x01 chars and {HOSTILE}",
+        listed=today,
+        hf_upvotes=1,
+    )
     add_paper("2411.00403", "An older paper", listed=date(2024, 11, 1))
     search.sync(embed=False)  # as the worker does after an ingest
 
@@ -50,15 +69,21 @@ def test_the_daily_feed_follows_the_home_page(client, papers):
     assert "An older paper" not in [e.title for e in entries]
 
 
-@pytest.mark.parametrize("page, feed", [
-    ("/", "/feeds/daily.xml"), ("/trending", "/feeds/trending.atom"),
-    ("/categories/cs.CL", "/feeds/category.xml?code=cs.CL"),
-    ("/authors/Ada Lovelace", "/feeds/author.xml?name=Ada+Lovelace"),
-    ("/search?q=transformers", "/feeds/search.xml?q=transformers"),
-])
+@pytest.mark.parametrize(
+    "page, feed",
+    [
+        ("/", "/feeds/daily.xml"),
+        ("/trending", "/feeds/trending.atom"),
+        ("/categories/cs.CL", "/feeds/category.xml?code=cs.CL"),
+        ("/authors/Ada Lovelace", "/feeds/author.xml?name=Ada+Lovelace"),
+        ("/search?q=transformers", "/feeds/search.xml?q=transformers"),
+    ],
+)
 def test_pages_announce_their_feeds(client, papers, page, feed):
     html = client.get(page).content.decode()
-    links = re.findall(r'<link rel="alternate" type="application/(?:rss|atom)\+xml" title="[^"]*" href="([^"]+)"', html)
+    links = re.findall(
+        r'<link rel="alternate" type="application/(?:rss|atom)\+xml" title="[^"]*" href="([^"]+)"', html
+    )
     assert feed in [link.replace("&amp;", "&") for link in links]
 
 

@@ -34,11 +34,11 @@ def test_an_empty_comment_is_reported_beside_the_comment_form(reader_client):
     add_paper("2411.00601", "A paper", listed=date(2024, 11, 28))
     response = reader_client.post("/papers/2411.00601/comments", {"body": "   "}, follow=True)
     page = response.content.decode()
-    form = page[page.index('<form id="comment-form"'):]
-    form = form[:form.index("</form>")]
+    form = page[page.index('<form id="comment-form"') :]
+    form = form[: form.index("</form>")]
     assert "Your comment was not posted: the comment is empty" in form
     assert 'aria-describedby="comment-error"' in form
-    top = page[page.index("<main"):page.index('<article class="paper"')]
+    top = page[page.index("<main") : page.index('<article class="paper"')]
     assert "Your comment was not posted" not in top
     assert Comment.objects.count() == 0
 
@@ -68,8 +68,13 @@ def test_the_welcome_is_only_for_a_confirmed_subscription(client):
 def test_html_json_and_feeds_are_compressed_for_clients_that_ask(client, url):
     import gzip
 
-    add_paper("2411.00603", "A compressed paper", listed=date(2024, 11, 28), hf_upvotes=1,
-              abstract="Words that repeat compress well. " * 20)
+    add_paper(
+        "2411.00603",
+        "A compressed paper",
+        listed=date(2024, 11, 28),
+        hf_upvotes=1,
+        abstract="Words that repeat compress well. " * 20,
+    )
     plain = client.get(url)
     packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
     assert plain.status_code == packed.status_code == 200

@@ -30,22 +30,41 @@ def free_port() -> int:
 @pytest.fixture
 def site(cli, cli_env):
     """A live server over a few papers, with the keyword search index built."""
-    add_paper("2411.00801", "Speculative decoding for fast inference", listed=date(2024, 11, 28),
-              hf_upvotes=7, abstract="We accelerate inference with speculative decoding.",
-              code="https://github.com/a/spec", published=datetime(2024, 11, 26, 9, tzinfo=UTC))
-    add_paper("2411.00802", "Graph networks for molecules", listed=date(2024, 11, 28),
-              abstract="Molecular property prediction with graph networks.",
-              published=datetime(2024, 11, 26, 15, tzinfo=UTC))
-    third = add_paper("2411.00803", "Decoding with a tiny draft model", listed=date(2024, 11, 20),
-                      hf_upvotes=2, published=datetime(2024, 11, 18, 12, tzinfo=UTC))
+    add_paper(
+        "2411.00801",
+        "Speculative decoding for fast inference",
+        listed=date(2024, 11, 28),
+        hf_upvotes=7,
+        abstract="We accelerate inference with speculative decoding.",
+        code="https://github.com/a/spec",
+        published=datetime(2024, 11, 26, 9, tzinfo=UTC),
+    )
+    add_paper(
+        "2411.00802",
+        "Graph networks for molecules",
+        listed=date(2024, 11, 28),
+        abstract="Molecular property prediction with graph networks.",
+        published=datetime(2024, 11, 26, 15, tzinfo=UTC),
+    )
+    third = add_paper(
+        "2411.00803",
+        "Decoding with a tiny draft model",
+        listed=date(2024, 11, 20),
+        hf_upvotes=2,
+        published=datetime(2024, 11, 18, 12, tzinfo=UTC),
+    )
     Submission.objects.create(paper=third, user=user("alice"))
     comments.add(user("bob"), third, "Nice paper")
     assert cli("index", "sync", "--no-embed", "--quiet").returncode == 0
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(port),
-                               "--workers", "1"], cwd=ROOT, env={**cli_env, "PAPERROUTE_SITE_URL": url},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"],
+        cwd=ROOT,
+        env={**cli_env, "PAPERROUTE_SITE_URL": url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -102,7 +121,9 @@ def test_list_daily_papers_with_every_parameter(api):
     for info in day:
         assert_matches_site(info, info.id)
     assert [p.id for p in api.list_daily_papers(week="2024-W48", sort="publishedAt")] == [
-        "2411.00802", "2411.00801"]
+        "2411.00802",
+        "2411.00801",
+    ]
     assert [p.id for p in api.list_daily_papers(month="2024-11", sort="trending")][0] == "2411.00801"
     assert [p.id for p in api.list_daily_papers(month="2024-11", p=1, limit=2)] == ["2411.00803"]
     mine = list(api.list_daily_papers(submitter="alice"))

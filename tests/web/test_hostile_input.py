@@ -21,8 +21,16 @@ from tests.community.helpers import add_paper, user
 from tests.replay import ReplayServer, Reply
 
 DAY = date(2024, 11, 28)
-PAGINATED = ["/", f"/papers/date/{DAY}", "/papers/week/2024-W48", "/papers/month/2024-11",
-             "/trending", "/categories/cs.CL", "/authors/Ada Lovelace", "/search?q=paper"]
+PAGINATED = [
+    "/",
+    f"/papers/date/{DAY}",
+    "/papers/week/2024-W48",
+    "/papers/month/2024-11",
+    "/trending",
+    "/categories/cs.CL",
+    "/authors/Ada Lovelace",
+    "/search?q=paper",
+]
 HOSTILE_LINK = "javascript:alert(document.domain)//github.com/x/y"
 
 
@@ -37,11 +45,21 @@ def test_a_page_number_that_is_not_a_number_is_not_an_error(client, url, number)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/subscription/a%00", "/subscription/a%00/unsubscribe",
-                                 "/subscribe/confirm/x%00", "/account/signin/x%00",
-                                 "/papers/2411.00501%00", "/authors/A%00B", "/categories/cs%00",
-                                 "/search?q=a%00b", "/feeds/author.xml?name=a%00",
-                                 "/papers/date/2024-11-28?page=1%00"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/subscription/a%00",
+        "/subscription/a%00/unsubscribe",
+        "/subscribe/confirm/x%00",
+        "/account/signin/x%00",
+        "/papers/2411.00501%00",
+        "/authors/A%00B",
+        "/categories/cs%00",
+        "/search?q=a%00b",
+        "/feeds/author.xml?name=a%00",
+        "/papers/date/2024-11-28?page=1%00",
+    ],
+)
 def test_a_nul_byte_anywhere_is_a_clear_400(client, url):
     response = client.get(url)
     assert response.status_code == 400
@@ -57,8 +75,9 @@ def test_a_nul_byte_in_a_form_field_is_a_clear_400(reader_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/papers/a%0Ab", "/api/papers/a%00b", "/api/no-such-endpoint",
-                                 "/api/daily_papers?date=%00"])
+@pytest.mark.parametrize(
+    "url", ["/api/papers/a%0Ab", "/api/papers/a%00b", "/api/no-such-endpoint", "/api/daily_papers?date=%00"]
+)
 def test_the_api_answers_every_error_in_json(client, url):
     response = client.get(url)
     assert response.status_code in (400, 404)
@@ -69,12 +88,20 @@ def test_the_api_answers_every_error_in_json(client, url):
 @pytest.mark.django_db
 def test_a_deeply_nested_bounce_report_is_a_400(client, settings):
     settings.CONFIG = {**settings.CONFIG, "BOUNCE_WEBHOOK": "s3cret"}
-    response = client.post("/hooks/bounce", data=b"[" * 100_000, content_type="application/json",
-                           HTTP_AUTHORIZATION="Bearer s3cret")
+    response = client.post(
+        "/hooks/bounce",
+        data=b"[" * 100_000,
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer s3cret",
+    )
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["error"]
-    response = client.post("/hooks/bounce", data=b'{"token": "unsubscribe \\u0000", "reason": "\\u0000"}',
-                           content_type="application/json", HTTP_AUTHORIZATION="Bearer s3cret")
+    response = client.post(
+        "/hooks/bounce",
+        data=b'{"token": "unsubscribe \\u0000", "reason": "\\u0000"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer s3cret",
+    )
     assert response.status_code == 200 and response.json()["ignored"] == 1
 
 
@@ -88,8 +115,11 @@ def _ancient(path, params):
 @pytest.mark.django_db
 def test_a_submission_arxiv_sends_bad_data_for_is_refused_without_using_the_quota(reader_client, settings):
     with ReplayServer(_ancient) as arxiv:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": arxiv.url + "/api/query",
-                           "RATE_SUBMISSIONS": "2/day"}
+        settings.CONFIG = {
+            **settings.CONFIG,
+            "ARXIV_API_URL": arxiv.url + "/api/query",
+            "RATE_SUBMISSIONS": "2/day",
+        }
         for _ in range(4):
             response = reader_client.post("/submit", {"arxiv": "2606.13677"})
             assert response.status_code == 400
@@ -100,11 +130,20 @@ def test_a_submission_arxiv_sends_bad_data_for_is_refused_without_using_the_quot
 
 def _hostile_paper() -> Paper:
     """A paper whose links an older version stored unchecked."""
-    paper = add_paper("2411.00601", "Paper with a hostile code link", listed=timezone.localdate(),
-                      hf_upvotes=3, abstract="A hostile repository link in the record.")
-    Paper.objects.filter(pk=paper.pk).update(github_repo=HOSTILE_LINK, code_url="data:text/html,x",
-                                             project_url=" javascript:alert(1)",
-                                             pdf_url="vbscript:x", abs_url="javascript:x")
+    paper = add_paper(
+        "2411.00601",
+        "Paper with a hostile code link",
+        listed=timezone.localdate(),
+        hf_upvotes=3,
+        abstract="A hostile repository link in the record.",
+    )
+    Paper.objects.filter(pk=paper.pk).update(
+        github_repo=HOSTILE_LINK,
+        code_url="data:text/html,x",
+        project_url=" javascript:alert(1)",
+        pdf_url="vbscript:x",
+        abs_url="javascript:x",
+    )
     return Paper.objects.get(pk=paper.pk)
 
 
@@ -119,7 +158,7 @@ def test_a_stored_javascript_link_is_never_rendered(client, reader_client):
     for url in ("/", f"/papers/{paper.key}", "/search?q=hostile+repository&mode=lexical", "/trending"):
         for who in (client, reader_client):
             page = who.get(url).content.decode()
-            assert f'/papers/{paper.key}' in page, url
+            assert f"/papers/{paper.key}" in page, url
             bad = [h for h in _hrefs(page) if re.match(r"\s*(javascript|data|vbscript):", h, re.I)]
             assert bad == [], (url, bad)
     (item,) = [i for i in client.get("/api/daily_papers").json() if i["paper"]["id"] == paper.key]
@@ -133,8 +172,16 @@ def test_a_stored_javascript_link_is_not_in_the_digest(cli):
     from tests.digest.conftest import subscriber
 
     subscriber("reader@example.org")
-    result = cli("digest", "preview", "--period", "daily", "--date", paper.listed_on.isoformat(),
-                 "--to", "reader@example.org")
+    result = cli(
+        "digest",
+        "preview",
+        "--period",
+        "daily",
+        "--date",
+        paper.listed_on.isoformat(),
+        "--to",
+        "reader@example.org",
+    )
     message = result.stdout.decode()
     assert result.returncode == 0, result.stderr
     assert "Paper with a hostile code link" in message
@@ -144,25 +191,42 @@ def test_a_stored_javascript_link_is_not_in_the_digest(cli):
 @pytest.mark.django_db
 def test_comments_link_http_urls_only(client):
     paper = add_paper("2411.00502", "A discussed paper", listed=DAY)
-    Comment.objects.create(paper=paper, author=user("mallory"),
-                           body="see javascript:alert(1) and www.example.org and "
-                                "mailto:x@example.org and https://example.org/a?b=1&c=2.")
+    Comment.objects.create(
+        paper=paper,
+        author=user("mallory"),
+        body="see javascript:alert(1) and www.example.org and "
+        "mailto:x@example.org and https://example.org/a?b=1&c=2.",
+    )
     page = client.get(f"/papers/{paper.key}").content.decode()
-    body = page[page.index('class="comment-body"'):]
-    links = re.findall(r'<a href="([^"]*)"', body[:body.index("</div>")])
+    body = page[page.index('class="comment-body"') :]
+    links = re.findall(r'<a href="([^"]*)"', body[: body.index("</div>")])
     assert links == ["https://example.org/a?b=1&amp;c=2"]
 
 
 MARKDOWN_ATTACKS = [
-    "[x](javascript:alert(1))", "[x](JaVaScRiPt:alert(1))", "[x]( javascript:alert(1) )",
-    "[x](&#106;avascript:alert(1))", "[x](java&#x09;script:alert(1))", "[x](vbscript:msgbox)",
-    "[x](data:text/html;base64,PHNjcmlwdD4=)", "[x]: javascript:alert(1)\n\n[x]",
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '<a href="javascript:x">a</a>',
-    "<svg/onload=alert(1)>", "<iframe src=//evil.example>", "![](javascript:alert(1))",
-    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)", "![x](https://evil.example/t.gif)",
-    "<javascript:alert(1)>", "<data:text/html,x>", "&lt;script&gt;alert(1)&lt;/script&gt;",
-    "&#60;img src=x onerror=alert(1)&#62;", "[x](/admin/) and [y](//evil.example)",
-    '[x](https://ok.example "a\" onmouseover=\"alert(1)")', "```\n</code><script>x</script>\n```",
+    "[x](javascript:alert(1))",
+    "[x](JaVaScRiPt:alert(1))",
+    "[x]( javascript:alert(1) )",
+    "[x](&#106;avascript:alert(1))",
+    "[x](java&#x09;script:alert(1))",
+    "[x](vbscript:msgbox)",
+    "[x](data:text/html;base64,PHNjcmlwdD4=)",
+    "[x]: javascript:alert(1)\n\n[x]",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:x">a</a>',
+    "<svg/onload=alert(1)>",
+    "<iframe src=//evil.example>",
+    "![](javascript:alert(1))",
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
+    "![x](https://evil.example/t.gif)",
+    "<javascript:alert(1)>",
+    "<data:text/html,x>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "&#60;img src=x onerror=alert(1)&#62;",
+    "[x](/admin/) and [y](//evil.example)",
+    '[x](https://ok.example "a" onmouseover="alert(1)")',
+    "```\n</code><script>x</script>\n```",
 ]
 
 
@@ -173,8 +237,8 @@ def test_markdown_comments_cannot_run_script_or_load_anything(client, body):
     comment = Comment.objects.create(paper=paper, author=user("mallory"), body=body)
     page = client.get(f"/papers/{paper.key}").content.decode()
     start = page.index(f'id="comment-{comment.pk}"')
-    shown = page[start:page.index("</article>", start)]
-    shown = shown[shown.index('class="comment-body"'):]
+    shown = page[start : page.index("</article>", start)]
+    shown = shown[shown.index('class="comment-body"') :]
     tags = re.findall(r"<([a-z0-9]+)", shown)
     assert set(tags) <= {"div", "p", "a", "code", "pre", "form", "input", "button", "span"}, tags
     # Escaped markup may say "onerror" as text; no real tag may carry a handler.
@@ -188,19 +252,24 @@ def test_markdown_comments_cannot_run_script_or_load_anything(client, body):
 @pytest.mark.django_db
 def test_an_autolink_and_an_entity_stay_what_they_say(client):
     paper = add_paper("2411.00510", "A discussed paper", listed=DAY)
-    Comment.objects.create(paper=paper, author=user("mallory"),
-                           body="<https://example.org/x?a=1&b=2> &amp; &copy; <x@example.org>")
+    Comment.objects.create(
+        paper=paper,
+        author=user("mallory"),
+        body="<https://example.org/x?a=1&b=2> &amp; &copy; <x@example.org>",
+    )
     page = client.get(f"/papers/{paper.key}").content.decode()
-    body = page[page.index('class="comment-body"'):]
-    body = body[:body.index("</div>")]
-    assert re.findall(r'<a href="([^"]*)"', body) == ["https://example.org/x?a=1&amp;b=2",
-                                                       "mailto:x@example.org"]
+    body = page[page.index('class="comment-body"') :]
+    body = body[: body.index("</div>")]
+    assert re.findall(r'<a href="([^"]*)"', body) == [
+        "https://example.org/x?a=1&amp;b=2",
+        "mailto:x@example.org",
+    ]
     assert "&amp; ©" in body
 
 
 def _bibtex_fields(entry: str) -> dict[str, str]:
     """Fields as BibTeX itself reads them: braces count whatever precedes them."""
-    body = entry[entry.index(",") + 1:]
+    body = entry[entry.index(",") + 1 :]
     fields, position = {}, 0
     while True:
         match = re.compile(r"\s*(\w+)\s*=\s*\{").match(body, position)
@@ -210,26 +279,42 @@ def _bibtex_fields(entry: str) -> dict[str, str]:
         while depth:
             depth += {"{": 1, "}": -1}.get(body[cursor], 0)
             cursor += 1
-        fields[match.group(1)] = body[match.end():cursor - 1]
-        position = body.index(",", cursor) + 1 if "," in body[cursor:cursor + 3] else len(body)
+        fields[match.group(1)] = body[match.end() : cursor - 1]
+        position = body.index(",", cursor) + 1 if "," in body[cursor : cursor + 3] else len(body)
     return fields
 
 
 @pytest.mark.django_db
 def test_a_bibtex_title_cannot_add_fields(client):
-    add_paper("2411.00503", 'Nice paper }}, note = "INJECTED", year = 1999', listed=DAY,
-              authors=("Eve }}, note = {X",))
+    add_paper(
+        "2411.00503",
+        'Nice paper }}, note = "INJECTED", year = 1999',
+        listed=DAY,
+        authors=("Eve }}, note = {X",),
+    )
     entry = client.get("/papers/2411.00503.bib").content.decode()
     fields = _bibtex_fields(entry)
-    assert set(fields) == {"title", "author", "year", "month", "eprint", "archivePrefix",
-                           "primaryClass", "url"}, fields
+    assert set(fields) == {
+        "title",
+        "author",
+        "year",
+        "month",
+        "eprint",
+        "archivePrefix",
+        "primaryClass",
+        "url",
+    }, fields
     assert fields["year"] == "2024" and "INJECTED" in fields["title"]
 
 
 @pytest.mark.django_db
 def test_bibtex_neutralises_tex_that_reads_files(client):
-    add_paper("2411.00504", r"Leaky $\input{/etc/passwd}$ and \input{/etc/shadow} $^^5cinput x$ "
-                            r"but $O(n^2)$ and $\{x \mid x > 0\}$ stay", listed=DAY)
+    add_paper(
+        "2411.00504",
+        r"Leaky $\input{/etc/passwd}$ and \input{/etc/shadow} $^^5cinput x$ "
+        r"but $O(n^2)$ and $\{x \mid x > 0\}$ stay",
+        listed=DAY,
+    )
     title = _bibtex_fields(client.get("/papers/2411.00504.bib").content.decode())["title"]
     assert not re.search(r"(?<!textbackslash\{\})\\input", title), title
     assert "^^" not in title
@@ -238,11 +323,16 @@ def test_bibtex_neutralises_tex_that_reads_files(client):
 
 @pytest.mark.django_db
 def test_rss_descriptions_are_escaped_text(client):
-    add_paper("2411.00505", "Image paper", listed=timezone.localdate(),
-              abstract='An abstract with <img src=x onerror="alert(1)"> and <b>bold</b> markup.')
+    add_paper(
+        "2411.00505",
+        "Image paper",
+        listed=timezone.localdate(),
+        abstract='An abstract with <img src=x onerror="alert(1)"> and <b>bold</b> markup.',
+    )
     feed = etree.fromstring(client.get("/feeds/daily.xml").content)
-    (description,) = [item.findtext("description") for item in feed.iter("item")
-                      if item.findtext("title") == "Image paper"]
+    (description,) = [
+        item.findtext("description") for item in feed.iter("item") if item.findtext("title") == "Image paper"
+    ]
     # What a feed reader renders as HTML: the markup is shown as text, not made into elements.
     assert "<img" not in description and "<b>" not in description
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in description
@@ -268,9 +358,21 @@ def test_latex_rendering_is_linear_in_the_input(client, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/", "/trending", "/search?q=x", "/submit", "/account/signin",
-                                 "/subscribe", "/papers/2411.00507", "/api/docs", "/nowhere",
-                                 "/admin/login/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/trending",
+        "/search?q=x",
+        "/submit",
+        "/account/signin",
+        "/subscribe",
+        "/papers/2411.00507",
+        "/api/docs",
+        "/nowhere",
+        "/admin/login/",
+    ],
+)
 def test_every_page_has_a_content_security_policy(client, url):
     add_paper("2411.00507", "A paper", listed=DAY)
     for _ in range(2):  # the second answer may come from the page cache

@@ -56,11 +56,14 @@ def test_uploading_a_bibtex_file_shows_what_matched_and_what_did_not(reader_clie
     assert saved_keys(reader_client.user) == ["1706.03762", "1810.04805", "2106.09685"]
 
 
-@pytest.mark.parametrize("name, summary", [
-    ("zotero-csl.json", "Read 5 entries from the CSL-JSON (2 parts could not be read)"),
-    ("mendeley.ris", "Read 5 entries from the RIS (1 part could not be read)"),
-    ("reading-list.txt", "Read 6 entries from the list of arXiv ids (2 parts could not be read)"),
-])
+@pytest.mark.parametrize(
+    "name, summary",
+    [
+        ("zotero-csl.json", "Read 5 entries from the CSL-JSON (2 parts could not be read)"),
+        ("mendeley.ris", "Read 5 entries from the RIS (1 part could not be read)"),
+        ("reading-list.txt", "Read 6 entries from the list of arXiv ids (2 parts could not be read)"),
+    ],
+)
 def test_every_format_can_be_uploaded(reader_client, papers, name, summary):
     page = reader_client.post("/library/import", {"file": upload(name)}).content.decode()
     assert summary in page and "added to Saved" in page
@@ -68,25 +71,29 @@ def test_every_format_can_be_uploaded(reader_client, papers, name, summary):
 
 def test_pasted_ids_go_into_the_chosen_collection(reader_client, papers):
     group = shelf.create_collection(reader_client.user, "Reading group")
-    response = reader_client.post("/library/import", {"text": "https://arxiv.org/abs/1706.03762v3\n"
-                                                              "2106.09685", "collection": group.pk})
+    response = reader_client.post(
+        "/library/import", {"text": "https://arxiv.org/abs/1706.03762v3\n2106.09685", "collection": group.pk}
+    )
     assert response.status_code == 200 and "2 added to Reading group" in response.content.decode()
     assert [item.paper.key for item in shelf.items(group)] == ["1706.03762", "2106.09685"]
     assert saved_keys(reader_client.user) == []
 
 
-@pytest.mark.parametrize("form, message", [
-    ({}, "Choose a file to upload, or paste arXiv ids or links."),
-    ({"text": "   "}, "Choose a file to upload"),
-    ({"file": SimpleUploadedFile("empty.bib", b"")}, "The file is empty."),
-    ({"file": SimpleUploadedFile("paper.pdf", b"%PDF-1.5\n\x00\x01")}, "This is a PDF document"),
-    ({"file": SimpleUploadedFile("x.bin", bytes(range(256)) * 4)}, "This is not a text file"),
-    ({"file": SimpleUploadedFile("big.ris", b"TY  - JOUR\n" * 500_000)}, "larger than 5 MB"),
-    ({"file": SimpleUploadedFile(f"{HOSTILE}.bib", b"nothing")}, "No BibTeX entries were found in"),
-    ({"text": f"{HOSTILE}\nno ids"}, "No arXiv id or link was found"),
-    ({"text": "1706.03762", "collection": "99999"}, "Choose one of your collections."),
-    ({"text": "1706.03762", "collection": "1e9"}, "Choose one of your collections."),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({}, "Choose a file to upload, or paste arXiv ids or links."),
+        ({"text": "   "}, "Choose a file to upload"),
+        ({"file": SimpleUploadedFile("empty.bib", b"")}, "The file is empty."),
+        ({"file": SimpleUploadedFile("paper.pdf", b"%PDF-1.5\n\x00\x01")}, "This is a PDF document"),
+        ({"file": SimpleUploadedFile("x.bin", bytes(range(256)) * 4)}, "This is not a text file"),
+        ({"file": SimpleUploadedFile("big.ris", b"TY  - JOUR\n" * 500_000)}, "larger than 5 MB"),
+        ({"file": SimpleUploadedFile(f"{HOSTILE}.bib", b"nothing")}, "No BibTeX entries were found in"),
+        ({"text": f"{HOSTILE}\nno ids"}, "No arXiv id or link was found"),
+        ({"text": "1706.03762", "collection": "99999"}, "Choose one of your collections."),
+        ({"text": "1706.03762", "collection": "1e9"}, "Choose one of your collections."),
+    ],
+)
 def test_bad_input_gets_the_form_again_with_words(reader_client, papers, form, message):
     response = reader_client.post("/library/import", form)
     page = response.content.decode()
@@ -123,12 +130,13 @@ def test_imports_need_the_csrf_token_and_are_rate_limited(reader_client, papers,
 def test_unmatched_ids_are_fetched_from_arxiv(reader_client, papers, settings):
     group = shelf.create_collection(reader_client.user, "To read")
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query",
-                           "ARXIV_DELAY": 0.0}
+        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query", "ARXIV_DELAY": 0.0}
         report = reader_client.post("/library/import", {"text": "2606.13677", "collection": group.pk})
         assert '<input type="hidden" name="id" value="2606.13677">' in report.content.decode()
-        response = reader_client.post("/library/import", {"action": "fetch", "collection": group.pk,
-                                                          "id": ["2606.13677", "2606.99999", HOSTILE]})
+        response = reader_client.post(
+            "/library/import",
+            {"action": "fetch", "collection": group.pk, "id": ["2606.13677", "2606.99999", HOSTILE]},
+        )
     page = response.content.decode()
     assert response.status_code == 200 and "Fetched from arXiv" in page
     assert "Mana: Dexterous Manipulation of Articulated Tools" in page
@@ -143,15 +151,36 @@ def test_the_fetch_limit_is_offered_again(reader_client, papers, settings, monke
     assert response.status_code == 200 and "Try the 1 not fetched again" in page
 
 
-NASTY = ["", "\x00", "²", "99999999999999999999999", "-1", "x" * 3000, "a\r\nb", "\ud7ff", "'\"<>",
-         "@misc{", "TY  - ", "[", "{", "[{}]", '{"items": 5}', "@misc{a,\n title={\\", "\u202e"]
+NASTY = [
+    "",
+    "\x00",
+    "²",
+    "99999999999999999999999",
+    "-1",
+    "x" * 3000,
+    "a\r\nb",
+    "\ud7ff",
+    "'\"<>",
+    "@misc{",
+    "TY  - ",
+    "[",
+    "{",
+    "[{}]",
+    '{"items": 5}',
+    "@misc{a,\n title={\\",
+    "\u202e",
+]
 
 
 def test_no_field_value_gets_a_500(reader_client, papers):
     for value in NASTY:
-        for form in ({"text": value}, {"collection": value, "text": "1706.03762"},
-                     {"action": value, "text": value}, {"action": "fetch", "id": [value, value]},
-                     {"file": SimpleUploadedFile(value[:50] or "f", value.encode("utf-8", "surrogatepass"))},
-                     {"file": SimpleUploadedFile("f.json", value.encode("utf-16"))}):
+        for form in (
+            {"text": value},
+            {"collection": value, "text": "1706.03762"},
+            {"action": value, "text": value},
+            {"action": "fetch", "id": [value, value]},
+            {"file": SimpleUploadedFile(value[:50] or "f", value.encode("utf-8", "surrogatepass"))},
+            {"file": SimpleUploadedFile("f.json", value.encode("utf-16"))},
+        ):
             response = reader_client.post("/library/import", form)
             assert response.status_code in (200, 400), (form, response.status_code)

@@ -20,27 +20,36 @@ DAY = date(2024, 11, 28)
 
 @pytest.fixture
 def papers():
-    return [add_paper("2411.00601", "Speculative decoding with tiny drafts", listed=DAY, hf_upvotes=2,
-                      authors=("Grace Hopper", "Mu\\~noz, Ana")),
-            add_paper("2411.00602", "Graph networks for molecules", listed=DAY, hf_upvotes=1),
-            add_paper("2411.00603", "A survey of draft models", listed=DAY, hf_upvotes=1)]
+    return [
+        add_paper(
+            "2411.00601",
+            "Speculative decoding with tiny drafts",
+            listed=DAY,
+            hf_upvotes=2,
+            authors=("Grace Hopper", "Mu\\~noz, Ana"),
+        ),
+        add_paper("2411.00602", "Graph networks for molecules", listed=DAY, hf_upvotes=1),
+        add_paper("2411.00603", "A survey of draft models", listed=DAY, hf_upvotes=1),
+    ]
 
 
 def test_saving_from_a_form_and_from_the_script(reader_client, papers):
     first, second, _ = papers
     back = reader_client.post(f"/papers/{first.key}/save", {"action": "save", "next": "/trending"})
     assert back.status_code == 302 and back["Location"] == "/trending"
-    scripted = reader_client.post(f"/papers/{second.key}/save", {"action": "save"},
-                                  HTTP_ACCEPT="application/json")
+    scripted = reader_client.post(
+        f"/papers/{second.key}/save", {"action": "save"}, HTTP_ACCEPT="application/json"
+    )
     assert scripted.json()["saved"] is True
     library = reader_client.get("/library").content.decode()
     assert "Speculative decoding with tiny drafts" in library and "Graph networks" in library
-    assert "Saved <span class=\"muted\">· 2</span>" in library
+    assert 'Saved <span class="muted">· 2</span>' in library
     # Saving twice keeps one copy; unsaving takes it out.
     reader_client.post(f"/papers/{first.key}/save", {"action": "save"})
     assert shelf.items(shelf.saved_collection(reader_client.user)).count() == 2
-    gone = reader_client.post(f"/papers/{first.key}/save", {"action": "unsave"},
-                              HTTP_ACCEPT="application/json")
+    gone = reader_client.post(
+        f"/papers/{first.key}/save", {"action": "unsave"}, HTTP_ACCEPT="application/json"
+    )
     assert gone.json()["saved"] is False
     day = reader_client.get(f"/papers/date/{DAY}?view=all&cat=").content.decode()
     assert 'aria-pressed="true" data-on="Saved"' in day  # the second paper's button says Saved
@@ -63,8 +72,9 @@ def test_writes_need_the_csrf_token(papers):
 
 def test_collections_are_private_until_made_public(reader_client, papers):
     client = Client()  # a visitor (reader_client is the test client, signed in)
-    made = reader_client.post("/collections/new", {"name": f"Reading group {HOSTILE}",
-                                                   "description": "Week 3"})
+    made = reader_client.post(
+        "/collections/new", {"name": f"Reading group {HOSTILE}", "description": "Week 3"}
+    )
     collection = Collection.objects.get(owner=reader_client.user, is_default=False)
     assert made["Location"] == f"/collections/{collection.pk}"
     for paper in papers[:2]:
@@ -78,8 +88,10 @@ def test_collections_are_private_until_made_public(reader_client, papers):
     assert "Reading group" in public and "Speculative decoding with tiny drafts" in public
     assert "Edit collection" not in public  # a visitor reads, only the owner arranges
     feed = feedparser.parse(client.get(f"/collections/{collection.pk}.atom").content)
-    assert [e.title for e in feed.entries] == ["Speculative decoding with tiny drafts",
-                                               "Graph networks for molecules"]
+    assert [e.title for e in feed.entries] == [
+        "Speculative decoding with tiny drafts",
+        "Graph networks for molecules",
+    ]
     assert "@misc{" in client.get(f"/collections/{collection.pk}.bib").content.decode()
     csl = json.loads(client.get(f"/collections/{collection.pk}.json").content)
     assert [item["title"] for item in csl][0] == "Speculative decoding with tiny drafts"
@@ -94,10 +106,16 @@ def test_the_owner_reorders_annotates_and_removes(reader_client, papers):
     reader_client.post(url, {"paper": papers[0].key, "action": "note", "note": "Read §3 first"})
     order = [item.paper.key for item in shelf.items(collection)]
     assert order == [papers[0].key, papers[2].key, papers[1].key]
-    reader_client.post(f"/collections/{collection.pk}/order",
-                       {"paper": [papers[1].key, papers[0].key]}, HTTP_ACCEPT="application/json")
-    assert [item.paper.key for item in shelf.items(collection)] == [papers[1].key, papers[0].key,
-                                                                    papers[2].key]
+    reader_client.post(
+        f"/collections/{collection.pk}/order",
+        {"paper": [papers[1].key, papers[0].key]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert [item.paper.key for item in shelf.items(collection)] == [
+        papers[1].key,
+        papers[0].key,
+        papers[2].key,
+    ]
     reader_client.post(url, {"paper": papers[1].key, "action": "remove"})
     page = reader_client.get(f"/collections/{collection.pk}").content.decode()
     assert "Read §3 first" in page and "Graph networks" not in page.split("collection-items", 1)[1]
@@ -108,10 +126,13 @@ def test_nobody_touches_another_readers_collection(reader_client, papers):
     theirs = shelf.create_collection(other, "Theirs")
     shelf.add(other, papers[0], theirs)
     assert reader_client.get(f"/collections/{theirs.pk}").status_code == 404
-    assert reader_client.post(f"/collections/{theirs.pk}/items",
-                              {"paper": papers[0].key, "action": "remove"}).status_code == 404
-    assert reader_client.post(f"/papers/{papers[1].key}/save",
-                              {"collection": theirs.pk}).status_code == 400
+    assert (
+        reader_client.post(
+            f"/collections/{theirs.pk}/items", {"paper": papers[0].key, "action": "remove"}
+        ).status_code
+        == 404
+    )
+    assert reader_client.post(f"/papers/{papers[1].key}/save", {"collection": theirs.pk}).status_code == 400
     assert [i.paper_id for i in shelf.items(theirs)] == [papers[0].pk]
 
 
@@ -144,8 +165,9 @@ def test_opening_a_paper_marks_it_read_and_listings_dim_or_hide_it(reader_client
 
 def test_not_interested_hides_a_paper_until_undone(reader_client, papers):
     listing = f"/papers/date/{DAY}?view=all&cat="
-    answer = reader_client.post(f"/papers/{papers[1].key}/state", {"action": "dismiss"},
-                                HTTP_ACCEPT="application/json")
+    answer = reader_client.post(
+        f"/papers/{papers[1].key}/state", {"action": "dismiss"}, HTTP_ACCEPT="application/json"
+    )
     assert answer.json() == {"read": False, "dismissed": True}
     assert "Graph networks" not in reader_client.get(listing).content.decode()
     assert "Graph networks" in reader_client.get("/library").content.decode()  # listed to undo
@@ -159,11 +181,15 @@ def test_following_authors_topics_and_the_private_feed(reader_client, papers):
     assert ">Follow<" in page
     reader_client.post("/library/follow", {"kind": "author", "value": "Grace Hopper"})
     reader_client.post("/library/follow", {"kind": "category", "value": "cs.CL"})
-    assert reader_client.post("/library/follow", {"kind": "author", "value": "Nobody Atall"}).status_code == 400
+    assert (
+        reader_client.post("/library/follow", {"kind": "author", "value": "Nobody Atall"}).status_code == 400
+    )
     following = reader_client.get("/library/following").content.decode()
     assert "Grace Hopper" in following and "cs.CL" in following
     address = following.split('id="feed-url" tabindex="0">', 1)[1].split("<", 1)[0]
-    path = address.split("testserver", 1)[1] if "testserver" in address else address[address.index("/feeds"):]
+    path = (
+        address.split("testserver", 1)[1] if "testserver" in address else address[address.index("/feeds") :]
+    )
     feed = feedparser.parse(client.get(path).content)
     by_title = {e.title: e.summary for e in feed.entries}
     assert "Speculative decoding with tiny drafts" in by_title

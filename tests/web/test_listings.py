@@ -19,10 +19,8 @@ def test_home_shows_todays_papers_most_upvoted_first(client):
     today = dj_timezone.localdate()
     add_paper("2411.00101", "Quiet paper", listed=today, hf_upvotes=1)
     add_paper("2411.00102", "Popular paper", listed=today, hf_upvotes=40)
-    add_paper("2411.00103", "Newer unvoted", listed=today,
-              published=datetime(2024, 11, 27, tzinfo=UTC))
-    add_paper("2411.00104", "Older unvoted", listed=today,
-              published=datetime(2024, 11, 20, tzinfo=UTC))
+    add_paper("2411.00103", "Newer unvoted", listed=today, published=datetime(2024, 11, 27, tzinfo=UTC))
+    add_paper("2411.00104", "Older unvoted", listed=today, published=datetime(2024, 11, 20, tzinfo=UTC))
     add_paper("2411.00105", "Yesterday's", listed=today - timedelta(days=1), hf_upvotes=99)
     response = client.get("/")
     assert response.status_code == 200
@@ -78,13 +76,30 @@ def test_long_listings_are_paginated(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", [
-    "/papers/date/2024-13-01", "/papers/date/2024-02-30", "/papers/date/20241128", "/papers/date/x",
-    "/papers/date/0000-01-01", "/papers/week/2024-W54", "/papers/week/2024-W00", "/papers/week/2024-48",
-    "/papers/month/2024-13", "/papers/month/2024-00", "/papers/month/0000-01", "/papers/month/24-1",
-    "/papers/9999.99999", "/papers/a/b/c", "/papers/seed:missing.bib",
-    "/categories/no.such", "/authors/Nobody%20Here", "/feeds/nothing.xml", "/feeds/daily.json",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/papers/date/2024-13-01",
+        "/papers/date/2024-02-30",
+        "/papers/date/20241128",
+        "/papers/date/x",
+        "/papers/date/0000-01-01",
+        "/papers/week/2024-W54",
+        "/papers/week/2024-W00",
+        "/papers/week/2024-48",
+        "/papers/month/2024-13",
+        "/papers/month/2024-00",
+        "/papers/month/0000-01",
+        "/papers/month/24-1",
+        "/papers/9999.99999",
+        "/papers/a/b/c",
+        "/papers/seed:missing.bib",
+        "/categories/no.such",
+        "/authors/Nobody%20Here",
+        "/feeds/nothing.xml",
+        "/feeds/daily.json",
+    ],
+)
 def test_malformed_or_unknown_addresses_are_404_pages_not_errors(client, url):
     response = client.get(url)
     assert response.status_code == 404
@@ -112,10 +127,20 @@ def arxiv_day(db):
     add_paper("2411.00120", "Submitted to the daily feed", listed=day, hf_upvotes=3, categories=("cs.CL",))
     voted = add_paper("2411.00121", "Upvoted here", listed=day, categories=("cs.LG", "stat.ML"))
     votes.set_vote(user("fan"), voted, True)
-    add_paper("2411.00122", "A physics paper", listed=day, categories=("hep-th",),
-              published=datetime(2024, 11, 27, tzinfo=UTC))
-    add_paper("2411.00123", "A vision paper", listed=day, categories=("cs.CV",),
-              published=datetime(2024, 11, 26, tzinfo=UTC))
+    add_paper(
+        "2411.00122",
+        "A physics paper",
+        listed=day,
+        categories=("hep-th",),
+        published=datetime(2024, 11, 27, tzinfo=UTC),
+    )
+    add_paper(
+        "2411.00123",
+        "A vision paper",
+        listed=day,
+        categories=("cs.CV",),
+        published=datetime(2024, 11, 26, tzinfo=UTC),
+    )
     return day
 
 
@@ -142,7 +167,10 @@ def test_category_facets_combine_and_count(client, arxiv_day):
     assert sorted(_cards(both)) == ["A physics paper", "A vision paper"]
     # An archive stands for its categories; a facet link removes a chosen category.
     assert sorted(_cards(client.get("/papers/date/2024-11-28?view=all&cat=cs"))) == [
-        "A vision paper", "Submitted to the daily feed", "Upvoted here"]
+        "A vision paper",
+        "Submitted to the daily feed",
+        "Upvoted here",
+    ]
     assert 'href="?view=all&amp;cat=cs.CV"' in both.content.decode()
 
 
@@ -158,8 +186,10 @@ def test_sorting_by_votes_trending_and_newest(client, arxiv_day):
 def test_a_readers_categories_are_remembered(reader_client, arxiv_day):
     page = reader_client.get("/papers/date/2024-11-28?view=all&cat=hep-th").content.decode()
     assert "Open listings with these categories" in page
-    saved = reader_client.post("/account/categories", {"categories": ["hep-th"],
-                                                        "next": "/papers/date/2024-11-28?view=all&cat=hep-th"})
+    saved = reader_client.post(
+        "/account/categories",
+        {"categories": ["hep-th"], "next": "/papers/date/2024-11-28?view=all&cat=hep-th"},
+    )
     assert saved.status_code == 302
     assert _cards(reader_client.get("/papers/date/2024-11-28?view=all")) == ["A physics paper"]
     assert "Showing your categories" in reader_client.get("/papers/date/2024-11-28?view=all").content.decode()
@@ -183,10 +213,20 @@ def test_themes_are_chips_that_filter_and_have_feeds(client, arxiv_day):
     from paperroute.search.models import ThemeSet
 
     ids = dict(Paper.objects.values_list("title", "pk"))
-    ThemeSet.objects.create(kind="day", start=arxiv_day, fingerprint="x", themes=[
-        {"slug": "language-models", "label": "language models · decoding", "terms": [],
-         "members": [ids["Submitted to the daily feed"], ids["A physics paper"]]},
-        {"slug": "vision", "label": "vision · images", "terms": [], "members": [ids["A vision paper"]]}])
+    ThemeSet.objects.create(
+        kind="day",
+        start=arxiv_day,
+        fingerprint="x",
+        themes=[
+            {
+                "slug": "language-models",
+                "label": "language models · decoding",
+                "terms": [],
+                "members": [ids["Submitted to the daily feed"], ids["A physics paper"]],
+            },
+            {"slug": "vision", "label": "vision · images", "terms": [], "members": [ids["A vision paper"]]},
+        ],
+    )
     page = client.get("/papers/date/2024-11-28?view=all&cat=").content.decode()
     assert 'language models · decoding <span class="count">2</span>' in page
     chosen = client.get("/papers/date/2024-11-28?view=all&cat=&theme=language-models")
@@ -205,8 +245,14 @@ def test_a_collaboration_paper_with_thousands_of_authors_lists_like_any_other(cl
     expressions cannot hold one term per author."""
     day = date(2024, 11, 28)
     authors = tuple(f"Physicist Number{i} Collaborator" for i in range(2500))
-    add_paper("2411.09990", "Observation of a collaboration-sized author list", listed=day,
-              hf_upvotes=1, authors=authors, categories=("hep-ex",))
+    add_paper(
+        "2411.09990",
+        "Observation of a collaboration-sized author list",
+        listed=day,
+        hf_upvotes=1,
+        authors=authors,
+        categories=("hep-ex",),
+    )
     page = client.get(f"/papers/date/{day}?view=all&cat=")
     assert page.status_code == 200
     assert "Observation of a collaboration-sized author list" in page.content.decode()

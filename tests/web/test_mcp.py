@@ -25,24 +25,46 @@ from tests.conftest import ROOT, stop_server
 pytestmark = pytest.mark.slow
 
 
-TOOLS = {"search_papers", "daily_papers", "paper", "related_papers", "my_library",
-         "recommendations", "upvote"}
+TOOLS = {
+    "search_papers",
+    "daily_papers",
+    "paper",
+    "related_papers",
+    "my_library",
+    "recommendations",
+    "upvote",
+}
 DAY = "2024-11-28"
 
 
 @pytest.fixture
 def site(cli, cli_env):
     """A few papers with the keyword index built, and a reader with a token and a saved paper."""
-    spec = add_paper("2411.00801", "Speculative decoding for fast inference", listed=date(2024, 11, 28),
-                     hf_upvotes=7, abstract="We accelerate inference with speculative decoding.",
-                     code="https://github.com/a/spec",
-                     published=datetime(2024, 11, 26, 9, tzinfo=UTC))
-    add_paper("2411.00802", "Graph networks for molecules", listed=date(2024, 11, 28),
-              abstract="Molecular property prediction with graph networks.", authors=("Grace Hopper",),
-              published=datetime(2024, 11, 26, 15, tzinfo=UTC))
-    add_paper("2411.00803", "Decoding with a tiny draft model", listed=date(2024, 11, 20),
-              hf_upvotes=2, abstract="Speculative decoding with a small draft model.",
-              published=datetime(2024, 11, 18, 12, tzinfo=UTC))
+    spec = add_paper(
+        "2411.00801",
+        "Speculative decoding for fast inference",
+        listed=date(2024, 11, 28),
+        hf_upvotes=7,
+        abstract="We accelerate inference with speculative decoding.",
+        code="https://github.com/a/spec",
+        published=datetime(2024, 11, 26, 9, tzinfo=UTC),
+    )
+    add_paper(
+        "2411.00802",
+        "Graph networks for molecules",
+        listed=date(2024, 11, 28),
+        abstract="Molecular property prediction with graph networks.",
+        authors=("Grace Hopper",),
+        published=datetime(2024, 11, 26, 15, tzinfo=UTC),
+    )
+    add_paper(
+        "2411.00803",
+        "Decoding with a tiny draft model",
+        listed=date(2024, 11, 20),
+        hf_upvotes=2,
+        abstract="Speculative decoding with a small draft model.",
+        published=datetime(2024, 11, 18, 12, tzinfo=UTC),
+    )
     comments.add(user("bob"), spec, "Nice paper")
     reader = user("reader")
     shelf.add(reader, spec, note="read this week")
@@ -50,17 +72,22 @@ def site(cli, cli_env):
     _, secret = tokens.create(reader, "agent")
     assert cli("index", "sync", "--no-embed", "--quiet").returncode == 0
     # Links in answers lead to the site this test process knows, as the API's do.
-    env = {**cli_env, "PAPERROUTE_SITE_URL": str(settings.CONFIG["SITE_URL"]),
-           "PAPERROUTE_RATE_VOTES": "3/day"}
+    env = {
+        **cli_env,
+        "PAPERROUTE_SITE_URL": str(settings.CONFIG["SITE_URL"]),
+        "PAPERROUTE_RATE_VOTES": "3/day",
+    }
     return {"env": env, "secret": secret, "reader": reader}
 
 
 def call(client, name: str, **arguments):
     """A tool's structured answer; fails the test when the tool reports an error."""
+
     async def go():
         result = await client.call_tool(name, arguments)
         assert not result.is_error, result.content
         return result.structured_content
+
     return go()
 
 
@@ -115,8 +142,7 @@ async def exercise(client, api, cli, auth: dict, secret: str) -> None:
     assert "2024-02-30" in await error_of(client, "recommendations", date="2024-02-30", **auth)
 
     voted = await call(client, "upvote", id="2411.00802", **auth)
-    assert voted == {"id": "2411.00802", "upvoted": True,
-                     "upvotes": api("/api/papers/2411.00802")["upvotes"]}
+    assert voted == {"id": "2411.00802", "upvoted": True, "upvotes": api("/api/papers/2411.00802")["upvotes"]}
     assert votes.has_voted(user("reader"), _paper("2411.00802"))
     assert (await call(client, "upvote", id="2411.00802", upvoted=False, **auth))["upvoted"] is False
     assert "unknown paper" in await error_of(client, "upvote", id="2401.99999", **auth)
@@ -136,28 +162,33 @@ def api(client, monkeypatch):
     """GET from the site's JSON API, as an anonymous reader or with a token."""
     # Called between the client's awaits: the test client and the ORM run in the event loop's thread.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
     def get(path: str, secret: str = ""):
         headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if secret else {}
         response = client.get(path, **headers)
         assert response.status_code == 200, response.content
         return response.json()
+
     return get
 
 
 def run(main) -> None:
     """Run the client; close the connections the ORM opened inside its event loop (asgiref gives
     the loop's code connections of its own), or PostgreSQL cannot drop the test database."""
+
     async def closing():
         try:
             await main()
         finally:
             connections.close_all()
+
     anyio.run(closing)
 
 
 def test_stdio(site, api, cli):
-    params = StdioServerParameters(command=sys.executable, args=["-m", "paperroute", "mcp"],
-                                   env=site["env"], cwd=str(ROOT))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "paperroute", "mcp"], env=site["env"], cwd=str(ROOT)
+    )
 
     async def main():
         async with Client(params, read_timeout_seconds=120) as client:
@@ -166,15 +197,23 @@ def test_stdio(site, api, cli):
     run(main)
 
 
-@pytest.mark.parametrize("command", [
-    ("serve", "--workers", "1", "--no-worker"),  # /mcp in the site's own web server
-    ("mcp", "--http"),                           # a server of its own
-], ids=["site", "standalone"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("serve", "--workers", "1", "--no-worker"),  # /mcp in the site's own web server
+        ("mcp", "--http"),  # a server of its own
+    ],
+    ids=["site", "standalone"],
+)
 def test_streamable_http(site, api, cli, command):
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "paperroute", *command, "--port", str(port)],
-                              cwd=ROOT, env=site["env"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", *command, "--port", str(port)],
+        cwd=ROOT,
+        env=site["env"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -189,14 +228,18 @@ def test_streamable_http(site, api, cli, command):
         async def main():
             # The token travels as HTTP clients send it: in the Authorization header.
             headers = {"Authorization": f"Bearer {site['secret']}"}
-            async with (httpx2.AsyncClient(headers=headers, timeout=120) as http,
-                        Client(streamable_http_client(url, http_client=http)) as client):
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=120) as http,
+                Client(streamable_http_client(url, http_client=http)) as client,
+            ):
                 await exercise(client, api, cli, {}, site["secret"])
             async with Client(url) as anonymous:
                 assert "API token" in await error_of(anonymous, "upvote", id="2411.00801")
             bad = {"Authorization": "Bearer prt_nonsense"}
-            async with (httpx2.AsyncClient(headers=bad, timeout=120) as http,
-                        Client(streamable_http_client(url, http_client=http)) as client):
+            async with (
+                httpx2.AsyncClient(headers=bad, timeout=120) as http,
+                Client(streamable_http_client(url, http_client=http)) as client,
+            ):
                 assert "bad token" in await error_of(client, "my_library")
 
         run(main)

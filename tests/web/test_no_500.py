@@ -23,18 +23,100 @@ from tests.community.helpers import add_paper, user
 PACKAGE = Path(__file__).resolve().parents[2] / "paperroute"
 # Every query parameter and form field a view reads; test_the_parameter_lists_are_complete keeps
 # these lists honest when a view starts reading a new one.
-QUERY = ["page", "q", "mode", "cat", "since", "until", "next", "welcome", "done", "code", "name",
-         "date", "week", "month", "sort", "p", "limit", "view", "theme", "period", "spell", "kept",
-         "read"]
-FORM = ["body", "email", "next", "action", "form", "username", "token", "name", "arxiv",
-        "frequency", "max_papers", "categories", "other_categories", "topics", "collection", "text",
-        "id", "paper", "note", "kind", "value", "description", "public", "parent", "reason", "emoji"]
-TRICKY = ["", "0", "-1", "²", "١٢", "௫", "1e3", "99999999999999999999999", "\x00", "a\x00b", "\n",
-          "a\r\nb", "%00", "..", "../..", "/", "//evil.example", "javascript:alert(1)", "<script>",
-          "'\"", "cs.CL", "2024-11-28", "2024-W48", "2024-11", "2411.00701", "hep-th/9901001",
-          "doi:10.1/x", "\u202e", "\ud7ff", "x" * 3000, "author:", "cat:", "year:99999..0", '"']
-values = st.one_of(st.sampled_from(TRICKY), st.text(st.characters(codec="utf-8"), max_size=40),
-                   st.text(st.characters(codec="utf-8"), max_size=4).map(lambda s: s + "\x00"))
+QUERY = [
+    "page",
+    "q",
+    "mode",
+    "cat",
+    "since",
+    "until",
+    "next",
+    "welcome",
+    "done",
+    "code",
+    "name",
+    "date",
+    "week",
+    "month",
+    "sort",
+    "p",
+    "limit",
+    "view",
+    "theme",
+    "period",
+    "spell",
+    "kept",
+    "read",
+]
+FORM = [
+    "body",
+    "email",
+    "next",
+    "action",
+    "form",
+    "username",
+    "token",
+    "name",
+    "arxiv",
+    "frequency",
+    "max_papers",
+    "categories",
+    "other_categories",
+    "topics",
+    "collection",
+    "text",
+    "id",
+    "paper",
+    "note",
+    "kind",
+    "value",
+    "description",
+    "public",
+    "parent",
+    "reason",
+    "emoji",
+]
+TRICKY = [
+    "",
+    "0",
+    "-1",
+    "²",
+    "١٢",
+    "௫",
+    "1e3",
+    "99999999999999999999999",
+    "\x00",
+    "a\x00b",
+    "\n",
+    "a\r\nb",
+    "%00",
+    "..",
+    "../..",
+    "/",
+    "//evil.example",
+    "javascript:alert(1)",
+    "<script>",
+    "'\"",
+    "cs.CL",
+    "2024-11-28",
+    "2024-W48",
+    "2024-11",
+    "2411.00701",
+    "hep-th/9901001",
+    "doi:10.1/x",
+    "\u202e",
+    "\ud7ff",
+    "x" * 3000,
+    "author:",
+    "cat:",
+    "year:99999..0",
+    '"',
+]
+values = st.one_of(
+    st.sampled_from(TRICKY),
+    st.text(st.characters(codec="utf-8"), max_size=40),
+    st.text(st.characters(codec="utf-8"), max_size=4).map(lambda s: s + "\x00"),
+)
 
 
 def routes() -> list[str]:
@@ -50,8 +132,13 @@ def routes() -> list[str]:
     return found
 
 
-API = ["/api/daily_papers", "/api/papers/search", "/api/papers/{}", "/api/papers/{}/upvote",
-       "/api/recommendations"]
+API = [
+    "/api/daily_papers",
+    "/api/papers/search",
+    "/api/papers/{}",
+    "/api/papers/{}/upvote",
+    "/api/recommendations",
+]
 ROUTES = routes() + API
 
 
@@ -70,9 +157,16 @@ def site(db):
     reader = user("fuzzer")
     comment = Comment.objects.create(paper=paper, author=reader, body="A comment to edit")
     token = subscriber("fuzz@example.org").token
-    valid = {"/papers/date/": ["2024-11-28"], "/papers/week/": ["2024-W48"],
-             "/papers/month/": ["2024-11"], "/categories/": ["cs.CL"], "/authors/": ["Ada Lovelace"],
-             "/comments/": [str(comment.pk)], "/subscription/": [token], "/feeds/": ["search", "xml"]}
+    valid = {
+        "/papers/date/": ["2024-11-28"],
+        "/papers/week/": ["2024-W48"],
+        "/papers/month/": ["2024-11"],
+        "/categories/": ["cs.CL"],
+        "/authors/": ["Ada Lovelace"],
+        "/comments/": [str(comment.pk)],
+        "/subscription/": [token],
+        "/feeds/": ["search", "xml"],
+    }
     return reader, valid
 
 
@@ -92,17 +186,24 @@ def _answer(client, method: str, url: str, form: dict | None = None, multipart: 
         return client.get(url)
     if multipart:
         return client.post(url, form or {})
-    return client.post(url, urlencode(form or {}, doseq=True),
-                       content_type="application/x-www-form-urlencoded",
-                       HTTP_AUTHORIZATION="Bearer s3cret")
+    return client.post(
+        url,
+        urlencode(form or {}, doseq=True),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Bearer s3cret",
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, settings):
     """The sweep: each path slot, query parameter and form field of each route gets each nasty
     value in turn, the others valid, as an anonymous visitor and as a signed-in reader."""
-    settings.CONFIG = {**settings.CONFIG, "BOUNCE_WEBHOOK": "s3cret", "RATE_COMMENTS": "10000/hour",
-                       "RATE_VOTES": "10000/hour"}
+    settings.CONFIG = {
+        **settings.CONFIG,
+        "BOUNCE_WEBHOOK": "s3cret",
+        "RATE_COMMENTS": "10000/hour",
+        "RATE_VOTES": "10000/hour",
+    }
     reader, valid = site
     failures = []
     for signed_in in (False, True):
@@ -112,8 +213,9 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
         for route in ROUTES:
             base = _valid_path(route, valid)
             requests = [("GET", _path(route, [value] * 2, False), None) for value in TRICKY]
-            requests += [("GET", f"{base}?{urlencode({name: value})}", None)
-                         for name in QUERY for value in NASTY]
+            requests += [
+                ("GET", f"{base}?{urlencode({name: value})}", None) for name in QUERY for value in NASTY
+            ]
             requests += [("POST", base, {name: value}) for name in FORM for value in NASTY]
             for method, url, form in requests:
                 status = _answer(client, method, url, form).status_code
@@ -125,9 +227,12 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
 
 
 request_shape = dict(
-    route=st.sampled_from(ROUTES), slots=st.lists(values, min_size=3, max_size=3),
-    keep_slashes=st.booleans(), query=st.dictionaries(st.sampled_from(QUERY), values, max_size=4),
-    signed_in=st.booleans())
+    route=st.sampled_from(ROUTES),
+    slots=st.lists(values, min_size=3, max_size=3),
+    keep_slashes=st.booleans(),
+    query=st.dictionaries(st.sampled_from(QUERY), values, max_size=4),
+    signed_in=st.booleans(),
+)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -136,8 +241,12 @@ def test_no_random_request_is_answered_with_a_500(site, client, settings):
     settings.CONFIG = {**settings.CONFIG, "BOUNCE_WEBHOOK": "s3cret"}
     reader, _ = site
 
-    @given(**request_shape, method=st.sampled_from(["GET", "POST"]),
-           form=st.dictionaries(st.sampled_from(FORM), values, max_size=5), multipart=st.booleans())
+    @given(
+        **request_shape,
+        method=st.sampled_from(["GET", "POST"]),
+        form=st.dictionaries(st.sampled_from(FORM), values, max_size=5),
+        multipart=st.booleans(),
+    )
     @examples(max_examples=500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def check(route, slots, keep_slashes, query, signed_in, method, form, multipart):
         client.logout()

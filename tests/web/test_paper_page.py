@@ -10,7 +10,9 @@ from tests.community.helpers import HOSTILE, add_paper
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("key", ["2411.17700", "hep-th/9901001", "seed:0123456789abcdef", "doi:10.1000/xyz.1"])
+@pytest.mark.parametrize(
+    "key", ["2411.17700", "hep-th/9901001", "seed:0123456789abcdef", "doi:10.1000/xyz.1"]
+)
 def test_every_kind_of_id_has_a_page_and_a_bib_file(client, key):
     add_paper(key, "Shapes of identifiers", listed=date(2024, 11, 28))
     page = client.get(f"/papers/{key}")
@@ -29,8 +31,13 @@ def test_a_versioned_or_prefixed_arxiv_id_redirects_to_the_paper(client):
 
 @pytest.mark.django_db
 def test_reference_managers_and_link_previews_find_their_tags(client):
-    add_paper("2411.17700", "Fast $O(n^2)$ sorting", authors=("Jun Cui", "Ana Lima"),
-              abstract="We reach $\\alpha = 0.5$ and 21\\% gains.", listed=date(2024, 11, 28))
+    add_paper(
+        "2411.17700",
+        "Fast $O(n^2)$ sorting",
+        authors=("Jun Cui", "Ana Lima"),
+        abstract="We reach $\\alpha = 0.5$ and 21\\% gains.",
+        listed=date(2024, 11, 28),
+    )
     page = client.get("/papers/2411.17700").content.decode()
     meta = dict(re.findall(r'<meta (?:name|property)="([^"]+)" content="([^"]*)"', page))
     assert meta["citation_title"] == "Fast O(n^2) sorting"
@@ -41,7 +48,7 @@ def test_reference_managers_and_link_previews_find_their_tags(client):
     assert meta["og:title"] == "Fast O(n^2) sorting"
     assert meta["og:url"] == "http://127.0.0.1:8000/papers/2411.17700"
     # LaTeX is shown readably: superscripts, Greek letters, escaped percent signs.
-    assert 'O(n<sup>2</sup>)' in page and "α = 0.5" in page and "21% gains" in page
+    assert "O(n<sup>2</sup>)" in page and "α = 0.5" in page and "21% gains" in page
     assert 'href="https://arxiv.org/abs/2411.17700"' in page and 'href="/papers/2411.17700.bib"' in page
 
 
@@ -49,13 +56,15 @@ def test_reference_managers_and_link_previews_find_their_tags(client):
 def test_bibtex_escapes_special_characters_and_joins_authors():
     from paperroute.catalog import bibtex
 
-    paper = add_paper("2411.17701", "R&D at 100% for $O(n)$ {cases} \\{x\\}",
-                      authors=("José Ñandú", "A_B #1"))
+    paper = add_paper(
+        "2411.17701", "R&D at 100% for $O(n)$ {cases} \\{x\\}", authors=("José Ñandú", "A_B #1")
+    )
     entry = bibtex.entry(paper)
     # TeX grouping braces go; BibTeX counts braces whatever precedes them, so literal ones
     # (\{ in TeX) become balanced commands.
-    assert ("title         = {{R\\&D at 100\\% for $O(n)$ cases "
-            "\\textbraceleft{}x\\textbraceright{}}}") in entry
+    assert (
+        "title         = {{R\\&D at 100\\% for $O(n)$ cases \\textbraceleft{}x\\textbraceright{}}}"
+    ) in entry
     assert "author        = {José Ñandú and A\\_B \\#1}" in entry
     assert "eprint        = {2411.17701}" in entry and "archivePrefix = {arXiv}" in entry
     assert entry.startswith("@misc{nandu2024r,")
@@ -64,9 +73,15 @@ def test_bibtex_escapes_special_characters_and_joins_authors():
 
 @pytest.mark.django_db
 def test_hostile_text_is_escaped_on_pages_and_in_meta_tags(client):
-    paper = add_paper("2411.17702", f"Title {HOSTILE}", authors=(f"Eve {HOSTILE}",),
-                      abstract=f"Abstract {HOSTILE}", listed=date(2024, 11, 28))
+    paper = add_paper(
+        "2411.17702",
+        f"Title {HOSTILE}",
+        authors=(f"Eve {HOSTILE}",),
+        abstract=f"Abstract {HOSTILE}",
+        listed=date(2024, 11, 28),
+    )
     from tests.community.helpers import user
+
     Comment.objects.create(paper=paper, author=user("mallory"), body=f"Comment {HOSTILE}")
     for url in ("/papers/2411.17702", "/papers/date/2024-11-28", f"/authors/Eve {HOSTILE}"):
         page = client.get(url).content.decode()
@@ -75,4 +90,4 @@ def test_hostile_text_is_escaped_on_pages_and_in_meta_tags(client):
     # BibTeX is plain text, never HTML: a browser will not run what it holds.
     bib = client.get("/papers/2411.17702.bib")
     assert bib["Content-Type"].startswith("application/x-bibtex")
-    assert 'onerror=alert(1)>' in bib.content.decode()
+    assert "onerror=alert(1)>" in bib.content.decode()

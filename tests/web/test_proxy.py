@@ -28,16 +28,19 @@ def _signin(client, email: str, **headers):
     return client.post("/account/signin", {"email": email}, REMOTE_ADDR=PROXY, **headers)
 
 
-@pytest.mark.parametrize("forwarded, expected", [
-    ("203.0.113.9", "203.0.113.9"),
-    ("198.51.100.1, 203.0.113.9", "203.0.113.9"),  # the left part is the client's to invent
-    ("203.0.113.9, 10.0.0.7", "203.0.113.9"),  # a second trusted proxy in the chain
-    ("10.0.0.8, 10.0.0.7", "10.0.0.8"),
-    ("", PROXY),
-    ("not-an-address", PROXY),
-    ("[2001:db8::1]:4711", "2001:db8::1"),
-    ("203.0.113.9:5555", "203.0.113.9"),
-])
+@pytest.mark.parametrize(
+    "forwarded, expected",
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("198.51.100.1, 203.0.113.9", "203.0.113.9"),  # the left part is the client's to invent
+        ("203.0.113.9, 10.0.0.7", "203.0.113.9"),  # a second trusted proxy in the chain
+        ("10.0.0.8, 10.0.0.7", "10.0.0.8"),
+        ("", PROXY),
+        ("not-an-address", PROXY),
+        ("[2001:db8::1]:4711", "2001:db8::1"),
+        ("203.0.113.9:5555", "203.0.113.9"),
+    ],
+)
 def test_the_client_is_the_rightmost_hop_no_trusted_proxy_wrote(forwarded, expected):
     import ipaddress
 
@@ -74,17 +77,25 @@ def test_forwarded_headers_from_an_untrusted_peer_are_ignored(client, settings, 
 
 def _settings_for(env: dict[str, str], tmp_path) -> dict:
     """Django's settings as `paperroute` builds them from these PAPERROUTE_* variables."""
-    code = ("import json, paperroute.settings as s; print(json.dumps({k: getattr(s, k) for k in ("
-            "'CSRF_TRUSTED_ORIGINS', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
-            "'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT', 'ALLOWED_HOSTS')}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, check=True,
-                            env={"PATH": "/usr/bin:/bin", "PAPERROUTE_DATA_DIR": str(tmp_path), **env})
+    code = (
+        "import json, paperroute.settings as s; print(json.dumps({k: getattr(s, k) for k in ("
+        "'CSRF_TRUSTED_ORIGINS', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
+        "'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT', 'ALLOWED_HOSTS')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "PAPERROUTE_DATA_DIR": str(tmp_path), **env},
+    )
     return json.loads(result.stdout)
 
 
 def test_an_https_site_url_makes_cookies_secure_and_turns_on_hsts(tmp_path):
-    secure = _settings_for({"PAPERROUTE_SITE_URL": "https://papers.example.org",
-                            "PAPERROUTE_HSTS_SECONDS": "600"}, tmp_path)
+    secure = _settings_for(
+        {"PAPERROUTE_SITE_URL": "https://papers.example.org", "PAPERROUTE_HSTS_SECONDS": "600"}, tmp_path
+    )
     assert secure["CSRF_TRUSTED_ORIGINS"] == ["https://papers.example.org"]
     assert secure["SESSION_COOKIE_SECURE"] and secure["CSRF_COOKIE_SECURE"]
     assert secure["SECURE_HSTS_SECONDS"] == 600 and secure["SECURE_SSL_REDIRECT"]
@@ -94,11 +105,14 @@ def test_an_https_site_url_makes_cookies_secure_and_turns_on_hsts(tmp_path):
     assert plain["CSRF_TRUSTED_ORIGINS"] == ["http://127.0.0.1:8141"]
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("PAPERROUTE_TRUSTED_PROXIES", "10.0.0.0/8, nginx", "expected IP addresses or networks"),
-    ("PAPERROUTE_SITE_URL", "papers.example.org", "expected the site's address"),
-    ("PAPERROUTE_SIGNIN_MAIL_MINUTES", "45", "must be at most 10"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("PAPERROUTE_TRUSTED_PROXIES", "10.0.0.0/8, nginx", "expected IP addresses or networks"),
+        ("PAPERROUTE_SITE_URL", "papers.example.org", "expected the site's address"),
+        ("PAPERROUTE_SIGNIN_MAIL_MINUTES", "45", "must be at most 10"),
+    ],
+)
 def test_bad_security_settings_are_refused_with_a_message(cli, name, value, message):
     result = cli("check", env={name: value})
     assert result.returncode == 2

@@ -10,13 +10,27 @@ from tests.community.helpers import HOSTILE, add_paper
 
 @pytest.fixture
 def corpus(db):
-    add_paper("2411.00601", "Speculative decoding for fast inference", listed=date(2024, 11, 28),
-              abstract="We accelerate language model inference with speculative decoding.",
-              categories=("cs.CL",))
-    add_paper("2411.00602", "Graph networks for molecules", listed=date(2024, 11, 27),
-              abstract="Molecular property prediction with graph neural networks.", categories=("cs.LG",))
-    add_paper("2411.00603", f"Decoding {HOSTILE}", listed=date(2024, 11, 28),
-              abstract=f"Decoding text {HOSTILE}", categories=("cs.CL",))
+    add_paper(
+        "2411.00601",
+        "Speculative decoding for fast inference",
+        listed=date(2024, 11, 28),
+        abstract="We accelerate language model inference with speculative decoding.",
+        categories=("cs.CL",),
+    )
+    add_paper(
+        "2411.00602",
+        "Graph networks for molecules",
+        listed=date(2024, 11, 27),
+        abstract="Molecular property prediction with graph neural networks.",
+        categories=("cs.LG",),
+    )
+    add_paper(
+        "2411.00603",
+        f"Decoding {HOSTILE}",
+        listed=date(2024, 11, 28),
+        abstract=f"Decoding text {HOSTILE}",
+        categories=("cs.CL",),
+    )
     search.sync(embed=False)  # as the worker does after an ingest
 
 
@@ -35,8 +49,9 @@ def test_filters_narrow_the_results(client, corpus):
     assert "No papers match" in dated and "Search without the category and date filters" in dated
 
 
-@pytest.mark.parametrize("query", ["mode=fuzzy&q=x", "q=x&since=yesterday", "q=x&page=0",
-                                   "q=x&since=2024-12-01&until=2024-11-01"])
+@pytest.mark.parametrize(
+    "query", ["mode=fuzzy&q=x", "q=x&since=yesterday", "q=x&page=0", "q=x&since=2024-12-01&until=2024-11-01"]
+)
 def test_bad_options_are_explained(client, corpus, query):
     response = client.get(f"/search?{query}")
     assert response.status_code == 400 and 'role="alert"' in response.content.decode()

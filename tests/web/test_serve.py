@@ -29,9 +29,13 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
     assert Paper.objects.count() == count
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(port),
-                               "--workers", "1"], cwd=ROOT, env=cli_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -87,9 +91,13 @@ def test_the_worker_never_outlives_the_server(cli_env):
     """A worker left running after its server kept database sessions open, so PostgreSQL could
     not drop the database ("1 other session"): stopped or killed, the server takes it along."""
     for stop in (signal.SIGTERM, signal.SIGKILL):
-        server = subprocess.Popen([sys.executable, "-m", "paperroute", "serve", "--port", str(free_port()),
-                                   "--workers", "1"], cwd=ROOT, env=cli_env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "paperroute", "serve", "--port", str(free_port()), "--workers", "1"],
+            cwd=ROOT,
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         web: list[int] = []
         try:
             deadline = time.monotonic() + 30
@@ -110,8 +118,13 @@ def test_the_worker_never_outlives_the_server(cli_env):
 def test_the_worker_stops_on_sigterm_however_many_arrive(cli_env):
     """The handler once took the stop event's lock; a signal arriving inside its wait (or a
     second signal inside the first) deadlocked the worker, which then ignored SIGTERM."""
-    worker = subprocess.Popen([sys.executable, "-m", "paperroute", "worker"], cwd=ROOT, env=cli_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "worker"],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         started = b""
         while b"worker started" not in started:

@@ -25,8 +25,22 @@ class Server:
         (ROOT / "test-artifacts").mkdir(exist_ok=True)
         self.log = ROOT / "test-artifacts" / "serve-https.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "paperroute", "serve", "--port", str(self.port), "--workers", "2",
-             "--no-worker"], cwd=ROOT, env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "paperroute",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                "2",
+                "--no-worker",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -37,12 +51,17 @@ class Server:
                     raise RuntimeError("the server did not start:\n" + self.log.read_text()[-3000:]) from None
                 time.sleep(0.3)
 
-    def request(self, method: str, path: str, body: str = "", headers: dict | None = None,
-                client: str = "203.0.113.5"):
+    def request(
+        self, method: str, path: str, body: str = "", headers: dict | None = None, client: str = "203.0.113.5"
+    ):
         """A request as the proxy sends it: HTTPS outside, the client's address appended."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Host": "papers.example.org", "X-Forwarded-Proto": "https",
-                "X-Forwarded-For": client, **(headers or {})}
+        sent = {
+            "Host": "papers.example.org",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-For": client,
+            **(headers or {}),
+        }
         if body:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         connection.request(method, path, body=body.encode(), headers=sent)
@@ -55,9 +74,13 @@ class Server:
 @pytest.fixture
 def server(cli_env):
     with smtp_server() as mailbox:
-        env = {**cli_env, "PAPERROUTE_SITE_URL": SITE, "PAPERROUTE_TRUSTED_PROXIES": "127.0.0.1",
-               "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
-               "PAPERROUTE_RATE_SIGNIN": "3/hour"}
+        env = {
+            **cli_env,
+            "PAPERROUTE_SITE_URL": SITE,
+            "PAPERROUTE_TRUSTED_PROXIES": "127.0.0.1",
+            "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{mailbox.port}",
+            "PAPERROUTE_RATE_SIGNIN": "3/hour",
+        }
         running = Server(env)
         running.mailbox = mailbox
         try:
@@ -70,9 +93,13 @@ def _signin(server, email: str, client: str = "203.0.113.5"):
     form = server.request("GET", "/account/signin", client=client)
     cookie = re.search(r"csrftoken=([^;]+)", form.getheader("Set-Cookie")).group(1)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-    return form, server.request("POST", "/account/signin", f"csrfmiddlewaretoken={token}&email={email}",
-                                {"Origin": SITE, "Referer": SITE + "/account/signin",
-                                 "Cookie": f"csrftoken={cookie}"}, client=client)
+    return form, server.request(
+        "POST",
+        "/account/signin",
+        f"csrfmiddlewaretoken={token}&email={email}",
+        {"Origin": SITE, "Referer": SITE + "/account/signin", "Cookie": f"csrftoken={cookie}"},
+        client=client,
+    )
 
 
 def test_sign_in_works_through_the_proxy_with_secure_cookies_and_hsts(server):

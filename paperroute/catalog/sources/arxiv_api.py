@@ -25,6 +25,8 @@ NS = {
     # The old API used OpenSearch 1.1; both layouts declare the same namespace URI.
     "os": "http://a9.com/-/spec/opensearch/1.1/",
 }
+
+
 def parse(data: bytes) -> Page:
     """Papers and paging figures from one Atom response of the query API."""
     doc = parse_items(data, "entry", "id")
@@ -91,8 +93,9 @@ def _entry(entry, where: str) -> PaperRecord:
     return record
 
 
-def query_url(base: str, *, search_query: str = "", id_list: str = "", start: int = 0,
-              max_results: int = PAGE_SIZE) -> str:
+def query_url(
+    base: str, *, search_query: str = "", id_list: str = "", start: int = 0, max_results: int = PAGE_SIZE
+) -> str:
     """A query API request for one page of results, newest submissions first."""
     params = {"start": str(start), "max_results": str(max_results)}
     if search_query:

@@ -28,6 +28,8 @@ NS = {
     "raw": "http://arxiv.org/OAI/arXivRaw/",
     "dc": "http://purl.org/dc/elements/1.1/",
 }
+
+
 def parse(data: bytes) -> Page:
     """Records, resumption token and list size from one ListRecords response."""
     doc = parse_items(data, "record", "identifier")
@@ -43,8 +45,9 @@ def parse(data: bytes) -> Page:
     if root.find("oai:ListRecords", NS) is None:
         raise UnusableInput("the OAI-PMH response holds no ListRecords")
 
-    page = Page(items=collect(
-        doc, "record", lambda el: text(el, "oai:header/oai:identifier", NS).strip(), _record))
+    page = Page(
+        items=collect(doc, "record", lambda el: text(el, "oai:header/oai:identifier", NS).strip(), _record)
+    )
     token = root.find("oai:ListRecords/oai:resumptionToken", NS)
     if token is not None:
         page.next_token = (token.text or "").strip()
@@ -171,7 +174,7 @@ def _oai_dc(body: etree._Element, record: etree._Element, where: str) -> PaperRe
     if not title:
         raise ValueError("missing title")
     descriptions = [unwrap(text(d)) for d in body.findall("dc:description", NS)]
-    comments = [d[len("Comment:"):].strip() for d in descriptions if d.startswith("Comment:")]
+    comments = [d[len("Comment:") :].strip() for d in descriptions if d.startswith("Comment:")]
     abstracts = [d for d in descriptions if not d.startswith("Comment:")]
     categories = []
     for subject in body.findall("dc:subject", NS):

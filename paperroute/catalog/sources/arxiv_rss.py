@@ -23,6 +23,8 @@ NS = {
 _DESCRIPTION = re.compile(
     r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*(?P<abstract>.*)$", re.S
 )
+
+
 def parse(data: bytes) -> Page:
     """The papers announced in one feed, with their announce type and the announcement day."""
     doc = parse_items(data, "item", "guid")
@@ -35,8 +37,11 @@ def parse(data: bytes) -> Page:
         # arXiv answers a bad feed name with HTTP 200 and an explanation in the channel.
         raise UnusableInput(f"arXiv feed error: {unwrap(text(channel, 'description'))}")
     channel_date = text(channel, "pubDate")
-    return Page(items=collect(doc, "item", lambda el: unwrap(text(el, "guid")),
-                             lambda el, where: _item(el, where, channel_date)))
+    return Page(
+        items=collect(
+            doc, "item", lambda el: unwrap(text(el, "guid")), lambda el, where: _item(el, where, channel_date)
+        )
+    )
 
 
 def _item(item, where: str, channel_date: str) -> PaperRecord:

@@ -44,8 +44,10 @@ class TooLarge(UnusableInput):
     """An input over the size limit, before or after decompression."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the input is larger than {limit >> 20} MB (once decompressed); split it, "
-                         "or raise PAPERROUTE_MAX_INPUT_MB")
+        super().__init__(
+            f"the input is larger than {limit >> 20} MB (once decompressed); split it, "
+            "or raise PAPERROUTE_MAX_INPUT_MB"
+        )
 
 
 def read_local(spec: str, limit: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -77,8 +77,9 @@ def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> Xml
     if opened is not None:
         pieces.append((opened.start(), len(data), False))
         cut.append(opened.span())
-    rest = b"".join(data[a:b] for a, b in zip([0] + [end for _, end in cut],
-                                              [start for start, _ in cut] + [len(data)]))
+    rest = b"".join(
+        data[a:b] for a, b in zip([0] + [end for _, end in cut], [start for start, _ in cut] + [len(data)])
+    )
     try:
         root = etree.fromstring(rest, _parser())
     except etree.XMLSyntaxError as exc:
@@ -90,8 +91,11 @@ def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> Xml
         if not closed:
             found = id_re.search(chunk)
             identifier = found.group(1).decode(errors="replace") if found else ""
-            items.append(RecordError(position(item, number, identifier),
-                                     f"broken XML: the <{item}> element is never closed"))
+            items.append(
+                RecordError(
+                    position(item, number, identifier), f"broken XML: the <{item}> element is never closed"
+                )
+            )
             continue
         try:
             wrapper = etree.fromstring(root_start + chunk + closing, _parser())

@@ -15,5 +15,14 @@ from paperroute.library.importing.collect import MAX_FETCH, add_papers, fetch_un
 from paperroute.library.importing.formats import MAX_BYTES, MAX_ENTRIES, parse
 from paperroute.library.importing.report import Fetched, ImportReport
 
-__all__ = ["MAX_BYTES", "MAX_ENTRIES", "MAX_FETCH", "Fetched", "ImportReport", "add_papers",
-           "fetch_unmatched", "parse", "run"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_ENTRIES",
+    "MAX_FETCH",
+    "Fetched",
+    "ImportReport",
+    "add_papers",
+    "fetch_unmatched",
+    "parse",
+    "run",
+]

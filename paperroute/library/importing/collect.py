@@ -47,8 +47,7 @@ def _collection_of(user, collection: Collection | None) -> Collection:
     return collection
 
 
-def run(user, data: bytes | str, *, filename: str = "",
-        collection: Collection | None = None) -> ImportReport:
+def run(user, data: bytes | str, *, filename: str = "", collection: Collection | None = None) -> ImportReport:
     """Import a file or pasted list into the collection (Saved by default); the report of it."""
     # InvalidInput when the input cannot be used at all (the attempt is then not counted),
     # NotAllowed for someone else's collection, RateLimited past PAPERROUTE_RATE_IMPORTS.
@@ -89,8 +88,11 @@ def add_papers(collection: Collection, papers: list[Paper]) -> dict[int, str]:
         Collection.objects.select_for_update().filter(pk=collection.pk).first()
         present: set[int] = set()
         for chunk in chunks(wanted):
-            present.update(CollectionItem.objects.filter(collection=collection, paper_id__in=chunk)
-                           .values_list("paper_id", flat=True))
+            present.update(
+                CollectionItem.objects.filter(collection=collection, paper_id__in=chunk).values_list(
+                    "paper_id", flat=True
+                )
+            )
         items = CollectionItem.objects.filter(collection=collection)
         room = shelf.MAX_ITEMS - items.count()
         last = items.aggregate(m=Max("position"))["m"] or 0
@@ -100,8 +102,11 @@ def add_papers(collection: Collection, papers: list[Paper]) -> dict[int, str]:
             if pid in present:
                 statuses[pid] = ALREADY
             elif len(new) < room:
-                new.append(CollectionItem(collection=collection, paper_id=pid,
-                                          position=last + len(new) + 1, added_at=now))
+                new.append(
+                    CollectionItem(
+                        collection=collection, paper_id=pid, position=last + len(new) + 1, added_at=now
+                    )
+                )
                 statuses[pid] = ADDED
             else:
                 statuses[pid] = FULL
@@ -114,12 +119,18 @@ def add_papers(collection: Collection, papers: list[Paper]) -> dict[int, str]:
 def _arxiv_client() -> PoliteClient:
     config = settings.CONFIG
     # arXiv asks for a pause between requests (PAPERROUTE_ARXIV_DELAY); one retry, as for /submit.
-    return PoliteClient(delay=float(config["ARXIV_DELAY"]), timeout=min(config["HTTP_TIMEOUT"], 20),
-                        retries=1, contact=config["CONTACT_EMAIL"], sleep=time.sleep)
+    return PoliteClient(
+        delay=float(config["ARXIV_DELAY"]),
+        timeout=min(config["HTTP_TIMEOUT"], 20),
+        retries=1,
+        contact=config["CONTACT_EMAIL"],
+        sleep=time.sleep,
+    )
 
 
-def fetch_unmatched(user, ids: list[str], collection: Collection | None = None, client=None, *,
-                    today: date | None = None) -> list[Fetched]:
+def fetch_unmatched(
+    user, ids: list[str], collection: Collection | None = None, client=None, *, today: date | None = None
+) -> list[Fetched]:
     """Fetch these arXiv papers as /submit does and put them in the collection; each id's outcome."""
     # Each is a submission, with its rate limit. Asking arXiv stops at the first rate limit or
     # outage, and the ids left are NOT_TRIED. Raises NotAllowed for someone else's collection.
@@ -152,12 +163,21 @@ def fetch_unmatched(user, ids: list[str], collection: Collection | None = None, 
             continue
         status = add_papers(collection, [paper])[paper.pk]
         if status == FULL:
-            results.append(Fetched(arxiv_id, FAILED, f"fetched, but not added: a collection holds "
-                                                     f"at most {shelf.MAX_ITEMS:,} papers", paper))
+            results.append(
+                Fetched(
+                    arxiv_id,
+                    FAILED,
+                    f"fetched, but not added: a collection holds at most {shelf.MAX_ITEMS:,} papers",
+                    paper,
+                )
+            )
         else:
             message = f"added to {collection.name}" if status == ADDED else f"already in {collection.name}"
             results.append(Fetched(arxiv_id, status, message, paper))
-    results.extend(Fetched(arxiv_id, NOT_TRIED, f"at most {MAX_FETCH} papers are fetched at a time; "
-                                                "fetch the rest again")
-                   for arxiv_id in later)
+    results.extend(
+        Fetched(
+            arxiv_id, NOT_TRIED, f"at most {MAX_FETCH} papers are fetched at a time; fetch the rest again"
+        )
+        for arxiv_id in later
+    )
     return results

@@ -60,13 +60,29 @@ class Parsed:
         return FORMAT_NAMES[self.format]
 
 
-def make_entry(position: str, label: str, *, title: str, tex: bool, arxiv_id: str, doi: str,
-               authors: list[str], year: str) -> Entry:
+def make_entry(
+    position: str,
+    label: str,
+    *,
+    title: str,
+    tex: bool,
+    arxiv_id: str,
+    doi: str,
+    authors: list[str],
+    year: str,
+) -> Entry:
     """An Entry with its fields cleaned and cut to size; `tex` when the title is TeX (BibTeX)."""
-    entry = Entry(position=position, label=" ".join(label.split())[:200],
-                  title=_plain_title(title, tex), arxiv_id=arxiv_id, doi=doi.lower(),
-                  authors=[" ".join(a.split())[:300] for a in authors if a and a.strip()][:50],
-                  year=year, doi_as_written=doi, title_as_written=(title or "")[:MAX_TITLE])
+    entry = Entry(
+        position=position,
+        label=" ".join(label.split())[:200],
+        title=_plain_title(title, tex),
+        arxiv_id=arxiv_id,
+        doi=doi.lower(),
+        authors=[" ".join(a.split())[:300] for a in authors if a and a.strip()][:50],
+        year=year,
+        doi_as_written=doi,
+        title_as_written=(title or "")[:MAX_TITLE],
+    )
     if entry.doi.startswith("10.48550/arxiv.") and not entry.arxiv_id:
         entry.arxiv_id = find_arxiv(entry.doi)  # arXiv's own DOI names the paper
     return entry
@@ -92,7 +108,7 @@ def year_in(value: str) -> str:
 
 
 def display_name(name: str) -> str:
-    """"Vaswani, Ashish" as "Ashish Vaswani"; braces TeX left are dropped."""
+    """ "Vaswani, Ashish" as "Ashish Vaswani"; braces TeX left are dropped."""
     name = " ".join(name.replace("{", "").replace("}", "").split())
     if name.count(",") == 1:
         last, first = (part.strip() for part in name.split(","))
@@ -117,7 +133,9 @@ def _plain_title(value: str, tex: bool) -> str:
 # arXiv's DOI, or DBLP's "abs/" volume (CoRR). A bare 1706.03762 could be anything.
 _ARXIV_IN_TEXT = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf|html|format)/|10\.48550/arxiv\.|\barxiv\s*[:.]?\s*|\babs/)"
-    r"(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z\-]*(?:\.[A-Za-z]{2})?/\d{7}(?:v\d+)?)", re.I)
+    r"(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z\-]*(?:\.[A-Za-z]{2})?/\d{7}(?:v\d+)?)",
+    re.I,
+)
 
 
 def find_arxiv(value: str, bare: bool = False) -> str:
@@ -153,8 +171,9 @@ def id_from_token(token: str) -> str:
     """The arXiv id (without version) in one word of a pasted list: an id, link or arXiv DOI."""
     token = token.strip(ID_STRIP)
     token = re.sub(r"[?#].*$", "", token).rstrip("/")
-    token = re.sub(r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", "arXiv:", token,
-                   flags=re.I)
+    token = re.sub(
+        r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", "arXiv:", token, flags=re.I
+    )
     token = re.sub(r"^(?:https?://)?(?:dx\.)?doi\.org/10\.48550/arxiv\.", "arXiv:", token, flags=re.I)
     token = re.sub(r"^10\.48550/arxiv\.", "arXiv:", token, flags=re.I)
     try:

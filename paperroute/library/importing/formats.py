@@ -60,8 +60,11 @@ def parse(data: bytes | str, filename: str = "") -> Parsed:
     if not parsed.entries:
         what = "no arXiv id or link" if kind == ARXIV_IDS else "no entry that could be read"
         first = parsed.skipped[0] if parsed.skipped else None
-        raise InvalidInput(f"{what} was found in this {parsed.format_name}"
-                           + (f" ({first.position}: {first.message})" if first else ""), "file")
+        raise InvalidInput(
+            f"{what} was found in this {parsed.format_name}"
+            + (f" ({first.position}: {first.message})" if first else ""),
+            "file",
+        )
     return parsed
 
 
@@ -81,14 +84,22 @@ def _add(entries: list[Entry], skipped: list[Skipped], entry: Entry, what: str, 
 
 
 def _too_many(what: str) -> InvalidInput:
-    return InvalidInput(f"this {what} has more than {MAX_ENTRIES:,} entries, the most one import "
-                        "takes; split it into smaller files", "file")
+    return InvalidInput(
+        f"this {what} has more than {MAX_ENTRIES:,} entries, the most one import "
+        "takes; split it into smaller files",
+        "file",
+    )
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_MAGIC = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive (or an Office document)",
-          b"\x1f\x8b": "a gzip-compressed file", b"\x89PNG": "an image", b"\xff\xd8\xff": "an image",
-          b"SQLite format 3": "a database"}
+_MAGIC = {
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (or an Office document)",
+    b"\x1f\x8b": "a gzip-compressed file",
+    b"\x89PNG": "an image",
+    b"\xff\xd8\xff": "an image",
+    b"SQLite format 3": "a database",
+}
 _NOT_TEXT = "export your library as BibTeX, RIS or CSL-JSON and upload that"
 
 
@@ -124,8 +135,14 @@ def decode(data: bytes | str) -> str:
 _JSON_START = re.compile(r"\s*(?:\{|\[\s*(?:[{\]]|$))")
 _BIBTEX_START = re.compile(r"^[ \t]*@[ \t]*[A-Za-z]+[ \t]*[{(]", re.M)
 _RIS_START = re.compile(r"^[ \t]*TY {1,2}-(?: |$)", re.M)
-_EXTENSIONS = {"bib": BIBTEX, "bibtex": BIBTEX, "biblatex": BIBTEX, "ris": RIS, "json": CSL_JSON,
-               "csljson": CSL_JSON}
+_EXTENSIONS = {
+    "bib": BIBTEX,
+    "bibtex": BIBTEX,
+    "biblatex": BIBTEX,
+    "ris": RIS,
+    "json": CSL_JSON,
+    "csljson": CSL_JSON,
+}
 
 
 def _detect(text: str, filename: str) -> str:
@@ -133,8 +150,11 @@ def _detect(text: str, filename: str) -> str:
     # "[2401.00001](https://…)" is a Markdown list of links, not JSON.
     if _JSON_START.match(text) or (by_name == CSL_JSON and text.lstrip()[:1] == "["):
         return CSL_JSON
-    found = [(m.start(), kind) for kind, m in ((BIBTEX, _BIBTEX_START.search(text)),
-                                               (RIS, _RIS_START.search(text))) if m]
+    found = [
+        (m.start(), kind)
+        for kind, m in ((BIBTEX, _BIBTEX_START.search(text)), (RIS, _RIS_START.search(text)))
+        if m
+    ]
     if found:
         return min(found)[1]  # the one that starts first: an abstract may quote the other
     if by_name:
@@ -144,24 +164,30 @@ def _detect(text: str, filename: str) -> str:
 
 # -- BibTeX ------------------------------------------------------------------------------------
 
+
 def _parse_bibtex(text: str) -> Parsed:
     marks = sum(text.count(ch) for ch in '{}",=\n')
     if marks > _MAX_BIBTEX_MARKS or text.count("=") > _MAX_BIBTEX_FIELDS:
-        raise InvalidInput("this BibTeX file has far more fields and braces than a bibliography of "
-                           f"{MAX_ENTRIES:,} entries would; it cannot be imported", "file")
+        raise InvalidInput(
+            "this BibTeX file has far more fields and braces than a bibliography of "
+            f"{MAX_ENTRIES:,} entries would; it cannot be imported",
+            "file",
+        )
     if len(_BIBTEX_START.findall(text)) > 2 * MAX_ENTRIES:
         raise _too_many("BibTeX file")
     try:
         library = bibtexparser.parse_string(text)
     except Exception:  # the splitter gives up on states it does not expect
-        raise InvalidInput("this BibTeX file could not be read; check that it is a BibTeX "
-                           "export", "file") from None
+        raise InvalidInput(
+            "this BibTeX file could not be read; check that it is a BibTeX export", "file"
+        ) from None
     entries: list[Entry] = []
     skipped: list[Skipped] = []
     number = 0
     for block in library.blocks:
         if isinstance(block, (DuplicateBlockKeyBlock, DuplicateFieldKeyBlock)) and isinstance(
-                block.ignore_error_block, BibEntry):
+            block.ignore_error_block, BibEntry
+        ):
             block = block.ignore_error_block  # a repeated key is still a reference worth reading
         if not isinstance(block, BibEntry) and not hasattr(block, "error"):
             continue  # @string, @preamble, @comment and text between entries
@@ -196,28 +222,48 @@ def _bibtex_entry(block: BibEntry, position: str) -> Entry:
         return unicode_text(get(name)[:2000])
 
     prefix = get("archiveprefix") or get("eprinttype")
-    arxiv_id = first_arxiv([
-        (tex("eprint"), not prefix or "arxiv" in prefix.lower()),
-        (tex("arxivid"), True), (tex("arxiv"), True), (tex("doi"), False), (get("url"), False),
-        (tex("journal"), False), (tex("journaltitle"), False), (tex("volume"), False),
-        (tex("number"), False), (tex("note"), False), (tex("howpublished"), False),
-        (tex("eprintclass"), False), (tex("publisher"), False),
-    ])
-    authors = [display_name(unicode_text(a)) for a in re.split(r"\s+and\s+", get("author")[:20_000])
-               if a.strip()]
-    return make_entry(position, block.key or "", title=get("title"), tex=True, arxiv_id=arxiv_id,
-                      doi=doi_in([tex("doi"), get("url"), tex("note")]), authors=authors,
-                      year=year_in(get("year") or get("date")))
+    arxiv_id = first_arxiv(
+        [
+            (tex("eprint"), not prefix or "arxiv" in prefix.lower()),
+            (tex("arxivid"), True),
+            (tex("arxiv"), True),
+            (tex("doi"), False),
+            (get("url"), False),
+            (tex("journal"), False),
+            (tex("journaltitle"), False),
+            (tex("volume"), False),
+            (tex("number"), False),
+            (tex("note"), False),
+            (tex("howpublished"), False),
+            (tex("eprintclass"), False),
+            (tex("publisher"), False),
+        ]
+    )
+    authors = [
+        display_name(unicode_text(a)) for a in re.split(r"\s+and\s+", get("author")[:20_000]) if a.strip()
+    ]
+    return make_entry(
+        position,
+        block.key or "",
+        title=get("title"),
+        tex=True,
+        arxiv_id=arxiv_id,
+        doi=doi_in([tex("doi"), get("url"), tex("note")]),
+        authors=authors,
+        year=year_in(get("year") or get("date")),
+    )
 
 
 # -- CSL-JSON ----------------------------------------------------------------------------------
+
 
 def _parse_csl_json(text: str) -> Parsed:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        raise InvalidInput("this looks like JSON but is not valid JSON; export the collection "
-                           "again as CSL JSON", "file") from None
+        raise InvalidInput(
+            "this looks like JSON but is not valid JSON; export the collection again as CSL JSON", "file"
+        ) from None
     if isinstance(data, dict):  # one item, or {"items": [...]} as some tools wrap them
         data = data["items"] if isinstance(data.get("items"), list) else [data]
     if not isinstance(data, list):
@@ -229,8 +275,13 @@ def _parse_csl_json(text: str) -> Parsed:
     for number, item in enumerate(data, start=1):
         position = f"item {number}"
         if not isinstance(item, dict):
-            skipped.append(Skipped(position, "this item is not a reference (not a JSON object)",
-                                   snippet(json.dumps(item)[:200])))
+            skipped.append(
+                Skipped(
+                    position,
+                    "this item is not a reference (not a JSON object)",
+                    snippet(json.dumps(item)[:200]),
+                )
+            )
             continue
         try:
             _add(entries, skipped, _csl_entry(item, position), "item", json.dumps(item)[:200])
@@ -244,16 +295,22 @@ def _csl_entry(item: dict, position: str) -> Entry:
         return text_value(item.get(name))
 
     arxiv_hint = "arxiv" in (get("archive") + get("publisher") + get("source")).lower()
-    arxiv_id = first_arxiv([
-        (get("number"), arxiv_hint), (get("archive_location"), True), (get("DOI"), False),
-        (get("URL"), False), (get("id"), True), (get("note"), False),
-        (get("container-title"), False), (get("collection-title"), False),
-    ])
+    arxiv_id = first_arxiv(
+        [
+            (get("number"), arxiv_hint),
+            (get("archive_location"), True),
+            (get("DOI"), False),
+            (get("URL"), False),
+            (get("id"), True),
+            (get("note"), False),
+            (get("container-title"), False),
+            (get("collection-title"), False),
+        ]
+    )
     authors = []
     for person in item.get("author") if isinstance(item.get("author"), list) else []:
         if isinstance(person, dict):
-            name = " ".join(filter(None, (text_value(person.get("given")),
-                                          text_value(person.get("family")))))
+            name = " ".join(filter(None, (text_value(person.get("given")), text_value(person.get("family")))))
             authors.append(name or text_value(person.get("literal")))
     year = ""
     issued = item.get("issued")
@@ -262,18 +319,43 @@ def _csl_entry(item: dict, position: str) -> Entry:
         if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
             year = year_in(text_value(parts[0][0]))
         year = year or year_in(text_value(issued.get("raw")) or text_value(issued.get("literal")))
-    return make_entry(position, get("id"), title=get("title"), tex=False, arxiv_id=arxiv_id,
-                      doi=doi_in([get("DOI"), get("URL")]), authors=authors, year=year)
+    return make_entry(
+        position,
+        get("id"),
+        title=get("title"),
+        tex=False,
+        arxiv_id=arxiv_id,
+        doi=doi_in([get("DOI"), get("URL")]),
+        authors=authors,
+        year=year,
+    )
 
 
 # -- RIS -----------------------------------------------------------------------------------------
 
 _RIS_LINE = re.compile(r"^[ \t]*([A-Z][A-Z0-9]) {1,2}-(?: (.*)|[ \t]*)$")
 # Fields whose text may name other papers' ids (an abstract citing arXiv:…) are not searched.
-_RIS_ARXIV_FIELDS = ("urls", "doi", "accession_number", "number", "note", "notes", "journal_name",
-                     "secondary_title", "alternate_title1", "alternate_title2", "alternate_title3",
-                     "id", "file_attachments1", "file_attachments2", "custom1", "custom2", "label",
-                     "publisher", "name_of_database")
+_RIS_ARXIV_FIELDS = (
+    "urls",
+    "doi",
+    "accession_number",
+    "number",
+    "note",
+    "notes",
+    "journal_name",
+    "secondary_title",
+    "alternate_title1",
+    "alternate_title2",
+    "alternate_title3",
+    "id",
+    "file_attachments1",
+    "file_attachments2",
+    "custom1",
+    "custom2",
+    "label",
+    "publisher",
+    "name_of_database",
+)
 
 
 def _ris_records(text: str) -> list[tuple[int, list[str]]]:
@@ -327,16 +409,25 @@ def _ris_entry(record: dict, position: str) -> Entry:
                 return values[0]
         return ""
 
-    arxiv_id = first_arxiv([(value, False) for name in _RIS_ARXIV_FIELDS
-                            for value in _values(record.get(name))])
+    arxiv_id = first_arxiv(
+        [(value, False) for name in _RIS_ARXIV_FIELDS for value in _values(record.get(name))]
+    )
     authors = [display_name(a) for name in ("authors", "first_authors") for a in _values(record.get(name))]
     title = first("title", "primary_title", "translated_title", "short_title")
-    return make_entry(position, first("id") or title[:80], title=title, tex=False, arxiv_id=arxiv_id,
-                      doi=doi_in(_values(record.get("doi")) + _values(record.get("urls"))),
-                      authors=authors, year=year_in(first("year", "publication_year", "date")))
+    return make_entry(
+        position,
+        first("id") or title[:80],
+        title=title,
+        tex=False,
+        arxiv_id=arxiv_id,
+        doi=doi_in(_values(record.get("doi")) + _values(record.get("urls"))),
+        authors=authors,
+        year=year_in(first("year", "publication_year", "date")),
+    )
 
 
 # -- a list of arXiv ids or links ------------------------------------------------------------
+
 
 def _parse_ids(text: str) -> Parsed:
     entries: list[Entry] = []
@@ -354,8 +445,9 @@ def _parse_ids(text: str) -> Parsed:
             found = True
             if arxiv_id not in seen:
                 seen.add(arxiv_id)
-                entries.append(Entry(position=f"line {number}", label=token.strip(ID_STRIP)[:200],
-                                     arxiv_id=arxiv_id))
+                entries.append(
+                    Entry(position=f"line {number}", label=token.strip(ID_STRIP)[:200], arxiv_id=arxiv_id)
+                )
                 if len(entries) > MAX_ENTRIES:
                     raise _too_many("list")
         if not found:

@@ -18,7 +18,7 @@ _MIN_TITLE_WORDS = 3
 def chunks(values: list, size: int = 500):
     """The values in slices, so that no query has more parameters than a database takes."""
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def match_entries(entries: list[Entry]) -> list[tuple[Entry, Paper | None, str]]:
@@ -26,10 +26,10 @@ def match_entries(entries: list[Entry]) -> list[tuple[Entry, Paper | None, str]]
     by_id: dict[str, Paper] = {}
     for chunk in chunks(sorted({e.arxiv_id for e in entries if e.arxiv_id})):
         by_id.update((p.key, p) for p in Paper.objects.filter(key__in=chunk))
-    by_doi = _papers_by_doi({e.doi: e.doi_as_written for e in entries
-                             if e.doi and e.arxiv_id not in by_id})
-    wanted_titles = {key for e in entries if e.arxiv_id not in by_id and e.doi not in by_doi
-                     for key in title_keys(e)}
+    by_doi = _papers_by_doi({e.doi: e.doi_as_written for e in entries if e.doi and e.arxiv_id not in by_id})
+    wanted_titles = {
+        key for e in entries if e.arxiv_id not in by_id and e.doi not in by_doi for key in title_keys(e)
+    }
     by_title: dict[str, list[Paper]] = {}
     for chunk in chunks(sorted(wanted_titles)):
         for paper in Paper.objects.filter(title_key__in=chunk):
@@ -75,8 +75,11 @@ def _prefer(papers: list[Paper]) -> Paper:
 
 def title_keys(entry: Entry) -> list[str]:
     """The catalogue's title keys to look the entry up by: none when its title is too short."""
-    keys = [title_key(title) for title in (entry.title, entry.title_as_written)
-            if len(re.findall(r"\w+", title)) >= _MIN_TITLE_WORDS]
+    keys = [
+        title_key(title)
+        for title in (entry.title, entry.title_as_written)
+        if len(re.findall(r"\w+", title)) >= _MIN_TITLE_WORDS
+    ]
     return list(dict.fromkeys(keys))
 
 

@@ -67,9 +67,11 @@ class ImportReport:
     def summary(self) -> str:
         """One paragraph for the reader: what was read, found, added, and left."""
         total = len(self.matched) + len(self.unmatched)
-        parts = [f"Read {plural(total, 'entry', 'entries')} from the {self.format_name}"
-                 + (f" ({plural(len(self.skipped), 'part')} could not be read)" if self.skipped else "")
-                 + "."]
+        parts = [
+            f"Read {plural(total, 'entry', 'entries')} from the {self.format_name}"
+            + (f" ({plural(len(self.skipped), 'part')} could not be read)" if self.skipped else "")
+            + "."
+        ]
         if self.matched:
             found = f"{plural(len(self.matched), 'entry', 'entries')} matched papers here"
             if self.added:
@@ -79,8 +81,10 @@ class ImportReport:
             elif self.already:
                 found += f"; nothing new: all were already in {self.collection.name}"
             if self.not_added_full:
-                found += (f"; {self.not_added_full:,} not added because a collection holds at most "
-                          f"{shelf.MAX_ITEMS:,} papers")
+                found += (
+                    f"; {self.not_added_full:,} not added because a collection holds at most "
+                    f"{shelf.MAX_ITEMS:,} papers"
+                )
             parts.append(found + ".")
         if self.unmatched:
             left = f"{plural(len(self.unmatched), 'entry', 'entries')} matched nothing here"

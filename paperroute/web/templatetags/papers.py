@@ -93,12 +93,15 @@ def category_name(code: str) -> str:
 
 @register.filter
 def sort_phrase(sort: str) -> str:
-    return {"votes": "most upvoted first", "trending": "trending first",
-            "newest": "newest first"}.get(sort, "")
+    return {"votes": "most upvoted first", "trending": "trending first", "newest": "newest first"}.get(
+        sort, ""
+    )
 
 
 @register.filter
 def page_numbers(page) -> list[int | None]:
     """The page numbers to link, with None where a run of them is left out: 1 2 … 7 8 9 … 19."""
-    return [n if isinstance(n, int) else None
-            for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)]
+    return [
+        n if isinstance(n, int) else None
+        for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+    ]

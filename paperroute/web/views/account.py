@@ -40,11 +40,18 @@ def signin(request):
             context["error"] = str(exc)
             return render(request, "account/signin.html", context, status=400)
         except RateLimited as exc:
-            return error_page(request, 429, "Too many sign-in emails", str(exc),
-                              Retry_After=str(exc.retry_after))
-        return render(request, "account/signin_sent.html", {
-            "email": sent_to, "link_minutes": settings.CONFIG["SIGNIN_LINK_MINUTES"],
-            "mail_minutes": settings.CONFIG["SIGNIN_MAIL_MINUTES"]})
+            return error_page(
+                request, 429, "Too many sign-in emails", str(exc), Retry_After=str(exc.retry_after)
+            )
+        return render(
+            request,
+            "account/signin_sent.html",
+            {
+                "email": sent_to,
+                "link_minutes": settings.CONFIG["SIGNIN_LINK_MINUTES"],
+                "mail_minutes": settings.CONFIG["SIGNIN_MAIL_MINUTES"],
+            },
+        )
     return render(request, "account/signin.html", context)
 
 
@@ -54,12 +61,14 @@ def confirm(request, token: str):
     try:
         if request.method != "POST":
             email = accounts.check_link(token)
-            return render(request, "account/signin_confirm.html",
-                          {"email": email, "token": token, "next": next_url})
+            return render(
+                request, "account/signin_confirm.html", {"email": email, "token": token, "next": next_url}
+            )
         user = accounts.redeem(token)
     except SignInLinkInvalid as exc:
-        return render(request, "account/signin.html",
-                      {"error": str(exc), "next": next_url, "email": ""}, status=400)
+        return render(
+            request, "account/signin.html", {"error": str(exc), "next": next_url, "email": ""}, status=400
+        )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, f"Signed in as {user.username}.")
     return redirect(next_url)
@@ -86,22 +95,37 @@ def settings_page(request):
                 token, new_secret = tokens.create(request.user, request.POST.get("name", ""))
             elif request.POST.get("form") == "revoke":
                 raw = request.POST.get("token", "")
-                if raw.isascii() and raw.isdigit() and len(raw) < 19 and tokens.revoke(
-                        request.user, int(raw)):
+                if (
+                    raw.isascii()
+                    and raw.isdigit()
+                    and len(raw) < 19
+                    and tokens.revoke(request.user, int(raw))
+                ):
                     messages.success(request, "The token was revoked.")
                 return redirect("account_settings")
         except InvalidInput as exc:
             errors[exc.field] = str(exc)
-    return render(request, "account/settings.html", {
-        "tokens": request.user.api_tokens.all(), "new_secret": new_secret, "errors": errors,
-        "submissions": request.user.submissions.select_related("paper")[:50],
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "account/settings.html",
+        {
+            "tokens": request.user.api_tokens.all(),
+            "new_secret": new_secret,
+            "errors": errors,
+            "submissions": request.user.submissions.select_related("paper")[:50],
+        },
+        status=400 if errors else 200,
+    )
 
 
 def admin_login(request, extra_context=None):
     """The admin's login page: moderators sign in by email link like everyone else."""
     if request.user.is_authenticated and not request.user.is_staff:
-        return error_page(request, 403, "Moderators only",
-                          "The admin is for moderators. Ask one to give your account staff status.")
+        return error_page(
+            request,
+            403,
+            "Moderators only",
+            "The admin is for moderators. Ask one to give your account staff status.",
+        )
     target = request.GET.get("next", reverse("admin:index"))
     return redirect(f"{reverse('signin')}?{urlencode({'next': target})}")

@@ -110,9 +110,13 @@ def local_target(request: HttpRequest, value: str) -> str:
     and "//host" or "https://host" would lead off the site.
     """
     value = value or ""
-    if value.startswith("/") and not value.startswith(("//", "/\\")) and \
-            url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                             require_https=request.is_secure()):
+    if (
+        value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
         return value
     return ""
 
@@ -130,8 +134,9 @@ def from_this_site(request: HttpRequest) -> bool:
 
 
 def error_page(request: HttpRequest, status: int, title: str, message: str, **headers):
-    response = render(request, "error.html", {"status": status, "title": title, "message": message},
-                      status=status)
+    response = render(
+        request, "error.html", {"status": status, "title": title, "message": message}, status=status
+    )
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response

@@ -16,27 +16,34 @@ def _answer(request, status: int, title: str, message: str):
 
 
 def bad_request(request, exception=None):
-    return _answer(request, 400, "Bad request", str(exception or "") or
-                   "The address or form could not be understood.")
+    return _answer(
+        request, 400, "Bad request", str(exception or "") or "The address or form could not be understood."
+    )
 
 
 def forbidden(request, exception=None):
-    return _answer(request, 403, "Not allowed", str(exception or "") or
-                   "You are not allowed to do that.")
+    return _answer(request, 403, "Not allowed", str(exception or "") or "You are not allowed to do that.")
 
 
 def not_found(request, exception=None):
-    message = exception.args[0] if exception and exception.args and isinstance(
-        exception.args[0], str) else ""
+    message = exception.args[0] if exception and exception.args and isinstance(exception.args[0], str) else ""
     return _answer(request, 404, "Not found", message or "There is nothing at this address.")
 
 
 def server_error(request):
-    return _answer(request, 500, "Something went wrong",
-                   "The server hit an error. It has been logged; please try again later.")
+    return _answer(
+        request,
+        500,
+        "Something went wrong",
+        "The server hit an error. It has been logged; please try again later.",
+    )
 
 
 def csrf_failure(request, reason=""):
-    return _answer(request, 403, "Form expired",
-                   "The form was sent without a valid security token (it may be stale or "
-                   "cookies are blocked). Reload the page and try again.")
+    return _answer(
+        request,
+        403,
+        "Form expired",
+        "The form was sent without a valid security token (it may be stale or "
+        "cookies are blocked). Reload the page and try again.",
+    )

@@ -34,12 +34,18 @@ def _failure(request, exc: CommunityError):
     if _wants_json(request):
         return JsonResponse({"detail": str(exc)}, status=status, headers=headers)
     titles = {429: "Slow down", 403: "Not yours", 400: "Not done"}
-    return error_page(request, status, titles[status], str(exc)[:1].upper() + str(exc)[1:] + ".",
-                      **({"Retry_After": headers["Retry-After"]} if headers else {}))
+    return error_page(
+        request,
+        status,
+        titles[status],
+        str(exc)[:1].upper() + str(exc)[1:] + ".",
+        **({"Retry_After": headers["Retry-After"]} if headers else {}),
+    )
 
 
 def library_action(view):
     """Signed-in POSTs only; domain errors become 400/403/429 answers."""
+
     @functools.wraps(view)
     @require_POST
     def wrapper(request, *args, **kwargs):
@@ -51,6 +57,7 @@ def library_action(view):
             return view(request, *args, **kwargs)
         except CommunityError as exc:
             return _failure(request, exc)
+
     return wrapper
 
 
@@ -87,6 +94,7 @@ def _owned_collection(request, raw: str | None) -> Collection | None:
 
 # -- on a paper ----------------------------------------------------------------------------
 
+
 @library_action
 def save(request, key: str):
     """Save the paper (action=save) into Saved or a collection, or take it out (action=unsave)."""
@@ -98,8 +106,9 @@ def save(request, key: str):
         shelf.add(request.user, paper, collection)
     saved = paper.pk in shelf.saved_ids(request.user, [paper.pk])
     if _wants_json(request):
-        return JsonResponse({"saved": saved,
-                             "collections": sorted(shelf.collections_holding(request.user, paper))})
+        return JsonResponse(
+            {"saved": saved, "collections": sorted(shelf.collections_holding(request.user, paper))}
+        )
     return redirect(_back(request, reverse("paper", args=[paper.key])))
 
 
@@ -135,22 +144,33 @@ def paper_note(request, key: str):
 
 # -- the library and its collections -------------------------------------------------------
 
+
 @login_required
 def library(request):
     """The reader's Saved papers, their collections, notes and hidden papers."""
     collections = shelf.collections_of(request.user)
     saved = collections[0]
     page = paginate(request, shelf.items(saved), per_page=50)
-    papers = _cards(request, [item.paper for item in page.object_list],
-                    {item.paper_id: item for item in page.object_list})
+    papers = _cards(
+        request, [item.paper for item in page.object_list], {item.paper_id: item for item in page.object_list}
+    )
     notes = shelf.notes_of(request.user)
     noted = listings.annotated(Paper.objects.filter(pk__in=list(notes))).order_by("title")[:200]
     hidden = Paper.objects.filter(pk__in=list(shelf.dismissed_ids(request.user))).order_by("title")[:200]
-    return render(request, "library/library.html", {
-        "collections": collections, "saved": saved, "page": page, "papers": papers,
-        "noted": [(paper, notes[paper.pk]) for paper in noted], "hidden": hidden,
-        "following": follows.of(request.user), "tab": "library",
-    })
+    return render(
+        request,
+        "library/library.html",
+        {
+            "collections": collections,
+            "saved": saved,
+            "page": page,
+            "papers": papers,
+            "noted": [(paper, notes[paper.pk]) for paper in noted],
+            "hidden": hidden,
+            "following": follows.of(request.user),
+            "tab": "library",
+        },
+    )
 
 
 def _cards(request, papers, items=None) -> list[Paper]:
@@ -168,9 +188,12 @@ def _cards(request, papers, items=None) -> list[Paper]:
 @require_POST
 def collection_new(request):
     try:
-        collection = shelf.create_collection(request.user, request.POST.get("name", ""),
-                                             request.POST.get("description", ""),
-                                             request.POST.get("public") == "on")
+        collection = shelf.create_collection(
+            request.user,
+            request.POST.get("name", ""),
+            request.POST.get("description", ""),
+            request.POST.get("public") == "on",
+        )
     except CommunityError as exc:
         return _failure(request, exc)
     messages.success(request, f"Collection “{collection.name}” made.")
@@ -184,12 +207,26 @@ def collection(request, pk: int):
     page = paginate(request, shelf.items(found), per_page=100)
     items = {item.paper_id: item for item in page.object_list}
     papers = _cards(request, [item.paper for item in page.object_list], items)
-    return render(request, "library/collection.html", {
-        "collection": found, "mine": mine, "page": page, "papers": papers,
-        "collections": shelf.collections_of(request.user) if mine else [],
-        "feeds": [(f"{found.name} (Atom)", reverse("collection_export", args=[found.pk, "atom"]),
-                   "application/atom+xml")] if found.public else [],
-    })
+    return render(
+        request,
+        "library/collection.html",
+        {
+            "collection": found,
+            "mine": mine,
+            "page": page,
+            "papers": papers,
+            "collections": shelf.collections_of(request.user) if mine else [],
+            "feeds": [
+                (
+                    f"{found.name} (Atom)",
+                    reverse("collection_export", args=[found.pk, "atom"]),
+                    "application/atom+xml",
+                )
+            ]
+            if found.public
+            else [],
+        },
+    )
 
 
 @library_action
@@ -199,11 +236,18 @@ def collection_edit(request, pk: int):
         shelf.delete_collection(request.user, found)
         messages.success(request, f"Collection “{found.name}” deleted.")
         return redirect("library")
-    shelf.update_collection(request.user, found, name=request.POST.get("name", found.name),
-                            description=request.POST.get("description", found.description),
-                            public=request.POST.get("public") == "on")
-    messages.success(request, "Collection saved." + (" Anyone with its address can read it now."
-                                                     if found.public else " Only you can see it."))
+    shelf.update_collection(
+        request.user,
+        found,
+        name=request.POST.get("name", found.name),
+        description=request.POST.get("description", found.description),
+        public=request.POST.get("public") == "on",
+    )
+    messages.success(
+        request,
+        "Collection saved."
+        + (" Anyone with its address can read it now." if found.public else " Only you can see it."),
+    )
     return redirect("collection", pk=found.pk)
 
 
@@ -216,7 +260,7 @@ def collection_item(request, pk: int):
     if action == "remove":
         shelf.remove(request.user, paper, found)
     elif action in ("up", "down", "top"):
-        shelf.move(request.user, found, paper, {"up": -1, "down": 1, "top": -10**6}[action])
+        shelf.move(request.user, found, paper, {"up": -1, "down": 1, "top": -(10**6)}[action])
     elif action == "note":
         shelf.set_item_note(request.user, found, paper, request.POST.get("note", ""))
     else:
@@ -230,7 +274,7 @@ def collection_item(request, pk: int):
 def collection_order(request, pk: int):
     """The whole order at once (paper ids in `paper`, repeated), as a script sends it."""
     found = _collection(request, pk, owner_only=True)
-    shelf.reorder(request.user, found, request.POST.getlist("paper")[:shelf.MAX_ITEMS])
+    shelf.reorder(request.user, found, request.POST.getlist("paper")[: shelf.MAX_ITEMS])
     return JsonResponse({"ok": True}) if _wants_json(request) else redirect("collection", pk=found.pk)
 
 
@@ -245,8 +289,9 @@ def collection_export(request, pk: int, fmt: str):
     if fmt == "bib":
         response = HttpResponse(exports.bibtex(found), content_type="application/x-bibtex; charset=utf-8")
     elif fmt == "json":
-        response = HttpResponse(exports.csl_json(found),
-                                content_type="application/vnd.citationstyles.csl+json")
+        response = HttpResponse(
+            exports.csl_json(found), content_type="application/vnd.citationstyles.csl+json"
+        )
     elif fmt == "atom":
         return feeds.collection_feed(request, found, papers)
     else:
@@ -259,20 +304,33 @@ def collection_export(request, pk: int, fmt: str):
 
 # -- follows and the private feed ----------------------------------------------------------
 
+
 @login_required
 def following(request):
     current = follows.of(request.user)
     groups = [
         ("topic", "Topics", [(t, t, reverse("search") + "?" + urlencode({"q": t})) for t in current.topics]),
-        ("category", "Categories", [(c, c, reverse("category", args=[c]) if "." in c else "")
-                                    for c in current.categories]),
-        ("author", "Authors", [(f.label, f.label, reverse("author", args=[f.label]))
-                               for f in current.authors]),
+        (
+            "category",
+            "Categories",
+            [(c, c, reverse("category", args=[c]) if "." in c else "") for c in current.categories],
+        ),
+        (
+            "author",
+            "Authors",
+            [(f.label, f.label, reverse("author", args=[f.label])) for f in current.authors],
+        ),
     ]
-    return render(request, "library/following.html", {
-        "following": current, "groups": groups, "tab": "following",
-        "feed_url": absolute(reverse("private_feed", args=[follows.feed_secret(request.user)])),
-    })
+    return render(
+        request,
+        "library/following.html",
+        {
+            "following": current,
+            "groups": groups,
+            "tab": "following",
+            "feed_url": absolute(reverse("private_feed", args=[follows.feed_secret(request.user)])),
+        },
+    )
 
 
 @library_action
@@ -289,16 +347,20 @@ def follow(request):
         value, done = made.label or made.value, True
     if _wants_json(request):
         return JsonResponse({"following": done})
-    messages.success(request, f"You follow the {kind} “{value}” now." if done
-                     else f"You no longer follow “{value}”.")
+    messages.success(
+        request, f"You follow the {kind} “{value}” now." if done else f"You no longer follow “{value}”."
+    )
     return redirect(_back(request, reverse("following")))
 
 
 @library_action
 def forget_dismissed(request):
     count = shelf.forget_dismissed(request.user)
-    messages.success(request, f"{count} paper{'s' if count != 1 else ''} you were not interested "
-                              "in will show again, and no longer count in For you.")
+    messages.success(
+        request,
+        f"{count} paper{'s' if count != 1 else ''} you were not interested "
+        "in will show again, and no longer count in For you.",
+    )
     return redirect("library")
 
 

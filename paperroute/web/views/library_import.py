@@ -20,19 +20,29 @@ SHOWN = 500
 @require_http_methods(["GET", "POST"])
 def import_page(request):
     """GET: the form. POST: run an import (action=import) or fetch unmatched ids (action=fetch)."""
-    context = {"tab": "import", "error": "", "text": "", "chosen": "", "shown": SHOWN,
-               "max_mb": importing.MAX_BYTES // 2**20, "max_entries": f"{importing.MAX_ENTRIES:,}",
-               "max_fetch": importing.MAX_FETCH}
+    context = {
+        "tab": "import",
+        "error": "",
+        "text": "",
+        "chosen": "",
+        "shown": SHOWN,
+        "max_mb": importing.MAX_BYTES // 2**20,
+        "max_entries": f"{importing.MAX_ENTRIES:,}",
+        "max_fetch": importing.MAX_FETCH,
+    }
     if request.method != "POST":
         return _page(request, context)
     context["chosen"] = request.POST.get("collection", "")
     try:
         collection = _collection(request)
         if request.POST.get("action") == "fetch":
-            ids = request.POST.getlist("id")[:importing.MAX_ENTRIES]
+            ids = request.POST.getlist("id")[: importing.MAX_ENTRIES]
             fetched = importing.fetch_unmatched(request.user, ids, collection)
-            context.update(fetched=fetched, target=collection or shelf.saved_collection(request.user),
-                           rest=[f.arxiv_id for f in fetched if f.status == NOT_TRIED])
+            context.update(
+                fetched=fetched,
+                target=collection or shelf.saved_collection(request.user),
+                rest=[f.arxiv_id for f in fetched if f.status == NOT_TRIED],
+            )
             return _page(request, context)
         data, filename = _upload(request, context)
         context["report"] = importing.run(request.user, data, filename=filename, collection=collection)
@@ -74,8 +84,11 @@ def _upload(request, context: dict) -> tuple[bytes | str, str]:
     if upload is not None:
         if upload.size > importing.MAX_BYTES:
             # Refused before it is read: the size is known from the upload itself.
-            raise InvalidInput(f"the file is larger than {context['max_mb']} MB, the most one import "
-                               "takes; export a smaller part of your library", "file")
+            raise InvalidInput(
+                f"the file is larger than {context['max_mb']} MB, the most one import "
+                "takes; export a smaller part of your library",
+                "file",
+            )
         return upload.read(importing.MAX_BYTES + 1), upload.name or "upload"
     context["text"] = request.POST.get("text", "")
     if not context["text"].strip():

@@ -55,9 +55,11 @@ class Choice:
     @classmethod
     def of(cls, request) -> Choice:
         get = request.GET
-        choice = cls(view=get.get("view", "") if get.get("view") in VIEWS else "",
-                     sort=get.get("sort") if get.get("sort") in listings.SORTS else "votes",
-                     theme=get.get("theme", "")[:100])
+        choice = cls(
+            view=get.get("view", "") if get.get("view") in VIEWS else "",
+            sort=get.get("sort") if get.get("sort") in listings.SORTS else "votes",
+            theme=get.get("theme", "")[:100],
+        )
         saved = prefs.categories_of(request.user)
         if saved:
             choice.default_categories = saved
@@ -69,8 +71,13 @@ class Choice:
 
     def query(self, **changes) -> str:
         """This choice as a query string, with some parts changed."""
-        values = {"view": self.view, "cat": self.categories, "sort": self.sort, "theme": self.theme,
-                  **changes}
+        values = {
+            "view": self.view,
+            "cat": self.categories,
+            "sort": self.sort,
+            "theme": self.theme,
+            **changes,
+        }
         pairs = [("view", values["view"])] if values["view"] else []
         cats = values["cat"]
         # Categories are in the address only when they differ from what applies without them;
@@ -110,21 +117,35 @@ def trending(request):
     papers = drop_for_reader(request, mark_voted(request, [r.paper for r in ranked]))
     stale = latest is not None and timezone.now() - latest > trending_ranking.WINDOW
     newest = listings.latest_day() or timezone.localdate()
-    return cacheable(render(request, "listing.html", {
-        "tab": "trending", "papers": papers, "heading": "", "title": "Trending papers",
-        "h1": "Trending papers", "tabs": _tabs(periods.day(newest)),
-        "trending_at": latest if stale else None,
-        "feeds": _feeds("trending"),
-    }))
+    return cacheable(
+        render(
+            request,
+            "listing.html",
+            {
+                "tab": "trending",
+                "papers": papers,
+                "heading": "",
+                "title": "Trending papers",
+                "h1": "Trending papers",
+                "tabs": _tabs(periods.day(newest)),
+                "trending_at": latest if stale else None,
+                "feeds": _feeds("trending"),
+            },
+        )
+    )
 
 
 def category(request, code: str):
     if not Category.objects.filter(code=code).exists():
         raise Http404(f"no papers in the category {code!r}")
     following = request.user.is_authenticated and code in follows.of(request.user).categories
-    return _filtered(request, f"Papers in {code}", listings.by_category(code),
-                     _feeds("category", code=code),
-                     {"follow": {"kind": "category", "value": code, "following": following}})
+    return _filtered(
+        request,
+        f"Papers in {code}",
+        listings.by_category(code),
+        _feeds("category", code=code),
+        {"follow": {"kind": "category", "value": code, "following": following}},
+    )
 
 
 def author(request, name: str):
@@ -132,8 +153,13 @@ def author(request, name: str):
         raise Http404(f"no papers by {name!r}")
     shown = display_name(name)
     follow = {"kind": "author", "value": shown, "following": follows.follows_author(request.user, name)}
-    return _filtered(request, f"Papers by {shown}", listings.by_author(name),
-                     _feeds("author", name=shown), {"follow": follow})
+    return _filtered(
+        request,
+        f"Papers by {shown}",
+        listings.by_author(name),
+        _feeds("author", name=shown),
+        {"follow": follow},
+    )
 
 
 @login_required
@@ -157,11 +183,23 @@ def remember_categories(request):
 def _filtered(request, title: str, papers, feeds, extra: dict | None = None):
     """A paginated listing of one category's or one author's papers."""
     page = paginate(request, for_reader(request, papers))
-    return cacheable(render(request, "listing.html", {
-        "tab": "", "heading": "", "title": title, "h1": title, "page": page,
-        "papers": mark_voted(request, page.object_list), "feeds": feeds, **(extra or {}),
-        "read_toggle": read_toggle(request),
-    }))
+    return cacheable(
+        render(
+            request,
+            "listing.html",
+            {
+                "tab": "",
+                "heading": "",
+                "title": title,
+                "h1": title,
+                "page": page,
+                "papers": mark_voted(request, page.object_list),
+                "feeds": feeds,
+                **(extra or {}),
+                "read_toggle": read_toggle(request),
+            },
+        )
+    )
 
 
 def _parse(parser, value: str) -> periods.Period:
@@ -212,8 +250,13 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "next": following,
         "previous_url": _url(previous) if previous else "",
         "next_url": _url(following) if following else "",
-        "feeds": (_feeds("theme", period=period.slug, theme=theme["slug"], label=theme["label"])
-                  if theme else _feeds("daily") if period.kind == "day" else []),
+        "feeds": (
+            _feeds("theme", period=period.slug, theme=theme["slug"], label=theme["label"])
+            if theme
+            else _feeds("daily")
+            if period.kind == "day"
+            else []
+        ),
         "themes": themes,
         "theme": theme,
         "clear_theme": choice.query(theme=""),
@@ -221,15 +264,22 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "choice": choice,
         "view": view,
         "counts": counts,
-        "views": [(key, label, counts.get(key), choice.query(view=key, theme=""), key == view)
-                  for key, label in (("community", "Community picks"), ("all", "All new on arXiv"),
-                                     ("foryou", "For you"))
-                  if key != "foryou" or request.user.is_authenticated],
-        "sorts": [(key, label, choice.query(sort=key), key == choice.sort)
-                  for key, label in SORT_LABELS.items()],
-        "facets": [(code, count, code in choice.categories,
-                    choice.query(cat=_toggled(choice.categories, code)))
-                   for code, count in facets],
+        "views": [
+            (key, label, counts.get(key), choice.query(view=key, theme=""), key == view)
+            for key, label in (
+                ("community", "Community picks"),
+                ("all", "All new on arXiv"),
+                ("foryou", "For you"),
+            )
+            if key != "foryou" or request.user.is_authenticated
+        ],
+        "sorts": [
+            (key, label, choice.query(sort=key), key == choice.sort) for key, label in SORT_LABELS.items()
+        ],
+        "facets": [
+            (code, count, code in choice.categories, choice.query(cat=_toggled(choice.categories, code)))
+            for code, count in facets
+        ],
         "clear_categories": choice.query(cat=[]) if choice.categories else "",
         "page_query": choice.query()[1:],
         "remember_url": reverse("remember_categories"),
@@ -246,8 +296,9 @@ def _for_you(request, papers) -> list:
     """The reader's own ranking of the papers, best first, each with why it was picked."""
     if not request.user.is_authenticated:
         return []
-    picks = foryou.rank(request.user, list(papers.values_list("pk", flat=True)[:foryou.PERIOD_POOL]),
-                        limit=FOR_YOU_SHOWN)
+    picks = foryou.rank(
+        request.user, list(papers.values_list("pk", flat=True)[: foryou.PERIOD_POOL]), limit=FOR_YOU_SHOWN
+    )
     found = {paper.pk: paper for paper in papers.filter(pk__in=[p.paper_id for p in picks])}
     ranked = []
     for pick in picks:
@@ -268,9 +319,14 @@ def _themes(period: periods.Period, papers, choice: Choice) -> tuple[list[dict],
     for theme in stored:
         count = len(shown.intersection(theme["members"]))
         if count or theme["slug"] == choice.theme:
-            chips.append({**theme, "count": count, "current": theme["slug"] == choice.theme,
-                          "href": choice.query(theme="" if theme["slug"] == choice.theme
-                                               else theme["slug"])})
+            chips.append(
+                {
+                    **theme,
+                    "count": count,
+                    "current": theme["slug"] == choice.theme,
+                    "href": choice.query(theme="" if theme["slug"] == choice.theme else theme["slug"]),
+                }
+            )
     chosen = next((theme for theme in stored if theme["slug"] == choice.theme), None)
     return chips, chosen
 
@@ -296,18 +352,23 @@ def _tabs(period: periods.Period) -> list[tuple[str, str, str]]:
     on its latest day with papers so that no tab leads to an empty page."""
     latest = listings.latest_day(on_or_before=period.end)
     anchor = latest if latest and latest >= period.start else period.start
-    return [("daily", "Daily", _url(periods.day(anchor))),
-            ("weekly", "Weekly", _url(periods.week_of(anchor))),
-            ("monthly", "Monthly", _url(periods.month_of(anchor))),
-            ("trending", "Trending", reverse("trending"))]
+    return [
+        ("daily", "Daily", _url(periods.day(anchor))),
+        ("weekly", "Weekly", _url(periods.week_of(anchor))),
+        ("monthly", "Monthly", _url(periods.month_of(anchor))),
+        ("trending", "Trending", reverse("trending")),
+    ]
 
 
 def _feeds(kind: str, **params) -> list[tuple[str, str, str]]:
     """(title, url, MIME type) of the RSS and Atom feeds that match a page, for autodiscovery."""
-    names = {"daily": "Daily papers", "trending": "Trending papers",
-             "category": f"Papers in {params.get('code', '')}",
-             "author": f"Papers by {params.get('name', '')}",
-             "theme": f"Theme: {params.pop('label', '')}"}
+    names = {
+        "daily": "Daily papers",
+        "trending": "Trending papers",
+        "category": f"Papers in {params.get('code', '')}",
+        "author": f"Papers by {params.get('name', '')}",
+        "theme": f"Theme: {params.pop('label', '')}",
+    }
     query = ("?" + urlencode(params)) if params else ""
     return [
         (f"{names[kind]} (RSS)", reverse("feed", args=[kind, "xml"]) + query, "application/rss+xml"),

@@ -61,9 +61,11 @@ def detail(request, key: str):
         paper.saved = bool(shelf.saved_ids(request.user, [paper.pk]))
         paper.read = bool(shelf.read_ids(request.user, [paper.pk]))
         paper.dismissed = bool(shelf.dismissed_ids(request.user, [paper.pk]))
-        library = {"note": shelf.note_of(request.user, paper),
-                   "collections": shelf.collections_of(request.user),
-                   "in_collections": shelf.collections_holding(request.user, paper)}
+        library = {
+            "note": shelf.note_of(request.user, paper),
+            "collections": shelf.collections_of(request.user),
+            "in_collections": shelf.collections_holding(request.user, paper),
+        }
     context = {
         "paper": paper,
         "authors": paper.author_names,
@@ -109,8 +111,9 @@ def vote(request, key: str):
             state = votes.toggle(request.user, paper)
     except RateLimited as exc:
         if wants_json:
-            return JsonResponse({"detail": str(exc)}, status=429,
-                                headers={"Retry-After": str(exc.retry_after)})
+            return JsonResponse(
+                {"detail": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)}
+            )
         return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
     if wants_json:
         return JsonResponse({"upvoted": state.upvoted, "upvotes": state.upvotes})
@@ -126,8 +129,9 @@ def comment_add(request, key: str):
     if request.POST.get("parent"):
         parent = _comment(request.POST["parent"])
         if parent is None:
-            return error_page(request, 400, "Not posted",
-                              "The comment you replied to does not exist (any more).")
+            return error_page(
+                request, 400, "Not posted", "The comment you replied to does not exist (any more)."
+            )
     try:
         comment = comments.add(request.user, paper, request.POST.get("body", ""), parent=parent)
     except RateLimited as exc:
@@ -152,9 +156,12 @@ def comment_edit(request, pk: int):
         except RateLimited as exc:
             return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
         except InvalidInput as exc:
-            return render(request, "comment_edit.html", {"comment": comment, "error": str(exc),
-                                                         "body": request.POST.get("body", "")},
-                          status=400)
+            return render(
+                request,
+                "comment_edit.html",
+                {"comment": comment, "error": str(exc), "body": request.POST.get("body", "")},
+                status=400,
+            )
         return redirect(reverse("paper", args=[comment.paper.key]) + f"#comment-{comment.pk}")
     return render(request, "comment_edit.html", {"comment": comment, "body": comment.body})
 
@@ -179,10 +186,12 @@ def comment_history(request, pk: int):
     """Earlier versions of an edited comment, for its author and moderators."""
     comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
     if not comments.may_see_history(request.user, comment):
-        return error_page(request, 403, "Not yours",
-                          "Only its author and moderators can see a comment's earlier versions.")
-    return render(request, "comment_history.html",
-                  {"comment": comment, "revisions": list(comment.revisions.all())})
+        return error_page(
+            request, 403, "Not yours", "Only its author and moderators can see a comment's earlier versions."
+        )
+    return render(
+        request, "comment_history.html", {"comment": comment, "revisions": list(comment.revisions.all())}
+    )
 
 
 @login_required
@@ -195,8 +204,9 @@ def comment_hide(request, pk: int):
     hide = request.POST.get("action", "hide") != "show"
     reason = request.POST.get("reason", "")
     if hide and not reason.strip():
-        return error_page(request, 400, "Not hidden", "Say why the comment is hidden: readers see "
-                                                      "the reason in its place.")
+        return error_page(
+            request, 400, "Not hidden", "Say why the comment is hidden: readers see the reason in its place."
+        )
     comments.set_hidden([comment], hide, reason)
     return redirect(reverse("paper", args=[comment.paper.key]) + f"#comment-{comment.pk}")
 

@@ -18,9 +18,15 @@ PER_PAGE = 20
 
 
 def page(request):
-    context = {"tab": "", "opts": None, "error": "", "papers": [], "query": request.GET.get("q", ""),
-               "modes": [("hybrid", "Hybrid"), ("lexical", "Keywords"), ("semantic", "Semantic")],
-               "categories": Category.objects.values_list("code", flat=True)}
+    context = {
+        "tab": "",
+        "opts": None,
+        "error": "",
+        "papers": [],
+        "query": request.GET.get("q", ""),
+        "modes": [("hybrid", "Hybrid"), ("lexical", "Keywords"), ("semantic", "Semantic")],
+        "categories": Category.objects.values_list("code", flat=True),
+    }
     try:
         opts = searching.options(request.GET)
         raw_page = request.GET.get("page", "1")
@@ -42,29 +48,46 @@ def page(request):
     # A Paginator over the total gives the page links; the hits are this page's rows.
     paginator = Paginator(range(found.total), PER_PAGE)
     page_obj = Page(found.papers, min(number, max(paginator.num_pages, 1)), paginator)
-    params = {k: v for k, v in (("q", opts.q), ("mode", opts.mode), ("cat", opts.category),
-                                ("since", opts.since and opts.since.isoformat()),
-                                ("until", opts.until and opts.until.isoformat()),
-                                ("spell", "" if opts.correct else "0")) if v}
+    params = {
+        k: v
+        for k, v in (
+            ("q", opts.q),
+            ("mode", opts.mode),
+            ("cat", opts.category),
+            ("since", opts.since and opts.since.isoformat()),
+            ("until", opts.until and opts.until.isoformat()),
+            ("spell", "" if opts.correct else "0"),
+        )
+        if v
+    }
 
     def link(**changes) -> str:
         return reverse("search") + "?" + urlencode({k: v for k, v in {**params, **changes}.items() if v})
 
     filtered = bool(opts.category or opts.since or opts.until)
-    context.update(found=found, papers=drop_for_reader(request, mark_voted(request, found.papers)),
-                   page=page_obj, read_toggle=read_toggle(request),
-                   page_query=urlencode(params),
-                   original_url=link(q=found.original, spell="0") if found.corrected else "",
-                   suggestion_url=link(q=found.suggestion, spell="") if found.suggestion else "",
-                   fewer_url=link(q=found.fewer) if found.fewer else "",
-                   unfiltered_url=(link(cat="", since="", until="")
-                                   if filtered and not found.papers else ""),
-                   feeds=[("Search: " + opts.q + " (RSS)",
-                           reverse("feed", args=["search", "xml"]) + "?" + urlencode({"q": opts.q}),
-                           "application/rss+xml"),
-                          ("Search: " + opts.q + " (Atom)",
-                           reverse("feed", args=["search", "atom"]) + "?" + urlencode({"q": opts.q}),
-                           "application/atom+xml")])
+    context.update(
+        found=found,
+        papers=drop_for_reader(request, mark_voted(request, found.papers)),
+        page=page_obj,
+        read_toggle=read_toggle(request),
+        page_query=urlencode(params),
+        original_url=link(q=found.original, spell="0") if found.corrected else "",
+        suggestion_url=link(q=found.suggestion, spell="") if found.suggestion else "",
+        fewer_url=link(q=found.fewer) if found.fewer else "",
+        unfiltered_url=(link(cat="", since="", until="") if filtered and not found.papers else ""),
+        feeds=[
+            (
+                "Search: " + opts.q + " (RSS)",
+                reverse("feed", args=["search", "xml"]) + "?" + urlencode({"q": opts.q}),
+                "application/rss+xml",
+            ),
+            (
+                "Search: " + opts.q + " (Atom)",
+                reverse("feed", args=["search", "atom"]) + "?" + urlencode({"q": opts.q}),
+                "application/atom+xml",
+            ),
+        ],
+    )
     return cacheable(render(request, "search.html", context))
 
 
@@ -79,11 +102,18 @@ def suggestions(request):
         hits = []
     # Two light queries for the dates and authors (no model instances, votes or categories):
     # this runs after every pause in typing.
-    rows = {key: (pk, listed, published) for pk, key, listed, published in Paper.objects.filter(
-        key__in=[hit.key for hit in hits]).values_list("pk", "key", "listed_on", "published")}
+    rows = {
+        key: (pk, listed, published)
+        for pk, key, listed, published in Paper.objects.filter(key__in=[hit.key for hit in hits]).values_list(
+            "pk", "key", "listed_on", "published"
+        )
+    }
     names: dict[int, list[str]] = {}
-    for paper_id, name in (Authorship.objects.filter(paper_id__in=[row[0] for row in rows.values()])
-                           .order_by("paper_id", "position").values_list("paper_id", "author__name")):
+    for paper_id, name in (
+        Authorship.objects.filter(paper_id__in=[row[0] for row in rows.values()])
+        .order_by("paper_id", "position")
+        .values_list("paper_id", "author__name")
+    ):
         names.setdefault(paper_id, []).append(name)
     results = []
     for hit in hits:
@@ -92,8 +122,13 @@ def suggestions(request):
         pk, listed, published = rows[hit.key]
         authors = names.get(pk, [])
         day = listed or (published.date() if published else None)
-        results.append({"title": hit.title, "author": display_name(authors[0]) if authors else "",
-                        "more_authors": max(0, len(authors) - 1),
-                        "date": day.isoformat() if day else "",
-                        "url": reverse("paper", args=[hit.key])})
+        results.append(
+            {
+                "title": hit.title,
+                "author": display_name(authors[0]) if authors else "",
+                "more_authors": max(0, len(authors) - 1),
+                "date": day.isoformat() if day else "",
+                "url": reverse("paper", args=[hit.key]),
+            }
+        )
     return cacheable(JsonResponse({"query": text, "results": results}))

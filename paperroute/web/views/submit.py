@@ -19,8 +19,7 @@ def page(request):
     if request.method == "POST":
         context["value"] = request.POST.get("arxiv", "")
         try:
-            paper, added = submissions.submit(request.user, context["value"],
-                                              today=timezone.localdate())
+            paper, added = submissions.submit(request.user, context["value"], today=timezone.localdate())
         except InvalidInput as exc:
             context["error"] = str(exc)
             return render(request, "submit.html", context, status=400)

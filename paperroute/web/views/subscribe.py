@@ -31,27 +31,33 @@ COMMON_CATEGORIES = ("cs.AI", "cs.CL", "cs.CV", "cs.LG", "cs.RO", "cs.IR", "stat
 def subscribe(request):
     """The subscribe form; POST mails a confirmation link."""
     if request.method == "POST" and not from_this_site(request):
-        return error_page(request, 403, "Not allowed",
-                          "This form was sent from another site. Subscribe from this site's pages.")
+        return error_page(
+            request,
+            403,
+            "Not allowed",
+            "This form was sent from another site. Subscribe from this site's pages.",
+        )
     existing = subscriptions.for_account(request.user)
-    context = {"email": request.user.email if request.user.is_authenticated else "",
-               "error": "", "existing": existing}
+    context = {
+        "email": request.user.email if request.user.is_authenticated else "",
+        "error": "",
+        "existing": existing,
+    }
     if request.method == "POST":
         context["email"] = request.POST.get("email", "")
 
         def mail(subscriber, kind, token):
-            notify.send_confirmation(subscriber, kind,
-                                     absolute(reverse("subscribe_confirm", args=[token])))
+            notify.send_confirmation(subscriber, kind, absolute(reverse("subscribe_confirm", args=[token])))
 
         try:
-            sent_to = subscriptions.subscribe(context["email"], client_ip(request), mail=mail,
-                                              user=request.user)
+            sent_to = subscriptions.subscribe(
+                context["email"], client_ip(request), mail=mail, user=request.user
+            )
         except InvalidSubscription as exc:
             context["error"] = str(exc)
             return render(request, "subscribe/subscribe.html", context, status=400)
         except TooManyRequests as exc:
-            return error_page(request, 429, "Too many requests", str(exc),
-                              Retry_After=str(exc.retry_after))
+            return error_page(request, 429, "Too many requests", str(exc), Retry_After=str(exc.retry_after))
         except DigestError as exc:
             return error_page(request, 503, "Mail could not be sent", str(exc), Retry_After="300")
         return render(request, "subscribe/sent.html", {"email": sent_to})
@@ -81,21 +87,28 @@ def preferences(request, token: str):
     if request.method == "POST":
         action = request.POST.get("action", "save")
         if action in ("pause", "resume"):
-            subscriptions.set_status(subscriber, Subscriber.PAUSED if action == "pause"
-                                     else Subscriber.CONFIRMED)
+            subscriptions.set_status(
+                subscriber, Subscriber.PAUSED if action == "pause" else Subscriber.CONFIRMED
+            )
             return redirect(reverse("subscription", args=[token]) + f"?done={action}")
         try:
             subscriptions.update_preferences(
-                subscriber, frequency=request.POST.get("frequency", ""),
+                subscriber,
+                frequency=request.POST.get("frequency", ""),
                 max_papers=request.POST.get("max_papers", ""),
                 categories=request.POST.getlist("categories") + [request.POST.get("other_categories", "")],
-                topics=request.POST.get("topics", ""))
+                topics=request.POST.get("topics", ""),
+            )
         except InvalidSubscription as exc:
             errors[exc.field] = str(exc)
         else:
             return redirect(reverse("subscription", args=[token]) + "?done=saved")
-    return render(request, "subscribe/preferences.html",
-                  _preferences_context(request, subscriber, errors), status=400 if errors else 200)
+    return render(
+        request,
+        "subscribe/preferences.html",
+        _preferences_context(request, subscriber, errors),
+        status=400 if errors else 200,
+    )
 
 
 def _preferences_context(request, subscriber: Subscriber, errors: dict) -> dict:
@@ -105,11 +118,14 @@ def _preferences_context(request, subscriber: Subscriber, errors: dict) -> dict:
     common = [(code, CATEGORY_NAMES.get(code, code), code in chosen) for code in COMMON_CATEGORIES]
     other = ", ".join(c for c in chosen if c not in COMMON_CATEGORIES)
     return {
-        "subscriber": subscriber, "errors": errors, "common_categories": common,
+        "subscriber": subscriber,
+        "errors": errors,
+        "common_categories": common,
         "other_categories": request.POST.get("other_categories", other) if errors else other,
         "topics": request.POST.get("topics", "") if errors else "\n".join(subscriber.topics),
         "paper_choices": subscriptions.PAPER_CHOICES,
-        "welcome": request.GET.get("welcome") == "1", "done": request.GET.get("done", ""),
+        "welcome": request.GET.get("welcome") == "1",
+        "done": request.GET.get("done", ""),
     }
 
 
@@ -134,11 +150,9 @@ def unsubscribe(request, token: str):
 def bounce_webhook(request):
     """Bounces and complaints from the mail provider, as JSON (see paperroute.digest.bounces)."""
     if not bounces.enabled():
-        return JsonResponse({"error": "the bounce webhook is off; set PAPERROUTE_BOUNCE_WEBHOOK"},
-                            status=404)
+        return JsonResponse({"error": "the bounce webhook is off; set PAPERROUTE_BOUNCE_WEBHOOK"}, status=404)
     if not bounces.authorized(request.headers.get("Authorization", "")):
-        response = JsonResponse({"error": "send the webhook secret as Authorization: Bearer …"},
-                                status=401)
+        response = JsonResponse({"error": "send the webhook secret as Authorization: Bearer …"}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="paperroute bounces"'
         return response
     try:
@@ -146,8 +160,7 @@ def bounce_webhook(request):
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"error": "the body is not JSON"}, status=400)
     except RecursionError:  # the C decoder stops at Python's recursion limit
-        return JsonResponse({"error": "the body is nested too deeply to be a bounce report"},
-                            status=400)
+        return JsonResponse({"error": "the body is nested too deeply to be a bounce report"}, status=400)
     try:
         outcome = bounces.apply(payload)
     except bounces.BadReport as exc:
