@@ -176,7 +176,7 @@ def _plain(text: str) -> str:
 
 
 def _math_html(fragment: str) -> str:
-    pieces = []
+    pieces: list[str] = []
     position = 0
     for match in _SCRIPT.finditer(fragment):
         pieces.append(escape(_plain(fragment[position : match.start()]).replace("{", "").replace("}", "")))

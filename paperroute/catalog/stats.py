@@ -17,6 +17,8 @@ def catalogue_stats() -> dict:
             .order_by(F("paper__published").desc(nulls_last=True), "-first_seen", "-paper__key")
             .first()
         )
+        if newest is None:  # a source's sightings vanished between the two queries
+            continue
         paper = newest.paper
         sources[source] = {
             "papers": sightings.count(),

@@ -65,7 +65,10 @@ def bibtex(collection: Collection) -> str:
     for paper, key in zip(papers, _cite_keys(papers)):
         entry = catalog_bibtex.entry(paper)
         # The entry's own key, on its first line, is replaced by one unique in this file.
-        entries.append(re.sub(r"^(@\w+\{)[^,\n]*,", lambda m, key=key: f"{m.group(1)}{key},", entry, count=1))
+        head = re.match(r"(@\w+\{)[^,\n]*,", entry)
+        if head is not None:
+            entry = f"{head.group(1)}{key}," + entry[head.end() :]
+        entries.append(entry)
     # No comment line with the collection's name: BibTeX reads "@" anywhere outside an entry, so
     # a name could smuggle in an entry of its own.
     return "\n".join(entries)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import datetime
 from threading import Lock
 
 import numpy as np
@@ -61,7 +62,7 @@ def signals_of(user) -> Signals:
 
 def signals_for(user_ids: list[int]) -> dict[int, Signals]:
     """signals_of for many readers at once (a digest batch), in four queries."""
-    newest: dict[int, dict[int, object]] = {uid: {} for uid in user_ids}
+    newest: dict[int, dict[int, datetime]] = {uid: {} for uid in user_ids}
     saved = CollectionItem.objects.filter(collection__owner_id__in=user_ids).values_list(
         "collection__owner_id", "paper_id", "added_at"
     )
@@ -79,7 +80,7 @@ def signals_for(user_ids: list[int]) -> dict[int, Signals]:
     for uid in user_ids:
         negatives = [pid for _, pid in sorted(dismissed[uid], reverse=True)][:MAX_NEGATIVES]
         gone = set(negatives)
-        liked = sorted(newest[uid], key=newest[uid].get, reverse=True)
+        liked = sorted(newest[uid], key=newest[uid].__getitem__, reverse=True)
         positives = [pid for pid in liked if pid not in gone][:MAX_POSITIVES]
         result[uid] = Signals(positives, negatives, following[uid])
     return result

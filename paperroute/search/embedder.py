@@ -115,9 +115,7 @@ class Embedder:
         # The shipped file pads and truncates to 128; windows are cut here instead.
         self.tokenizer.no_truncation()
         self.tokenizer.no_padding()
-        self.cls = self.tokenizer.token_to_id("[CLS]")
-        self.sep = self.tokenizer.token_to_id("[SEP]")
-        self.pad = self.tokenizer.token_to_id("[PAD]")
+        self.cls, self.sep, self.pad = (self._special(token) for token in ("[CLS]", "[SEP]", "[PAD]"))
         self.batch_size = max(1, batch_size)
         self.recipe = recipe
         self.model_id = model_id(recipe)
@@ -125,6 +123,12 @@ class Embedder:
         # An InferenceSession may be shared by threads, but the batches are big enough that
         # running two at once on two cores only slows both; serialise them.
         self._lock = threading.Lock()
+
+    def _special(self, token: str) -> int:
+        piece = self.tokenizer.token_to_id(token)
+        if piece is None:
+            raise EmbedderUnavailable(f"the tokenizer {TOKENIZER} has no {token} token")
+        return piece
 
     def _pieces(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
@@ -166,7 +170,7 @@ class Embedder:
         head = title_pieces[: recipe.window // 2]
         room = recipe.window - 2 - len(head)
         step = max(1, int(room * (1 - recipe.overlap)))
-        windows = []
+        windows: list[list[int]] = []
         start = 0
         while len(windows) < recipe.max_passages:
             windows.append([self.cls, *head, *body[start : start + room], self.sep])

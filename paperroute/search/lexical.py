@@ -20,6 +20,12 @@ Occur = tantivy.Occur
 Q = tantivy.Query
 
 
+def _pid(value: int | float | bool | None) -> int:
+    """A document's "pid" fast field, which every indexed document has."""
+    assert isinstance(value, int), value
+    return value
+
+
 @dataclass(frozen=True)
 class LexicalParams:
     """Field weights and query-side choices (tuned on SciFact train, see BENCHMARKS.md)."""
@@ -227,11 +233,12 @@ class LexicalIndex:
             result = self.searcher.search(query, limit=max(1, limit), count=count)
             hits = result.hits
         hits = hits[: max(0, limit)]
-        total = result.count if count else len(hits)
+        # SearchResult.count exists at run time; tantivy's type stubs leave it out.
+        total = result.count if count else len(hits)  # type: ignore[attr-defined]
         if not hits:
             return [], total or 0
         pids = self.searcher.fast_field_values("pid", [address for _, address in hits])
-        return [(int(pid), float(score)) for (score, _), pid in zip(hits, pids)], total
+        return [(_pid(pid), float(score)) for (score, _), pid in zip(hits, pids)], total
 
     def search(
         self, parsed: ParsedQuery, filters: Filters, limit: int, count: bool = True, every_word: bool = False
@@ -310,7 +317,7 @@ class LexicalIndex:
         for pid, address in zip(self.searcher.fast_field_values("pid", addresses), addresses):
             stored = self.searcher.doc(address).get_first("row")
             if stored is not None:
-                found[int(pid)] = json.loads(bytes(stored))
+                found[_pid(pid)] = json.loads(bytes(stored))
         return found
 
     def papers_with(self, word: str) -> int:

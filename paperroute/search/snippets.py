@@ -43,7 +43,7 @@ def snippet(text: str, stems: set[str], width: int = WIDTH) -> tuple[str, list[t
         return text, found
     start = 0
     if found:
-        best, best_score = 0, -1
+        best, best_score = 0, -1.0
         for i, (begin, _) in enumerate(found):
             inside = {_stem(text[b:e]) for b, e in found[i:] if e <= begin + width}
             score = len(inside) * 10 - i * 0.01  # ties go to the earlier stretch

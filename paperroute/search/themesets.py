@@ -136,7 +136,7 @@ def _refresh_one(kind: str, start: date, model: str) -> int | None:
                 (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32),
             )
         )
-    themes = []
+    themes: list[dict] = []
     for theme in find_themes(inputs):
         name = slug(theme.label)
         while any(t["slug"] == name for t in themes):  # labels are distinct; slugs nearly always

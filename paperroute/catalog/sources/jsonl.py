@@ -51,7 +51,9 @@ def parse(data: bytes) -> Page:
         except (ValueError, TypeError, AttributeError) as exc:
             page.items.append(RecordError(where, str(exc) or type(exc).__name__))
     if page.items and not parsed_any:
-        raise UnusableInput(f"not JSON Lines: no line holds a JSON object ({page.items[0].reason})")
+        first = page.items[0]
+        assert isinstance(first, RecordError)  # no line parsed, so every item is an error
+        raise UnusableInput(f"not JSON Lines: no line holds a JSON object ({first.reason})")
     return page
 
 

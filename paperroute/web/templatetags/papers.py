@@ -41,7 +41,8 @@ def teaser(text: str, length: int = 300) -> str:
 def highlight(text: str, spans) -> str:
     """Escaped text with <mark> around the [start, end) character spans."""
     text = text or ""
-    out, position = [], 0
+    out: list[str] = []
+    position = 0
     for start, end in sorted(spans or []):
         start, end = max(start, position), min(end, len(text))
         if start >= end:
@@ -66,7 +67,8 @@ def short_authors(names: list[str], count: int = 3) -> str:
 def comment_html(text: str):
     """A plain-text comment, escaped, with its http(s) links made clickable and line breaks kept."""
     text = text or ""
-    out, position = [], 0
+    out: list[str] = []
+    position = 0
     for start, end in url_spans(text):
         url = http_url(text[start:end])
         if not url:
