@@ -259,6 +259,9 @@ def run_one(subscribers: int) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
     import django
 
+    from paperroute import conf
+
+    conf.prepare()  # the data directory, secret key and SQLite file
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
@@ -319,7 +322,7 @@ def run_one(subscribers: int) -> dict:
         "baseline_digests": base_digests,
         "digests_with_for_you": with_for_you,
         "compose_to_render_loop_ratio": round(compose_seconds / base_seconds, 2),
-        "connections": int(settings.CONFIG["DIGEST_CONCURRENCY"]),
+        "connections": settings.CONFIG.digest_concurrency,
     }
 
 

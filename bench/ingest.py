@@ -66,6 +66,9 @@ def run_one(records_total: int, page_size: int) -> dict:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
+    from paperroute import conf
+
+    conf.prepare()  # the data directory, secret key and SQLite file
     django.setup()
     from django.core.management import call_command
     from django.db import connection

@@ -54,6 +54,9 @@ def _django(workdir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
     import django
 
+    from paperroute import conf
+
+    conf.prepare()  # the data directory, secret key and SQLite file
     django.setup()
 
 

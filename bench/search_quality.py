@@ -102,6 +102,9 @@ def setup(workdir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
     import django
 
+    from paperroute import conf
+
+    conf.prepare()  # the data directory, secret key and SQLite file
     django.setup()
     from django.core.management import call_command
 

@@ -31,6 +31,9 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import django
 
+    from paperroute import conf
+
+    conf.prepare()  # the data directory, secret key and SQLite file
     django.setup()
     from django.core.management import call_command
 

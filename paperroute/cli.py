@@ -33,6 +33,9 @@ def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
     import django
 
+    from paperroute import conf
+
+    conf.prepare()
     django.setup()
 
 
@@ -402,13 +405,13 @@ def cmd_ingest(args) -> int:
         day=args.day,
         week=args.week,
         month=args.month,
-        categories=config["ARXIV_CATEGORIES"],
+        categories=config.arxiv_categories,
     )
     client = PoliteClient(
-        delay=config["ARXIV_DELAY"],
-        timeout=config["HTTP_TIMEOUT"],
-        max_bytes=config["MAX_INPUT_MB"] << 20,
-        contact=config["CONTACT_EMAIL"],
+        delay=config.arxiv_delay,
+        timeout=config.http_timeout,
+        max_bytes=config.max_input_mb << 20,
+        contact=config.contact_email,
         log=ingest_log.info,
     )
     with counter(f"ingest {args.source}", enabled=not args.quiet) as progress:
@@ -430,7 +433,7 @@ def cmd_ingest(args) -> int:
     health.record_ingest(args.source, ok=True, line=summary.line())
     metrics.count_ingest(args.source, summary)
     print(summary.line())
-    _sync_index(embed=config["EMBED_ON_INGEST"] and not args.no_embed, quiet=args.quiet)
+    _sync_index(embed=config.embed_on_ingest and not args.no_embed, quiet=args.quiet)
     if summary.new or summary.updated:
         from paperroute.search import themesets
 
@@ -592,7 +595,7 @@ def _serve(host: str, port: int, workers: int | None, *, worker: bool = True) ->
 
     from paperroute.server import serve
 
-    count = workers or settings.CONFIG["WEB_WORKERS"] or 2 * (os.cpu_count() or 1)
+    count = workers or settings.CONFIG.web_workers or 2 * (os.cpu_count() or 1)
     serve_log.info("serving on http://%s:%s/ with %s workers (Ctrl-C stops)", host, port, count)
     serve(host=host, port=port, workers=count, worker=worker)
     return EXIT_OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import secrets
@@ -17,8 +18,8 @@ class ConfigError(Exception):
     """A PAPERROUTE_* setting has a value that cannot be used."""
 
 
-def _csv(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _bool(value: str) -> bool:
@@ -30,6 +31,10 @@ def _bool(value: str) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+def _str(value: str) -> str:
+    return value
+
+
 def _float(value: str) -> float:
     return float(value)
 
@@ -38,8 +43,8 @@ def _int(value: str) -> int:
     return int(value)
 
 
-def _networks(value: str) -> list[str]:
-    networks = []
+def _networks(value: str) -> tuple[str, ...]:
+    networks: list[str] = []
     for part in _csv(value):
         try:
             networks.append(str(ipaddress.ip_network(part, strict=False)))
@@ -47,7 +52,7 @@ def _networks(value: str) -> list[str]:
             raise ValueError(
                 f"expected IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, got {part!r}"
             ) from None
-    return networks
+    return tuple(networks)
 
 
 def _site_url(value: str) -> str:
@@ -89,11 +94,11 @@ def _optional_rate(value: str) -> str:
     return value.strip()
 
 
-def _seconds_list(value: str) -> list[int]:
+def _seconds_list(value: str) -> tuple[int, ...]:
     parts = _csv(value)
     if not parts or not all(p.isascii() and p.isdigit() for p in parts):
         raise ValueError(f"expected comma-separated whole seconds such as 60,300,1800, got {value!r}")
-    return [int(p) for p in parts]
+    return tuple(int(p) for p in parts)
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ class Setting:
     name: str
     default: str
     help: str
-    parse: Callable[[str], object] = str
+    parse: Callable[[str], object] = _str
     secret: bool = False
 
 
@@ -366,11 +371,70 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
-BY_NAME = {setting.name: setting for setting in SETTINGS}
 PREFIX = "PAPERROUTE_"
 
 
-def read(env: Mapping[str, str] | None = None) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The parsed PAPERROUTE_* settings: one attribute per entry of SETTINGS, named in lower case.
+
+    Frozen, with tuples for lists, so that nothing changes it behind the code's back; a test
+    that needs other values builds a new one with `replace`.
+    """
+
+    data_dir: str
+    database_url: str
+    secret_key: str
+    allowed_hosts: tuple[str, ...]
+    debug: bool
+    embed_threads: int
+    embed_batch: int
+    embed_on_ingest: bool
+    arxiv_categories: tuple[str, ...]
+    arxiv_delay: float
+    http_timeout: float
+    contact_email: str
+    web_workers: int
+    site_url: str
+    trusted_proxies: tuple[str, ...]
+    hsts_seconds: int
+    max_input_mb: int
+    smtp_url: str
+    from_email: str
+    arxiv_api_url: str
+    signin_link_minutes: int
+    rate_signin: str
+    signin_mail_minutes: int
+    rate_votes: str
+    rate_comments: str
+    rate_submissions: str
+    rate_library: str
+    rate_imports: str
+    trending_half_life: float
+    page_cache_seconds: int
+    digest_hour: int
+    digest_concurrency: int
+    digest_rate: str
+    digest_retry_schedule: tuple[int, ...]
+    digest_suppress_after: int
+    digest_lease_seconds: int
+    digest_confirm_hours: int
+    rate_subscribe: str
+    unsubscribe_email: str
+    bounce_webhook: str
+    worker_ingest: tuple[str, ...]
+    worker_ingest_minutes: int
+    log_level: str
+    log_format: str
+    metrics_token: str
+    metrics_networks: tuple[str, ...]
+
+    def replace(self, **changes: object) -> Config:
+        """A copy with some settings changed (lower-case names), such as rate_votes="2/hour"."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def read(env: Mapping[str, str] | None = None) -> Config:
     """Parse every declared setting from the environment, with `_FILE` variants for secrets."""
     env = os.environ if env is None else env
     values: dict[str, object] = {}
@@ -385,17 +449,18 @@ def read(env: Mapping[str, str] | None = None) -> dict[str, object]:
                     f"{PREFIX}{setting.name}_FILE: cannot read {file_path}: {exc.strerror}"
                 ) from exc
         try:
-            values[setting.name] = setting.parse(setting.default if raw is None else raw)
+            values[setting.name.lower()] = setting.parse(setting.default if raw is None else raw)
         except ValueError as exc:
             raise ConfigError(f"{PREFIX}{setting.name}: {exc}") from None
-    _check_signin(values)
-    return values
+    config = Config(**values)  # type: ignore[arg-type]
+    _check_signin(config)
+    return config
 
 
-def _check_signin(values: Mapping[str, object]) -> None:
+def _check_signin(config: Config) -> None:
     # The promise that nobody can lock a person out rests on this: a link mailed at most
     # SIGNIN_MAIL_MINUTES ago is still valid, and the owner never waits more than 10 minutes.
-    every, valid = int(values["SIGNIN_MAIL_MINUTES"]), int(values["SIGNIN_LINK_MINUTES"])
+    every, valid = config.signin_mail_minutes, config.signin_link_minutes
     if every > 10 or every >= valid:
         raise ConfigError(
             f"{PREFIX}SIGNIN_MAIL_MINUTES: must be at most 10 and less than "
@@ -403,14 +468,46 @@ def _check_signin(values: Mapping[str, object]) -> None:
         )
 
 
-def data_dir(values: Mapping[str, object]) -> Path:
-    """The data directory, created on first use, readable by its owner only."""
-    path = Path(str(values["DATA_DIR"])).expanduser().resolve()
+def data_dir(config: Config) -> Path:
+    """The data directory's absolute path (`prepare` creates it)."""
+    return Path(config.data_dir).expanduser().resolve()
+
+
+def sqlite_path(config: Config) -> Path | None:
+    """The SQLite database file, or None when PAPERROUTE_DATABASE_URL names another database."""
+    url = config.database_url
+    if not url:
+        return data_dir(config) / "paperroute.sqlite3"
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).expanduser().resolve()
+    return None
+
+
+def prepare(config: Config | None = None) -> None:
+    """Create the data directory, the secret key and the SQLite file, all private to their owner.
+
+    An explicit step, run before Django starts by every entry point (the `paperroute` command,
+    `paperroute.wsgi`, the test settings), so that importing the settings writes nothing.
+    """
+    config = read() if config is None else config
+    path = data_dir(config)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     # It holds the database, sessions, tokens and the secret key; an older version made it 0755.
     make_private(path, 0o700)
     make_private(path / "secret_key", 0o600)
-    return path
+    if not config.secret_key:
+        _create_secret_key(path / "secret_key")
+    # WhiteNoise serves from the package's static files and from what `collectstatic` puts in
+    # DATA_DIR/static; it warns on every start while the directory is missing.
+    (path / "static").mkdir(exist_ok=True)
+    database = sqlite_path(config)
+    if database is not None:
+        # Sessions and API tokens live in this file: created readable by its owner only. SQLite
+        # gives its -wal and -shm files the database file's permissions.
+        database.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        for name in (database.name, database.name + "-wal", database.name + "-shm"):
+            make_private(database.with_name(name), 0o600)
 
 
 def make_private(path: Path, mode: int) -> None:
@@ -423,13 +520,22 @@ def make_private(path: Path, mode: int) -> None:
         path.chmod(mode)
 
 
-def secret_key(values: Mapping[str, object]) -> str:
-    """The configured secret key, or one generated once and kept in the data directory."""
-    if values["SECRET_KEY"]:
-        return str(values["SECRET_KEY"])
-    key_file = data_dir(values) / "secret_key"
+def secret_key(config: Config) -> str:
+    """The configured secret key, or the one `prepare` generated in the data directory.
+
+    Empty before `prepare` ran: reading the settings works, and Django refuses to sign anything.
+    """
+    if config.secret_key:
+        return config.secret_key
+    try:
+        return (data_dir(config) / "secret_key").read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _create_secret_key(key_file: Path) -> None:
     if key_file.exists():
-        return key_file.read_text().strip()
+        return
     key = secrets.token_urlsafe(50)
     # Written to a private temporary file, then linked into place: other local users cannot read
     # it, and when several processes start at once exactly one key wins.
@@ -443,17 +549,3 @@ def secret_key(values: Mapping[str, object]) -> str:
         pass
     finally:
         tmp.unlink()
-    return key_file.read_text().strip()
-
-
-def describe(values: Mapping[str, object]) -> list[tuple[str, str]]:
-    """Name/value pairs for display, with secrets redacted."""
-    shown = []
-    for setting in SETTINGS:
-        value = values[setting.name]
-        if setting.secret and value:
-            value = "********"
-        elif isinstance(value, list):
-            value = ",".join(value)
-        shown.append((PREFIX + setting.name, str(value)))
-    return shown

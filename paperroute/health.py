@@ -231,8 +231,8 @@ def check_ingest(now: datetime, directory: Path | None = None) -> dict:
 
     directory = directory or status_dir()
     config = settings.CONFIG
-    scheduled = list(config["WORKER_INGEST"])
-    allowed = timedelta(minutes=3 * int(config["WORKER_INGEST_MINUTES"]) + 10)
+    scheduled = list(config.worker_ingest)
+    allowed = timedelta(minutes=3 * config.worker_ingest_minutes + 10)
     sources: dict[str, dict] = {}
     for path in sorted(directory.glob("ingest-*.json")):
         record = _read_json(path)

@@ -26,7 +26,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 def enabled() -> bool:
     from django.conf import settings
 
-    return bool(settings.CONFIG["METRICS_TOKEN"] or settings.CONFIG["METRICS_NETWORKS"])
+    return bool(settings.CONFIG.metrics_token or settings.CONFIG.metrics_networks)
 
 
 def configure(*, serving: bool) -> None:

@@ -30,7 +30,7 @@ class GunicornLogger(Logger):
         from paperroute.logs import formatter
 
         if log is self.error_log:
-            fmt = formatter(str(settings.CONFIG["LOG_FORMAT"]))
+            fmt = formatter(settings.CONFIG.log_format)
         super()._set_handler(log, output, fmt, stream)
 
 
@@ -80,7 +80,7 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
         {
             # gunicorn trusts X-Forwarded-Proto from 127.0.0.1 unless told otherwise; it must trust
             # exactly the proxies the site does (paperroute.web.middleware), and no one by default.
-            "forwarded_allow_ips": ",".join(settings.CONFIG["TRUSTED_PROXIES"]),
+            "forwarded_allow_ips": ",".join(settings.CONFIG.trusted_proxies),
             "bind": f"{host}:{port}",
             "workers": workers,
             # Threads let a worker answer cached pages while another request waits on the database.
@@ -92,8 +92,8 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
             "child_exit": _web_process_exited,
             # gunicorn's INFO lines (a worker booted) come with every restart; its warnings matter.
             "loglevel": "warning"
-            if settings.CONFIG["LOG_LEVEL"] in ("DEBUG", "INFO")
-            else str(settings.CONFIG["LOG_LEVEL"]).lower(),
+            if settings.CONFIG.log_level in ("DEBUG", "INFO")
+            else settings.CONFIG.log_level.lower(),
             "timeout": 60,
             "graceful_timeout": 10,
             "keepalive": 5,

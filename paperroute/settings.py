@@ -9,24 +9,26 @@ from csp.constants import NONE, SELF
 
 from paperroute import conf, logs
 
+# Importing this module writes nothing: `conf.prepare()` creates the data directory, the secret key
+# and the SQLite file, called by every entry point before Django starts.
 CONFIG = conf.read()
 DATA_DIR = conf.data_dir(CONFIG)
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = conf.secret_key(CONFIG)
-DEBUG = CONFIG["DEBUG"]
+DEBUG = CONFIG.debug
 
 # HTTPS and the reverse proxy. The site's own host is always allowed. Behind a proxy, only the
 # addresses in PAPERROUTE_TRUSTED_PROXIES may say that a request came over https
 # (paperroute.web.middleware removes X-Forwarded-Proto from anyone else's requests).
-_SITE = urlsplit(str(CONFIG["SITE_URL"]))
+_SITE = urlsplit(CONFIG.site_url)
 HTTPS = _SITE.scheme == "https"
-ALLOWED_HOSTS = list(dict.fromkeys([*CONFIG["ALLOWED_HOSTS"], _SITE.hostname]))
+ALLOWED_HOSTS = list(dict.fromkeys([*CONFIG.allowed_hosts, _SITE.hostname]))
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [f"{_SITE.scheme}://{_SITE.netloc}"]
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
-SECURE_HSTS_SECONDS = int(CONFIG["HSTS_SECONDS"]) if HTTPS else 0
+SECURE_HSTS_SECONDS = CONFIG.hsts_seconds if HTTPS else 0
 SECURE_REFERRER_POLICY = "same-origin"
 SILENCED_SYSTEM_CHECKS = [
     # HSTS for every subdomain, and preloading, bind the whole domain: a lab's papers.lab.org
@@ -93,12 +95,7 @@ TEMPLATES = [
 
 
 def _sqlite(path: Path) -> dict:
-    # Sessions and API tokens live in this file: created readable by its owner only. SQLite gives
-    # its -wal and -shm files the database file's permissions.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    for name in (path.name, path.name + "-wal", path.name + "-shm"):
-        conf.make_private(path.with_name(name), 0o600)
+    # conf.prepare() creates the file, readable by its owner only.
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
@@ -119,10 +116,9 @@ def _sqlite(path: Path) -> dict:
 
 
 def _database(url: str) -> dict:
-    if not url:
-        return _sqlite(DATA_DIR / "paperroute.sqlite3")
-    if url.startswith("sqlite:///"):
-        return _sqlite(Path(url.removeprefix("sqlite:///")).expanduser().resolve())
+    sqlite = conf.sqlite_path(CONFIG)
+    if sqlite is not None:
+        return _sqlite(sqlite)
     if not url.startswith(("postgres://", "postgresql://")):
         raise conf.ConfigError(
             "PAPERROUTE_DATABASE_URL: expected postgres://user@host:port/name or sqlite:///path"
@@ -133,7 +129,7 @@ def _database(url: str) -> dict:
     return database
 
 
-DATABASES = {"default": _database(str(CONFIG["DATABASE_URL"]))}
+DATABASES = {"default": _database(CONFIG.database_url)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -144,9 +140,7 @@ USE_TZ = True
 # Mail: PAPERROUTE_SMTP_URL and PAPERROUTE_FROM_EMAIL, translated in one place (paperroute.mail).
 from paperroute.mail import email_settings  # noqa: E402
 
-globals().update(
-    email_settings(str(CONFIG["SMTP_URL"]), str(CONFIG["FROM_EMAIL"]), float(CONFIG["HTTP_TIMEOUT"]))
-)
+globals().update(email_settings(CONFIG.smtp_url, CONFIG.from_email, CONFIG.http_timeout))
 
 # Each web process keeps rendered pages in memory; entries are keyed by a stamp read from the
 # database on every request, so a vote in another process or host invalidates them at once.
@@ -160,8 +154,7 @@ CSRF_FAILURE_VIEW = "paperroute.web.views.errors.csrf_failure"
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 # WhiteNoise serves from the package's static files (WHITENOISE_USE_FINDERS) and from what
-# `collectstatic` puts here; it warns on every start while the directory is missing.
-STATIC_ROOT.mkdir(exist_ok=True)
+# `collectstatic` puts here; conf.prepare() creates it, as WhiteNoise warns while it is missing.
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 # WhiteNoise serves the package's static files directly, so no `collectstatic` step is needed.
 WHITENOISE_USE_FINDERS = True
@@ -186,4 +179,4 @@ CONTENT_SECURITY_POLICY = {
 
 # Lines with a time, a level and the component (serve, worker, ingest, index, digest, mail), or
 # JSON objects: PAPERROUTE_LOG_LEVEL and PAPERROUTE_LOG_FORMAT (paperroute.logs).
-LOGGING = logs.config(str(CONFIG["LOG_LEVEL"]), str(CONFIG["LOG_FORMAT"]))
+LOGGING = logs.config(CONFIG.log_level, CONFIG.log_format)

@@ -73,15 +73,15 @@ def ingest(source: str, say: Say | None = None) -> None:
     say = say or ingest_log.info
     config = settings.CONFIG
     client = PoliteClient(
-        delay=config["ARXIV_DELAY"],
-        timeout=config["HTTP_TIMEOUT"],
-        max_bytes=config["MAX_INPUT_MB"] << 20,
-        contact=config["CONTACT_EMAIL"],
+        delay=config.arxiv_delay,
+        timeout=config.http_timeout,
+        max_bytes=config.max_input_mb << 20,
+        contact=config.contact_email,
         log=say,
     )
     try:
         summary = run(
-            Request(source=source, categories=config["ARXIV_CATEGORIES"]),
+            Request(source=source, categories=config.arxiv_categories),
             client=client,
             importer=Importer(source),
             log=say,
@@ -147,7 +147,7 @@ def send_due_digests(now: datetime, say: Say | None = None) -> None:
     for report in runs.resume_open_runs(messenger_factory=factory):
         metrics.count_digest(report)
         say(report.line())
-    hour = int(settings.CONFIG["DIGEST_HOUR"])
+    hour = settings.CONFIG.digest_hour
     today = now.date()
     due = []
     try:
@@ -176,8 +176,8 @@ def tick(state: State, say: Say | None = None, *, now: datetime | None = None) -
         close_old_connections()
     config = settings.CONFIG
     clock = time.monotonic()
-    sources = list(config["WORKER_INGEST"])
-    if sources and clock - state.last_ingest >= 60 * int(config["WORKER_INGEST_MINUTES"]):
+    sources = list(config.worker_ingest)
+    if sources and clock - state.last_ingest >= 60 * config.worker_ingest_minutes:
         state.last_ingest = clock
         for source in sources:
             ingest(source, say)

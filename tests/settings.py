@@ -10,4 +10,9 @@ import tempfile
 
 os.environ.setdefault("PAPERROUTE_DATA_DIR", tempfile.mkdtemp(prefix="paperroute-test-"))
 
+from paperroute import conf  # noqa: E402
+
+# What `paperroute` does before starting Django: the data directory, secret key and SQLite file.
+conf.prepare()
+
 from paperroute.settings import *  # noqa: E402,F401,F403

@@ -113,7 +113,7 @@ def test_the_outbox_backlog_and_overdue_messages(client):
 
 
 def test_a_scheduled_source_that_stops_ingesting_fails(client, settings, data_dir):
-    settings.CONFIG = {**settings.CONFIG, "WORKER_INGEST": ["arxiv-rss"], "WORKER_INGEST_MINUTES": 60}
+    settings.CONFIG = settings.CONFIG.replace(worker_ingest=("arxiv-rss",), worker_ingest_minutes=60)
     status, body = healthz(client)
     assert status == 200 and body["checks"]["ingest"]["sources"]["arxiv-rss"]["ok"]  # not yet tried
     health.record_ingest("arxiv-rss", ok=True, line="arxiv-rss: 3 records: 3 new")
@@ -132,7 +132,7 @@ def test_a_scheduled_source_that_stops_ingesting_fails(client, settings, data_di
 
 
 def test_healthz_is_never_served_from_the_page_cache(client, settings):
-    settings.CONFIG = {**settings.CONFIG, "PAGE_CACHE_SECONDS": 300}
+    settings.CONFIG = settings.CONFIG.replace(page_cache_seconds=300)
     first = client.get("/healthz").json()["time"]
     DigestRun.objects.create(
         frequency="daily",

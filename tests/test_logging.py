@@ -135,7 +135,7 @@ def test_gunicorns_own_lines_use_the_same_format(settings, capsys):
 
     from paperroute.server import GunicornLogger
 
-    settings.CONFIG = {**settings.CONFIG, "LOG_FORMAT": "json"}
+    settings.CONFIG = settings.CONFIG.replace(log_format="json")
     config = Config()
     config.set("errorlog", "-")
     GunicornLogger(config).error("worker timed out")

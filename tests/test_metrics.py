@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def with_config(settings, **values):
-    settings.CONFIG = {**settings.CONFIG, **values}
+    settings.CONFIG = settings.CONFIG.replace(**values)
 
 
 def test_metrics_are_off_unless_configured(client):
@@ -24,7 +24,7 @@ def test_metrics_are_off_unless_configured(client):
 
 
 def test_the_token_or_an_allowed_network_is_needed(client, settings):
-    with_config(settings, METRICS_TOKEN="s3cret", METRICS_NETWORKS=[])
+    with_config(settings, metrics_token="s3cret", metrics_networks=())
     refused = client.get("/metrics")
     assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
@@ -33,9 +33,9 @@ def test_the_token_or_an_allowed_network_is_needed(client, settings):
     text = page.content.decode()
     assert 'paperroute_health_check_ok{check="database"} 1.0' in text
     assert "paperroute_outbox_backlog_messages 0.0" in text
-    with_config(settings, METRICS_TOKEN="", METRICS_NETWORKS=["10.0.0.0/8"])
+    with_config(settings, metrics_token="", metrics_networks=("10.0.0.0/8",))
     assert client.get("/metrics").status_code == 401  # the test client comes from 127.0.0.1
-    with_config(settings, METRICS_NETWORKS=["127.0.0.0/8"])
+    with_config(settings, metrics_networks=("127.0.0.0/8",))
     assert client.get("/metrics").status_code == 200
 
 
@@ -121,7 +121,7 @@ def test_digest_runs_are_counted(settings):
     def value(name, **labels):
         return REGISTRY.get_sample_value(name, {"frequency": "daily", **labels}) or 0.0
 
-    with_config(settings, METRICS_TOKEN="s3cret")
+    with_config(settings, metrics_token="s3cret")
     before = {o: value("paperroute_digest_messages_total", outcome=o) for o in ("sent", "retried")}
     composed = value("paperroute_digests_composed_total")
     report = RunReport(

@@ -46,13 +46,13 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
     """
     email = normalize_email(email_text)
     ratelimit.check("signin-ip", ip or "unknown", ratelimit.setting("RATE_SIGNIN"), now=now)
-    every = int(settings.CONFIG["SIGNIN_MAIL_MINUTES"]) * 60
+    every = settings.CONFIG.signin_mail_minutes * 60
     if not ratelimit.allow("signin-mail", email.lower(), 1, every, now=now):
         return email
     nonce = secrets.token_urlsafe(24)
     SignInLink.objects.create(nonce=nonce, email=email)
     token = signing.dumps({"n": nonce}, salt=SALT, compress=True)
-    minutes = settings.CONFIG["SIGNIN_LINK_MINUTES"]
+    minutes = settings.CONFIG.signin_link_minutes
     context = {"link": link_for(token), "minutes": minutes, "email": email}
     mail.send(
         email,
@@ -113,7 +113,7 @@ def rename(user, handle: str) -> None:
 
 
 def _lookup(token: str) -> SignInLink:
-    max_age = settings.CONFIG["SIGNIN_LINK_MINUTES"] * 60
+    max_age = settings.CONFIG.signin_link_minutes * 60
     try:
         nonce = signing.loads(token, salt=SALT, max_age=max_age)["n"]
     except signing.SignatureExpired:

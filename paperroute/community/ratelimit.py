@@ -79,7 +79,9 @@ def _count(scope: str, ident: str, start: int) -> int:
 
 def setting(name: str) -> str:
     """The configured rate for an action (PAPERROUTE_RATE_*)."""
-    return str(settings.CONFIG[name])
+    rate = getattr(settings.CONFIG, name.lower())
+    assert isinstance(rate, str), name
+    return rate
 
 
 def _period_name(seconds: int) -> str:

@@ -77,7 +77,7 @@ def submit(user, text: str, *, today: date, client: PoliteClient | None = None) 
 
 def fetch(arxiv_id: str, client: PoliteClient) -> PaperRecord:
     """The paper's record from the arXiv query API."""
-    url = arxiv_api.query_url(str(settings.CONFIG["ARXIV_API_URL"]), id_list=arxiv_id)
+    url = arxiv_api.query_url(settings.CONFIG.arxiv_api_url, id_list=arxiv_id)
     try:
         page = arxiv_api.parse(client.get(url))
     except FetchError as exc:
@@ -100,9 +100,9 @@ def default_client() -> PoliteClient:
     # One retry only: a person is waiting for the page.
     return PoliteClient(
         delay=0,
-        timeout=min(config["HTTP_TIMEOUT"], 20),
+        timeout=min(config.http_timeout, 20),
         retries=1,
-        contact=config["CONTACT_EMAIL"],
+        contact=config.contact_email,
         sleep=lambda seconds: None,
     )
 

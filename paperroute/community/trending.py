@@ -35,7 +35,7 @@ class Ranked:
 
 
 def half_life_hours() -> float:
-    return float(settings.CONFIG["TRENDING_HALF_LIFE"])
+    return settings.CONFIG.trending_half_life
 
 
 def decayed_log2(votes: list[tuple[datetime, int]], at: datetime, half_life: float) -> float:

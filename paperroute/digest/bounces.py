@@ -39,12 +39,12 @@ class Outcome:
 
 
 def enabled() -> bool:
-    return bool(settings.CONFIG["BOUNCE_WEBHOOK"])
+    return bool(settings.CONFIG.bounce_webhook)
 
 
 def authorized(header: str) -> bool:
     """Whether an Authorization header carries the webhook secret (compared in constant time)."""
-    secret = str(settings.CONFIG["BOUNCE_WEBHOOK"])
+    secret = settings.CONFIG.bounce_webhook
     scheme, _, given = (header or "").partition(" ")
     return (
         bool(secret)

@@ -101,7 +101,7 @@ class Preferences:
 def site_url() -> str:
     from django.conf import settings
 
-    return str(settings.CONFIG["SITE_URL"]).rstrip("/")
+    return settings.CONFIG.site_url.rstrip("/")
 
 
 def shorten_authors(names: list[str]) -> str:

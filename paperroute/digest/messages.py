@@ -17,7 +17,7 @@ from django.conf import settings
 
 
 def from_header() -> str:
-    return str(settings.CONFIG["FROM_EMAIL"])
+    return settings.CONFIG.from_email
 
 
 def sender_address() -> str:
@@ -32,7 +32,7 @@ def _address_of(value: str) -> str:
 
 def mail_domain() -> str:
     """The domain Message-IDs and the List-Id are made under: the From address's, else the site's."""
-    return _domain(sender_address(), str(settings.CONFIG["SITE_URL"]))
+    return _domain(sender_address(), settings.CONFIG.site_url)
 
 
 @lru_cache(maxsize=8)
@@ -52,7 +52,7 @@ def message_id(*parts: str) -> str:
 
 
 def unsubscribe_mailto(token: str) -> str:
-    address = str(settings.CONFIG["UNSUBSCRIBE_EMAIL"]) or sender_address()
+    address = settings.CONFIG.unsubscribe_email or sender_address()
     return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
 
 

@@ -225,7 +225,7 @@ def render_confirmation(kind: str, *, email: str, confirm_url: str, token: str) 
         "subject": subject,
         "preferences_url": preferences_url(token),
         "site_url": site_url(),
-        "hours": settings.CONFIG["DIGEST_CONFIRM_HOURS"],
+        "hours": settings.CONFIG.digest_confirm_hours,
         "media_css": _styles()[1],
     }
     html = inline(render_to_string("email/subscribe_confirm.html", context))

@@ -94,7 +94,7 @@ def _take_compose(run: DigestRun, worker: str, lease: int) -> bool:
 
 def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
     """Write the outbox rows of every eligible subscriber who has none yet; returns how many."""
-    worker, lease = outbox.worker_id(), int(settings.CONFIG["DIGEST_LEASE_SECONDS"])
+    worker, lease = outbox.worker_id(), settings.CONFIG.digest_lease_seconds
     if not _take_compose(run, worker, lease):
         return 0
     now = now or timezone.now()

@@ -82,8 +82,8 @@ def send_pass(
 ) -> PassReport:
     """Send every message of a run that is due now; returns what happened."""
     config = settings.CONFIG
-    concurrency = max(1, concurrency or int(config["DIGEST_CONCURRENCY"]))
-    limiter = RateLimiter(str(config["DIGEST_RATE"]) if rate is None else rate)
+    concurrency = max(1, concurrency or config.digest_concurrency)
+    limiter = RateLimiter(config.digest_rate if rate is None else rate)
     report = PassReport()
     stop = threading.Event()
     outbox.release_abandoned(run_id, timezone.now())
@@ -107,7 +107,7 @@ def send_pass(
 def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, stop, *, own_db: bool):
     """One SMTP connection's share of the work."""
     config = settings.CONFIG
-    schedule, lease = list(config["DIGEST_RETRY_SCHEDULE"]), int(config["DIGEST_LEASE_SECONDS"])
+    schedule, lease = list(config.digest_retry_schedule), config.digest_lease_seconds
     worker, sender = outbox.worker_id(), sender_address()
     messenger = messenger_factory()
     try:

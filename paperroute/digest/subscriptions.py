@@ -46,7 +46,7 @@ def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str]
     """
     email, key = _address(email_text)
     try:
-        ratelimit.check("subscribe-ip", ip or "unknown", str(settings.CONFIG["RATE_SUBSCRIBE"]))
+        ratelimit.check("subscribe-ip", ip or "unknown", settings.CONFIG.rate_subscribe)
     except RateLimited as exc:
         minutes = max(1, round(exc.retry_after / 60))
         raise TooManyRequests(
@@ -104,7 +104,7 @@ def new_token() -> str:
 
 def confirm(token: str) -> Subscriber:
     """Confirm the subscription a confirmation link names; confirming twice is harmless."""
-    hours = int(settings.CONFIG["DIGEST_CONFIRM_HOURS"])
+    hours = settings.CONFIG.digest_confirm_hours
     try:
         data = signing.loads(token, salt=SALT, max_age=hours * 3600)
         pk, nonce = int(data["s"]), str(data["n"])
@@ -254,7 +254,7 @@ def record_permanent_failure(email_key: str, kind: str, detail: str) -> Subscrib
     Bounce.objects.create(email_key=email_key.lower(), subscriber=subscriber, kind=kind, detail=detail[:2000])
     if subscriber is None:
         return None
-    threshold = max(1, int(settings.CONFIG["DIGEST_SUPPRESS_AFTER"]))
+    threshold = max(1, settings.CONFIG.digest_suppress_after)
     now = timezone.now()
     with transaction.atomic():
         Subscriber.objects.filter(pk=subscriber.pk).update(

@@ -100,7 +100,7 @@ def _embedder():
     from paperroute.search.embedder import shared
 
     _, config = _config()
-    return shared(threads=config["EMBED_THREADS"], batch_size=config["EMBED_BATCH"])
+    return shared(threads=config.embed_threads, batch_size=config.embed_batch)
 
 
 def model_id() -> str:
@@ -118,7 +118,7 @@ def _update(*, rebuild: bool, embed: bool, progress=counter, wait: bool = True) 
             embedder=_embedder if embed else None,
             progress=progress,
             rebuild=rebuild,
-            threads=max(1, config["EMBED_THREADS"]),
+            threads=max(1, config.embed_threads),
             precomputed=PRECOMPUTED,
         )
     _last_stale_check[root] = time.monotonic()

@@ -29,7 +29,7 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        seconds = settings.CONFIG["PAGE_CACHE_SECONDS"]
+        seconds = settings.CONFIG.page_cache_seconds
         if not seconds or not _anonymous_get(request):
             return self.get_response(request)
         request.get_host()  # an unknown Host header is refused here too, as it would be uncached

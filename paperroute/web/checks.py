@@ -21,11 +21,11 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 def deployment(app_configs=None, **kwargs) -> list[Warning]:
     config = settings.CONFIG
     found: list[Warning] = []
-    site = urlsplit(str(config["SITE_URL"]))
+    site = urlsplit(config.site_url)
     if site.scheme != "https":
         found.append(
             Warning(
-                f"PAPERROUTE_SITE_URL is {config['SITE_URL']}: sign-in links, sessions and "
+                f"PAPERROUTE_SITE_URL is {config.site_url}: sign-in links, sessions and "
                 "subscription links would travel unencrypted.",
                 hint="Serve the site behind a proxy that terminates TLS (deploy/nginx.conf) and set "
                 "PAPERROUTE_SITE_URL=https://your.host.",
@@ -41,7 +41,7 @@ def deployment(app_configs=None, **kwargs) -> list[Warning]:
                 id="paperroute.W002",
             )
         )
-    if not config["TRUSTED_PROXIES"]:
+    if not config.trusted_proxies:
         found.append(
             Warning(
                 "PAPERROUTE_TRUSTED_PROXIES is empty: behind a proxy, every visitor has the proxy's "
@@ -58,7 +58,7 @@ def deployment(app_configs=None, **kwargs) -> list[Warning]:
 
 
 def _secret_key(config) -> list[Warning]:
-    if config["SECRET_KEY"]:
+    if config.secret_key:
         return []
     engine = settings.DATABASES["default"]["ENGINE"]
     if engine.endswith("postgresql"):
@@ -75,7 +75,7 @@ def _secret_key(config) -> list[Warning]:
 
 def _mail(config) -> list[Warning]:
     found = []
-    if not config["SMTP_URL"]:
+    if not config.smtp_url:
         found.append(
             Warning(
                 "PAPERROUTE_SMTP_URL is empty: mails are printed to the server's console, so nobody "
@@ -85,11 +85,11 @@ def _mail(config) -> list[Warning]:
                 id="paperroute.W005",
             )
         )
-    domain = str(config["FROM_EMAIL"]).rsplit("@", 1)[-1].rstrip(">").strip().lower()
+    domain = config.from_email.rsplit("@", 1)[-1].rstrip(">").strip().lower()
     if domain in LOCAL_HOSTS or "." not in domain:
         found.append(
             Warning(
-                f"PAPERROUTE_FROM_EMAIL is {config['FROM_EMAIL']}: mail providers reject mail from "
+                f"PAPERROUTE_FROM_EMAIL is {config.from_email}: mail providers reject mail from "
                 "a domain that is not yours.",
                 hint="Use an address on a domain you control, with SPF, DKIM and DMARC (README).",
                 id="paperroute.W006",

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 def absolute(path: str) -> str:
     """An absolute URL on this site (PAPERROUTE_SITE_URL), for mails, feeds and previews."""
-    return str(settings.CONFIG["SITE_URL"]).rstrip("/") + path
+    return settings.CONFIG.site_url.rstrip("/") + path
 
 
 def site(request) -> dict:
-    return {"site_url": str(settings.CONFIG["SITE_URL"]).rstrip("/"), "today": timezone.localdate()}
+    return {"site_url": settings.CONFIG.site_url.rstrip("/"), "today": timezone.localdate()}

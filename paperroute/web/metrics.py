@@ -18,7 +18,7 @@ METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}  # others
 
 def _allowed(request) -> bool:
     config = settings.CONFIG
-    token = str(config["METRICS_TOKEN"])
+    token = config.metrics_token
     offered = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
         return True
@@ -27,7 +27,7 @@ def _allowed(request) -> bool:
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(net) for net in config["METRICS_NETWORKS"])
+    return any(address in ipaddress.ip_network(net) for net in config.metrics_networks)
 
 
 @require_safe

@@ -59,7 +59,7 @@ class TrustedProxyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.networks = [ipaddress.ip_network(n) for n in settings.CONFIG["TRUSTED_PROXIES"]]
+        self.networks = [ipaddress.ip_network(n) for n in settings.CONFIG.trusted_proxies]
 
     def __call__(self, request):
         meta = request.META

@@ -18,7 +18,7 @@ TODAY = date(2026, 11, 28)
 @pytest.fixture
 def arxiv(settings):
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query"}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=server.url + "/api/query")
         yield server
 
 
@@ -78,14 +78,14 @@ def test_an_id_arxiv_does_not_know_is_refused(arxiv):
 @pytest.mark.django_db
 def test_arxiv_being_down_is_reported(settings):
     with ReplayServer(lambda path, params: Reply(b"down", status=503)) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query"}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=server.url + "/api/query")
         with pytest.raises(submissions.ArxivUnavailable, match="try again"):
             submissions.submit(user(), "2606.13677", today=TODAY)
 
 
 @pytest.mark.django_db
 def test_submissions_are_rate_limited_per_user(arxiv, settings):
-    settings.CONFIG = {**settings.CONFIG, "RATE_SUBMISSIONS": "1/day"}
+    settings.CONFIG = settings.CONFIG.replace(rate_submissions="1/day")
     submissions.submit(user(), "2606.13677", today=TODAY)
     with pytest.raises(RateLimited, match="submissions"):
         submissions.submit(user(), "2606.13591", today=TODAY)

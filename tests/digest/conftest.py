@@ -34,7 +34,7 @@ def sink():
 
 def config(settings, **values):
     """Change PAPERROUTE_* values for one test (pytest-django restores `settings` afterwards)."""
-    settings.CONFIG = {**settings.CONFIG, **values}
+    settings.CONFIG = settings.CONFIG.replace(**values)
 
 
 @pytest.fixture
@@ -47,9 +47,9 @@ def smtp(settings, sink):
     settings.EMAIL_TIMEOUT = 10
     config(
         settings,
-        FROM_EMAIL="Daily papers <digest@papers.example.org>",
-        SITE_URL="https://papers.example.org",
-        DIGEST_RETRY_SCHEDULE=[60, 300],
+        from_email="Daily papers <digest@papers.example.org>",
+        site_url="https://papers.example.org",
+        digest_retry_schedule=(60, 300),
     )
     return sink
 

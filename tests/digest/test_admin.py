@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_admin_lists_subscribers_runs_and_sends(client, smtp, settings):
-    config(settings, DIGEST_CONCURRENCY=1)
+    config(settings, digest_concurrency=1)
     day_papers(2)
     subscriber("ada@example.org")
     gone = subscriber("gone@example.org", status=Subscriber.SUPPRESSED)

@@ -92,7 +92,7 @@ def test_unusable_input_is_explained(cli, mail_env):
 
 @pytest.mark.django_db
 def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings):
-    config(settings, DIGEST_CONCURRENCY=1, DIGEST_HOUR=6, WORKER_INGEST=[])
+    config(settings, digest_concurrency=1, digest_hour=6, worker_ingest=())
     day_papers(3)  # Thursday 2024-11-28
     day_papers(2, DAY + timedelta(days=1), prefix="2411.3")  # Friday
     subscriber("daily@example.org")

@@ -27,7 +27,7 @@ NEXT = DAY + timedelta(days=1)
 @pytest.fixture
 def papers(settings, tmp_path):
     """A day of papers with votes, two that match followed topics, and an index over them."""
-    config(settings, DIGEST_CONCURRENCY=1)
+    config(settings, digest_concurrency=1)
     made = {
         "top": add_paper(
             "2411.10001",

@@ -102,7 +102,7 @@ def test_the_bounce_webhook_is_off_without_a_secret():
 
 
 def test_the_bounce_webhook_counts_hard_bounces_and_suppresses_on_complaints(settings):
-    config(settings, BOUNCE_WEBHOOK="s3cret", DIGEST_SUPPRESS_AFTER=2)
+    config(settings, bounce_webhook="s3cret", digest_suppress_after=2)
     hard = subscriber("hard@example.org")
     spam = subscriber("spam@example.org")
     soft = subscriber("soft@example.org")
@@ -130,7 +130,7 @@ def test_the_bounce_webhook_counts_hard_bounces_and_suppresses_on_complaints(set
 
 
 def test_the_bounce_webhook_takes_mailed_unsubscribes_by_token(settings):
-    config(settings, BOUNCE_WEBHOOK="s3cret")
+    config(settings, bounce_webhook="s3cret")
     ada = subscriber("ada@example.org")
     response = post_hook({"type": "unsubscribe", "token": f"unsubscribe {ada.token}"})
     assert response.json()["unsubscribed"] == 1
@@ -139,7 +139,7 @@ def test_the_bounce_webhook_takes_mailed_unsubscribes_by_token(settings):
 
 
 def test_a_bad_webhook_body_is_refused_whole(settings):
-    config(settings, BOUNCE_WEBHOOK="s3cret")
+    config(settings, bounce_webhook="s3cret")
     ada = subscriber("ada@example.org")
     assert post_hook("{not json").status_code == 400
     response = post_hook([{"email": "ada@example.org", "type": "complaint"}, {"type": "explode"}])

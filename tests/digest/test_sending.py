@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def one_connection(settings):
     # In-process tests run inside the test's transaction, which other threads cannot see.
-    config(settings, DIGEST_CONCURRENCY=1, DIGEST_RETRY_SCHEDULE=[60, 300], DIGEST_SUPPRESS_AFTER=2)
+    config(settings, digest_concurrency=1, digest_retry_schedule=(60, 300), digest_suppress_after=2)
 
 
 def send(day=DAY):
@@ -151,7 +151,7 @@ def test_an_address_that_unsubscribes_after_composing_gets_nothing(smtp):
 
 
 def test_the_rate_limit_spaces_messages_out(smtp, settings):
-    config(settings, DIGEST_RATE="20/second")
+    config(settings, digest_rate="20/second")
     day_papers(2)
     for i in range(6):
         subscriber(f"r{i}@example.org")

@@ -28,7 +28,7 @@ def confirm_path(sink, address: str, count: int = 1) -> str:
 
 
 def test_nothing_is_sent_until_the_emailed_link_is_confirmed(client, smtp, settings):
-    config(settings, DIGEST_CONCURRENCY=1)
+    config(settings, digest_concurrency=1)
     day_papers(3)
     response = client.post("/subscribe", {"email": "Ada@Example.ORG"})
     assert response.status_code == 200 and b"Check your inbox" in response.content
@@ -72,7 +72,7 @@ def test_one_confirmation_mail_per_address_per_24_hours(client, smtp):
 
 
 def test_the_form_is_rate_limited_per_ip_address(client, smtp, settings):
-    config(settings, RATE_SUBSCRIBE="3/hour")
+    config(settings, rate_subscribe="3/hour")
     for i in range(3):
         assert client.post("/subscribe", {"email": f"victim{i}@example.org"}).status_code == 200
     response = client.post("/subscribe", {"email": "victim9@example.org"})
@@ -89,7 +89,7 @@ def test_links_expire_and_forged_links_are_refused(client, smtp, settings):
     path = confirm_path(smtp, "cy@example.org")
     forged = client.post(path[:-3] + ("abc" if not path.endswith("abc") else "xyz"))
     assert forged.status_code == 400 and b"not valid" in forged.content
-    config(settings, DIGEST_CONFIRM_HOURS=0)
+    config(settings, digest_confirm_hours=0)
     expired = client.post(path)
     assert expired.status_code == 400 and b"has expired" in expired.content
     assert Subscriber.objects.get().status == Subscriber.PENDING

@@ -206,7 +206,7 @@ def test_a_full_collection_takes_what_fits(papers, reader, monkeypatch):
 
 
 def test_imports_are_rate_limited_but_a_wrong_file_is_not_counted(papers, reader, settings):
-    settings.CONFIG = {**settings.CONFIG, "RATE_IMPORTS": "2/day"}
+    settings.CONFIG = settings.CONFIG.replace(rate_imports="2/day")
     for _ in range(3):
         with pytest.raises(InvalidInput):
             importing.run(reader, b"", filename="empty.bib")
@@ -287,7 +287,7 @@ def test_hostile_fields_are_kept_as_text(papers, reader):
 @pytest.fixture
 def arxiv(settings):
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query", "ARXIV_DELAY": 0.0}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=server.url + "/api/query", arxiv_delay=0.0)
         yield server
 
 
@@ -309,7 +309,7 @@ def test_unmatched_ids_are_fetched_like_submissions(papers, reader, arxiv):
 
 
 def test_fetching_stops_at_the_submission_limit(papers, reader, arxiv, settings, monkeypatch):
-    settings.CONFIG = {**settings.CONFIG, "RATE_SUBMISSIONS": "1/day"}
+    settings.CONFIG = settings.CONFIG.replace(rate_submissions="1/day")
     monkeypatch.setattr(importing.collect, "MAX_FETCH", 3)
     ids = ["2606.13677", "2606.99998", "2606.99997", "2606.99996"]
     fetched = importing.fetch_unmatched(reader, ids, today=TODAY)

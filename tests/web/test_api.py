@@ -99,7 +99,7 @@ def test_upvoting_needs_a_session_or_a_token_and_is_rate_limited(client, setting
     assert client.post("/api/papers/2411.00320/upvote", **auth).json() == {"upvoted": True, "upvotes": 3}
     assert client.delete("/api/papers/2411.00320/upvote", **auth).json() == {"upvoted": False, "upvotes": 2}
     assert client.post("/api/papers/9999.00001/upvote", **auth).status_code == 404
-    settings.CONFIG = {**settings.CONFIG, "RATE_VOTES": "3/hour"}
+    settings.CONFIG = settings.CONFIG.replace(rate_votes="3/hour")
     limited = client.post("/api/papers/2411.00320/upvote", **auth)
     assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
     assert "too many votes" in limited.json()["detail"]
@@ -142,7 +142,7 @@ def arxiv(settings):
     from tests.replay import ReplayServer
 
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query"}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=server.url + "/api/query")
         yield server
 
 
@@ -306,7 +306,7 @@ def test_indexing_a_paper_is_the_submit_page_over_the_api(client, arxiv, setting
     assert post("not an id").status_code == 400
     unknown = post("2601.99999")
     assert unknown.status_code == 404 and "2601.99999" in unknown.json()["detail"]
-    settings.CONFIG = {**settings.CONFIG, "RATE_SUBMISSIONS": "1/hour"}
+    settings.CONFIG = settings.CONFIG.replace(rate_submissions="1/hour")
     assert post("2601.99998").status_code == 404  # the first in the hour's window
     limited = post("2601.99997")
     assert limited.status_code == 429 and "Retry-After" in limited
@@ -340,7 +340,7 @@ def test_comments_and_replies_over_the_api(client, settings):
         == 404
     )
     assert client.post(url, {"comment": "   "}, content_type="application/json", **auth).status_code == 400
-    settings.CONFIG = {**settings.CONFIG, "RATE_COMMENTS": "1/hour"}
+    settings.CONFIG = settings.CONFIG.replace(rate_comments="1/hour")
     limited = client.post(url, {"comment": "more"}, content_type="application/json", **auth)
     assert limited.status_code == 429 and "too many comments" in limited.json()["detail"]
 

@@ -39,7 +39,7 @@ def test_all_checks_are_many():
 def arxiv(settings):
     """POST /api/papers/index asks a replay of arXiv's API, never arXiv itself."""
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query"}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=server.url + "/api/query")
         yield server
 
 

@@ -83,7 +83,7 @@ def test_comments_link_urls_escape_markup_and_obey_their_author(reader_client):
 @pytest.mark.django_db
 def test_submitting_from_the_form(reader_client, settings):
     with ReplayServer(respond) as arxiv:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": arxiv.url + "/api/query"}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=arxiv.url + "/api/query")
         bad = reader_client.post("/submit", {"arxiv": "not an id"})
         assert bad.status_code == 400 and "not an arXiv id" in bad.content.decode()
         done = reader_client.post("/submit", {"arxiv": "https://arxiv.org/abs/2606.13677v1"}, follow=True)

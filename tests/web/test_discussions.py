@@ -155,7 +155,7 @@ def test_reactions_need_a_csrf_token_and_are_rate_limited(reader_client, setting
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(reader_client.user)
     assert strict.post(f"/comments/{comment.pk}/react", {"emoji": "👍"}).status_code == 403
-    settings.CONFIG = {**settings.CONFIG, "RATE_VOTES": "2/hour"}
+    settings.CONFIG = settings.CONFIG.replace(rate_votes="2/hour")
     statuses = [
         reader_client.post(f"/comments/{comment.pk}/react", {"emoji": "👍"}).status_code for _ in range(3)
     ]

@@ -13,7 +13,7 @@ from tests.community.helpers import add_paper, user
 
 @pytest.mark.django_db
 def test_submitting_while_arxiv_is_unreachable_says_so_in_words(reader_client, settings):
-    settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": "http://arxiv.invalid/api/query"}
+    settings.CONFIG = settings.CONFIG.replace(arxiv_api_url="http://arxiv.invalid/api/query")
     response = reader_client.post("/submit", {"arxiv": "2606.13677"})
     page = response.content.decode()
     assert response.status_code == 503

@@ -87,7 +87,7 @@ def test_the_api_answers_every_error_in_json(client, url):
 
 @pytest.mark.django_db
 def test_a_deeply_nested_bounce_report_is_a_400(client, settings):
-    settings.CONFIG = {**settings.CONFIG, "BOUNCE_WEBHOOK": "s3cret"}
+    settings.CONFIG = settings.CONFIG.replace(bounce_webhook="s3cret")
     response = client.post(
         "/hooks/bounce",
         data=b"[" * 100_000,
@@ -115,11 +115,9 @@ def _ancient(path, params):
 @pytest.mark.django_db
 def test_a_submission_arxiv_sends_bad_data_for_is_refused_without_using_the_quota(reader_client, settings):
     with ReplayServer(_ancient) as arxiv:
-        settings.CONFIG = {
-            **settings.CONFIG,
-            "ARXIV_API_URL": arxiv.url + "/api/query",
-            "RATE_SUBMISSIONS": "2/day",
-        }
+        settings.CONFIG = settings.CONFIG.replace(
+            arxiv_api_url=arxiv.url + "/api/query", rate_submissions="2/day"
+        )
         for _ in range(4):
             response = reader_client.post("/submit", {"arxiv": "2606.13677"})
             assert response.status_code == 400
@@ -351,7 +349,7 @@ def _render_seconds(client, key: str, count: int) -> float:
 @pytest.mark.django_db
 def test_latex_rendering_is_linear_in_the_input(client, settings):
     # 16,000 unclosed "\(" in an abstract took 6.5 s to render, each scanning to the end.
-    settings.CONFIG = {**settings.CONFIG, "PAGE_CACHE_SECONDS": 0}
+    settings.CONFIG = settings.CONFIG.replace(page_cache_seconds=0)
     add_paper("2411.00506", "Math heavy", listed=DAY)
     small, large = _render_seconds(client, "2411.00506", 4000), _render_seconds(client, "2411.00506", 16000)
     assert large < 8 * small + 0.1, (small, large)

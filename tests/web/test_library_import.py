@@ -119,7 +119,7 @@ def test_imports_need_the_csrf_token_and_are_rate_limited(reader_client, papers,
     strict.force_login(reader_client.user)
     assert strict.post("/library/import", {"text": "1706.03762"}).status_code == 403
     assert reader_client.put("/library/import").status_code == 405
-    settings.CONFIG = {**settings.CONFIG, "RATE_IMPORTS": "1/day"}
+    settings.CONFIG = settings.CONFIG.replace(rate_imports="1/day")
     assert reader_client.post("/library/import", {"text": "nothing here"}).status_code == 400  # not counted
     assert reader_client.post("/library/import", {"text": "1706.03762"}).status_code == 200
     limited = reader_client.post("/library/import", {"text": "2106.09685"})
@@ -130,7 +130,7 @@ def test_imports_need_the_csrf_token_and_are_rate_limited(reader_client, papers,
 def test_unmatched_ids_are_fetched_from_arxiv(reader_client, papers, settings):
     group = shelf.create_collection(reader_client.user, "To read")
     with ReplayServer(respond) as server:
-        settings.CONFIG = {**settings.CONFIG, "ARXIV_API_URL": server.url + "/api/query", "ARXIV_DELAY": 0.0}
+        settings.CONFIG = settings.CONFIG.replace(arxiv_api_url=server.url + "/api/query", arxiv_delay=0.0)
         report = reader_client.post("/library/import", {"text": "2606.13677", "collection": group.pk})
         assert '<input type="hidden" name="id" value="2606.13677">' in report.content.decode()
         response = reader_client.post(

@@ -74,7 +74,7 @@ def site(cli, cli_env):
     # Links in answers lead to the site this test process knows, as the API's do.
     env = {
         **cli_env,
-        "PAPERROUTE_SITE_URL": str(settings.CONFIG["SITE_URL"]),
+        "PAPERROUTE_SITE_URL": settings.CONFIG.site_url,
         "PAPERROUTE_RATE_VOTES": "3/day",
     }
     return {"env": env, "secret": secret, "reader": reader}

@@ -20,7 +20,7 @@ PROXY = "10.0.0.2"
 
 @pytest.fixture
 def behind_proxy(settings):
-    settings.CONFIG = {**settings.CONFIG, "TRUSTED_PROXIES": ["10.0.0.0/24"], "RATE_SIGNIN": "2/hour"}
+    settings.CONFIG = settings.CONFIG.replace(trusted_proxies=("10.0.0.0/24",), rate_signin="2/hour")
     return settings
 
 
@@ -66,7 +66,7 @@ def test_clients_behind_a_trusted_proxy_have_limits_of_their_own(client, behind_
 
 @pytest.mark.django_db
 def test_forwarded_headers_from_an_untrusted_peer_are_ignored(client, settings, mailbox):
-    settings.CONFIG = {**settings.CONFIG, "TRUSTED_PROXIES": [], "RATE_SIGNIN": "2/hour"}
+    settings.CONFIG = settings.CONFIG.replace(trusted_proxies=(), rate_signin="2/hour")
     for i in range(2):
         _signin(client, f"c{i}@example.org", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
     # Without a trusted proxy, a made-up X-Forwarded-For does not make a new client.

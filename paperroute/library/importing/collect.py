@@ -120,10 +120,10 @@ def _arxiv_client() -> PoliteClient:
     config = settings.CONFIG
     # arXiv asks for a pause between requests (PAPERROUTE_ARXIV_DELAY); one retry, as for /submit.
     return PoliteClient(
-        delay=float(config["ARXIV_DELAY"]),
-        timeout=min(config["HTTP_TIMEOUT"], 20),
+        delay=config.arxiv_delay,
+        timeout=min(config.http_timeout, 20),
         retries=1,
-        contact=config["CONTACT_EMAIL"],
+        contact=config.contact_email,
         sleep=time.sleep,
     )
 

@@ -48,8 +48,8 @@ def signin(request):
             "account/signin_sent.html",
             {
                 "email": sent_to,
-                "link_minutes": settings.CONFIG["SIGNIN_LINK_MINUTES"],
-                "mail_minutes": settings.CONFIG["SIGNIN_MAIL_MINUTES"],
+                "link_minutes": settings.CONFIG.signin_link_minutes,
+                "mail_minutes": settings.CONFIG.signin_mail_minutes,
             },
         )
     return render(request, "account/signin.html", context)

@@ -220,7 +220,7 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
     if view == "all" and not choice.source:
         # Everything new on arXiv is hundreds of papers in every field: it opens with the
         # categories this site follows (PAPERROUTE_ARXIV_CATEGORIES), one click from all of them.
-        choice.categories, choice.source = list(settings.CONFIG["ARXIV_CATEGORIES"]), "site"
+        choice.categories, choice.source = list(settings.CONFIG.arxiv_categories), "site"
         choice.default_categories = choice.categories
     facets = listings.category_counts(papers, keep=tuple(choice.categories))
     papers = listings.in_categories(papers, choice.categories)
