@@ -1,15 +1,19 @@
-"""Store parsed records in the catalogue: merge by identity, keep history, count what changed."""
+"""Store parsed records in the catalogue: merge by identity, keep history, count what changed.
+
+How a record changes a paper is decided in `paperroute.catalog.merge`; this module loads the
+papers a batch touches, merges, and writes back what changed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple
 
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from paperroute.catalog.announce import listing_day
+from paperroute.catalog.merge import COLUMN_NAMES, Columns, PaperState, merge, prepare
 from paperroute.catalog.models import (
     Announcement,
     Author,
@@ -19,63 +23,9 @@ from paperroute.catalog.models import (
     Sighting,
     Version,
 )
-from paperroute.catalog.records import (
-    Item,
-    PaperRecord,
-    RecordError,
-    classify_links,
-    find_urls,
-    title_key,
-)
+from paperroute.catalog.records import Item, PaperRecord, RecordError, title_key
 from paperroute.catalog.textclean import author_key
 from paperroute.catalog.validate import drop_bad_links, validate
-
-# Sources whose bibliographic data is arXiv's own (or a faithful copy of it): they may overwrite
-# a title or abstract. Hugging Face and content-only seeds only fill what is missing.
-AUTHORITATIVE = {"arxiv-oai", "arxiv-api", "arxiv-rss", "jsonl", "submit"}
-# Sources whose publication time is arXiv's submission time, so the listing day can be estimated.
-SUBMISSION_TIMES = {"arxiv-oai", "arxiv-api"}
-
-TEXT_FIELDS = ("title", "abstract", "comments", "journal_ref", "doi", "license")
-# HFInfo attribute -> Paper column.
-HF_COLUMNS = {
-    "upvotes": "hf_upvotes",
-    "num_comments": "hf_num_comments",
-    "submitted_by": "hf_submitted_by",
-    "github_repo": "github_repo",
-    "github_stars": "github_stars",
-    "ai_summary": "ai_summary",
-    "ai_keywords": "ai_keywords",
-}
-PAPER_FIELDS = (
-    "key",
-    "arxiv_id",
-    "doi",
-    "title_key",
-    "title",
-    "abstract",
-    "primary_category",
-    "published",
-    "updated",
-    "latest_version",
-    "comments",
-    "journal_ref",
-    "license",
-    "abs_url",
-    "pdf_url",
-    "code_url",
-    "project_url",
-    "announced_on",
-    "submitted_on",
-    "listed_on",
-    "hf_upvotes",
-    "hf_num_comments",
-    "hf_submitted_by",
-    "github_repo",
-    "github_stars",
-    "ai_summary",
-    "ai_keywords",
-)
 
 
 @dataclass
@@ -107,57 +57,6 @@ class Summary:
         self.unchanged += other.unchanged
         self.skipped.extend(other.skipped)
         self.dropped.extend(other.dropped)
-
-
-@dataclass
-class _State:
-    """A paper as it stands in the database, or will once the batch is written."""
-
-    fields: dict
-    authors: list[str]
-    categories: list[str]
-    versions: dict[int, datetime | None]
-    announcements: dict[date, str]
-    sightings: dict[str, datetime]
-    paper_id: int | None = None
-
-    def signature(self) -> tuple:
-        """Everything stored about the paper, for telling whether a record changed it."""
-        fields = self.fields
-        return (
-            tuple([fields[name] for name in PAPER_FIELDS]),
-            tuple(self.authors),
-            tuple(self.categories),
-            tuple(sorted(self.versions.items())),
-            tuple(sorted(self.announcements.items())),
-            tuple(sorted(self.sightings.items())),
-        )
-
-
-def paper_key(record: PaperRecord) -> str:
-    """The catalogue identity of a record: arXiv id, else DOI, else URL, else its title."""
-    if record.arxiv_id:
-        return record.arxiv_id
-    if record.key:
-        return record.key
-    if record.doi:
-        return f"doi:{record.doi.lower()}"
-    if record.url:
-        return f"url:{title_key(record.url)[:16]}"
-    return f"seed:{title_key(record.title)[:16]}"
-
-
-def prepare(record: PaperRecord) -> PaperRecord:
-    """Fill in what follows from the record itself: identity, arXiv links, code links."""
-    record.key = paper_key(record)
-    if record.arxiv_id:
-        record.abs_url = f"https://arxiv.org/abs/{record.arxiv_id}"
-        record.pdf_url = f"https://arxiv.org/pdf/{record.arxiv_id}"
-    urls = [u for u in find_urls(record.abstract) + find_urls(record.comments) if len(u) <= 500]
-    found_code, found_project = classify_links(urls)
-    record.code_url = record.code_url or found_code
-    record.project_url = record.project_url or found_project
-    return record
 
 
 class Importer:
@@ -234,362 +133,300 @@ class Importer:
         return counts
 
 
+class _Stored(NamedTuple):
+    """A paper as the database holds it when the batch starts."""
+
+    paper_id: int
+    state: PaperState
+
+
+class _ChildTable(NamedTuple):
+    """A table of rows that belong to one paper, rewritten whenever its part of the state changes."""
+
+    model: type[models.Model]
+    columns: tuple[str, ...]
+    part: str  # the PaperState attribute the rows hold
+    rows: Callable[[int, PaperState], list[tuple[Any, ...]]]  # (paper id, state) -> rows
+
+
 class _BatchWriter:
+    """Merges one batch of records with what is stored, then writes what changed."""
+
     def __init__(self, records: list[PaperRecord], counts: Summary) -> None:
         self.records = records
         self.counts = counts
         self.now = timezone.now()
-        self.states: dict[str, _State] = {}
-        self.original: dict[str, tuple] = {}
+        # By record key (a seed taken over by an arXiv record is held under the arXiv id).
+        self.states: dict[str, PaperState] = {}
+        self.stored: dict[str, _Stored] = {}
 
     def run(self) -> None:
         self._load()
         for record in self.records:
-            key = record.key
-            state = self.states.get(key)
-            if state is None:
-                state = self.states[key] = _new_state(record)
-                before = None
-            else:
-                before = state.signature()
-            merge(state, record, self.now)
-            if before is None:
+            state, outcome = merge(self.states.get(record.key), record, self.now)
+            self.states[record.key] = state
+            if outcome == "new":
                 self.counts.new += 1
-            elif state.signature() != before:
+            elif outcome == "updated":
                 self.counts.updated += 1
             else:
                 self.counts.unchanged += 1
         self._write()
 
     def _load(self) -> None:
+        papers = self._find_papers()
+        if not papers:
+            return
+        children = _stored_children([p.pk for p in papers.values()])
+        # Two record keys may name one paper (an id-less record and an arXiv record with its
+        # title); the rows of its children go to the last of them, as they always have.
+        owners = {p.pk: key for key, p in papers.items()}
+        for key, paper in papers.items():
+            state = _stored_state(paper, children if owners[paper.pk] == key else {})
+            self.stored[key] = _Stored(paper.pk, state)
+            self.states[key] = state
+
+    def _find_papers(self) -> dict[str, Paper]:
+        """The stored papers the batch's records are about, by record key."""
         keys = {r.key for r in self.records}
         papers = {p.key: p for p in Paper.objects.filter(key__in=keys)}
         # A paper known only by its title (a seed, a URL) is the same paper as an arXiv record
         # with that title; an id-less record joins whatever paper already has its title.
         missing = [r for r in self.records if r.key not in papers]
-        if missing:
-            by_title: dict[str, Paper] = {}
-            for paper in Paper.objects.filter(title_key__in={title_key(r.title) for r in missing}):
-                by_title.setdefault(paper.title_key, paper)
-            for record in missing:
-                paper = by_title.get(title_key(record.title))
-                if paper is None or record.key in papers:
-                    continue
-                if not record.arxiv_id:
-                    record.key = paper.key
-                    papers[paper.key] = paper
-                elif not paper.arxiv_id:
-                    papers[record.key] = paper  # merge() gives it the arXiv id as its key
-        if not papers:
-            return
-        ids = {p.pk: key for key, p in papers.items()}
-        states = {
-            key: _State(
-                fields={name: getattr(p, name) for name in PAPER_FIELDS},
-                authors=[],
-                categories=[],
-                versions={},
-                announcements={},
-                sightings={},
-                paper_id=p.pk,
-            )
-            for key, p in papers.items()
-        }
-        for paper_id, name in (
-            Authorship.objects.filter(paper_id__in=ids)
-            .order_by("paper_id", "position")
-            .values_list("paper_id", "author__name")
-        ):
-            states[ids[paper_id]].authors.append(name)
-        through = Paper.categories.through
-        for paper_id, code in (
-            through.objects.filter(paper_id__in=ids).order_by("id").values_list("paper_id", "category__code")
-        ):
-            states[ids[paper_id]].categories.append(code)
-        for paper_id, number, when in Version.objects.filter(paper_id__in=ids).values_list(
-            "paper_id", "number", "date"
-        ):
-            states[ids[paper_id]].versions[number] = when
-        for paper_id, day, kind in Announcement.objects.filter(paper_id__in=ids).values_list(
-            "paper_id", "date", "kind"
-        ):
-            states[ids[paper_id]].announcements[day] = kind
-        for paper_id, source, seen in Sighting.objects.filter(paper_id__in=ids).values_list(
-            "paper_id", "source", "first_seen"
-        ):
-            states[ids[paper_id]].sightings[source] = seen
-        self.states.update(states)
-        self.original = {key: state.signature() for key, state in states.items()}
+        if not missing:
+            return papers
+        by_title: dict[str, Paper] = {}
+        for paper in Paper.objects.filter(title_key__in={title_key(r.title) for r in missing}):
+            by_title.setdefault(paper.title_key, paper)
+        for record in missing:
+            same_title = by_title.get(title_key(record.title))
+            if same_title is None or record.key in papers:
+                continue
+            if not record.arxiv_id:
+                record.key = same_title.key
+                papers[same_title.key] = same_title
+            elif not same_title.arxiv_id:
+                papers[record.key] = same_title  # merge() gives it the arXiv id as its key
+        return papers
 
     def _write(self) -> None:
-        signatures = {key: state.signature() for key, state in self.states.items()}
         changed = {
-            key: s
-            for key, s in self.states.items()
-            if s.paper_id is None or signatures[key] != self.original.get(key)
+            key: state
+            for key, state in self.states.items()
+            if key not in self.stored or state != self.stored[key].state
         }
         if not changed:
             return
-        authors = _ids(
-            Author, "name", {n for s in changed.values() for n in s.authors}, extra=(("key", author_key),)
-        )
-        categories = _ids(Category, "code", {c for s in changed.values() for c in s.categories})
-
-        new = [s for s in changed.values() if s.paper_id is None]
+        paper_ids = {key: stored.paper_id for key, stored in self.stored.items()}
+        new = {key: state for key, state in changed.items() if key not in self.stored}
         if new:
-            columns = (*PAPER_FIELDS, "created_at", "changed_at")
-            _insert_rows(
-                Paper, columns, [(*(s.fields[n] for n in PAPER_FIELDS), self.now, self.now) for s in new]
-            )
-            ids = _lookup(Paper, "key", [s.fields["key"] for s in new])
-            for state in new:
-                state.paper_id = ids[state.fields["key"]]
-
-        existing = [(k, s) for k, s in changed.items() if k in self.original]
+            paper_ids.update(self._insert_papers(new))
+        existing = {key: state for key, state in changed.items() if key in self.stored}
         if existing:
-            update_fields = sorted(
-                {
-                    name
-                    for key, _ in existing
-                    for index, name in enumerate(PAPER_FIELDS)
-                    if signatures[key][0][index] != self.original[key][0][index]
-                }
-                | {"changed_at"}
+            self._update_papers(existing)
+        for table in self._child_tables(changed.values()):
+            self._replace_children(table, changed, paper_ids)
+
+    def _insert_papers(self, new: Mapping[str, PaperState]) -> dict[str, int]:
+        """Insert new papers; returns their ids by record key."""
+        _insert_rows(
+            Paper,
+            (*COLUMN_NAMES, "created_at", "changed_at"),
+            [(*s.columns.values(), self.now, self.now) for s in new.values()],
+        )
+        ids = _lookup(Paper, "key", {s.columns.key for s in new.values()})
+        return {key: ids[s.columns.key] for key, s in new.items()}
+
+    def _update_papers(self, existing: Mapping[str, PaperState]) -> None:
+        """Update stored papers, writing only the columns that changed in one of them."""
+        update_fields = {"changed_at"}
+        for key, state in existing.items():
+            before = self.stored[key].state.columns
+            update_fields.update(n for n in COLUMN_NAMES if getattr(state.columns, n) != getattr(before, n))
+        objs = [
+            Paper(
+                pk=self.stored[key].paper_id,
+                changed_at=self.now,
+                **{name: getattr(state.columns, name) for name in COLUMN_NAMES},
             )
-            objs = [Paper(pk=s.paper_id, changed_at=self.now, **s.fields) for _, s in existing]
-            Paper.objects.bulk_update(objs, update_fields, batch_size=200)
+            for key, state in existing.items()
+        ]
+        Paper.objects.bulk_update(objs, sorted(update_fields), batch_size=200)
 
-        self._replace_children(changed, signatures, authors, categories)
-
-    def _replace_children(self, changed, signatures, authors, categories) -> None:
-        through = Paper.categories.through
-        # (table, columns, position in the signature, rows of one paper)
-        tables = (
-            (
+    def _child_tables(self, states: Iterable[PaperState]) -> tuple[_ChildTable, ...]:
+        states = list(states)
+        authors = _ids(Author, "name", {n for s in states for n in s.authors}, extra={"key": author_key})
+        categories = _ids(Category, "code", {c for s in states for c in s.categories})
+        return (
+            _ChildTable(
                 Authorship,
                 ("paper_id", "author_id", "position"),
-                1,
-                lambda s: [(s.paper_id, authors[n], i) for i, n in enumerate(s.authors)],
+                "authors",
+                lambda pid, s: [(pid, authors[n], i) for i, n in enumerate(s.authors)],
             ),
-            (
-                through,
+            _ChildTable(
+                Paper.categories.through,
                 ("paper_id", "category_id"),
-                2,
-                lambda s: [(s.paper_id, categories[c]) for c in s.categories],
+                "categories",
+                lambda pid, s: [(pid, categories[c]) for c in s.categories],
             ),
-            (
+            _ChildTable(
                 Version,
                 ("paper_id", "number", "date"),
-                3,
-                lambda s: [(s.paper_id, n, d) for n, d in sorted(s.versions.items())],
+                "versions",
+                lambda pid, s: [(pid, n, d) for n, d in sorted(s.versions.items())],
             ),
-            (
+            _ChildTable(
                 Announcement,
                 ("paper_id", "date", "kind"),
-                4,
-                lambda s: [(s.paper_id, d, k) for d, k in sorted(s.announcements.items())],
+                "announcements",
+                lambda pid, s: [(pid, d, k) for d, k in sorted(s.announcements.items())],
             ),
-            (
+            _ChildTable(
                 Sighting,
                 ("paper_id", "source", "first_seen"),
-                5,
-                lambda s: [(s.paper_id, src, seen) for src, seen in sorted(s.sightings.items())],
+                "sightings",
+                lambda pid, s: [(pid, src, seen) for src, seen in sorted(s.sightings.items())],
             ),
         )
-        for model, columns, index, rows_of in tables:
-            stale = [
-                (k, s)
-                for k, s in changed.items()
-                if k not in self.original or self.original[k][index] != signatures[k][index]
-            ]
-            if not stale:
-                continue
-            model.objects.filter(paper_id__in=[s.paper_id for k, s in stale if k in self.original]).delete()
-            _insert_rows(model, columns, [row for _, s in stale for row in rows_of(s)])
+
+    def _replace_children(
+        self, table: _ChildTable, changed: Mapping[str, PaperState], paper_ids: Mapping[str, int]
+    ) -> None:
+        """Rewrite the table's rows of each changed paper whose part of the state changed."""
+        stale = [
+            key
+            for key, state in changed.items()
+            if key not in self.stored
+            or getattr(state, table.part) != getattr(self.stored[key].state, table.part)
+        ]
+        if not stale:
+            return
+        table.model._default_manager.filter(
+            paper_id__in=[paper_ids[key] for key in stale if key in self.stored]
+        ).delete()
+        _insert_rows(
+            table.model,
+            table.columns,
+            [row for key in stale for row in table.rows(paper_ids[key], changed[key])],
+        )
 
 
-def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple], ignore_conflicts: bool = False) -> None:
-    """Insert plain rows with one executemany: child rows need none of the ORM's per-object work."""
+def _stored_children(paper_ids: list[int]) -> dict[str, dict[int, list[tuple[Any, ...]]]]:
+    """The child rows of stored papers: by PaperState attribute, then by paper id."""
+
+    def rows(model: type[models.Model], *columns: str, order: tuple[str, ...] = ()) -> dict[int, list]:
+        query = model._default_manager.filter(paper_id__in=paper_ids).order_by(*order)
+        return _grouped(query.values_list("paper_id", *columns))
+
+    return {
+        "authors": rows(Authorship, "author__name", order=("paper_id", "position")),
+        "categories": rows(Paper.categories.through, "category__code", order=("id",)),
+        "versions": rows(Version, "number", "date"),
+        "announcements": rows(Announcement, "date", "kind"),
+        "sightings": rows(Sighting, "source", "first_seen"),
+    }
+
+
+def _stored_state(paper: Paper, children: Mapping[str, Mapping[int, list[tuple[Any, ...]]]]) -> PaperState:
+    """A stored paper as merge() takes it."""
+
+    def part(name: str) -> list[tuple[Any, ...]]:
+        return list(children.get(name, {}).get(paper.pk, []))
+
+    return PaperState(
+        columns=Columns(**{name: getattr(paper, name) for name in COLUMN_NAMES}),
+        authors=tuple(name for (name,) in part("authors")),
+        categories=tuple(code for (code,) in part("categories")),
+        versions=dict(part("versions")),
+        announcements=dict(part("announcements")),
+        sightings=dict(part("sightings")),
+    )
+
+
+def _grouped(rows: Iterable[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]]]:
+    """Rows grouped by their first value (a paper id), the rest of each row kept in order."""
+    groups: dict[int, list[tuple[Any, ...]]] = {}
+    for paper_id, *rest in rows:
+        groups.setdefault(paper_id, []).append(tuple(rest))
+    return groups
+
+
+def _insert_rows(
+    model: type[models.Model],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert plain rows with one executemany: child rows need none of the ORM's per-object work.
+
+    The only raw SQL of the catalogue's import.
+    """
     if not rows:
         return
-    by_column = {field.column: field for field in model._meta.concrete_fields}
-    fields = [by_column[c] for c in columns]
-    adapted = [(index, adapter) for index, adapter in enumerate(map(_adapter, fields)) if adapter]
-    if adapted:
-        rows = [list(row) for row in rows]
-        for index, adapter in adapted:
-            for row in rows:
-                if row[index] is not None:
-                    row[index] = adapter(row[index])
     quote = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, _adapted(model, columns, rows))
 
 
-def _sqlite_datetime(value: datetime) -> str:
-    # What Django's SQLite backend stores for an aware datetime (naive UTC, ISO format), without
-    # its per-value settings lookups: a batch adapts tens of thousands of these.
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ")
+def _adapted(model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[Any]:
+    """The rows with each value as the database driver wants it (dates and JSON need Django's help)."""
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    adapters = [(index, adapter) for index, c in enumerate(columns) if (adapter := _adapter(by_column[c]))]
+    if not adapters:
+        return rows
+    adapted = [list(row) for row in rows]
+    for index, adapter in adapters:
+        for row in adapted:
+            if row[index] is not None:
+                row[index] = adapter(row[index])
+    return adapted
 
 
-def _adapter(field):
-    """How the database driver wants a column's Python values (dates need it on SQLite)."""
-    if isinstance(field, models.DateTimeField):
-        if connection.vendor == "sqlite":
-            return _sqlite_datetime
+def _adapter(f: models.Field) -> Callable[[Any], Any] | None:
+    """Django's conversion of a column's Python values for the database driver, where one is needed."""
+    if isinstance(f, models.DateTimeField):
         return connection.ops.adapt_datetimefield_value
-    if isinstance(field, models.DateField):
+    if isinstance(f, models.DateField):
         return connection.ops.adapt_datefield_value
-    if isinstance(field, models.JSONField):
-        return lambda value: field.get_db_prep_save(value, connection)
+    if isinstance(f, models.JSONField):
+        return lambda value: f.get_db_prep_save(value, connection)
     return None
 
 
-def _lookup(model, column: str, values) -> dict[str, int]:
+def _lookup(model: type[models.Model], column: str, values: Iterable[str]) -> dict[str, int]:
     """Primary keys by a unique column, in chunks that keep under SQLite's parameter limit."""
-    values = sorted(values)
+    ordered = sorted(values)
     found: dict[str, int] = {}
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        for start in range(0, len(values), 900):
-            chunk = values[start : start + 900]
-            cursor.execute(
-                f"SELECT {quote(column)}, {quote(model._meta.pk.column)} "
-                f"FROM {quote(model._meta.db_table)} "
-                f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
-            found.update(cursor.fetchall())
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start : start + 900]
+        found.update(model._default_manager.filter(**{f"{column}__in": chunk}).values_list(column, "pk"))
     return found
 
 
-def _ids(model, column: str, values: set[str], extra: tuple = ()) -> dict[str, int]:
+def _ids(
+    model: type[models.Model],
+    column: str,
+    values: set[str],
+    extra: Mapping[str, Callable[[str], str]] | None = None,
+) -> dict[str, int]:
     """Primary keys for names or codes, creating the missing ones (with `extra` columns, each
     computed from the value)."""
+    extra = extra or {}
     found = _lookup(model, column, values)
     missing = values - found.keys()
     if missing:
-        columns = (column, *(name for name, _ in extra))
         _insert_rows(
             model,
-            columns,
-            [(v, *(make(v) for _, make in extra)) for v in sorted(missing)],
+            (column, *extra),
+            [(v, *(make(v) for make in extra.values())) for v in sorted(missing)],
             ignore_conflicts=True,
         )
         found.update(_lookup(model, column, missing))
     return found
-
-
-def _new_state(record: PaperRecord) -> _State:
-    fields = {name: None for name in PAPER_FIELDS}
-    fields.update(
-        {
-            name: ""
-            for name in (
-                "arxiv_id",
-                "doi",
-                "title",
-                "abstract",
-                "primary_category",
-                "comments",
-                "journal_ref",
-                "license",
-                "abs_url",
-                "pdf_url",
-                "code_url",
-                "project_url",
-                "hf_submitted_by",
-                "github_repo",
-                "ai_summary",
-            )
-        }
-    )
-    fields.update(key=record.key, latest_version=0, ai_keywords=[], title_key="")
-    return _State(fields=fields, authors=[], categories=[], versions={}, announcements={}, sightings={})
-
-
-def _precise(moment: datetime | None) -> bool:
-    return moment is not None and moment.time() != time(0, 0)
-
-
-def better_time(current: datetime | None, incoming: datetime | None, authoritative: bool) -> datetime | None:
-    """Pick between two timestamps of the same event, preferring arXiv's and the more precise."""
-    if incoming is None:
-        return current
-    if current is None:
-        return incoming
-    if current.date() == incoming.date():
-        return incoming if _precise(incoming) and not _precise(current) else current
-    return incoming if authoritative else current
-
-
-def merge(state: _State, record: PaperRecord, now: datetime) -> None:
-    """Fold one record into a paper's state."""
-    f = state.fields
-    authoritative = record.source in AUTHORITATIVE
-    incoming_version = max([record.version, *record.versions]) if (record.version or record.versions) else 0
-    older = bool(incoming_version and f["latest_version"] and incoming_version < f["latest_version"])
-    overwrite = authoritative and not older
-
-    if record.arxiv_id:
-        f["key"] = record.key
-        f["arxiv_id"] = record.arxiv_id
-    for name in TEXT_FIELDS:
-        value = getattr(record, name)
-        if value and (overwrite or not f[name]):
-            f[name] = value
-    f["title_key"] = title_key(f["title"])
-    if record.authors and (overwrite or not state.authors):
-        state.authors = list(dict.fromkeys(record.authors))
-    if record.categories and (overwrite or not state.categories):
-        # Canonical order: the primary category, then the others alphabetically.
-        primary, *others = dict.fromkeys(record.categories)
-        state.categories = [primary, *sorted(set(others) - {primary})]
-        f["primary_category"] = primary
-    for name in ("abs_url", "pdf_url", "code_url", "project_url"):
-        value = getattr(record, name)
-        if value and (not f[name] or (name in ("abs_url", "pdf_url") and record.arxiv_id)):
-            f[name] = value
-
-    f["published"] = better_time(f["published"], record.published, authoritative)
-    if record.updated and (f["updated"] is None or record.updated > f["updated"]):
-        f["updated"] = record.updated
-    for number, when in record.versions.items():
-        state.versions[number] = better_time(state.versions.get(number), when, authoritative)
-    if incoming_version > f["latest_version"]:
-        f["latest_version"] = incoming_version
-    if f["latest_version"] and f["latest_version"] not in state.versions:
-        state.versions[f["latest_version"]] = None
-
-    for day, kind in record.announcements:
-        state.announcements.setdefault(day, kind)
-    first_new = min((d for d, k in state.announcements.items() if k == "new"), default=None)
-    if first_new:
-        f["announced_on"] = first_new
-    elif f["announced_on"] is None:
-        if record.announced_on:
-            f["announced_on"] = record.announced_on
-        elif record.source in SUBMISSION_TIMES and f["published"]:
-            f["announced_on"] = listing_day(f["published"])
-    if record.submitted_on and (f["submitted_on"] is None or record.submitted_on < f["submitted_on"]):
-        f["submitted_on"] = record.submitted_on
-    f["listed_on"] = f["submitted_on"] or f["announced_on"]
-
-    if record.hf is not None:
-        for name, column in HF_COLUMNS.items():
-            value = getattr(record.hf, name)
-            if value not in (None, "", []):
-                f[column] = value
-
-    seen = record.sightings or {record.source: now}
-    for source, when in seen.items():
-        if source not in state.sightings or when < state.sightings[source]:
-            state.sightings[source] = when
