@@ -1,57 +1,45 @@
 """A parser in a process of its own, so that a harvest can parse one page while storing another.
 
-`python -m paperroute.catalog.sources.worker MODULE` reads frames from stdin (an 8-byte length,
-then the bytes of one response) and answers each with a frame holding the pickled outcome of
+The worker is a fresh interpreter (multiprocessing's "spawn": it inherits no database
+connection or other open file from the harvest) holding one end of a `multiprocessing.Pipe`.
+It answers each response it receives with the outcome of
 `paperroute.catalog.sources.MODULE.parse`: ("page", Page), ("unusable", message) or
-("error", traceback). It exits when stdin closes, which is also what happens when the harvest
-that started it is killed. Only the harvest that started it reads what it writes.
+("error", traceback). It exits when its end of the pipe closes, which is also what happens when
+the harvest that started it is killed. Only the harvest that started it reads what it writes.
 """
 
 from __future__ import annotations
 
 import importlib
-import pickle
-import subprocess
-import sys
+import multiprocessing
+import signal
 import traceback
-from typing import BinaryIO
+from multiprocessing.connection import Connection
 
 from paperroute.catalog.records import Page, UnusableInput
 
-_HEADER = 8
-
-
-def _send(stream: BinaryIO, payload: bytes) -> None:
-    stream.write(len(payload).to_bytes(_HEADER, "big"))
-    stream.write(payload)
-    stream.flush()
-
-
-def _receive(stream: BinaryIO) -> bytes | None:
-    header = stream.read(_HEADER)
-    if len(header) < _HEADER:
-        return None
-    size = int.from_bytes(header, "big")
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
-    return payload
+_SPAWN = multiprocessing.get_context("spawn")
 
 
 class ParserProcess:
     """The parent's end: parse() sends a response to the worker and returns its Page."""
 
     def __init__(self, module: str) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, module], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        self._conn, child_end = _SPAWN.Pipe()
+        self._process = _SPAWN.Process(
+            target=_serve, args=(child_end, module), name=f"paperroute-parse-{module}", daemon=True
         )
+        self._process.start()
+        # Only the worker holds its end now, so the worker's death reads as the end of the pipe.
+        child_end.close()
 
     def parse(self, data: bytes) -> Page:
-        _send(self._process.stdin, data)
-        answer = _receive(self._process.stdout)
-        if answer is None:
-            raise RuntimeError(f"the parser process stopped (exit code {self._process.wait()})")
-        kind, value = pickle.loads(answer)
+        try:
+            self._conn.send_bytes(data)
+            kind, value = self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(timeout=5)
+            raise RuntimeError(f"the parser process stopped (exit code {self._process.exitcode})") from None
         if kind == "page":
             return value
         if kind == "unusable":
@@ -59,32 +47,31 @@ class ParserProcess:
         raise RuntimeError(f"the parser process failed:\n{value}")
 
     def close(self) -> None:
-        if self._process.stdin:
-            self._process.stdin.close()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+        self._conn.close()
+        self._process.join(timeout=5)
+        if self._process.exitcode is None:
             self._process.kill()
-            self._process.wait()
-        self._process.stdout.close()
+            self._process.join()
+        self._process.close()
 
 
-def main(module: str) -> int:
+def _serve(conn: Connection, module: str) -> None:
+    """The worker: parse each response received until the harvest closes its end."""
+    # Ctrl-C goes to the whole process group: the harvest handles it and closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parse = importlib.import_module(f"paperroute.catalog.sources.{module}").parse
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while (data := _receive(stdin)) is not None:
+    while True:
         try:
-            outcome = ("page", parse(data))
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        try:
+            outcome: tuple[str, object] = ("page", parse(data))
         except UnusableInput as exc:
             outcome = ("unusable", str(exc))
         except Exception:
             outcome = ("error", traceback.format_exc())
         try:
-            _send(stdout, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
-        except BrokenPipeError:
-            return 0
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+            conn.send(outcome)
+        except OSError:  # the harvest has gone
+            return
