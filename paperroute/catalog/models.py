@@ -1,5 +1,7 @@
 """The paper catalogue: the system of record that every other area reads."""
 
+from typing import Any
+
 from django.db import models
 
 from paperroute.catalog.links import http_url
@@ -69,6 +71,18 @@ class Paper(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves only when something about the paper changed: the search index syncs by it.
     changed_at = models.DateTimeField(db_index=True)
+
+    # Never stored: set on the instances a page or feed shows, by the layer that shows them (a
+    # search hit, why a paper is recommended, the reader's own marks, a listing's sort time,
+    # a vote count annotated by a query). Declared so that type checking knows them.
+    hit: Any
+    reason: str
+    upvoted: bool
+    saved: bool
+    read: bool
+    dismissed: bool
+    sort_at: Any
+    upvotes: int
 
     class Meta:
         indexes = [models.Index(fields=["listed_on", "hf_upvotes"])]

@@ -68,13 +68,15 @@ def signals_for(user_ids: list[int]) -> dict[int, Signals]:
     )
     voted = Vote.objects.filter(user_id__in=user_ids).values_list("user_id", "paper_id", "created_at")
     for uid, pid, when in [*saved, *voted]:
+        if when is None:
+            continue
         if pid not in newest[uid] or when > newest[uid][pid]:
             newest[uid][pid] = when
     dismissed: dict[int, list] = {uid: [] for uid in user_ids}
-    for uid, pid, when in PaperState.objects.filter(
+    for uid, pid, dismissed_at in PaperState.objects.filter(
         user_id__in=user_ids, dismissed_at__isnull=False
     ).values_list("user_id", "paper_id", "dismissed_at"):
-        dismissed[uid].append((when, pid))
+        dismissed[uid].append((dismissed_at, pid))
     following = follows.of_many(user_ids)
     result = {}
     for uid in user_ids:
@@ -209,7 +211,11 @@ def rank(
         elif (
             i is not None
             and nearest[i] >= 0
-            and (topic[i] < 0 or _closer(pool.vectors[i], positives[nearest[i]], topics[topic[i]]))
+            and (
+                topic[i] < 0
+                or topics is None
+                or _closer(pool.vectors[i], positives[nearest[i]], topics[topic[i]])
+            )
         ):
             pick.liked = int(positive_ids[nearest[i]])
         elif i is not None and topic[i] >= 0:
@@ -230,7 +236,7 @@ def _name_liked(picks: list[Pick], pool: Pool) -> None:
     """Name the saved paper in the reasons of the picks that are shown: "like “<title>”"."""
     titles = pool.titles({pick.liked for pick in picks if pick.liked is not None})
     for pick in picks:
-        title = titles.get(pick.liked, "")
+        title = titles.get(pick.liked, "") if pick.liked is not None else ""
         if title:
             short = title if len(title) <= 70 else title[:69].rstrip() + "…"
             pick.reason = f"like “{short}”"

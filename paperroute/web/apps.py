@@ -12,6 +12,6 @@ class WebConfig(AppConfig):
         from paperroute.web.views.account import admin_login
 
         # Moderators sign in by email link like everyone else; the admin has no password form.
-        admin.site.login = admin_login
+        admin.site.login = admin_login  # type: ignore[method-assign]  # the default site, not a subclass
         admin.site.site_header = "paperroute moderation"
         admin.site.site_title = "paperroute admin"

@@ -91,7 +91,7 @@ def _mail(config) -> list[Warning]:
             Warning(
                 f"PAPERROUTE_FROM_EMAIL is {config.from_email}: mail providers reject mail from "
                 "a domain that is not yours.",
-                hint="Use an address on a domain you control, with SPF, DKIM and DMARC (README).",
+                hint="Use an address on a domain you control, with SPF, DKIM and DMARC (docs/digests.md).",
                 id="paperroute.W006",
             )
         )

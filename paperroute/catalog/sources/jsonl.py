@@ -1,4 +1,4 @@
-"""JSON Lines in paperroute's own schema (see the README), one paper per line.
+"""JSON Lines in paperroute's own schema (see docs/ingesting.md), one paper per line.
 
 A line without an `id` is a paper known only by its content, such as the seed papers
 ({"title", "abstract", "links"}): it gets a stable id derived from its title and the source "seed".

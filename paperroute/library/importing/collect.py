@@ -97,7 +97,7 @@ def add_papers(collection: Collection, papers: list[Paper]) -> dict[int, str]:
         room = shelf.MAX_ITEMS - items.count()
         last = items.aggregate(m=Max("position"))["m"] or 0
         now = timezone.now()
-        new = []
+        new: list[CollectionItem] = []
         for pid in wanted:
             if pid in present:
                 statuses[pid] = ALREADY

@@ -197,7 +197,7 @@ def _parse_bibtex(text: str) -> Parsed:
             skipped.append(Skipped(position, _bibtex_error(block.error), snippet(block.raw)))
             continue
         try:
-            _add(entries, skipped, _bibtex_entry(block, position), "entry", block.raw)
+            _add(entries, skipped, _bibtex_entry(block, position), "entry", block.raw or "")
         except Exception:  # hostile values; the rest of the file is still read
             skipped.append(Skipped(position, _unreadable("entry"), snippet(block.raw)))
     return Parsed(BIBTEX, entries, skipped)
@@ -308,7 +308,8 @@ def _csl_entry(item: dict, position: str) -> Entry:
         ]
     )
     authors = []
-    for person in item.get("author") if isinstance(item.get("author"), list) else []:
+    listed = item.get("author")
+    for person in listed if isinstance(listed, list) else []:
         if isinstance(person, dict):
             name = " ".join(filter(None, (text_value(person.get("given")), text_value(person.get("family")))))
             authors.append(name or text_value(person.get("literal")))
@@ -364,9 +365,9 @@ def _ris_records(text: str) -> list[tuple[int, list[str]]]:
     current: list[str] | None = None
     for number, line in enumerate(text.split("\n"), start=1):
         match = _RIS_LINE.match(line)
-        tag = match.group(1) if match else None
+        tag, value = (match.group(1), (match.group(2) or "").strip()) if match else (None, "")
         if tag == "TY":
-            current = [f"TY  - {(match.group(2) or '').strip()}"]
+            current = [f"TY  - {value}"]
             records.append((number, current))
             if len(records) > MAX_ENTRIES:
                 raise _too_many("RIS file")
@@ -375,7 +376,7 @@ def _ris_records(text: str) -> list[tuple[int, list[str]]]:
         elif tag == "ER":
             current = None
         elif tag:
-            current.append(f"{tag}  - {(match.group(2) or '').strip()}")
+            current.append(f"{tag}  - {value}")
         elif line.strip():
             current[-1] += " " + line.strip()  # a continuation of the field above
     return records
