@@ -158,3 +158,22 @@ def test_validation_rejects_what_the_schema_cannot_hold():
         ("line 2", "not an http(s) URL")
     ]
     assert list(Paper.objects.values_list("key", "code_url")) == [("2401.00002", "")]
+
+
+def test_times_round_trip_and_match_the_orms_own_lookups():
+    # The importer writes its rows with raw SQL; SQLite compares times as the stored text, so
+    # they must be stored exactly as the ORM would store them.
+    store("arxiv-api", arxiv_api.parse, fixture_bytes(API_25))
+    paper = Paper.objects.get(key="2607.28628")
+    assert paper.published == datetime(2026, 7, 30, 17, 59, 56, tzinfo=UTC)
+    assert Paper.objects.filter(key=paper.key, published=paper.published).exists()
+    assert Paper.objects.filter(
+        key=paper.key, changed_at=paper.changed_at, created_at=paper.created_at
+    ).exists()
+    assert paper.announced_on == date(2026, 7, 31)
+    assert Paper.objects.filter(key=paper.key, announced_on=date(2026, 7, 31)).exists()
+    seen = Sighting.objects.get(paper=paper)
+    assert seen.first_seen.tzinfo is not None
+    assert Sighting.objects.filter(pk=seen.pk, first_seen=seen.first_seen).exists()
+    version = paper.versions.get()
+    assert paper.versions.filter(date=version.date).exists() and version.date == paper.published
