@@ -1,9 +1,19 @@
-"""The admin: moderators hide comments (with a reason) and manage users; counters stay right."""
+"""The admin: moderators hide comments (with a reason), decide author claims and manage users;
+counters stay right and every claim decision is logged."""
 
 from django.contrib import admin, messages
 
-from paperroute.community import comments
-from paperroute.community.models import ApiToken, Comment, CommentRevision, Submission, Vote
+from paperroute.community import authors, comments
+from paperroute.community.models import (
+    ApiToken,
+    AuthorClaim,
+    AuthorLog,
+    Comment,
+    CommentRevision,
+    PaperLinks,
+    Submission,
+    Vote,
+)
 
 
 class RevisionInline(admin.TabularInline):
@@ -12,7 +22,7 @@ class RevisionInline(admin.TabularInline):
     model = CommentRevision
     extra = 0
     fields = ["written_at", "replaced_at", "body"]
-    readonly_fields = fields
+    readonly_fields = ["written_at", "replaced_at", "body"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -103,6 +113,90 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at"]
     search_fields = ["name", "user__username", "prefix"]
     readonly_fields = ["user", "prefix", "digest", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class LogInline(admin.TabularInline):
+    """The claim's history: who changed what, and when."""
+
+    model = AuthorLog
+    extra = 0
+    fields = ["at", "actor", "action", "detail"]
+    readonly_fields = ["at", "actor", "action", "detail"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuthorClaim)
+class AuthorClaimAdmin(admin.ModelAdmin):
+    """Claims change only through the actions, so that each change is logged."""
+
+    list_display = ["paper", "author", "user", "status", "created_at", "changed_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["paper__key", "paper__title", "author__name", "user__username", "user__email"]
+    fields = ["paper", "author", "position", "user", "status", "created_at", "changed_at"]
+    readonly_fields = fields
+    inlines = [LogInline]
+    actions = ["approve", "reject", "revoke"]
+
+    def _apply(self, request, queryset, decide, done: str):
+        changed = sum(
+            decide(request.user, claim) for claim in queryset.select_related("paper", "author", "user")
+        )
+        skipped = queryset.count() - changed
+        note = f" ({skipped} skipped: not in a state this applies to)" if skipped else ""
+        self.message_user(request, f"{changed} claim(s) {done}{note}.", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected claims (the authors show as verified)")
+    def approve(self, request, queryset):
+        self._apply(request, queryset, authors.approve, "approved")
+
+    @admin.action(description="Reject the selected claims")
+    def reject(self, request, queryset):
+        self._apply(request, queryset, authors.reject, "rejected")
+
+    @admin.action(description="Revoke the selected approved claims")
+    def revoke(self, request, queryset):
+        self._apply(request, queryset, authors.revoke, "revoked")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would lose the history; reject or revoke instead.
+        return False
+
+
+@admin.register(AuthorLog)
+class AuthorLogAdmin(admin.ModelAdmin):
+    """Every change to claims and author-set links; read-only."""
+
+    list_display = ["at", "actor", "action", "paper", "claim", "detail"]
+    list_filter = ["action", "at"]
+    search_fields = ["paper__key", "actor__username", "detail"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaperLinks)
+class PaperLinksAdmin(admin.ModelAdmin):
+    """Links verified authors set; changed on the paper page or through the API, so logged."""
+
+    list_display = ["paper", "github_repo", "project_page", "updated_by", "updated_at"]
+    search_fields = ["paper__key", "github_repo", "project_page"]
+    readonly_fields = ["paper", "github_repo", "project_page", "updated_by", "updated_at"]
 
     def has_add_permission(self, request):
         return False

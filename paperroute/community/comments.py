@@ -13,7 +13,7 @@ from markdown_it.token import Token
 from paperroute.catalog.links import http_url
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import url_spans
-from paperroute.community import ratelimit, stamp
+from paperroute.community import notify, ratelimit, stamp
 from paperroute.community.errors import InvalidInput, NotAllowed
 from paperroute.community.models import Comment, CommentRevision, PaperStats, Reaction
 
@@ -178,6 +178,7 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
     with transaction.atomic():
         comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
         _recount(paper)
+        notify.reply_added(comment)
     return comment
 
 

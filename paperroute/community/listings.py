@@ -11,20 +11,27 @@ from django.db.models.functions import Coalesce
 
 from paperroute.catalog.models import Authorship, Paper
 from paperroute.catalog.textclean import author_key
+from paperroute.community.models import AuthorClaim
 
 SORTS = ("votes", "trending", "newest")
 VIEWS = ("community", "all")
 
 
 def annotated(papers: QuerySet) -> QuerySet:
-    """Papers with `upvotes` (community + Hugging Face) and `num_comments` (visible comments)."""
+    """Papers with `upvotes` (community + Hugging Face) and `num_comments` (visible comments),
+    the links their verified authors set and their approved author claims."""
     return (
-        papers.select_related("stats", "submission__user")
+        papers.select_related("stats", "submission__user", "author_links")
         # A join rather than a second prefetch for the authors: a page of papers can name
         # thousands (physics collaborations), and Django prefetches a foreign key with one
         # OR term each, more than SQLite accepts in one expression.
         .prefetch_related(
-            Prefetch("authorships", queryset=Authorship.objects.select_related("author")), "categories"
+            Prefetch("authorships", queryset=Authorship.objects.select_related("author")),
+            "categories",
+            Prefetch(
+                "author_claims",
+                queryset=AuthorClaim.objects.filter(status=AuthorClaim.APPROVED).select_related("user"),
+            ),
         )
         .annotate(
             upvotes=Coalesce("hf_upvotes", Value(0))

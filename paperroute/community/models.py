@@ -1,9 +1,10 @@
-"""What the community adds to the catalogue: votes, comments, submissions, sign-in links, tokens."""
+"""What the community adds to the catalogue: votes, comments, submissions, sign-in links, tokens,
+reply notifications, author claims and the links verified authors set."""
 
 from django.conf import settings
 from django.db import models
 
-from paperroute.catalog.models import Paper
+from paperroute.catalog.models import Author, Paper
 
 
 class PaperStats(models.Model):
@@ -156,3 +157,145 @@ class ListingPrefs(models.Model):
 
     class Meta:
         verbose_name_plural = "listing preferences"
+
+
+class NotificationPrefs(models.Model):
+    """Which emails a reader wants besides sign-in links; no row means the defaults (all on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
+    reply_mail = models.BooleanField(
+        default=True, help_text="Email me when someone replies in a thread I started."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification preferences"
+
+
+class ReplyNotice(models.Model):
+    """That a reader was emailed about replies in one thread on one day.
+
+    The unique constraint is what keeps it to one mail per thread per day: whichever request
+    inserts the row sends the mail, however many processes handle replies at once.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="notices")
+    day = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "thread", "day"], name="replynotice_once_a_day")
+        ]
+
+
+class AuthorClaim(models.Model):
+    """A reader saying "this author of this paper is me"; moderators approve or reject it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+    STATUSES = [
+        (PENDING, "waiting for a moderator"),
+        (APPROVED, "verified"),
+        (REJECTED, "rejected"),
+        (WITHDRAWN, "withdrawn by its user"),
+        (REVOKED, "revoked by a moderator"),
+    ]
+    # Claims that stand or wait; the others are history, kept for the log.
+    OPEN = (PENDING, APPROVED)
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="author_claims")
+    # The spelling on this paper (catalog keeps one Author row per spelling, shared by papers).
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="claims")
+    position = models.PositiveIntegerField(help_text="The author's place in the paper's list, from 0.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_claims")
+    status = models.CharField(max_length=16, choices=STATUSES, default=PENDING, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A user is at most one of a paper's authors, and one name has one verified person.
+            models.UniqueConstraint(
+                fields=["paper", "user"],
+                condition=models.Q(status__in=("pending", "approved")),
+                name="authorclaim_one_open_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["paper", "position"],
+                condition=models.Q(status="approved"),
+                name="authorclaim_one_verified_per_author",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.author.name} on {self.paper.key} ({self.status})"
+
+    @property
+    def verified(self) -> bool:
+        return self.status == self.APPROVED
+
+
+class PaperLinks(models.Model):
+    """A paper's code repository and project page as its verified author or a moderator set them.
+
+    Kept beside the catalogue's harvested links rather than in them, so that the next harvest
+    cannot overwrite what an author said; these win where they are set.
+    """
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="author_links"
+    )
+    github_repo = models.URLField(max_length=500, blank=True)
+    project_page = models.URLField(max_length=500, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "paper links"
+
+
+class AuthorLog(models.Model):
+    """Every change to claims and author-set links: who did what, when."""
+
+    CLAIMED = "claimed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+    LINKS = "links"
+    ACTIONS = [
+        (CLAIMED, "claimed"),
+        (APPROVED, "approved"),
+        (REJECTED, "rejected"),
+        (WITHDRAWN, "withdrawn"),
+        (REVOKED, "revoked"),
+        (LINKS, "links changed"),
+    ]
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=ACTIONS)
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="author_log")
+    claim = models.ForeignKey(
+        AuthorClaim, on_delete=models.SET_NULL, null=True, blank=True, related_name="log"
+    )
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "author change"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.paper.key}"

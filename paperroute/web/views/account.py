@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from paperroute.community import accounts, tokens
+from paperroute.community import accounts, notify, ratelimit, tokens
 from paperroute.community.errors import InvalidInput, RateLimited, SignInLinkInvalid
 from paperroute.web.context import absolute
 from paperroute.web.views.common import client_ip, error_page, local_target
@@ -91,6 +91,17 @@ def settings_page(request):
                 accounts.rename(request.user, request.POST.get("username", ""))
                 messages.success(request, "Your name was changed.")
                 return redirect("account_settings")
+            if request.POST.get("form") == "notifications":
+                ratelimit.check("prefs", str(request.user.pk), "60/hour")
+                wanted = request.POST.get("reply_mail") == "on"
+                notify.set_reply_mail(request.user, wanted)
+                messages.success(
+                    request,
+                    "You will get an email when someone replies to you."
+                    if wanted
+                    else "You will no longer get emails about replies.",
+                )
+                return redirect("account_settings")
             if request.POST.get("form") == "token":
                 token, new_secret = tokens.create(request.user, request.POST.get("name", ""))
             elif request.POST.get("form") == "revoke":
@@ -105,6 +116,8 @@ def settings_page(request):
                 return redirect("account_settings")
         except InvalidInput as exc:
             errors[exc.field] = str(exc)
+        except RateLimited as exc:
+            return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
     return render(
         request,
         "account/settings.html",
@@ -113,8 +126,37 @@ def settings_page(request):
             "new_secret": new_secret,
             "errors": errors,
             "submissions": request.user.submissions.select_related("paper")[:50],
+            "reply_mail": notify.wants_reply_mail(request.user),
         },
         status=400 if errors else 200,
+    )
+
+
+def reply_mail_stop(request, token: str):
+    """The "stop these emails" link of a reply notification: works without signing in.
+
+    GET shows one button (mail scanners follow links, and must not unsubscribe anyone); POST
+    turns the mails off.
+    """
+    account = notify.user_for_token(token)
+    if account is None:
+        return error_page(
+            request,
+            404,
+            "Unknown link",
+            "This link is not valid (it may have been cut short); sign in and use your settings page.",
+        )
+    if request.method == "POST":
+        try:
+            ratelimit.check("prefs", client_ip(request), "60/hour")
+        except RateLimited as exc:
+            return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+        notify.set_reply_mail(account, False)
+        return render(request, "account/reply_mail_stopped.html", {"account": account})
+    return render(
+        request,
+        "account/reply_mail_stop.html",
+        {"account": account, "token": token, "on": notify.wants_reply_mail(account)},
     )
 
 

@@ -1,0 +1,105 @@
+"""Reply notifications: a thread's author hears of replies by email, once per thread per day.
+
+A mail goes out when the first reply of a day arrives in a thread, to the reader who started it,
+unless they replied themselves or turned these mails off. Which request sends it is decided by
+inserting a ReplyNotice row under a unique constraint, so concurrent replies handled by several
+processes still send one mail. A reply that is hidden or deleted before the mail goes (it goes
+once the reply's transaction commits) sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from paperroute import mail
+from paperroute.catalog import latex
+from paperroute.community.models import Comment, NotificationPrefs, ReplyNotice
+
+log = logging.getLogger(__name__)
+SALT = "paperroute.community.reply-mail"
+
+
+def wants_reply_mail(user) -> bool:
+    prefs = NotificationPrefs.objects.filter(user=user).first()
+    return prefs.reply_mail if prefs else True
+
+
+def set_reply_mail(user, wanted: bool) -> None:
+    NotificationPrefs.objects.update_or_create(user=user, defaults={"reply_mail": wanted})
+
+
+def stop_token(user) -> str:
+    """A token that turns reply mails off for its user, without signing in; it does not expire."""
+    return signing.dumps({"u": user.pk}, salt=SALT)
+
+
+def user_for_token(token: str):
+    """The user a stop token names, or None when it is forged or the account is gone."""
+    try:
+        pk = signing.loads(token, salt=SALT)["u"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return None
+    if not isinstance(pk, int):
+        return None
+    return get_user_model().objects.filter(pk=pk).first()
+
+
+def reply_added(reply: Comment) -> None:
+    """Called when a reply is stored: mail the thread's author once its transaction commits."""
+    if reply.parent_id is None:
+        return
+    transaction.on_commit(lambda: _notify(reply.pk))
+
+
+def _notify(reply_pk: int, today: date | None = None) -> bool:
+    """Send the mail for a stored reply if one is due; whether it was sent."""
+    reply = Comment.objects.select_related("paper", "author", "parent__author").filter(pk=reply_pk).first()
+    # Deleted, or hidden by a moderator, before this ran: nothing to tell anyone about.
+    if reply is None or reply.hidden or reply.parent is None or reply.parent.hidden:
+        return False
+    thread, recipient = reply.parent, reply.parent.author
+    if recipient.pk == reply.author_id or not recipient.email or not recipient.is_active:
+        return False
+    if not wants_reply_mail(recipient):
+        return False
+    day = today or timezone.localdate()
+    try:
+        with transaction.atomic():
+            notice = ReplyNotice.objects.create(user=recipient, thread=thread, day=day)
+    except IntegrityError:  # this thread's mail of the day has gone (or is going) already
+        return False
+    site = settings.CONFIG.site_url.rstrip("/")
+    paper = reply.paper
+    context = {
+        "user": recipient,
+        "replier": reply.author.username,
+        "title": latex.to_plain(paper.title),
+        "paper_key": paper.key,
+        "thread_url": site + reverse("paper", args=[paper.key]) + f"#comment-{thread.pk}",
+        "reply_url": site + reverse("paper", args=[paper.key]) + f"#comment-{reply.pk}",
+        "excerpt": " ".join(reply.body.split())[:300],
+        "stop_url": site + reverse("reply_mail_stop", args=[stop_token(recipient)]),
+        "settings_url": site + reverse("account_settings"),
+    }
+    try:
+        mail.send(
+            recipient.email,
+            f"New reply to your comment on “{context['title'][:120]}”",
+            render_to_string("email/reply.txt", context),
+            render_to_string("email/reply.html", context),
+        )
+    except OSError:  # smtplib's errors included
+        # The reply itself is stored; a later one today may try again.
+        log.exception("could not send the reply notification for comment %s", reply.pk)
+        notice.delete()
+        return False
+    return True
