@@ -21,7 +21,7 @@ from ninja.security import HttpBearer, django_auth
 from pydantic import Field
 
 from paperroute.catalog.models import Paper
-from paperroute.community import comments, listings, submissions, tokens, trending, votes
+from paperroute.community import authors, comments, listings, submissions, tokens, trending, votes
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import foryou
 from paperroute.web import periods, searching
@@ -83,7 +83,7 @@ class ErrorOut(Schema):
     detail: str
 
 
-class DailyQuery(Schema):
+class PeriodQuery(Schema):
     date: str | None = Field(
         None,
         pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
@@ -93,6 +93,9 @@ class DailyQuery(Schema):
         None, pattern=r"^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$", description="one ISO week, YYYY-Www"
     )
     month: str | None = Field(None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="one month, YYYY-MM")
+
+
+class DailyQuery(PeriodQuery):
     submitter: str | None = Field(
         None,
         pattern=r"^[^\x00-\x1f\x7f]{1,200}$",
@@ -204,7 +207,9 @@ def search_papers(
     """Hybrid (default), keyword or semantic search; the query syntax is described in the README.
     Only papers that match are returned, possibly none. `X-Total-Count` is how many match
     (`X-Total-Estimated: true` when it is an estimate); a query corrected for typos says so in
-    `X-Search-Corrected`, and an offered correction comes in `X-Search-Suggestion`."""
+    `X-Search-Corrected`, and an offered correction comes in `X-Search-Suggestion`.
+    `X-Search-Index-Behind: true` says the search index lags the catalogue (or is not built
+    yet): the newest papers may be missing until the worker syncs it."""
     try:
         opts = searching.options({"q": q, "mode": mode, "spell": "1" if spell else "0"})
         if not opts.q:
@@ -214,6 +219,8 @@ def search_papers(
         return Status(400, {"detail": str(exc)})
     response["X-Total-Count"] = str(found.total)
     response["X-Total-Estimated"] = "false" if found.exact else "true"
+    if found.behind:
+        response["X-Search-Index-Behind"] = "true"
     if found.corrected:
         response["X-Search-Corrected"] = quote(found.corrected)
     elif found.suggestion:
@@ -227,7 +234,9 @@ LAST_MICROSECOND = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // timedelta(mic
 
 def _cursor(paper: Paper) -> str:
     """Where the next page starts: the paper's sort time (µs since 1970) and its row id."""
-    return f"{(paper.sort_at - EPOCH) // timedelta(microseconds=1)}-{paper.pk}"
+    # The Coalesce("published", "created_at") the list is sorted by, computed again.
+    sort_at = paper.published or paper.created_at
+    return f"{(sort_at - EPOCH) // timedelta(microseconds=1)}-{paper.pk}"
 
 
 @api.get(
@@ -291,7 +300,7 @@ def index_paper(request: HttpRequest, body: IndexIn):
         raise Http404(str(exc)) from None
     except submissions.ArxivUnavailable as exc:
         return Status(503, {"detail": str(exc)})
-    return Status(201 if added else 200, paper_out(_paper(paper.key)))
+    return Status(201 if added else 200, paper_out(find_paper(paper.key)))
 
 
 class CommentIn(Schema):
@@ -311,7 +320,7 @@ class ReplyIn(Schema):
     summary="Comment on a paper",
 )
 def comment_add(request: HttpRequest, paper_id: PaperId, body: CommentIn = Body(...)):
-    comment = comments.add(request.user, _paper(paper_id), body.comment)
+    comment = comments.add(request.user, find_paper(paper_id), body.comment)
     return Status(201, comment_out(comment))
 
 
@@ -329,7 +338,7 @@ def comment_reply(
     body: ReplyIn = Body(...),
 ):
     """Replies are one level deep: a reply to a reply joins the thread of the comment on top."""
-    paper = _paper(paper_id)
+    paper = find_paper(paper_id)
     parent = comments.visible(paper).filter(pk=comment_id).first()
     if parent is None:
         raise Http404(f"paper {paper.key} has no comment {comment_id}")
@@ -341,11 +350,42 @@ def comment_reply(
     return Status(201, comment_out(comment))
 
 
-def _paper(paper_id: str) -> Paper:
+def find_paper(paper_id: str) -> Paper:
+    """The paper with this id, with its counts (upvotes, num_comments); Http404 (a 404 JSON answer
+    in the API) when there is none. Also what the MCP server looks papers up with."""
     paper = listings.annotated(Paper.objects.filter(key=paper_id)).first()
     if paper is None:
         raise Http404(f"no paper with the id {paper_id!r}")
     return paper
+
+
+class LinksIn(Schema):
+    githubRepo: str | None = Field(
+        None,
+        max_length=500,
+        description="https://github.com/owner/repo; an empty string clears it, leaving it out keeps it",
+    )
+    projectPage: str | None = Field(
+        None,
+        max_length=500,
+        description="an http(s) address; an empty string clears it, leaving it out keeps it",
+    )
+
+
+@api.post(
+    "/papers/{path:paper_id}/links",
+    auth=WRITE_AUTH,
+    by_alias=True,
+    response={200: PaperOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    summary="Set a paper's code repository and project page",
+)
+def set_links(request: HttpRequest, paper_id: PaperId, body: LinksIn = Body(...)):
+    """For a verified author of the paper (a claim a moderator approved) and for moderators: the
+    links shown on the paper's page and in `githubRepo` and `projectPage` from then on. Every
+    change is logged."""
+    paper = find_paper(paper_id)
+    authors.set_links(request.user, paper, body.githubRepo, body.projectPage)
+    return Status(200, paper_out(find_paper(paper_id)))
 
 
 @api.post(
@@ -356,7 +396,7 @@ def _paper(paper_id: str) -> Paper:
 )
 def upvote(request: HttpRequest, paper_id: PaperId):
     """Add your upvote (repeating it changes nothing). Authenticate with a session or a token."""
-    state = votes.set_vote(request.user, _paper(paper_id), True)
+    state = votes.set_vote(request.user, find_paper(paper_id), True)
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
@@ -367,7 +407,7 @@ def upvote(request: HttpRequest, paper_id: PaperId):
     summary="Withdraw an upvote",
 )
 def unvote(request: HttpRequest, paper_id: PaperId):
-    state = votes.set_vote(request.user, _paper(paper_id), False)
+    state = votes.set_vote(request.user, find_paper(paper_id), False)
     return Status(200, {"upvoted": state.upvoted, "upvotes": state.upvotes})
 
 
@@ -384,7 +424,7 @@ def paper_detail(
     field: list[Literal["comments"]] = Query([], description="extra fields to include; may repeat"),
 ):
     """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""
-    paper = _paper(paper_id)
+    paper = find_paper(paper_id)
     shown = paper_out(paper)
     if "comments" in field:
         shown["comments"] = [comment_out(c, reply_to=_replied(c.body)) for c in comments.visible(paper)]
@@ -446,10 +486,7 @@ def not_allowed(request, exc: NotAllowed):
     return api.create_response(request, {"detail": str(exc)}, status=403)
 
 
-class RecommendationsQuery(Schema):
-    date: str | None = DailyQuery.model_fields["date"]
-    week: str | None = DailyQuery.model_fields["week"]
-    month: str | None = DailyQuery.model_fields["month"]
+class RecommendationsQuery(PeriodQuery):
     limit: int = Field(20, ge=1, le=100, description="how many papers")
 
 

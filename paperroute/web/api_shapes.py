@@ -17,8 +17,8 @@ from pydantic import Field
 
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import display_name
-from paperroute.community import votes
-from paperroute.community.models import Comment
+from paperroute.community import authors, votes
+from paperroute.community.models import AuthorClaim, Comment
 from paperroute.web.context import absolute
 
 
@@ -41,6 +41,10 @@ class AuthorOut(Schema):
     id_: str = Field(alias="_id", description="the author's id here, 'a<number>'")
     name: str
     hidden: bool = False
+    # As on Hugging Face, only for an author a user has claimed (and a moderator verified).
+    user: UserOut | None = Field(None, description="the user verified as this author, if any")
+    status: str | None = Field(None, description="'claimed_verified' for a verified author, else absent")
+    statusLastChangedAt: datetime | None = Field(None, description="when the claim was approved")
 
 
 class PaperOut(Schema):
@@ -92,7 +96,9 @@ class DailyItemOut(Schema):
     submittedBy: UserOut | None = Field(
         description="null when nobody submitted the paper (it came from an arXiv listing)"
     )
-    isAuthorParticipating: bool = Field(description="always false until authors can claim papers")
+    isAuthorParticipating: bool = Field(
+        description="true when a user verified as one of the paper's authors (a claim a moderator approved)"
+    )
 
 
 def day_start(day: date | None) -> datetime | None:
@@ -139,14 +145,26 @@ def submitter_out(paper: Paper) -> dict | None:
     }
 
 
+def author_out(authorship, claim: AuthorClaim | None) -> dict:
+    shown: dict = {
+        "_id": f"a{authorship.author_id}",
+        "name": display_name(authorship.author.name),
+        "hidden": False,
+    }
+    if claim is not None:
+        shown.update(
+            user=account_out(claim.user), status="claimed_verified", statusLastChangedAt=claim.changed_at
+        )
+    return shown
+
+
 def paper_out(paper: Paper) -> dict:
     upvotes = getattr(paper, "upvotes", None)
+    verified = {c.position: c for c in authors.approved(paper)}
+    code, page = authors.links_of(paper)
     return {
         "id": paper.key,
-        "authors": [
-            {"_id": f"a{a.author_id}", "name": display_name(a.author.name), "hidden": False}
-            for a in paper.authorships.all()
-        ],
+        "authors": [author_out(a, verified.get(a.position)) for a in paper.authorships.all()],
         "publishedAt": paper.published,
         "submittedOnDailyAt": day_start(paper.listed_on),
         "submittedOnDailyBy": submitter_out(paper),
@@ -154,9 +172,9 @@ def paper_out(paper: Paper) -> dict:
         "summary": paper.abstract,
         "upvotes": upvotes if upvotes is not None else votes.count(paper),
         "discussionId": str(paper.pk),
-        "githubRepo": paper.code_link or None,
+        "githubRepo": code or None,
         "githubStars": paper.github_stars,
-        "projectPage": paper.project_link or None,
+        "projectPage": page or None,
         "ai_summary": paper.ai_summary or None,
         "ai_keywords": list(paper.ai_keywords or []),
         "numComments": getattr(paper, "num_comments", 0) or 0,
@@ -177,7 +195,7 @@ def item_out(paper: Paper) -> dict:
         "thumbnail": icon(),
         "numComments": shown["numComments"],
         "submittedBy": shown["submittedOnDailyBy"],
-        "isAuthorParticipating": False,
+        "isAuthorParticipating": bool(authors.approved(paper)),
     }
 
 

@@ -255,7 +255,7 @@ def related_papers(id: str, limit: int = 5) -> dict[str, Any]:
     """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them."""
     if not 1 <= limit <= 100:
         raise ToolError("limit must be between 1 and 100")
-    found = _not_found(api._paper, id)
+    found = _not_found(api.find_paper, id)
     return {"id": found.key, "papers": [_paper_json(p) for p in related.for_paper(found, limit)]}
 
 
@@ -312,7 +312,7 @@ def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True
     """Upvote a paper (repeating it changes nothing), or withdraw your upvote with upvoted=false.
     Needs your API token; votes are rate-limited as on the site."""
     user = _reader(ctx, token)
-    found = _not_found(api._paper, id)
+    found = _not_found(api.find_paper, id)
     try:
         state = votes.set_vote(user, found, upvoted)
     except RateLimited as exc:

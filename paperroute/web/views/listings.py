@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from paperroute.catalog.models import Author, Category
 from paperroute.catalog.textclean import author_key, display_name
-from paperroute.community import listings, prefs
+from paperroute.community import authors, listings, prefs
 from paperroute.community import trending as trending_ranking
 from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.library import follows, foryou
@@ -158,7 +158,7 @@ def author(request, name: str):
         f"Papers by {shown}",
         listings.by_author(name),
         _feeds("author", name=shown),
-        {"follow": follow},
+        {"follow": follow, "verified_handles": authors.verified_handles(name)},
     )
 
 

@@ -14,7 +14,8 @@ from feedgen.feed import FeedGenerator
 from paperroute.catalog import bibtex, latex
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import parse_arxiv_id
-from paperroute.community import comments, listings, votes
+from paperroute.catalog.textclean import display_name
+from paperroute.community import authors, comments, listings, votes
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
 from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
@@ -66,9 +67,16 @@ def detail(request, key: str):
             "collections": shelf.collections_of(request.user),
             "in_collections": shelf.collections_holding(request.user, paper),
         }
+    code_link, project_link = authors.links_of(paper)
+    entries = authors.entries(paper, request.user)
     context = {
         "paper": paper,
-        "authors": paper.author_names,
+        "authors": [entry.name for entry in entries],
+        "author_entries": entries,
+        "my_claim": authors.open_claim(request.user, paper),
+        "may_set_links": authors.may_set_links(request.user, paper),
+        "code_link": code_link,
+        "project_link": project_link,
         "categories": paper.ordered_categories,
         "versions": list(paper.versions.all()),
         "comments": comments.thread(paper, request.user),
@@ -249,6 +257,64 @@ def comments_feed(request, key: str):
         entry.content(feeds.clean(comment.html), type="html")
     fg.updated(max((c.edited_at or c.created_at for c in latest), default=timezone.now()))
     return cacheable(HttpResponse(fg.atom_str(pretty=True), content_type=feeds.FORMATS["atom"][1]))
+
+
+@login_required
+@require_POST
+def claim(request, key: str):
+    """Claim one of the paper's authors ("this is me"): a moderator then approves or rejects it."""
+    paper = find(key)
+    raw = request.POST.get("position", "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        return error_page(request, 400, "Not claimed", "Choose which of the paper's authors you are.")
+    try:
+        made = authors.claim(request.user, paper, int(raw))
+    except RateLimited as exc:
+        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+    except CommunityError as exc:
+        return error_page(request, 400, "Not claimed", f"{str(exc).capitalize()}.")
+    messages.success(
+        request,
+        f"You claimed to be {display_name(made.author.name)}. "
+        "A moderator will verify it; until then it shows as pending.",
+    )
+    return redirect(reverse("paper", args=[paper.key]) + "#authors")
+
+
+@login_required
+@require_POST
+def claim_withdraw(request, key: str):
+    """Take back one's own claim on the paper, pending or verified."""
+    paper = find(key)
+    made = authors.open_claim(request.user, paper)
+    if made is None:
+        return error_page(request, 400, "Nothing to withdraw", "You have no claim on this paper.")
+    try:
+        authors.withdraw(request.user, made)
+    except CommunityError as exc:
+        return error_page(request, 400, "Not withdrawn", f"{str(exc).capitalize()}.")
+    messages.success(request, "Your claim was withdrawn.")
+    return redirect(reverse("paper", args=[paper.key]) + "#authors")
+
+
+@login_required
+@require_POST
+def links(request, key: str):
+    """A verified author or a moderator sets the paper's code repository and project page."""
+    paper = find(key)
+    try:
+        authors.set_links(
+            request.user, paper, request.POST.get("github_repo", ""), request.POST.get("project_page", "")
+        )
+    except RateLimited as exc:
+        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+    except NotAllowed as exc:
+        return error_page(request, 403, "Not allowed", f"{str(exc).capitalize()}.")
+    except InvalidInput as exc:
+        messages.error(request, f"The links were not saved: {exc}.", extra_tags="links-form")
+        return redirect(reverse("paper", args=[paper.key]) + "#links-form")
+    messages.success(request, "The paper's links were saved.")
+    return redirect(reverse("paper", args=[paper.key]) + "#authors")
 
 
 def _comment(value: str) -> Comment | None:
