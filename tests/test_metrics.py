@@ -1,7 +1,6 @@
 """/metrics: off by default, for the token or allowed networks only, and counting what serve does."""
 
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import FIXTURES, ROOT, stop_server
+from tests.support import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +37,6 @@ def test_the_token_or_an_allowed_network_is_needed(client, settings):
     assert client.get("/metrics").status_code == 401  # the test client comes from 127.0.0.1
     with_config(settings, metrics_networks=("127.0.0.0/8",))
     assert client.get("/metrics").status_code == 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, token: str = "") -> tuple[int, str]:

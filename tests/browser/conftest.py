@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.community.smtp import free_port
 from tests.conftest import ROOT, stop_server
+from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from tests.browser.conftest import LiveServer
 from tests.community.helpers import add_paper
-from tests.community.smtp import free_port, smtp_server
 from tests.conftest import ROOT
+from tests.support import free_port, smtp_server
 
 pytestmark = pytest.mark.slow
 HOST = "papers.example.org"

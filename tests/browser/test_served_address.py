@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tests.browser.conftest import LiveServer
 from tests.community.helpers import add_paper
-from tests.community.smtp import smtp_server
+from tests.support import smtp_server
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,9 @@ from paperroute.catalog.sources import hf_daily
 from tests.browser.conftest import ARTIFACTS, LiveServer
 from tests.community.arxiv_replay import respond
 from tests.community.helpers import HOSTILE, add_paper
-from tests.community.smtp import smtp_server
 from tests.conftest import FIXTURES
 from tests.replay import ReplayServer
+from tests.support import smtp_server
 
 pytestmark = pytest.mark.slow
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}

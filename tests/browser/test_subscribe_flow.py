@@ -14,7 +14,7 @@ from paperroute.digest.models import Subscriber
 from tests.browser.conftest import ARTIFACTS, LiveServer
 from tests.community.helpers import add_paper
 from tests.conftest import ROOT
-from tests.digest.smtp_sink import running_sink
+from tests.support import smtp_server as running_sink
 
 pytestmark = pytest.mark.slow
 DAY = date(2024, 11, 28)  # an old day: the server's worker never sends its digest by itself

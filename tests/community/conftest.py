@@ -2,7 +2,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.community.smtp import smtp_server
+from tests.support import smtp_server
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from tests.digest.measured import MEASURED
-from tests.digest.smtp_sink import running_sink
+from tests.support import smtp_server
 
 DAY = date(2024, 11, 28)  # a Thursday: the listing day the digest tests send
 
@@ -28,7 +28,7 @@ def pytest_configure(config):
 
 @pytest.fixture
 def sink():
-    with running_sink() as server:
+    with smtp_server() as server:
         yield server
 
 

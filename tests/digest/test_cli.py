@@ -17,7 +17,7 @@ from paperroute.digest.models import DigestRun, Outbox
 from paperroute.worker import State, tick
 from tests.conftest import ROOT, stop_server
 from tests.digest.conftest import DAY, config, day_papers, subscriber
-from tests.digest.smtp_sink import free_port
+from tests.support import free_port
 
 
 @pytest.fixture

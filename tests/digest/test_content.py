@@ -18,6 +18,7 @@ from paperroute.digest.periods import daily
 from paperroute.digest.smtp import messenger_factory
 from tests.community.helpers import HOSTILE, add_paper, user
 from tests.digest.conftest import DAY, config, subscriber
+from tests.support import smtp_server
 
 pytestmark = pytest.mark.django_db
 
@@ -191,25 +192,10 @@ def test_the_message_id_is_the_same_whenever_it_is_made():
     assert message_id("digest", "daily-2024-11-28", "7") != message_id("digest", "daily-2024-11-28", "8")
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.received.append((envelope.mail_options, envelope.original_content))
-        return "250 OK"
-
-
 @pytest.mark.parametrize("announces_8bitmime", [True, False])
 def test_bodies_travel_8bit_only_to_servers_that_announce_8bitmime(announces_8bitmime):
-    import email
-    import email.policy
-
-    from aiosmtpd.controller import Controller
-
     from paperroute.digest.messages import build
     from paperroute.digest.smtp import SMTPMessenger
-    from tests.digest.smtp_sink import free_port
 
     text = "Schrödinger bridges in $O(n^2)$ time\n.\nsecond paragraph"
     html = "<p>Schrödinger bridges in <b>$O(n^2)$</b> time</p>\n<p>" + "é " * 700 + "</p>"
@@ -226,21 +212,16 @@ def test_bodies_travel_8bit_only_to_servers_that_announce_8bitmime(announces_8bi
         b"Content-Transfer-Encoding: 8bit" in data and b"Content-Transfer-Encoding: quoted-printable" in data
     )
 
-    recorder, port = _Recorder(), free_port()
     # aiosmtpd announces 8BITMIME unless it is asked to decode the data as ASCII text.
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, decode_data=not announces_8bitmime)
-    controller.start()
-    try:
-        messenger = SMTPMessenger("127.0.0.1", port)
+    with smtp_server(announce_8bitmime=announces_8bitmime) as server:
+        messenger = SMTPMessenger("127.0.0.1", server.port)
         messenger.send("digest@papers.example.org", "ada@example.org", data)
         messenger.close()
-    finally:
-        controller.stop()
 
-    [(options, raw)] = recorder.received
-    assert ("BODY=8BITMIME" in options) == announces_8bitmime
-    assert raw.isascii() != announces_8bitmime
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    [accepted] = server.accepted
+    assert ("BODY=8BITMIME" in accepted.mail_options) == announces_8bitmime
+    assert accepted.raw.isascii() != announces_8bitmime
+    message = accepted.parsed()
     assert message["Message-ID"] == "<digest.test@papers.example.org>"
     assert message["Subject"] == "Daily papers: Schrödinger"
     plain = message.get_body(preferencelist=("plain",)).get_content()

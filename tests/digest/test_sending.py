@@ -12,7 +12,7 @@ from paperroute.digest.models import Bounce, DigestRun, Outbox, SentPaper, Subsc
 from paperroute.digest.periods import daily
 from paperroute.digest.smtp import messenger_factory
 from tests.digest.conftest import DAY, config, day_papers, subscriber
-from tests.digest.smtp_sink import free_port
+from tests.support import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from paperroute.digest.periods import daily
 from paperroute.digest.smtp import messenger_factory
 from tests.community.helpers import user
 from tests.digest.conftest import DAY, config, day_papers
-from tests.digest.smtp_sink import free_port
+from tests.support import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def test_nothing_is_sent_until_the_emailed_link_is_confirmed(client, smtp, setti
     runs.send(daily(DAY), messenger_factory=messenger_factory())
     assert len(smtp.accepted) == 1  # the confirmation only: no digest for a pending address
 
-    path = confirm_path(smtp, "ada@example.org")
+    path = confirm_path(smtp, "Ada@example.org")  # as she wrote it, with the domain in lower case
     page = client.get(path)  # what a link scanner does
     assert page.status_code == 200 and b"Confirm subscription" in page.content
     assert Subscriber.objects.get().status == Subscriber.PENDING

@@ -19,7 +19,7 @@ from paperroute.search import vectorstore
 from paperroute.search.vectorstore import VectorStore
 from tests.conftest import ROOT, stop_server
 from tests.search.conftest import SEEDS
-from tests.web.test_serve import free_port
+from tests.support import children, free_port
 
 WEB_PROCESSES = 3
 # Papers on a subject far from the seeds' machine learning, so that a semantic search for it
@@ -167,8 +167,7 @@ def test_a_graph_newer_than_the_state_is_searched_safely_and_made_again(tmp_path
 
 def _web_processes(server: subprocess.Popen) -> list[int]:
     """gunicorn's web processes: the children of `paperroute serve` (run with --no-worker)."""
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    return sorted(int(pid) for pid in children)
+    return children(server.pid)
 
 
 def _vector_mappings(pid: int, vectors_file: Path) -> set[int]:

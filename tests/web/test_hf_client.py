@@ -2,7 +2,6 @@
 `HfApi(endpoint=<this site>)` against a live `paperroute serve`, and every value it parses equals
 what the site itself shows."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ from paperroute.community import comments, listings, submissions
 from paperroute.community.models import Submission
 from tests.community.helpers import add_paper, user
 from tests.conftest import ROOT, stop_server
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 
 hub = pytest.importorskip("huggingface_hub")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

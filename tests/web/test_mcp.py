@@ -19,8 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from paperroute.community import comments, tokens, votes
 from paperroute.library import follows, shelf
 from tests.community.helpers import add_paper, user
-from tests.community.smtp import free_port
 from tests.conftest import ROOT, stop_server
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,9 @@ import urllib.request
 import pytest
 
 from paperroute.catalog.models import Paper
-from tests.community.smtp import free_port
 from tests.conftest import ROOT, stop_server
+from tests.support import children as _children
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -53,14 +54,6 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
     assert "gunicorn" in server_header.lower()
     top = Paper.objects.filter(listed_on__isnull=False).order_by("-listed_on", "-hf_upvotes").first()
     assert html.escape(top.title) in page
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as handle:
-            found += [int(child) for child in handle.read().split()]
-    return found
 
 
 def _workers_of(pid: int) -> list[int]:

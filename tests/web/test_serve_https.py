@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from tests.community.smtp import free_port, smtp_server
 from tests.conftest import ROOT, stop_server
+from tests.support import free_port, smtp_server
 
 pytestmark = pytest.mark.slow
 SITE = "https://papers.example.org"
