@@ -17,7 +17,7 @@ from paperroute.digest.models import DigestRun, Outbox
 from paperroute.worker import State, tick
 from tests.conftest import ROOT, stop_server
 from tests.digest.conftest import DAY, config, day_papers, subscriber
-from tests.support import free_port
+from tests.support import children, command_line, free_port, wait_until
 
 
 @pytest.fixture
@@ -116,21 +116,6 @@ def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings
     assert any("weekly digest for 2024-W48" in line for line in said)
 
 
-def _children(pid: int) -> list[tuple[int, str]]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append((int(entry.name), cmdline))
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("flag", ["", "--no-worker"])
 def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env, flag):
@@ -152,23 +137,31 @@ def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    expected = 0 if flag else 1
+
+    def up() -> list[list[int]]:
+        """[the worker processes] once the web process is up and the workers are as many as expected."""
+        assert server.poll() is None, "the server exited"
+        commands = {pid: command_line(pid) for pid in children(server.pid)}
+        workers = [pid for pid, command in commands.items() if "paperroute worker" in command]
+        web = [pid for pid, command in commands.items() if command and "paperroute worker" not in command]
+        return [workers] if web and len(workers) == expected else []
+
     try:
-        deadline = time.monotonic() + 30
-        workers: list = []
-        while time.monotonic() < deadline:
-            workers = [c for c in _children(server.pid) if "paperroute worker" in c[1]]
-            web = [c for c in _children(server.pid) if "paperroute worker" not in c[1]]
-            if web and (workers or flag):
-                break
-            time.sleep(0.3)
-        time.sleep(1)
-        workers = [c for c in _children(server.pid) if "paperroute worker" in c[1]]
-        assert len(workers) == (0 if flag else 1)
+        # The server starts its worker once (a restart waits for the old one to exit), so the
+        # expected count beside the web process is final; a second worker, or one despite
+        # --no-worker, would never match.
+        [workers] = wait_until(up, 30, f"the web process and {expected} worker(s)")
     finally:
         stop_server(server, timeout=30)
-    for pid, _ in workers:  # stopped with the server, not left behind
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    for pid in workers:  # stopped with the server, not left behind
+        wait_until(lambda pid=pid: not _running(pid), 10, f"worker {pid} to end with the server")
     assert os.environ.get("PAPERROUTE_DATA_DIR")  # the test never touched the real data directory
+
+
+def _running(pid: int) -> bool:
+    """Whether a process exists and has not exited (a zombie waits only to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
