@@ -19,11 +19,6 @@ class Progress:
         if self.bar is not None:
             self.bar.update(count)
 
-    def set_total(self, total: int) -> None:
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.refresh()
-
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
