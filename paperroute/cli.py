@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 # Progress and status lines go to these loggers (standard error, PAPERROUTE_LOG_*); a command's
 # result goes to standard output, and what went wrong with the command to `err`.
@@ -63,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Migrate the database, load the bundled sample of real "
         "papers (idempotently) and serve the site.",
     )
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
+    _listen_arguments(demo)
     demo.add_argument("--no-serve", action="store_true", help="load the sample, then exit")
     demo.add_argument(
         "--no-worker", action="store_true", help="serve without the background worker (index sync, digests)"
@@ -76,8 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the production web server (gunicorn) and, unless "
         "--no-worker, `paperroute worker` beside it.",
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    _listen_arguments(serve)
     serve.add_argument(
         "--workers", type=int, default=None, help="web processes (default: PAPERROUTE_WEB_WORKERS)"
     )
@@ -199,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     _search_parsers(sub)
     _digest_parsers(sub)
     return parser
+
+
+def _listen_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where `demo` and `serve` listen."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
 
 
 def _day(value: str):
@@ -343,6 +348,11 @@ def _digest_parsers(sub) -> None:
     )
 
 
+# Commands that never search, embed or build an index: they skip loading faiss and numpy to set
+# thread counts. (`serve`'s web processes set their own as they start.)
+LIGHT_COMMANDS = frozenset({"migrate", "check", "stats", "status", "createsuperuser", "export", "serve"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from paperroute.conf import ConfigError
@@ -356,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PAPERROUTE_SITE_URL"] = address_of(args.host, args.port)
     try:
         setup_django()
+        if args.command not in LIGHT_COMMANDS:
+            from paperroute.search import configure_threads
+
+            configure_threads("worker" if args.command == "worker" else "cli")
         from paperroute import metrics
 
         metrics.configure(serving=args.command in ("serve", "demo"))
@@ -405,7 +419,7 @@ def cmd_ingest(args) -> int:
         day=args.day,
         week=args.week,
         month=args.month,
-        categories=config.arxiv_categories,
+        categories=list(config.arxiv_categories),
     )
     client = PoliteClient(
         delay=config.arxiv_delay,
@@ -601,13 +615,31 @@ def _serve(host: str, port: int, workers: int | None, *, worker: bool = True) ->
     return EXIT_OK
 
 
+def _print_search(args, run: Callable[[], Any], as_json: Callable, as_lines: Callable) -> int:
+    """Run a search command and print what it found, as JSON with --json; exit status 2 when
+    the search cannot be run."""
+    from paperroute import search
+
+    try:
+        found = run()
+    except search.SearchError as exc:
+        err(str(exc))
+        return EXIT_UNUSABLE
+    if args.json:
+        print(json.dumps(as_json(found), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(as_lines(found, emphasis=sys.stdout.isatty())))
+    return EXIT_OK
+
+
 @command("search")
 def cmd_search(args) -> int:
     from paperroute import search
     from paperroute.search.terminal import render_results, results_json
 
-    try:
-        results = search.search(
+    return _print_search(
+        args,
+        lambda: search.search(
             " ".join(args.query),
             mode=args.mode,
             limit=args.limit,
@@ -617,15 +649,10 @@ def cmd_search(args) -> int:
             categories=args.category,
             authors=args.author,
             correct=not args.exact,
-        )
-    except search.SearchError as exc:
-        err(str(exc))
-        return EXIT_UNUSABLE
-    if args.json:
-        print(json.dumps(results_json(results, args.offset), indent=2, ensure_ascii=False))
-    else:
-        print("\n".join(render_results(results, emphasis=sys.stdout.isatty(), offset=args.offset)))
-    return EXIT_OK
+        ),
+        lambda results: results_json(results, args.offset),
+        lambda results, emphasis: render_results(results, emphasis=emphasis, offset=args.offset),
+    )
 
 
 @command("related")
@@ -633,16 +660,12 @@ def cmd_related(args) -> int:
     from paperroute import search
     from paperroute.search.terminal import hits_json, render_hits
 
-    try:
-        hits = search.related(args.id, limit=args.limit)
-    except search.SearchError as exc:
-        err(str(exc))
-        return EXIT_UNUSABLE
-    if args.json:
-        print(json.dumps(hits_json(hits), indent=2, ensure_ascii=False))
-    else:
-        print("\n".join(render_hits(hits, emphasis=sys.stdout.isatty()) or ["no related papers"]))
-    return EXIT_OK
+    return _print_search(
+        args,
+        lambda: search.related(args.id, limit=args.limit),
+        hits_json,
+        lambda hits, emphasis: render_hits(hits, emphasis=emphasis) or ["no related papers"],
+    )
 
 
 @command("index")

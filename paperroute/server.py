@@ -44,8 +44,12 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from paperroute.search import configure_threads
         from paperroute.web.metrics import instrument
         from paperroute.wsgi import application
+
+        # Each web process, after gunicorn forked it: it only queries the search index.
+        configure_threads("web")
 
         return instrument(application)
 

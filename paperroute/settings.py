@@ -123,7 +123,7 @@ def _database(url: str) -> dict:
         raise conf.ConfigError(
             "PAPERROUTE_DATABASE_URL: expected postgres://user@host:port/name or sqlite:///path"
         )
-    database = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    database = dict(dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True))
     # One test database per test run, so that two runs on one server do not drop each other's.
     database["TEST"] = {"NAME": f"test_{database['NAME']}_{os.getpid()}"}
     return database

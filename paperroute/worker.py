@@ -2,7 +2,9 @@
 
 Every minute it
 - ingests PAPERROUTE_WORKER_INGEST's sources every PAPERROUTE_WORKER_INGEST_MINUTES, then syncs
-  the search index (otherwise it syncs every 10 minutes, for papers that arrived another way);
+  the search index; it also syncs it whenever the catalogue has moved past it (papers submitted
+  on the site, an ingest that did not sync, a fresh install) and every 10 minutes regardless:
+  web processes only read the index, they never build it;
 - after each sync, groups the days, weeks and months whose papers changed into themes;
 - carries on with digest runs that are not complete (messages deferred after 4xx replies);
 - from PAPERROUTE_DIGEST_HOUR (UTC) on weekdays, sends the daily digest of the newest listing
@@ -81,7 +83,7 @@ def ingest(source: str, say: Say | None = None) -> None:
     )
     try:
         summary = run(
-            Request(source=source, categories=config.arxiv_categories),
+            Request(source=source, categories=list(config.arxiv_categories)),
             client=client,
             importer=Importer(source),
             log=say,
@@ -100,6 +102,17 @@ def ingest(source: str, say: Say | None = None) -> None:
     health.record_ingest(source, ok=True, line=summary.line())
     metrics.count_ingest(source, summary)
     say(summary.line())
+
+
+def index_behind() -> bool:
+    """Whether the search index is missing or older than the catalogue."""
+    from paperroute import search
+
+    try:
+        return search.is_behind()
+    except Exception:  # a broken index must not stop the digests; sync_index says what failed
+        index_log.exception("cannot tell whether the search index is up to date")
+        return True
 
 
 def sync_index(say: Say | None = None) -> None:
@@ -182,7 +195,7 @@ def tick(state: State, say: Say | None = None, *, now: datetime | None = None) -
         for source in sources:
             ingest(source, say)
         state.last_sync = 0.0
-    if clock - state.last_sync >= 60 * SYNC_MINUTES:
+    if clock - state.last_sync >= 60 * SYNC_MINUTES or index_behind():
         state.last_sync = clock
         sync_index(say)
         refresh_themes(state, say)
@@ -211,7 +224,8 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     beating = threading.Thread(target=heartbeat.run, args=(stop,), name="heartbeat", daemon=True)
     beating.start()
     log.info("worker started (pid %d; SIGTERM or Ctrl-C stops it)", os.getpid())
-    # The first index sync waits a round: `serve` has just started, and ingest syncs anyway.
+    # The first full round waits: `serve` has just started, and ingest syncs anyway. An index
+    # that is missing or behind the catalogue is synced at once (index_behind, in tick).
     state = State(last_sync=time.monotonic())
     try:
         while not asked:

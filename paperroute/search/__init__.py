@@ -13,12 +13,24 @@ _SERVICE = {
     "related",
     "sync",
     "rebuild",
-    "import_vectors",
+    "is_behind",
+    "IndexMissing",
     "paper_matrix",
     "embed_texts",
     "MODES",
 }
 _SYNC = {"SyncReport"}
+
+
+def configure_threads(role: str) -> None:
+    """Set this process's BLAS and OpenMP threads for its role: "web", "worker" or "cli".
+
+    The entry points call it (`paperroute` for its commands, each web process as it starts);
+    importing the search modules changes no thread settings.
+    """
+    from paperroute.search.vectorstore import configure_threads as configure
+
+    configure(role)
 
 
 def __getattr__(name: str):
@@ -33,4 +45,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'paperroute.search' has no attribute {name!r}")
 
 
-__all__ = sorted(_SERVICE | _SYNC)
+__all__ = sorted(_SERVICE | _SYNC | {"configure_threads"})

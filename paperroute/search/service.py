@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
 import time
@@ -12,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from paperroute.conf import Config
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
-from paperroute.search.index import IndexBusy, SearchIndex, root_dir, writer_lock
+from paperroute.search.index import SearchIndex, root_dir, writer_lock
 from paperroute.search.indexer import SyncReport, update
 from paperroute.search.lexical import STEM_NO_STOP, LexicalIndex
 from paperroute.search.query import ParsedQuery, parse
@@ -26,7 +26,7 @@ MODES = ("hybrid", "lexical", "semantic")
 MAX_TOTAL = 1000  # results available for paging
 MAX_LIMIT = 100
 MATCH_CAP = 20_000  # papers a phrase or author filter may pick for the semantic side
-STALE_CHECK = 5.0  # seconds between checks that the catalogue moved on
+STALE_CHECK = 5.0  # seconds between checks that the catalogue moved on past the index
 # Vectors shipped for the demo sample, so that `paperroute demo` has semantic search at once
 # (embedding its 1,579 papers would take about two minutes on two cores).
 PRECOMPUTED = (Path(__file__).resolve().parent.parent / "demo" / "vectors.npz",)
@@ -60,6 +60,20 @@ class SearchError(Exception):
     """A query that cannot be run; str(exc) is a message fit to show a user."""
 
 
+class IndexMissing(SearchError):
+    """No search index has been built in the data directory yet."""
+
+
+MISSING = (
+    "the search index has not been built yet: the worker builds it, or `paperroute index sync`; "
+    "until then search finds nothing"
+)
+BEHIND = (
+    "the search index is behind the catalogue: papers added or changed in the last minutes may "
+    "be missing until the worker syncs it"
+)
+
+
 @dataclass
 class Hit:
     key: str
@@ -81,6 +95,7 @@ class Results:
     original: str = ""  # ... and the query as typed
     suggestion: str = ""  # a correction offered but not applied ("did you mean")
     fewer: str = ""  # when nothing matched: the query without its rarest word
+    behind: bool = False  # the index lags the catalogue (or is missing): newest papers may be absent
 
 
 # -- the open index of this process --------------------------------------------------------
@@ -88,9 +103,10 @@ class Results:
 _lock = threading.RLock()
 _indexes: dict[Path, SearchIndex] = {}
 _last_stale_check: dict[Path, float] = {}
+_behind: dict[Path, tuple[tuple, bool]] = {}  # the index's signature when checked, and the answer
 
 
-def _config() -> tuple[Path, dict]:
+def _config() -> tuple[Path, Config]:
     from django.conf import settings
 
     return root_dir(settings.DATA_DIR), settings.CONFIG
@@ -109,9 +125,9 @@ def model_id() -> str:
     return current()
 
 
-def _update(*, rebuild: bool, embed: bool, progress=counter, wait: bool = True) -> SyncReport:
+def _update(*, rebuild: bool, embed: bool, progress=counter) -> SyncReport:
     root, config = _config()
-    with writer_lock(root, wait=wait):
+    with writer_lock(root):
         report = update(
             root,
             model=model_id(),
@@ -121,7 +137,8 @@ def _update(*, rebuild: bool, embed: bool, progress=counter, wait: bool = True) 
             threads=max(1, config.embed_threads),
             precomputed=PRECOMPUTED,
         )
-    _last_stale_check[root] = time.monotonic()
+    with _lock:
+        _behind.pop(root, None)  # this process changed it: ask the database again
     if root in _indexes:
         _indexes[root].checked = 0.0  # this process changed it: look again at the next query
     return report
@@ -137,13 +154,6 @@ def rebuild(*, embed: bool = True, progress=counter) -> SyncReport:
     return _update(rebuild=True, embed=embed, progress=progress)
 
 
-def import_vectors(path: Path) -> int:
-    """Store precomputed vectors (such as the demo's) for the papers whose text they match."""
-    from paperroute.search.vectors import import_file
-
-    return import_file(Path(path), model_id())
-
-
 def _catalogue_moved(index: SearchIndex) -> bool:
     from django.db.models import Max
 
@@ -155,24 +165,42 @@ def _catalogue_moved(index: SearchIndex) -> bool:
 
 
 def open_index() -> SearchIndex:
-    """This process's view of the index: built if missing, synced (keywords) if stale."""
+    """This process's view of the index as the last sync or rebuild left it on disk.
+
+    Never builds or syncs it: web requests only read, and the worker (or `paperroute index
+    sync`, or an ingest) writes. `is_behind` says whether the catalogue has moved on since.
+    """
     root, _ = _config()
     with _lock:
         index = _indexes.setdefault(root, SearchIndex(root))
         if not index.refresh():
-            _update(rebuild=False, embed=False)
-            index.refresh(every=0)
-        now = time.monotonic()
-        if now - _last_stale_check.get(root, 0) > STALE_CHECK:
-            _last_stale_check[root] = now
-            if _catalogue_moved(index):
-                # IndexBusy: the process holding the lock is syncing it now.
-                with contextlib.suppress(IndexBusy):
-                    _update(rebuild=False, embed=False, wait=False)
-                index.refresh(every=0)
+            raise IndexMissing(MISSING)
         if not index.ready:
             raise SearchError("the search index could not be opened; run `paperroute index rebuild`")
         return index
+
+
+def is_behind(index: SearchIndex | None = None) -> bool:
+    """Whether papers were added or changed after the index's last sync (True without an index).
+
+    Asks the database at most every STALE_CHECK seconds per index, and again whenever the
+    index on disk changed.
+    """
+    if index is None:
+        try:
+            index = open_index()
+        except IndexMissing:
+            return True
+    now = time.monotonic()
+    with _lock:
+        signature, behind = _behind.get(index.root, ((), False))
+        if signature == index.signature and now - _last_stale_check.get(index.root, 0) <= STALE_CHECK:
+            return behind
+        _last_stale_check[index.root] = now
+    behind = _catalogue_moved(index)
+    with _lock:
+        _behind[index.root] = (index.signature, behind)
+    return behind
 
 
 # -- retrieval -----------------------------------------------------------------------------
@@ -424,7 +452,14 @@ def search(
     if filters.impossible:
         notes.append("the date range is empty")
         return Results(hits=[], total=0, mode=mode, message="; ".join(notes))
-    index = open_index()
+    try:
+        index = open_index()
+    except IndexMissing as exc:
+        notes.append(str(exc))
+        return Results(hits=[], total=0, mode=mode, message="; ".join(notes), behind=True)
+    behind = is_behind(index)
+    if behind:
+        notes.append(BEHIND)
     ranked, total, exact = _retrieve(index, parsed, filters, mode, offset + limit)
     corrected, suggestion = "", ""
     fixed = _corrected(index, query or "", parsed)
@@ -453,6 +488,7 @@ def search(
         original=query if corrected else "",
         suggestion=suggestion,
         fewer=fewer,
+        behind=behind,
     )
 
 
@@ -507,16 +543,23 @@ def suggest(text: str, *, limit: int = 5) -> list[Hit]:
     words = re.findall(r"[^\W_]+", (text or "").lower())[:SUGGEST_WORDS]
     if not words or len(words[-1]) < 2 and len(words) == 1:
         return []
-    index = open_index()
+    try:
+        index = open_index()
+    except IndexMissing:
+        return []
     hits = index.lexical.prefix_search(words, max(1, min(int(limit), 10)))
     return _hits(index, hits, ParsedQuery(words=words))
 
 
 def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
     """One unit vector per paper (the mean of its passages' vectors) for those of `pids` that
-    are embedded: (vectors (n, dim) float32, their pids (n,)), in the order given."""
-    store = open_index().vectors
+    are embedded: (vectors (n, dim) float32, their pids (n,)), in the order given (none
+    before the index is built)."""
     pids = np.asarray(list(pids), dtype=np.int64)
+    try:
+        store = open_index().vectors
+    except IndexMissing:
+        return np.zeros((0, 0), np.float32), pids[:0]
     inside = (pids >= 0) & (pids < len(store.count))
     present = np.zeros(len(pids), bool)
     present[inside] = store.count[pids[inside]] > 0

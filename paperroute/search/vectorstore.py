@@ -21,15 +21,6 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from threadpoolctl import threadpool_limits
-
-# A query multiplies one vector by at most a few thousand rows. BLAS threads cost more than
-# they save there: 40 ms against 0.7 ms a query on two busy cores. (faiss builds its graph with
-# OpenMP, which this leaves alone.)
-threadpool_limits(limits=1, user_api="blas")
-# faiss's own OpenBLAS is built on OpenMP, so that limit also left faiss one OpenMP thread;
-# building the graph wants every core back.
-faiss.omp_set_num_threads(os.cpu_count() or 1)
 
 DIM = 384
 TAIL_ROWS = 8192  # rows scanned exactly before they are added to the graph
@@ -42,6 +33,27 @@ MAX_CATS = 16  # categories kept per row for filtering (arXiv papers have at mos
 # and flat-code storage, which IndexHNSWSQ is). At 100k papers, 8 web processes came to 3.8 GiB
 # of PSS with a copy each and 2.9 GiB mapped, at the same latency (bench/serve_memory.py).
 MMAP = getattr(faiss, "IO_FLAG_MMAP_IFC", 0)
+
+
+ROLES = ("web", "worker", "cli")
+
+
+def configure_threads(role: str) -> None:
+    """Set this process's BLAS and OpenMP threads for what it does; importing sets nothing.
+
+    Every role gets one BLAS thread: a query multiplies one vector by at most a few thousand
+    rows, and BLAS threads cost more than they save there (40 ms against 0.7 ms a query on two
+    busy cores). faiss's own OpenBLAS is built on OpenMP, so that limit also leaves faiss one
+    OpenMP thread: the worker and the commands, which build HNSW graphs, get every core back;
+    web processes only query (one vector at a time, which OpenMP does not split) and keep one,
+    so that a server's many processes hold no idle OpenMP pools.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+    faiss.omp_set_num_threads(1 if role == "web" else os.cpu_count() or 1)
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:

@@ -37,6 +37,7 @@ class Found:
     original: str = ""
     suggestion: str = ""
     fewer: str = ""
+    behind: bool = False  # the search index lags the catalogue: the newest papers may be missing
 
 
 def options(params) -> Options:
@@ -87,6 +88,7 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
         original=results.original,
         suggestion=results.suggestion,
         fewer=results.fewer,
+        behind=results.behind,
     )
 
 

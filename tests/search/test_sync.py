@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from paperroute import search
+from paperroute import search, worker
 from paperroute.catalog.models import Paper
 from paperroute.search import service
 from paperroute.search.index import current_generation, read_manifest, root_dir
@@ -82,25 +82,38 @@ def test_deleted_papers_leave_the_index(index_dir):
     assert paper.key not in keys("language models without a fixed vocabulary", mode="semantic")
 
 
-def test_a_missing_index_is_rebuilt_on_the_first_search(index_dir):
+def test_a_missing_index_is_not_built_by_a_search_but_by_the_worker(index_dir):
     import shutil
 
     shutil.rmtree(index_dir)
     service._indexes.clear()
-    assert titles(search.search("attention sinks", mode="hybrid", limit=1)) == [
-        "Efficient Streaming Language Models with Attention Sinks"
-    ]
+    missing = search.search("attention sinks", mode="hybrid", limit=1)
+    assert missing.hits == [] and missing.behind and "not been built yet" in missing.message
+    assert current_generation(index_dir) is None  # a search (a web request) wrote nothing
+    assert search.suggest("attention si") == []
+    assert worker.index_behind()
+    worker.sync_index()
+    found = search.search("attention sinks", mode="hybrid", limit=1)
+    assert titles(found) == ["Efficient Streaming Language Models with Attention Sinks"]
+    assert not found.behind and not worker.index_behind()
     assert current_generation(index_dir) is not None
 
 
-def test_a_stale_index_catches_up_on_its_own(index_dir):
-    search.search("tokens", limit=1)
+def test_a_stale_index_says_so_until_the_worker_syncs_it(index_dir):
+    assert not search.search("tokens", limit=1).behind
+    generation = current_generation(index_dir)
     paper = Paper.objects.get(title__startswith="Unsupervised Matching")
     paper.abstract += " Wombats."
     paper.changed_at = timezone.now()
     paper.save()
     service._last_stale_check.clear()  # as if the few seconds between checks had passed
+    stale = search.search("wombats", mode="lexical", limit=50)
+    assert stale.hits == [] and stale.behind and "index is behind" in stale.message
+    assert read_manifest(current_generation(index_dir)) == read_manifest(generation)  # not synced
+    assert worker.index_behind()
+    worker.sync_index()
     assert keys("wombats") == [paper.key]
+    assert not search.search("wombats", mode="lexical", limit=1).behind
 
 
 def test_rebuild_reuses_stored_vectors(index_dir):

@@ -88,7 +88,9 @@ def page(request):
             ),
         ],
     )
-    return cacheable(render(request, "search.html", context))
+    response = render(request, "search.html", context)
+    # A page that says the index is behind must not outlive the worker's next sync in the cache.
+    return response if found.behind else cacheable(response)
 
 
 def suggestions(request):
