@@ -359,15 +359,23 @@ def find_paper(paper_id: str) -> Paper:
     return paper
 
 
+# What the links endpoint accepts, in the schema too: a GitHub repository, an http(s) address whose
+# host has a dot, or '' to clear one. paperroute.community.authors checks the same again.
+GITHUB_REPO = r"^(https://(www\.)?github\.com/[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}/?)?$"
+WEB_PAGE = r"^(https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?([/?#][^\x00-\x20<>\"\\`{}|^]*)?)?$"
+
+
 class LinksIn(Schema):
     githubRepo: str | None = Field(
         None,
         max_length=500,
+        pattern=GITHUB_REPO,
         description="https://github.com/owner/repo; an empty string clears it, leaving it out keeps it",
     )
     projectPage: str | None = Field(
         None,
         max_length=500,
+        pattern=WEB_PAGE,
         description="an http(s) address; an empty string clears it, leaving it out keeps it",
     )
 

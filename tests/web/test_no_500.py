@@ -17,6 +17,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from paperroute import search
+from paperroute.community import authors, notify
 from paperroute.web import urls as site_urls
 from tests.community.helpers import add_paper, user
 
@@ -75,6 +76,10 @@ FORM = [
     "parent",
     "reason",
     "emoji",
+    "position",
+    "github_repo",
+    "project_page",
+    "reply_mail",
 ]
 TRICKY = [
     "",
@@ -137,6 +142,7 @@ API = [
     "/api/papers/search",
     "/api/papers/{}",
     "/api/papers/{}/upvote",
+    "/api/papers/{}/links",
     "/api/recommendations",
 ]
 ROUTES = routes() + API
@@ -156,6 +162,8 @@ def site(db):
     search.sync(embed=False)
     reader = user("fuzzer")
     comment = Comment.objects.create(paper=paper, author=reader, body="A comment to edit")
+    # The reader is a verified author of the paper, so that its links form reaches validation.
+    authors.approve(user("moderator", staff=True), authors.claim(reader, paper, 0))
     token = subscriber("fuzz@example.org").token
     valid = {
         "/papers/date/": ["2024-11-28"],
@@ -165,6 +173,7 @@ def site(db):
         "/authors/": ["Ada Lovelace"],
         "/comments/": [str(comment.pk)],
         "/subscription/": [token],
+        "/account/replies/stop/": [notify.stop_token(reader)],
         "/feeds/": ["search", "xml"],
     }
     return reader, valid
