@@ -1,0 +1,142 @@
+"""Discussions and authors in a real browser: a signed-in reader replies to a comment and claims
+an authorship, a moderator approves the claim in the admin, and the paper page (badge, forms) and
+the author page pass axe-core in light and dark, with no CSP violation and no sideways scrolling
+on a phone."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from paperroute.community import comments
+from paperroute.community.models import AuthorClaim, Comment
+from tests.browser.conftest import LiveServer
+from tests.community.helpers import add_paper, user
+
+pytestmark = pytest.mark.slow
+KEY = "2411.00931"
+AUTHORS = ("Jos\\'e Mu\\~noz", "Ada Lovelace", "Author Number3 Withaverylonglastnameindeed")
+
+
+@pytest.fixture
+def site(cli_env):
+    paper = add_paper(KEY, "Claimed papers and their discussions", authors=AUTHORS, listed=date(2024, 11, 28))
+    add_paper("2411.00932", "Another paper by the same author", authors=AUTHORS[:1], hf_upvotes=7)
+    comments.add(user("alice"), paper, "Is the **code** out?")
+    reader = user("jose")
+    moderator = user("moderator", staff=True)
+    moderator.is_superuser = True
+    moderator.save()
+    from django.conf import settings
+
+    server = LiveServer({**cli_env, "PAPERROUTE_SECRET_KEY": settings.SECRET_KEY})
+    try:
+        yield server.url, reader
+    finally:
+        server.stop()
+
+
+def _signed_in(browser, base: str, username: str, **options):
+    """A browser context signed in as `username` (a session cookie made by Django)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    account = get_user_model().objects.get(username=username)
+    session = SessionStore()
+    session["_auth_user_id"] = str(account.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = account.get_session_auth_hash()
+    session.create()
+    context = browser.new_context(**options)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base}])
+    return context
+
+
+def _axe(page) -> list[str]:
+    return [
+        f"{page.url}: {v['id']} {[n['target'] for n in v['nodes'][:3]]}"
+        for v in Axe().run(page).response["violations"]
+    ]
+
+
+def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
+    base, reader = site
+    context = _signed_in(browser, base, "jose", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/papers/{KEY}")
+
+    # Reply to alice's comment.
+    page.get_by_text("Reply", exact=True).click()
+    page.get_by_label("Reply to alice").fill("Yes: see the *appendix*.")
+    page.get_by_role("button", name="Post reply").click()
+    reply = Comment.objects.get(author=reader)
+    assert reply.parent is not None and page.locator(f"#comment-{reply.pk} em").inner_text() == "appendix"
+
+    # Claim the first author.
+    page.get_by_text("Are you an author? Claim authorship").click()
+    page.get_by_label("This is me:").select_option(label="José Muñoz")
+    page.get_by_role("button", name="Claim authorship").click()
+    assert "your claim is pending" in page.locator("#authors").inner_text()
+    assert AuthorClaim.objects.get().status == "pending"
+
+    # A moderator approves it in the admin.
+    admin = _signed_in(browser, base, "moderator", viewport={"width": 1280, "height": 900}).new_page()
+    admin.goto(f"{base}/admin/community/authorclaim/")
+    admin.locator("input[name=_selected_action]").first.check()
+    admin.locator("select[name=action]").select_option("approve")
+    admin.get_by_role("button", name="Go").click()
+    assert "1 claim(s) approved" in admin.content()
+    assert AuthorClaim.objects.get().status == "approved"
+
+    found = []
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.goto(f"{base}/papers/{KEY}")
+        assert "verified" in page.locator("#authors").inner_text()
+        assert "@jose" in page.locator("#authors").inner_text()
+        page.get_by_text("Set the code and project links").click()  # the open form is checked too
+        found += _axe(page)
+        page.goto(f"{base}/authors/José Muñoz")
+        assert "@jose" in page.locator("h1 ~ .verified-note").inner_text()
+        assert page.get_by_role("link", name="Another paper by the same author").is_visible()
+        found += _axe(page)
+    assert found == []
+
+    # Set the code link from the paper page, then check the pages on a phone.
+    page.goto(f"{base}/papers/{KEY}")
+    page.get_by_text("Set the code and project links").click()
+    page.get_by_label("Code repository").fill("https://github.com/jose/claimed")
+    page.get_by_role("button", name="Save links").click()
+    assert page.get_by_role("link", name="Code", exact=True).get_attribute("href") == (
+        "https://github.com/jose/claimed"
+    )
+    wide = []
+    for width in (320, 390):
+        phone = _signed_in(browser, base, "jose", viewport={"width": width, "height": 800}).new_page()
+        for path in (f"/papers/{KEY}", "/authors/José Muñoz"):
+            phone.goto(base + path)
+            if "papers" in path:
+                phone.get_by_text("Set the code and project links").click()
+            scroll = phone.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                wide.append(f"{path} at {width} px: {scroll} px wide")
+    assert wide == []
+
+
+def test_anonymous_readers_see_the_badge_and_no_claim_form(site, browser):
+    base, reader = site
+    from paperroute.catalog.models import Paper
+    from paperroute.community import authors
+
+    authors.approve(user("moderator"), authors.claim(reader, Paper.objects.get(key=KEY), 0))
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{base}/papers/{KEY}")
+    assert "@jose" in page.locator("#authors").inner_text()
+    assert page.get_by_text("Claim authorship").count() == 0
+    found = _axe(page)
+    page.goto(f"{base}/authors/José Muñoz")
+    found += _axe(page)
+    assert found == []
