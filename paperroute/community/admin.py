@@ -139,7 +139,7 @@ class AuthorClaimAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     search_fields = ["paper__key", "paper__title", "author__name", "user__username", "user__email"]
     fields = ["paper", "author", "position", "user", "status", "created_at", "changed_at"]
-    readonly_fields = fields
+    readonly_fields = ["paper", "author", "position", "user", "status", "created_at", "changed_at"]
     inlines = [LogInline]
     actions = ["approve", "reject", "revoke"]
 

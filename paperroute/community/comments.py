@@ -91,11 +91,16 @@ def _linkify_and_demote(state) -> None:
         token.children = children
 
 
+class _Markdown(MarkdownIt):
+    def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name for the hook)
+        """Only http(s) and mailto links become links; anything else stays text."""
+        return url.strip().lower().startswith(_SCHEMES)
+
+
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False})
+    md = _Markdown("commonmark", {"html": False})
     # No images: they would load from anywhere and track readers; ![x](y) reads as a link.
     md.disable("image")
-    md.validateLink = lambda url: url.strip().lower().startswith(_SCHEMES)
     md.inline.ruler.before("escape", "math_text", _math_text)
     md.core.ruler.after("inline", "linkify_and_demote", _linkify_and_demote)
     return md
@@ -170,7 +175,7 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
         if parent.paper_id != paper.pk:
             raise InvalidInput("that comment is on another paper", "parent")
         # One level deep: a reply to a reply joins the thread of the comment on top.
-        if parent.parent_id:
+        if parent.parent is not None:
             parent = parent.parent
         if parent.hidden:
             raise NotAllowed("a hidden comment takes no replies")

@@ -78,7 +78,7 @@ def category_counts(papers: QuerySet, limit: int = 12, keep: tuple[str, ...] = (
         through.objects.filter(paper__in=papers.order_by().values("pk"))
         .values_list("category__code")
         .annotate(n=Count("paper_id", distinct=True))
-        .order_by("-n", "category__code")
+        .order_by(F("n").desc(), "category__code")
     )
     counts = Counter(dict(rows))
     top = [code for code, _ in rows[:limit]]

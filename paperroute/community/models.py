@@ -46,6 +46,11 @@ class Comment(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
     )
 
+    # Never stored: set by comments.thread() on the comments a page shows. Declared so that type
+    # checking knows them.
+    reaction_list: list[dict]
+    reply_list: list["Comment"]
+
     class Meta:
         ordering = ["created_at", "id"]
 

@@ -79,10 +79,11 @@ def _notify(reply_pk: int, today: date | None = None) -> bool:
         return False
     site = settings.CONFIG.site_url.rstrip("/")
     paper = reply.paper
+    title = latex.to_plain(paper.title)
     context = {
         "user": recipient,
         "replier": reply.author.username,
-        "title": latex.to_plain(paper.title),
+        "title": title,
         "paper_key": paper.key,
         "thread_url": site + reverse("paper", args=[paper.key]) + f"#comment-{thread.pk}",
         "reply_url": site + reverse("paper", args=[paper.key]) + f"#comment-{reply.pk}",
@@ -93,7 +94,7 @@ def _notify(reply_pk: int, today: date | None = None) -> bool:
     try:
         mail.send(
             recipient.email,
-            f"New reply to your comment on “{context['title'][:120]}”",
+            f"New reply to your comment on “{title[:120]}”",
             render_to_string("email/reply.txt", context),
             render_to_string("email/reply.html", context),
         )

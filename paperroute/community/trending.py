@@ -64,7 +64,7 @@ def score(candidate_ids: set[int], at: datetime) -> dict[int, float]:
         moment = hf_moment(listed, published)
         # Until noon, a paper listed today counts its upvotes as cast now: a moment still to
         # come would leave today's papers out of trending every morning.
-        if moment and moment.date() <= at.date():
+        if moment and upvotes and moment.date() <= at.date():
             events[pk].append((min(moment, at), upvotes))
     # Votes grouped by hour: exact enough for a ranking, and one row per paper-hour to read.
     for pk, hour, n in (

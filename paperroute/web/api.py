@@ -255,13 +255,13 @@ def list_papers(
 ):
     """All papers by arXiv submission time (the time they were added here when they have none),
     newest first. `Link: <…>; rel="next"` gives the next page while there is one."""
-    papers = listings.annotated(Paper.objects.annotate(sort_at=Coalesce("published", "created_at")))
+    papers = listings.annotated(Paper.objects.annotate(sort_time=Coalesce("published", "created_at")))
     if cursor:
         micro, pk = (int(part) for part in cursor.split("-"))
         at = EPOCH + timedelta(microseconds=min(micro, LAST_MICROSECOND))
         pk = min(pk, 2**63 - 1)
-        papers = papers.filter(Q(sort_at__lt=at) | Q(sort_at=at, pk__lt=pk))
-    rows = list(papers.order_by("-sort_at", "-pk")[: limit + 1])
+        papers = papers.filter(Q(sort_time__lt=at) | Q(sort_time=at, pk__lt=pk))
+    rows = list(papers.order_by("-sort_time", "-pk")[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]
         _next_link(request, response, cursor=_cursor(rows[-1]))

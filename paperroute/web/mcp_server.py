@@ -9,7 +9,9 @@ import asyncio
 import functools
 import json
 import threading
+from collections.abc import MutableMapping
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -142,7 +144,7 @@ class _Mounted:
             await answered.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             nonlocal status, headers
             if message["type"] == "http.response.start":
                 status, headers = message["status"], list(message.get("headers", []))
@@ -276,7 +278,7 @@ def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
                 "description": collection.description,
                 "public": collection.public,
                 "saved": collection.is_default,
-                "count": collection.count,
+                "count": len(items),
                 "items": [
                     {"note": item.note, "paper": _paper_json(papers[item.paper.key])}
                     for item in items
@@ -345,8 +347,7 @@ def _request(path: str, params: dict) -> HttpRequest:
     """A request for an API view called in-process (its links and headers are built from it)."""
     request = HttpRequest()
     request.method, request.path = "GET", path
-    request.GET = QueryDict(mutable=True)
-    request.GET.update({k: str(v) for k, v in params.items()})
+    request.GET = QueryDict(urlencode({k: str(v) for k, v in params.items()}))
     return request
 
 

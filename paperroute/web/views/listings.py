@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -228,6 +229,7 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
     if theme:
         papers = papers.filter(pk__in=theme["members"])
     papers = for_reader(request, papers)
+    ordered: list | trending_ranking.TrendingOrder | QuerySet
     if view == "foryou":
         ordered = _for_you(request, papers)
     elif choice.sort == "trending":
