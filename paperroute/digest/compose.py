@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from django.db.models import Q
 from django.urls import reverse
@@ -87,9 +88,22 @@ class Digest:
         return [card for section in self.sections for card in section.cards]
 
 
+class Wants(Protocol):
+    """What decides a digest's content: a Subscriber, or Preferences for an address that is none."""
+
+    @property
+    def max_papers(self) -> int: ...
+    @property
+    def categories(self) -> list[str]: ...
+    @property
+    def topics(self) -> list[str]: ...
+    @property
+    def pk(self) -> int | None: ...
+
+
 @dataclass
 class Preferences:
-    """The part of a subscriber that decides the content (a Subscriber fits it too)."""
+    """The defaults, for a preview to an address that has no subscription."""
 
     max_papers: int = 10
     categories: list[str] = field(default_factory=list)
@@ -223,7 +237,8 @@ class Composer:
         signals = foryou.signals_for(sorted(set(readers.values()))) if readers else {}
         picked: set[int] = set()
         for subscriber in subscribers:
-            mine = signals.get(readers.get(subscriber.pk))
+            reader = readers.get(subscriber.pk)
+            mine = signals.get(reader) if reader is not None else None
             personal = Personal()
             if mine is not None:
                 personal.topics = [
@@ -254,7 +269,7 @@ class Composer:
             )
         return self._for_you
 
-    def digest(self, prefs: Preferences, already_sent: set[int] | frozenset = frozenset()) -> Digest:
+    def digest(self, prefs: Wants, already_sent: set[int] | frozenset = frozenset()) -> Digest:
         """One subscriber's digest: trending first, then what was picked for them, then each
         topic's new papers; no paper twice."""
         result = Digest()
@@ -270,12 +285,12 @@ class Composer:
         if top:
             label = "today" if self.period.frequency == "daily" else "this week"
             result.sections.append(Section(f"Trending {label}", "", top))
-        personal = self.personal.get(getattr(prefs, "pk", None)) or Personal()
+        personal = (self.personal.get(prefs.pk) if prefs.pk is not None else None) or Personal()
         mine, reasons = [], {}
         for pid, reason in personal.picks:
-            card = self.cards.get(pid)
-            if card is not None and pid not in shown and in_categories(card, prefs.categories):
-                mine.append(card)
+            pick = self.cards.get(pid)
+            if pick is not None and pid not in shown and in_categories(pick, prefs.categories):
+                mine.append(pick)
                 reasons[pid] = reason
                 shown.add(pid)
                 if len(mine) >= FOR_YOU_SECTION:

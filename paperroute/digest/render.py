@@ -168,9 +168,10 @@ WHY_STYLE = "margin:-4px 0 14px;color:#57606a;font-size:13px"
 def _own_section(section: Section, cache: dict) -> tuple[str, str]:
     """A section made for one reader, each paper with why it was picked; not kept in the cache."""
     frame = _frame(section, cache)
+    reasons = section.reasons or {}
     html, text = [], [f"{section.title.upper()}\n\n"]
     for card in section.cards:
-        why = section.reasons.get(card.pid, "")
+        why = reasons.get(card.pid, "")
         html.append(card.html + (f'\n<p style="{WHY_STYLE}">Why: {escape(why)}</p>' if why else ""))
         text.append(card.text + (f"  Why: {why}\n" if why else "") + "\n")
     cards = "\n".join(html)
@@ -188,8 +189,9 @@ def render_digest(
     """
     sections_html, sections_text = render_sections(digest, cache)
     count = len(digest.papers)
+    subject = subject_for(period, digest)
     context = {
-        "subject": subject_for(period, digest),
+        "subject": subject,
         "heading": ("Trending papers, " if period.frequency == "daily" else "The week's papers, ")
         + period.label,
         "intro": f"{count} paper{'s' if count != 1 else ''} picked for you.",
@@ -208,7 +210,7 @@ def render_digest(
     page = pack_lines(inline(get_template("email/digest.html").render(context)))
     html = page.replace(SECTIONS_HERE, f"\n{sections_html}\n", 1)
     text = get_template("email/digest.txt").render(context)
-    return Rendered(context["subject"], text, html)
+    return Rendered(subject, text, html)
 
 
 def render_confirmation(kind: str, *, email: str, confirm_url: str, token: str) -> Rendered:

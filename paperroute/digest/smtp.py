@@ -99,6 +99,7 @@ class SMTPMessenger:
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
+        connection: smtplib.SMTP
         if self.use_ssl:
             connection = _SMTPSSL(self.host, self.port, timeout=self.timeout, context=context)
         else:
