@@ -173,7 +173,8 @@ def paper_out(paper: Paper) -> dict:
         "upvotes": upvotes if upvotes is not None else votes.count(paper),
         "discussionId": str(paper.pk),
         "githubRepo": code or None,
-        "githubStars": paper.github_stars,
+        # The stars are the harvested repository's: not shown for another one an author set.
+        "githubStars": paper.github_stars if code == paper.code_link else None,
         "projectPage": page or None,
         "ai_summary": paper.ai_summary or None,
         "ai_keywords": list(paper.ai_keywords or []),
