@@ -232,7 +232,7 @@ class _BatchWriter:
         _insert_rows(
             Paper,
             (*COLUMN_NAMES, "created_at", "changed_at"),
-            [(*s.columns.values(), self.now, self.now) for s in new.values()],
+            [(*s.columns, self.now, self.now) for s in new.values()],
         )
         ids = _lookup(Paper, "key", {s.columns.key for s in new.values()})
         return {key: ids[s.columns.key] for key, s in new.items()}
@@ -358,21 +358,30 @@ def _insert_rows(
     rows: list[tuple[Any, ...]],
     ignore_conflicts: bool = False,
 ) -> None:
-    """Insert plain rows with one executemany: child rows need none of the ORM's per-object work.
+    """Insert plain rows with one executemany: child rows need none of the ORM's per-object work."""
+    if rows:
+        sql = f"INSERT INTO {{table}} ({{columns}}) VALUES ({', '.join(['%s'] * len(columns))})"
+        if ignore_conflicts:
+            sql += " ON CONFLICT DO NOTHING"
+        _sql(sql, model, columns, _adapted(model, columns, rows), many=True)
 
-    The only raw SQL of the catalogue's import.
+
+def _sql(
+    template: str, model: type[models.Model], columns: tuple[str, ...], params: list[Any], many: bool = False
+) -> list[tuple[Any, ...]]:
+    """Run one statement on a model's table, the only raw SQL of the import: the id lookups and
+    the inserts of a batch are tens of thousands of values, which the ORM would take one by one.
+
+    `template` names the table as {table} and the columns as {columns}, both quoted here.
     """
-    if not rows:
-        return
     quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
+    sql = template.format(table=quote(model._meta.db_table), columns=", ".join(quote(c) for c in columns))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, _adapted(model, columns, rows))
+        if many:
+            cursor.executemany(sql, params)
+            return []
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _adapted(model: type[models.Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[Any]:
@@ -404,9 +413,11 @@ def _lookup(model: type[models.Model], column: str, values: Iterable[str]) -> di
     """Primary keys by a unique column, in chunks that keep under SQLite's parameter limit."""
     ordered = sorted(values)
     found: dict[str, int] = {}
+    columns = (column, str(model._meta.pk.column))
     for start in range(0, len(ordered), 900):
         chunk = ordered[start : start + 900]
-        found.update(model._default_manager.filter(**{f"{column}__in": chunk}).values_list(column, "pk"))
+        where = f"{connection.ops.quote_name(column)} IN ({', '.join(['%s'] * len(chunk))})"
+        found.update(_sql(f"SELECT {{columns}} FROM {{table}} WHERE {where}", model, columns, chunk))
     return found
 
 

@@ -7,9 +7,9 @@ writes the database (that is `paperroute.catalog.ingest`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from paperroute.catalog.announce import listing_day
 from paperroute.catalog.records import PaperRecord, classify_links, find_urls, title_key
@@ -38,9 +38,12 @@ HF_COLUMNS = {
 Outcome = Literal["new", "updated", "unchanged"]
 
 
-@dataclass(frozen=True, slots=True)
-class Columns:
-    """A paper's own columns (`catalog.models.Paper`); the defaults are a paper nobody described."""
+class Columns(NamedTuple):
+    """A paper's own columns (`catalog.models.Paper`); the defaults are a paper nobody described.
+
+    A named tuple rather than a dataclass: an import builds one per record and compares them,
+    and a tuple does both at C speed.
+    """
 
     key: str
     arxiv_id: str = ""
@@ -68,14 +71,11 @@ class Columns:
     github_repo: str = ""
     github_stars: int | None = None
     ai_summary: str = ""
-    ai_keywords: list[str] = field(default_factory=list)
-
-    def values(self) -> tuple[Any, ...]:
-        """The column values, in the order of COLUMN_NAMES."""
-        return tuple(getattr(self, name) for name in COLUMN_NAMES)
+    # Never changed in place (a record's list replaces it), so the shared default is safe.
+    ai_keywords: list[str] = []
 
 
-COLUMN_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Columns))
+COLUMN_NAMES: tuple[str, ...] = Columns._fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,7 @@ class PaperState:
         return cls(Columns(key=key))
 
 
-@dataclass(frozen=True, slots=True)
-class _Policy:
+class _Policy(NamedTuple):
     """What one record may do to a paper."""
 
     authoritative: bool  # arXiv's own data: wins a disagreement about a date
@@ -169,7 +168,7 @@ def fold(state: PaperState, record: PaperRecord, now: datetime) -> PaperState:
     changes.update(_days(old, record, policy, announcements))
     changes.update(_hf_columns(record))
     return PaperState(
-        columns=replace(old, **changes),
+        columns=old._replace(**changes),
         authors=_merge_authors(state.authors, record, policy.overwrite),
         categories=categories,
         versions=_merge_versions(state.versions, record, policy.authoritative, latest),
