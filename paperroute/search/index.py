@@ -122,8 +122,8 @@ class SearchIndex:
         self.root = root
         self.generation: Path | None = None
         self.signature: tuple = ()
-        self.lexical: LexicalIndex | None = None
-        self.vectors: VectorStore | None = None
+        self._lexical: LexicalIndex | None = None
+        self._vectors: VectorStore | None = None
         self.speller: Speller | None = None
         self.manifest: dict = {}
         self.checked = 0.0
@@ -157,13 +157,13 @@ class SearchIndex:
 
     def _open(self, generation: Path) -> None:
         manifest = read_manifest(generation)
-        if generation != self.generation or self.lexical is None:
-            self.lexical = LexicalIndex(generation / "lexical")
+        if generation != self.generation or self._lexical is None:
+            self._lexical = LexicalIndex(generation / "lexical")
         else:
-            self.lexical.reload()
+            self._lexical.reload()
         # A new object, not a reload in place: queries running in other threads keep the
         # consistent arrays they started with.
-        self.vectors = VectorStore(generation / "vectors")
+        self._vectors = VectorStore(generation / "vectors")
         if generation != self.generation or self.speller is None or self.speller.stale():
             self.speller = Speller(generation)
         self.generation = generation
@@ -171,4 +171,18 @@ class SearchIndex:
 
     @property
     def ready(self) -> bool:
-        return self.generation is not None and self.lexical is not None
+        return self.generation is not None and self._lexical is not None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The keyword index; only once `ready`."""
+        if self._lexical is None:
+            raise RuntimeError("the search index is not open")
+        return self._lexical
+
+    @property
+    def vectors(self) -> VectorStore:
+        """The vector store; only once `ready`."""
+        if self._vectors is None:
+            raise RuntimeError("the search index is not open")
+        return self._vectors

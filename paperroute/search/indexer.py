@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class SyncReport:
         return text
 
 
-Progress = Callable[..., object]  # paperroute.progress.counter
+Progress = Callable[..., AbstractContextManager[Any]]  # paperroute.progress.counter
 
 
 def _grow(stamps: np.ndarray, size: int) -> np.ndarray:
@@ -236,7 +237,7 @@ def update(
             notes.append("the index was made by another version or model: rebuilt it")
             generation = None
     fresh = generation is None
-    if fresh:
+    if generation is None:
         generation = new_generation(root)
         manifest = {"schema": SCHEMA, "model": model}
     w = Writer(generation, manifest, model)
@@ -319,7 +320,7 @@ class _Vectorizer:
     ) -> None:
         self.w = w
         self.make_embedder = make_embedder
-        self.embedder = None  # loaded only if something is not in the shipped vectors
+        self.embedder: Embedder | None = None  # loaded only if something is not shipped
         self.shipped = vector_db.Precomputed(list(precomputed), w.model)
 
     def __call__(self, pids: list[int]) -> None:
@@ -336,17 +337,19 @@ class _Vectorizer:
             missing = [missing[i] for i in keep]
             digests, arrays = [digests[i] for i in keep], [arrays[i] for i in keep]
             todo = []
-        if todo:
+        if todo and self.make_embedder is not None:
             self.embedder = self.embedder or self.make_embedder()
             made = self.embedder.embed_papers([(missing[i].title, missing[i].abstract) for i in todo])
             for i, array in zip(todo, made):
                 arrays[i] = array
+        vectors = [array for array in arrays if array is not None]
+        assert len(vectors) == len(missing)  # shipped, or made just now
         w.report.embedded += len(todo)
         w.report.reused += len(missing) - len(todo)
         stamps = vector_db.save(
-            w.model, [(d.pid, digest, a) for d, digest, a in zip(missing, digests, arrays)]
+            w.model, [(d.pid, digest, a) for d, digest, a in zip(missing, digests, vectors)]
         )
-        for doc, array in zip(missing, arrays):
+        for doc, array in zip(missing, vectors):
             w.vectors.put(doc.pid, array, doc.day, doc.categories)
             if doc.pid in stamps:
                 w.vstamp[doc.pid] = micros(stamps[doc.pid])

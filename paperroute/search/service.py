@@ -248,8 +248,8 @@ def _verify(
     query = ParsedQuery(phrases=[] if checked else parsed.phrases, excluded=parsed.excluded)
     keep_filters = Filters(authors=[] if checked else filters.authors)
     pids = [pid for pid, _ in found]
-    ok, _ = lexical.matching(query, keep_filters, len(pids), within=pids)
-    ok = set(ok)
+    matched, _ = lexical.matching(query, keep_filters, len(pids), within=pids)
+    ok = set(matched)
     return [(pid, score) for pid, score in found if pid in ok]
 
 

@@ -268,8 +268,8 @@ def _label(
     # A paper counts once for a term, TITLE_WEIGHT times when the term is in its title, so that
     # one abstract repeating a word cannot make it a theme's.
     clusters = np.unique(assignment).tolist()
-    in_papers = {c: Counter() for c in [*clusters, "all"]}
-    in_titles = {c: Counter() for c in [*clusters, "all"]}
+    in_papers: dict[int | str, Counter[str]] = {c: Counter() for c in [*clusters, "all"]}
+    in_titles: dict[int | str, Counter[str]] = {c: Counter() for c in [*clusters, "all"]}
     for (title, body), c in zip(texts, assignment.tolist()):
         heads = set(map(form.__getitem__, title))
         terms = heads.union(map(form.__getitem__, body))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperroute.search.embedder import DIM, text_hash
+from paperroute.search.embedder import DIM
 
 
 def encode(vectors: np.ndarray) -> bytes:
@@ -102,32 +102,3 @@ class Precomputed:
     def get(self, digest: str) -> np.ndarray | None:
         found = self.table.get(digest)
         return None if found is None else found.astype(np.float32)
-
-
-def import_file(path: Path, model: str) -> int:
-    """Store precomputed vectors for papers whose text they were made from; returns how many.
-
-    Vectors made by another model or recipe, or for a text that has since changed, are ignored,
-    so a stale file costs nothing but the papers' embedding later.
-    """
-    from paperroute.catalog.models import Paper
-    from paperroute.search.models import PaperVector
-
-    if not Path(path).exists():
-        return 0
-    with np.load(path) as data:
-        if str(data["model"]) != model:
-            return 0
-        hashes, counts, vectors = list(data["hashes"]), data["counts"], data["vectors"]
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    by_hash = {h: (offsets[i], offsets[i + 1]) for i, h in enumerate(hashes)}
-    have = set(PaperVector.objects.filter(model=model).values_list("paper_id", flat=True))
-    items = []
-    for pid, title, abstract in Paper.objects.values_list("pk", "title", "abstract").iterator(2000):
-        digest = text_hash(title, abstract)
-        if pid not in have and digest in by_hash:
-            start, end = by_hash[digest]
-            items.append((pid, digest, vectors[start:end].astype(np.float32)))
-    for start in range(0, len(items), 500):
-        save(model, items[start : start + 500])
-    return len(items)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def open_graph(path: Path):
         # background, so that the first queries after a boot don't fault it in page by page.
         os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
     graph = faiss.read_index(str(path), MMAP)
-    graph.hnsw.efSearch = EF_SEARCH
+    # faiss's bundled stubs leave out much of its SWIG API: .hnsw, SearchParametersHNSW, ...
+    graph.hnsw.efSearch = EF_SEARCH  # type: ignore[attr-defined]
     return graph
 
 
@@ -110,7 +112,7 @@ class VectorStore:
             self.day = np.load(self.path / "row_day.npy")[: self.rows]
             self.cats = np.load(self.path / "row_cats.npy")[: self.rows]
             self.alive = np.load(self.path / "row_alive.npy")[: self.rows]
-            self.vectors = np.memmap(
+            self.vectors: np.ndarray = np.memmap(
                 self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(self.rows, DIM)
             )
         else:
@@ -203,7 +205,8 @@ class VectorStore:
     # -- searching -------------------------------------------------------------------------
 
     def _graph_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple:
-        params = faiss.SearchParametersHNSW()
+        assert self.graph is not None
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # see open_graph
         params.efSearch = max(EF_SEARCH, k)
         if allowed is not None:
             bits = np.packbits(allowed[: self.graph_rows], bitorder="little")
@@ -262,7 +265,7 @@ class VectorStore:
         k: int,
         allowed: np.ndarray | None = None,
         pooling: Pooling | None = None,
-        exclude: set[int] = frozenset(),
+        exclude: AbstractSet[int] = frozenset(),
     ) -> list[tuple[int, float]]:
         """The `k` papers nearest to a query vector, best first."""
         if not self.rows or k <= 0:
@@ -382,7 +385,9 @@ class VectorStore:
                 # numbers can't be trusted, so the graph is made again.
                 graph, self.graph_rows = None, 0
         if graph is None:
-            graph = faiss.IndexHNSWSQ(DIM, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            # The stubs want a ScalarQuantizer where faiss takes its QT_ code (see open_graph).
+            qtype = faiss.ScalarQuantizer.QT_fp16
+            graph = faiss.IndexHNSWSQ(DIM, qtype, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
             graph.hnsw.efConstruction = EF_CONSTRUCTION
         step = 65_536
         for start in range(self.graph_rows, rows, step):
