@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -121,7 +122,8 @@ class Sink:
             text=True,
         )
         assert self.process.stdout.readline().strip() == "ready"
-        self.messenger = lambda: SMTPMessenger("127.0.0.1", self.port)
+        # A partial, not a lambda: runs.send may pickle it for its sending process (sendproc).
+        self.messenger = functools.partial(SMTPMessenger, "127.0.0.1", self.port)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,7 +13,6 @@ Policy (listmonk's issue tracker shows what goes wrong without one):
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import zlib
@@ -30,7 +29,6 @@ from paperroute.digest.messages import sender_address
 from paperroute.digest.models import Bounce, Subscriber
 from paperroute.digest.smtp import Messenger, PermanentFailure, TemporaryFailure
 
-log = logging.getLogger(__name__)
 BATCH = 25  # rows a connection claims at a time: small, so that the end of a run stays parallel
 
 
@@ -65,6 +63,14 @@ class PassReport:
     errors: list[str] = field(default_factory=list)
     stopped: str = ""  # why the pass stopped early (a connection-level failure)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __getstate__(self) -> dict:
+        # The sending process sends its report to the composing one (see sendproc); a lock
+        # cannot travel, and the receiver gets a new one.
+        return {name: value for name, value in self.__dict__.items() if name != "lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, lock=threading.Lock())
 
     def add(self, name: str, error: str = "") -> None:
         with self.lock:

@@ -9,6 +9,7 @@ way, so the sender stops its pass instead of trying them all.
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
 import ssl
 import sys
@@ -180,18 +181,22 @@ class ConsoleMessenger:
 
 
 def messenger_factory() -> Callable[[], Messenger]:
-    """Makes messengers as PAPERROUTE_SMTP_URL says (translated into EMAIL_* by paperroute.mail)."""
+    """Makes messengers as PAPERROUTE_SMTP_URL says (translated into EMAIL_* by paperroute.mail).
+
+    A partial, not a closure: the process that sends while another composes (sendproc) may be
+    started by pickling it.
+    """
     from django.conf import settings
 
     if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
         return ConsoleMessenger
-    options = dict(
-        host=settings.EMAIL_HOST,
-        port=settings.EMAIL_PORT,
+    return functools.partial(
+        SMTPMessenger,
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
         user=settings.EMAIL_HOST_USER,
         password=settings.EMAIL_HOST_PASSWORD,
         use_ssl=settings.EMAIL_USE_SSL,
         starttls=settings.EMAIL_USE_TLS,
         timeout=settings.EMAIL_TIMEOUT or 30,
     )
-    return lambda: SMTPMessenger(**options)
