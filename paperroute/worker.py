@@ -261,6 +261,11 @@ class ChildWorker:
 
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
+        # gunicorn forks the web processes from the server, and a web process that exits unwinds
+        # the server's own stack, `finally: stop()` included. Only the server may stop the
+        # worker: in a fork, the locks the supervisor thread held are held forever, and waiting
+        # on them kept each web process alive until gunicorn killed it, 10 s after every stop.
+        self.owner = os.getpid()
         self.stopping = threading.Event()
         # Starting a worker and stopping the server must not interleave: a worker started just
         # after stop() looked would run on with nobody to stop it.
@@ -289,6 +294,8 @@ class ChildWorker:
             self.stopping.wait(10)
 
     def stop(self) -> None:
+        if os.getpid() != self.owner:
+            return
         with self.lock:
             self.stopping.set()
             process = self.process
