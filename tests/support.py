@@ -62,6 +62,14 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def running(pid: int) -> bool:
+    """Whether a process exists and has not exited (a zombie only waits to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def command_line(pid: int) -> str:
     """A process's arguments joined by spaces; "" once it has gone."""
     try:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from paperroute.digest.models import DigestRun, Outbox
 from paperroute.worker import State, tick
 from tests.conftest import ROOT, stop_server
 from tests.digest.conftest import DAY, config, day_papers, subscriber
-from tests.support import children, command_line, free_port, wait_until
+from tests.support import children, command_line, free_port, running, wait_until
 
 
 @pytest.fixture
@@ -155,13 +154,5 @@ def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env,
     finally:
         stop_server(server, timeout=30)
     for pid in workers:  # stopped with the server, not left behind
-        wait_until(lambda pid=pid: not _running(pid), 10, f"worker {pid} to end with the server")
+        wait_until(lambda pid=pid: not running(pid), 10, f"worker {pid} to end with the server")
     assert os.environ.get("PAPERROUTE_DATA_DIR")  # the test never touched the real data directory
-
-
-def _running(pid: int) -> bool:
-    """Whether a process exists and has not exited (a zombie waits only to be reaped)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
