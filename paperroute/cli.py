@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paperroute",
         description="A self-hostable daily-papers service. Settings come from PAPERROUTE_* "
-        "environment variables (see the README).",
+        "environment variables (see docs/reference/settings.md).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -107,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     oai.add_argument("--until", default="", metavar="DATE", help="…and on or before DATE")
     oai.add_argument("--set", dest="set_spec", default="", help="OAI set, such as cs or physics:hep-th")
-    oai.add_argument("--metadata-prefix", default="arXiv", choices=("arXiv", "arXivRaw", "oai_dc"))
+    oai.add_argument(
+        "--metadata-prefix",
+        default="arXiv",
+        choices=("arXiv", "arXivRaw", "oai_dc"),
+        help="the OAI-PMH metadata format to ask for (default: arXiv)",
+    )
     oai.add_argument("--resume", default="", metavar="TOKEN", help="continue from a resumption token")
     oai.add_argument(
         "--restart",
@@ -139,10 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export",
         help="write the catalogue as JSON Lines",
-        description="Write every paper as JSON Lines (the schema in the "
-        "README); `paperroute ingest jsonl` reads it back.",
+        description="Write every paper as JSON Lines (the schema is in "
+        "docs/ingesting.md); `paperroute ingest jsonl` reads it back.",
     )
-    export.add_argument("--format", choices=("jsonl",), default="jsonl")
+    export.add_argument(
+        "--format", choices=("jsonl",), default="jsonl", help="output format (only JSON Lines so far)"
+    )
     export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
 
     createsuperuser = sub.add_parser(
@@ -202,8 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _listen_arguments(parser: argparse.ArgumentParser) -> None:
     """Where `demo` and `serve` listen."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
 
 
 def _day(value: str):
