@@ -184,7 +184,8 @@ SETTINGS: tuple[Setting, ...] = (
         "http://127.0.0.1:8000",
         "The site's public address, used for absolute links in emails, feeds and link "
         "previews. Its host is always allowed; when it is https, cookies are Secure, HSTS is "
-        "sent and forms are accepted from that origin.",
+        "sent and forms are accepted from that origin. Unset, `paperroute serve` and `paperroute "
+        "demo` use the address they listen on.",
         _site_url,
     ),
     Setting(
