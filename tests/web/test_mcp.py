@@ -16,6 +16,7 @@ from django.db import connections
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from paperroute import search
 from paperroute.community import comments, tokens, votes
 from paperroute.library import follows, shelf
 from tests.community.helpers import add_paper, user
@@ -70,7 +71,10 @@ def site(cli, cli_env):
     shelf.add(reader, spec, note="read this week")
     follows.follow(reader, "author", "Grace Hopper")  # so that "For you" has something to pick
     _, secret = tokens.create(reader, "agent")
+    # The MCP server's index (in its own data directory) and this process's, which the API
+    # calls below read: web requests never build one.
     assert cli("index", "sync", "--no-embed", "--quiet").returncode == 0
+    search.sync(embed=False)
     # Links in answers lead to the site this test process knows, as the API's do.
     env = {
         **cli_env,
