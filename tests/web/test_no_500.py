@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.db import connection
 from django.urls import URLPattern, URLResolver
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
@@ -149,6 +150,7 @@ ROUTES = routes() + API
 
 
 NASTY = ["²", "\x00", "99999999999999999999999", "-1", "x" * 3000, "a\nb", "", "javascript:x"]
+ENGINE_NASTY = {"\x00", "99999999999999999999999", "-1", "x" * 3000}
 
 
 @pytest.fixture
@@ -212,7 +214,13 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
     )
     reader, valid = site
     failures = []
-    for signed_in in (False, True):
+    # SQLite's pass sends everything (55,000 requests). PostgreSQL's repeats what depends on the
+    # database: every path value, and the values an engine may store or compare differently
+    # (NUL bytes, integers past 64 bits, text past a column's length, negatives in positive-only
+    # columns), as a signed-in reader, whose pages run every query an anonymous visitor's do.
+    postgres = connection.vendor == "postgresql"
+    nasty = [v for v in NASTY if v in ENGINE_NASTY] if postgres else NASTY
+    for signed_in in (True,) if postgres else (False, True):
         client.logout()
         if signed_in:
             client.force_login(reader)
@@ -220,9 +228,9 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
             base = _valid_path(route, valid)
             requests = [("GET", _path(route, [value] * 2, False), None) for value in TRICKY]
             requests += [
-                ("GET", f"{base}?{urlencode({name: value})}", None) for name in QUERY for value in NASTY
+                ("GET", f"{base}?{urlencode({name: value})}", None) for name in QUERY for value in nasty
             ]
-            requests += [("POST", base, {name: value}) for name in FORM for value in NASTY]
+            requests += [("POST", base, {name: value}) for name in FORM for value in nasty]
             for method, url, form in requests:
                 status = _answer(client, method, url, form).status_code
                 if signed_in and route == "/account/signout":
