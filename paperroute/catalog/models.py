@@ -184,3 +184,11 @@ class HarvestCheckpoint(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "query"], name="checkpoint_unique_query")]
+
+
+def in_categories(codes: list[str]) -> models.Q:
+    """A filter on papers in any of the categories; an archive (cs, math) stands for its own."""
+    wanted = models.Q()
+    for code in codes:  # the SQL form of taxonomy.within
+        wanted |= models.Q(categories__code=code) | models.Q(categories__code__startswith=code + ".")
+    return wanted

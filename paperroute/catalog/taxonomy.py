@@ -186,6 +186,11 @@ GROUPS: dict[str, str] = {
 }
 
 
+def within(code: str, wanted: str) -> bool:
+    """Whether a paper's category `code` is `wanted`, or in it when `wanted` is an archive (cs)."""
+    return code == wanted or code.startswith(wanted + ".")
+
+
 def name(code: str) -> str:
     """A category's human name, or the code itself when it is not in the taxonomy."""
     return NAMES.get(code, code)

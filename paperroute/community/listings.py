@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from paperroute.catalog import models as catalog_models
 from paperroute.catalog.models import Authorship, Paper
 from paperroute.catalog.textclean import author_key
 from paperroute.community.models import AuthorClaim
@@ -58,10 +59,7 @@ def in_categories(papers: QuerySet, codes: list[str]) -> QuerySet:
     """Papers in any of the categories; an archive code (cs, math) stands for all of its own."""
     if not codes:
         return papers
-    wanted = Q()
-    for code in codes:
-        wanted |= Q(categories__code=code) | Q(categories__code__startswith=code + ".")
-    return papers.filter(pk__in=Paper.objects.filter(wanted).values("pk"))
+    return papers.filter(pk__in=Paper.objects.filter(catalog_models.in_categories(codes)).values("pk"))
 
 
 def sorted_by(papers: QuerySet, sort: str) -> QuerySet:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F, Q
+from django.db.models import F
 
+from paperroute.catalog import models as catalog_models
 from paperroute.catalog.models import Paper
 from paperroute.library import follows
 from paperroute.library.shelf import dismissed_ids
@@ -49,10 +50,9 @@ def new_papers(user, *, since: date | None = None, until: date | None = None, li
         for pid in Paper.objects.filter(key__in=keys).values_list("pk", flat=True):
             reasons.setdefault(pid, f"follows topic {topic}")
     if following.categories:
-        wanted = Q()
-        for code in following.categories:
-            wanted |= Q(categories__code=code) | Q(categories__code__startswith=code + ".")
-        newest = listed.filter(wanted).order_by(F("listed_on").desc())
+        newest = listed.filter(catalog_models.in_categories(following.categories)).order_by(
+            F("listed_on").desc()
+        )
         for pid, code in newest.values_list("pk", "categories__code")[: limit * 20]:
             reasons.setdefault(pid, f"follows category {code}")
     for pid in dismissed_ids(user, list(reasons)):

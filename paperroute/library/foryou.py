@@ -15,6 +15,7 @@ from threading import Lock
 
 import numpy as np
 
+from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Authorship, Paper
 from paperroute.community.models import Vote
 from paperroute.library import follows, recommend
@@ -131,9 +132,8 @@ class Pool:
             ]
         found: dict[int, str] = {}
         for pid, code in self._categories:
-            for wanted in codes:
-                if code == wanted or code.startswith(wanted + "."):
-                    found.setdefault(pid, code)
+            if any(taxonomy.within(code, wanted) for wanted in codes):
+                found.setdefault(pid, code)
         return found
 
     def titles(self, paper_ids: set[int]) -> dict[int, str]:
