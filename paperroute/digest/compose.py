@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from paperroute import search
+from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import teaser_text
 from paperroute.community import listings, trending
@@ -156,11 +157,7 @@ def in_categories(card: Card, wanted: list[str]) -> bool:
     """Whether a paper is in any wanted category; an archive (cs) covers its categories."""
     if not wanted:
         return True
-    for code in card.categories:
-        for want in wanted:
-            if code == want or code.startswith(want + "."):
-                return True
-    return False
+    return any(taxonomy.within(code, want) for code in card.categories for want in wanted)
 
 
 class Composer:
