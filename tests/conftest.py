@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,9 @@ def cli_env(transactional_db, tmp_path) -> dict[str, str]:
         PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
         PAPERROUTE_ARXIV_DELAY="0",
         PYTHONUNBUFFERED="1",
+        # libpq's application_name for this test's subprocesses, so that stop_server can wait
+        # for their sessions alone.
+        PGAPPNAME=f"paperroute-test-{uuid.uuid4().hex[:12]}",
         # Ingest then indexes keywords only; tests/search turn embedding on where they
         # test it (embedding thousands of synthetic papers would take minutes).
         PAPERROUTE_EMBED_ON_INGEST="false",
@@ -105,6 +109,7 @@ def stop_server(process: subprocess.Popen, timeout: float = 15) -> None:
     PostgreSQL ends a backend a moment after its client process exits; without the wait, the
     test database can still be "accessed by other users" when pytest-django drops it.
     """
+    name = _application_name(process.pid)  # read while the process is still there
     process.terminate()
     try:
         process.wait(timeout=timeout)
@@ -117,13 +122,27 @@ def stop_server(process: subprocess.Popen, timeout: float = 15) -> None:
         return
     import time
 
+    # Only this server's sessions (cli_env names them per test): counting every other session
+    # on the database waited the whole timeout, 15 s a test, whenever anything else was connected.
+    mine = "AND application_name = %s" if name else ""
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
+                f"AND pid <> pg_backend_pid() AND backend_type = 'client backend' {mine}",
+                [name] if name else [],
             )
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.1)
+
+
+def _application_name(pid: int) -> str:
+    """The PGAPPNAME a subprocess was started with (Linux), or "" if it cannot be read."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    found = [entry[len(b"PGAPPNAME=") :] for entry in environ if entry.startswith(b"PGAPPNAME=")]
+    return found[0].decode() if found else ""

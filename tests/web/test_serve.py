@@ -102,10 +102,10 @@ def test_the_worker_never_outlives_the_server(cli_env):
             server.wait(timeout=30)
             assert _gone(workers[0], timeout=20), f"the worker outlived the server ({stop.name})"
         finally:
-            stop_server(server)
             for pid in web:  # gunicorn's own web processes, orphaned by the SIGKILL
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            stop_server(server)  # and wait for their database sessions to end
 
 
 def test_the_worker_stops_on_sigterm_however_many_arrive(cli_env):
