@@ -94,6 +94,7 @@ def _pages(made: dict[str, str]) -> list[str]:
         "/submit",
         "/account/settings",
         f"/subscription/{made['token']}/unsubscribe",
+        f"/account/replies/stop/{made['reply_stop']}",
         "/nowhere",
         "/library",
         "/library/following",
@@ -129,6 +130,9 @@ def site(cli_env):
     moderator.is_superuser = True
     moderator.save()
     made["collection"] = _library(moderator)
+    from paperroute.community import notify
+
+    made["reply_stop"] = notify.stop_token(moderator)  # the reply mail's stop page
     from django.conf import settings
 
     # The same secret as this process, so that the sessions made here sign the reader in there.
