@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 from django.db import connection
 
 from paperroute.digest.models import DigestRun, Outbox
-from tests.conftest import ROOT
-from tests.digest.conftest import DAY, day_papers
+from tests.digest.conftest import day_papers
 from tests.digest.measured import MEASURED
-from tests.digest.test_crash import add_subscribers
+from tests.digest.test_crash import add_subscribers, send_command
 
 SUBSCRIBERS = 1500
 PROCESSES = 3
@@ -30,26 +27,7 @@ def test_concurrent_senders_share_the_work_and_send_each_digest_once(cli_env, si
         "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
         "PAPERROUTE_DIGEST_CONCURRENCY": "2",
     }
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "paperroute",
-                "digest",
-                "send",
-                "--period",
-                "daily",
-                "--date",
-                DAY.isoformat(),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(PROCESSES)
-    ]
+    processes = [send_command(env) for _ in range(PROCESSES)]
     outputs = [p.communicate(timeout=600) for p in processes]
     assert [p.returncode for p in processes] == [0] * PROCESSES, [e.decode() for _, e in outputs]
 
