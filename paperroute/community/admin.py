@@ -16,6 +16,19 @@ from paperroute.community.models import (
 )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record moderators may read but not add, change or delete: votes, the authors' log."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RevisionInline(admin.TabularInline):
     """Earlier versions of the comment, oldest first; history is never rewritten here."""
 
@@ -85,20 +98,11 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
+class VoteAdmin(ReadOnlyAdmin):
     # Read-only: deleting a vote here would leave the paper's counter wrong.
     list_display = ["paper", "user", "created_at"]
     search_fields = ["paper__key", "user__username"]
     raw_id_fields = ["paper", "user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Submission)
@@ -172,22 +176,13 @@ class AuthorClaimAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuthorLog)
-class AuthorLogAdmin(admin.ModelAdmin):
+class AuthorLogAdmin(ReadOnlyAdmin):
     """Every change to claims and author-set links; read-only."""
 
     list_display = ["at", "actor", "action", "paper", "claim", "detail"]
     list_filter = ["action", "at"]
     search_fields = ["paper__key", "actor__username", "detail"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaperLinks)
