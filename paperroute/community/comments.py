@@ -19,8 +19,23 @@ from paperroute.community.models import Comment, CommentRevision, PaperStats, Re
 
 MAX_LENGTH = 5000
 MAX_REASON = 200
-# GitHub's set of eight: Hugging Face's own set could not be checked from here.
-REACTIONS = ("👍", "👎", "😄", "🎉", "😕", "❤️", "🚀", "👀")
+# Hugging Face's twelve, in the order its discussion pages offer them, with the names a screen
+# reader announces. Reactions given from an older set stay shown and can be taken back.
+REACTION_NAMES = {
+    "🔥": "fire",
+    "🚀": "rocket",
+    "👀": "eyes",
+    "❤️": "heart",
+    "🤗": "hugging face",
+    "😎": "cool",
+    "➕": "plus one",
+    "🧠": "brain",
+    "👍": "thumbs up",
+    "🤝": "handshake",
+    "😔": "sad",
+    "🤯": "mind blown",
+}
+REACTIONS = tuple(REACTION_NAMES)
 
 _TAGS = {
     "p",
@@ -155,7 +170,11 @@ def thread(paper: Paper, viewer=None) -> list[Comment]:
 
 
 def reaction_counts(comments: list[Comment], viewer=None) -> dict[int, list[dict]]:
-    """For each comment id, every reaction with its count and whether the viewer gave it."""
+    """For each comment id, every reaction with its count and whether the viewer gave it.
+
+    The offered reactions come first, in their order, then any other emoji the comment still
+    carries from an older set (`offered` false: it can be taken back, not given).
+    """
     ids = [c.pk for c in comments]
     counts = Counter(Reaction.objects.filter(comment_id__in=ids).values_list("comment_id", "emoji"))
     mine = set()
@@ -163,8 +182,19 @@ def reaction_counts(comments: list[Comment], viewer=None) -> dict[int, list[dict
         mine = set(
             Reaction.objects.filter(comment_id__in=ids, user=viewer).values_list("comment_id", "emoji")
         )
+    older = sorted({emoji for _, emoji in counts} - set(REACTIONS))
     return {
-        pk: [{"emoji": emoji, "count": counts[pk, emoji], "mine": (pk, emoji) in mine} for emoji in REACTIONS]
+        pk: [
+            {
+                "emoji": emoji,
+                "name": REACTION_NAMES.get(emoji, emoji),
+                "count": counts[pk, emoji],
+                "mine": (pk, emoji) in mine,
+                "offered": emoji in REACTION_NAMES,
+            }
+            for emoji in (*REACTIONS, *older)
+            if emoji in REACTION_NAMES or counts[pk, emoji]
+        ]
         for pk in ids
     }
 
@@ -240,21 +270,22 @@ def set_hidden(comments, hidden: bool, reason: str = "") -> int:
 
 def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
     """Give or take back one reaction; whether the user now has it."""
-    if emoji not in REACTIONS:
+    older = emoji not in REACTION_NAMES
+    if older and not Reaction.objects.filter(comment=comment, user=user, emoji=emoji).exists():
         raise InvalidInput(f"reactions are {' '.join(REACTIONS)}", "emoji")
     if comment.hidden:
         raise NotAllowed("a hidden comment takes no reactions")
     ratelimit.check("reactions", str(user.pk), ratelimit.setting("RATE_VOTES"))
     with transaction.atomic():
         deleted, _ = Reaction.objects.filter(comment=comment, user=user, emoji=emoji).delete()
-        if not deleted:
+        if not deleted and not older:
             try:
                 with transaction.atomic():
                     Reaction.objects.create(comment=comment, user=user, emoji=emoji)
             except IntegrityError:  # a double click: the other request added it
                 pass
         stamp.bump()
-    return not deleted
+    return not deleted and not older
 
 
 def _recount(paper: Paper) -> None:

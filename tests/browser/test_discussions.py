@@ -1,7 +1,7 @@
-"""Discussions and authors in a real browser: a signed-in reader replies to a comment and claims
-an authorship, a moderator approves the claim in the admin, and the paper page (badge, forms) and
-the author page pass axe-core in light and dark, with no CSP violation and no sideways scrolling
-on a phone."""
+"""Discussions and authors in a real browser: a signed-in reader replies to a comment, reacts to it
+and claims an authorship, a moderator approves the claim in the admin, and the paper page (badge,
+forms, the reaction picker) and the author page pass axe-core in light and dark, with no CSP
+violation and no sideways scrolling on a phone."""
 
 from __future__ import annotations
 
@@ -75,6 +75,14 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
     reply = Comment.objects.get(author=reader)
     assert reply.parent is not None and page.locator(f"#comment-{reply.pk} em").inner_text() == "appendix"
 
+    # React to alice's comment from the picker, a <details> that needs no JavaScript.
+    page.locator("article[aria-label='Comment by alice']").get_by_label("Add a reaction").click()
+    page.get_by_role("button", name="hugging face, 0").click()
+    given = page.locator("article[aria-label='Comment by alice']").get_by_role(
+        "button", name="hugging face, 1"
+    )
+    assert given.get_attribute("aria-pressed") == "true"
+
     # Claim the first author.
     page.get_by_text("Are you an author? Claim authorship").click()
     page.get_by_label("This is me:").select_option(label="José Muñoz")
@@ -98,6 +106,7 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
         assert "verified" in page.locator("#authors").inner_text()
         assert "@jose" in page.locator("#authors").inner_text()
         page.get_by_text("Set the code and project links").click()  # the open form is checked too
+        page.get_by_label("Add a reaction").first.click()  # and the open reaction picker
         found += _axe(page)
         page.goto(f"{base}/authors/José Muñoz")
         assert "@jose" in page.locator("h1 ~ .verified-note").inner_text()

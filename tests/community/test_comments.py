@@ -4,7 +4,7 @@ import pytest
 
 from paperroute.community import comments
 from paperroute.community.errors import InvalidInput, NotAllowed
-from paperroute.community.models import PaperStats
+from paperroute.community.models import PaperStats, Reaction
 from tests.community.helpers import add_paper, user
 
 
@@ -83,13 +83,25 @@ def test_each_edit_keeps_the_text_it_replaced():
 def test_a_reaction_counts_once_per_user_and_toggles():
     paper = add_paper("2411.00025")
     comment = comments.add(user("a"), paper, "react")
-    assert comments.toggle_reaction(user("b"), comment, "🎉") is True
-    assert comments.toggle_reaction(user("c"), comment, "🎉") is True
-    assert comments.toggle_reaction(user("b"), comment, "🎉") is False
+    assert comments.toggle_reaction(user("b"), comment, "🤗") is True
+    assert comments.toggle_reaction(user("c"), comment, "🤗") is True
+    assert comments.toggle_reaction(user("b"), comment, "🤗") is False
     counts = {r["emoji"]: r["count"] for r in comments.reaction_counts([comment])[comment.pk]}
-    assert counts["🎉"] == 1 and set(counts) == set(comments.REACTIONS)
+    assert counts["🤗"] == 1 and list(counts) == list(comments.REACTIONS)
     with pytest.raises(InvalidInput, match="reactions are"):
         comments.toggle_reaction(user("b"), comment, "<script>")
+
+
+@pytest.mark.django_db
+def test_a_reaction_from_an_older_set_stays_shown_and_can_only_be_taken_back():
+    comment = comments.add(user("a"), add_paper("2411.00026"), "react")
+    Reaction.objects.create(comment=comment, user=user("b"), emoji="🎉")  # 0.1.0 offered GitHub's set
+    shown = comments.reaction_counts([comment], user("b"))[comment.pk]
+    assert shown[-1] == {"emoji": "🎉", "name": "🎉", "count": 1, "mine": True, "offered": False}
+    with pytest.raises(InvalidInput, match="reactions are"):
+        comments.toggle_reaction(user("c"), comment, "🎉")
+    assert comments.toggle_reaction(user("b"), comment, "🎉") is False
+    assert [r["emoji"] for r in comments.reaction_counts([comment])[comment.pk]] == list(comments.REACTIONS)
 
 
 def test_markdown_keeps_math_code_and_bare_links():

@@ -140,6 +140,10 @@ def test_reactions_count_once_per_reader_and_toggle_without_javascript(client, r
     client.post(url, {"emoji": "🚀"})
     shown = _article(_page(reader_client), comment.pk)
     assert re.search(r'value="🚀" class="reaction reaction-mine" aria-pressed="true"[^>]*>🚀 2<', shown)
+    picker = shown[shown.index('<details class="reaction-picker"') :]
+    offered = re.findall(r'name="emoji" value="([^"]+)"', picker)
+    assert offered == [e for e in comments.REACTIONS if e != "🚀"]  # the given one is outside it
+    assert 'aria-label="rocket, 2"' in shown
     reader_client.post(url, {"emoji": "🚀"})  # the second press takes it back
     assert Reaction.objects.filter(comment=comment).count() == 1
     assert reader_client.post(url, {"emoji": "💩"}).status_code == 400

@@ -81,7 +81,6 @@ def detail(request, key: str):
         "versions": list(paper.versions.all()),
         "comments": comments.thread(paper, request.user),
         "comment_count": paper.community_comments.filter(hidden=False).count(),
-        "reactions": comments.REACTIONS,
         "bibtex": bibtex.entry(paper),
         "related": related.for_paper(paper),
         "submitted_by": submitter(paper),
