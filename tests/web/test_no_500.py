@@ -1,17 +1,23 @@
-"""No value a visitor controls makes the site answer 500: every route, every query parameter and
-every form field gets arbitrary text, Unicode digits, NUL bytes and newlines (Hypothesis), signed
-in and not, on SQLite and PostgreSQL. The API's schema is fuzzed by test_api_fuzz.py as well.
+"""No value a visitor controls makes the site answer 500: every route, and every query parameter
+and form field it reads, gets arbitrary text, Unicode digits, NUL bytes and newlines, signed in
+and not, on SQLite and PostgreSQL; Hypothesis sends any parameter to any route. The API's schema
+is fuzzed by test_api_fuzz.py as well.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
+import sys
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+import django
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.urls import URLPattern, URLResolver
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
@@ -19,6 +25,7 @@ from hypothesis import strategies as st
 
 from paperroute import search
 from paperroute.community import authors, notify
+from paperroute.library import follows, shelf
 from paperroute.web import urls as site_urls
 from tests.community.helpers import add_paper, user
 
@@ -166,16 +173,28 @@ def site(db):
     comment = Comment.objects.create(paper=paper, author=reader, body="A comment to edit")
     # The reader is a verified author of the paper, so that its links form reaches validation.
     authors.approve(user("moderator", staff=True), authors.claim(reader, paper, 0))
+    collection = shelf.create_collection(reader, "Reading group", public=True)
+    shelf.add(reader, paper, collection)
     token = subscriber("fuzz@example.org").token
+
+    def the_comment() -> list[str]:
+        # The sweep deletes it through /comments/<id>/delete; the routes after that need it back.
+        Comment.objects.get_or_create(
+            pk=comment.pk, defaults={"paper": paper, "author": reader, "body": "Back"}
+        )
+        return [str(comment.pk)]
+
     valid = {
         "/papers/date/": ["2024-11-28"],
         "/papers/week/": ["2024-W48"],
         "/papers/month/": ["2024-11"],
         "/categories/": ["cs.CL"],
         "/authors/": ["Ada Lovelace"],
-        "/comments/": [str(comment.pk)],
+        "/comments/": the_comment,
+        "/collections/": [str(collection.pk), "atom"],
         "/subscription/": [token],
         "/account/replies/stop/": [notify.stop_token(reader)],
+        "/feeds/private/": lambda: [follows.feed_secret(reader)],  # /library/feed/rotate changes it
         "/feeds/": ["search", "xml"],
     }
     return reader, valid
@@ -183,7 +202,7 @@ def site(db):
 
 def _valid_path(route: str, valid: dict) -> str:
     slots = next((v for prefix, v in valid.items() if route.startswith(prefix)), ["2411.00701"] * 2)
-    return _path(route, slots, keep_slashes=True)
+    return _path(route, slots() if callable(slots) else slots, keep_slashes=True)
 
 
 def _path(template: str, slots: list[str], keep_slashes: bool) -> str:
@@ -205,19 +224,68 @@ def _answer(client, method: str, url: str, form: dict | None = None, multipart: 
     )
 
 
+# What a view reads from request.GET or request.POST, found by watching it answer: looking a key
+# up, or "*" for reading them all. Django's own code does not count (building the dictionaries,
+# copying them, a sign-in redirect building its own query string), its callers do. Nor does
+# _has_nul, the middleware that turns away any NUL byte before a view runs by reading every
+# form field of every request.
+_LOOKUPS = ("get", "getlist", "__getitem__", "__contains__")
+_WHOLE = ("items", "lists", "values", "keys", "__iter__", "dict", "copy", "urlencode")
+_GENERIC = {"_has_nul"}
+_DJANGO = str(Path(django.__file__).parent)
+
+
+@contextlib.contextmanager
+def reading():
+    """The set of keys read from any QueryDict while the block runs ("*": all of them)."""
+    seen: set[str] = set()
+
+    def watch(name: str, whole: bool):
+        original = getattr(QueryDict, name)
+
+        @functools.wraps(original)
+        def watched(self, *args, **kwargs):
+            caller = sys._getframe(1).f_code
+            if caller.co_name not in _GENERIC and not caller.co_filename.startswith(_DJANGO):
+                seen.add("*" if whole else str(args[0]) if args else "*")
+            return original(self, *args, **kwargs)
+
+        return original, watched
+
+    patches = {name: watch(name, name in _WHOLE) for name in (*_LOOKUPS, *_WHOLE)}
+    for name, (_, watched) in patches.items():
+        setattr(QueryDict, name, watched)
+    try:
+        yield seen
+    finally:
+        for name, (original, _) in patches.items():
+            setattr(QueryDict, name, original)
+
+
+def swept(read: set[str], known: list[str]) -> list[str]:
+    """The names a route's sweep sends: those its view read (all it might, for "*"), and one it
+    did not, for whatever reads the raw query string or body (the page cache's key, for one)."""
+    if "*" in read:
+        return [*known, *sorted(read - set(known) - {"*"})]
+    return [*sorted(read), next(name for name in known if name not in read)]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, settings):
-    """The sweep: each path slot, query parameter and form field of each route gets each nasty
-    value in turn, the others valid, as an anonymous visitor and as a signed-in reader."""
+    """The sweep: each path slot of each route gets each tricky value, and each query parameter
+    and form field the route's view reads gets each nasty value in turn, as an anonymous visitor
+    and as a signed-in reader. Sending a parameter no code reads would test nothing more: which
+    ones a view reads is watched as it answers the route with none (its reads can depend on the
+    other parameters only, and those are absent here too), and one unread name goes with them."""
     settings.CONFIG = settings.CONFIG.replace(
         bounce_webhook="s3cret", rate_comments="10000/hour", rate_votes="10000/hour"
     )
     reader, valid = site
     failures = []
-    # SQLite's pass sends everything (55,000 requests). PostgreSQL's repeats what depends on the
-    # database: every path value, and the values an engine may store or compare differently
-    # (NUL bytes, integers past 64 bits, text past a column's length, negatives in positive-only
-    # columns), as a signed-in reader, whose pages run every query an anonymous visitor's do.
+    # PostgreSQL's pass repeats what depends on the database: every path value, and the values
+    # an engine may store or compare differently (NUL bytes, integers past 64 bits, text past a
+    # column's length, negatives in positive-only columns), as a signed-in reader, whose pages
+    # run every query an anonymous visitor's do.
     postgres = connection.vendor == "postgresql"
     nasty = [v for v in NASTY if v in ENGINE_NASTY] if postgres else NASTY
     for signed_in in (True,) if postgres else (False, True):
@@ -226,18 +294,41 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
             client.force_login(reader)
         for route in ROUTES:
             base = _valid_path(route, valid)
+            with reading() as query:
+                _answer(client, "GET", base)
+            with reading() as form:
+                _answer(client, "POST", base, {})
+            if signed_in and route == "/account/signout":
+                client.force_login(reader)
             requests = [("GET", _path(route, [value] * 2, False), None) for value in TRICKY]
             requests += [
-                ("GET", f"{base}?{urlencode({name: value})}", None) for name in QUERY for value in nasty
+                ("GET", f"{base}?{urlencode({name: value})}", None)
+                for name in swept(query, QUERY)
+                for value in nasty
             ]
-            requests += [("POST", base, {name: value}) for name in FORM for value in nasty]
-            for method, url, form in requests:
-                status = _answer(client, method, url, form).status_code
+            requests += [("POST", base, {name: value}) for name in swept(form, FORM) for value in nasty]
+            for method, url, fields in requests:
+                status = _answer(client, method, url, fields).status_code
                 if signed_in and route == "/account/signout":
                     client.force_login(reader)
                 if status >= 500:
-                    failures.append((method, url[:120], form and {k: v[:40] for k, v in form.items()}))
+                    failures.append((method, url[:120], fields and {k: v[:40] for k, v in fields.items()}))
     assert failures == []
+
+
+def test_the_sweep_watches_what_a_view_reads(rf):
+    """The watch behind the sweep's choice of parameters sees lookups, whole reads and `in`."""
+    request = rf.get("/?page=2&q=x")
+    with reading() as read:
+        request.GET.get("page")
+        _ = "cat" in request.GET
+    assert read == {"page", "cat"}
+    with reading() as read:
+        request.GET.copy()
+    assert read == {"*"}
+    assert request.GET.get("q") == "x"  # and the dictionaries work as before afterwards
+    assert swept({"page"}, QUERY) == ["page", "q"]
+    assert swept({"*", "cursor"}, QUERY) == [*QUERY, "cursor"]
 
 
 request_shape = dict(
