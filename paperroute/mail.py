@@ -45,11 +45,11 @@ def email_settings(smtp_url: str, from_email: str, timeout: float = 30) -> dict[
     return settings
 
 
-def send(to: str, subject: str, text: str, html: str = "") -> None:
+def send(to: str, subject: str, text: str, html: str = "", headers: dict[str, str] | None = None) -> None:
     """Send one message to one address with the configured backend."""
     from django.core.mail import EmailMultiAlternatives
 
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers)
     if html:
         message.attach_alternative(html, "text/html")
     message.send()

@@ -97,6 +97,9 @@ def _notify(reply_pk: int, today: date | None = None) -> bool:
             f"New reply to your comment on “{title[:120]}”",
             render_to_string("email/reply.txt", context),
             render_to_string("email/reply.html", context),
+            # Mail clients show an unsubscribe button for it (RFC 2369); the page it opens asks
+            # before it stops anything, as the link in the text does.
+            headers={"List-Unsubscribe": f"<{context['stop_url']}>"},
         )
     except OSError:  # smtplib's errors included
         # The reply itself is stored; a later one today may try again.

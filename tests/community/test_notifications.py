@@ -112,8 +112,10 @@ def test_the_stop_link_in_the_mail_works_without_signing_in(
 ):
     paper, top = thread
     _reply(user("bob"), top, "Hello.", django_capture_on_commit_callbacks)
-    text = mailbox.text(mailbox.wait_for("alice@example.org"))
+    message = mailbox.wait_for("alice@example.org")
+    text = mailbox.text(message)
     link = re.search(r"https?://\S+/account/replies/stop/\S+", text).group(0)
+    assert message["List-Unsubscribe"].strip() == f"<{link}>"  # the mail client's button: the same page
     path = link[link.index("/account/") :]
     stranger = Client(enforce_csrf_checks=True)
     page = stranger.get(path)
