@@ -1,11 +1,23 @@
 """Every page route of the site, in one place."""
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
-from paperroute.web import feeds, health, markdown_page, mcp_server, metrics
+from paperroute.web import feeds, health, markdown_page, metrics
 from paperroute.web.api import api
 from paperroute.web.views import account, library, library_import, listings, paper, search, submit
 from paperroute.web.views import subscribe as digest_views
+
+
+@csrf_exempt
+def mcp(request: HttpRequest) -> HttpResponse:
+    """/mcp, importing the MCP SDK (two seconds) at its first request, not in every process that
+    loads the URLs: the worker, each command that reverses one, each digest sender."""
+    from paperroute.web import mcp_server
+
+    return mcp_server.endpoint(request)
+
 
 urlpatterns = [
     path("", listings.home, name="home"),
@@ -66,7 +78,7 @@ urlpatterns = [
     path("hooks/bounce", digest_views.bounce_webhook, name="bounce_webhook"),
     re_path(r"^feeds/(?P<kind>[a-z]+)\.(?P<fmt>[a-z]+)$", feeds.feed, name="feed"),
     path("api/", api.urls),
-    path("mcp", mcp_server.endpoint, name="mcp"),
+    path("mcp", mcp, name="mcp"),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics_page, name="metrics"),
 ]
