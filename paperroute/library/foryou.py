@@ -100,6 +100,10 @@ class Pool:
         self.vectors, self.embedded = search.paper_matrix(self.ids)
         self.row = {int(pid): i for i, pid in enumerate(self.embedded)}
         self.centred = recommend.centre(self.vectors) if len(self.embedded) else None
+        # Each saved or dismissed paper's vector and similarities to the candidates (None: not
+        # embedded), kept for the next reader: in a digest run thousands of readers are ranked
+        # and their libraries overlap, so most rows are reused.
+        self._known: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
         self._authors: dict[str, list[int]] | None = None
         self._categories: list[tuple[int, str]] | None = None
         self._titles: dict[int, str] = {}
@@ -136,6 +140,37 @@ class Pool:
                 found.setdefault(pid, code)
         return found
 
+    def signal_rows(self, paper_ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(unit vectors, ids, similarities to the candidates (k, n) or None) of the embedded
+        papers among `paper_ids`, in their order: search.paper_matrix and recommend.similarities,
+        each paper's rows computed once per pool."""
+        from paperroute import search
+
+        new = [pid for pid in dict.fromkeys(paper_ids) if pid not in self._known]
+        if new:
+            if len(self._known) + len(new) > self._kept_rows():
+                self._known.clear()  # a bound on memory; the readers after this refill it
+            vectors, ids = search.paper_matrix(new)
+            sims = np.zeros((len(ids), 0), np.float32)  # no candidate is embedded: none to compare
+            if self.centred is not None and len(ids):
+                sims = recommend.similarities(vectors, self.centred)
+            self._known.update(dict.fromkeys(new))
+            for i, pid in enumerate(ids.tolist()):
+                self._known[pid] = (vectors[i], sims[i])
+        rows = [(pid, row) for pid in paper_ids if (row := self._known.get(pid)) is not None]
+        if not rows:
+            dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
+            return np.zeros((0, dim), np.float32), np.zeros(0, np.int64), None
+        vectors = np.stack([vector for _, (vector, _) in rows])
+        ids = np.asarray([pid for pid, _ in rows], np.int64)
+        if self.centred is None:
+            return vectors, ids, None
+        return vectors, ids, np.stack([sims for _, (_, sims) in rows])
+
+    def _kept_rows(self) -> int:
+        """How many papers' rows to keep: 64 MB of them (about 17,000 for a day of arXiv)."""
+        return max(1000, (64 << 20) // (4 * (len(self.embedded) + 384)))
+
     def titles(self, paper_ids: set[int]) -> dict[int, str]:
         """The titles of some papers (saved ones, to name in reasons), kept for the next reader."""
         missing = paper_ids - self._titles.keys()
@@ -154,8 +189,6 @@ def rank(
     """The candidates (paper ids, or a Pool of them) the reader has not dismissed, saved or
     upvoted, best first, each with why. Candidates not embedded yet can still be picked through
     a followed author or category; the rest wait until the index has them."""
-    from paperroute import search
-
     signals = signals if signals is not None else signals_of(user)
     if signals.empty:
         return []
@@ -166,13 +199,21 @@ def rank(
     # Not what they said no to, nor what they already keep or upvoted: that is not news.
     known = set(signals.negatives) | set(signals.positives)
 
-    positives, positive_ids = search.paper_matrix(signals.positives)
+    positives, positive_ids, positive_sims = pool.signal_rows(signals.positives)
     topics = _topic_vectors(following.topics)
     scores = np.zeros(len(pool.embedded), np.float32)
     nearest = topic = np.full(len(pool.embedded), -1)
     if len(pool.embedded) and (len(positives) or topics is not None):
-        negatives, _ = search.paper_matrix(signals.negatives)
-        scored = recommend.score(pool.vectors, positives, negatives, topics, centred=pool.centred)
+        negatives, _, negative_sims = pool.signal_rows(signals.negatives)
+        scored = recommend.score(
+            pool.vectors,
+            positives,
+            negatives,
+            topics,
+            centred=pool.centred,
+            positive_sims=positive_sims,
+            negative_sims=negative_sims,
+        )
         scores, nearest, topic = scored.scores, scored.nearest, scored.topic
     if in_category:
         rows = [pool.row[pid] for pid in in_category if pid in pool.row]

@@ -67,6 +67,14 @@ def centre(candidates, params: Params = PARAMS) -> Centred:
     return Centred(mu, _unit(c - mu))
 
 
+def similarities(papers: np.ndarray, centred: Centred) -> np.ndarray:
+    """(k, n): the centred cosine of each of k papers (saved or dismissed) to each candidate.
+
+    What score() computes for one reader's papers, for a caller that keeps the rows of papers
+    many readers share (a digest run: libraries overlap)."""
+    return _unit(np.asarray(papers, np.float32) - centred.mean) @ centred.rows.T
+
+
 def score(
     candidates,
     positives,
@@ -74,9 +82,13 @@ def score(
     topics=None,
     params: Params = PARAMS,
     centred: Centred | None = None,
+    positive_sims: np.ndarray | None = None,
+    negative_sims: np.ndarray | None = None,
 ) -> Scored:
     """Score candidate papers for one reader; all inputs are unit rows of one embedding space.
-    `centred` is centre(candidates, params), for a caller that scores them for many readers."""
+    `centred` is centre(candidates, params), and `positive_sims` and `negative_sims` are
+    similarities(positives, centred) and similarities(negatives, centred), for a caller that
+    scores the same candidates for many readers."""
     c = np.asarray(candidates, np.float32)
     n = len(c)
     dim = c.shape[1] if c.ndim == 2 else 0
@@ -91,11 +103,13 @@ def score(
     s = np.zeros(n, np.float32)
     if len(p):
         pc = _unit(p - mu)
-        sims = cc @ pc.T
+        sims = cc @ pc.T if positive_sims is None else positive_sims.T
         nearest = sims.argmax(axis=1)
         closest = sims[np.arange(n), nearest]
+        # The cosine to the saved papers' centroid: cc @ unit(m) = mean of sims / |m|.
+        centroid = sims.mean(axis=1) / max(float(np.linalg.norm(pc.mean(axis=0))), 1e-12)
         w = params.centroid_weight
-        s = w * (cc @ _unit(pc.mean(axis=0))) + (1 - w) * closest
+        s = w * centroid + (1 - w) * closest
     if len(t):
         # Topics are query embeddings, compared uncentred as search compares them.
         tsims = c @ t.T
@@ -106,7 +120,7 @@ def score(
         # Only a paper really close to a dismissed one is pushed down: a flat penalty on every
         # candidate's cosine to random dismissals is noise that cost 0.05 nDCG@10 at k=3 on
         # SciFact, while this one costs nothing there.
-        disliked = (cc @ _unit(neg - mu).T).max(axis=1)
+        disliked = (cc @ _unit(neg - mu).T if negative_sims is None else negative_sims.T).max(axis=1)
         s = s - params.negative_weight * np.maximum(disliked - params.negative_floor, 0)
 
     depth = min(params.depth, n)

@@ -121,3 +121,30 @@ def test_rank_is_the_best_first_order_of_the_scores():
     scores = score(candidates, saved).scores
     top = rank(candidates, saved, limit=20)
     assert top.tolist() == np.argsort(-scores, kind="stable")[:20].tolist()
+
+
+def test_similarities_kept_for_many_readers_rank_exactly_as_computing_them_each_time():
+    """A digest run computes each saved paper's similarities once and shares them (Pool)."""
+    from paperroute.library.recommend import centre, similarities
+
+    rng = np.random.default_rng(7)
+    candidates = unit(rng.standard_normal((300, DIM)))
+    library = unit(rng.standard_normal((200, DIM)))
+    centred = centre(candidates)
+    kept = similarities(library, centred)  # every library paper's row, once
+    for _reader in range(20):
+        saved = rng.choice(200, size=int(rng.integers(1, 30)), replace=False)
+        dismissed = rng.choice(200, size=int(rng.integers(0, 4)), replace=False)
+        topics = unit(rng.standard_normal((int(rng.integers(0, 3)), DIM)))
+        alone = score(candidates, library[saved], library[dismissed], topics)
+        shared = score(
+            candidates,
+            library[saved],
+            library[dismissed],
+            topics,
+            centred=centred,
+            positive_sims=kept[saved],
+            negative_sims=kept[dismissed],
+        )
+        np.testing.assert_allclose(shared.scores, alone.scores, atol=1e-5)
+        assert (shared.nearest == alone.nearest).all() and (shared.topic == alone.topic).all()
