@@ -1,7 +1,8 @@
-"""Run the whole suite on SQLite, then again on PostgreSQL when one is reachable.
+"""Run the whole suite on SQLite, and at the same time on PostgreSQL when one is reachable.
 
 PAPERROUTE_TEST_DATABASE_URL names the PostgreSQL server (default: one on 127.0.0.1:5432).
 PAPERROUTE_REQUIRE_POSTGRES=1 turns "PostgreSQL skipped" into a failure, as CI wants.
+PAPERROUTE_TEST_SERIAL=1 runs the PostgreSQL pass after the SQLite one instead.
 Extra arguments go to pytest.
 """
 
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,22 +78,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_pytest(label: str, env_extra: dict[str, str], args: list[str]) -> int:
+def start_pytest(label: str, env_extra: dict[str, str], args: list[str], output=None) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(env_extra)
     print(f"\n=== {label} ===", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env, stdout=output, stderr=output
+    )
+
+
+def follow(process: subprocess.Popen, log: Path) -> int:
+    """Copy a pass's output to ours, what it wrote so far and then as it writes, until it ends."""
+    with open(log, "rb") as source:
+        while True:
+            ended = process.poll() is not None
+            chunk = source.read()
+            if chunk:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            if ended and not chunk:
+                return process.returncode
+            if not chunk:
+                time.sleep(0.5)
 
 
 def main() -> int:
     args = sys.argv[1:]
     results: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="paperroute-test-") as data_dir:
-        sqlite_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "sqlite"), "PAPERROUTE_DATABASE_URL": ""}
-        code = run_pytest("SQLite", sqlite_env, args)
-        results.append(("SQLite", "passed" if code == 0 else f"FAILED (exit {code})"))
-
         url, why = find_postgres()
+        postgres = None
         if url:
             drop_stale_test_databases(url)
             pg_env = {
@@ -99,7 +115,29 @@ def main() -> int:
                 "PAPERROUTE_DATABASE_URL": url,
                 "PAPERROUTE_TEST_DB_ONLY": "1",
             }
-            pg_code = run_pytest(f"PostgreSQL ({url})", pg_env, args)
+            # The two passes run at once unless asked not to: a pass keeps one of two cores
+            # busy on average, waiting the rest of the time on servers, browsers and
+            # subprocesses starting. PostgreSQL's output is shown when SQLite's has ended.
+            if not _truthy("PAPERROUTE_TEST_SERIAL"):
+                pg_log = Path(data_dir) / "postgres.log"
+                with open(pg_log, "wb") as output:
+                    postgres = start_pytest(f"PostgreSQL ({url}), started", pg_env, args, output)
+        sqlite_env = {"PAPERROUTE_DATA_DIR": str(Path(data_dir) / "sqlite"), "PAPERROUTE_DATABASE_URL": ""}
+        try:
+            code = start_pytest("SQLite", sqlite_env, args).wait()
+        except BaseException:  # Ctrl-C: the other pass goes too
+            if postgres is not None:
+                postgres.terminate()
+                postgres.wait()
+            raise
+        results.append(("SQLite", "passed" if code == 0 else f"FAILED (exit {code})"))
+
+        if url:
+            if postgres is not None:
+                print(f"\n=== PostgreSQL ({url}) ===", flush=True)
+                pg_code = follow(postgres, pg_log)
+            else:
+                pg_code = start_pytest(f"PostgreSQL ({url})", pg_env, args).wait()
             results.append(("PostgreSQL", "passed" if pg_code == 0 else f"FAILED (exit {pg_code})"))
         elif _truthy("PAPERROUTE_REQUIRE_POSTGRES"):
             results.append(("PostgreSQL", f"FAILED: required but unreachable ({why})"))

@@ -72,6 +72,8 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
     page.get_by_text("Reply", exact=True).click()
     page.get_by_label("Reply to alice").fill("Yes: see the *appendix*.")
     page.get_by_role("button", name="Post reply").click()
+    # A click returns once the form is sent; wait for the page it leads to before asking the database.
+    page.locator("article.comment-reply em", has_text="appendix").wait_for()
     reply = Comment.objects.get(author=reader)
     assert reply.parent is not None and page.locator(f"#comment-{reply.pk} em").inner_text() == "appendix"
 
@@ -87,7 +89,7 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
     page.get_by_text("Are you an author? Claim authorship").click()
     page.get_by_label("This is me:").select_option(label="José Muñoz")
     page.get_by_role("button", name="Claim authorship").click()
-    assert "your claim is pending" in page.locator("#authors").inner_text()
+    page.locator("#authors", has_text="your claim is pending").wait_for()
     assert AuthorClaim.objects.get().status == "pending"
 
     # A moderator approves it in the admin.
@@ -96,7 +98,7 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
     admin.locator("input[name=_selected_action]").first.check()
     admin.locator("select[name=action]").select_option("approve")
     admin.get_by_role("button", name="Go").click()
-    assert "1 claim(s) approved" in admin.content()
+    admin.get_by_text("1 claim(s) approved").wait_for()
     assert AuthorClaim.objects.get().status == "approved"
 
     found = []

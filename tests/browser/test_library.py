@@ -110,4 +110,5 @@ def test_save_collect_hide_import_and_for_you(site, browser, tmp_path):
     assert "Read 4 entries from the BibTeX" in summary and "3 entries matched papers here" in summary, summary
     assert "1 entry matched nothing here" in summary, summary
     page.get_by_role("link", name=re.compile("^Open Reading group")).click()
+    page.get_by_role("heading", name="Reading group", exact=True).wait_for()  # the new page, not the old
     assert page.locator(".card").count() == 4  # the saved paper and the three imported
