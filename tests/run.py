@@ -83,7 +83,12 @@ def start_pytest(label: str, env_extra: dict[str, str], args: list[str], output=
     env.update(env_extra)
     print(f"\n=== {label} ===", flush=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env, stdout=output, stderr=output
+        # The slowest tests are named at the end of each pass, to keep the suite within its budget.
+        [sys.executable, "-m", "pytest", "--durations=25", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=output,
     )
 
 

@@ -16,7 +16,7 @@ from paperroute.search.models import ThemeSet
 from tests.browser.conftest import LiveServer
 from tests.community.helpers import add_paper, user
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.markup]
 DAY = date(2024, 11, 28)
 LONG_URL = "https://example.org/" + "a-very-long-path-segment/" * 12 + "index.html?with=query&and=more"
 
