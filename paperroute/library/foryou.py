@@ -100,6 +100,7 @@ class Pool:
         self.vectors, self.embedded = search.paper_matrix(self.ids)
         self.row = {int(pid): i for i, pid in enumerate(self.embedded)}
         self.centred = recommend.centre(self.vectors) if len(self.embedded) else None
+        self.dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
         # Each saved or dismissed paper's vector and similarities to the candidates (None: not
         # embedded), kept for the next reader: in a digest run thousands of readers are ranked
         # and their libraries overlap, so most rows are reused.
@@ -159,8 +160,7 @@ class Pool:
                 self._known[pid] = (vectors[i], sims[i])
         rows = [(pid, row) for pid in paper_ids if (row := self._known.get(pid)) is not None]
         if not rows:
-            dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
-            return np.zeros((0, dim), np.float32), np.zeros(0, np.int64), None
+            return np.zeros((0, self.dim), np.float32), np.zeros(0, np.int64), None
         vectors = np.stack([vector for _, (vector, _) in rows])
         ids = np.asarray([pid for pid, _ in rows], np.int64)
         if self.centred is None:
@@ -170,7 +170,7 @@ class Pool:
     def _kept_rows(self) -> int:
         """How many papers' rows to keep: 64 MB of them (about 7,000 papers against a day of all
         arXiv, 2,000 candidates; 12,000 against the demo's day of 926)."""
-        return max(1000, (64 << 20) // (4 * (len(self.embedded) + 384)))
+        return max(1000, (64 << 20) // max(1, 4 * (len(self.embedded) + self.dim)))
 
     def titles(self, paper_ids: set[int]) -> dict[int, str]:
         """The titles of some papers (saved ones, to name in reasons), kept for the next reader."""
