@@ -108,10 +108,12 @@ class VectorStore:
         self.version = state.get("version", 0)
         self.code_ids = {code: i for i, code in enumerate(self.codes)}
         if self.rows:
-            self.pid = np.load(self.path / "row_pid.npy")[: self.rows]
-            self.day = np.load(self.path / "row_day.npy")[: self.rows]
-            self.cats = np.load(self.path / "row_cats.npy")[: self.rows]
-            self.alive = np.load(self.path / "row_alive.npy")[: self.rows]
+            # Mapped, like the vectors and the graph: every process on the host shares their
+            # pages. A writer replaces these files whole (_atomic_save), never writes into them.
+            self.pid = np.load(self.path / "row_pid.npy", mmap_mode="r")[: self.rows]
+            self.day = np.load(self.path / "row_day.npy", mmap_mode="r")[: self.rows]
+            self.cats = np.load(self.path / "row_cats.npy", mmap_mode="r")[: self.rows]
+            self.alive = np.load(self.path / "row_alive.npy", mmap_mode="r")[: self.rows]
             self.vectors: np.ndarray = np.memmap(
                 self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(self.rows, DIM)
             )
