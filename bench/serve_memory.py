@@ -1,7 +1,7 @@
 """Memory and latency of `paperroute serve` with several web processes, over HTTP.
 
 For each web-process count W, the real server (`paperroute serve --workers W --no-worker`) is
-started over a synthetic catalogue; every web process is warmed (model loaded, index open),
+started over a synthetic catalogue; every web process is warmed (index open),
 then hybrid searches (bench/synth_papers.py's query mix: topic words, phrases, category and year
 filters) are sent over HTTP by 8 concurrent clients, one fresh connection a request. Reported:
 p50 and p99 of the requests, and the sum of PSS (/proc/PID/smaps_rollup, which counts a page
@@ -9,13 +9,16 @@ shared by n processes as 1/n in each) over every server process, master included
 the queries; each as a ratio to W=1 measured in the same run.
 
 `--graph copy` starts the server with the HNSW graph read into each process's memory, as
-paperroute did before it memory-mapped it (for the comparison; the server itself always maps).
+paperroute did before it memory-mapped it, and `--embedder own` with each web process loading
+the embedding model, as before the host's query service (for the comparisons; the server itself
+always maps and shares).
 
 The catalogue and index are made by bench/search_latency.py's load and build phases and kept in
 --workdir for the next run with the same --papers.
 
 Usage: bench/serve_memory.py [--papers 100000] [--web-processes 1,4,8] [--queries 400]
-                             [--clients 8] [--graph mmap|copy] [--workdir DIR] [--json]
+                             [--clients 8] [--graph mmap|copy] [--embedder shared|own]
+                             [--workdir DIR] [--json]
 """
 
 from __future__ import annotations
@@ -38,12 +41,26 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# The server, started with the graph read into memory instead of mapped: the module's flag is
-# set before gunicorn forks, so every web process inherits it.
-COPY_GRAPH = (
-    "import sys; import paperroute.search.vectorstore as v; v.MMAP = 0; "
-    "from paperroute.cli import main; sys.argv[0] = 'paperroute'; raise SystemExit(main())"
-)
+# The server started as before the one-copy changes, for the comparison: with the graph read
+# into memory instead of mapped, or with each web process loading the embedding model instead of
+# asking the host's query service. The modules are changed before gunicorn forks, so every web
+# process inherits the change.
+PATCHES = {
+    "graph=copy": "import paperroute.search.vectorstore as v; v.MMAP = 0",
+    "embedder=own": (
+        "import paperroute.search.queryserver as q, paperroute.server as s; "
+        "q.remote = lambda local: None; "
+        "s.QueryService.start = s.QueryService.wait_ready = lambda self: None"
+    ),
+}
+MAIN = "from paperroute.cli import main; sys.argv[0] = 'paperroute'; raise SystemExit(main())"
+
+
+def _server_command(graph: str, embedder: str) -> list[str]:
+    patches = [PATCHES[name] for name in (f"graph={graph}", f"embedder={embedder}") if name in PATCHES]
+    if not patches:
+        return [sys.executable, "-m", "paperroute"]
+    return [sys.executable, "-c", "; ".join(["import sys", *patches, MAIN])]
 
 
 def _env(workdir: Path) -> dict[str, str]:
@@ -132,7 +149,7 @@ def _request(port: int, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph: str) -> dict:
+def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph: str, embedder: str) -> dict:
     """Start the server with `processes` web processes, warm it, time the queries, read PSS."""
     from paperroute.search.index import current_generation, root_dir
 
@@ -140,8 +157,7 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
     vectors_file = str(generation / "vectors" / "vectors.f16")
     port = _free_port()
     command = [
-        sys.executable,
-        *(["-c", COPY_GRAPH] if graph == "copy" else ["-m", "paperroute"]),
+        *_server_command(graph, embedder),
         "serve",
         "--port",
         str(port),
@@ -161,7 +177,12 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"serve_memory: the server did not start (see {log.name})") from None
                 time.sleep(0.5)
-        web = [pid for pid in _processes(server.pid) if pid != server.pid]
+        # The web processes: all but the master and the query service (`python -m paperroute.server`).
+        web = [
+            pid
+            for pid in _processes(server.pid)
+            if pid != server.pid and b"paperroute.server" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
         # Warm every web process (model loaded, index open), as a server is after its first
         # minutes: concurrent requests until each has searched, then a round of the queries.
         with ThreadPoolExecutor(max_workers=max(clients, 2 * processes)) as pool:
@@ -204,10 +225,11 @@ def report(results: dict) -> str:
     runs = results["runs"]
     one = next((r for r in runs if r["web_processes"] == 1), runs[0])
     lines = [
-        f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}: "
+        f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}, "
+        f"query service {results.get('embedder', 'shared')}: "
         f"hybrid search over HTTP, {runs[0]['queries']} queries from {runs[0]['clients']} concurrent "
         f"clients (a fresh connection each); memory read after the queries, summed over every "
-        f"server process (gunicorn master and web processes; --no-worker).",
+        f"server process (gunicorn master, web processes and query service; --no-worker).",
         "",
         "| web processes | p50 | p99 | queries/s | sum of PSS | of which anon / file "
         "| vs. 1 process | sum of RSS |",
@@ -245,6 +267,12 @@ def main() -> int:
         default="mmap",
         help="copy: read the graph into each process, as before (for comparison)",
     )
+    parser.add_argument(
+        "--embedder",
+        choices=("shared", "own"),
+        default="shared",
+        help="own: each web process loads the embedding model, as before (for comparison)",
+    )
     parser.add_argument("--workdir", help="keep the catalogue and index here (reused by later runs)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -262,8 +290,15 @@ def main() -> int:
     runs = []
     for count in counts:
         print(f"  {count} web process(es)...", file=sys.stderr, flush=True)
-        runs.append(measure(workdir, count, texts, args.clients, args.graph))
-    results = {"papers": args.papers, "graph": args.graph, "runs": runs, "load": load, "build": build}
+        runs.append(measure(workdir, count, texts, args.clients, args.graph, args.embedder))
+    results = {
+        "papers": args.papers,
+        "graph": args.graph,
+        "embedder": args.embedder,
+        "runs": runs,
+        "load": load,
+        "build": build,
+    }
     print(json.dumps(results) if args.json else report(results))
     return 0
 

@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser(
         "serve",
         help="run the production web server",
-        description="Run the production web server (gunicorn) and, unless "
-        "--no-worker, `paperroute worker` beside it.",
+        description="Run the production web server (gunicorn), one query service that its web "
+        "processes share (the embedding model and the spelling dictionary, loaded once per host), "
+        "and, unless --no-worker, `paperroute worker` beside them.",
     )
     _listen_arguments(serve)
     serve.add_argument(

@@ -14,6 +14,7 @@ FORMATS = ("text", "json")
 # these (serve, worker, ingest, index, digest, mail) rather than on module paths.
 COMPONENTS = {
     "paperroute.server": "serve",
+    "paperroute.search.queryserver": "serve",
     "paperroute.web": "serve",
     "paperroute.community": "serve",
     "paperroute.library": "serve",

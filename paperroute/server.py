@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import ipaddress
+import logging
+import os
+import secrets
+import shutil
 import socket
+import sys
+import tempfile
+import time
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+
+from paperroute.worker import ChildProcess
+
+log = logging.getLogger(__name__)
 
 
 def address_of(host: str, port: int) -> str:
@@ -44,13 +58,26 @@ class _Gunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        """The application, loaded once in the server before gunicorn forks the web processes
+        (preload_app): the code every web process runs is then in pages they share, not in a
+        copy each (about 30 MiB a process, BENCHMARKS.md)."""
+        from django.db import connections
+        from django.urls import get_resolver
+
         from paperroute.search import configure_threads
+        from paperroute.search import service as _search  # noqa: F401 (every search imports it)
         from paperroute.web.metrics import instrument
         from paperroute.wsgi import application
 
-        # Each web process, after gunicorn forked it: it only queries the search index.
+        # The web processes only query the search index: one BLAS and OpenMP thread each. (Set
+        # before the fork, which keeps it; no pool has started yet.)
         configure_threads("web")
-
+        get_resolver().url_patterns  # noqa: B018 (imports every view)
+        connections.close_all()  # a connection made so far must not be shared by the forks
+        # Keep the garbage collector off what was loaded, so that it does not write into (and so
+        # copy) the shared pages in each web process.
+        gc.collect()
+        gc.freeze()
         return instrument(application)
 
 
@@ -61,20 +88,87 @@ def _web_process_exited(server, worker) -> None:
 
 
 def serve(*, host: str, port: int, workers: int, worker: bool = False) -> None:
-    """Serve until interrupted; with `worker`, run `paperroute worker` beside the web processes."""
-    child = None
-    if worker:
-        from paperroute.worker import ChildWorker
+    """Serve until interrupted; with `worker`, run `paperroute worker` beside the web processes.
 
-        # Started before gunicorn forks: a child process of its own, so that the web processes
-        # never share its threads, and stopped when the server stops.
-        child = ChildWorker()
-        child.start()
+    The query service runs beside them too, one for the host: each web process asks it for its
+    queries' vectors and spelling corrections instead of loading the model and a dictionary
+    itself (paperroute.search.queryserver).
+    """
+    children: list[ChildProcess] = []
+    owner = os.getpid()
+    _return_freed_memory()
+    private = tempfile.mkdtemp(prefix="paperroute-")  # for the server's user alone
     try:
+        # Started before gunicorn forks: processes of their own, so that the web processes never
+        # share their threads, and stopped when the server stops.
+        service = QueryService(os.path.join(private, "query-service.sock"))
+        children.append(service)
+        service.start()
+        if worker:
+            from paperroute.worker import ChildWorker
+
+            children.append(ChildWorker())
+            children[-1].start()
+        service.wait_ready()
         _run_gunicorn(host, port, workers)
     finally:
-        if child is not None:
-            child.stop()
+        for child in children:
+            child.stop()  # in the server only: see ChildProcess
+        # A web process leaving unwinds this stack too, and must not take the socket with it.
+        if os.getpid() == owner:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+# glibc's malloc keeps what a process frees for reuse: in an arena per thread (gunicorn's threads
+# each had one), and, for large blocks, in the heap once the adaptive mmap threshold has grown.
+# A web process's searches allocate and free arrays of a few MB, so each process kept tens of MB
+# it no longer used. One arena and a fixed threshold of 256 KiB (larger blocks are mapped, and
+# unmapped when freed) took a web process from 74 to 43 MiB and the query service from 245 to
+# 175 MiB at 100k papers (BENCHMARKS.md). An operator's MALLOC_* environment takes precedence.
+MALLOC = {"MALLOC_ARENA_MAX": ("-8", "1"), "MALLOC_MMAP_THRESHOLD_": ("-3", str(256 * 1024))}
+
+
+def _return_freed_memory() -> None:
+    """The MALLOC settings above, for this process and the web processes it forks."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        for name, (option, value) in MALLOC.items():
+            if name not in os.environ:
+                libc.mallopt(int(option), int(value))
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+class QueryService(ChildProcess):
+    """The host's query service; its address and key reach the web processes by environment."""
+
+    name = "query service"
+    restart_seconds = 1.0
+
+    def __init__(self, address: str) -> None:
+        from paperroute.search import queryserver
+
+        key = secrets.token_hex(32)
+        env = {queryserver.SOCKET_ENV: address, queryserver.KEY_ENV: key}
+        # glibc reads these as the service starts (see MALLOC).
+        malloc = {name: value for name, (_, value) in MALLOC.items() if name not in os.environ}
+        super().__init__([sys.executable, "-m", "paperroute.server"], {**env, **malloc})
+        self.address = address
+        # gunicorn's web processes are forks of this one, and inherit its environment.
+        os.environ.update(env)
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        """Until the service listens (it loads the model first), so that the first searches need
+        not load it in each web process; they do if it never comes up."""
+        deadline = time.monotonic() + seconds
+        while not os.path.exists(self.address):
+            process = self.process
+            if time.monotonic() > deadline or (process is not None and process.poll() is not None):
+                log.warning("the query service is not listening; each web process does its work")
+                return
+            time.sleep(0.05)
 
 
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
@@ -89,6 +183,7 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
             "workers": workers,
             # Threads let a worker answer cached pages while another request waits on the database.
             "worker_class": "gthread",
+            "preload_app": True,
             "threads": 4,
             "accesslog": None,
             "errorlog": "-",
@@ -103,3 +198,30 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
             "keepalive": 5,
         }
     ).run()
+
+
+def run_query_service() -> int:
+    """The query service's process: `python -m paperroute.server`, as serve() starts it."""
+    from paperroute.cli import setup_django
+
+    setup_django()
+    from django.conf import settings
+
+    from paperroute.search import configure_threads, queryserver
+    from paperroute.search.embedder import Embedder
+    from paperroute.worker import die_with_server
+
+    die_with_server()
+    configure_threads("web")
+    address = os.environ[queryserver.SOCKET_ENV]
+    key = bytes.fromhex(os.environ[queryserver.KEY_ENV])
+    embedder = Embedder(threads=settings.CONFIG.embed_threads, batch_size=queryserver.MAX_TEXTS)
+    server = queryserver.QueryServer(address, key, embedder)
+    log.info("the query service listens on %s", address)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_query_service())

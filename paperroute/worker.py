@@ -251,29 +251,38 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     return 0
 
 
-# Set by ChildWorker for the worker it starts: the server's pid, whose death ends the worker.
+# Set by ChildProcess for the process it starts: the server's pid, whose death ends the child.
 PARENT_ENV = "PAPERROUTE_WORKER_PARENT"
 
 
-class ChildWorker:
-    """`paperroute worker` run beside the web server, restarted if it dies, and never outliving
-    the server: a worker left behind kept its database sessions open after the server stopped."""
+class ChildProcess:
+    """A command run beside the web server, restarted if it dies, and never outliving the
+    server: a worker left behind kept its database sessions open after the server stopped."""
 
-    def __init__(self) -> None:
+    name = "child"
+    restart_seconds = 10.0
+
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.env = env or {}
         self.process: subprocess.Popen | None = None
         # gunicorn forks the web processes from the server, and a web process that exits unwinds
         # the server's own stack, `finally: stop()` included. Only the server may stop the
-        # worker: in a fork, the locks the supervisor thread held are held forever, and waiting
+        # child: in a fork, the locks the supervisor thread held are held forever, and waiting
         # on them kept each web process alive until gunicorn killed it, 10 s after every stop.
         self.owner = os.getpid()
         self.stopping = threading.Event()
-        # Starting a worker and stopping the server must not interleave: a worker started just
+        # Starting a child and stopping the server must not interleave: a child started just
         # after stop() looked would run on with nobody to stop it.
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
+        self.thread = threading.Thread(target=self._supervise, name=f"{self.name}-supervisor", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+
+    def stopped_itself(self, code: int) -> bool:
+        """Whether an exit status means the child was asked to stop, and must stay stopped."""
+        return False
 
     def _supervise(self) -> None:
         while True:
@@ -281,17 +290,15 @@ class ChildWorker:
                 if self.stopping.is_set():
                     return
                 self.process = subprocess.Popen(
-                    [sys.executable, "-m", "paperroute", "worker"],
-                    env={**os.environ, PARENT_ENV: str(os.getpid())},
+                    self.command, env={**os.environ, **self.env, PARENT_ENV: str(os.getpid())}
                 )
             code = self.process.wait()
-            if self.stopping.is_set() or code == 0:
-                # 0 is a worker that was asked to stop (SIGTERM, Ctrl-C), as when the server is
-                # stopping; starting another then left it running after the server had gone.
-                # (gunicorn's arbiter reaps every child, so a lost status reads 0 too.)
+            if self.stopping.is_set() or self.stopped_itself(code):
                 return
-            log.error("the worker exited with status %s; restarting it in 10 s", code)
-            self.stopping.wait(10)
+            log.error(
+                "the %s exited with status %s; restarting it in %g s", self.name, code, self.restart_seconds
+            )
+            self.stopping.wait(self.restart_seconds)
 
     def stop(self) -> None:
         if os.getpid() != self.owner:
@@ -308,8 +315,23 @@ class ChildWorker:
                 process.wait()
 
 
+class ChildWorker(ChildProcess):
+    """`paperroute worker` beside the web server."""
+
+    name = "worker"
+
+    def __init__(self) -> None:
+        super().__init__([sys.executable, "-m", "paperroute", "worker"])
+
+    def stopped_itself(self, code: int) -> bool:
+        # 0 is a worker that was asked to stop (SIGTERM, Ctrl-C), as when the server is
+        # stopping; starting another then left it running after the server had gone.
+        # (gunicorn's arbiter reaps every child, so a lost status reads 0 too.)
+        return code == 0
+
+
 def die_with_server() -> None:
-    """In a worker started by ChildWorker: have the kernel end it if the server dies without
+    """In a child started by ChildProcess: have the kernel end it if the server dies without
     stopping it (SIGKILL, a crash), as PR_SET_PDEATHSIG does on Linux."""
     parent = os.environ.get(PARENT_ENV, "")
     if not parent.isdigit() or not sys.platform.startswith("linux"):

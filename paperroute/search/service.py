@@ -119,6 +119,19 @@ def _embedder():
     return shared(threads=config.embed_threads, batch_size=config.embed_batch)
 
 
+def _query_service():
+    """The host's query service (one model and one spelling dictionary for every web process),
+    when `paperroute serve` started this process beside one."""
+    from paperroute.search import queryserver
+
+    return queryserver.remote(_embedder)
+
+
+def _query_embedder():
+    """What embeds queries: the host's query service, else the model in this process."""
+    return _query_service() or _embedder()
+
+
 def model_id() -> str:
     from paperroute.search.embedder import model_id as current
 
@@ -265,7 +278,7 @@ def _retrieve(
     if mode == "lexical" or wordless:
         hits, total = lexical.search(parsed, filters, depth, every_word=keywords)
         return hits, total, True
-    vector = _embedder().embed_queries([parsed.text])[0]
+    vector = _query_embedder().embed_queries([parsed.text])[0]
     width = depth if mode == "semantic" else max(depth, FUSION.depth)
     dense, available = _semantic(index, parsed, filters, width, vector)
     if mode == "semantic":
@@ -508,13 +521,22 @@ def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery, fi
 def _corrected(index: SearchIndex, query: str, parsed: ParsedQuery) -> str:
     """The query with each word that no paper contains replaced by its likeliest correction;
     "" unless every such word has one."""
-    if index.speller is None:
+    if index.speller is None or index.generation is None:
         return ""
+    unknown = [
+        word
+        for word in dict.fromkeys(index.lexical.scoring_words(parsed))
+        if word.isalpha() and not index.lexical.papers_with(word)
+    ]
+    if not unknown:
+        return ""
+    client = _query_service()
+    if client is not None:
+        corrections = client.correct(index.generation, unknown, index.speller)
+    else:
+        corrections = [index.speller.correct(word) for word in unknown]
     fixed = query
-    for word in dict.fromkeys(w for w in index.lexical.scoring_words(parsed)):
-        if not word.isalpha() or index.lexical.papers_with(word):
-            continue
-        better = index.speller.correct(word)
+    for word, better in zip(unknown, corrections):
         if not (better and index.lexical.papers_with(better)):
             return ""  # a word that cannot be corrected: nonsense stays nonsense, not half-words
         # Whole words only, and never inside a filter (author:name).
@@ -577,7 +599,7 @@ def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
 
 def embed_texts(texts: list[str]) -> np.ndarray:
     """Query vectors for short texts (followed topics), by the index's model."""
-    return np.asarray(_embedder().embed_queries(list(texts)), dtype=np.float32)
+    return np.asarray(_query_embedder().embed_queries(list(texts)), dtype=np.float32)
 
 
 def related(key: str, *, limit: int = 5) -> list[Hit]:

@@ -3,7 +3,8 @@
 The indexer counts the words of every title and abstract it indexes and keeps those seen at
 least twice in the index generation (words.tsv). A reader builds a SymSpell dictionary from the
 most frequent of them the first time a query holds a word no paper contains, so the memory
-(about 60 MB for 60,000 words) is spent only by processes that meet a typo.
+(about 60 MB for 60,000 words) is spent only by processes that meet a typo: under `paperroute
+serve`, by the host's query service alone (paperroute.search.queryserver).
 """
 
 from __future__ import annotations

@@ -143,7 +143,11 @@ def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env,
         assert server.poll() is None, "the server exited"
         commands = {pid: command_line(pid) for pid in children(server.pid)}
         workers = [pid for pid, command in commands.items() if "paperroute worker" in command]
-        web = [pid for pid, command in commands.items() if command and "paperroute worker" not in command]
+        web = [
+            pid
+            for pid, command in commands.items()
+            if command and "paperroute worker" not in command and "paperroute.server" not in command
+        ]
         return [workers] if web and len(workers) == expected else []
 
     try:

@@ -165,9 +165,18 @@ def test_a_graph_newer_than_the_state_is_searched_safely_and_made_again(tmp_path
 # -- the real server -----------------------------------------------------------------------
 
 
+def _is_query_embedder(pid: int) -> bool:
+    return b"paperroute.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
 def _web_processes(server: subprocess.Popen) -> list[int]:
-    """gunicorn's web processes: the children of `paperroute serve` (run with --no-worker)."""
-    return children(server.pid)
+    """gunicorn's web processes: the children of `paperroute serve` (run with --no-worker) but
+    the query service."""
+    return [pid for pid in children(server.pid) if not _is_query_embedder(pid)]
+
+
+def _loaded_the_model(pid: int) -> bool:
+    return "onnxruntime" in Path(f"/proc/{pid}/maps").read_text()
 
 
 def _vector_mappings(pid: int, vectors_file: Path) -> set[int]:
@@ -255,6 +264,11 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
             port, web, lambda pid: bool(_vector_mappings(pid, vectors_file)), time.monotonic() + 60
         )
         assert not any(t.startswith("Quokka") for t in _search(port))
+        # Every process has answered semantic searches, and one model served them all: the host's
+        # query service's, not one in each web process.
+        (embedder,) = [pid for pid in children(server.pid) if _is_query_embedder(pid)]
+        assert _loaded_the_model(embedder)
+        assert not any(_loaded_the_model(pid) for pid in web)
 
         # The update, published once, as the worker publishes it: new papers, then a sync.
         new = tmp_path / "quokkas.jsonl"

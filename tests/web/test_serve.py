@@ -56,12 +56,13 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
     assert html.escape(top.title) in page
 
 
-def _workers_of(pid: int) -> list[int]:
-    """The `paperroute worker` processes among a process's children."""
+def _workers_of(pid: int, command: bytes = b"worker") -> list[int]:
+    """The `paperroute worker` processes among a process's children (or those whose command
+    ends with another word: `paperroute.server` is the query service)."""
     found = []
     for child in _children(pid):
         with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-            if cmdline.read().split(b"\0")[-2:-1] == [b"worker"]:
+            if cmdline.read().split(b"\0")[-2:-1] == [command]:
                 found.append(child)
     return found
 
@@ -82,7 +83,8 @@ def _gone(pid: int, timeout: float) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; PR_SET_PDEATHSIG is Linux's")
 def test_the_worker_never_outlives_the_server(cli_env):
     """A worker left running after its server kept database sessions open, so PostgreSQL could
-    not drop the database ("1 other session"): stopped or killed, the server takes it along."""
+    not drop the database ("1 other session"): stopped or killed, the server takes it along, and
+    its query service too."""
     for stop in (signal.SIGTERM, signal.SIGKILL):
         server = subprocess.Popen(
             [sys.executable, "-m", "paperroute", "serve", "--port", str(free_port()), "--workers", "1"],
@@ -94,13 +96,17 @@ def test_the_worker_never_outlives_the_server(cli_env):
         web: list[int] = []
         try:
             deadline = time.monotonic() + 30
-            while not (workers := _workers_of(server.pid)):
+            while not (workers := _workers_of(server.pid)) or not _workers_of(
+                server.pid, b"paperroute.server"
+            ):
                 assert time.monotonic() < deadline and server.poll() is None, "no worker started"
                 time.sleep(0.2)
-            web = [pid for pid in _children(server.pid) if pid not in workers]
+            (embedder,) = _workers_of(server.pid, b"paperroute.server")
+            web = [pid for pid in _children(server.pid) if pid not in workers and pid != embedder]
             server.send_signal(stop)
             server.wait(timeout=30)
             assert _gone(workers[0], timeout=20), f"the worker outlived the server ({stop.name})"
+            assert _gone(embedder, timeout=20), f"the query service outlived the server ({stop.name})"
         finally:
             for pid in web:  # gunicorn's own web processes, orphaned by the SIGKILL
                 with contextlib.suppress(ProcessLookupError):
