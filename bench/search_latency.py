@@ -229,6 +229,9 @@ def phase_build(workdir: Path) -> dict:
     from paperroute import search
     from paperroute.progress import counter
 
+    # As `paperroute index rebuild` builds: the graph on every core (_django set a web process's
+    # one thread, which made the 1M build of 2026-11-29 14:24 run on one core of two).
+    search.configure_threads("cli")
     started = time.perf_counter()
     report = search.rebuild(embed=False, progress=counter)
     seconds = time.perf_counter() - started
