@@ -215,6 +215,9 @@ def run_query_service() -> int:
     configure_threads("web")
     address = os.environ[queryserver.SOCKET_ENV]
     key = bytes.fromhex(os.environ[queryserver.KEY_ENV])
+    # A service that died left its socket behind, in the server's private directory.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(address)
     embedder = Embedder(threads=settings.CONFIG.embed_threads, batch_size=queryserver.MAX_TEXTS)
     server = queryserver.QueryServer(address, key, embedder)
     log.info("the query service listens on %s", address)

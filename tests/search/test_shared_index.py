@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -218,6 +220,28 @@ def _until_every_process(port: int, web: list[int], opened, deadline: float) -> 
     return answers
 
 
+def _serve(port: int, web_processes: int, env: dict, log) -> subprocess.Popen:
+    command = ["serve", "--port", str(port), "--workers", str(web_processes), "--no-worker"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "paperroute", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _until_answering(port: int, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _search(port)
+            return
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.3)
+
+
 @pytest.mark.slow
 def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, tmp_path):
     assert cli("ingest", "jsonl", str(SEEDS)).returncode == 0
@@ -229,34 +253,9 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
 
     port = free_port()
     log = (tmp_path / "server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paperroute",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(WEB_PROCESSES),
-            "--no-worker",
-        ],
-        cwd=ROOT,
-        env=cli_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server = _serve(port, WEB_PROCESSES, cli_env, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _search(port)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "server.log"
-                ).read_text()[-3000:]
-                time.sleep(0.3)
+        _until_answering(port, server, tmp_path / "server.log")
         web = _web_processes(server)
         assert len(web) == WEB_PROCESSES
         # Every process has the index open before the update.
@@ -285,6 +284,42 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
         )
         assert answers and all(any(t.startswith("Quokka") for t in titles) for titles in answers)
         assert _web_processes(server) == web  # the same processes: nothing was restarted
+    finally:
+        stop_server(server)
+        log.close()
+
+
+def _query_service_listening(pid: int) -> bool:
+    """Whether a query service has loaded the model and listens on its socket."""
+    environ = dict(
+        item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in item
+    )
+    return _loaded_the_model(pid) and Path(environ[b"PAPERROUTE_QUERY_SERVICE_SOCKET"].decode()).exists()
+
+
+@pytest.mark.slow
+def test_a_query_service_that_dies_is_started_again_and_asked_again(cli, cli_env, tmp_path):
+    assert cli("ingest", "jsonl", str(SEEDS)).returncode == 0
+    assert cli("index", "sync", "--quiet").returncode == 0
+    port = free_port()
+    log = (tmp_path / "server.log").open("wb")
+    server = _serve(port, 1, cli_env, log)
+    try:
+        _until_answering(port, server, tmp_path / "server.log")
+        (web,) = _web_processes(server)
+        (first,) = [pid for pid in children(server.pid) if _is_query_embedder(pid)]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not (
+            again := [p for p in children(server.pid) if _is_query_embedder(p) and p != first]
+        ) or not (_query_service_listening(again[0])):
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
+            time.sleep(0.2)
+        # The web process's connection to the dead service fails; it connects to the new one
+        # rather than loading the model itself.
+        assert _search(port) == _search(port)
+        assert not _loaded_the_model(web)
+        assert "exited with status -9" in (tmp_path / "server.log").read_text()
     finally:
         stop_server(server)
         log.close()
