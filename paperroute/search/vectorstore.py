@@ -177,10 +177,14 @@ class VectorStore:
         return [i for code, i in self.code_ids.items() if code in wanted or code.split(".", 1)[0] in wanted]
 
     def _category_rows(self, code: int) -> np.ndarray:
-        """Rows in one category, kept once computed (a scan of every row's codes is slow)."""
+        """Rows in one category, kept once computed (a scan of every row's codes is slow).
+
+        Kept as bits, a byte for eight rows: as booleans, the twenty categories of a day's
+        queries held 26 MB in every web process at 1M papers; unpacking one takes a millisecond.
+        """
         if code not in self._by_category:
-            self._by_category[code] = (self.cats == code).any(axis=1)
-        return self._by_category[code]
+            self._by_category[code] = np.packbits((self.cats == code).any(axis=1))
+        return np.unpackbits(self._by_category[code], count=self.rows).view(bool)
 
     def mask(
         self,
