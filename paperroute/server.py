@@ -60,7 +60,7 @@ class _Gunicorn(BaseApplication):
     def load(self):
         """The application, loaded once in the server before gunicorn forks the web processes
         (preload_app): the code every web process runs is then in pages they share, not in a
-        copy each (about 30 MiB a process, BENCHMARKS.md)."""
+        copy each (about 20 MiB a process at 100k papers)."""
         from django.db import connections
         from django.urls import get_resolver
 

@@ -101,12 +101,12 @@ def test_the_worker_never_outlives_the_server(cli_env):
             ):
                 assert time.monotonic() < deadline and server.poll() is None, "no worker started"
                 time.sleep(0.2)
-            (embedder,) = _workers_of(server.pid, b"paperroute.server")
-            web = [pid for pid in _children(server.pid) if pid not in workers and pid != embedder]
+            (service,) = _workers_of(server.pid, b"paperroute.server")
+            web = [pid for pid in _children(server.pid) if pid not in workers and pid != service]
             server.send_signal(stop)
             server.wait(timeout=30)
             assert _gone(workers[0], timeout=20), f"the worker outlived the server ({stop.name})"
-            assert _gone(embedder, timeout=20), f"the query service outlived the server ({stop.name})"
+            assert _gone(service, timeout=20), f"the query service outlived the server ({stop.name})"
         finally:
             for pid in web:  # gunicorn's own web processes, orphaned by the SIGKILL
                 with contextlib.suppress(ProcessLookupError):
