@@ -24,7 +24,13 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ARTIFACTS = ROOT / "test-artifacts"
+# Screenshots and server logs, a folder for each database: the SQLite and PostgreSQL passes run
+# side by side, and with one folder for both, one pass's server wrote over the other's log.
+ARTIFACTS = (
+    ROOT
+    / "test-artifacts"
+    / ("postgresql" if os.environ.get("PAPERROUTE_DATABASE_URL", "").startswith("postgres") else "sqlite")
+)
 # Playwright's sync API keeps an event loop running in this thread; the test's own database work
 # is still synchronous, so Django's guard against async callers does not apply.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -113,7 +119,7 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / "server.log"
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -92,7 +92,7 @@ def _flow(browser, base: str, sink, env) -> None:
     page.get_by_label("Trending papers per digest").select_option("5")
     page.get_by_role("button", name="Save preferences").click()
     page.get_by_text("Your preferences were saved").wait_for()
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "digest-preferences.png"), full_page=True)
     subscriber = Subscriber.objects.get()
     assert subscriber.status == Subscriber.CONFIRMED and subscriber.topics == ["speculative decoding"]

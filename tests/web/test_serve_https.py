@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from tests.browser.conftest import ARTIFACTS
 from tests.conftest import ROOT, stop_server
 from tests.support import free_port, smtp_server
 
@@ -22,8 +23,8 @@ SITE = "https://papers.example.org"
 class Server:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
-        (ROOT / "test-artifacts").mkdir(exist_ok=True)
-        self.log = ROOT / "test-artifacts" / "serve-https.log"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.log = ARTIFACTS / "serve-https.log"
         self.process = subprocess.Popen(
             [
                 sys.executable,
