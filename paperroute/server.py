@@ -125,7 +125,7 @@ def serve(*, host: str, port: int, workers: int, worker: bool = False) -> None:
 # it no longer used. One arena and a fixed threshold of 256 KiB (larger blocks are mapped, and
 # unmapped when freed) took a web process from 74 to 43 MiB and the query service from 245 to
 # 175 MiB at 100k papers (BENCHMARKS.md). An operator's MALLOC_* environment takes precedence.
-MALLOC = {"MALLOC_ARENA_MAX": ("-8", "1"), "MALLOC_MMAP_THRESHOLD_": ("-3", str(256 * 1024))}
+MALLOC = {"MALLOC_ARENA_MAX": (-8, 1), "MALLOC_MMAP_THRESHOLD_": (-3, 256 * 1024)}  # (mallopt option, value)
 
 
 def _return_freed_memory() -> None:
@@ -136,7 +136,7 @@ def _return_freed_memory() -> None:
         libc = ctypes.CDLL("libc.so.6")
         for name, (option, value) in MALLOC.items():
             if name not in os.environ:
-                libc.mallopt(int(option), int(value))
+                libc.mallopt(option, value)
     except (OSError, AttributeError):  # not glibc
         pass
 
@@ -153,7 +153,7 @@ class QueryService(ChildProcess):
         key = secrets.token_hex(32)
         env = {queryserver.SOCKET_ENV: address, queryserver.KEY_ENV: key}
         # glibc reads these as the service starts (see MALLOC).
-        malloc = {name: value for name, (_, value) in MALLOC.items() if name not in os.environ}
+        malloc = {name: str(value) for name, (_, value) in MALLOC.items() if name not in os.environ}
         super().__init__([sys.executable, "-m", "paperroute.server"], {**env, **malloc})
         self.address = address
         # gunicorn's web processes are forks of this one, and inherit its environment.

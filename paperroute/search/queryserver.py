@@ -23,10 +23,12 @@ import logging
 import os
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -34,6 +36,7 @@ from paperroute.search.embedder import DIM
 from paperroute.search.spelling import Speller
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Set by `paperroute serve` for its children: where the service listens, and the key it checks.
 SOCKET_ENV = "PAPERROUTE_QUERY_SERVICE_SOCKET"
@@ -172,36 +175,39 @@ class QueryClient:
         texts = list(texts)
         if not texts:
             return np.zeros((0, DIM), np.float32)
-        for attempt in range(2):  # once more on a new connection: the service may have restarted
-            try:
-                vectors = self._ask(texts)
-            except (OSError, EOFError, ValueError, AuthenticationError) as exc:
-                self._drop()
-                if attempt:
-                    return self._fallback(texts, exc)
-            else:
-                self._reachable()
-                return vectors
-        raise AssertionError("unreachable")
+        vectors = self._retried(lambda: self._ask(texts))
+        return vectors if vectors is not None else self.local().embed_queries(texts)
 
     def correct(self, generation: Path, words: list[str], local: Speller) -> list[str | None]:
         """Speller.correct for each word, by the host's dictionary of the generation's words
         (a dictionary is tens of MB: one for the host, not one for each web process)."""
         if 0 < len(words) <= MAX_TEXTS:
             message = json.dumps({"generation": str(generation), "correct": words}).encode()
-            for attempt in range(2):  # once more on a new connection, as embed_queries
-                try:
-                    answer = json.loads(self._exchange(message))
-                    if not isinstance(answer, list) or len(answer) != len(words):
-                        raise ValueError("the query service answered a correction with something else")
-                except (OSError, EOFError, ValueError, AuthenticationError) as exc:
-                    self._drop()
-                    if attempt:
-                        self._unreachable(exc)
-                else:
-                    self._reachable()
-                    return [word if isinstance(word, str) else None for word in answer]
+            answer = self._retried(lambda: self._corrections(message, len(words)))
+            if answer is not None:
+                return answer
         return [local.correct(word) for word in words]
+
+    def _retried(self, ask: Callable[[], T]) -> T | None:
+        """What `ask` got from the service, asked once more on a new connection (the service may
+        have restarted); None, logged once an outage, if it cannot be reached."""
+        for attempt in range(2):
+            try:
+                answer = ask()
+            except (OSError, EOFError, ValueError, AuthenticationError) as exc:
+                self._drop()
+                if attempt:
+                    self._unreachable(exc)
+            else:
+                self._reachable()
+                return answer
+        return None
+
+    def _corrections(self, message: bytes, count: int) -> list[str | None]:
+        answer = json.loads(self._exchange(message))
+        if not isinstance(answer, list) or len(answer) != count:
+            raise ValueError("the query service answered a correction with something else")
+        return [word if isinstance(word, str) else None for word in answer]
 
     def _exchange(self, message: bytes) -> bytes:
         connection = self._connection()
@@ -242,10 +248,6 @@ class QueryClient:
         if self.reachable:
             log.warning("the query service is unreachable (%s); this process does its work", exc)
             self.reachable = False
-
-    def _fallback(self, texts: list[str], exc: BaseException) -> np.ndarray:
-        self._unreachable(exc)
-        return self.local().embed_queries(texts)
 
 
 _remote: QueryClient | None = None
