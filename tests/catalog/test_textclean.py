@@ -9,6 +9,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from paperroute.catalog.sources import arxiv_rss
 from paperroute.catalog.textclean import author_key, split_author, teaser_text, unicode_text
 from tests.conftest import fixture_bytes
+from tests.support import seconds_per_call
 
 DAY = "arxiv_rss/rss2_allarchives_2024-11-28_1504items.xml.gz"
 # Math as a reader of the source sees it, found independently of the module under test.
@@ -268,22 +269,6 @@ def test_teaser_text(tex, teaser):
 def test_teaser_never_shows_raw_environments_or_citations(tex):
     teaser = teaser_text(tex)
     assert not any(bad in teaser for bad in FORBIDDEN_IN_TEASERS), teaser
-
-
-def seconds_per_call(function, text):
-    """The best of three rounds, each calling the function for at least 50 ms.
-
-    A single call of a few milliseconds is at the mercy of the scheduler when the other test pass
-    runs beside this one; a 50 ms round is not.
-    """
-    rounds = []
-    for _ in range(3):
-        calls, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < 0.05:
-            function(text)
-            calls += 1
-        rounds.append(elapsed / calls)
-    return min(rounds)
 
 
 @pytest.mark.parametrize("function", [unicode_text, teaser_text, split_author])

@@ -16,7 +16,7 @@ from paperroute.digest.models import DigestRun, Outbox
 from paperroute.worker import State, tick
 from tests.conftest import ROOT, stop_server
 from tests.digest.conftest import DAY, config, day_papers, subscriber
-from tests.support import children, command_line, free_port, running, wait_until
+from tests.support import children, free_port, running, server_role, wait_until
 
 
 @pytest.fixture
@@ -141,13 +141,9 @@ def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env,
     def up() -> list[list[int]]:
         """[the worker processes] once the web process is up and the workers are as many as expected."""
         assert server.poll() is None, "the server exited"
-        commands = {pid: command_line(pid) for pid in children(server.pid)}
-        workers = [pid for pid, command in commands.items() if "paperroute worker" in command]
-        web = [
-            pid
-            for pid, command in commands.items()
-            if command and "paperroute worker" not in command and "paperroute.server" not in command
-        ]
+        roles = {pid: server_role(pid) for pid in children(server.pid)}
+        workers = [pid for pid, role in roles.items() if role == "worker"]
+        web = [pid for pid, role in roles.items() if role == "web"]
         return [workers] if web and len(workers) == expected else []
 
     try:

@@ -14,7 +14,7 @@ import pytest
 from paperroute.catalog.models import Paper
 from tests.conftest import ROOT, stop_server
 from tests.support import children as _children
-from tests.support import free_port
+from tests.support import free_port, server_role
 
 pytestmark = pytest.mark.slow
 
@@ -56,15 +56,9 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
     assert html.escape(top.title) in page
 
 
-def _workers_of(pid: int, command: bytes = b"worker") -> list[int]:
-    """The `paperroute worker` processes among a process's children (or those whose command
-    ends with another word: `paperroute.server` is the query service)."""
-    found = []
-    for child in _children(pid):
-        with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-            if cmdline.read().split(b"\0")[-2:-1] == [command]:
-                found.append(child)
-    return found
+def _workers_of(pid: int, role: str = "worker") -> list[int]:
+    """The server's children in one role (worker, query service or web; see server_role)."""
+    return [child for child in _children(pid) if server_role(child) == role]
 
 
 def _gone(pid: int, timeout: float) -> bool:
@@ -96,13 +90,11 @@ def test_the_worker_never_outlives_the_server(cli_env):
         web: list[int] = []
         try:
             deadline = time.monotonic() + 30
-            while not (workers := _workers_of(server.pid)) or not _workers_of(
-                server.pid, b"paperroute.server"
-            ):
+            while not (workers := _workers_of(server.pid)) or not _workers_of(server.pid, "query service"):
                 assert time.monotonic() < deadline and server.poll() is None, "no worker started"
                 time.sleep(0.2)
-            (service,) = _workers_of(server.pid, b"paperroute.server")
-            web = [pid for pid in _children(server.pid) if pid not in workers and pid != service]
+            (service,) = _workers_of(server.pid, "query service")
+            web = _workers_of(server.pid, "web")
             server.send_signal(stop)
             server.wait(timeout=30)
             assert _gone(workers[0], timeout=20), f"the worker outlived the server ({stop.name})"
