@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections import Counter, defaultdict
+from html import escape, unescape
+from xml.etree import ElementTree
 
+import latex2mathml.converter
 import nh3
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -55,25 +60,99 @@ _TAGS = {
     "h6",
 }
 _SCHEMES = ("http://", "https://", "mailto:")
-# Math is kept as the text it was typed as, so that $a*b*c$ does not turn into emphasis.
-_MATH = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
+# Math: $…$, $$…$$, \(…\) and \[…\]; the double forms and \[…\] are set apart as displays.
+_MATH = (("$$", "$$", True), ("$", "$", False), ("\\(", "\\)", False), ("\\[", "\\]", True))
+# MathML Core's elements and the attributes latex2mathml writes that only change the layout;
+# anything else it could write (href, colours, styles) is dropped before the sanitiser, which
+# allows the same set again.
+_MATHML_TAGS = {
+    "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
+    "msub", "msup", "msubsup", "munder", "mover", "munderover", "mmultiscripts", "mprescripts",
+    "none", "mfrac", "msqrt", "mroot", "mstyle", "mpadded", "mphantom", "mtable", "mtr", "mtd",
+    "menclose", "merror",
+}  # fmt: skip
+_MATHML_ATTRIBUTES = {
+    "display", "mathvariant", "stretchy", "fence", "separator", "accent", "accentunder",
+    "movablelimits", "largeop", "symmetric", "lspace", "rspace", "minsize", "maxsize",
+    "displaystyle", "scriptlevel", "linethickness", "width", "height", "depth", "columnalign",
+    "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines", "frame", "notation",
+    "encoding",
+}  # fmt: skip
+_TEX = "application/x-tex"
 
 
 def _math_text(state, silent: bool) -> bool:
-    """Inline rule: $…$, $$…$$, \\(…\\) and \\[…\\] stay literal text."""
+    """Inline rule: $…$, $$…$$, \\(…\\) and \\[…\\] become math tokens, so that $a*b*c$ is not emphasis.
+
+    A single $ follows Pandoc's rule, so that prices stay text ("from $5 to $10"): the opening $
+    has no space after it, the closing one has none before it and no digit after it.
+    """
     src, start = state.src, state.pos
-    for opener, closer in _MATH:
-        if src.startswith(opener, start):
-            end = src.find(closer, start + len(opener), state.posMax)
-            if end <= start + len(opener):
-                return False
-            if not silent:
-                token = state.push("text", "", 0)
-                token.content = src[start : end + len(closer)]
-                token.meta = {"math": True}
-            state.pos = end + len(closer)
-            return True
+    for opener, closer, display in _MATH:
+        if not src.startswith(opener, start):
+            continue
+        inner = start + len(opener)
+        if opener == "$" and (inner >= state.posMax or src[inner].isspace()):
+            return False
+        closers = _closers(state, closer)
+        after = bisect.bisect_left(closers, inner + 1)
+        end = closers[after] if after < len(closers) and closers[after] < state.posMax else -1
+        if end <= inner:
+            return False
+        if not silent:
+            token = state.push("math", "math", 0)
+            token.content = src[inner:end]
+            token.markup = src[start : end + len(closer)]
+            token.meta = {"math": True, "display": display}
+        state.pos = end + len(closer)
+        return True
     return False
+
+
+def _closers(state, closer: str) -> list[int]:
+    """Where `closer` may close math in this inline text, found once for each text rather than
+    searched for after each opener (which made "$1$1$1…" and "\\(\\(\\(…" quadratic). A single $
+    closes only after a non-space and before no digit.
+    """
+    found = state.env.setdefault("math_closers", {})
+    src = state.src
+    if (src, closer) not in found:
+        at, where = [], src.find(closer, 1)
+        while where != -1:
+            if closer != "$" or not (src[where - 1].isspace() or src[where + 1 : where + 2].isdigit()):
+                at.append(where)
+            where = src.find(closer, where + 1)
+        found[src, closer] = at
+    return found[src, closer]
+
+
+def _render_math(renderer, tokens, index, options, env) -> str:
+    """A math token as MathML, with its TeX kept as the annotation; as typed when it does not parse.
+
+    The markup is built from latex2mathml's element tree and serialised here, so every piece of
+    text in it is escaped (its own string output leaves `\\text{<b>}` as markup).
+    """
+    token = tokens[index]
+    try:
+        element = latex2mathml.converter.convert_to_element(
+            token.content, display="block" if token.meta["display"] else "inline"
+        )
+    except Exception:  # noqa: BLE001 (any TeX it cannot read, a recursion too deep included)
+        return escape(token.markup)
+    for node in element.iter():
+        for name in list(node.attrib):
+            if name not in _MATHML_ATTRIBUTES:
+                del node.attrib[name]
+        node.text = unescape(node.text) if node.text else node.text
+        node.tail = unescape(node.tail) if node.tail else node.tail
+    semantics = ElementTree.Element("semantics")
+    if len(element) == 1:  # latex2mathml's one <mrow>
+        semantics.append(element[0])
+    else:
+        ElementTree.SubElement(semantics, "mrow").extend(list(element))
+    ElementTree.SubElement(semantics, "annotation", encoding=_TEX).text = token.content
+    element[:] = [semantics]
+    return ElementTree.tostring(element, encoding="unicode", short_empty_elements=False)
 
 
 def _link(url: str) -> list[Token]:
@@ -92,7 +171,7 @@ def _linkify_and_demote(state) -> None:
         children, depth = [], 0
         for child in token.children:
             depth += {"link_open": 1, "link_close": -1}.get(child.type, 0)
-            if child.type != "text" or depth or (child.meta or {}).get("math"):
+            if child.type != "text" or depth:
                 children.append(child)
                 continue
             text, position = child.content, 0
@@ -116,7 +195,8 @@ def _markdown() -> MarkdownIt:
     md = _Markdown("commonmark", {"html": False})
     # No images: they would load from anywhere and track readers; ![x](y) reads as a link.
     md.disable("image")
-    md.inline.ruler.before("escape", "math_text", _math_text)
+    md.inline.ruler.before("escape", "math", _math_text)
+    md.add_render_rule("math", _render_math)
     md.core.ruler.after("inline", "linkify_and_demote", _linkify_and_demote)
     return md
 
@@ -124,16 +204,18 @@ def _markdown() -> MarkdownIt:
 _MD = _markdown()
 # The second line of defence: whatever markdown-it lets through, only this subset survives.
 _CLEANER = nh3.Cleaner(
-    tags=_TAGS,
-    attributes={"a": {"href", "title"}, "ol": {"start"}},
+    tags=_TAGS | _MATHML_TAGS,
+    attributes={"a": {"href", "title"}, "ol": {"start"}, **dict.fromkeys(_MATHML_TAGS, _MATHML_ATTRIBUTES)},
     url_schemes={"http", "https", "mailto"},
     url_relative="deny",
     link_rel="nofollow ugc noopener",
 )
 
 
+@functools.lru_cache(maxsize=256)
 def render(body: str) -> str:
-    """A Markdown comment as sanitised HTML."""
+    """A Markdown comment as sanitised HTML (kept for the comments shown most: a page of long
+    formulas takes tens of milliseconds to set)."""
     return _CLEANER.clean(_MD.render(body or ""))
 
 

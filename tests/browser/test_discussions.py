@@ -70,12 +70,18 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
 
     # Reply to alice's comment.
     page.get_by_text("Reply", exact=True).click()
-    page.get_by_label("Reply to alice").fill("Yes: see the *appendix*.")
+    page.get_by_label("Reply to alice").fill(
+        "Yes: see the *appendix*, where $$\\sum_{i=1}^{n} \\frac{x_i^2}{\\sigma} \\le \\sqrt{n}$$"
+    )
     page.get_by_role("button", name="Post reply").click()
     # A click returns once the form is sent; wait for the page it leads to before asking the database.
     page.locator("article.comment-reply em", has_text="appendix").wait_for()
     reply = Comment.objects.get(author=reader)
     assert reply.parent is not None and page.locator(f"#comment-{reply.pk} em").inner_text() == "appendix"
+    # The TeX is set as a formula the browser draws (MathML): a fraction is taller than a line.
+    formula = page.locator(f"#comment-{reply.pk} math[display=block]")
+    line = page.locator(f"#comment-{reply.pk} em").bounding_box()
+    assert formula.locator("mfrac").count() == 1 and formula.bounding_box()["height"] > 1.5 * line["height"]
 
     # React to alice's comment from the picker, a <details> that needs no JavaScript.
     page.locator("article[aria-label='Comment by alice']").get_by_label("Add a reaction").click()

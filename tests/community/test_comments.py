@@ -6,6 +6,7 @@ from paperroute.community import comments
 from paperroute.community.errors import InvalidInput, NotAllowed
 from paperroute.community.models import PaperStats, Reaction
 from tests.community.helpers import add_paper, user
+from tests.support import seconds_per_call
 
 
 @pytest.mark.django_db
@@ -104,9 +105,38 @@ def test_a_reaction_from_an_older_set_stays_shown_and_can_only_be_taken_back():
     assert [r["emoji"] for r in comments.reaction_counts([comment])[comment.pk]] == list(comments.REACTIONS)
 
 
-def test_markdown_keeps_math_code_and_bare_links():
+def test_markdown_sets_math_keeps_code_and_links_bare_urls():
     html = comments.render("Let $x_1 * y_2 * z$ be `a*b`; see https://example.org/a.\n\n# Head")
-    assert "$x_1 * y_2 * z$" in html and "<em>" not in html
+    # The TeX is MathML (with the TeX kept beside it), not emphasis between the asterisks.
+    assert '<math display="inline"><semantics><mrow><msub><mi>x</mi><mn>1</mn></msub><mo>*</mo>' in html
+    assert '<annotation encoding="application/x-tex">x_1 * y_2 * z</annotation>' in html
+    assert "<em>" not in html
     assert "<code>a*b</code>" in html
     assert '<a href="https://example.org/a" rel="nofollow ugc noopener">' in html
     assert "<h4>Head</h4>" in html  # below the page's own headings
+
+
+def test_math_in_its_four_spellings_and_prices_that_are_not_math():
+    html = comments.render("\\(a<b\\), $$\\frac{1}{2}$$ and \\[\\sqrt{x}\\]; it cost $5 to $10, or $x$5.")
+    assert html.count("<math") == 3 and "<mo>&lt;</mo>" in html
+    assert '<math display="block"><semantics><mrow><mfrac>' in html and "<msqrt>" in html
+    # Pandoc's rule: a $ before a space or a digit after the closing $ is money, not math.
+    assert "it cost $5 to $10, or $x$5." in html
+
+
+def test_tex_that_does_not_parse_stays_as_typed():
+    html = comments.render("Unclosed $\\frac{1}{$ and deep $" + "{" * 2000 + "x" + "}" * 2000 + "$")
+    assert "<math" not in html and "Unclosed $\\frac{1}{$ and deep ${{{" in html
+
+
+@pytest.mark.parametrize(
+    "piece",
+    ["$1", "$a ", "$a$1 ", "$$a", "\\(", "\\[a", "$\\frac{a}{b}$ ", "$\\begin{pmatrix}a\\\\", "${", "*$a*"],
+)
+def test_hostile_math_costs_linear_time(piece):
+    """A comment at the length limit costs at most about four times one a quarter as long."""
+    render = comments.render.__wrapped__  # not the cache
+    quarter, whole = (piece * (n // len(piece)) for n in (comments.MAX_LENGTH // 4, comments.MAX_LENGTH))
+    once, four_times = seconds_per_call(render, quarter), seconds_per_call(render, whole)
+    print(f"{piece!r}: {once * 1000:.1f} ms, 4x input {four_times * 1000:.1f} ms")
+    assert four_times < 0.5 and four_times / once < 8  # quadratic would be 16

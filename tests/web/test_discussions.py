@@ -25,7 +25,7 @@ def _article(page: str, pk: int) -> str:
 
 
 @pytest.mark.django_db
-def test_a_markdown_comment_shows_formatted_with_math_as_typed(reader_client):
+def test_a_markdown_comment_shows_formatted_with_its_math_set(reader_client):
     add_paper(KEY, "A discussed paper")
     body = (
         "**Nice** result; see [the code](https://example.org/code).\n\n"
@@ -39,7 +39,8 @@ def test_a_markdown_comment_shows_formatted_with_math_as_typed(reader_client):
     assert "<strong>Nice</strong>" in shown
     assert '<a href="https://example.org/code" rel="nofollow ugc noopener">the code</a>' in shown
     assert "<pre><code>x = '&lt;b&gt;'" in shown
-    assert "$a*b*c \\le n$" in shown and "<em>" not in shown
+    assert "<mo>≤</mo>" in shown and "<em>" not in shown
+    assert '<annotation encoding="application/x-tex">a*b*c \\le n</annotation>' in shown
 
 
 @pytest.mark.django_db

@@ -225,7 +225,15 @@ MARKDOWN_ATTACKS = [
     "[x](/admin/) and [y](//evil.example)",
     '[x](https://ok.example "a" onmouseover="alert(1)")',
     "```\n</code><script>x</script>\n```",
+    # TeX set as MathML: its text, links, colours and styles.
+    "$\\text{<img src=x onerror=alert(1)>}$",
+    "$\\text{</math><script>alert(1)</script>}$",
+    "$\\href{javascript:alert(1)}{x}$ $$\\href{https://evil.example/t.gif}{y}$$",
+    "$\\color{red}{x}\\style{background:url(//evil.example)}{y}$",
+    "\\(<svg onload=alert(1)>\\) \\[\\mathrm{<script>x</script>}\\]",
+    "$x$<img src=x onerror=alert(1)>$y$",
 ]
+MATH_TAGS = {"math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "mtext", "mstyle"}
 
 
 @pytest.mark.django_db
@@ -238,7 +246,9 @@ def test_markdown_comments_cannot_run_script_or_load_anything(client, body):
     shown = page[start : page.index("</article>", start)]
     shown = shown[shown.index('class="comment-body"') :]
     tags = re.findall(r"<([a-z0-9]+)", shown)
-    assert set(tags) <= {"div", "p", "a", "code", "pre", "form", "input", "button", "span"}, tags
+    assert set(tags) <= {"div", "p", "a", "code", "pre", "form", "input", "button", "span", *MATH_TAGS}, tags
+    # MathML's elements carry nothing but their layout: no links, colours or styles.
+    assert not re.search(r"<m[a-z]*\s[^>]*(href|color|style|background)", shown), shown
     # Escaped markup may say "onerror" as text; no real tag may carry a handler.
     assert not [t for t in re.findall(r"<[a-z][^>]*>", shown) if re.search(r"\son[a-z]+", t)]
     for link in re.findall(r'<a href="([^"]*)"', shown):
