@@ -24,7 +24,7 @@ from paperroute.search.vectorstore import Pooling
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_TOTAL = 1000  # results available for paging
-MAX_LIMIT = 100
+MAX_LIMIT = 120  # Hugging Face's papers search takes up to 120
 MATCH_CAP = 20_000  # papers a phrase or author filter may pick for the semantic side
 STALE_CHECK = 5.0  # seconds between checks that the catalogue moved on past the index
 # Vectors shipped for the demo sample, so that `paperroute demo` has semantic search at once
