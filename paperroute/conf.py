@@ -253,6 +253,13 @@ SETTINGS: tuple[Setting, ...] = (
         "RATE_IMPORTS", "20/day", "Library imports (files or lists of ids) per user: COUNT/PERIOD.", _rate
     ),
     Setting(
+        "RATE_MCP",
+        "600/hour",
+        "MCP tool calls over HTTP (/mcp and `paperroute mcp --http`) per reader (their token) or, "
+        "without one, per client address: COUNT/PERIOD. Calls over stdio are not counted.",
+        _rate,
+    ),
+    Setting(
         "TRENDING_HALF_LIFE",
         "24",
         "Hours after which a vote counts half as much in the trending ranking.",
@@ -411,6 +418,7 @@ class Config:
     rate_submissions: str
     rate_library: str
     rate_imports: str
+    rate_mcp: str
     trending_half_life: float
     page_cache_seconds: int
     digest_hour: int

@@ -22,6 +22,7 @@ ACTIONS = {
     "library": "changes to your library",
     "import": "imports",
     "reactions": "reactions",
+    "mcp": "MCP tool calls",
 }
 
 

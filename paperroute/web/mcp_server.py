@@ -22,11 +22,12 @@ from mcp.server.transport_security import TransportSecuritySettings
 from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
 
-from paperroute.community import tokens, votes
+from paperroute.community import ratelimit, tokens, votes
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import shelf
 from paperroute.web import api, related, searching
 from paperroute.web.api_shapes import PaperDetailOut, PaperOut, paper_out
+from paperroute.web.views.common import client_ip
 
 INSTRUCTIONS = (
     "paperroute: daily research papers (arXiv and community submissions). Find papers with "
@@ -56,6 +57,7 @@ def _as_request(tool):
     def call(*args, **kwargs):
         close_old_connections()
         try:
+            _count_call(kwargs["ctx"])
             return tool(*args, **kwargs)
         finally:
             close_old_connections()
@@ -117,7 +119,8 @@ class _Mounted:
                 (name.lower().encode("latin-1"), value.encode("latin-1"))
                 for name, value in request.headers.items()
             ],
-            "client": (request.META.get("REMOTE_ADDR", ""), 0),
+            # The real client (behind a trusted proxy too), which per-client limits count against.
+            "client": (client_ip(request), 0),
             "server": (request.get_host().rsplit(":", 1)[0], int(request.get_port() or 0)),
         }
         future = asyncio.run_coroutine_threadsafe(self._exchange(scope, request.body), self.loop)
@@ -175,6 +178,7 @@ def endpoint(request: HttpRequest) -> HttpResponse:
 
 
 def search_papers(
+    ctx: Context,
     query: str,
     mode: Mode = "hybrid",
     since: str | None = None,
@@ -215,6 +219,7 @@ def search_papers(
 
 
 def daily_papers(
+    ctx: Context,
     date: str | None = None,
     week: str | None = None,
     month: str | None = None,
@@ -241,7 +246,7 @@ def daily_papers(
     }
 
 
-def paper(id: str, comments: bool = False) -> dict[str, Any]:
+def paper(ctx: Context, id: str, comments: bool = False) -> dict[str, Any]:
     """One paper by its id (an arXiv id such as 2411.17700, or the site's doi:…/seed:… ids): title,
     authors, abstract (`summary`), upvotes, categories, links to arXiv, the PDF, code and project
     page, and the page on this site; with `comments`, its visible comments, oldest first."""
@@ -253,7 +258,7 @@ def paper(id: str, comments: bool = False) -> dict[str, Any]:
     return _dump(PaperDetailOut, shown, exclude_unset=True)
 
 
-def related_papers(id: str, limit: int = 5) -> dict[str, Any]:
+def related_papers(ctx: Context, id: str, limit: int = 5) -> dict[str, Any]:
     """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them."""
     if not 1 <= limit <= 100:
         raise ToolError("limit must be between 1 and 100")
@@ -325,13 +330,32 @@ def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True
 # -- adapters ------------------------------------------------------------------------------
 
 
+def _count_call(ctx: Context) -> None:
+    """Count a call over HTTP against its reader's allowance, or its client address's without a
+    token (PAPERROUTE_RATE_MCP). Over stdio the caller is the operator's own process: not counted."""
+    request = ctx.request_context.request
+    if request is None:
+        return
+    secret = _bearer(ctx)
+    user = tokens.authenticate(secret) if secret else None
+    ident = f"user:{user.pk}" if user is not None else f"ip:{request.client.host if request.client else ''}"
+    try:
+        ratelimit.check("mcp", ident, ratelimit.setting("RATE_MCP"))
+    except RateLimited as exc:
+        raise ToolError(f"rate limited: {exc}") from None
+
+
+def _bearer(ctx: Context) -> str:
+    """The token in the call's `Authorization: Bearer …` header, or ""."""
+    header = (ctx.headers or {}).get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
 def _reader(ctx: Context, token: str | None):
     """The account whose token came with the call: the Authorization header over HTTP, else the
     `token` argument."""
-    header = (ctx.headers or {}).get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    secret = secret.strip() if scheme.lower() == "bearer" else ""
-    secret = secret or (token or "").strip()
+    secret = _bearer(ctx) or (token or "").strip()
     if not secret:
         raise ToolError(
             "this tool acts as a reader: send your personal API token (create one on "

@@ -36,6 +36,7 @@ TOOLS = {
     "upvote",
 }
 DAY = "2024-11-28"
+MCP_CALLS = 40  # tool calls a day for each client over HTTP: exercise() makes fewer
 
 
 @pytest.fixture
@@ -80,6 +81,7 @@ def site(cli, cli_env):
         **cli_env,
         "PAPERROUTE_SITE_URL": settings.CONFIG.site_url,
         "PAPERROUTE_RATE_VOTES": "3/day",
+        "PAPERROUTE_RATE_MCP": f"{MCP_CALLS}/day",
     }
     return {"env": env, "secret": secret, "reader": reader}
 
@@ -129,6 +131,7 @@ async def exercise(client, api, cli, auth: dict, secret: str) -> None:
 
     near = await call(client, "related_papers", id="2411.00801", limit=2)
     expected = json.loads(cli("related", "2411.00801", "--limit", "3", "--json").stdout)
+    assert near["papers"], "the draft-model paper shares words with it"
     assert [p["id"] for p in near["papers"]] == [h["id"] for h in expected if h["id"] != "2411.00801"][:2]
     assert "unknown paper" in await error_of(client, "related_papers", id="2401.99999")
 
@@ -237,8 +240,16 @@ def test_streamable_http(site, api, cli, command):
                 Client(streamable_http_client(url, http_client=http)) as client,
             ):
                 await exercise(client, api, cli, {}, site["secret"])
+                # The reader's calls run out within the day's allowance, with a clear error.
+                answers = [await client.call_tool("paper", {"id": "2411.00801"})]
+                while not answers[-1].is_error and len(answers) <= MCP_CALLS:
+                    answers.append(await client.call_tool("paper", {"id": "2411.00801"}))
+                assert len(answers) < MCP_CALLS, "exercise() made some of the day's calls"
+                assert "rate limited: too many MCP tool calls" in answers[-1].content[0].text
+            # A client without a token counts by its address: its own allowance.
             async with Client(url) as anonymous:
                 assert "API token" in await error_of(anonymous, "upvote", id="2411.00801")
+                assert (await call(anonymous, "paper", id="2411.00801"))["id"] == "2411.00801"
             bad = {"Authorization": "Bearer prt_nonsense"}
             async with (
                 httpx2.AsyncClient(headers=bad, timeout=120) as http,
