@@ -195,3 +195,10 @@ class PaperLinksAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def delete_model(self, request, obj):
+        authors.remove_links(request.user, obj)
+
+    def delete_queryset(self, request, queryset):
+        for links in queryset.select_related("paper"):
+            authors.remove_links(request.user, links)

@@ -236,5 +236,18 @@ def set_links(user, paper: Paper, github_repo: str | None, project_page: str | N
     return links
 
 
+def remove_links(moderator, links: PaperLinks) -> None:
+    """A moderator takes an author's links off their paper (in the admin); logged like a change."""
+    with transaction.atomic():
+        detail = "; ".join(
+            f"{label}: {old} → (none)"
+            for label, old in (("code", links.github_repo), ("project page", links.project_page))
+            if old
+        )
+        _log(moderator, AuthorLog.LINKS, links.paper, None, detail or "removed")
+        links.delete()
+        stamp.bump()
+
+
 def find_author(name: str) -> Author | None:
     return Author.objects.filter(key=author_key(name)).first()

@@ -304,12 +304,11 @@ def index_paper(request: HttpRequest, body: IndexIn):
 
 
 class CommentIn(Schema):
-    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH, description="plain text")
-
-
-class ReplyIn(Schema):
-    # Room is left for the reference to the comment answered (a username is at most 150).
-    comment: str = Field(pattern=COMMENT_TEXT, max_length=comments.MAX_LENGTH - 250, description="plain text")
+    comment: str = Field(
+        pattern=COMMENT_TEXT,
+        max_length=comments.MAX_LENGTH,
+        description="Markdown (CommonMark, with TeX math); raw HTML is shown as text",
+    )
 
 
 @api.post(
@@ -335,7 +334,7 @@ def comment_reply(
     request: HttpRequest,
     paper_id: PaperId,
     comment_id: int = Path(..., ge=1, le=2**63 - 1),
-    body: ReplyIn = Body(...),
+    body: CommentIn = Body(...),
 ):
     """Replies are one level deep: a reply to a reply joins the thread of the comment on top."""
     paper = find_paper(paper_id)

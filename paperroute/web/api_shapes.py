@@ -76,7 +76,7 @@ class CommentOut(Schema):
     author: UserOut
     createdAt: datetime
     editedAt: datetime | None
-    content: str = Field(description="plain text")
+    content: str = Field(description="the comment's Markdown, as written")
     replyTo: str | None = Field(description="the comment this one answers, when it is a reply")
 
 

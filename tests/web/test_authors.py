@@ -209,3 +209,15 @@ def test_author_page_lists_every_paper_with_its_votes(db, client):
     assert "Jos\\'e" not in page and "Mu\\~noz" not in page
     for votes in ("4", "5", "6"):
         assert re.search(rf">\s*{votes}\s*<", page), votes
+
+
+def test_a_moderator_removes_links_in_the_admin_and_the_log_says_so(paper, client):
+    authors.approve(user("mod", staff=True), authors.claim(user("ada"), paper, 0))
+    links = authors.set_links(user("ada"), paper, "https://github.com/ada/spam", "")
+    moderator = signed_in("mod", staff=True)
+    response = moderator.post(f"/admin/community/paperlinks/{links.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302, response.content[:500]
+    assert client.get(f"/api/papers/{KEY}").json()["githubRepo"] is None
+    assert "github.com/ada/spam" not in client.get(f"/papers/{KEY}").content.decode()
+    last = AuthorLog.objects.filter(action="links").order_by("-at", "-id").first()
+    assert last.actor.username == "mod" and last.detail == "code: https://github.com/ada/spam → (none)"
