@@ -283,6 +283,7 @@ def reaction_counts(comments: list[Comment], viewer=None) -> dict[int, list[dict
 
 def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment:
     body = clean_body(text)
+    answered = parent
     if parent is not None:
         if parent.paper_id != paper.pk:
             raise InvalidInput("that comment is on another paper", "parent")
@@ -295,7 +296,7 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
     with transaction.atomic():
         comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
         _recount(paper)
-        notify.reply_added(comment)
+        notify.reply_added(comment, answered)
     return comment
 
 

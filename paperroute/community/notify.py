@@ -1,7 +1,8 @@
-"""Reply notifications: a thread's author hears of replies by email, once per thread per day.
+"""Reply notifications: a comment's author hears of replies by email, once per thread per day.
 
-A mail goes out when the first reply of a day arrives in a thread, to the reader who started it,
-unless they replied themselves or turned these mails off. Which request sends it is decided by
+A mail goes out when the first reply of a day arrives in a thread, to the reader who started it
+and, for a reply to a reply, to that reply's author, unless they wrote it themselves or turned
+these mails off. Which request sends it is decided by
 inserting a ReplyNotice row under a unique constraint, so concurrent replies handled by several
 processes still send one mail. A reply that is hidden or deleted before the mail goes (it goes
 once the reply's transaction commits) sends nothing.
@@ -53,20 +54,37 @@ def user_for_token(token: str):
     return get_user_model().objects.filter(pk=pk).first()
 
 
-def reply_added(reply: Comment) -> None:
-    """Called when a reply is stored: mail the thread's author once its transaction commits."""
+def reply_added(reply: Comment, answered: Comment | None = None) -> None:
+    """Called when a reply is stored: mail once its transaction commits. `answered` is the reply
+    it answered, when it answered one rather than the thread's first comment."""
     if reply.parent_id is None:
         return
-    transaction.on_commit(lambda: _notify(reply.pk))
+    answered_pk = answered.pk if answered is not None and answered.pk != reply.parent_id else None
+    transaction.on_commit(lambda: _notify(reply.pk, answered_pk))
 
 
-def _notify(reply_pk: int, today: date | None = None) -> bool:
-    """Send the mail for a stored reply if one is due; whether it was sent."""
+def _notify(reply_pk: int, answered_pk: int | None = None, today: date | None = None) -> bool:
+    """Send the mails due for a stored reply: to the thread's author and to the author of the
+    reply it answered, each at most once a day for the thread; whether any was sent."""
     reply = Comment.objects.select_related("paper", "author", "parent__author").filter(pk=reply_pk).first()
     # Deleted, or hidden by a moderator, before this ran: nothing to tell anyone about.
     if reply is None or reply.hidden or reply.parent is None or reply.parent.hidden:
         return False
-    thread, recipient = reply.parent, reply.parent.author
+    recipients = [reply.parent.author]
+    answered = None
+    if answered_pk is not None:
+        answered = Comment.objects.select_related("author").filter(pk=answered_pk, hidden=False).first()
+    if answered is not None and answered.author_id != reply.parent.author_id:
+        recipients.append(answered.author)
+    sent = [_mail(reply, recipient, today) for recipient in recipients]
+    return any(sent)
+
+
+def _mail(reply: Comment, recipient, today: date | None) -> bool:
+    """One reader's mail about a reply in a thread, unless they wrote it, cannot or would rather
+    not get it, or had today's for this thread already."""
+    thread = reply.parent
+    assert thread is not None
     if recipient.pk == reply.author_id or not recipient.email or not recipient.is_active:
         return False
     if not wants_reply_mail(recipient):

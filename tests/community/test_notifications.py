@@ -147,3 +147,18 @@ def test_concurrent_senders_send_once(thread, mailbox):
     assert [notify._notify(first.pk), notify._notify(second.pk)] == [True, False]
     mailbox.wait_for("alice@example.org")
     assert len(_to_alice(mailbox)) == 1
+
+
+def test_a_reply_to_a_reply_mails_its_author_too(thread, mailbox, django_capture_on_commit_callbacks):
+    paper, top = thread
+    bob, carol = user("bob"), user("carol")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = comments.add(bob, paper, "Section 4 says so.", parent=top)
+    mailbox.wait_for("alice@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        comments.add(carol, paper, "Where in section 4?", parent=answer)  # joins alice's thread
+    to_bob = mailbox.wait_for("bob@example.org")
+    assert "carol replied" in mailbox.text(to_bob) and "Where in section 4?" in mailbox.text(to_bob)
+    # Alice had today's mail for her thread already; carol herself gets none.
+    assert len(_to_alice(mailbox)) == 1
+    assert not [m for m in mailbox.messages if "carol@example.org" in str(m["To"])]
