@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.conftest import ROOT, stop_server
 from tests.support import free_port
@@ -102,6 +103,11 @@ def browser_with():
         finally:
             for browser in watched:
                 browser.launched.close()
+            # Django keeps its connections per context (asgiref's Local), and while Playwright's
+            # sync API runs, the test's queries open a connection that pytest-django's teardown
+            # does not see: on PostgreSQL it kept the test database from being dropped ("1 other
+            # session"). Close it here, where it is seen.
+            connections.close_all()
     problems = [p for browser in watched for p in browser.problems]
     assert problems == [], "\n".join(problems)
 
