@@ -27,6 +27,8 @@ them); without it they go to a temporary folder that is removed at the end.
 Usage: bench/search_latency.py [--papers 100000] [--queries 600] [--workdir DIR [--rebuild]] [--json]
                                [--skip-embedding] [--embed-papers 200] [--tune-embedding]
        bench/search_latency.py --report RESULTS.json    # the tables of an earlier --json run
+       bench/search_latency.py --papers N --web-processes 1,4,8 [--clients 8] [--workdir DIR]
+                               # the real server over HTTP: bench/serve_memory.py
 """
 
 from __future__ import annotations
@@ -623,7 +625,7 @@ def _cached(phase: str, catalogue: Path, papers: int, rebuild: bool, run) -> dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=600)
+    parser.add_argument("--queries", type=int, help="default: 600, or 400 with --web-processes")
     parser.add_argument("--workdir", help="keep the database and index here")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -638,9 +640,26 @@ def main() -> int:
     )
     parser.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json run's file")
     parser.add_argument(
+        "--web-processes",
+        metavar="W[,W...]",
+        help="instead: start the real server with W web processes and query it over HTTP from "
+        "--clients concurrent clients (bench/serve_memory.py, which this runs): p50, p99 and the "
+        "sum of PSS over every server process",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="with --web-processes")
+    parser.add_argument(
         "--phase", choices=("load", "build", "serve", "embed", "tune"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
+
+    if args.web_processes:
+        from bench import serve_memory
+
+        forwarded = ["--papers", str(args.papers), "--web-processes", args.web_processes]
+        forwarded += ["--clients", str(args.clients), *(["--workdir", args.workdir] if args.workdir else [])]
+        forwarded += ["--queries", str(args.queries or 400)]
+        return serve_memory.main([*forwarded, *(["--json"] if args.json else [])])
+    args.queries = args.queries or 600
 
     if args.report:
         results = json.loads(Path(args.report).read_text())

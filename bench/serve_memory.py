@@ -251,7 +251,7 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument(
@@ -275,7 +275,7 @@ def main() -> int:
     )
     parser.add_argument("--workdir", help="keep the catalogue and index here (reused by later runs)")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     counts = sorted({1, *(int(w) for w in args.web_processes.split(","))})
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pr-serve-memory-"))
