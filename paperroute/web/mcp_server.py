@@ -57,7 +57,7 @@ def _as_request(tool):
     def call(*args, **kwargs):
         close_old_connections()
         try:
-            _count_call(kwargs["ctx"])
+            _count_call(kwargs["ctx"], kwargs.get("token"))
             return tool(*args, **kwargs)
         finally:
             close_old_connections()
@@ -330,13 +330,13 @@ def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True
 # -- adapters ------------------------------------------------------------------------------
 
 
-def _count_call(ctx: Context) -> None:
+def _count_call(ctx: Context, token: str | None) -> None:
     """Count a call over HTTP against its reader's allowance, or its client address's without a
     token (PAPERROUTE_RATE_MCP). Over stdio the caller is the operator's own process: not counted."""
     request = ctx.request_context.request
     if request is None:
         return
-    secret = _bearer(ctx)
+    secret = _bearer(ctx) or (token or "").strip()
     user = tokens.authenticate(secret) if secret else None
     ident = f"user:{user.pk}" if user is not None else f"ip:{request.client.host if request.client else ''}"
     try:
