@@ -6,7 +6,6 @@ OpenAPI lives at /api/openapi.json and the browsable docs at /api/docs.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
@@ -48,15 +47,13 @@ ARXIV_ID = (
     r"([0-9]{2}(0[1-9]|1[0-2])\.[0-9]{4,5}|[a-z][a-z-]*(\.[A-Z]{2})?/[0-9]{7})"
     r"(v[0-9]{1,4})?(\.pdf)?$"
 )
-# A reply is stored as a plain comment that starts with this reference (comments are flat here).
-REPLY_PREFIX = re.compile(r"^↪ reply to comment #(\d+) by @[^:\n]*:\n")
 
 api = NinjaAPI(
     title="paperroute API",
     version="1",
     description="Daily papers, paper records, search, submissions, comments and upvotes, "
     "compatible with Hugging Face's papers API (and its huggingface_hub "
-    "client): see the README's compatibility table for the differences.",
+    "client): see docs/api.md's compatibility table for the differences.",
     urls_namespace="api",
 )
 
@@ -434,13 +431,8 @@ def paper_detail(
     paper = find_paper(paper_id)
     shown = paper_out(paper)
     if "comments" in field:
-        shown["comments"] = [comment_out(c, reply_to=_replied(c.body)) for c in comments.visible(paper)]
+        shown["comments"] = [comment_out(c) for c in comments.visible(paper)]
     return Status(200, shown)
-
-
-def _replied(body: str) -> int | None:
-    match = REPLY_PREFIX.match(body)
-    return int(match.group(1)) if match else None
 
 
 @api.exception_handler(ValidationError)

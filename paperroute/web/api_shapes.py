@@ -200,13 +200,12 @@ def item_out(paper: Paper) -> dict:
     }
 
 
-def comment_out(comment: Comment, reply_to: int | None = None) -> dict:
+def comment_out(comment: Comment) -> dict:
     return {
         "id": str(comment.pk),
         "author": account_out(comment.author),
         "createdAt": comment.created_at,
         "editedAt": comment.edited_at,
         "content": comment.body,
-        # Older replies were flat comments naming their parent; newer ones have `parent`.
-        "replyTo": str(reply_to or comment.parent_id) if reply_to or comment.parent_id else None,
+        "replyTo": str(comment.parent_id) if comment.parent_id else None,
     }

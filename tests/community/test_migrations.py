@@ -1,0 +1,41 @@
+"""Data migrations, run on rows as an older paperroute stored them."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from paperroute.catalog.models import Paper
+from paperroute.community.models import Comment
+from tests.community.helpers import add_paper, user
+
+BEFORE, AFTER = ("community", "0004_authors_notifications"), ("community", "0005_thread_old_replies")
+
+
+def _migrate(target) -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flat_replies_of_the_first_release_become_threaded_replies():
+    paper, other = add_paper("2411.00951"), add_paper("2411.00952")
+    alice, bob, carol = user("alice"), user("bob"), user("carol")
+    _migrate(BEFORE)
+    top = Comment.objects.create(paper=paper, author=alice, body="Does it scale?")
+    old = lambda who, to, text, on=paper: Comment.objects.create(  # noqa: E731
+        paper=on, author=who, body=f"↪ reply to comment #{to.pk} by @{to.author.username}:\n{text}"
+    )
+    answer = old(bob, top, "Yes, see section 4.")
+    # A reply to that reply, and a new-style reply someone made to the old one after upgrading.
+    again = old(carol, answer, "Where in section 4?")
+    newer = Comment.objects.create(paper=paper, author=alice, body="Thanks", parent=answer)
+    # Left as they are: a reference to a comment on another paper, or to none.
+    elsewhere = old(bob, top, "Wrong paper.", on=other)
+    missing = Comment.objects.create(paper=paper, author=bob, body="↪ reply to comment #999999 by @x:\nHi")
+    _migrate(AFTER)
+    shown = {c.pk: (c.parent_id, c.body) for c in Comment.objects.all()}
+    assert shown[answer.pk] == (top.pk, "Yes, see section 4.")
+    assert shown[again.pk] == (top.pk, "Where in section 4?")
+    assert shown[newer.pk] == (top.pk, "Thanks")  # one level deep
+    assert shown[elsewhere.pk] == (None, elsewhere.body) and shown[missing.pk] == (None, missing.body)
+    assert Paper.objects.count() == 2
