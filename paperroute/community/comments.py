@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections import Counter, defaultdict
-from html import escape, unescape
+from html import escape
 from xml.etree import ElementTree
 
 import latex2mathml.converter
@@ -79,6 +80,13 @@ _MATHML_ATTRIBUTES = {
     "encoding",
 }  # fmt: skip
 _TEX = "application/x-tex"
+# Lengths a reader's TeX sets (\\rule, \\hspace, \\kern, \\raise), kept only when modest.
+_LENGTHS = {"width", "height", "depth", "lspace", "rspace", "minsize", "maxsize", "linethickness"}
+_NAMED_LENGTHS = {"thin", "medium", "thick", "0", "infinity"}
+_MACROS = re.compile(
+    r"\\(?:[gex]?def|let|(?:re)?newcommand|providecommand|(?:re)?newenvironment|DeclareMathOperator)(?![A-Za-z])"
+)
+_MAX_NODES = 20_000
 
 
 def _math_text(state, silent: bool) -> bool:
@@ -130,21 +138,27 @@ def _render_math(renderer, tokens, index, options, env) -> str:
     """A math token as MathML, with its TeX kept as the annotation; as typed when it does not parse.
 
     The markup is built from latex2mathml's element tree and serialised here, so every piece of
-    text in it is escaped (its own string output leaves `\\text{<b>}` as markup).
+    text in it is escaped (its own string output leaves `\\text{<b>}` as markup). TeX that defines
+    macros is shown as typed: a few nested definitions expand to millions of nodes.
     """
     token = tokens[index]
+    if _MACROS.search(token.content):
+        return escape(token.markup)
     try:
         element = latex2mathml.converter.convert_to_element(
             token.content, display="block" if token.meta["display"] else "inline"
         )
     except Exception:  # noqa: BLE001 (any TeX it cannot read, a recursion too deep included)
         return escape(token.markup)
-    for node in element.iter():
-        for name in list(node.attrib):
-            if name not in _MATHML_ATTRIBUTES:
+    nodes = list(element.iter())
+    if len(nodes) > _MAX_NODES:
+        return escape(token.markup)
+    for node in nodes:
+        for name, value in list(node.attrib.items()):
+            if name not in _MATHML_ATTRIBUTES or (name in _LENGTHS and not _modest_length(value)):
                 del node.attrib[name]
-        node.text = unescape(node.text) if node.text else node.text
-        node.tail = unescape(node.tail) if node.tail else node.tail
+        node.text = _characters(node.text) if node.text else node.text
+        node.tail = _characters(node.tail) if node.tail else node.tail
     semantics = ElementTree.Element("semantics")
     if len(element) == 1:  # latex2mathml's one <mrow>
         semantics.append(element[0])
@@ -153,6 +167,28 @@ def _render_math(renderer, tokens, index, options, env) -> str:
     ElementTree.SubElement(semantics, "annotation", encoding=_TEX).text = token.content
     element[:] = [semantics]
     return ElementTree.tostring(element, encoding="unicode", short_empty_elements=False)
+
+
+def _modest_length(value: str) -> bool:
+    """Whether a MathML length stays within a few lines' size: \\quad and \\, do, while
+    \\rule{1em}{9999em} or \\hspace{-500em} would cover or push away the page around."""
+    match = re.fullmatch(r"\s*(-?[0-9]*\.?[0-9]+)\s*(em|ex|mu|pt|px|%)?\s*", value)
+    if not match:
+        return value.strip() in _NAMED_LENGTHS
+    limit = {"em": 3, "ex": 6, "mu": 54, "pt": 30, "px": 40, "%": 300}.get(match.group(2) or "em", 3)
+    return abs(float(match.group(1))) <= limit
+
+
+def _characters(text: str) -> str:
+    """latex2mathml's character references (&#x2211;) as characters; control characters (from
+    \\unicode{0C}) dropped. Anything else, entities the reader typed included, stays as typed."""
+
+    def character(match: re.Match) -> str:
+        code = int(match.group(1), 16)
+        printable = code in (9, 10) or 0x20 <= code < 0x7F or 0xA0 <= code <= 0x10FFFF
+        return chr(code) if printable and not 0xD800 <= code <= 0xDFFF else ""
+
+    return re.sub(r"&#x([0-9A-Fa-f]{1,6});", character, text)
 
 
 def _link(url: str) -> list[Token]:
@@ -212,7 +248,7 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def render(body: str) -> str:
     """A Markdown comment as sanitised HTML (kept for the comments shown most: a page of long
     formulas takes tens of milliseconds to set)."""
