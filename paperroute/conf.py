@@ -255,8 +255,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RATE_MCP",
         "600/hour",
-        "MCP tool calls over HTTP (/mcp and `paperroute mcp --http`) per reader (their token) or, "
-        "without one, per client address: COUNT/PERIOD. Calls over stdio are not counted.",
+        "MCP tool calls over HTTP (/mcp and `paperroute mcp --http`) per reader account (all of "
+        "its tokens together) or, without a valid token, per client address: COUNT/PERIOD. "
+        "Calls over stdio are not counted.",
         _rate,
     ),
     Setting(

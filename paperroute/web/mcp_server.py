@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import json
 import threading
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -27,6 +29,7 @@ from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import shelf
 from paperroute.web import api, related, searching
 from paperroute.web.api_shapes import PaperDetailOut, PaperOut, paper_out
+from paperroute.web.middleware import rate_key
 from paperroute.web.views.common import client_ip
 
 INSTRUCTIONS = (
@@ -38,6 +41,8 @@ INSTRUCTIONS = (
 )
 
 Sort = Literal["publishedAt", "trending", "upvotes"]
+# Whether the call in progress sent a token, and whose account it is (None: unknown or revoked).
+_CALLER: ContextVar[tuple[bool, Any]] = ContextVar("paperroute_mcp_caller")
 Mode = Literal["hybrid", "lexical", "semantic"]
 
 
@@ -45,6 +50,8 @@ def build() -> MCPServer:
     """The MCP server with the site's tools."""
     server = MCPServer("paperroute", instructions=INSTRUCTIONS, log_level="WARNING")
     for tool in (search_papers, daily_papers, paper, related_papers, my_library, recommendations, upvote):
+        # Every tool takes the call's context, which the rate limit and the reader come from.
+        assert "ctx" in inspect.signature(tool).parameters, tool.__name__
         server.add_tool(_as_request(tool))
     return server
 
@@ -57,8 +64,17 @@ def _as_request(tool):
     def call(*args, **kwargs):
         close_old_connections()
         try:
-            _count_call(kwargs["ctx"], kwargs.get("token"))
-            return tool(*args, **kwargs)
+            ctx = kwargs["ctx"]
+            # The token, from the Authorization header over HTTP or else the `token` argument,
+            # looked up once for the rate limit and the reader tools.
+            secret = _bearer(ctx) or (kwargs.get("token") or "").strip()
+            user = tokens.authenticate(secret) if secret else None
+            _count_call(ctx, user)
+            caller = _CALLER.set((bool(secret), user))
+            try:
+                return tool(*args, **kwargs)
+            finally:
+                _CALLER.reset(caller)
         finally:
             close_old_connections()
 
@@ -272,7 +288,7 @@ def related_papers(ctx: Context, id: str, limit: int = 5) -> dict[str, Any]:
 def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
     """Your collections ("Saved" first) and the papers in each, in their order, with your note on
     each item. Needs your API token (Authorization header, or `token`)."""
-    user = _reader(ctx, token)
+    user = _reader()
     shown = []
     for collection in shelf.collections_of(user):
         items = list(shelf.items(collection))
@@ -306,7 +322,7 @@ def recommendations(
     most recent day), best first, each with why it was picked; from your saves, upvotes, "not
     interested" and follows, as GET /api/recommendations. Needs your API token."""
     request = _request("/api/recommendations", {})
-    request.user = _reader(ctx, token)
+    request.user = _reader()
     query = _valid(api.RecommendationsQuery, date=date, week=week, month=month, limit=limit)
     picks = _answer(api.recommendations(request, query))
     return {
@@ -318,7 +334,7 @@ def recommendations(
 def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True) -> dict[str, Any]:
     """Upvote a paper (repeating it changes nothing), or withdraw your upvote with upvoted=false.
     Needs your API token; votes are rate-limited as on the site."""
-    user = _reader(ctx, token)
+    user = _reader()
     found = _not_found(api.find_paper, id)
     try:
         state = votes.set_vote(user, found, upvoted)
@@ -330,15 +346,16 @@ def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True
 # -- adapters ------------------------------------------------------------------------------
 
 
-def _count_call(ctx: Context, token: str | None) -> None:
-    """Count a call over HTTP against its reader's allowance, or its client address's without a
-    token (PAPERROUTE_RATE_MCP). Over stdio the caller is the operator's own process: not counted."""
+def _count_call(ctx: Context, user) -> None:
+    """Count a call over HTTP against its reader's account, or its client address's without a
+    valid token (PAPERROUTE_RATE_MCP). Only stdio calls have no HTTP request: they come from the
+    operator's own process and are not counted."""
     request = ctx.request_context.request
     if request is None:
         return
-    secret = _bearer(ctx) or (token or "").strip()
-    user = tokens.authenticate(secret) if secret else None
-    ident = f"user:{user.pk}" if user is not None else f"ip:{request.client.host if request.client else ''}"
+    # The mounted /mcp passes the real client (see _Mounted.answer); an IPv6 one counts by its /64.
+    address = rate_key(request.client.host if request.client else "")
+    ident = f"user:{user.pk}" if user is not None else f"ip:{address}"
     try:
         ratelimit.check("mcp", ident, ratelimit.setting("RATE_MCP"))
     except RateLimited as exc:
@@ -352,16 +369,15 @@ def _bearer(ctx: Context) -> str:
     return secret.strip() if scheme.lower() == "bearer" else ""
 
 
-def _reader(ctx: Context, token: str | None):
+def _reader():
     """The account whose token came with the call: the Authorization header over HTTP, else the
     `token` argument."""
-    secret = _bearer(ctx) or (token or "").strip()
-    if not secret:
+    sent, user = _CALLER.get((False, None))
+    if not sent:
         raise ToolError(
             "this tool acts as a reader: send your personal API token (create one on "
             "your settings page) as 'Authorization: Bearer prt_…' or as `token`"
         )
-    user = tokens.authenticate(secret)
     if user is None:
         raise ToolError("bad token: it is unknown or revoked; create a new one on your settings page")
     return user

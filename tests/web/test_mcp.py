@@ -250,6 +250,8 @@ def test_streamable_http(site, api, cli, command):
             async with Client(url) as anonymous:
                 assert "API token" in await error_of(anonymous, "upvote", id="2411.00801")
                 assert (await call(anonymous, "paper", id="2411.00801"))["id"] == "2411.00801"
+                # The token as the tool's argument counts for its reader too, whose allowance is spent.
+                assert "rate limited" in await error_of(anonymous, "my_library", token=site["secret"])
             bad = {"Authorization": "Bearer prt_nonsense"}
             async with (
                 httpx2.AsyncClient(headers=bad, timeout=120) as http,
