@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from paperroute.catalog.models import Paper
+from paperroute.community import stamp
 from paperroute.community.models import Comment
 from tests.community.helpers import add_paper, user
 
@@ -32,7 +33,9 @@ def test_flat_replies_of_the_first_release_become_threaded_replies():
     # Left as they are: a reference to a comment on another paper, or to none.
     elsewhere = old(bob, top, "Wrong paper.", on=other)
     missing = Comment.objects.create(paper=paper, author=bob, body="↪ reply to comment #999999 by @x:\nHi")
+    before = stamp.current()
     _migrate(AFTER)
+    assert stamp.current() != before  # cached pages are made again
     shown = {c.pk: (c.parent_id, c.body) for c in Comment.objects.all()}
     assert shown[answer.pk] == (top.pk, "Yes, see section 4.")
     assert shown[again.pk] == (top.pk, "Where in section 4?")
