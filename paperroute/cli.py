@@ -240,7 +240,7 @@ def _search_parsers(sub) -> None:
         default="hybrid",
         help="hybrid (default) fuses keyword (BM25) and semantic (embedding) ranking",
     )
-    search.add_argument("--limit", type=int, default=10, help="results to show (default 10, at most 100)")
+    search.add_argument("--limit", type=int, default=10, help="results to show (default 10, at most 120)")
     search.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
     search.add_argument(
         "--exact", action="store_true", help="search the words as typed, without correcting typos"
