@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import feedparser
 import pytest
 from lxml import etree
 
@@ -183,5 +184,9 @@ def test_each_discussion_has_an_atom_feed(client):
         e.findtext(f"{ATOM}content") for e in entries if e.findtext(f"{ATOM}title") == "Comment by alice"
     )
     assert "<em>good</em>" in content and "<script>" not in content
+    # Feed readers parse it as the site's other feeds: a valid Atom feed with links to the comments.
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo and parsed.version == "atom10", parsed.get("bozo_exception")
+    assert all("/papers/hep-th/9901001#comment-" in entry.link for entry in parsed.entries)
     assert client.get("/papers/9999.99999/comments.atom").status_code == 404
     assert 'href="/papers/hep-th/9901001/comments.atom"' in _page(client, "hep-th/9901001")

@@ -120,6 +120,11 @@ async def exercise(client, api, cli, auth: dict, secret: str) -> None:
     assert daily["total"] == 2 and daily["more"] is False
     weekly = await call(client, "daily_papers", week="2024-W48")
     assert weekly["papers"] == [item["paper"] for item in api("/api/daily_papers?week=2024-W48")]
+    monthly = await call(client, "daily_papers", month="2024-11", sort="trending")
+    assert monthly["papers"] == [
+        item["paper"] for item in api("/api/daily_papers?month=2024-11&sort=trending")
+    ]
+    assert len(monthly["papers"]) == 3
     assert "YYYY-MM-DD" in await error_of(client, "daily_papers", date="28/11/2024")
     assert "2024-02-30" in await error_of(client, "daily_papers", date="2024-02-30")
 
