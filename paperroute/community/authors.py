@@ -224,12 +224,7 @@ def set_links(user, paper: Paper, github_repo: str | None, project_page: str | N
         links.save()
         after = (links.github_repo, links.project_page)
         if after != before:
-            detail = "; ".join(
-                f"{label}: {old or '(none)'} → {new or '(none)'}"
-                for label, old, new in zip(("code", "project page"), before, after, strict=True)
-                if old != new
-            )
-            _log(user, AuthorLog.LINKS, paper, None, detail)
+            _log(user, AuthorLog.LINKS, paper, None, _links_change(before, after))
             stamp.bump()
     # Whatever was cached on the paper object is stale now.
     paper.author_links = links
@@ -239,14 +234,19 @@ def set_links(user, paper: Paper, github_repo: str | None, project_page: str | N
 def remove_links(moderator, links: PaperLinks) -> None:
     """A moderator takes an author's links off their paper (in the admin); logged like a change."""
     with transaction.atomic():
-        detail = "; ".join(
-            f"{label}: {old} → (none)"
-            for label, old in (("code", links.github_repo), ("project page", links.project_page))
-            if old
-        )
+        detail = _links_change((links.github_repo, links.project_page), ("", ""))
         _log(moderator, AuthorLog.LINKS, links.paper, None, detail or "removed")
         links.delete()
         stamp.bump()
+
+
+def _links_change(before: tuple[str, str], after: tuple[str, str]) -> str:
+    """What changed in (code, project page), as the authors' log says it."""
+    return "; ".join(
+        f"{label}: {old or '(none)'} → {new or '(none)'}"
+        for label, old, new in zip(("code", "project page"), before, after, strict=True)
+        if old != new
+    )
 
 
 def find_author(name: str) -> Author | None:
