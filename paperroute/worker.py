@@ -241,6 +241,10 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 512)
     finally:
+        # Stopping from here on: further signals are ignored. Left to Python, its shutdown would
+        # put back the default handler, and a signal arriving then killed the worker (-15).
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)
         signal.set_wakeup_fd(-1)
         os.close(wake_read)
         os.close(wake_write)
