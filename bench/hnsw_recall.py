@@ -15,17 +15,21 @@ On a catalogue that bench/search_latency.py built (--workdir of that run), for t
             queries; it is kept to show the walk's cost on such vectors.
 For each efSearch value and each depth the search asks for (20 papers: semantic mode; 50:
 hybrid mode's fusion candidates), the store's own search (`VectorStore.search`: graph walk for
-twice as many rows as papers wanted, then exact re-scoring, with vectorstore.EF_SEARCH set to
-the value) is compared with an exact search: every passage scored, papers pooled by their best
-passage (the same pooling). Faiss never walks with efSearch below the rows asked, so the
-efSearch used is max(EF_SEARCH, 2k) (shown). recall@10: the share of the exact top 10 papers in
-the search's first 10; recall@k: of the exact top k in the k returned. Times are per query:
+GRAPH_ROWS (4) times as many rows as papers wanted, then exact re-scoring, with
+vectorstore.EF_SEARCH set to the value) is compared with an exact search: every passage scored,
+papers pooled by their best passage (the same pooling). Faiss never walks with efSearch below
+the rows asked, so the efSearch used is max(EF_SEARCH, rows asked) (shown). recall@10: the
+share of the exact top 10 papers in the search's first 10; recall@k: of the exact top k in the
+k returned. Times are per query:
 the faiss graph walk alone, and the whole store search. The baseline for the times is an exact
 scan of all vectors for one query (float16 to float32, one BLAS thread), in the same process.
---rows 1 asks the graph for as many rows as papers (instead of twice as many).
+--rows R asks the graph for R rows a paper instead (2 was the store's choice with fp16 codes).
+--graph-codes 8bit,fp16 builds, in memory, a graph over the same rows with each kind of code
+the graph can store for its walk (8-bit over [-1, 1], as paperroute builds it now; fp16, as
+before) and measures each in turn; the default measures the graph on disk.
 
 Usage: bench/hnsw_recall.py --workdir DIR [--queries 600] [--ef 16,24,32,48,64,96,128]
-                            [--rows 2] [--json]
+                            [--rows R] [--graph-codes 8bit,fp16] [--json]
        bench/hnsw_recall.py --report RESULTS.json    # the tables of an earlier --json run
 """
 
@@ -126,7 +130,7 @@ def measure(store, vectors: np.ndarray, masks: list, efs: list[int], rows_factor
 
     def timed_walk(query, k, allowed):
         started = time.perf_counter()
-        result = original(query, int(round(k / 2 * rows_factor)), allowed)
+        result = original(query, int(round(k / vectorstore.GRAPH_ROWS * rows_factor)), allowed)
         walk_calls.append((time.perf_counter() - started) * 1000)
         return result
 
@@ -147,7 +151,7 @@ def measure(store, vectors: np.ndarray, masks: list, efs: list[int], rows_factor
                         top = set(exact[k][q][:10])
                         recalls10.append(len(top & {pid for pid, _ in found[:10]}) / len(top))
                 table[f"ef={ef} k={k}"] = {
-                    "effective_ef": max(ef, int(round(k / 2 * rows_factor)) * 2),
+                    "effective_ef": max(ef, int(round(k * rows_factor))),
                     "recall10": round(float(np.mean(recalls10)), 4),
                     "recall10_p5": round(float(np.percentile(recalls10, 5)), 3),
                     "recall": round(float(np.mean(recalls)), 4),
@@ -162,6 +166,28 @@ def measure(store, vectors: np.ndarray, masks: list, efs: list[int], rows_factor
     return table
 
 
+def _graph_with(store, codes: str):
+    """A graph over the store's graph rows, built here with 8-bit or fp16 codes."""
+    import faiss
+
+    from paperroute.search import vectorstore
+
+    qtype = {"8bit": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}[codes]
+    vectors = store.vectors[: store.graph_rows]
+    started = time.perf_counter()
+    graph = vectorstore._new_graph(qtype)
+    for start in range(0, len(vectors), 65_536):
+        graph.add(np.asarray(vectors[start : start + 65_536], dtype=np.float32))
+    graph.hnsw.efSearch = vectorstore.EF_SEARCH
+    code_bytes = faiss.downcast_index(graph.storage).code_size
+    print(
+        f"built a {codes} graph over {len(vectors):,} rows in {time.perf_counter() - started:.0f} s "
+        f"({code_bytes} bytes of code a row)",
+        file=sys.stderr,
+    )
+    return graph, code_bytes
+
+
 def report(results: dict) -> str:
     """The results as Markdown tables, one per query set."""
     loads = {when: ", ".join(f"{v:.2f}" for v in results[f"loadavg_{when}"]) for when in ("before", "after")}
@@ -172,7 +198,8 @@ def report(results: dict) -> str:
         f"{results['ef_in_code']}; load average (1, 5, 15 min) before {loads['before']}, "
         f"after {loads['after']}"
     ]
-    for name in [key for key in ("topical", "filtered", "model", "serve") if key in results]:
+    names = [key for key in results if isinstance(results[key], dict) and "table" in results[key]]
+    for name in names:
         r = results[name]
         lines += [
             f"\n{name} queries ({r['filtered_queries']} of them filtered); baseline: an exact scan "
@@ -194,11 +221,14 @@ def report(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir", required=True, help="a bench/search_latency.py --workdir")
+    parser.add_argument("--workdir", help="a bench/search_latency.py --workdir")
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--ef", default="16,24,32,48,64,96,128")
     parser.add_argument(
-        "--rows", type=float, default=2.0, help="graph rows asked per paper wanted (the store asks 2)"
+        "--rows", type=float, help="graph rows asked per paper wanted (default: the store's GRAPH_ROWS)"
+    )
+    parser.add_argument(
+        "--graph-codes", metavar="KINDS", help="8bit,fp16: build a graph with each kind of code here"
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json run's file")
@@ -208,6 +238,8 @@ def main() -> int:
         results.setdefault("queries", args.queries)
         print(report(results))
         return 0
+    if not args.workdir:
+        parser.error("--workdir is required (or --report)")
 
     from bench.search_latency import _django
 
@@ -223,18 +255,22 @@ def main() -> int:
         "queries": args.queries,
         "rows": store.rows,
         "graph_rows": store.graph_rows,
-        "rows_factor": args.rows,
+        "rows_factor": args.rows or vectorstore.GRAPH_ROWS,
         "ef_in_code": vectorstore.EF_SEARCH,
         "loadavg_before": list(os.getloadavg()),
     }
-    for name, (vectors, masks) in _query_sets(store, args.queries).items():
-        _, exact_ms = _exact(store, vectors[:5], masks[:5], 20)
-        results[name] = {
-            "exact_ms": round(exact_ms, 1),
-            "table": measure(store, vectors, masks, efs, args.rows),
-        }
-        filtered = sum(m is not None for m in masks)
-        results[name]["filtered_queries"] = filtered
+    query_sets = _query_sets(store, args.queries)
+    for codes in args.graph_codes.split(",") if args.graph_codes else [None]:
+        if codes is not None:
+            store.graph, results[f"code_bytes_{codes}"] = _graph_with(store, codes)
+        for name, (vectors, masks) in query_sets.items():
+            _, exact_ms = _exact(store, vectors[:5], masks[:5], 20)
+            key = name if codes is None else f"{name}, {codes} graph"
+            results[key] = {
+                "exact_ms": round(exact_ms, 1),
+                "table": measure(store, vectors, masks, efs, results["rows_factor"]),
+                "filtered_queries": sum(m is not None for m in masks),
+            }
     results["loadavg_after"] = list(os.getloadavg())
     if args.json:
         print(json.dumps(results))

@@ -29,6 +29,10 @@ EXACT_ROWS = 20_000  # a filter this selective is answered by an exact scan
 HNSW_M = 32  # graph degree: recall 0.95+ at efSearch 64 on 1M synthetic rows
 EF_CONSTRUCTION = 64
 EF_SEARCH = 64
+# Rows the walk returns for each paper wanted. Its 8-bit scores are approximate, and the exact
+# rescoring picks from these: at 100k papers, 4 took recall@10 from 0.991 (2) to 0.997, for
+# 0.05 ms a semantic query and 0.17 ms a hybrid one (bench/hnsw_recall.py --rows).
+GRAPH_ROWS = 4
 MAX_CATS = 16  # categories kept per row for filtering (arXiv papers have at most ~10)
 # Maps the graph's links and codes from the file instead of copying them (faiss 1.15 does: HNSW
 # and flat-code storage, which IndexHNSWSQ is). At 100k papers, 8 web processes came to 3.8 GiB
@@ -235,7 +239,7 @@ class VectorStore:
         found = []
         if self.graph is not None:
             graph_allowed = allowed if allowed is not None else (self.alive if self.dead else None)
-            rows, _ = self._graph_search(query, k * 2, graph_allowed)
+            rows, _ = self._graph_search(query, k * GRAPH_ROWS, graph_allowed)
             found.append(rows)
         if len(self.tail):
             scores = self.tail @ query
@@ -391,10 +395,7 @@ class VectorStore:
                 # numbers can't be trusted, so the graph is made again.
                 graph, self.graph_rows = None, 0
         if graph is None:
-            # The stubs want a ScalarQuantizer where faiss takes its QT_ code (see open_graph).
-            qtype = faiss.ScalarQuantizer.QT_fp16
-            graph = faiss.IndexHNSWSQ(DIM, qtype, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
-            graph.hnsw.efConstruction = EF_CONSTRUCTION
+            graph = _new_graph()
         step = 65_536
         for start in range(self.graph_rows, rows, step):
             graph.add(np.asarray(vectors[start : min(rows, start + step)], dtype=np.float32))
@@ -402,3 +403,22 @@ class VectorStore:
         faiss.write_index(graph, str(tmp))
         os.replace(tmp, self.path / "graph.faiss")
         return rows
+
+
+def _new_graph(qtype: int = faiss.ScalarQuantizer.QT_8bit):
+    """An empty HNSW graph that keeps each vector as 8-bit codes over [-1, 1] in every dimension.
+
+    The walk only picks candidates, which are then scored exactly from vectors.f16, so the graph
+    keeps a byte a dimension instead of fp16's two: at 1M papers (1.3M passages) the graph's file,
+    which every web process maps, is about 480 MiB smaller. The range is a unit vector's, not one
+    learnt from the first papers: codes trained on those clipped the papers of a topic that came
+    later, and the walk then missed 19 of their best 20 (tests/search/test_vectorstore.py).
+    At 100k papers recall@10 is 0.991 against fp16's 0.992 (bench/hnsw_recall.py --graph-codes).
+    `qtype` QT_fp16 makes the graphs of before, for bench/hnsw_recall.py's comparison.
+    """
+    # The stubs want a ScalarQuantizer where faiss takes its QT_ code (see open_graph).
+    graph = faiss.IndexHNSWSQ(DIM, qtype, HNSW_M, faiss.METRIC_INNER_PRODUCT)  # type: ignore[arg-type]
+    graph.hnsw.efConstruction = EF_CONSTRUCTION
+    # Trained on the corners of the range: each dimension's minimum -1 and maximum 1.
+    graph.train(np.vstack([np.eye(DIM), -np.eye(DIM)]).astype(np.float32))
+    return graph

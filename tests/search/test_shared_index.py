@@ -97,7 +97,7 @@ def test_stores_opened_on_the_same_files_map_the_graph_instead_of_copying_it(tmp
     add_papers(writer, rng, range(1, 12_001))
     graph_file = path / "graph.faiss"
     size_kb = graph_file.stat().st_size // 1024
-    assert writer.graph_rows == 12_000 and size_kb > 10_000
+    assert writer.graph_rows == 12_000 and size_kb > 7_000  # 8-bit codes and links: ~640 bytes a row
     queries = unit(rng.standard_normal((50, 384)))
 
     reader = VectorStore(path)

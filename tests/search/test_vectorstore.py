@@ -46,6 +46,36 @@ def test_graph_and_tail_find_what_an_exact_scan_finds(store):
     assert all(pid % 6 == 2 for pid in found)
 
 
+def test_the_graph_keeps_a_byte_a_dimension_not_a_second_copy_of_the_vectors(store):
+    """Every web process maps the graph: with fp16 codes it held the vectors twice over."""
+    graph_bytes = (store.path / "graph.faiss").stat().st_size
+    links = 2 * vectorstore.HNSW_M * 4  # level 0's neighbours, 4 bytes each
+    assert graph_bytes < store.graph_rows * (vectorstore.DIM + links) * 1.25
+    assert graph_bytes < (store.path / "vectors.f16").stat().st_size
+
+
+def test_papers_of_a_topic_the_graph_never_saw_are_still_found(store):
+    """A topic the first graph never saw, far outside the range of every dimension so far, joins
+    the graph; its best papers must still be found (8-bit codes trained on the first papers
+    clipped these, and the walk found 1 of the best 20). The 300 are near ties (scores within
+    0.02), where the walk may swap the 20th for the 21st."""
+    far = np.zeros(384)
+    far[:4] = 1.0
+    far = unit(far)
+    rng = np.random.default_rng(8)
+    store.begin()
+    for pid in range(601, 901):
+        store.put(pid, unit(far + 0.05 * rng.standard_normal((1, 384))), day=pid, categories=["q-bio.NC"])
+    store.commit()
+    assert store.graph_rows == store.rows  # the new topic is in the graph, not the exact tail
+    found = [pid for pid, _ in store.search(far, 20)]
+    pids = np.arange(601, 901)
+    scores = store.score_papers(far[None, :], pids, Pooling())
+    best = [int(pids[i]) for i in np.argsort(-scores)[:20]]
+    assert found[:5] == best[:5]
+    assert len(set(found) & set(best)) >= 18
+
+
 def test_filters_restrict_the_search_itself(store):
     query = store.centres[1]  # its papers (pid % 6 == 1) are all odd, so all cs.CL
     allowed = store.mask(100, 300, ["math.PR"])
