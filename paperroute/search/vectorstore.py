@@ -413,7 +413,8 @@ def _new_graph(qtype: int = faiss.ScalarQuantizer.QT_8bit):
     which every web process maps, is about 480 MiB smaller. The range is a unit vector's, not one
     learnt from the first papers: codes trained on those clipped the papers of a topic that came
     later, and the walk then missed 19 of their best 20 (tests/search/test_vectorstore.py).
-    At 100k papers recall@10 is 0.991 against fp16's 0.992 (bench/hnsw_recall.py --graph-codes).
+    At 100k papers, walking for 2 rows a paper as before, recall@10 was 0.991 against fp16's
+    0.992; GRAPH_ROWS' 4 give 0.997 (bench/hnsw_recall.py --graph-codes).
     `qtype` QT_fp16 makes the graphs of before, for bench/hnsw_recall.py's comparison.
     """
     # The stubs want a ScalarQuantizer where faiss takes its QT_ code (see open_graph).
