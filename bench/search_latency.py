@@ -656,7 +656,9 @@ def main() -> int:
         from bench import serve_memory
 
         forwarded = ["--papers", str(args.papers), "--web-processes", args.web_processes]
-        forwarded += ["--clients", str(args.clients), *(["--workdir", args.workdir] if args.workdir else [])]
+        # The catalogue and index this benchmark's own phases keep in --workdir, made once for both.
+        shared = ["--workdir", str(Path(args.workdir) / "catalogue")] if args.workdir else []
+        forwarded += ["--clients", str(args.clients), *shared]
         forwarded += ["--queries", str(args.queries or 400)]
         return serve_memory.main([*forwarded, *(["--json"] if args.json else [])])
     args.queries = args.queries or 600

@@ -71,10 +71,13 @@ def _env(workdir: Path) -> dict[str, str]:
 
 
 def _phase(phase: str, workdir: Path, papers: int) -> dict:
-    """bench/search_latency.py's load or build phase, kept in workdir beside what it made."""
+    """bench/search_latency.py's load or build phase, kept in workdir beside what it made; one
+    that search_latency.py itself ran there (its catalogue, which it forwards) is reused too."""
     stamp = workdir / f"serve_memory_{phase}.json"
-    if stamp.exists() and json.loads(stamp.read_text()).get("papers") == papers:
-        return json.loads(stamp.read_text())
+    for kept in (stamp, workdir / f"{phase}.json"):
+        if kept.exists() and json.loads(kept.read_text()).get("papers") == papers:
+            print(f"  {phase}: reusing {workdir} ({papers:,} papers)", file=sys.stderr, flush=True)
+            return json.loads(kept.read_text())
     print(f"  {phase}: {papers:,} papers into {workdir}", file=sys.stderr, flush=True)
     result = subprocess.run(
         [
