@@ -28,8 +28,15 @@ scan of all vectors for one query (float16 to float32, one BLAS thread), in the 
 the graph can store for its walk (8-bit over [-1, 1], as paperroute builds it now; fp16, as
 before) and measures each in turn; the default measures the graph on disk.
 
+--real DIR[,DIR...] measures on real vectors instead: the abstracts of BEIR-layout collections
+(default: SciFact and CISI in ../shared/data) embedded by the real model into a store whose
+passages are all in the graph, queried with their collections' real queries; recall@10 against
+an exact search, for fp16 and 8-bit graphs and 2 and 4 rows a paper. Embedding takes a few
+minutes; --vectors FILE keeps the vectors for the next run.
+
 Usage: bench/hnsw_recall.py --workdir DIR [--queries 600] [--ef 16,24,32,48,64,96,128]
                             [--rows R] [--graph-codes 8bit,fp16] [--json]
+       bench/hnsw_recall.py --real [DIR,...] [--vectors FILE]
        bench/hnsw_recall.py --report RESULTS.json    # the tables of an earlier --json run
 """
 
@@ -188,6 +195,72 @@ def _graph_with(store, codes: str):
     return graph, code_bytes
 
 
+def real_vectors(folders: list[Path], cache: Path | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each abstract's passage vectors and each query's vector, by the real model."""
+    from bench.beir import load_corpus, load_queries
+    from paperroute.search.embedder import shared
+
+    if cache is not None and cache.exists():
+        kept = np.load(cache, allow_pickle=True)
+        return list(kept["passages"]), kept["queries"]
+    papers, texts = [], []
+    for folder in folders:
+        if not (folder / "corpus.jsonl").exists():
+            raise SystemExit(f"hnsw_recall: no BEIR collection at {folder} (corpus.jsonl missing)")
+        papers += [(doc.get("title", ""), doc["text"]) for doc in load_corpus(folder)]
+        texts += list(load_queries(folder).values())
+    started = time.perf_counter()
+    embedder = shared()
+    passages = embedder.embed_papers(papers)
+    queries = embedder.embed_queries(texts)
+    print(
+        f"embedded {len(papers):,} abstracts and {len(texts):,} queries in "
+        f"{time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    if cache is not None:
+        np.savez(cache, passages=np.array(passages, dtype=object), queries=queries)
+    return passages, queries
+
+
+def measure_real(passages: list[np.ndarray], queries: np.ndarray) -> list[dict]:
+    """recall@10 of the store's search against an exact one, per graph code and walk width."""
+    import tempfile
+
+    import faiss
+
+    from paperroute.search import vectorstore
+    from paperroute.search.vectorstore import Pooling, VectorStore
+
+    rows = []
+    pids = np.arange(1, len(passages) + 1)
+    truths = []
+    saved = (vectorstore.TAIL_ROWS, vectorstore.GRAPH_ROWS, vectorstore._new_graph)
+    try:
+        for codes in ("fp16", "8bit"):
+            qtype = {"8bit": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}[codes]
+            vectorstore.TAIL_ROWS = 1  # every passage in the graph
+            vectorstore._new_graph = lambda qtype=qtype: saved[2](qtype)
+            store = VectorStore(Path(tempfile.mkdtemp(prefix="pr-recall-")) / "vectors")
+            store.begin()
+            for pid, vectors in zip(pids, passages):
+                store.put(int(pid), vectors, day=1, categories=["x"])
+            store.commit()
+            if not truths:
+                for query in queries:
+                    exact = store.score_papers(query[None, :], pids, Pooling())
+                    truths.append(set(pids[np.argsort(-exact)[:10]].tolist()))
+            for width in (2, 4):
+                vectorstore.GRAPH_ROWS = width
+                for k in DEPTHS:
+                    found = [[pid for pid, _ in store.search(query, k)][:10] for query in queries]
+                    recall = np.mean([len(t & set(f)) / 10 for t, f in zip(truths, found)])
+                    rows.append({"codes": codes, "rows": width, "k": k, "recall10": round(float(recall), 4)})
+    finally:
+        vectorstore.TAIL_ROWS, vectorstore.GRAPH_ROWS, vectorstore._new_graph = saved
+    return rows
+
+
 def report(results: dict) -> str:
     """The results as Markdown tables, one per query set."""
     loads = {when: ", ".join(f"{v:.2f}" for v in results[f"loadavg_{when}"]) for when in ("before", "after")}
@@ -230,6 +303,14 @@ def main() -> int:
     parser.add_argument(
         "--graph-codes", metavar="KINDS", help="8bit,fp16: build a graph with each kind of code here"
     )
+    parser.add_argument(
+        "--real",
+        nargs="?",
+        const=",".join(str(ROOT.parent / "shared" / "data" / name) for name in ("scifact", "cisi")),
+        metavar="DIRS",
+        help="real vectors: BEIR-layout folders, comma-separated (default SciFact and CISI)",
+    )
+    parser.add_argument("--vectors", help="with --real: keep the embedded vectors in this .npz file")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--report", metavar="JSON", help="print the tables of an earlier --json run's file")
     args = parser.parse_args()
@@ -238,8 +319,25 @@ def main() -> int:
         results.setdefault("queries", args.queries)
         print(report(results))
         return 0
+    if args.real:
+        from paperroute.search import vectorstore
+
+        folders = [Path(folder) for folder in args.real.split(",")]
+        passages, queries = real_vectors(folders, Path(args.vectors) if args.vectors else None)
+        rows = measure_real(passages, queries)
+        if args.json:
+            print(json.dumps(rows))
+            return 0
+        print(
+            f"Real vectors: {sum(len(p) for p in passages):,} passages of {len(passages):,} abstracts, "
+            f"all in the graph; {len(queries):,} real queries; efSearch {vectorstore.EF_SEARCH}\n"
+        )
+        print("| graph codes | rows a paper | papers asked (k) | recall@10 |\n|---|---|---|---|")
+        for row in rows:
+            print(f"| {row['codes']} | {row['rows']} | {row['k']} | {row['recall10']:.4f} |")
+        return 0
     if not args.workdir:
-        parser.error("--workdir is required (or --report)")
+        parser.error("--workdir is required (or --report, or --real)")
 
     from bench.search_latency import _django
 
