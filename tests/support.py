@@ -109,6 +109,11 @@ def server_role(pid: int) -> str:
     return "web"
 
 
+def children_in_role(pid: int, role: str) -> list[int]:
+    """The children of a `paperroute serve` (its pid) in one role (see server_role)."""
+    return [child for child in children(pid) if server_role(child) == role]
+
+
 # -- the SMTP server ---------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from paperroute.search import vectorstore
 from paperroute.search.vectorstore import VectorStore
 from tests.conftest import ROOT, stop_server
 from tests.search.conftest import SEEDS
-from tests.support import children, free_port, server_role
+from tests.support import children_in_role, free_port
 
 WEB_PROCESSES = 3
 # Papers on a subject far from the seeds' machine learning, so that a semantic search for it
@@ -169,7 +169,7 @@ def test_a_graph_newer_than_the_state_is_searched_safely_and_made_again(tmp_path
 
 def _web_processes(server: subprocess.Popen) -> list[int]:
     """gunicorn's web processes among the children of `paperroute serve`."""
-    return [pid for pid in children(server.pid) if server_role(pid) == "web"]
+    return children_in_role(server.pid, "web")
 
 
 def _loaded_the_model(pid: int) -> bool:
@@ -260,7 +260,7 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
         assert not any(t.startswith("Quokka") for t in _search(port))
         # Every process has answered semantic searches, and one model served them all: the host's
         # query service's, not one in each web process.
-        (service,) = [pid for pid in children(server.pid) if server_role(pid) == "query service"]
+        (service,) = children_in_role(server.pid, "query service")
         assert _loaded_the_model(service)
         assert not any(_loaded_the_model(pid) for pid in web)
 
@@ -302,12 +302,12 @@ def test_a_query_service_that_dies_is_started_again_and_asked_again(cli, cli_env
     try:
         _until_answering(port, server, tmp_path / "server.log")
         (web,) = _web_processes(server)
-        (first,) = [pid for pid in children(server.pid) if server_role(pid) == "query service"]
+        (first,) = children_in_role(server.pid, "query service")
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while not (
-            again := [p for p in children(server.pid) if server_role(p) == "query service" and p != first]
-        ) or not (_query_service_listening(again[0])):
+        while not (again := [p for p in children_in_role(server.pid, "query service") if p != first]) or not (
+            _query_service_listening(again[0])
+        ):
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-3000:]
             time.sleep(0.2)
         # The web process's connection to the dead service fails; it connects to the new one

@@ -13,8 +13,7 @@ import pytest
 
 from paperroute.catalog.models import Paper
 from tests.conftest import ROOT, stop_server
-from tests.support import children as _children
-from tests.support import free_port, server_role
+from tests.support import children_in_role, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -56,11 +55,6 @@ def test_demo_loads_once_and_the_server_shows_the_papers(cli, cli_env):
     assert html.escape(top.title) in page
 
 
-def _workers_of(pid: int, role: str = "worker") -> list[int]:
-    """The server's children in one role (worker, query service or web; see server_role)."""
-    return [child for child in _children(pid) if server_role(child) == role]
-
-
 def _gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -90,11 +84,13 @@ def test_the_worker_never_outlives_the_server(cli_env):
         web: list[int] = []
         try:
             deadline = time.monotonic() + 30
-            while not (workers := _workers_of(server.pid)) or not _workers_of(server.pid, "query service"):
+            while not (workers := children_in_role(server.pid, "worker")) or not children_in_role(
+                server.pid, "query service"
+            ):
                 assert time.monotonic() < deadline and server.poll() is None, "no worker started"
                 time.sleep(0.2)
-            (service,) = _workers_of(server.pid, "query service")
-            web = _workers_of(server.pid, "web")
+            (service,) = children_in_role(server.pid, "query service")
+            web = children_in_role(server.pid, "web")
             server.send_signal(stop)
             server.wait(timeout=30)
             assert _gone(workers[0], timeout=20), f"the worker outlived the server ({stop.name})"
