@@ -173,13 +173,20 @@ def measure(store, vectors: np.ndarray, masks: list, efs: list[int], rows_factor
     return table
 
 
+def _code_kind(codes: str) -> int:
+    """faiss's scalar quantizer for a --graph-codes name."""
+    import faiss
+
+    return {"8bit": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}[codes]
+
+
 def _graph_with(store, codes: str):
     """A graph over the store's graph rows, built here with 8-bit or fp16 codes."""
     import faiss
 
     from paperroute.search import vectorstore
 
-    qtype = {"8bit": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}[codes]
+    qtype = _code_kind(codes)
     vectors = store.vectors[: store.graph_rows]
     started = time.perf_counter()
     graph = vectorstore._new_graph(qtype)
@@ -227,8 +234,6 @@ def measure_real(passages: list[np.ndarray], queries: np.ndarray) -> list[dict]:
     """recall@10 of the store's search against an exact one, per graph code and walk width."""
     import tempfile
 
-    import faiss
-
     from paperroute.search import vectorstore
     from paperroute.search.vectorstore import Pooling, VectorStore
 
@@ -238,7 +243,7 @@ def measure_real(passages: list[np.ndarray], queries: np.ndarray) -> list[dict]:
     saved = (vectorstore.TAIL_ROWS, vectorstore.GRAPH_ROWS, vectorstore._new_graph)
     try:
         for codes in ("fp16", "8bit"):
-            qtype = {"8bit": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}[codes]
+            qtype = _code_kind(codes)
             vectorstore.TAIL_ROWS = 1  # every passage in the graph
             vectorstore._new_graph = lambda qtype=qtype: saved[2](qtype)
             store = VectorStore(Path(tempfile.mkdtemp(prefix="pr-recall-")) / "vectors")
