@@ -96,6 +96,9 @@ class Pooling:
 class VectorStore:
     """The vector side of one index generation."""
 
+    _papers: int | None = None
+    _dead: int | None = None
+
     def __init__(self, path: Path) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
@@ -136,6 +139,7 @@ class VectorStore:
                 raise ValueError("the graph changed while the store was being opened")
         self._tail: np.ndarray | None = None
         self._by_category: dict[int, np.ndarray] = {}
+        self._changed()
         self._index_pids()
 
     @property
@@ -158,11 +162,20 @@ class VectorStore:
 
     @property
     def papers(self) -> int:
-        return int((self.count > 0).sum())
+        """Papers with vectors (counted once per change: a scan at 1M papers takes a millisecond)."""
+        if self._papers is None:
+            self._papers = int((self.count > 0).sum())
+        return self._papers
 
     @property
     def dead(self) -> int:
-        return int(self.rows - self.alive.sum())
+        """Rows of removed or re-embedded papers, still in the files (counted once per change)."""
+        if self._dead is None:
+            self._dead = int(self.rows - self.alive.sum())
+        return self._dead
+
+    def _changed(self) -> None:
+        self._papers = self._dead = None
 
     def has(self, pid: int) -> bool:
         return 0 <= pid < len(self.count) and self.count[pid] > 0
@@ -317,6 +330,7 @@ class VectorStore:
             wide[:, : self.cats.shape[1]] = self.cats[:, :MAX_CATS]
             self.cats = wide
         self._pending = self.rows
+        self._changed()
 
     def remove(self, pid: int) -> None:
         """Mark a paper's rows dead."""
@@ -324,6 +338,7 @@ class VectorStore:
             start = self.first[pid]
             self.alive[start : start + self.count[pid]] = False
             self.first[pid], self.count[pid] = -1, 0
+            self._changed()
 
     def put(self, pid: int, vectors: np.ndarray, day: int, categories: list[str]) -> None:
         """Give a paper new vectors (its old rows die)."""
@@ -333,6 +348,7 @@ class VectorStore:
         self._new_meta.append((pid, day, self._category_row(categories), len(vectors)))
         self.first[pid], self.count[pid] = self._pending, len(vectors)
         self._pending += len(vectors)
+        self._changed()
 
     def describe(self, pid: int, day: int, categories: list[str]) -> None:
         """Update the day and categories of a paper whose vectors are unchanged."""
