@@ -128,6 +128,24 @@ def _memory(pids: list[int]) -> dict[str, float]:
     return {key: round(value, 1) for key, value in total.items()}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (its threads included), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _roles(server: int) -> dict[str, list[int]]:
+    """The server's processes by what they do: gunicorn's master, web processes, query service."""
+    roles: dict[str, list[int]] = {"master": [server], "web": [], "service": []}
+    for pid in _processes(server)[1:]:
+        service = b"paperroute.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        roles["service" if service else "web"].append(pid)
+    return roles
+
+
 def _opened(pid: int, vectors_file: str) -> bool:
     """Whether a web process has the index open (it maps vectors.f16 once it has searched)."""
     try:
@@ -180,12 +198,8 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"serve_memory: the server did not start (see {log.name})") from None
                 time.sleep(0.5)
-        # The web processes: all but the master and the query service (`python -m paperroute.server`).
-        web = [
-            pid
-            for pid in _processes(server.pid)
-            if pid != server.pid and b"paperroute.server" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
+        roles = _roles(server.pid)
+        web = roles["web"]
         # Warm every web process (model loaded, index open), as a server is after its first
         # minutes: concurrent requests until each has searched, then a round of the queries.
         with ThreadPoolExecutor(max_workers=max(clients, 2 * processes)) as pool:
@@ -197,10 +211,15 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
                 list(pool.map(lambda q: _request(port, q), batch))
                 warm += len(batch)
             list(pool.map(lambda q: _request(port, q), texts[: max(100, 20 * processes)]))
+        # Where the CPU goes while the queries run: each role's processes, and these clients.
+        before = {role: sum(map(_cpu_seconds, pids)) for role, pids in roles.items()}
+        client_before = time.process_time()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             started = time.perf_counter()
             times = list(pool.map(lambda q: _request(port, q), texts))
             wall = time.perf_counter() - started
+        cpu = {role: sum(map(_cpu_seconds, pids)) - before[role] for role, pids in roles.items()}
+        cpu["clients"] = time.process_time() - client_before
         memory = _memory(_processes(server.pid))
         return {
             "web_processes": processes,
@@ -211,6 +230,9 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
             "p99_ms": round(float(np.percentile(times, 99)), 1),
             "throughput_qps": round(len(times) / wall, 1),
             "loadavg": os.getloadavg()[0],
+            # CPU milliseconds a request, by role; "busy" is the share of the host's cores used.
+            "cpu_ms": {role: round(seconds * 1000 / len(times), 2) for role, seconds in cpu.items()},
+            "busy": round(sum(cpu.values()) / wall / (os.cpu_count() or 1), 2),
             **memory,
         }
     finally:
@@ -235,14 +257,17 @@ def report(results: dict) -> str:
         f"server process (gunicorn master, web processes and query service; --no-worker).",
         "",
         "| web processes | p50 | p99 | queries/s | sum of PSS | of which anon / file "
-        "| vs. 1 process | sum of RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        "| vs. 1 process | sum of RSS | CPU a request: web / service / master / clients |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
+        cpu = r.get("cpu_ms", {})
+        split = " / ".join(f"{cpu.get(role, 0):.1f}" for role in ("web", "service", "master", "clients"))
         lines.append(
             f"| {r['web_processes']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
             f"{r['throughput_qps']} | {r['pss']:,.0f} MiB | {r['pss_anon']:,.0f} / "
-            f"{r['pss_file']:,.0f} MiB | {r['pss'] / one['pss']:.2f}× | {r['rss']:,.0f} MiB |"
+            f"{r['pss_file']:,.0f} MiB | {r['pss'] / one['pss']:.2f}× | {r['rss']:,.0f} MiB | "
+            f"{split} ms ({r.get('busy', 0):.0%} of the cores) |"
         )
     build = results.get("build", {})
     if build:
