@@ -27,7 +27,7 @@ them); without it they go to a temporary folder that is removed at the end.
 Usage: bench/search_latency.py [--papers 100000] [--queries 600] [--workdir DIR [--rebuild]] [--json]
                                [--skip-embedding] [--embed-papers 200] [--tune-embedding]
        bench/search_latency.py --report RESULTS.json    # the tables of an earlier --json run
-       bench/search_latency.py --papers N --web-processes 1,4,8 [--clients 8] [--workdir DIR]
+       bench/search_latency.py --papers N --web-processes 1,4,8 [--clients 8[,N...]] [--workdir DIR]
                                # the real server over HTTP: bench/serve_memory.py
 """
 
@@ -646,7 +646,7 @@ def main() -> int:
         "--clients concurrent clients (bench/serve_memory.py, which this runs): p50, p99 and the "
         "sum of PSS over every server process",
     )
-    parser.add_argument("--clients", type=int, default=8, help="with --web-processes")
+    parser.add_argument("--clients", default="8", help="with --web-processes: N[,N...] concurrent clients")
     parser.add_argument(
         "--phase", choices=("load", "build", "serve", "embed", "tune"), help=argparse.SUPPRESS
     )
@@ -658,7 +658,7 @@ def main() -> int:
         forwarded = ["--papers", str(args.papers), "--web-processes", args.web_processes]
         # The catalogue and index this benchmark's own phases keep in --workdir, made once for both.
         shared = ["--workdir", str(Path(args.workdir) / "catalogue")] if args.workdir else []
-        forwarded += ["--clients", str(args.clients), *shared]
+        forwarded += ["--clients", args.clients, *shared]
         forwarded += ["--queries", str(args.queries or 400)]
         return serve_memory.main([*forwarded, *(["--json"] if args.json else [])])
     args.queries = args.queries or 600

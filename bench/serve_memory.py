@@ -3,10 +3,11 @@
 For each web-process count W, the real server (`paperroute serve --workers W --no-worker`) is
 started over a synthetic catalogue; every web process is warmed (index open),
 then hybrid searches (bench/synth_papers.py's query mix: topic words, phrases, category and year
-filters) are sent over HTTP by 8 concurrent clients, one fresh connection a request. Reported:
-p50 and p99 of the requests, and the sum of PSS (/proc/PID/smaps_rollup, which counts a page
-shared by n processes as 1/n in each) over every server process, master included, read after
-the queries; each as a ratio to W=1 measured in the same run.
+filters) are sent over HTTP by 8 concurrent clients (or each number in --clients in turn), one
+fresh connection a request. Reported: p50 and p99 of the requests, the CPU a request cost in
+each kind of server process and in the clients, and the sum of PSS (/proc/PID/smaps_rollup,
+which counts a page shared by n processes as 1/n in each) over every server process, master
+included, read after the queries; each as a ratio to W=1 with as many clients, in the same run.
 
 `--graph copy` starts the server with the HNSW graph read into each process's memory, as
 paperroute did before it memory-mapped it, and `--embedder own` with each web process loading
@@ -17,7 +18,7 @@ The catalogue and index are made by bench/search_latency.py's load and build pha
 --workdir for the next run with the same --papers.
 
 Usage: bench/serve_memory.py [--papers 100000] [--web-processes 1,4,8] [--queries 400]
-                             [--clients 8] [--graph mmap|copy] [--embedder shared|own]
+                             [--clients 8[,N...]] [--graph mmap|copy] [--embedder shared|own]
                              [--workdir DIR] [--json]
 """
 
@@ -170,8 +171,11 @@ def _request(port: int, query: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph: str, embedder: str) -> dict:
-    """Start the server with `processes` web processes, warm it, time the queries, read PSS."""
+def measure(
+    workdir: Path, processes: int, texts: list[str], clients: list[int], graph: str, embedder: str
+) -> list[dict]:
+    """Start the server with `processes` web processes, warm it, then for each number of
+    concurrent clients time the queries and read PSS."""
     from paperroute.search.index import current_generation, root_dir
 
     generation = current_generation(root_dir(workdir))
@@ -202,7 +206,7 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
         web = roles["web"]
         # Warm every web process (model loaded, index open), as a server is after its first
         # minutes: concurrent requests until each has searched, then a round of the queries.
-        with ThreadPoolExecutor(max_workers=max(clients, 2 * processes)) as pool:
+        with ThreadPoolExecutor(max_workers=max(*clients, 2 * processes)) as pool:
             warm = 0
             while not all(_opened(pid, vectors_file) for pid in web):
                 if time.monotonic() > deadline + 300:
@@ -211,30 +215,7 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
                 list(pool.map(lambda q: _request(port, q), batch))
                 warm += len(batch)
             list(pool.map(lambda q: _request(port, q), texts[: max(100, 20 * processes)]))
-        # Where the CPU goes while the queries run: each role's processes, and these clients.
-        before = {role: sum(map(_cpu_seconds, pids)) for role, pids in roles.items()}
-        client_before = time.process_time()
-        with ThreadPoolExecutor(max_workers=clients) as pool:
-            started = time.perf_counter()
-            times = list(pool.map(lambda q: _request(port, q), texts))
-            wall = time.perf_counter() - started
-        cpu = {role: sum(map(_cpu_seconds, pids)) - before[role] for role, pids in roles.items()}
-        cpu["clients"] = time.process_time() - client_before
-        memory = _memory(_processes(server.pid))
-        return {
-            "web_processes": processes,
-            "server_processes": len(_processes(server.pid)),
-            "queries": len(times),
-            "clients": clients,
-            "p50_ms": round(float(np.percentile(times, 50)), 1),
-            "p99_ms": round(float(np.percentile(times, 99)), 1),
-            "throughput_qps": round(len(times) / wall, 1),
-            "loadavg": os.getloadavg()[0],
-            # CPU milliseconds a request, by role; "busy" is the share of the host's cores used.
-            "cpu_ms": {role: round(seconds * 1000 / len(times), 2) for role, seconds in cpu.items()},
-            "busy": round(sum(cpu.values()) / wall / (os.cpu_count() or 1), 2),
-            **memory,
-        }
+        return [_timed(server.pid, roles, port, texts, processes, count) for count in clients]
     finally:
         server.terminate()
         try:
@@ -245,28 +226,59 @@ def measure(workdir: Path, processes: int, texts: list[str], clients: int, graph
         log.close()
 
 
+def _timed(
+    server: int, roles: dict[str, list[int]], port: int, texts: list[str], processes: int, clients: int
+) -> dict:
+    """The queries from `clients` concurrent clients: latency, throughput, CPU and memory."""
+    # Where the CPU goes while the queries run: each role's processes, and these clients.
+    before = {role: sum(map(_cpu_seconds, pids)) for role, pids in roles.items()}
+    client_before = time.process_time()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        started = time.perf_counter()
+        times = list(pool.map(lambda q: _request(port, q), texts))
+        wall = time.perf_counter() - started
+    cpu = {role: sum(map(_cpu_seconds, pids)) - before[role] for role, pids in roles.items()}
+    cpu["clients"] = time.process_time() - client_before
+    return {
+        "web_processes": processes,
+        "server_processes": len(_processes(server)),
+        "queries": len(times),
+        "clients": clients,
+        "p50_ms": round(float(np.percentile(times, 50)), 1),
+        "p99_ms": round(float(np.percentile(times, 99)), 1),
+        "throughput_qps": round(len(times) / wall, 1),
+        "loadavg": os.getloadavg()[0],
+        # CPU milliseconds a request, by role; "busy" is the share of the host's cores used.
+        "cpu_ms": {role: round(seconds * 1000 / len(times), 2) for role, seconds in cpu.items()},
+        "busy": round(sum(cpu.values()) / wall / (os.cpu_count() or 1), 2),
+        **_memory(_processes(server)),
+    }
+
+
 def report(results: dict) -> str:
     """The runs as a Markdown table, ready for BENCHMARKS.md."""
     runs = results["runs"]
-    one = next((r for r in runs if r["web_processes"] == 1), runs[0])
+    # Each run's memory against one web process's with as many clients.
+    one = {r["clients"]: r for r in runs if r["web_processes"] == 1}
     lines = [
         f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}, "
         f"query service {results.get('embedder', 'shared')}: "
-        f"hybrid search over HTTP, {runs[0]['queries']} queries from {runs[0]['clients']} concurrent "
-        f"clients (a fresh connection each); memory read after the queries, summed over every "
+        f"hybrid search over HTTP, {runs[0]['queries']} queries from each number of concurrent "
+        f"clients (a fresh connection a query); memory read after the queries, summed over every "
         f"server process (gunicorn master, web processes and query service; --no-worker).",
         "",
-        "| web processes | p50 | p99 | queries/s | sum of PSS | of which anon / file "
+        "| web processes | clients | p50 | p99 | queries/s | sum of PSS | of which anon / file "
         "| vs. 1 process | sum of RSS | CPU a request: web / service / master / clients |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         cpu = r.get("cpu_ms", {})
         split = " / ".join(f"{cpu.get(role, 0):.1f}" for role in ("web", "service", "master", "clients"))
+        base = one.get(r["clients"], r)
         lines.append(
-            f"| {r['web_processes']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
+            f"| {r['web_processes']} | {r['clients']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
             f"{r['throughput_qps']} | {r['pss']:,.0f} MiB | {r['pss_anon']:,.0f} / "
-            f"{r['pss_file']:,.0f} MiB | {r['pss'] / one['pss']:.2f}× | {r['rss']:,.0f} MiB | "
+            f"{r['pss_file']:,.0f} MiB | {r['pss'] / base['pss']:.2f}× | {r['rss']:,.0f} MiB | "
             f"{split} ms ({r.get('busy', 0):.0%} of the cores) |"
         )
     build = results.get("build", {})
@@ -288,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated web-process counts; 1 is added for the ratios",
     )
     parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--clients", default="8", help="comma-separated numbers of concurrent clients, each timed in turn"
+    )
     parser.add_argument(
         "--graph",
         choices=("mmap", "copy"),
@@ -305,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     counts = sorted({1, *(int(w) for w in args.web_processes.split(","))})
+    clients = [int(c) for c in args.clients.split(",")]
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="pr-serve-memory-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -318,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for count in counts:
         print(f"  {count} web process(es)...", file=sys.stderr, flush=True)
-        runs.append(measure(workdir, count, texts, args.clients, args.graph, args.embedder))
+        runs += measure(workdir, count, texts, clients, args.graph, args.embedder)
     results = {
         "papers": args.papers,
         "graph": args.graph,
