@@ -235,7 +235,7 @@ def _semantic(
     available = store.papers
     if allowed is not None:
         # Rows overcount papers with several passages; count exactly only where it is cheap.
-        rows = int(allowed.sum())
+        rows = int(np.count_nonzero(allowed))
         available = int(np.unique(store.pid[allowed]).size) if rows <= 5000 else rows
     results: list[tuple[int, float]] = []
     want = depth

@@ -222,7 +222,11 @@ class VectorStore:
                 for_any |= self._category_rows(code)
             keep &= for_any
         if pids is not None:
-            keep &= np.isin(self.pid, pids)
+            # From each paper's span of rows, not np.isin over every row: 4-9 ms at 1M papers.
+            rows = self._spans(pids)[1]
+            chosen = np.zeros(self.rows, bool)
+            chosen[rows[rows < self.rows]] = True
+            keep &= chosen
         return keep
 
     # -- searching -------------------------------------------------------------------------
@@ -235,7 +239,8 @@ class VectorStore:
             bits = np.packbits(allowed[: self.graph_rows], bitorder="little")
             selector = faiss.IDSelectorBitmap(self.graph_rows, faiss.swig_ptr(bits))
             params.sel = selector
-            share = max(allowed[: self.graph_rows].mean(), 1e-6)
+            # count_nonzero, not mean() or sum(): those are ten times slower on booleans.
+            share = max(np.count_nonzero(allowed[: self.graph_rows]) / self.graph_rows, 1e-6)
             # A filter that keeps few rows leaves the graph walk fewer hits per hop: widen it.
             params.efSearch = int(min(1024, params.efSearch / min(1.0, share * 4)))
         scores, rows = self.graph.search(query[None, :], k, params=params)
@@ -245,7 +250,7 @@ class VectorStore:
 
     def candidates(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
         """Rows likely to hold the best `k` papers (unordered, may repeat papers)."""
-        if allowed is not None and allowed.sum() <= EXACT_ROWS:
+        if allowed is not None and np.count_nonzero(allowed) <= EXACT_ROWS:
             rows = np.flatnonzero(allowed)
             scores = np.asarray(self.vectors[rows], dtype=np.float32) @ query
             return rows[np.argsort(-scores)[: k * 2]]
@@ -262,19 +267,25 @@ class VectorStore:
             found.append(best[np.isfinite(scores[best])] + self.graph_rows)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def score_papers(self, queries: np.ndarray, pids: np.ndarray, pooling: Pooling) -> np.ndarray:
-        """Exact pooled scores of papers for (q, dim) queries (a passage counts by its best query)."""
+    def _spans(self, pids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Which of the papers have live rows; those rows, each paper's together and in the
+        papers' order; and how many rows each of them has."""
         pids = np.asarray(pids, dtype=np.int64)
-        scores = np.full(len(pids), -np.inf, dtype=np.float32)
         inside = (pids >= 0) & (pids < len(self.count))
         present = np.zeros(len(pids), bool)
         present[inside] = self.count[pids[inside]] > 0
-        if not present.any():
-            return scores
         starts = self.first[pids[present]]
         counts = self.count[pids[present]].astype(np.int64)
         offsets = np.cumsum(counts) - counts
-        rows = np.repeat(starts - offsets, counts) + np.arange(counts.sum())
+        return present, np.repeat(starts - offsets, counts) + np.arange(counts.sum()), counts
+
+    def score_papers(self, queries: np.ndarray, pids: np.ndarray, pooling: Pooling) -> np.ndarray:
+        """Exact pooled scores of papers for (q, dim) queries (a passage counts by its best query)."""
+        scores = np.full(len(pids), -np.inf, dtype=np.float32)
+        present, rows, counts = self._spans(pids)
+        if not present.any():
+            return scores
+        offsets = np.cumsum(counts) - counts
         sims = (np.asarray(self.vectors[rows], dtype=np.float32) @ queries.T).max(axis=1)
         pooled = np.maximum.reduceat(sims, offsets)
         if pooling.mean_weight:

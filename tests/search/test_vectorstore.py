@@ -100,6 +100,22 @@ def test_new_vectors_replace_old_ones_and_readers_see_commits(store, tmp_path):
     assert reader.dead == 2  # pid 7's old row and pid 8's
 
 
+def test_a_set_of_papers_keeps_their_live_passages_only(store, tmp_path):
+    """A phrase or author filter hands the semantic side a set of papers: their passages, and
+    none of a re-embedded paper's old ones or a removed paper's, are what may be searched."""
+    store.begin()
+    store.put(9, unit(store.centres[3][None, :]), day=9, categories=["cs.CL"])  # pid 9 re-embedded
+    store.remove(12)
+    store.commit()
+    reader = VectorStore(tmp_path / "vectors")
+    allowed = reader.mask(None, None, None, np.array([3, 9, 12, 599, 10_000, -1]))
+    assert sorted(set(reader.pid[allowed].tolist())) == [3, 9, 599]
+    assert np.count_nonzero(allowed) == 2 + 1 + 1  # 3's two passages, 599's one, 9's new one
+    assert sorted(p for p, _ in reader.search(store.centres[0], 10, allowed)) == [3, 9, 599]
+    # With a day range as well, the set narrows further.
+    assert sorted(set(reader.pid[reader.mask(5, 100, None, np.array([3, 9, 599]))].tolist())) == [9]
+
+
 def test_fusion_rewards_agreement():
     lexical = {1: 10.0, 2: 9.0, 3: 1.0}
     dense = {1: 0.2, 2: 0.9, 3: 0.8}
