@@ -202,7 +202,13 @@ def measure(
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"serve_memory: the server did not start (see {log.name})") from None
                 time.sleep(0.5)
+        # gunicorn forks its web processes one by one: wait for them all.
         roles = _roles(server.pid)
+        while len(roles["web"]) < processes:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"serve_memory: fewer than {processes} web processes (see {log.name})")
+            time.sleep(0.2)
+            roles = _roles(server.pid)
         web = roles["web"]
         # Warm every web process (model loaded, index open), as a server is after its first
         # minutes: concurrent requests until each has searched, then a round of the queries.
