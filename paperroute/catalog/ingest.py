@@ -6,10 +6,12 @@ papers a batch touches, merges, and writes back what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -59,6 +61,27 @@ class Summary:
         self.dropped.extend(other.dropped)
 
 
+@contextmanager
+def _bulk_page_cache() -> Iterator[None]:
+    """SQLite's larger page cache while records are stored, then the usual one again.
+
+    A batch looks up and writes index pages for random keys all over the tables: at 100k
+    papers the 2 MiB cache made the store re-read them (BENCHMARKS.md, "Ingest"). Shrinking it
+    afterwards frees the pages, so that a web process storing a submitted paper does not keep
+    64 MiB of them.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA cache_size=-{settings.SQLITE_BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size=-{settings.SQLITE_CACHE_KIB}")
+
+
 class Importer:
     """Stores records in batches, each batch in one transaction."""
 
@@ -71,6 +94,10 @@ class Importer:
 
     def store(self, items: Iterable[Item]) -> Summary:
         """Store all items; returns the summary of this call (also added to `self.summary`)."""
+        with _bulk_page_cache():
+            return self._store(items)
+
+    def _store(self, items: Iterable[Item]) -> Summary:
         summary = Summary(self.summary.source)
         batch: list[PaperRecord] = []
         for item in items:

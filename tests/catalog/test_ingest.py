@@ -177,3 +177,33 @@ def test_times_round_trip_and_match_the_orms_own_lookups():
     assert Sighting.objects.filter(pk=seen.pk, first_seen=seen.first_seen).exists()
     version = paper.versions.get()
     assert paper.versions.filter(date=version.date).exists() and version.date == paper.published
+
+
+def _cache_kib() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return -cursor.fetchone()[0]
+
+
+def test_sqlite_keeps_a_large_page_cache_only_while_records_are_stored():
+    """Every web thread has a connection; a 64 MiB cache in each grew 8 web processes by about
+    40 MiB apiece at 1M papers (BENCHMARKS.md). Imports want it; reading does not."""
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's cache is the server's, shared by every connection")
+
+    assert _cache_kib() == settings.SQLITE_CACHE_KIB < settings.SQLITE_BULK_CACHE_KIB
+    seen = []
+
+    def items():
+        for item in hf_daily.parse(fixture_bytes(HF_DAY)).items:
+            seen.append(_cache_kib())
+            yield item
+
+    summary = Importer("hf-daily", batch_size=10).store(items())
+    assert summary.new == 30 and set(seen) == {settings.SQLITE_BULK_CACHE_KIB}
+    assert _cache_kib() == settings.SQLITE_CACHE_KIB
