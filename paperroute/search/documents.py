@@ -20,7 +20,6 @@ class IndexDoc:
     authors: list[str]
     categories: list[str]
     day: int  # listing day (else publication day) as days since 1970-01-01, or NO_DAY
-    key: str = ""  # the paper's public id, stored with its result row
 
 
 def day_number(day: date | None) -> int:
@@ -46,7 +45,7 @@ def load_docs(pids: list[int], batch: int = 2000) -> Iterator[IndexDoc]:
     for start in range(0, len(pids), batch):
         chunk = pids[start : start + batch]
         rows = Paper.objects.filter(pk__in=chunk).values_list(
-            "pk", "key", "title", "abstract", "listed_on", "published", "primary_category"
+            "pk", "title", "abstract", "listed_on", "published", "primary_category"
         )
         authors: dict[int, list[str]] = {}
         for pid, name in (
@@ -58,7 +57,7 @@ def load_docs(pids: list[int], batch: int = 2000) -> Iterator[IndexDoc]:
         categories: dict[int, list[str]] = {}
         for pid, code in through.objects.filter(paper_id__in=chunk).values_list("paper_id", "category__code"):
             categories.setdefault(pid, []).append(code)
-        for pid, key, title, abstract, listed_on, published, primary in rows:
+        for pid, title, abstract, listed_on, published, primary in rows:
             day = listed_on or (published.date() if published else None)
             codes = categories.get(pid) or ([primary] if primary else [])
             yield IndexDoc(
@@ -68,5 +67,4 @@ def load_docs(pids: list[int], batch: int = 2000) -> Iterator[IndexDoc]:
                 authors=authors.get(pid, []),
                 categories=codes,
                 day=day_number(day),
-                key=key,
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import tantivy
 
-from paperroute.catalog.textclean import display_name, teaser_text, unicode_text
+from paperroute.catalog.textclean import display_name, unicode_text
 from paperroute.search.documents import IndexDoc, category_terms
 from paperroute.search.filters import Filters
 from paperroute.search.query import ParsedQuery
@@ -64,8 +63,9 @@ def schema() -> tantivy.Schema:
     builder.add_text_field("authors", tokenizer_name="default", index_option="position")
     builder.add_text_field("cats", tokenizer_name="raw", index_option="basic")
     builder.add_integer_field("day", indexed=True, fast=True)
-    # What a result shows (key, display title, teaser), so that a page of results needs no
-    # database query: JSON, stored only.
+    # Written by indexes built before 2026-11-29 (each result's key, title and abstract), no
+    # longer: results now read those from the database (search.service._rows). Kept in the
+    # schema so that those indexes still open.
     builder.add_bytes_field("row", stored=True)
     return builder.build()
 
@@ -112,8 +112,6 @@ class LexicalIndex:
         for term in category_terms(doc.categories):
             document.add_text("cats", term)
         document.add_integer("day", doc.day)
-        row = {"key": doc.key, "title": title, "teaser": teaser_text(doc.abstract)}
-        document.add_bytes("row", json.dumps(row, ensure_ascii=False).encode())
         writer.add_document(document)
 
     def delete(self, writer: tantivy.IndexWriter, pids: Iterable[int]) -> None:
@@ -306,19 +304,6 @@ class LexicalIndex:
         clauses.append((Occur.Should, Q.boost_query(Q.regex_query(self.schema, "title", f"{prefix}.*"), 3.0)))
         hits, _ = self.run(Q.boolean_query(clauses), limit)
         return hits
-
-    def rows(self, pids: list[int]) -> dict[int, dict]:
-        """The stored result rows of the given papers (key, title, teaser), by paper id."""
-        if not pids:
-            return {}
-        result = self.searcher.search(Q.term_set_query(self.schema, "pid", pids), limit=len(pids))
-        addresses = [address for _, address in result.hits]
-        found = {}
-        for pid, address in zip(self.searcher.fast_field_values("pid", addresses), addresses):
-            stored = self.searcher.doc(address).get_first("row")
-            if stored is not None:
-                found[_pid(pid)] = json.loads(bytes(stored))
-        return found
 
     def papers_with(self, word: str) -> int:
         """How many papers hold a word in their title or abstract (0: no paper knows it)."""
