@@ -596,16 +596,11 @@ def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
         store = open_index().vectors
     except IndexMissing:
         return np.zeros((0, 0), np.float32), pids[:0]
-    inside = (pids >= 0) & (pids < len(store.count))
-    present = np.zeros(len(pids), bool)
-    present[inside] = store.count[pids[inside]] > 0
+    present, rows, counts = store.rows_of(pids)
     kept = pids[present]
     if not len(kept):
         return np.zeros((0, store.vectors.shape[1] if store.rows else 0), np.float32), kept
-    starts = store.first[kept]
-    counts = store.count[kept].astype(np.int64)
     offsets = np.cumsum(counts) - counts
-    rows = np.repeat(starts - offsets, counts) + np.arange(counts.sum())
     sums = np.add.reduceat(np.asarray(store.vectors[rows], dtype=np.float32), offsets, axis=0)
     sums /= np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)
     return sums, kept

@@ -33,6 +33,7 @@ EF_SEARCH = 64
 # rescoring picks from these: at 100k papers, 4 took recall@10 from 0.991 (2) to 0.997, for
 # 0.05 ms a semantic query and 0.17 ms a hybrid one (bench/hnsw_recall.py --rows).
 GRAPH_ROWS = 4
+FIRST, COUNT = np.int32, np.int16  # where a paper's rows start, and how many it has
 MAX_CATS = 16  # categories kept per row for filtering (arXiv papers have at most ~10)
 # Maps the graph's links and codes from the file instead of copying them (faiss 1.15 does: HNSW
 # and flat-code storage, which IndexHNSWSQ is). At 100k papers, 8 web processes came to 3.8 GiB
@@ -153,8 +154,10 @@ class VectorStore:
         """Where each live paper's rows start and how many there are (rows are contiguous)."""
         live = np.flatnonzero(self.alive)
         size = int(self.pid.max()) + 1 if len(self.pid) else 1
-        self.first = np.full(size, -1, np.int64)
-        self.count = np.zeros(size, np.int32)
+        # Every web process holds these two: 6 bytes a paper (int32 rows, int16 passages: a paper
+        # has a few), not the 12 of int64 and int32.
+        self.first = np.full(size, -1, FIRST)
+        self.count = np.zeros(size, COUNT)
         if len(live):
             pids, starts, counts = np.unique(self.pid[live], return_index=True, return_counts=True)
             self.first[pids] = live[starts]
@@ -223,7 +226,7 @@ class VectorStore:
             keep &= for_any
         if pids is not None:
             # From each paper's span of rows, not np.isin over every row: 4-9 ms at 1M papers.
-            rows = self._spans(pids)[1]
+            rows = self.rows_of(pids)[1]
             chosen = np.zeros(self.rows, bool)
             chosen[rows[rows < self.rows]] = True
             keep &= chosen
@@ -267,7 +270,7 @@ class VectorStore:
             found.append(best[np.isfinite(scores[best])] + self.graph_rows)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def _spans(self, pids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rows_of(self, pids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which of the papers have live rows; those rows, each paper's together and in the
         papers' order; and how many rows each of them has."""
         pids = np.asarray(pids, dtype=np.int64)
@@ -282,7 +285,7 @@ class VectorStore:
     def score_papers(self, queries: np.ndarray, pids: np.ndarray, pooling: Pooling) -> np.ndarray:
         """Exact pooled scores of papers for (q, dim) queries (a passage counts by its best query)."""
         scores = np.full(len(pids), -np.inf, dtype=np.float32)
-        present, rows, counts = self._spans(pids)
+        present, rows, counts = self.rows_of(pids)
         if not present.any():
             return scores
         offsets = np.cumsum(counts) - counts
@@ -327,8 +330,8 @@ class VectorStore:
     def _grow_pid_index(self, pid: int) -> None:
         if pid >= len(self.first):
             size = max(pid + 1, int(len(self.first) * 1.5))
-            self.first = np.concatenate([self.first, np.full(size - len(self.first), -1, np.int64)])
-            self.count = np.concatenate([self.count, np.zeros(size - len(self.count), np.int32)])
+            self.first = np.concatenate([self.first, np.full(size - len(self.first), -1, FIRST)])
+            self.count = np.concatenate([self.count, np.zeros(size - len(self.count), COUNT)])
 
     def begin(self) -> None:
         """Start a batch of changes: arrays become growable lists of new rows."""
