@@ -6,6 +6,7 @@ OpenAPI lives at /api/openapi.json and the browsable docs at /api/docs.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
@@ -37,7 +38,40 @@ from paperroute.web.context import absolute
 
 # What the schema promises: a paper id holds no control character, a query some visible text.
 # Anything else is refused before it reaches a view (400, or 404 for an id).
-PaperId = Annotated[str, Path(pattern=r"^[^\x00-\x1f\x7f]+$")]
+ID_CHARS = r"\x00-\x1f\x7f"  # the characters an id may not hold
+PaperId = Annotated[str, Path(pattern=rf"^[^{ID_CHARS}]+$")]
+
+
+def _none_of(words: list[str]) -> str:
+    """A pattern for ids other than these words (routes such as /papers/search, which a
+    GET /papers/{id} of the same text reaches instead). The schema's regex and pydantic's have
+    no look-ahead, so it lists what else may match: any other length, or for a length some
+    words have, a first character where the id differs from all of them."""
+    char = f"[^{ID_CHARS}]"
+
+    def differing(same_length: list[str]) -> list[str]:
+        if not same_length[0]:
+            return []  # the word itself
+        rest = len(same_length[0]) - 1
+        firsts = sorted({w[0] for w in same_length})
+        tail = f"{char}{{{rest}}}" if rest else ""
+        other = "[^" + "".join(re.escape(f) for f in firsts) + ID_CHARS + "]" + tail
+        return [other] + [
+            re.escape(first) + f"(?:{'|'.join(inner)})"
+            for first in firsts
+            if (inner := differing([w[1:] for w in same_length if w[0] == first]))
+        ]
+
+    lengths = sorted({len(w) for w in words})
+    spans = [(low, high - 1) for low, high in zip([1] + [n + 1 for n in lengths], lengths) if low < high]
+    options = [f"{char}{{{low},{high}}}" for low, high in spans] + [f"{char}{{{lengths[-1] + 1},}}"]
+    for length in lengths:
+        options += differing([w for w in words if len(w) == length])
+    return "^(?:" + "|".join(options) + ")$"
+
+
+# A paper's own page: an id that is not one of the routes beside it.
+PaperPageId = Annotated[str, Path(pattern=_none_of(["index", "search"]))]
 SEARCH_TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
 # Text with something visible in it, as comments.clean_body keeps it.
 COMMENT_TEXT = r"^[\s\S]*[^\s\x00-\x1f\x7f][\s\S]*$"
@@ -424,7 +458,7 @@ def unvote(request: HttpRequest, paper_id: PaperId):
 )
 def paper_detail(
     request: HttpRequest,
-    paper_id: PaperId,
+    paper_id: PaperPageId,
     field: list[Literal["comments"]] = Query([], description="extra fields to include; may repeat"),
 ):
     """A paper by its id: an arXiv id such as 2411.17700 or hep-th/9901001, or doi:…/seed:…."""

@@ -1,6 +1,7 @@
 """The JSON API: Hugging Face's shapes, pagination, errors with the right status, upvotes."""
 
 import json
+import re
 from datetime import UTC, date
 
 import pytest
@@ -128,6 +129,23 @@ def test_the_openapi_schema_is_served(client):
     schema = client.get("/api/openapi.json").json()
     assert {"/api/daily_papers", "/api/papers/search", "/api/papers/{paper_id}"} <= schema["paths"].keys()
     assert client.get("/api/docs").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_paper_id_in_the_schema_is_never_a_route_beside_the_paper_page(client):
+    """GET /api/papers/search is the search, and /api/papers/index a POST: a client (or
+    schemathesis) that trusted the schema and asked for the paper "search" got a 400 it was not
+    promised. Every real id still fits."""
+    schema = client.get("/api/openapi.json").json()
+    (param,) = [
+        p for p in schema["paths"]["/api/papers/{paper_id}"]["get"]["parameters"] if p["name"] == "paper_id"
+    ]
+    fits = re.compile(param["schema"]["pattern"]).match
+    assert not fits("search") and not fits("index")
+    ids = ["2411.00701", "hep-th/9901001", "seed:28d79dd3a848c329", "doi:10.1/x", "searches", "Search", "i"]
+    assert all(fits(paper_id) for paper_id in ids)
+    assert client.get("/api/papers/search").status_code == 400  # the search, asking for its q
+    assert client.get("/api/papers/2411.99999").status_code == 404
 
 
 # --- Hugging Face compatibility (issue 13) ---------------------------------------------------------
