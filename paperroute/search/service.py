@@ -596,11 +596,10 @@ def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
         store = open_index().vectors
     except IndexMissing:
         return np.zeros((0, 0), np.float32), pids[:0]
-    present, rows, counts = store.rows_of(pids)
+    present, rows, offsets, _ = store.rows_of(pids)
     kept = pids[present]
     if not len(kept):
         return np.zeros((0, store.vectors.shape[1] if store.rows else 0), np.float32), kept
-    offsets = np.cumsum(counts) - counts
     sums = np.add.reduceat(np.asarray(store.vectors[rows], dtype=np.float32), offsets, axis=0)
     sums /= np.clip(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12, None)
     return sums, kept

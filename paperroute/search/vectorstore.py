@@ -270,9 +270,9 @@ class VectorStore:
             found.append(best[np.isfinite(scores[best])] + self.graph_rows)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def rows_of(self, pids) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rows_of(self, pids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Which of the papers have live rows; those rows, each paper's together and in the
-        papers' order; and how many rows each of them has."""
+        papers' order; where each of them starts in those rows; and how many it has."""
         pids = np.asarray(pids, dtype=np.int64)
         inside = (pids >= 0) & (pids < len(self.count))
         present = np.zeros(len(pids), bool)
@@ -280,15 +280,14 @@ class VectorStore:
         starts = self.first[pids[present]]
         counts = self.count[pids[present]].astype(np.int64)
         offsets = np.cumsum(counts) - counts
-        return present, np.repeat(starts - offsets, counts) + np.arange(counts.sum()), counts
+        return present, np.repeat(starts - offsets, counts) + np.arange(counts.sum()), offsets, counts
 
     def score_papers(self, queries: np.ndarray, pids: np.ndarray, pooling: Pooling) -> np.ndarray:
         """Exact pooled scores of papers for (q, dim) queries (a passage counts by its best query)."""
         scores = np.full(len(pids), -np.inf, dtype=np.float32)
-        present, rows, counts = self.rows_of(pids)
+        present, rows, offsets, counts = self.rows_of(pids)
         if not present.any():
             return scores
-        offsets = np.cumsum(counts) - counts
         sims = (np.asarray(self.vectors[rows], dtype=np.float32) @ queries.T).max(axis=1)
         pooled = np.maximum.reduceat(sims, offsets)
         if pooling.mean_weight:
