@@ -21,7 +21,7 @@ from paperroute.search import vectorstore
 from paperroute.search.vectorstore import VectorStore
 from tests.conftest import ROOT, stop_server
 from tests.search.conftest import SEEDS
-from tests.support import children_in_role, free_port
+from tests.support import children_in_role, free_port, wait_until
 
 WEB_PROCESSES = 3
 # Papers on a subject far from the seeds' machine learning, so that a semantic search for it
@@ -172,6 +172,14 @@ def _web_processes(server: subprocess.Popen) -> list[int]:
     return children_in_role(server.pid, "web")
 
 
+def _forked_web_processes(server: subprocess.Popen, count: int) -> list[int]:
+    """The web processes once `count` of them are there: gunicorn forks them one by one, and the
+    first can answer before the last is forked (2 of 3 were found once, on a busy machine)."""
+    return wait_until(
+        lambda: web if len(web := _web_processes(server)) >= count else [], 30, f"{count} web processes"
+    )
+
+
 def _loaded_the_model(pid: int) -> bool:
     return "onnxruntime" in Path(f"/proc/{pid}/maps").read_text()
 
@@ -251,7 +259,7 @@ def test_an_update_published_once_is_served_by_every_web_process(cli, cli_env, t
     server = _serve(port, WEB_PROCESSES, cli_env, log)
     try:
         _until_answering(port, server, tmp_path / "server.log")
-        web = _web_processes(server)
+        web = _forked_web_processes(server, WEB_PROCESSES)
         assert len(web) == WEB_PROCESSES
         # Every process has the index open before the update.
         _until_every_process(
@@ -301,7 +309,7 @@ def test_a_query_service_that_dies_is_started_again_and_asked_again(cli, cli_env
     server = _serve(port, 1, cli_env, log)
     try:
         _until_answering(port, server, tmp_path / "server.log")
-        (web,) = _web_processes(server)
+        (web,) = _forked_web_processes(server, 1)
         (first,) = children_in_role(server.pid, "query service")
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 60
