@@ -257,10 +257,12 @@ def _verify(
     checked: bool,
 ) -> list[tuple[int, float]]:
     """Drop nearest papers that miss a phrase or author filter or contain an excluded word."""
-    if not found or (checked and not parsed.excluded):
-        return found
-    query = ParsedQuery(phrases=[] if checked else parsed.phrases, excluded=parsed.excluded)
-    keep_filters = Filters(authors=[] if checked else filters.authors)
+    phrases = [] if checked else parsed.phrases
+    authors = [] if checked else filters.authors
+    if not found or not (phrases or authors or parsed.excluded):
+        return found  # nothing to check: most queries, which would pay a pass over the index
+    query = ParsedQuery(phrases=phrases, excluded=parsed.excluded)
+    keep_filters = Filters(authors=authors)
     pids = [pid for pid, _ in found]
     matched, _ = lexical.matching(query, keep_filters, len(pids), within=pids)
     ok = set(matched)
