@@ -53,6 +53,8 @@ def _analyzer(stem: bool, stopwords: bool) -> tantivy.TextAnalyzer:
 STEM = _analyzer(stem=True, stopwords=False)
 STEM_NO_STOP = _analyzer(stem=True, stopwords=True)
 PLAIN = _analyzer(stem=False, stopwords=False)
+# Words held by at most this many documents are counted match by match (papers_with).
+EXACT_BELOW = 1000
 
 
 def schema() -> tantivy.Schema:
@@ -306,12 +308,21 @@ class LexicalIndex:
         return hits
 
     def papers_with(self, word: str) -> int:
-        """How many papers hold a word in their title or abstract (0: no paper knows it)."""
+        """How many papers hold a word in their title or abstract (0: no paper knows it).
+
+        From the term's document frequency, which the index keeps: counting the matches walked
+        the posting list, about 0.2 ms a common word at 1M papers, several times a search. The
+        frequency still counts a paper's old document, replaced or removed, until segments
+        merge; so a rare word, which might be held by old documents only (a typo since fixed),
+        is counted exactly, which costs little for a short list.
+        """
         terms = STEM.analyze(word)
         if not terms:
             return 0
-        _, total = self.run(Q.term_query(self.schema, "text", terms[0]), 1, count=True)
-        return total
+        held = self.searcher.doc_freq("text", terms[0])
+        if 0 < held <= EXACT_BELOW:
+            _, held = self.run(Q.term_query(self.schema, "text", terms[0]), 1, count=True)
+        return held
 
     def scores_for(self, parsed: ParsedQuery, pids: list[int]) -> dict[int, float]:
         """BM25 scores of the given papers (0 for those the words miss)."""

@@ -145,3 +145,29 @@ def test_a_deleted_or_retitled_paper_shows_as_it_is_now_before_the_next_sync(ind
     paper.save()
     hit = next(h for h in search.search("korean language understanding").hits if h.key == paper.key)
     assert hit.title == paper.title
+
+
+def test_a_word_only_an_edited_away_version_held_is_known_to_no_paper(index_dir):
+    paper = Paper.objects.get(title__startswith="KLUE")
+    paper.abstract += " We also cover Zanzibar."
+    paper.changed_at = timezone.now()
+    paper.save()
+    # Another paper indexed beside it, so that their segment outlives the edited-away document.
+    other = Paper.objects.get(title__startswith="Lexinvariant")
+    other.changed_at = timezone.now()
+    other.save()
+    assert search.sync().indexed == 2
+    query = "korean language understanding zanzibar"
+    assert "zanzibar" not in search.search(query).message
+    paper.abstract = paper.abstract.replace(" We also cover Zanzibar.", "")
+    paper.changed_at = timezone.now()
+    paper.save()
+    search.sync()
+    # The replaced document still counts in the term's frequency until segments merge.
+    lexical = service.open_index().lexical
+    assert lexical.searcher.doc_freq("text", "zanzibar") == 1
+    found = search.search(query)
+    assert paper.key in [h.key for h in found.hits]
+    assert "no paper contains “zanzibar”" in found.message
+    # A common word's count is every paper holding it, each once.
+    assert lexical.papers_with("language") == len(keys("language"))
