@@ -134,12 +134,15 @@ class RateWindow(models.Model):
 
     scope = models.CharField(max_length=32)
     ident = models.CharField(max_length=200)
+    period = models.IntegerField(default=0)  # seconds; 0 for windows counted before it was kept
     window_start = models.BigIntegerField()
     count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["scope", "ident", "window_start"], name="ratewindow_unique")
+            models.UniqueConstraint(
+                fields=["scope", "ident", "period", "window_start"], name="ratewindow_unique_period"
+            )
         ]
 
 

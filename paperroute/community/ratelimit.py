@@ -34,7 +34,7 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
     retry_after = max(1, int(start + period - now))
     if limit == 0:
         raise RateLimited(f"{ACTIONS.get(scope, scope)} are switched off here", retry_after)
-    if _count(scope, ident, start) > limit:
+    if _count(scope, ident, period, start) > limit:
         raise RateLimited(
             f"too many {ACTIONS.get(scope, scope)}: at most {limit} per {_period_name(period)}; "
             f"try again in {_duration(retry_after)}",
@@ -47,31 +47,34 @@ def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> No
     _, period = parse_rate(rate)
     now = time.time() if now is None else now
     RateWindow.objects.filter(
-        scope=scope, ident=ident, window_start=int(now // period) * period, count__gt=0
+        scope=scope, ident=ident, period=period, window_start=int(now // period) * period, count__gt=0
     ).update(count=F("count") - 1)
 
 
 def allow(scope: str, ident: str, limit: int, period: int, *, now: float | None = None) -> bool:
     """Count one action in windows of `period` seconds; whether it is within the allowance."""
     now = time.time() if now is None else now
-    return _count(scope, ident, int(now // period) * period) <= limit
+    return _count(scope, ident, period, int(now // period) * period) <= limit
 
 
-def _count(scope: str, ident: str, start: int) -> int:
-    """Add one to the window that starts at `start` and return its new count."""
+def _count(scope: str, ident: str, period: int, start: int) -> int:
+    """Add one to the window of `period` seconds that starts at `start`; its new count.
+
+    Windows are told apart by their length too: an hour's and a day's both start at midnight,
+    and a rate changed from 10/day to 1/hour must not count the day's actions in the hour.
+    """
+    window = RateWindow.objects.filter(scope=scope, ident=ident, period=period, window_start=start)
     with transaction.atomic():
-        updated = RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
-            count=F("count") + 1
-        )
+        updated = window.update(count=F("count") + 1)
         if not updated:
             try:
                 with transaction.atomic():
-                    RateWindow.objects.create(scope=scope, ident=ident, window_start=start, count=1)
+                    RateWindow.objects.create(
+                        scope=scope, ident=ident, period=period, window_start=start, count=1
+                    )
             except IntegrityError:  # another request created the window first
-                RateWindow.objects.filter(scope=scope, ident=ident, window_start=start).update(
-                    count=F("count") + 1
-                )
-        count = RateWindow.objects.get(scope=scope, ident=ident, window_start=start).count
+                window.update(count=F("count") + 1)
+        count = window.get().count
     if count == 1:
         # Old windows are useless; dropping them on each new one keeps the table small.
         RateWindow.objects.filter(scope=scope, ident=ident, window_start__lt=start).delete()

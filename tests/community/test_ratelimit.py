@@ -24,3 +24,15 @@ def test_the_limit_stops_the_next_action_and_says_when_to_retry():
 def test_a_zero_rate_switches_the_action_off():
     with pytest.raises(RateLimited, match="switched off"):
         ratelimit.check("submit", "1", "0/day")
+
+
+@pytest.mark.django_db
+def test_a_rate_changed_to_an_hour_does_not_count_the_days_actions():
+    # An hour's window and a day's both start at midnight (the test that first met this ran
+    # between 00:00 and 01:00 UTC).
+    midnight = 86400 * 20_000
+    for _ in range(3):
+        ratelimit.check("submit", "1", "10/day", now=midnight + 600)
+    ratelimit.check("submit", "1", "1/hour", now=midnight + 1200)  # the hour's first
+    with pytest.raises(RateLimited, match="at most 1 per hour"):
+        ratelimit.check("submit", "1", "1/hour", now=midnight + 1300)
