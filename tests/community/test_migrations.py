@@ -17,6 +17,14 @@ def _migrate(target) -> None:
     executor.migrate([target])
 
 
+@pytest.fixture(autouse=True)
+def _latest_schema_after():
+    """The schema put back as the migrations leave it, for the tests that run after these."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_flat_replies_of_the_first_release_become_threaded_replies():
     paper, other = add_paper("2411.00951"), add_paper("2411.00952")
