@@ -21,7 +21,7 @@ def paper_to_json(paper: Paper) -> dict:
         "id": paper.key,
         "title": paper.title,
         "abstract": paper.abstract,
-        "authors": [a.author.name for a in paper.authorships.all()],
+        "authors": [a.author.name for a in paper.bylines],
         "categories": [c.code for c in paper.ordered_categories],
         "published": _iso(paper.published),
         "updated": _iso(paper.updated),

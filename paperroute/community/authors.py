@@ -50,7 +50,7 @@ def entries(paper: Paper, viewer=None) -> list[AuthorEntry]:
         AuthorEntry(
             a.position, display_name(a.author.name), verified.get(a.position, ""), mine.get(a.position, "")
         )
-        for a in paper.authorships.all()
+        for a in paper.bylines
     ]
 
 
@@ -63,6 +63,9 @@ def open_claim(user, paper: Paper) -> AuthorClaim | None:
 
 def approved(paper: Paper) -> list[AuthorClaim]:
     """The paper's approved claims, with their users (prefetched by listings.annotated)."""
+    loaded = getattr(paper, "approved_claims", None)
+    if loaded is not None:
+        return loaded
     return [c for c in paper.author_claims.all() if c.status == AuthorClaim.APPROVED]
 
 

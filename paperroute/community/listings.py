@@ -26,12 +26,18 @@ def annotated(papers: QuerySet) -> QuerySet:
         # A join rather than a second prefetch for the authors: a page of papers can name
         # thousands (physics collaborations), and Django prefetches a foreign key with one
         # OR term each, more than SQLite accepts in one expression.
+        # Into plain lists (Paper.bylines, Paper.ordered_categories, authors.approved).
         .prefetch_related(
-            Prefetch("authorships", queryset=Authorship.objects.select_related("author")),
-            "categories",
+            Prefetch(
+                "authorships",
+                queryset=Authorship.objects.select_related("author"),
+                to_attr="loaded_authorships",
+            ),
+            Prefetch("categories", to_attr="loaded_categories"),
             Prefetch(
                 "author_claims",
                 queryset=AuthorClaim.objects.filter(status=AuthorClaim.APPROVED).select_related("user"),
+                to_attr="approved_claims",
             ),
         )
         .annotate(
