@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, time
 
 from django.templatetags.static import static
 from django.urls import reverse
-from ninja import Schema
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import display_name
@@ -22,7 +21,12 @@ from paperroute.community.models import AuthorClaim, Comment
 from paperroute.web.context import absolute
 
 
-class UserOut(Schema):
+class Out(BaseModel):
+    """A response shape. Filled from dicts, so plain pydantic: ninja's Schema reads each value
+    through a getter made for ORM objects, about 1 ms of a 20-paper response."""
+
+
+class UserOut(Out):
     """A person who submitted a paper or wrote a comment, as Hugging Face's "user overview"."""
 
     id_: str = Field(
@@ -37,7 +41,7 @@ class UserOut(Schema):
     type: str = "user"
 
 
-class AuthorOut(Schema):
+class AuthorOut(Out):
     id_: str = Field(alias="_id", description="the author's id here, 'a<number>'")
     name: str
     hidden: bool = False
@@ -47,7 +51,7 @@ class AuthorOut(Schema):
     statusLastChangedAt: datetime | None = Field(None, description="when the claim was approved")
 
 
-class PaperOut(Schema):
+class PaperOut(Out):
     id: str
     authors: list[AuthorOut]
     publishedAt: datetime | None = Field(description="arXiv submission time of the first version")
@@ -71,7 +75,7 @@ class PaperOut(Schema):
     url: str = Field(description="the paper's page on this site")
 
 
-class CommentOut(Schema):
+class CommentOut(Out):
     id: str
     author: UserOut
     createdAt: datetime
@@ -86,7 +90,7 @@ class PaperDetailOut(PaperOut):
     )
 
 
-class DailyItemOut(Schema):
+class DailyItemOut(Out):
     paper: PaperOut
     publishedAt: datetime | None = Field(description="as paper.publishedAt (Hugging Face's meaning)")
     title: str
@@ -164,7 +168,7 @@ def paper_out(paper: Paper) -> dict:
     code, page = authors.links_of(paper)
     return {
         "id": paper.key,
-        "authors": [author_out(a, verified.get(a.position)) for a in paper.authorships.all()],
+        "authors": [author_out(a, verified.get(a.position)) for a in paper.bylines],
         "publishedAt": paper.published,
         "submittedOnDailyAt": day_start(paper.listed_on),
         "submittedOnDailyBy": submitter_out(paper),
