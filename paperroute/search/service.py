@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,6 +85,8 @@ class Hit:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     title_highlights: list[tuple[int, int]] = field(default_factory=list)
     title: str = ""  # for display: TeX accents made Unicode, as the highlights count it
+    # The catalogue's paper, when the caller had search() load the papers (`load`).
+    paper: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -413,29 +417,41 @@ def _estimate_sample(index: SearchIndex) -> np.ndarray:
     return sample
 
 
-def _rows(pids: list[int]) -> dict[int, tuple[str, str, str]]:
-    """Each paper's key, display title and teaser (its whole abstract on one line), by id.
+Loader = Callable[[list[int]], Mapping[int, Any]]
+
+
+def _rows(pids: list[int], load: Loader | None = None) -> dict[int, tuple[str, str, str, Any]]:
+    """Each paper's key, display title, teaser (its whole abstract on one line) and, with
+    `load`, the object it gave for the paper (one with key, title and abstract), by id.
 
     From the database, not the index: the index kept a copy of every abstract for this, 973 MiB
     of its 1,385 at 1M papers, which the searches paged in bit by bit until every web process
     had mapped nearly all of it; the pages that show results read these papers' rows anyway.
     """
+    if load is not None:
+        return {
+            pid: (p.key, unicode_text(p.title), teaser_text(p.abstract), p) for pid, p in load(pids).items()
+        }
     from paperroute.catalog.models import Paper
 
     found = Paper.objects.filter(pk__in=pids).values_list("pk", "key", "title", "abstract")
-    return {pid: (key, unicode_text(title), teaser_text(abstract)) for pid, key, title, abstract in found}
+    return {
+        pid: (key, unicode_text(title), teaser_text(abstract), None) for pid, key, title, abstract in found
+    }
 
 
-def _hits(index: SearchIndex, ranked: list[tuple[int, float]], parsed: ParsedQuery) -> list[Hit]:
+def _hits(
+    index: SearchIndex, ranked: list[tuple[int, float]], parsed: ParsedQuery, load: Loader | None = None
+) -> list[Hit]:
     """Result rows with their snippets, in the ranking's order."""
-    rows = _rows([pid for pid, _ in ranked]) if ranked else {}
+    rows = _rows([pid for pid, _ in ranked], load) if ranked else {}
     stems = set(STEM_NO_STOP.analyze(" ".join([*parsed.words, *parsed.phrases])))
     hits = []
     for pid, score in ranked:
         row = rows.get(pid)
         if row is None:
             continue  # removed from the catalogue since it was ranked
-        key, title, teaser = row
+        key, title, teaser, paper = row
         text, marks = snippet(teaser or title, stems)
         hits.append(
             Hit(
@@ -445,6 +461,7 @@ def _hits(index: SearchIndex, ranked: list[tuple[int, float]], parsed: ParsedQue
                 highlights=marks,
                 title_highlights=spans(title, stems),
                 title=title,
+                paper=paper,
             )
         )
     return hits
@@ -461,12 +478,16 @@ def search(
     categories: list[str] | None = None,
     authors: list[str] | None = None,
     correct: bool = True,
+    load: Loader | None = None,
 ) -> Results:
     """Ranked papers for a user query; raises SearchError only with a message for the user.
 
     With `correct`, a query holding words no paper contains is corrected from the index's
     vocabulary: the corrected query's results are shown when they are closer in meaning (or
     the query found nothing); otherwise, or without `correct`, it is offered as a suggestion.
+
+    `load(ids)` gives the papers to show by id, each with key, title and abstract: the hits are
+    made from them and carry them (Hit.paper), so that a page reads its papers once.
     """
     if mode not in MODES:
         raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
@@ -508,7 +529,7 @@ def search(
         if unknown:  # as web search says "Missing: …": these words played no part
             notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
     return Results(
-        hits=_hits(index, ranked[offset : offset + limit], parsed),
+        hits=_hits(index, ranked[offset : offset + limit], parsed, load),
         total=min(total, MAX_TOTAL),
         mode=mode,
         message="; ".join(n for n in notes if n),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from paperroute.catalog.models import Paper
-from paperroute.web.related import in_order
+from paperroute.community import listings
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_QUERY = 500
@@ -71,13 +71,14 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
             until=opts.until,
             categories=[opts.category] if opts.category else None,
             correct=opts.correct,
+            load=_papers,
         )
     except SearchError as exc:
         raise BadSearch(str(exc)) from None
-    hits = {hit.key: hit for hit in results.hits}
-    papers = in_order([hit.key for hit in results.hits])
-    for paper in papers:
-        paper.hit = hits[paper.key]
+    papers = []
+    for hit in results.hits:
+        hit.paper.hit = hit
+        papers.append(hit.paper)
     return Found(
         papers=papers,
         total=results.total,
@@ -90,6 +91,11 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
         fewer=results.fewer,
         behind=results.behind,
     )
+
+
+def _papers(ids: list[int]) -> dict[int, Paper]:
+    """The papers found, by id, with what their cards and API records show."""
+    return {paper.pk: paper for paper in listings.annotated(Paper.objects.filter(pk__in=ids))}
 
 
 def _day(value: str | None, name: str) -> date | None:

@@ -62,3 +62,17 @@ def test_the_search_api(client, corpus):
     assert items[0]["paper"]["id"] == "2411.00601"
     assert client.get("/api/papers/search?q=").status_code == 400
     assert client.get("/api/papers/search?q=x&limit=500").status_code == 400
+
+
+def test_a_search_reads_the_papers_it_shows_once(client, corpus):
+    """The index ranks; titles, snippets, cards and API records all come from one read of the
+    papers (a second read cost about 1 ms a search at 1M papers)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for url in ("/api/papers/search?q=decoding&mode=lexical", "/search?q=decoding&mode=lexical"):
+        with CaptureQueriesContext(connection) as caught:
+            response = client.get(url)
+        assert response.status_code == 200 and b"Speculative" in response.content
+        reads = [q["sql"] for q in caught.captured_queries if '"catalog_paper"."abstract"' in q["sql"]]
+        assert len(reads) == 1, reads
