@@ -633,8 +633,9 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     return np.asarray(_query_embedder().embed_queries(list(texts)), dtype=np.float32)
 
 
-def related(key: str, *, limit: int = 5) -> list[Hit]:
-    """The papers nearest to one paper by embedding (by its title's words until it is embedded)."""
+def related(key: str, *, limit: int = 5, load: Loader | None = None) -> list[Hit]:
+    """The papers nearest to one paper by embedding (by its title's words until it is embedded);
+    `load` as for search()."""
     from paperroute.catalog.models import Paper
 
     paper = Paper.objects.filter(key=key).values_list("pk", "title").first()
@@ -647,10 +648,10 @@ def related(key: str, *, limit: int = 5) -> list[Hit]:
     if not len(vectors):
         parsed = parse(title)
         hits, _ = index.lexical.search(parsed, Filters(), limit + 1)
-        return _hits(index, [h for h in hits if h[0] != pid][:limit], ParsedQuery())
+        return _hits(index, [h for h in hits if h[0] != pid][:limit], ParsedQuery(), load)
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
     found = index.vectors.search(
         centre, limit, None if not index.vectors.dead else index.vectors.alive, POOLING, exclude={pid}
     )
-    return _hits(index, found, ParsedQuery())
+    return _hits(index, found, ParsedQuery(), load)

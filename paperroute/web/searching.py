@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from paperroute.catalog.models import Paper
-from paperroute.community import listings
+from paperroute.web.related import by_id
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_QUERY = 500
@@ -71,7 +71,7 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
             until=opts.until,
             categories=[opts.category] if opts.category else None,
             correct=opts.correct,
-            load=_papers,
+            load=by_id,
         )
     except SearchError as exc:
         raise BadSearch(str(exc)) from None
@@ -91,11 +91,6 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
         fewer=results.fewer,
         behind=results.behind,
     )
-
-
-def _papers(ids: list[int]) -> dict[int, Paper]:
-    """The papers found, by id, with what their cards and API records show."""
-    return {paper.pk: paper for paper in listings.annotated(Paper.objects.filter(pk__in=ids))}
 
 
 def _day(value: str | None, name: str) -> date | None:

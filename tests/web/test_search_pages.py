@@ -76,3 +76,14 @@ def test_a_search_reads_the_papers_it_shows_once(client, corpus):
         assert response.status_code == 200 and b"Speculative" in response.content
         reads = [q["sql"] for q in caught.captured_queries if '"catalog_paper"."abstract"' in q["sql"]]
         assert len(reads) == 1, reads
+
+
+def test_a_paper_page_reads_its_related_papers_once(client, corpus):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as caught:
+        page = client.get("/papers/2411.00601")
+    assert page.status_code == 200 and b'href="/papers/2411.00603"' in page.content
+    reads = [q["sql"] for q in caught.captured_queries if '"catalog_paper"."abstract"' in q["sql"]]
+    assert len(reads) == 2, reads  # the paper's own, and its related papers'
