@@ -55,6 +55,10 @@ STEM_NO_STOP = _analyzer(stem=True, stopwords=True)
 PLAIN = _analyzer(stem=False, stopwords=False)
 # Words held by at most this many documents are counted match by match (papers_with).
 EXACT_BELOW = 1000
+# Up to this many papers are picked out by one term query each (among). At 1M papers a term set
+# query over the pids took 0.4 ms for 10 papers and 1.5 ms for 100, one term each 0.03 and
+# 0.24 ms; from about 3,000 papers on, the set is the quicker.
+AMONG_TERMS = 1000
 
 
 def schema() -> tantivy.Schema:
@@ -274,13 +278,22 @@ class LexicalIndex:
         _, total = self.run(Q.boolean_query(clauses), 1, count=True)
         return total
 
+    def among(self, pids: list[int]) -> Q:
+        """Matches the given papers, unscored."""
+        if 0 < len(pids) <= AMONG_TERMS:
+            terms = [
+                (Occur.Should, Q.term_query(self.schema, "pid", int(pid))) for pid in dict.fromkeys(pids)
+            ]
+            return Q.const_score_query(Q.boolean_query(terms), 0.0)
+        return Q.const_score_query(Q.term_set_query(self.schema, "pid", [int(pid) for pid in pids]), 0.0)
+
     def holding_all(self, parsed: ParsedQuery, pids: list[int]) -> set[int]:
         """Those of the given papers that hold every query word."""
         words = self.word_clauses(parsed)
         if not pids or not words:
             return set(pids)
         clauses = [(Occur.Must, Q.const_score_query(word, 0.0)) for word in words]
-        clauses.append((Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, "pid", pids), 0.0)))
+        clauses.append((Occur.Must, self.among(pids)))
         hits, _ = self.run(Q.boolean_query(clauses), len(pids))
         return {pid for pid, _ in hits}
 
@@ -332,7 +345,7 @@ class LexicalIndex:
         query = Q.boolean_query(
             [
                 (Occur.Must, scored),
-                (Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, "pid", pids), 0.0)),
+                (Occur.Must, self.among(pids)),
             ]
         )
         hits, _ = self.run(query, len(pids))
@@ -347,7 +360,7 @@ class LexicalIndex:
             query = Q.boolean_query(
                 [
                     (Occur.Must, query),
-                    (Occur.Must, Q.const_score_query(Q.term_set_query(self.schema, "pid", within), 0.0)),
+                    (Occur.Must, self.among(within)),
                 ]
             )
         hits, total = self.run(query, limit, count=True)

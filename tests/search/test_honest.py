@@ -100,3 +100,28 @@ def test_the_cli_and_the_api_tell_the_same(sample, client):
     assert "spell=0" in corrected
     suggestions = json.loads(client.get("/search/suggest?q=speculative+dec").content)
     assert suggestions["results"] and suggestions["results"][0]["url"].startswith("/papers/")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "speculative decoding",
+        "graph neural networks -molecules",
+        '"language models" reasoning',
+        "dark matter",
+    ],
+)
+def test_picking_candidates_by_their_terms_or_as_a_set_ranks_alike(sample, monkeypatch, query):
+    """The keyword side scores, checks and filters the embedding side's candidates by their ids:
+    one term query each for a few (the quick way), a term set for many. Both must find the same."""
+    from paperroute.search import lexical
+
+    found = {}
+    for way, among_terms in (("terms", lexical.AMONG_TERMS), ("set", 0)):
+        monkeypatch.setattr(lexical, "AMONG_TERMS", among_terms)
+        found[way] = {
+            mode: [(h.key, h.score) for h in search.search(query, mode=mode, limit=30).hits]
+            for mode in ("hybrid", "semantic")
+        }
+    assert found["terms"] == found["set"]
+    assert all(found["set"].values()), found
