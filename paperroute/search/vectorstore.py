@@ -69,6 +69,20 @@ def _atomic_save(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def rows_by_category(cats: np.ndarray, codes: int) -> np.ndarray:
+    """Each category's rows, for the filters: [codes, start of each (codes + 1), rows...].
+
+    Written by the writer with the other row arrays and mapped by every process, so that a
+    category filter marks its rows (0.3 ms at 1M papers) instead of scanning every row's codes
+    (30 ms, in each web process, for each category, again after every sync).
+    """
+    rows, columns = np.nonzero(cats >= 0)
+    held = cats[rows, columns].astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(np.bincount(held, minlength=codes))])
+    # A stable sort keeps each category's rows in row order.
+    return np.concatenate([[codes], starts, rows[np.argsort(held, kind="stable")]]).astype(np.int32)
+
+
 def _atomic_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data))
@@ -122,6 +136,9 @@ class VectorStore:
             self.day = np.load(self.path / "row_day.npy", mmap_mode="r")[: self.rows]
             self.cats = np.load(self.path / "row_cats.npy", mmap_mode="r")[: self.rows]
             self.alive = np.load(self.path / "row_alive.npy", mmap_mode="r")[: self.rows]
+            # An index written before it has none: its filters scan the codes (_category_rows).
+            by_category = self.path / "row_by_category.npy"
+            self.by_category = np.load(by_category, mmap_mode="r") if by_category.exists() else None
             self.vectors: np.ndarray = np.memmap(
                 self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(self.rows, DIM)
             )
@@ -130,6 +147,7 @@ class VectorStore:
             self.day = np.zeros(0, np.int32)
             self.cats = np.full((0, 4), -1, np.int16)
             self.alive = np.zeros(0, bool)
+            self.by_category = None
             self.vectors = np.zeros((0, DIM), np.float16)
         self.graph = None
         if self.graph_rows:
@@ -197,11 +215,22 @@ class VectorStore:
         return [i for code, i in self.code_ids.items() if code in wanted or code.split(".", 1)[0] in wanted]
 
     def _category_rows(self, code: int) -> np.ndarray:
-        """Rows in one category, kept once computed (a scan of every row's codes is slow).
+        """Rows in one category, from the writer's lists (row_by_category.npy).
 
-        Kept as bits, a byte for eight rows: as booleans, the twenty categories of a day's
-        queries held 26 MB in every web process at 1M papers; unpacking one takes a millisecond.
+        An index written before them scans every row's codes and keeps the result, as bits (a
+        byte for eight rows: as booleans, the twenty categories of a day's queries held 26 MB
+        in every web process at 1M papers).
         """
+        listed = self.by_category
+        if listed is not None and code < listed[0]:
+            codes = int(listed[0])
+            start, end = int(listed[1 + code]), int(listed[2 + code])
+            rows = listed[2 + codes + start : 2 + codes + end]
+            keep = np.zeros(self.rows, bool)
+            # A writer may have replaced the file since state.json was read: its rows past ours
+            # are not this store's (rows are only appended; their categories may be newer).
+            keep[rows[rows < self.rows]] = True
+            return keep
         if code not in self._by_category:
             self._by_category[code] = np.packbits((self.cats == code).any(axis=1))
         return np.unpackbits(self._by_category[code], count=self.rows).view(bool)
@@ -395,6 +424,7 @@ class VectorStore:
             ("row_day", self.day),
             ("row_cats", self.cats),
             ("row_alive", self.alive),
+            ("row_by_category", rows_by_category(self.cats, len(self.codes))),
         ):
             _atomic_save(self.path / f"{name}.npy", array)
         graph_rows = self.graph_rows

@@ -87,6 +87,52 @@ def test_filters_restrict_the_search_itself(store):
     assert all(pid % 2 == 0 for pid, _ in archive)
 
 
+def scanned(store: VectorStore, codes: list[str]) -> set[int]:
+    """The papers in any of the categories, read from every row's codes."""
+    ids = store.category_ids(codes)
+    return set(store.pid[np.isin(store.cats, ids).any(axis=1) & store.alive].tolist())
+
+
+def filtered(store: VectorStore, codes: list[str]) -> set[int]:
+    return set(store.pid[store.mask(None, None, codes)].tolist())
+
+
+def test_category_filters_read_the_writers_lists_and_follow_changes(store, tmp_path):
+    """Every process maps each category's rows (row_by_category.npy, written with the other
+    row arrays) instead of scanning every row's codes for each category it is asked."""
+    assert (store.path / "row_by_category.npy").exists()
+    assert filtered(store, ["cs.CL"]) == scanned(store, ["cs.CL"]) == set(range(1, 601, 2))
+    assert filtered(store, ["math"]) == set(range(2, 601, 2))
+    store.begin()
+    store.describe(3, day=3, categories=["math.PR", "q-bio.NC"])  # recategorised in place
+    store.put(5, unit(store.centres[5][None, :]), day=5, categories=["q-bio.NC"])  # re-embedded
+    store.put(601, unit(store.centres[0][None, :]), day=601, categories=["cs.CL", "q-bio.NC"])
+    store.commit()
+    reader = VectorStore(tmp_path / "vectors")
+    for codes in (["cs.CL"], ["math.PR"], ["q-bio.NC"], ["q-bio"], ["cs.CL", "q-bio.NC"]):
+        assert filtered(reader, codes) == scanned(reader, codes), codes
+    assert filtered(reader, ["q-bio.NC"]) == {3, 5, 601}
+    assert 3 in filtered(reader, ["math.PR"]) and 3 not in filtered(reader, ["cs.CL"])
+
+
+def test_a_reader_of_an_older_commit_ignores_the_rows_a_newer_list_adds(store, tmp_path):
+    """The writer replaces the lists before state.json: a reader that opened the store just
+    before may map lists that already name rows it does not have."""
+    reader = VectorStore(tmp_path / "vectors")
+    store.begin()
+    store.put(601, unit(store.centres[0][None, :]), day=601, categories=["cs.CL"])
+    store.commit()
+    reader.by_category = np.load(tmp_path / "vectors" / "row_by_category.npy", mmap_mode="r")
+    assert filtered(reader, ["cs.CL"]) == set(range(1, 601, 2))
+
+
+def test_an_index_written_before_the_lists_still_filters(store, tmp_path):
+    (store.path / "row_by_category.npy").unlink()
+    reader = VectorStore(tmp_path / "vectors")
+    assert reader.by_category is None
+    assert filtered(reader, ["math.PR"]) == scanned(reader, ["math.PR"]) == set(range(2, 601, 2))
+
+
 def test_new_vectors_replace_old_ones_and_readers_see_commits(store, tmp_path):
     query = store.centres[4]
     store.begin()
