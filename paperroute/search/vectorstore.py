@@ -83,6 +83,11 @@ def rows_by_category(cats: np.ndarray, codes: int) -> np.ndarray:
     return np.concatenate([[codes], starts, rows[np.argsort(held, kind="stable")]]).astype(np.int32)
 
 
+def _tail_file(graph_rows: int | str) -> str:
+    """The float32 copy of the rows from `graph_rows` on (those the graph lacks)."""
+    return f"tail_from_{graph_rows}.npy"
+
+
 def _atomic_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data))
@@ -163,9 +168,22 @@ class VectorStore:
 
     @property
     def tail(self) -> np.ndarray:
-        """The rows not yet in the graph, as float32 (made on the first search, not by writers)."""
+        """The rows not yet in the graph, as float32: mapped from the file the writer made of
+        them (up to TAIL_ROWS rows, 12 MiB, that every process would otherwise copy), or made
+        on the first search where there is no such file."""
         if self._tail is None:
-            self._tail = np.asarray(self.vectors[self.graph_rows :], dtype=np.float32)
+            want = self.rows - self.graph_rows
+            mapped = None
+            if want:
+                try:
+                    mapped = np.load(self.path / _tail_file(self.graph_rows), mmap_mode="r")
+                except (OSError, ValueError):
+                    mapped = None  # none yet (an index written before), or a rebuild removed it
+            if mapped is not None and mapped.shape[1:] == (DIM,) and len(mapped) >= want:
+                # A newer commit's file may hold more rows; rows are only appended, never changed.
+                self._tail = mapped[:want]
+            else:
+                self._tail = np.asarray(self.vectors[self.graph_rows :], dtype=np.float32)
         return self._tail
 
     def _index_pids(self) -> None:
@@ -430,6 +448,7 @@ class VectorStore:
         graph_rows = self.graph_rows
         if graph and rows - graph_rows >= TAIL_ROWS:
             graph_rows = self._extend_graph(rows)
+        self._write_tail(graph_rows, rows)
         _atomic_json(
             self.path / "state.json",
             {
@@ -441,6 +460,18 @@ class VectorStore:
             },
         )
         self.load()
+
+    def _write_tail(self, graph_rows: int, rows: int) -> None:
+        """Write the rows the graph lacks as float32, for every process to map (see `tail`);
+        a reader still on an older state whose file is gone makes its own copy. A long sync's
+        flushes, which leave the graph for the end, write none."""
+        name = _tail_file(graph_rows)
+        if 0 < rows - graph_rows <= TAIL_ROWS:
+            vectors = np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(rows, DIM))
+            _atomic_save(self.path / name, np.asarray(vectors[graph_rows:rows], dtype=np.float32))
+        for old in self.path.glob(_tail_file("*")):
+            if old.name != name:
+                old.unlink(missing_ok=True)
 
     def _extend_graph(self, rows: int) -> int:
         """Add the tail to the HNSW graph and write it; returns the rows it now covers."""

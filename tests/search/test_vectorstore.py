@@ -133,6 +133,39 @@ def test_an_index_written_before_the_lists_still_filters(store, tmp_path):
     assert filtered(reader, ["math.PR"]) == scanned(reader, ["math.PR"]) == set(range(2, 601, 2))
 
 
+def tail_files(store: VectorStore) -> list[str]:
+    return sorted(p.name for p in store.path.glob("tail_from_*.npy"))
+
+
+def test_every_process_maps_the_rows_the_graph_lacks_from_one_file(store, tmp_path):
+    """The tail (up to TAIL_ROWS rows) was copied to float32 by every web process: 12 MiB each."""
+    reader = VectorStore(tmp_path / "vectors")
+    assert 0 < reader.graph_rows < reader.rows
+    assert tail_files(store) == [f"tail_from_{reader.graph_rows}.npy"]
+    assert isinstance(reader.tail, np.memmap) and reader.tail.dtype == np.float32
+    np.testing.assert_array_equal(reader.tail, np.asarray(reader.vectors[reader.graph_rows :], np.float32))
+    query = store.centres[3]
+    assert [pid for pid, _ in reader.search(query, 10)] == exact_top(reader, query, 10)
+
+
+def test_readers_of_an_older_state_still_search_their_whole_tail(store, tmp_path):
+    older = VectorStore(tmp_path / "vectors")  # opened, its tail not yet read
+    store.begin()
+    store.put(601, unit(store.centres[1][None, :]), day=601, categories=["cs.CL"])
+    store.commit()  # the same graph: the file is replaced by a longer one
+    assert len(older.tail) == older.rows - older.graph_rows
+    np.testing.assert_array_equal(older.tail, np.asarray(older.vectors[older.graph_rows :], np.float32))
+    oldest = VectorStore(tmp_path / "vectors")
+    store.begin()
+    for pid in range(602, 602 + vectorstore.TAIL_ROWS):
+        store.put(pid, unit(store.centres[pid % 6][None, :]), day=pid, categories=["cs.CL"])
+    store.commit()  # the graph takes the tail in: the file goes, and a reader copies its own
+    assert tail_files(store) == [] and store.graph_rows == store.rows
+    assert not isinstance(oldest.tail, np.memmap) and len(oldest.tail) == oldest.rows - oldest.graph_rows
+    query = store.centres[5]
+    assert [pid for pid, _ in oldest.search(query, 10)] == exact_top(oldest, query, 10)
+
+
 def test_new_vectors_replace_old_ones_and_readers_see_commits(store, tmp_path):
     query = store.centres[4]
     store.begin()
