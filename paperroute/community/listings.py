@@ -48,6 +48,11 @@ def annotated(papers: QuerySet) -> QuerySet:
     )
 
 
+def by_id(ids: list[int]) -> dict[int, Paper]:
+    """Papers by id, annotated as above: what a search, a ranking or a card list shows."""
+    return {p.pk: p for p in annotated(Paper.objects.filter(pk__in=ids))}
+
+
 def between(start: date, end: date) -> QuerySet:
     """Papers listed from start to end inclusive, most upvoted first, then the newest."""
     return annotated(Paper.objects.filter(listed_on__gte=start, listed_on__lte=end)).order_by(

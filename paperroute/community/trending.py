@@ -20,7 +20,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from paperroute.catalog.models import Paper
-from paperroute.community.listings import annotated
+from paperroute.community.listings import annotated, by_id
 from paperroute.community.models import Vote
 
 WINDOW = timedelta(days=30)  # older votes weigh at most 2^-30 of a fresh one at H = 24 h
@@ -83,7 +83,7 @@ def rank(candidate_ids: set[int], at: datetime, limit: int) -> list[Ranked]:
     """The candidates with at least one vote, best first."""
     scores = {pk: s for pk, s in score(candidate_ids, at).items() if s > -math.inf}
     best = sorted(scores, key=lambda pk: -scores[pk])[:limit]
-    papers = _with_counts(best)
+    papers = by_id(best)
     ranked = [Ranked(papers[pk], scores[pk], papers[pk].upvotes) for pk in best if pk in papers]
     # Ties (same votes at the same moment) go to the more recent paper, then the key.
     ranked.sort(
@@ -189,7 +189,3 @@ def top(start: date, end: date, limit: int = 10, *, now: datetime | None = None)
         Vote.objects.filter(created_at__gte=begin, created_at__lt=at).values_list("paper_id", flat=True)
     )
     return rank(ids, at, limit)
-
-
-def _with_counts(ids: list[int]) -> dict[int, Paper]:
-    return {p.pk: p for p in annotated(Paper.objects.filter(pk__in=ids))}

@@ -15,16 +15,11 @@ def for_paper(paper: Paper, limit: int = 5) -> list[Paper]:
     from paperroute.search import SearchError, related
 
     try:
-        hits = related(paper.key, limit=limit, load=by_id)
+        hits = related(paper.key, limit=limit, load=listings.by_id)
     except SearchError as exc:
         log.warning("related papers for %s: %s", paper.key, exc)
         return []
     return [hit.paper for hit in hits if hit.key != paper.key]
-
-
-def by_id(ids: list[int]) -> dict[int, Paper]:
-    """Papers by id, with their counts: what search() loads for the hits it shows."""
-    return {p.pk: p for p in listings.annotated(Paper.objects.filter(pk__in=ids))}
 
 
 def in_order(keys: list[str]) -> list[Paper]:

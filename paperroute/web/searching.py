@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from paperroute.catalog.models import Paper
-from paperroute.web.related import by_id
+from paperroute.community import listings
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_QUERY = 500
@@ -71,7 +71,7 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
             until=opts.until,
             categories=[opts.category] if opts.category else None,
             correct=opts.correct,
-            load=by_id,
+            load=listings.by_id,
         )
     except SearchError as exc:
         raise BadSearch(str(exc)) from None

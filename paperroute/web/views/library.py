@@ -177,7 +177,7 @@ def _cards(request, papers, items=None) -> list[Paper]:
     """Papers ready for cards: votes, library state and (in a collection) their item."""
     if not papers:
         return []
-    by_pk = {p.pk: p for p in listings.annotated(Paper.objects.filter(pk__in=[p.pk for p in papers]))}
+    by_pk = listings.by_id([p.pk for p in papers])
     shown = mark_voted(request, [by_pk[p.pk] for p in papers if p.pk in by_pk])
     for paper in shown:
         paper.item = (items or {}).get(paper.pk)
