@@ -144,9 +144,7 @@ class VectorStore:
             # An index written before it has none: its filters scan the codes (_category_rows).
             by_category = self.path / "row_by_category.npy"
             self.by_category = np.load(by_category, mmap_mode="r") if by_category.exists() else None
-            self.vectors: np.ndarray = np.memmap(
-                self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(self.rows, DIM)
-            )
+            self.vectors: np.ndarray = self._mapped(self.rows)
         else:
             self.pid = np.zeros(0, np.int64)
             self.day = np.zeros(0, np.int32)
@@ -165,6 +163,10 @@ class VectorStore:
         self._by_category: dict[int, np.ndarray] = {}
         self._changed()
         self._index_pids()
+
+    def _mapped(self, rows: int) -> np.ndarray:
+        """The first `rows` passage vectors, mapped from vectors.f16."""
+        return np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(rows, DIM))
 
     @property
     def tail(self) -> np.ndarray:
@@ -467,7 +469,7 @@ class VectorStore:
         flushes, which leave the graph for the end, write none."""
         name = _tail_file(graph_rows)
         if 0 < rows - graph_rows <= TAIL_ROWS:
-            vectors = np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(rows, DIM))
+            vectors = self._mapped(rows)
             _atomic_save(self.path / name, np.asarray(vectors[graph_rows:rows], dtype=np.float32))
         for old in self.path.glob(_tail_file("*")):
             if old.name != name:
@@ -475,7 +477,7 @@ class VectorStore:
 
     def _extend_graph(self, rows: int) -> int:
         """Add the tail to the HNSW graph and write it; returns the rows it now covers."""
-        vectors = np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(rows, DIM))
+        vectors = self._mapped(rows)
         graph = None
         if self.graph_rows:
             # A copy of our own: a mapped graph can't grow (faiss aborts the process on add).
