@@ -192,11 +192,7 @@ def private_feed(request, secret: str):
 
 def _annotated_in_order(papers):
     """The papers with the fields render() reads, keeping their order and `reason`."""
-    by_pk = (
-        {p.pk: p for p in listings.annotated(type(papers[0]).objects.filter(pk__in=[p.pk for p in papers]))}
-        if papers
-        else {}
-    )
+    by_pk = listings.by_id([p.pk for p in papers])
     for paper in papers:
         if paper.pk in by_pk:
             by_pk[paper.pk].reason = getattr(paper, "reason", "")
