@@ -49,6 +49,7 @@ def plan(full: bool) -> list[tuple[str, str, list[str], Path | None]]:
         jobs.append(
             ("search latency: 1M papers", "search_latency", ["--papers", "1000000", "--skip-embedding"], None)
         )
+    jobs.append(("query service", "query_service", [], None))
     jobs.append(("web load", "web_load", [], None))
     jobs.append(("themes", "themes", [], None))
     jobs.append(("digest", "digest", [], None))
