@@ -245,7 +245,7 @@ def search_papers(
         opts = searching.options({"q": q, "mode": mode, "spell": "1" if spell else "0"})
         if not opts.q:
             return Status(400, {"detail": "q: the query is empty"})
-        found = searching.run(opts, limit=limit)
+        found = searching.run(opts, limit=limit, snippets=False)
     except searching.BadSearch as exc:
         return Status(400, {"detail": str(exc)})
     response["X-Total-Count"] = str(found.total)

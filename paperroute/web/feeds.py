@@ -116,7 +116,7 @@ def _search(params):
     opts = searching.options(params)
     if not opts.q:
         raise searching.BadSearch("a search feed needs a query: /feeds/search.xml?q=WORDS")
-    found = searching.run(opts, limit=LIMIT)
+    found = searching.run(opts, limit=LIMIT, snippets=False)
     return (f"Search: {opts.q}", reverse("search") + "?" + urlencode({"q": opts.q}), found.papers)
 
 

@@ -222,7 +222,7 @@ def search_papers(
         )
         if not opts.q:
             raise ToolError("query is empty: give some words to search for")
-        found = searching.run(opts, limit=limit)
+        found = searching.run(opts, limit=limit, snippets=False)
     except searching.BadSearch as exc:
         raise ToolError(f"cannot search: {exc}") from None
     return {

@@ -57,8 +57,9 @@ def options(params) -> Options:
     )
 
 
-def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
-    """The papers matching, with `hit` (snippet and highlight spans) set on each."""
+def run(opts: Options, *, limit: int, offset: int = 0, snippets: bool = True) -> Found:
+    """The papers matching, with `hit` set on each: its snippet and highlight spans, unless
+    `snippets` is False (for callers that show none)."""
     from paperroute.search import SearchError, search
 
     try:
@@ -72,6 +73,7 @@ def run(opts: Options, *, limit: int, offset: int = 0) -> Found:
             categories=[opts.category] if opts.category else None,
             correct=opts.correct,
             load=listings.by_id,
+            snippets=snippets,
         )
     except SearchError as exc:
         raise BadSearch(str(exc)) from None

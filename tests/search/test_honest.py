@@ -125,3 +125,14 @@ def test_picking_candidates_by_their_terms_or_as_a_set_ranks_alike(sample, monke
         }
     assert found["terms"] == found["set"]
     assert all(found["set"].values()), found
+
+
+@pytest.mark.parametrize("query", ["speculative decoding", "diffusion models cat:cs.CV"])
+def test_a_search_without_snippets_ranks_the_same_papers(sample, query):
+    """The API, MCP and feeds show no snippets and skip making them: the papers, their order,
+    scores, titles and the count are those the search page gets."""
+    full, bare = search.search(query, limit=20), search.search(query, limit=20, snippets=False)
+    assert full.hits and full.total == bare.total
+    assert [(h.key, h.score, h.title) for h in bare.hits] == [(h.key, h.score, h.title) for h in full.hits]
+    assert all(h.snippet for h in full.hits) and any(h.highlights for h in full.hits)
+    assert all(not h.snippet and not h.highlights and not h.title_highlights for h in bare.hits)
