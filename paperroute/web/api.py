@@ -72,9 +72,13 @@ def _none_of(words: list[str]) -> str:
 
 # A paper's own page: an id that is not one of the routes beside it.
 PaperPageId = Annotated[str, Path(pattern=_none_of(["index", "search"]))]
-SEARCH_TEXT = r"^[^\x00]*[^\x00\s][^\x00]*$"
-# Text with something visible in it, as comments.clean_body keeps it.
-COMMENT_TEXT = r"^[\s\S]*[^\s\x00-\x1f\x7f][\s\S]*$"
+# Something to search for: a character that is not NUL and not blank in any regex engine that
+# reads the schema, nor to Python's strip(). \s differs between them: the separators \x1c-\x1f
+# are blank to Python alone, the next line \x85 not to JavaScript, the byte order mark to it alone.
+SEARCH_TEXT = r"^[^\x00]*[^\x00\s\x1c-\x1f\x85\ufeff][^\x00]*$"
+# Text with something visible in it, as comments.clean_body keeps it (\x85 and the byte order
+# mark as for SEARCH_TEXT).
+COMMENT_TEXT = r"^[\s\S]*[^\s\x00-\x1f\x7f\x85\ufeff][\s\S]*$"
 # The spellings of an arXiv id that submissions.parse_submission understands (a subset of them).
 ARXIV_ID = (
     r"^((arXiv:)?|https?://(www\.)?arxiv\.org/(abs|pdf)/)"

@@ -265,6 +265,53 @@ def test_search_takes_up_to_120_results(client):
     assert client.get("/api/papers/search?q=quokka&limit=121").status_code == 400
 
 
+# JavaScript's \s (ECMA-262), as OpenAPI reads a schema's patterns; Python's re and pydantic's
+# regex (the server's) each read \s a little differently.
+ECMA_SPACE = "[\t\n\v\f\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+PYTHON_SPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+BLANK = [*PYTHON_SPACE, "\ufeff", " \x1e\t", "\x1c\x1d\x1f", "\ufeff\u3000"]
+VISIBLE = ["a", "\x1ea", "\ufeffgraph", "é", "日本語", "x\x1f"]
+
+
+def _read_as_python_and_javascript(pattern: str) -> list[re.Pattern]:
+    javascript = pattern.replace("[\\s\\S]", "[\\x00-\\U0010ffff]").replace("\\s", ECMA_SPACE[1:-1])
+    assert "\\S" not in javascript  # read here: \s, and [\s\S] for any character
+    return [re.compile(pattern), re.compile(javascript)]
+
+
+@pytest.mark.django_db
+def test_the_schema_admits_exactly_the_searches_the_server_runs(client):
+    """A client that builds q from the published schema (a generated client, a fuzzer) never
+    sends one that the server then refuses as empty, and the schema refuses what the server
+    does: text with nothing visible in it, to Python or to JavaScript."""
+    schema = client.get("/api/openapi.json").json()
+    (q,) = [p for p in schema["paths"]["/api/papers/search"]["get"]["parameters"] if p["name"] == "q"]
+    engines = _read_as_python_and_javascript(q["schema"]["pattern"])
+    for text in BLANK + VISIBLE:
+        wanted = text in VISIBLE
+        assert [bool(engine.match(text)) for engine in engines] == [wanted, wanted], repr(text)
+        answer = client.get("/api/papers/search", {"q": text, "mode": "lexical"})
+        assert answer.status_code == (200 if wanted else 400), (repr(text), answer.content)
+        if not wanted:
+            assert "the query is empty" not in answer.json()["detail"], repr(text)
+
+
+@pytest.mark.django_db
+def test_the_schema_admits_exactly_the_comments_the_server_keeps(client):
+    """As above for a comment's text, against what comments.clean_body keeps."""
+    from paperroute.community.comments import InvalidInput, clean_body
+
+    schema = client.get("/api/openapi.json").json()
+    shape = schema["components"]["schemas"]["CommentIn"]["properties"]["comment"]
+    engines = _read_as_python_and_javascript(shape["pattern"])
+    for text in BLANK + VISIBLE:
+        try:
+            kept = bool(clean_body(text)) and text in VISIBLE
+        except InvalidInput:
+            kept = False
+        assert [bool(engine.match(text)) for engine in engines] == [kept, kept], repr(text)
+
+
 @pytest.mark.django_db
 def test_all_papers_newest_first_by_cursor(client):
     from datetime import datetime
