@@ -83,6 +83,10 @@ class Paper(models.Model):
     dismissed: bool
     sort_at: Any
     upvotes: int
+    # What community.listings and community.cards load with a paper (see bylines below).
+    loaded_authorships: list[Any]
+    loaded_categories: list[Any]
+    approved_claims: list[Any]
 
     class Meta:
         indexes = [models.Index(fields=["listed_on", "hf_upvotes"])]

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from paperroute.catalog import models as catalog_models
 from paperroute.catalog.models import Authorship, Paper
 from paperroute.catalog.textclean import author_key
+from paperroute.community import cards
 from paperroute.community.models import AuthorClaim
 
 SORTS = ("votes", "trending", "newest")
@@ -49,8 +50,9 @@ def annotated(papers: QuerySet) -> QuerySet:
 
 
 def by_id(ids: list[int]) -> dict[int, Paper]:
-    """Papers by id, annotated as above: what a search, a ranking or a card list shows."""
-    return {p.pk: p for p in annotated(Paper.objects.filter(pk__in=ids))}
+    """Papers by id, as `annotated` leaves them: what a search, a ranking or a card list shows
+    (read by `cards.load` in fixed SQL, several milliseconds less than the queryset)."""
+    return cards.load(ids)
 
 
 def between(start: date, end: date) -> QuerySet:
