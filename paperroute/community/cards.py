@@ -112,14 +112,13 @@ class _Statements:
         )
 
 
-_statements: dict[tuple[str, str], _Statements] = {}
+_statements: dict[str, _Statements] = {}  # by database alias
 
 
 def _for(connection) -> _Statements:
-    key = (connection.alias, connection.vendor)
-    statements = _statements.get(key)
+    statements = _statements.get(connection.alias)
     if statements is None:
-        statements = _statements[key] = _Statements(connection)
+        statements = _statements[connection.alias] = _Statements(connection)
     return statements
 
 
@@ -149,8 +148,6 @@ def load(ids: Iterable[int]) -> dict[int, Paper]:
 
 
 def _load(ids: list[int], s: _Statements, connection) -> dict[int, Paper]:
-    if not ids:
-        return {}
     marks = ", ".join(["%s"] * len(ids))
     papers: dict[int, Paper] = {}
     with connection.cursor() as cursor:
