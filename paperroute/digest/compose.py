@@ -250,9 +250,7 @@ class Composer:
                 self.topic(topic)
             if subscriber.pk is not None:
                 self.personal[subscriber.pk] = personal
-        missing = sorted(picked - set(self.cards))
-        for start in range(0, len(missing), 500):  # SQLite's limit on an expression's size
-            self._add_cards(listings.annotated(Paper.objects.filter(pk__in=missing[start : start + 500])))
+        self._add_cards(listings.by_id(sorted(picked - set(self.cards))).values())
 
     def _for_you_pool(self) -> foryou.Pool:
         """The period's papers "For you" ranks, with their vectors, loaded once per period."""
