@@ -9,10 +9,11 @@ answer, for --seconds each. Reported for each number of clients: p50 and p99 of 
 queries a second, the service's CPU a query (from /proc/PID/stat) and the share of the host's
 cores it used; each as a ratio to 1 client in the same run.
 
-`--threads 0,1` measures the service with each PAPERROUTE_EMBED_THREADS in turn (0 is the
-default, one thread per core).
+`--threads 0,1` measures the service with each PAPERROUTE_EMBED_THREADS in turn, and `--runs 1,2`
+with each PAPERROUTE_QUERY_RUNS (the runs of the model it makes at once); 0, the default of both,
+lets the service choose for the host's cores.
 
-Usage: bench/query_service.py [--clients 1,2,4,8] [--seconds 10] [--threads 0] [--json]
+Usage: bench/query_service.py [--clients 1,2,4,8] [--seconds 10] [--threads 0] [--runs 0] [--json]
 """
 
 from __future__ import annotations
@@ -86,12 +87,14 @@ def _round(pool, service_pid: int, address: str, key: bytes, texts: list[str], c
     }
 
 
-def measure(threads: int, clients: list[int], seconds: float, texts: list[str]) -> list[dict]:
-    """Start the service with PAPERROUTE_EMBED_THREADS=threads and time each number of clients."""
+def measure(threads: int, runs: int, clients: list[int], seconds: float, texts: list[str]) -> list[dict]:
+    """Start the service with PAPERROUTE_EMBED_THREADS=threads and PAPERROUTE_QUERY_RUNS=runs, and
+    time each number of clients."""
     from paperroute.search import queryserver
     from paperroute.server import QueryService
 
     os.environ["PAPERROUTE_EMBED_THREADS"] = str(threads)
+    os.environ["PAPERROUTE_QUERY_RUNS"] = str(runs)
     private = tempfile.mkdtemp(prefix="pr-query-service-")
     service = QueryService(os.path.join(private, "query-service.sock"))
     service.start()
@@ -103,10 +106,8 @@ def measure(threads: int, clients: list[int], seconds: float, texts: list[str]) 
         pid = service.process.pid
         with multiprocessing.get_context("fork").Pool(max(clients)) as pool:
             _round(pool, pid, service.address, key, texts, max(clients), WARM_SECONDS)
-            return [
-                {"threads": threads, **_round(pool, pid, service.address, key, texts, n, seconds)}
-                for n in clients
-            ]
+            rounds = [_round(pool, pid, service.address, key, texts, n, seconds) for n in clients]
+            return [{"threads": threads, "runs": runs, **r} for r in rounds]
     finally:
         service.stop()
 
@@ -115,18 +116,20 @@ def report(results: dict) -> str:
     lines = [
         f"The query service alone (`paperroute serve`'s), {results['seconds']:g} s for each number "
         f"of closed-loop client processes, synthetic query texts ({results['pieces']:.1f} word pieces "
-        f"on average); {os.cpu_count()} cores. Ratios are to 1 client with the same threads.",
+        f"on average); {os.cpu_count()} cores. Ratios are to 1 client with the same threads and runs.",
         "",
-        "| model threads | clients | p50 | p99 | queries/s | service CPU a query | of the cores "
-        "| p50 vs. 1 client | queries/s vs. 1 client |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model threads | runs at once | clients | p50 | p99 | queries/s | service CPU a query "
+        "| of the cores | p50 vs. 1 client | queries/s vs. 1 client |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for threads in results["threads"]:
-        runs = [r for r in results["runs"] if r["threads"] == threads]
+    layouts = dict.fromkeys((r["threads"], r.get("runs", 1)) for r in results["runs"])
+    for threads, together in layouts:
+        runs = [r for r in results["runs"] if (r["threads"], r.get("runs", 1)) == (threads, together)]
         one = next((r for r in runs if r["clients"] == 1), runs[0])
         for r in runs:
             lines.append(
-                f"| {threads or 'one per core'} | {r['clients']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
+                f"| {threads or 'auto'} | {together or 'auto'} | {r['clients']} | {r['p50_ms']} ms | "
+                f"{r['p99_ms']} ms | "
                 f"{r['throughput_qps']} | {r['service_cpu_ms']} ms | {r['busy']:.0%} | "
                 f"{r['p50_ms'] / one['p50_ms']:.2f}× | {r['throughput_qps'] / one['throughput_qps']:.2f}× |"
             )
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,2,4,8", help="comma-separated numbers of clients")
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds for each number")
     parser.add_argument("--threads", default="0", help="comma-separated PAPERROUTE_EMBED_THREADS values")
+    parser.add_argument("--runs", default="0", help="comma-separated PAPERROUTE_QUERY_RUNS values")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -154,8 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     pieces = float(np.mean([len(e.ids) + 2 for e in tokenizer.encode_batch(texts, add_special_tokens=False)]))
     runs = []
     for threads in settings:
-        print(f"  the service with PAPERROUTE_EMBED_THREADS={threads}...", file=sys.stderr, flush=True)
-        runs += measure(threads, clients, args.seconds, texts)
+        for together in [int(r) for r in args.runs.split(",")]:
+            print(
+                f"  the service with PAPERROUTE_EMBED_THREADS={threads}, PAPERROUTE_QUERY_RUNS={together}...",
+                file=sys.stderr,
+                flush=True,
+            )
+            runs += measure(threads, together, clients, args.seconds, texts)
     results = {"seconds": args.seconds, "threads": settings, "pieces": pieces, "runs": runs}
     print(json.dumps(results) if args.json else report(results))
     return 0

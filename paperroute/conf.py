@@ -72,6 +72,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a whole number of at least 0, got {value!r}")
+    return number
+
+
 RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -140,7 +147,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "EMBED_THREADS",
         "0",
-        "CPU threads the embedding model uses in each process; 0 means one per core.",
+        "CPU threads the embedding model uses in each process; 0 means one per core, and at "
+        "most 4 in the query service of `paperroute serve`, whose queries are a few words.",
         _int,
     ),
     Setting(
@@ -149,6 +157,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Passages the embedding model runs at once while indexing (8 measured fastest on "
         "2 cores; see BENCHMARKS.md).",
         _int,
+    ),
+    Setting(
+        "QUERY_RUNS",
+        "0",
+        "Queries the query service of `paperroute serve` runs through the embedding model at "
+        "once; 0 means 2, or one for every 4 cores on a larger host.",
+        _non_negative_int,
     ),
     Setting(
         "EMBED_ON_INGEST",
@@ -398,6 +413,7 @@ class Config:
     debug: bool
     embed_threads: int
     embed_batch: int
+    query_runs: int
     embed_on_ingest: bool
     arxiv_categories: tuple[str, ...]
     arxiv_delay: float

@@ -222,9 +222,10 @@ def run_query_service() -> int:
     # A service that died left its socket behind, in the server's private directory.
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)
-    embedder = Embedder(threads=settings.CONFIG.embed_threads, batch_size=queryserver.MAX_TEXTS)
-    server = queryserver.QueryServer(address, key, embedder)
-    log.info("the query service listens on %s", address)
+    threads, runs = queryserver.layout(settings.CONFIG.embed_threads, settings.CONFIG.query_runs)
+    embedder = Embedder(threads=threads, batch_size=queryserver.MAX_TEXTS, runs=runs)
+    server = queryserver.QueryServer(address, key, embedder, runs=runs)
+    log.info("the query service listens on %s (%d model threads, %d runs at once)", address, threads, runs)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

@@ -84,3 +84,9 @@ def test_postgresql_connections_run_without_its_jit_compiler():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_a_negative_number_of_query_runs_is_refused():
+    with pytest.raises(conf.ConfigError, match="PAPERROUTE_QUERY_RUNS"):
+        conf.read({"PAPERROUTE_QUERY_RUNS": "-1"})
+    assert conf.read({"PAPERROUTE_QUERY_RUNS": "3"}).query_runs == 3

@@ -92,7 +92,9 @@ def check_file(path: Path, expected: str) -> Path:
 class Embedder:
     """Turns queries and papers into unit-length 384-d vectors."""
 
-    def __init__(self, *, threads: int = 0, batch_size: int = 16, recipe: Recipe = Recipe()) -> None:
+    def __init__(
+        self, *, threads: int = 0, batch_size: int = 16, recipe: Recipe = Recipe(), runs: int = 1
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -120,9 +122,10 @@ class Embedder:
         self.recipe = recipe
         self.model_id = model_id(recipe)
         self.dim = DIM
-        # An InferenceSession may be shared by threads, but the batches are big enough that
-        # running two at once on two cores only slows both; serialise them.
-        self._lock = threading.Lock()
+        # How many threads may run the session at once. Indexing batches are big enough that two
+        # at once on two cores only slow each other (1); the query service runs short queries,
+        # where a second run keeps the cores busy while the first is in its one-thread parts.
+        self._runs = threading.BoundedSemaphore(max(1, runs))
 
     def _special(self, token: str) -> int:
         piece = self.tokenizer.token_to_id(token)
@@ -143,7 +146,7 @@ class Embedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        with self._lock:
+        with self._runs:
             hidden = self.session.run(None, feeds)[0]
         # Mean pooling over real tokens, then L2 normalisation: sentence-transformers' recipe.
         weights = mask[:, :, None].astype(np.float32)

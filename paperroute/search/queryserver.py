@@ -49,6 +49,19 @@ MAX_TEXTS = 64
 ANSWER_SECONDS = 20
 
 
+def layout(threads: int, runs: int, cores: int | None = None) -> tuple[int, int]:
+    """The service's model threads and the runs of the model it makes at once, from
+    PAPERROUTE_EMBED_THREADS and PAPERROUTE_QUERY_RUNS (0: chosen for the host's cores).
+
+    A query is a few word pieces, too little work to share among many threads: on 16 cores the
+    service spent 13 ms of CPU a query with a thread per core and 8 ms with 4, answering as fast
+    (BENCHMARKS.md, "a host with 16 cores"). Two runs at once keep both cores of a small host
+    busy while one run is in its single-threaded parts (tokenising, pooling, the socket): the
+    service alone answered 8 clients 18% faster on 2 cores, and 1 client as fast."""
+    cores = cores or os.cpu_count() or 1
+    return threads or min(cores, 4), runs or max(min(cores, 2), cores // 4)
+
+
 @dataclass
 class _Ask:
     texts: list[str]
@@ -59,7 +72,7 @@ class _Ask:
 class QueryServer:
     """Accepts connections, one thread each, and embeds what they ask in shared batches."""
 
-    def __init__(self, address: str, key: bytes, embedder) -> None:
+    def __init__(self, address: str, key: bytes, embedder, runs: int = 1) -> None:
         self.embedder = embedder
         self.asks: queue.Queue[_Ask] = queue.Queue()
         self.spellers: dict[str, Speller] = {}
@@ -67,7 +80,10 @@ class QueryServer:
         self.listener = Listener(address, "AF_UNIX", authkey=key)
         os.chmod(address, 0o600)
         self.closed = False
-        threading.Thread(target=self._embed, name="embed", daemon=True).start()
+        # Each embedding thread takes whatever is waiting as its batch; with several, a batch can
+        # start while another is still in the model (the embedder allows as many runs at once).
+        for number in range(max(1, runs)):
+            threading.Thread(target=self._embed, name=f"embed-{number}", daemon=True).start()
 
     def serve_forever(self) -> None:
         while not self.closed:

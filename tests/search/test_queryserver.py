@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from paperroute.search import queryserver
-from paperroute.search.embedder import shared
+from paperroute.search.embedder import Embedder, shared
 from paperroute.search.spelling import Speller, save_counts
 
 QUERIES = [
@@ -30,16 +30,26 @@ QUERIES = [
 ]
 
 
+def serving(embedder, runs: int = 1):
+    """A QueryServer on a socket of its own, answering in a thread."""
+    folder = tempfile.TemporaryDirectory()
+    address = str(Path(folder.name) / "q.sock")
+    key = secrets.token_bytes(32)
+    server = queryserver.QueryServer(address, key, embedder, runs=runs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return folder, (address, key, server)
+
+
 @pytest.fixture
-def service():
-    """A QueryServer on a socket of its own, with the real model, answering in a thread."""
-    with tempfile.TemporaryDirectory() as folder:
-        address = str(Path(folder) / "q.sock")
-        key = secrets.token_bytes(32)
-        server = queryserver.QueryServer(address, key, shared())
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        yield address, key, server
-        server.close()
+def service(request):
+    """A QueryServer with the real model: one run of it at a time, or as many as the test's
+    parameter says (a model of its own that allows them)."""
+    runs = getattr(request, "param", 1)
+    embedder = shared() if runs == 1 else Embedder(runs=runs, batch_size=queryserver.MAX_TEXTS)
+    folder, served = serving(embedder, runs)
+    with folder:
+        yield served
+        served[2].close()
 
 
 class Counting:
@@ -63,6 +73,7 @@ def test_the_service_gives_the_vectors_the_process_would_have_made(service):
     assert local.texts == []  # the web process never ran the model
 
 
+@pytest.mark.parametrize("service", [1, 2], indirect=True)
 def test_concurrent_queries_each_get_their_own_vector(service):
     address, key, _ = service
     remote = queryserver.QueryClient(address, key, lambda: pytest.fail("fell back"))
@@ -73,6 +84,51 @@ def test_concurrent_queries_each_get_their_own_vector(service):
     for text, vector in zip(asked, answers):
         # Padding a short query into a batch beside longer ones leaves its vector as it was.
         np.testing.assert_allclose(vector, expected[text], atol=1e-5)
+
+
+class Meeting:
+    """A model whose runs wait for one another: two at once pass, one alone waits in vain."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.barrier = threading.Barrier(2, timeout=5)
+
+    def embed_queries(self, texts):
+        self.entered.set()
+        self.barrier.wait()
+        return shared().embed_queries(texts)
+
+
+def test_a_query_does_not_wait_for_the_model_to_finish_another():
+    """With two runs, a query that arrives while the model works on another starts at once:
+    on a host with cores to spare, a reader's search is not queued behind another's."""
+    model = Meeting()
+    folder, (address, key, server) = serving(model, runs=2)
+    with folder, ThreadPoolExecutor(max_workers=2) as pool:
+        try:
+            client = queryserver.QueryClient(address, key, lambda: pytest.fail("fell back"))
+            first = pool.submit(client.embed_queries, ["sparse attention"])
+            assert model.entered.wait(5)  # the first query is in the model, waiting for company
+            second = pool.submit(client.embed_queries, ["protein folding"])
+            for future, text in ((first, "sparse attention"), (second, "protein folding")):
+                np.testing.assert_allclose(future.result(10), shared().embed_queries([text]), atol=1e-6)
+            assert not model.barrier.broken
+        finally:
+            server.close()
+
+
+@pytest.mark.parametrize(
+    ("cores", "threads", "runs", "layout"),
+    [
+        (2, 0, 0, (2, 2)),  # this project's machine: both cores for a query, two queries at once
+        (16, 0, 0, (4, 4)),  # a large host: a few threads a query, more queries at once
+        (8, 0, 0, (4, 2)),
+        (1, 0, 0, (1, 1)),
+        (16, 1, 3, (1, 3)),  # what the settings say, when they say it
+    ],
+)
+def test_the_services_model_layout_follows_the_host(cores, threads, runs, layout):
+    assert queryserver.layout(threads, runs, cores) == layout
 
 
 def test_a_wrong_key_is_refused_and_the_process_embeds_for_itself(service, caplog):
