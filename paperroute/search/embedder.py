@@ -122,9 +122,9 @@ class Embedder:
         self.recipe = recipe
         self.model_id = model_id(recipe)
         self.dim = DIM
-        # How many threads may run the session at once. Indexing batches are big enough that two
-        # at once on two cores only slow each other (1); the query service runs short queries,
-        # where a second run keeps the cores busy while the first is in its one-thread parts.
+        # How many threads may run the session at once. Indexing keeps to one: its batches are big
+        # enough that two at once on two cores only slow each other. The query service's batches
+        # are a few short queries, and a second run uses the cores that the first leaves idle.
         self._runs = threading.BoundedSemaphore(max(1, runs))
 
     def _special(self, token: str) -> int:

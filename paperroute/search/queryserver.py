@@ -57,7 +57,7 @@ def layout(threads: int, runs: int, cores: int | None = None) -> tuple[int, int]
     service spent 13 ms of CPU a query with a thread per core and 8 ms with 4, answering as fast
     (BENCHMARKS.md, "a host with 16 cores"). Two runs at once keep both cores of a small host
     busy while one run is in its single-threaded parts (tokenising, pooling, the socket): the
-    service alone answered 8 clients 18% faster on 2 cores, and 1 client as fast."""
+    service alone answered 8 clients 16–19% sooner on 2 cores, and 1 client as fast."""
     cores = cores or os.cpu_count() or 1
     return threads or min(cores, 4), runs or max(min(cores, 2), cores // 4)
 
