@@ -268,6 +268,15 @@ def _timed(
     }
 
 
+def _layout(service: dict | None) -> str:
+    if not service:
+        return "layout not recorded"
+    return (
+        f"{service['model_threads']} model threads, {service['runs_at_once']} runs at once, "
+        f"{service['cores']} cores"
+    )
+
+
 def report(results: dict) -> str:
     """The runs as a Markdown table, ready for BENCHMARKS.md."""
     runs = results["runs"]
@@ -275,7 +284,8 @@ def report(results: dict) -> str:
     one = {r["clients"]: r for r in runs if r["web_processes"] == 1}
     lines = [
         f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}, "
-        f"query service {results.get('embedder', 'shared')}: "
+        f"query service {results.get('embedder', 'shared')} "
+        f"({_layout(results.get('service'))}): "
         f"hybrid search over HTTP, {runs[0]['queries']} queries from each number of concurrent "
         f"clients (a fresh connection a query); memory read after the queries, summed over every "
         f"server process (gunicorn master, web processes and query service; --no-worker).",
@@ -350,10 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     for count in counts:
         print(f"  {count} web process(es)...", file=sys.stderr, flush=True)
         runs += measure(workdir, count, texts, warmup, clients, args.graph, args.embedder)
+    from paperroute import conf
+    from paperroute.search.queryserver import layout
+
+    config = conf.read()
+    threads, together = layout(config.embed_threads, config.query_runs)
     results = {
         "papers": args.papers,
         "graph": args.graph,
         "embedder": args.embedder,
+        # What the query service ran with on this host (PAPERROUTE_EMBED_THREADS, _QUERY_RUNS).
+        "service": {"cores": os.cpu_count(), "model_threads": threads, "runs_at_once": together},
         "runs": runs,
         "load": load,
         "build": build,
