@@ -5,7 +5,9 @@ tokenizer, 162 MiB a process (BENCHMARKS.md, "One index per host"), and each tha
 built its own spelling dictionary from the index's words (tens of MB). `paperroute serve` runs
 this service beside the web processes instead, holding one of each for the host: they send it a
 query's text and get its vector back, or the words no paper holds and get their corrections.
-Queries that arrive together are embedded in one batch.
+Queries that arrive together are embedded in one batch, and a few batches can be in the model at
+once (`layout`). A search asks for its query's vector first and does its keyword side while the
+model runs (`QueryClient.embed_later`).
 
 The transport is the standard library's `multiprocessing.connection` (framed messages over
 AF_UNIX, an HMAC challenge with a key only the server's processes know); the messages are JSON
@@ -194,6 +196,34 @@ class QueryClient:
         vectors = self._retried(lambda: self._ask(texts))
         return vectors if vectors is not None else self.local().embed_queries(texts)
 
+    def embed_later(self, texts: list[str]) -> Callable[[], np.ndarray]:
+        """What embed_queries(texts) gives, asked of the service now and read when called: the
+        web process does the rest of the search that needs no vector while the model runs."""
+        texts = list(texts)
+        if not 0 < len(texts) <= MAX_TEXTS:
+            return lambda: self.embed_queries(texts)
+        try:
+            connection = self._connection()
+            connection.send_bytes(json.dumps(texts).encode())
+        except (OSError, ValueError, AuthenticationError):
+            self._drop()
+            return lambda: self.embed_queries(texts)  # asks again, then embeds here
+        self.connections.pending = connection
+
+        def vectors() -> np.ndarray:
+            if getattr(self.connections, "pending", None) is not connection:
+                return self.embed_queries(texts)  # not read in time: the connection was dropped
+            self.connections.pending = None
+            try:
+                answer = self._vectors(self._receive(connection), len(texts))
+            except (OSError, EOFError, ValueError, AuthenticationError):
+                self._drop()
+                return self.embed_queries(texts)
+            self._reachable()
+            return answer
+
+        return vectors
+
     def correct(self, generation: Path, words: list[str], local: Speller) -> list[str | None]:
         """Speller.correct for each word, by the host's dictionary of the generation's words
         (a dictionary is tens of MB: one for the host, not one for each web process)."""
@@ -228,21 +258,31 @@ class QueryClient:
     def _exchange(self, message: bytes) -> bytes:
         connection = self._connection()
         connection.send_bytes(message)
+        return self._receive(connection)
+
+    @staticmethod
+    def _receive(connection: Connection) -> bytes:
         if not connection.poll(ANSWER_SECONDS):
             raise TimeoutError(f"no answer in {ANSWER_SECONDS} s")
         return connection.recv_bytes(MAX_MESSAGE)
+
+    @staticmethod
+    def _vectors(data: bytes, count: int) -> np.ndarray:
+        if len(data) != count * DIM * 4:
+            raise ValueError(f"the query service sent {len(data)} bytes for {count} queries")
+        return np.frombuffer(data, "<f4").reshape(count, DIM).astype(np.float32)
 
     def _ask(self, texts: list[str]) -> np.ndarray:
         vectors = []
         for start in range(0, len(texts), MAX_TEXTS):
             part = texts[start : start + MAX_TEXTS]
-            data = self._exchange(json.dumps(part).encode())
-            if len(data) != len(part) * DIM * 4:
-                raise ValueError(f"the query service sent {len(data)} bytes for {len(part)} queries")
-            vectors.append(np.frombuffer(data, "<f4").reshape(len(part), DIM))
-        return np.concatenate(vectors).astype(np.float32)
+            vectors.append(self._vectors(self._exchange(json.dumps(part).encode()), len(part)))
+        return np.concatenate(vectors)
 
     def _connection(self) -> Connection:
+        if getattr(self.connections, "pending", None) is not None:
+            # An answer asked for and never read would be taken for the next one's: start afresh.
+            self._drop()
         connection = getattr(self.connections, "current", None)
         if connection is None:
             connection = Client(self.address, "AF_UNIX", authkey=self.key)
@@ -252,6 +292,7 @@ class QueryClient:
     def _drop(self) -> None:
         connection = getattr(self.connections, "current", None)
         self.connections.current = None
+        self.connections.pending = None
         if connection is not None:
             connection.close()
 

@@ -224,10 +224,17 @@ def is_behind(index: SearchIndex | None = None) -> bool:
 # -- retrieval -----------------------------------------------------------------------------
 
 
-def _semantic(
-    index: SearchIndex, parsed: ParsedQuery, filters: Filters, depth: int, vector: np.ndarray
-) -> tuple[dict[int, float], int]:
-    """Nearest papers under the filters, phrases and exclusions; and how many may match."""
+@dataclass(frozen=True)
+class _Scope:
+    """Where the nearest papers may come from: the rows the filters allow (None: every row), the
+    papers a phrase or author filter matched (None: not checked yet) and how many may match."""
+
+    allowed: np.ndarray | None
+    pids: np.ndarray | None
+    available: int
+
+
+def _scope(index: SearchIndex, parsed: ParsedQuery, filters: Filters) -> _Scope:
     store, lexical = index.vectors, index.lexical
     pids = None
     if parsed.phrases or filters.authors:
@@ -242,6 +249,28 @@ def _semantic(
         # Rows overcount papers with several passages; count exactly only where it is cheap.
         rows = int(np.count_nonzero(allowed))
         available = int(np.unique(store.pid[allowed]).size) if rows <= 5000 else rows
+    return _Scope(allowed, pids, available)
+
+
+def _vector_later(text: str) -> Callable[[], np.ndarray]:
+    """The query's vector, asked for now and read when called: the host's query service runs
+    the model while this process does the part of the search that needs no vector (the
+    filters' rows, the keyword side; about 1.4 ms of a hybrid search at 1M papers)."""
+    embedder = _query_embedder()
+    later = getattr(embedder, "embed_later", None)
+    if later is None:  # the model in this process: nothing to overlap
+        return lambda: embedder.embed_queries([text])[0]
+    vectors = later([text])
+    return lambda: vectors()[0]
+
+
+def _semantic(
+    index: SearchIndex, parsed: ParsedQuery, filters: Filters, depth: int, vector: np.ndarray, scope: _Scope
+) -> tuple[dict[int, float], int]:
+    """Nearest papers in the scope, without those missing a phrase or holding an exclusion; and
+    how many may match."""
+    store, lexical = index.vectors, index.lexical
+    allowed, pids = scope.allowed, scope.pids
     results: list[tuple[int, float]] = []
     want = depth
     for _ in range(4):
@@ -250,7 +279,7 @@ def _semantic(
         if len(results) >= depth or len(found) < want:
             break
         want *= 4  # exclusions or a broad phrase filter rejected many: look deeper
-    return dict(results[:depth]), available
+    return dict(results[:depth]), scope.available
 
 
 def _verify(
@@ -285,9 +314,13 @@ def _retrieve(
     if mode == "lexical" or wordless:
         hits, total = lexical.search(parsed, filters, depth, every_word=keywords)
         return hits, total, True
-    vector = _query_embedder().embed_queries([parsed.text])[0]
+    vector_of = _vector_later(parsed.text)
     width = depth if mode == "semantic" else max(depth, FUSION.depth)
-    dense, available = _semantic(index, parsed, filters, width, vector)
+    scope = _scope(index, parsed, filters)
+    if mode == "hybrid":
+        lex_hits, _ = lexical.search(parsed, filters, width, count=False)
+    vector = vector_of()
+    dense, available = _semantic(index, parsed, filters, width, vector, scope)
     if mode == "semantic":
         if not FLOOR.enabled:
             return sorted(dense.items(), key=lambda item: (-item[1], item[0])), available, True
@@ -303,7 +336,6 @@ def _retrieve(
         return _floor(
             index, parsed, filters, ranked, dense, lex_hits, words_seen, keywords, width, vector, available
         )
-    lex_hits, _ = lexical.search(parsed, filters, width, count=False)
     lex = dict(lex_hits)
     # Score every candidate on both sides, so that fusion compares like with like.
     only_dense = [pid for pid in dense if pid not in lex]

@@ -86,6 +86,39 @@ def test_concurrent_queries_each_get_their_own_vector(service):
         np.testing.assert_allclose(vector, expected[text], atol=1e-5)
 
 
+def test_a_vector_asked_for_early_is_the_one_the_model_makes(service):
+    address, key, _ = service
+    local = Counting()
+    client = queryserver.QueryClient(address, key, lambda: local)
+    later = client.embed_later(["sparse attention"])  # the search goes on meanwhile
+    np.testing.assert_allclose(later(), shared().embed_queries(["sparse attention"]), atol=1e-6)
+    assert local.texts == []
+
+
+def test_an_answer_never_read_is_not_taken_for_the_next_one(service):
+    """A search that failed between asking for its vector and reading it leaves an answer on its
+    connection; the next query on that thread must get its own vector, not that one."""
+    address, key, _ = service
+    client = queryserver.QueryClient(address, key, lambda: pytest.fail("fell back"))
+    abandoned = client.embed_later(["sparse attention"])
+    time.sleep(0.2)  # the service has answered by now
+    np.testing.assert_allclose(
+        client.embed_queries(["protein folding"]), shared().embed_queries(["protein folding"]), atol=1e-6
+    )
+    # Read at last, it asks again rather than read what another query was answered.
+    np.testing.assert_allclose(abandoned(), shared().embed_queries(["sparse attention"]), atol=1e-6)
+
+
+def test_a_vector_asked_for_early_without_the_service_comes_from_the_process(tmp_path, caplog):
+    local = Counting()
+    client = queryserver.QueryClient(str(tmp_path / "gone.sock"), b"k" * 32, lambda: local)
+    with caplog.at_level(logging.WARNING, "paperroute.search.queryserver"):
+        later = client.embed_later(["protein folding"])
+        np.testing.assert_allclose(later(), shared().embed_queries(["protein folding"]), atol=1e-6)
+    assert local.texts == ["protein folding"]
+    assert "unreachable" in caplog.text
+
+
 class Meeting:
     """A model whose runs wait for one another: two at once pass, one alone waits in vain."""
 
