@@ -227,7 +227,8 @@ def is_behind(index: SearchIndex | None = None) -> bool:
 @dataclass(frozen=True)
 class _Scope:
     """Where the nearest papers may come from: the rows the filters allow (None: every row), the
-    papers a phrase or author filter matched (None: not checked yet) and how many may match."""
+    papers a phrase or author filter matched (None: no such filter, or too many to list, so
+    the nearest are checked one by one) and how many papers may match."""
 
     allowed: np.ndarray | None
     pids: np.ndarray | None
