@@ -267,9 +267,8 @@ def _vector_later(text: str) -> Callable[[], np.ndarray]:
 
 def _semantic(
     index: SearchIndex, parsed: ParsedQuery, filters: Filters, depth: int, vector: np.ndarray, scope: _Scope
-) -> tuple[dict[int, float], int]:
-    """Nearest papers in the scope, without those missing a phrase or holding an exclusion; and
-    how many may match."""
+) -> dict[int, float]:
+    """Nearest papers in the scope, without those missing a phrase or holding an exclusion."""
     store, lexical = index.vectors, index.lexical
     allowed, pids = scope.allowed, scope.pids
     results: list[tuple[int, float]] = []
@@ -280,7 +279,7 @@ def _semantic(
         if len(results) >= depth or len(found) < want:
             break
         want *= 4  # exclusions or a broad phrase filter rejected many: look deeper
-    return dict(results[:depth]), scope.available
+    return dict(results[:depth])
 
 
 def _verify(
@@ -321,7 +320,7 @@ def _retrieve(
     if mode == "hybrid":
         lex_hits, _ = lexical.search(parsed, filters, width, count=False)
     vector = vector_of()
-    dense, available = _semantic(index, parsed, filters, width, vector, scope)
+    dense, available = _semantic(index, parsed, filters, width, vector, scope), scope.available
     if mode == "semantic":
         if not FLOOR.enabled:
             return sorted(dense.items(), key=lambda item: (-item[1], item[0])), available, True
