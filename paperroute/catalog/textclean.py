@@ -302,6 +302,8 @@ def _is_tie(text: str, index: int) -> bool:
 
 def _split_author(text: str) -> tuple[str, str]:
     clean = " ".join(unicode_text(text).split())
+    if "(" not in clean and ")" not in clean:  # most names: no affiliation to take off
+        return _named(clean.strip(" ,;"), clean, text, [])
     depth, start = 0, 0
     groups: list[tuple[int, int, int]] = []  # top-level parentheses: start, end, end of contents
     kept: list[str] = []  # the text without stray closing parentheses
@@ -324,7 +326,10 @@ def _split_author(text: str) -> tuple[str, str]:
         start, stop, inner_end = groups.pop()
         affiliations.append(" ".join(clean[start + 1 : inner_end].split()))
         end = start
-    name = " ".join("".join(kept[:end]).split()).strip(" ,;")
+    return _named(" ".join("".join(kept[:end]).split()).strip(" ,;"), clean, text, affiliations)
+
+
+def _named(name: str, clean: str, text: str, affiliations: list[str]) -> tuple[str, str]:
     if not any(char.isalpha() for char in name):
         # Nothing but an affiliation or markup ("\url{"): better the text than no name at all.
         return (clean if any(char.isalpha() for char in clean) else " ".join(text.split())), ""

@@ -20,7 +20,7 @@ import numpy as np
 
 from paperroute.search import spelling
 from paperroute.search import vectors as vector_db
-from paperroute.search.documents import IndexDoc, load_docs
+from paperroute.search.documents import IndexDoc, load_docs, prepare
 from paperroute.search.embedder import Embedder, text_hash
 from paperroute.search.index import (
     SCHEMA,
@@ -102,11 +102,12 @@ class Writer:
 
     def index_docs(self, docs: list[IndexDoc], changed: dict[int, int], writer) -> None:
         """Replace these papers in the keyword index and refresh their filter fields."""
+        entries, words = prepare(docs)
         self.lexical.delete(writer, [d.pid for d in docs])
-        for doc in docs:
-            LexicalIndex.add(writer, doc)
+        for doc, entry in zip(docs, entries, strict=True):
+            LexicalIndex.add(writer, entry)
             self.vectors.describe(doc.pid, doc.day, doc.categories)
-            self.words.update(spelling.words_of(f"{doc.title} {doc.abstract}"))
+        self.words.update(words)
         top = max(changed, default=0) + 1
         self.changed = _grow(self.changed, top)
         self.vstamp = _grow(self.vstamp, top)
@@ -116,7 +117,7 @@ class Writer:
 
     def attach_vectors(self, docs: list[IndexDoc]) -> list[IndexDoc]:
         """Load stored vectors that match the papers' text; returns the papers still lacking them."""
-        found = vector_db.stored([d.pid for d in docs], self.model)
+        found = vector_db.stored([d.pid for d in docs], self.model, half=True)
         missing = []
         for doc in docs:
             entry = found.get(doc.pid)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import tantivy
 
-from paperroute.catalog.textclean import display_name, unicode_text
-from paperroute.search.documents import IndexDoc, category_terms
+from paperroute.search.documents import Entry
 from paperroute.search.filters import Filters
 from paperroute.search.query import ParsedQuery
 
@@ -106,18 +105,16 @@ class LexicalIndex:
         return self.index.writer(heap_size=128_000_000, num_threads=max(1, threads))
 
     @staticmethod
-    def add(writer: tantivy.IndexWriter, doc: IndexDoc) -> None:
+    def add(writer: tantivy.IndexWriter, entry: Entry) -> None:
         document = tantivy.Document()
-        document.add_unsigned("pid", doc.pid)
-        # What readers type: TeX accents as letters (Schr\"odinger is found as Schrödinger).
-        title, abstract = unicode_text(doc.title), unicode_text(doc.abstract)
-        document.add_text("text", f"{title}\n{abstract}")
-        document.add_text("title", title)
-        for name in dict.fromkeys([*doc.authors, *(display_name(n) for n in doc.authors)]):
+        document.add_unsigned("pid", entry.pid)
+        document.add_text("text", f"{entry.title}\n{entry.abstract}")
+        document.add_text("title", entry.title)
+        for name in entry.authors:
             document.add_text("authors", name)
-        for term in category_terms(doc.categories):
+        for term in entry.categories:
             document.add_text("cats", term)
-        document.add_integer("day", doc.day)
+        document.add_integer("day", entry.day)
         writer.add_document(document)
 
     def delete(self, writer: tantivy.IndexWriter, pids: Iterable[int]) -> None:

@@ -16,8 +16,6 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from paperroute.catalog.textclean import unicode_text
-
 FILE = "words.tsv"
 MIN_COUNT = 2  # a word seen once is as likely a typo in a paper as a word
 MAX_WORDS = 60_000  # dictionary size: the commonest words cover what people misspell
@@ -26,6 +24,7 @@ SHORT = 5  # words up to this long get one edit, longer ones two (as "fuzziness
 # AUTO" does): two edits turn short nonsense into words ("grelk" > "great")
 
 _WORD = re.compile(r"[^\W\d_]{2,}(?:-[^\W\d_]+)*")
+_ASCII_WORD = re.compile(r"[a-z]{2,}(?:-[a-z]+)*")  # the same in lower-case ASCII, and quicker
 
 
 @functools.cache
@@ -40,8 +39,10 @@ def english_words() -> frozenset[str]:
 
 
 def words_of(text: str) -> list[str]:
-    """The lower-case words of a title or abstract, as readers type them (TeX made Unicode)."""
-    return _WORD.findall(unicode_text(text or "").lower())
+    """The lower-case words of a title or abstract already in Unicode (textclean.unicode_text),
+    as readers type them."""
+    text = text.lower()
+    return (_ASCII_WORD if text.isascii() else _WORD).findall(text)
 
 
 def load_counts(generation: Path) -> Counter:

@@ -15,12 +15,15 @@ def encode(vectors: np.ndarray) -> bytes:
     return np.ascontiguousarray(vectors, dtype="<f2").tobytes()
 
 
-def decode(data: bytes | memoryview, count: int, dim: int = DIM) -> np.ndarray:
-    return np.frombuffer(bytes(data), dtype="<f2").reshape(count, dim).astype(np.float32)
+def decode(data: bytes | memoryview, count: int, dim: int = DIM, *, half: bool = False) -> np.ndarray:
+    """The vectors as float32, or with `half` as the float16 they are stored as (read-only)."""
+    vectors = np.frombuffer(data, dtype="<f2").reshape(count, dim)
+    return vectors if half else vectors.astype(np.float32)
 
 
-def stored(pids: list[int], model: str) -> dict[int, tuple[str, np.ndarray, datetime]]:
-    """pid -> (text hash, vectors, embedded_at) for papers with vectors of this model."""
+def stored(pids: list[int], model: str, *, half: bool = False) -> dict[int, tuple[str, np.ndarray, datetime]]:
+    """pid -> (text hash, vectors, embedded_at) for papers with vectors of this model; the
+    vectors as float32, or with `half` as stored (for the index, which keeps them so)."""
     from paperroute.search.models import PaperVector
 
     found = {}
@@ -29,7 +32,7 @@ def stored(pids: list[int], model: str) -> dict[int, tuple[str, np.ndarray, date
         for pid, digest, count, dim, data, when in rows.values_list(
             "paper_id", "text_hash", "count", "dim", "data", "embedded_at"
         ):
-            found[pid] = (digest, decode(data, count, dim), when)
+            found[pid] = (digest, decode(data, count, dim, half=half), when)
     return found
 
 

@@ -171,3 +171,26 @@ def test_a_word_only_an_edited_away_version_held_is_known_to_no_paper(index_dir)
     assert "no paper contains “zanzibar”" in found.message
     # A common word's count is every paper holding it, each once.
     assert lexical.papers_with("language") == len(keys("language"))
+
+
+@pytest.mark.parametrize("spread", [1, 10], ids=["nearly-consecutive", "scattered"])
+def test_a_sync_reads_exactly_the_papers_it_was_given(index_dir, spread):
+    """load_docs reads nearly consecutive ids as a range (as in a rebuild) and others as a list:
+    either way each paper comes with its own authors and categories, and none it was not asked
+    for comes along."""
+    from paperroute.catalog.models import Category
+    from paperroute.search.documents import load_docs
+
+    papers = list(Paper.objects.order_by("pk")[: 4 * spread : spread])
+    for number, paper in enumerate(papers):
+        paper.categories.set([Category.objects.get_or_create(code=f"cs.T{number}")[0]])
+    wanted = [p.pk for p in papers]
+    if spread == 1:
+        wanted.pop(1)  # a gap inside the range: that paper must not be read
+    docs = list(load_docs(wanted))
+    assert sorted(d.pid for d in docs) == wanted
+    for doc in docs:
+        paper = Paper.objects.get(pk=doc.pid)
+        assert doc.title == paper.title
+        assert doc.authors == [a.author.name for a in paper.authorships.order_by("position")]
+        assert doc.categories == [c.code for c in paper.categories.all()]
