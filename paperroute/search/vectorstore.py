@@ -94,6 +94,20 @@ def _atomic_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _best_of(vectors: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the `k` float16 rows whose inner product with `query` is largest, best
+    first. faiss reads float16 with the CPU's conversion instructions, where numpy converts one
+    number at a time: scoring 20,000 rows took 1.6 ms here against 20 ms with numpy."""
+    if not len(vectors) or k < 1:
+        return np.zeros(0, np.int64)
+    flat = faiss.IndexScalarQuantizer(DIM, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    codes = np.ascontiguousarray(vectors, dtype=np.float16).view(np.uint8).ravel()
+    faiss.copy_array_to_vector(codes, flat.codes)
+    flat.ntotal = len(vectors)
+    _, positions = flat.search(np.asarray(query, dtype=np.float32)[None, :], min(k, len(vectors)))
+    return positions[0][positions[0] >= 0]
+
+
 def open_graph(path: Path):
     """The HNSW graph, read-only, with its pages shared by every process that opens the file."""
     with open(path, "rb") as handle:
@@ -165,8 +179,10 @@ class VectorStore:
         self._index_pids()
 
     def _mapped(self, rows: int) -> np.ndarray:
-        """The first `rows` passage vectors, mapped from vectors.f16."""
-        return np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(rows, DIM))
+        """The first `rows` passage vectors, mapped from vectors.f16 (as a plain array: a
+        np.memmap spends more in Python on a small slice than the slice itself takes)."""
+        mapped = np.memmap(self.path / "vectors.f16", dtype=np.float16, mode="r", shape=(rows, DIM))
+        return np.asarray(mapped)
 
     @property
     def tail(self) -> np.ndarray:
@@ -304,8 +320,7 @@ class VectorStore:
         """Rows likely to hold the best `k` papers (unordered, may repeat papers)."""
         if allowed is not None and np.count_nonzero(allowed) <= EXACT_ROWS:
             rows = np.flatnonzero(allowed)
-            scores = np.asarray(self.vectors[rows], dtype=np.float32) @ query
-            return rows[np.argsort(-scores)[: k * 2]]
+            return rows[_best_of(self.vectors[rows], query, k * 2)]
         found = []
         if self.graph is not None:
             graph_allowed = allowed if allowed is not None else (self.alive if self.dead else None)

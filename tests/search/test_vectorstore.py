@@ -201,3 +201,14 @@ def test_fusion_rewards_agreement():
     assert [pid for pid, _ in fuse(lexical, dense, FusionParams(dense_weight=0.5))][0] == 2
     assert [pid for pid, _ in fuse(lexical, dense, FusionParams(dense_weight=0.0))][:2] == [1, 2]
     assert [pid for pid, _ in fuse(lexical, dense, FusionParams(method="rrf"))][0] == 2
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 3000])
+def test_the_best_float16_rows_are_the_ones_numpy_ranks_first(rows):
+    """A narrow filter is answered by scoring its rows exactly (faiss reads the float16)."""
+    rng = np.random.default_rng(rows)
+    vectors = unit(rng.standard_normal((rows, 384))).astype(np.float16)
+    query = unit(rng.standard_normal(384)).astype(np.float32)
+    expected = np.argsort(-(vectors.astype(np.float32) @ query), kind="stable")[:40]
+    assert vectorstore._best_of(vectors, query, 40).tolist() == expected.tolist()
+    assert vectorstore._best_of(vectors, query, 0).tolist() == []
