@@ -243,7 +243,8 @@ def _scope(index: SearchIndex, parsed: ParsedQuery, filters: Filters) -> _Scope:
         if total <= MATCH_CAP:
             pids = np.asarray(matched, dtype=np.int64)
     allowed = None
-    if not filters.empty or pids is not None or store.dead:
+    # Without filters the store skips the rows of removed and re-embedded papers by itself.
+    if not filters.empty or pids is not None:
         allowed = store.mask(filters.first_day, filters.last_day, filters.categories, pids)
     available = store.papers
     if allowed is not None:

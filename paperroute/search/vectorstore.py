@@ -132,6 +132,7 @@ class VectorStore:
 
     _papers: int | None = None
     _dead: int | None = None
+    _alive_bits: tuple[np.ndarray, int] | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -232,7 +233,7 @@ class VectorStore:
         return self._dead
 
     def _changed(self) -> None:
-        self._papers = self._dead = None
+        self._papers = self._dead = self._alive_bits = None
 
     def has(self, pid: int) -> bool:
         return 0 <= pid < len(self.count) and self.count[pid] > 0
@@ -304,11 +305,23 @@ class VectorStore:
         params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # see open_graph
         params.efSearch = max(EF_SEARCH, k)
         if allowed is not None:
-            bits = np.packbits(allowed[: self.graph_rows], bitorder="little")
+            if allowed is self.alive:
+                # Every search without filters, once papers were re-embedded or removed: their
+                # old rows are skipped. Packed once per change, not at each search (0.5 ms at 1M).
+                if self._alive_bits is None:
+                    graph_alive = self.alive[: self.graph_rows]
+                    self._alive_bits = (
+                        np.packbits(graph_alive, bitorder="little"),
+                        int(np.count_nonzero(graph_alive)),
+                    )
+                bits, kept = self._alive_bits
+            else:
+                bits = np.packbits(allowed[: self.graph_rows], bitorder="little")
+                # count_nonzero, not mean() or sum(): those are ten times slower on booleans.
+                kept = int(np.count_nonzero(allowed[: self.graph_rows]))
             selector = faiss.IDSelectorBitmap(self.graph_rows, faiss.swig_ptr(bits))
             params.sel = selector
-            # count_nonzero, not mean() or sum(): those are ten times slower on booleans.
-            share = max(np.count_nonzero(allowed[: self.graph_rows]) / self.graph_rows, 1e-6)
+            share = max(kept / self.graph_rows, 1e-6)
             # A filter that keeps few rows leaves the graph walk fewer hits per hop: widen it.
             params.efSearch = int(min(1024, params.efSearch / min(1.0, share * 4)))
         scores, rows = self.graph.search(query[None, :], k, params=params)

@@ -177,6 +177,11 @@ def test_new_vectors_replace_old_ones_and_readers_see_commits(store, tmp_path):
     assert found[0] == 7
     assert not reader.has(8) and 8 not in [p for p, _ in reader.search(store.centres[2], 600, reader.alive)]
     assert reader.dead == 2  # pid 7's old row and pid 8's
+    # Without filters the store skips those rows by itself, search after search.
+    for _ in range(2):
+        assert reader.search(store.centres[2], 600) == reader.search(store.centres[2], 600, reader.alive)
+    assert 8 not in [p for p, _ in reader.search(store.centres[2], 600)]
+    assert [p for p, _ in reader.search(query, 3)][0] == 7
 
 
 def test_a_set_of_papers_keeps_their_live_passages_only(store, tmp_path):
@@ -212,3 +217,20 @@ def test_the_best_float16_rows_are_the_ones_numpy_ranks_first(rows):
     expected = np.argsort(-(vectors.astype(np.float32) @ query), kind="stable")[:40]
     assert vectorstore._best_of(vectors, query, 40).tolist() == expected.tolist()
     assert vectorstore._best_of(vectors, query, 0).tolist() == []
+
+
+def test_the_passages_of_removed_papers_take_no_place_in_a_search(store, tmp_path):
+    """Every paper of cluster 2 is removed: the rows nearest its centre are all dead. A search
+    without filters must walk past them and still bring as many papers as asked for, search
+    after search."""
+    store.begin()
+    for pid in range(601, 601 + vectorstore.TAIL_ROWS):  # enough new rows that the graph takes all
+        store.put(pid, unit(store.centres[0][None, :]), day=pid, categories=["cs.CL"])
+    for pid in range(2, 601, 6):
+        store.remove(pid)
+    store.commit()
+    reader = VectorStore(tmp_path / "vectors")
+    assert reader.dead >= 100 and reader.graph_rows == reader.rows  # no tail scanned beside the walk
+    for _ in range(2):
+        found = [pid for pid, _ in reader.search(store.centres[2], 10)]
+        assert len(found) == 10 and not any(pid % 6 == 2 for pid in found)
