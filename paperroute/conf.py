@@ -65,18 +65,20 @@ def _site_url(value: str) -> str:
     return url
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(f"expected a whole number of at least 1, got {value!r}")
-    return number
+def _int_from(least: int) -> Callable[[str], int]:
+    """A parser of whole numbers of at least `least`."""
+
+    def parse(value: str) -> int:
+        number = int(value)
+        if number < least:
+            raise ValueError(f"expected a whole number of at least {least}, got {value!r}")
+        return number
+
+    return parse
 
 
-def _non_negative_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(f"expected a whole number of at least 0, got {value!r}")
-    return number
+_positive_int = _int_from(1)
+_non_negative_int = _int_from(0)
 
 
 RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
