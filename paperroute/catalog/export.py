@@ -45,6 +45,7 @@ def paper_to_json(paper: Paper) -> dict:
         "upvotes": paper.hf_upvotes,
         "num_comments": paper.hf_num_comments,
         "submitted_by": paper.hf_submitted_by,
+        "submitter_name": paper.hf_submitter_name,
         "github_repo": paper.github_repo,
         "github_stars": paper.github_stars,
         "ai_summary": paper.ai_summary,

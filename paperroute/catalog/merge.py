@@ -29,6 +29,7 @@ HF_COLUMNS = {
     "upvotes": "hf_upvotes",
     "num_comments": "hf_num_comments",
     "submitted_by": "hf_submitted_by",
+    "submitter_name": "hf_submitter_name",
     "github_repo": "github_repo",
     "github_stars": "github_stars",
     "ai_summary": "ai_summary",
@@ -68,6 +69,7 @@ class Columns(NamedTuple):
     hf_upvotes: int | None = None
     hf_num_comments: int | None = None
     hf_submitted_by: str = ""
+    hf_submitter_name: str = ""
     github_repo: str = ""
     github_stars: int | None = None
     ai_summary: str = ""

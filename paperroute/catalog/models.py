@@ -63,7 +63,9 @@ class Paper(models.Model):
     # Fields kept from the Hugging Face daily-papers feed.
     hf_upvotes = models.IntegerField(null=True, blank=True)
     hf_num_comments = models.IntegerField(null=True, blank=True)
+    # The Hugging Face username of who listed the paper there, and their full name.
     hf_submitted_by = models.CharField(max_length=200, blank=True)
+    hf_submitter_name = models.CharField(max_length=200, blank=True)
     github_repo = models.URLField(max_length=500, blank=True)
     github_stars = models.IntegerField(null=True, blank=True)
     ai_summary = models.TextField(blank=True)
@@ -96,6 +98,11 @@ class Paper(models.Model):
 
     # Links as they may be rendered: http(s) only, checked again here because a row may predate
     # the check made on ingest (paperroute.catalog.links).
+    @property
+    def hf_submitter(self) -> str:
+        """The Hugging Face submitter as its page names them: the full name, else the username."""
+        return self.hf_submitter_name or self.hf_submitted_by
+
     @property
     def code_link(self) -> str:
         """The code repository: Hugging Face's GitHub link, else one found in the abstract."""

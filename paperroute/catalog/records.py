@@ -29,7 +29,8 @@ class HFInfo:
 
     upvotes: int | None = None
     num_comments: int | None = None
-    submitted_by: str = ""
+    submitted_by: str = ""  # the Hugging Face username of who put the paper on the daily page
+    submitter_name: str = ""  # their full name, as the page shows it
     github_repo: str = ""
     github_stars: int | None = None
     ai_summary: str = ""

@@ -36,7 +36,9 @@ def validate(record: PaperRecord) -> str:
             if value is not None and not 0 <= value < 2**31:
                 return f"implausible {name}: {value}"
         if len(hf.submitted_by) > 200:
-            return "submitter name longer than 200 characters"
+            return "submitter's username longer than 200 characters"
+        if len(hf.submitter_name) > 200:
+            return "submitter's name longer than 200 characters"
     if any("\x00" in text for text in _texts(record)):
         # No database column can hold it, and on PostgreSQL it would fail the whole batch.
         return "holds a NUL character"
@@ -103,5 +105,10 @@ def _texts(record: PaperRecord):
     yield from (kind for _, kind in record.announcements)
     yield from record.sightings
     if record.hf is not None:
-        yield from (record.hf.submitted_by, record.hf.github_repo, record.hf.ai_summary)
+        yield from (
+            record.hf.submitted_by,
+            record.hf.submitter_name,
+            record.hf.github_repo,
+            record.hf.ai_summary,
+        )
         yield from record.hf.ai_keywords

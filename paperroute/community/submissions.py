@@ -108,6 +108,7 @@ def default_client() -> PoliteClient:
 
 
 def submitter(paper: Paper) -> str:
-    """Who put the paper on the listing: a user here, or the Hugging Face submitter."""
+    """Who put the paper on the listing, as the pages name them: a user here, or the Hugging
+    Face submitter."""
     sub = Submission.objects.filter(paper=paper).select_related("user").first()
-    return sub.user.username if sub else paper.hf_submitted_by
+    return sub.user.username if sub else paper.hf_submitter

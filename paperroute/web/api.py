@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote, urlencode
 
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, F, Q
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Body, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer, django_auth
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from paperroute.catalog.models import Paper
 from paperroute.community import authors, comments, listings, submissions, tokens, trending, votes
@@ -35,8 +35,9 @@ from paperroute.web.api_shapes import (
     paper_out,
 )
 from paperroute.web.context import absolute
+from paperroute.web.views.errors import error_json
 
-# What the schema promises: a paper id holds no control character, a query some visible text.
+# What the schema promises: a paper id holds no control character, a query no NUL.
 # Anything else is refused before it reaches a view (400, or 404 for an id).
 ID_CHARS = r"\x00-\x1f\x7f"  # the characters an id may not hold
 PaperId = Annotated[str, Path(pattern=rf"^[^{ID_CHARS}]+$")]
@@ -72,12 +73,12 @@ def _none_of(words: list[str]) -> str:
 
 # A paper's own page: an id that is not one of the routes beside it.
 PaperPageId = Annotated[str, Path(pattern=_none_of(["index", "search"]))]
-# Something to search for: a character that is not NUL and not blank in any regex engine that
-# reads the schema, nor to Python's strip(). \s differs between them: the separators \x1c-\x1f
-# are blank to Python alone, the next line \x85 not to JavaScript, the byte order mark to it alone.
-SEARCH_TEXT = r"^[^\x00]*[^\x00\s\x1c-\x1f\x85\ufeff][^\x00]*$"
-# Text with something visible in it, as comments.clean_body keeps it (\x85 and the byte order
-# mark as for SEARCH_TEXT).
+# Text with nothing visible in it, to Python (whose \s holds \x1c-\x1f and \x85) or to JavaScript
+# (whose \s holds the byte order mark).
+BLANK = re.compile(r"[\s\ufeff]*")
+# Text with something visible in it, as comments.clean_body keeps it: a character that is not
+# blank in any regex engine that reads the schema, nor to Python's strip(). \s differs between
+# them: the next line \x85 is not blank to JavaScript, the byte order mark to it alone.
 COMMENT_TEXT = r"^[\s\S]*[^\s\x00-\x1f\x7f\x85\ufeff][\s\S]*$"
 # The spellings of an arXiv id that submissions.parse_submission understands (a subset of them).
 ARXIV_ID = (
@@ -116,6 +117,12 @@ class VoteOut(Schema):
 
 class ErrorOut(Schema):
     detail: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def error(self) -> str:
+        """The message again, where Hugging Face's API puts it (huggingface_hub reads it here)."""
+        return self.detail
 
 
 class PeriodQuery(Schema):
@@ -177,6 +184,8 @@ def _next_link(request: HttpRequest, response: HttpResponse, **changes: str) -> 
     "/daily_papers",
     response={200: list[DailyItemOut], 400: ErrorOut, 404: ErrorOut},
     by_alias=True,
+    # An unclaimed author is {_id, name, hidden}, as on Hugging Face: no null claim fields.
+    exclude_unset=True,
     summary="Papers of a day, week or month",
 )
 def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[DailyQuery]):
@@ -207,7 +216,7 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
     total = papers.count()
     if query.sort == "publishedAt":
         rows = list(
-            papers.order_by(F("published").desc(nulls_last=True), F("upvotes").desc(), "key")[start:end]
+            papers.order_by(PUBLISHED_AT.desc(nulls_last=True), F("upvotes").desc(), "key")[start:end]
         )
     elif query.sort == "trending":
         ranked = trending.rank(set(papers.values_list("pk", flat=True)), timezone.now(), end)
@@ -217,7 +226,7 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
         rows = (voted + list(rest))[start:end]
     else:
         rows = list(
-            papers.order_by(F("upvotes").desc(), F("published").desc(nulls_last=True), "key")[start:end]
+            papers.order_by(F("upvotes").desc(), PUBLISHED_AT.desc(nulls_last=True), "key")[start:end]
         )
     response["X-Total-Count"] = str(total)
     if end < total:
@@ -229,12 +238,13 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
     "/papers/search",
     response={200: list[DailyItemOut], 400: ErrorOut},
     by_alias=True,
+    exclude_unset=True,
     summary="Search papers",
 )
 def search_papers(
     request: HttpRequest,
     response: HttpResponse,
-    q: str = Query(..., pattern=SEARCH_TEXT, max_length=1000),
+    q: str = Query("", pattern=r"^[^\x00]*$", max_length=1000, description="without one, the newest papers"),
     limit: int = Query(20, ge=1, le=120),
     mode: Literal["hybrid", "lexical", "semantic"] = "hybrid",
     spell: bool = Query(True, description="correct words no paper contains"),
@@ -244,11 +254,14 @@ def search_papers(
     (`X-Total-Estimated: true` when it is an estimate); a query corrected for typos says so in
     `X-Search-Corrected`, and an offered correction comes in `X-Search-Suggestion`.
     `X-Search-Index-Behind: true` says the search index lags the catalogue (or is not built
-    yet): the newest papers may be missing until the worker syncs it."""
+    yet): the newest papers may be missing until the worker syncs it.
+
+    Without a query (or with a blank one), the newest papers, as `/api/papers` lists them:
+    what `huggingface_hub`'s `list_papers()` asks for when given no query."""
+    if BLANK.fullmatch(q):
+        return Status(200, [item_out(p) for p in newest()[:limit]])
     try:
         opts = searching.options({"q": q, "mode": mode, "spell": "1" if spell else "0"})
-        if not opts.q:
-            return Status(400, {"detail": "q: the query is empty"})
         found = searching.run(opts, limit=limit, snippets=False)
     except searching.BadSearch as exc:
         return Status(400, {"detail": str(exc)})
@@ -267,6 +280,16 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LAST_MICROSECOND = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 
 
+# The publishedAt the papers show (api_shapes.published_at), for ordering by it.
+PUBLISHED_AT = Coalesce("published", Cast("announced_on", DateTimeField()))
+
+
+def newest():
+    """Every paper, newest first: by arXiv submission time, or the time it was added here."""
+    papers = Paper.objects.annotate(sort_time=Coalesce("published", "created_at"))
+    return listings.annotated(papers).order_by("-sort_time", "-pk")
+
+
 def _cursor(paper: Paper) -> str:
     """Where the next page starts: the paper's sort time (µs since 1970) and its row id."""
     # The Coalesce("published", "created_at") the list is sorted by, computed again.
@@ -278,6 +301,7 @@ def _cursor(paper: Paper) -> str:
     "/papers",
     response={200: list[PaperOut], 400: ErrorOut},
     by_alias=True,
+    exclude_unset=True,
     summary="Every paper, newest first",
 )
 def list_papers(
@@ -290,13 +314,13 @@ def list_papers(
 ):
     """All papers by arXiv submission time (the time they were added here when they have none),
     newest first. `Link: <…>; rel="next"` gives the next page while there is one."""
-    papers = listings.annotated(Paper.objects.annotate(sort_time=Coalesce("published", "created_at")))
+    papers = newest()
     if cursor:
         micro, pk = (int(part) for part in cursor.split("-"))
         at = EPOCH + timedelta(microseconds=min(micro, LAST_MICROSECOND))
         pk = min(pk, 2**63 - 1)
         papers = papers.filter(Q(sort_time__lt=at) | Q(sort_time=at, pk__lt=pk))
-    rows = list(papers.order_by("-sort_time", "-pk")[: limit + 1])
+    rows = list(papers[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]
         _next_link(request, response, cursor=_cursor(rows[-1]))
@@ -313,6 +337,7 @@ class IndexIn(Schema):
     "/papers/index",
     auth=WRITE_AUTH,
     by_alias=True,
+    exclude_unset=True,
     response={
         200: PaperOut,
         201: PaperOut,
@@ -350,6 +375,7 @@ class CommentIn(Schema):
     "/papers/{path:paper_id}/comment",
     auth=WRITE_AUTH,
     by_alias=True,
+    exclude_unset=True,
     response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     summary="Comment on a paper",
 )
@@ -362,6 +388,7 @@ def comment_add(request: HttpRequest, paper_id: PaperId, body: CommentIn = Body(
     "/papers/{path:paper_id}/comment/{comment_id}/reply",
     auth=WRITE_AUTH,
     by_alias=True,
+    exclude_unset=True,
     response={201: CommentOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     summary="Reply to a comment",
 )
@@ -418,6 +445,7 @@ class LinksIn(Schema):
     "/papers/{path:paper_id}/links",
     auth=WRITE_AUTH,
     by_alias=True,
+    exclude_unset=True,
     response={200: PaperOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     summary="Set a paper's code repository and project page",
 )
@@ -483,44 +511,42 @@ def validation_error(request, exc: ValidationError):
         for e in exc.errors
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return api.create_response(
-        request, {"detail": f"invalid request: {summary}", "errors": fields}, status=400
-    )
+    return api.create_response(request, error_json(f"invalid request: {summary}", errors=fields), status=400)
 
 
 @api.exception_handler(Http404)
 def not_found(request, exc: Http404):
     message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
-    return api.create_response(request, {"detail": message}, status=404)
+    return api.create_response(request, error_json(message), status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
     return api.create_response(
         request,
-        {
-            "detail": "sign in, or send a personal token as 'Authorization: Bearer prt_…' "
+        error_json(
+            "sign in, or send a personal token as 'Authorization: Bearer prt_…' "
             "(create one on your settings page)"
-        },
+        ),
         status=401,
     )
 
 
 @api.exception_handler(RateLimited)
 def rate_limited(request, exc: RateLimited):
-    response = api.create_response(request, {"detail": str(exc)}, status=429)
+    response = api.create_response(request, error_json(str(exc)), status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
 
 
 @api.exception_handler(InvalidInput)
 def invalid_input(request, exc: InvalidInput):
-    return api.create_response(request, {"detail": str(exc)}, status=400)
+    return api.create_response(request, error_json(str(exc)), status=400)
 
 
 @api.exception_handler(NotAllowed)
 def not_allowed(request, exc: NotAllowed):
-    return api.create_response(request, {"detail": str(exc)}, status=403)
+    return api.create_response(request, error_json(str(exc)), status=403)
 
 
 class RecommendationsQuery(PeriodQuery):
@@ -537,6 +563,7 @@ class RecommendationOut(Schema):
     "/recommendations",
     auth=WRITE_AUTH,
     by_alias=True,
+    exclude_unset=True,
     response={200: list[RecommendationOut], 401: ErrorOut, 404: ErrorOut},
     summary="Your “For you” papers of a day, week or month",
 )

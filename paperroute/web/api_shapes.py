@@ -54,7 +54,10 @@ class AuthorOut(Out):
 class PaperOut(Out):
     id: str
     authors: list[AuthorOut]
-    publishedAt: datetime | None = Field(description="arXiv submission time of the first version")
+    publishedAt: datetime | None = Field(
+        description="arXiv submission time of the first version; for a paper known only from "
+        "arXiv's daily listing, which gives no time, the day it was announced, at 00:00 UTC"
+    )
     submittedOnDailyAt: datetime | None = Field(
         description="the day the paper was listed on the daily page, at 00:00 UTC"
     )
@@ -110,6 +113,13 @@ def day_start(day: date | None) -> datetime | None:
     return datetime.combine(day, time(0), tzinfo=UTC) if day else None
 
 
+def published_at(paper: Paper) -> datetime | None:
+    """paper.publishedAt: arXiv's submission time, else the day arXiv announced the paper (its
+    daily listing, the RSS feed, gives no time), so that Hugging Face's clients, which read
+    this field as the paper's date, have one for every arXiv paper. `PUBLISHED_AT` in SQL."""
+    return paper.published or day_start(paper.announced_on)
+
+
 def icon() -> str:
     return absolute(static("favicon.svg"))
 
@@ -142,7 +152,7 @@ def submitter_out(paper: Paper) -> dict | None:
         "_id": f"hf:{name}",
         "user": name,
         "name": name,
-        "fullname": name,
+        "fullname": paper.hf_submitter,
         "avatarUrl": icon(),
         "isPro": False,
         "type": "user",
@@ -169,7 +179,7 @@ def paper_out(paper: Paper) -> dict:
     return {
         "id": paper.key,
         "authors": [author_out(a, verified.get(a.position)) for a in paper.bylines],
-        "publishedAt": paper.published,
+        "publishedAt": published_at(paper),
         "submittedOnDailyAt": day_start(paper.listed_on),
         "submittedOnDailyBy": submitter_out(paper),
         "title": paper.title,
@@ -194,7 +204,7 @@ def item_out(paper: Paper) -> dict:
     shown = paper_out(paper)
     return {
         "paper": shown,
-        "publishedAt": paper.published,
+        "publishedAt": shown["publishedAt"],
         "title": paper.title,
         "summary": paper.abstract,
         "thumbnail": icon(),

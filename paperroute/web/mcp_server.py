@@ -271,7 +271,7 @@ def paper(ctx: Context, id: str, comments: bool = False) -> dict[str, Any]:
             api.paper_detail, _request(f"/api/papers/{id}", {}), id, field=["comments"] if comments else []
         )
     )
-    return _dump(PaperDetailOut, shown, exclude_unset=True)
+    return _dump(PaperDetailOut, shown)
 
 
 def related_papers(ctx: Context, id: str, limit: int = 5) -> dict[str, Any]:
@@ -433,9 +433,10 @@ def _answer(answer):
     return answer.value
 
 
-def _dump(schema, value: dict, **options) -> dict[str, Any]:
-    """A shape as the API sends it: its JSON encoder (ISO times with Z, to the millisecond)."""
-    shown = schema.model_validate(value).model_dump(by_alias=True, **options)
+def _dump(schema, value: dict) -> dict[str, Any]:
+    """A shape as the API sends it: only the fields the dict gives (an unclaimed author has no
+    claim fields), with its JSON encoder (ISO times with Z, to the millisecond)."""
+    shown = schema.model_validate(value).model_dump(by_alias=True, exclude_unset=True)
     return json.loads(json.dumps(shown, cls=NinjaJSONEncoder))
 
 

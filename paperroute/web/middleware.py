@@ -96,7 +96,9 @@ class RefuseNulMiddleware:
         if _has_nul(request):
             message = "the request holds a NUL character, which no address or form field may contain"
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=400)
+                from paperroute.web.views.errors import error_json
+
+                return JsonResponse(error_json(message), status=400)
             from paperroute.web.views.common import error_page
 
             return error_page(request, 400, "Bad request", message[0].upper() + message[1:] + ".")

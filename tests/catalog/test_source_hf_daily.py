@@ -18,7 +18,8 @@ def test_entries_with_hugging_face_fields():
     assert first.submitted_on == date(2026, 7, 31)
     assert first.hf.upvotes == 3 and first.hf.github_stars == 5
     assert first.hf.github_repo == "https://github.com/MAC-AutoML/OmniScope"
-    assert first.hf.submitted_by == "Jinsen Su"
+    # The username, which Hugging Face's `submitter` filter takes, and the name its page shows.
+    assert (first.hf.submitted_by, first.hf.submitter_name) == ("Consonnm", "Jinsen Su")
     assert first.authors[:2] == ["Jinsen Su", "Yongdong Luo"]
     top = max(page.items, key=lambda r: r.hf.upvotes)
     assert (top.arxiv_id, top.hf.upvotes) == ("2607.28618", 292)

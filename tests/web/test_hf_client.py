@@ -141,6 +141,8 @@ def test_paper_info_and_read_paper(api, site):
     with pytest.raises(hub.errors.HfHubHTTPError) as missing:
         api.paper_info("2411.99999")
     assert missing.value.response.status_code == 404
+    # The client shows the server's own words, read from where Hugging Face puts them.
+    assert "2411.99999" in (missing.value.server_message or "")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,6 +152,12 @@ def test_list_papers_searches(api):
     for info in found:
         assert_matches_site(info, info.id)
     assert len(list(api.list_papers(query="decoding", limit=1))) == 1
+    # Without a query the client sends no q: the newest papers.
+    assert [p.id for p in api.list_papers()] == ["2411.00802", "2411.00801", "2411.00803"]
+    assert [p.id for p in api.list_papers(limit=1)] == ["2411.00802"]
+    with pytest.raises(hub.errors.BadRequestError) as refused:
+        list(api.list_papers(query="decoding", limit=500))
+    assert "limit" in (refused.value.server_message or "")
 
 
 @pytest.mark.django_db(transaction=True)

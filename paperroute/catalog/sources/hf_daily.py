@@ -75,7 +75,10 @@ def _entry(entry: dict, where: str) -> PaperRecord:
         hf=HFInfo(
             upvotes=optional_int(paper.get("upvotes")),
             num_comments=optional_int(entry.get("numComments")),
-            submitted_by=str(submitter.get("fullname") or submitter.get("name") or ""),
+            # The username, which Hugging Face's `submitter` filter and its clients go by; the
+            # full name is what its page shows.
+            submitted_by=str(submitter.get("user") or submitter.get("name") or ""),
+            submitter_name=str(submitter.get("fullname") or ""),
             github_repo=github,
             github_stars=optional_int(paper.get("githubStars")),
             ai_summary=unwrap(paper.get("ai_summary")),

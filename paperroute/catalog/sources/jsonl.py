@@ -128,6 +128,7 @@ def record_from_json(obj: object, where: str) -> PaperRecord:
             upvotes=optional_int(hf.get("upvotes")),
             num_comments=optional_int(hf.get("num_comments")),
             submitted_by=str(hf.get("submitted_by") or ""),
+            submitter_name=str(hf.get("submitter_name") or ""),
             github_repo=str(hf.get("github_repo") or ""),
             github_stars=optional_int(hf.get("github_stars")),
             ai_summary=str(hf.get("ai_summary") or ""),

@@ -7,11 +7,17 @@ from django.http import JsonResponse
 from paperroute.web.views.common import error_page
 
 
+def error_json(message: str, **extra) -> dict:
+    """An API error's body: the message as `detail`, and again as `error`, where Hugging Face
+    puts it and `huggingface_hub` reads it (its HfHubHTTPError shows it as the server's message)."""
+    return {"detail": message, "error": message, **extra}
+
+
 def _answer(request, status: int, title: str, message: str):
     # API clients parse the body, so every answer under /api/ is JSON, even for addresses that
     # no API route matches (/api/papers/a%0Ab) and errors raised before the API is reached.
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=status)
+        return JsonResponse(error_json(message), status=status)
     return error_page(request, status, title, message)
 
 
