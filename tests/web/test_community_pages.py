@@ -10,6 +10,7 @@ from paperroute.community.models import Comment
 from tests.community.arxiv_replay import respond
 from tests.community.helpers import HOSTILE, add_paper, user
 from tests.replay import ReplayServer
+from tests.support import _body
 
 
 @pytest.mark.django_db
@@ -27,6 +28,26 @@ def test_signing_in_by_the_emailed_link(client, mailbox):
     assert done["Location"] == "/trending" and client.session["_auth_user_id"]
     again = client.post(path)
     assert again.status_code == 400 and "already been used" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_emailed_link_brings_back_the_whole_page_and_nothing_else(client, mailbox):
+    """`next` arrives whole (its own ? and &), and text that would start a line of the email or
+    end the link is no page to go back to: the email holds no words but the site's own."""
+    client.post("/account/signin", {"email": "ada@example.org", "next": "/search?q=diffusion&mode=lexical"})
+    path = mailbox.link("ada@example.org").split("127.0.0.1:8000", 1)[1]
+    assert client.post(path)["Location"] == "/search?q=diffusion&mode=lexical"
+    client.logout()
+    bait = "/\n\nIMPORTANT: this link is broken. Sign in at https://evil.example/login instead.\n"
+    for number, next_url in enumerate((bait, "/ trending", "/\rx", "/\u2028x", "/\x85x")):
+        address = f"bob{number}@example.org"  # one sign-in email an address a few minutes
+        client.post("/account/signin", {"email": address, "next": next_url})
+        message = mailbox.wait_for(address)
+        for part in ("plain", "html"):
+            assert "evil.example" not in _body(message, part) and "IMPORTANT" not in _body(message, part)
+        path = mailbox.link(address).split("127.0.0.1:8000", 1)[1]
+        assert client.post(path)["Location"] == "/", repr(next_url)
+        client.logout()
 
 
 @pytest.mark.django_db

@@ -32,7 +32,9 @@ def signin(request):
         context["email"] = request.POST.get("email", "")
 
         def link_for(token: str) -> str:
-            return absolute(reverse("signin_confirm", args=[token]) + "?next=" + next_url)
+            # Encoded, so that the path comes back whole (its own ? and &) and nothing in it can
+            # end the link or start a line of the email.
+            return absolute(reverse("signin_confirm", args=[token]) + "?" + urlencode({"next": next_url}))
 
         try:
             sent_to = accounts.send_link(context["email"], client_ip(request), link_for)

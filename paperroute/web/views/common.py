@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
@@ -14,6 +16,9 @@ from paperroute.library import shelf
 from paperroute.web.middleware import rate_key
 
 PER_PAGE = 50
+# What no path this site writes holds: blanks and control characters, C0, DEL, C1 and the line
+# and paragraph separators.
+UNSAFE_IN_PATH = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def paginate(request: HttpRequest, items, per_page: int = PER_PAGE):
@@ -107,11 +112,14 @@ def local_target(request: HttpRequest, value: str) -> str:
     """`value` if it is a path on this site to send the reader back to, else ''.
 
     Only an absolute path will do: redirect() would take a bare word for the name of a view,
-    and "//host" or "https://host" would lead off the site.
+    and "//host" or "https://host" would lead off the site. A path as this site writes one has
+    no blank or control character (urlsplit drops some before it checks, and they could start a
+    new line wherever the path is written out).
     """
     value = value or ""
     if (
         value.startswith("/")
+        and not UNSAFE_IN_PATH.search(value)
         and not value.startswith(("//", "/\\"))
         and url_has_allowed_host_and_scheme(
             value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
