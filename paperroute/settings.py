@@ -57,12 +57,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything below must see the real client's address and scheme.
     "paperroute.web.middleware.TrustedProxyMiddleware",
+    # Outside every middleware that sets a header, so that HEAD gets the GET's own headers.
+    "paperroute.web.middleware.HeadMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML, JSON and feeds compress 5-10 times; Django pads each response against BREACH.
     "django.middleware.gzip.GZipMiddleware",
     # Outside the page cache, so that cached pages get the header too.
     "csp.middleware.CSPMiddleware",
+    # Beside CSP, so that the 400s answered below (a NUL, a Host not allowed) get it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "paperroute.web.middleware.RefuseNulMiddleware",
     # Serves anonymous visitors' pages from the cache before sessions and CSRF are touched.
     "paperroute.web.cache.PageCacheMiddleware",
@@ -71,7 +75,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "paperroute.urls"

@@ -1,4 +1,5 @@
-"""Request-level defences: the real client behind a trusted proxy, and input no view can store."""
+"""Request-level defences: the real client behind a trusted proxy, input no view can store, and
+HEAD answered as GET without a body."""
 
 from __future__ import annotations
 
@@ -70,6 +71,32 @@ class TrustedProxyMiddleware:
             for header in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST"):
                 meta.pop(header, None)
         return self.get_response(request)
+
+
+class HeadMiddleware:
+    """HEAD is GET without the body (RFC 9110), for every page and API route.
+
+    Uptime monitors and link checkers send HEAD; views and API routes that list their methods
+    answered it with 405, and gunicorn logged a warning for each page whose body it had to drop.
+    Here the request goes through as a GET, so the headers (Content-Length, ETag, the cache's)
+    are the GET's own, and the body is dropped before the server sees it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "HEAD":
+            return self.get_response(request)
+        request.method = "GET"
+        response = self.get_response(request)
+        if response.streaming:
+            response.streaming_content = []
+        else:
+            # A page from the cache comes without one: the GET's would have had it.
+            response.headers.setdefault("Content-Length", str(len(response.content)))
+            response.content = b""
+        return response
 
 
 def rate_key(address: str) -> str:

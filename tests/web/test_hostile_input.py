@@ -67,6 +67,45 @@ def test_a_nul_byte_anywhere_is_a_clear_400(client, url):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/?page=%00", "/api/papers/a%00b"])
+def test_a_refused_request_still_may_not_be_framed(client, url):
+    """The 400s answered before any view (a NUL, a Host the site does not serve) carry the same
+    framing defences as every page."""
+    for response in (client.get(url), client.get("/", HTTP_HOST="evil.example")):
+        assert response.status_code == 400
+        assert (
+            response["X-Frame-Options"] == "DENY"
+            and "frame-ancestors 'none'" in response["Content-Security-Policy"]
+        )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/papers/2411.00501",
+        "/search?q=paper",
+        "/subscribe",
+        "/feeds/daily.xml",
+        "/api/daily_papers?date=2024-11-28",
+        "/api/papers",
+        "/api/papers/2411.00501",
+        "/api/papers/search?q=paper",
+    ],
+)
+def test_head_is_get_without_the_body(client, url):
+    """Uptime monitors and link checkers ask with HEAD: the same status and headers as GET,
+    Content-Length included, and no body."""
+    add_paper("2411.00501", "A paper", listed=DAY)
+    got = client.get(url)
+    head = client.head(url)
+    assert (head.status_code, got.status_code) == (200, 200)
+    assert head.content == b"" and head["Content-Type"] == got["Content-Type"]
+    assert int(head["Content-Length"]) == len(got.content) > 0
+
+
+@pytest.mark.django_db
 def test_a_nul_byte_in_a_form_field_is_a_clear_400(reader_client):
     add_paper("2411.00501", "A paper", listed=DAY)
     response = reader_client.post("/papers/2411.00501/comments", {"body": "hello \x00 world"})
