@@ -60,8 +60,9 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
     fg = FeedGenerator()
     fg.id(self_url)
     fg.title(clean(f"{title} · paperroute"))
-    fg.link(href=page_url, rel="alternate")
+    # RSS's channel <link> is the last link given (feedgen): it must be the page, not the feed.
     fg.link(href=self_url, rel="self")
+    fg.link(href=page_url, rel="alternate")
     fg.description(clean(f"{title}, from paperroute"))
     fg.language("en")
     newest = None

@@ -58,6 +58,10 @@ def test_every_feed_parses_without_errors(client, papers, url):
     assert "Transformers for everything" in titles
     for entry in parsed.entries:
         assert entry.link.startswith("http://127.0.0.1:8000/papers/")
+    # The feed's own link is the page it follows (a reader opens it from the feed's title); the
+    # feed's address is its rel="self" link.
+    assert "/feeds/" not in parsed.feed.link, parsed.feed.link
+    assert url.split("?")[0] in [link.href for link in parsed.feed.links if link.rel == "self"][0]
     hostile = [e for e in parsed.entries if e.title.startswith("Hostile")]
     if hostile:  # the text arrives as text: the markup is characters, not elements
         assert hostile[0].title == f"Hostile {HOSTILE}"
