@@ -55,18 +55,31 @@ def link(url: str) -> str:
     return f"<{url}>"
 
 
+# Stand-ins for a comment's links while the text around them is escaped as a whole (a mark of
+# the Unicode private use area, which no comment needs, and the link's number).
+_MARK = "\ue000"
+_MARKED = re.compile(_MARK + r"([0-9]+)" + _MARK)
+
+
 def comment_text(text: str) -> str:
-    """A comment escaped, with its http(s) addresses kept as links (as the HTML page does)."""
-    out, position = [], 0
-    for start, end in url_spans(text or ""):
+    """A comment escaped, with its http(s) addresses kept as links (as the HTML page does).
+
+    The text is escaped whole, with a stand-in for each link, so that the spaces beside a link
+    stay and a line is judged by how it starts (escaping the pieces between links one by one
+    dropped the spaces: "see<http://…>and more")."""
+    text = (text or "").replace(_MARK, "")
+    pieces: list[str] = []
+    links: list[str] = []
+    position = 0
+    for start, end in url_spans(text):
         url = link(text[start:end])
         if not url:
             continue
-        out.append(escape(text[position:start]))
-        out.append(url)
+        pieces.append(text[position:start] + f"{_MARK}{len(links)}{_MARK}")
+        links.append(url)
         position = end
-    out.append(escape((text or "")[position:]))
-    return "".join(out)
+    pieces.append(text[position:])
+    return _MARKED.sub(lambda m: links[int(m.group(1))], escape("".join(pieces)))
 
 
 def render(paper: Paper) -> str:

@@ -464,6 +464,25 @@ def test_the_paper_page_as_markdown_is_safe(client):
 
 
 @pytest.mark.django_db
+def test_a_comment_reads_the_same_in_the_markdown_page(client):
+    """The words around a link keep their spaces, and a line that starts with a link or with a
+    number and a dot stays a line of text."""
+    from markdown_it import MarkdownIt
+
+    from paperroute.community import comments
+
+    paper = add_paper("2411.00471", listed=date(2024, 11, 28))
+    body = "see http://example.com/a and more\nhttps://example.org/b first\n1. not a list, https://x.org/c"
+    comments.add(user("ada"), paper, body)
+    text = client.get("/papers/2411.00471.md").content.decode()
+    html = MarkdownIt("commonmark").render(text)
+    comment = html.split("<h3>", 1)[1].split("</h3>", 1)[1]
+    assert "<ol>" not in comment and "<li>" not in comment
+    assert re.sub(r"<[^>]+>", "", comment).strip() == body, comment
+    assert comment.count('<a href="http') == 3
+
+
+@pytest.mark.django_db
 def test_hugging_face_submitters_go_by_username_and_show_their_name(client):
     """Hugging Face's `submitter` filter takes a username, and huggingface_hub reads the username
     from `user`; its page, like this site's, shows the full name."""
