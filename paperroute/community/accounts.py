@@ -100,8 +100,15 @@ def user_for(email: str):
     raise InvalidInput("could not pick a user name for this address; try again", "email")
 
 
+RENAMES = "20/day"
+
+
 def rename(user, handle: str) -> None:
-    """Change the public name shown beside votes, comments and submissions."""
+    """Change the public name shown beside votes, comments and submissions.
+
+    A few tries a day: a name given up is free for anyone at once, so renaming in a loop would
+    let one reader pass names around or hold many in turn."""
+    ratelimit.check("rename", str(user.pk), RENAMES)
     handle = (handle or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9_.-]{2,30}", handle):
         raise InvalidInput("use 2 to 30 letters, digits, dots, dashes or underscores", "username")

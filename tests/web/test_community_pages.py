@@ -125,6 +125,20 @@ def test_api_tokens_are_shown_once_and_revocable(reader_client):
 
 
 @pytest.mark.django_db
+def test_renaming_works_a_few_times_a_day_and_then_waits(reader_client):
+    """A name given up is free for anyone at once: one reader may not cycle through names."""
+    from paperroute.community.accounts import RENAMES
+
+    allowed = int(RENAMES.split("/")[0])
+    for number in range(allowed):
+        done = reader_client.post("/account/settings", {"form": "name", "username": f"name{number}"})
+        assert done.status_code == 302, number
+    refused = reader_client.post("/account/settings", {"form": "name", "username": "one-more"})
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert "name19" in reader_client.get("/account/settings").content.decode()
+
+
+@pytest.mark.django_db
 def test_the_page_cache_serves_repeats_and_forgets_on_a_vote(client):
     paper = add_paper("2411.00504", listed=date(2024, 11, 28), hf_upvotes=1)
     assert client.get("/papers/date/2024-11-28")["X-Page-Cache"] == "miss"
