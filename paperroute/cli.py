@@ -18,6 +18,7 @@ digest_log = logging.getLogger("paperroute.digest")
 serve_log = logging.getLogger("paperroute.server")
 
 EXIT_OK, EXIT_SKIPPED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_PIPE = 141  # what the shell reports for a command stopped by SIGPIPE, as `yes | head` stops
 SOURCES = ("arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily", "jsonl")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -390,6 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return 130
+    except BrokenPipeError:
+        # What reads the output stopped early (`paperroute search … | head`): no traceback. The
+        # output is pointed at /dev/null so that Python's own flush at exit fails no more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
 
 
 @command("migrate")
@@ -507,8 +513,14 @@ def cmd_themes(args) -> int:
         if kind is None:
             err(f"themes: {args.show!r} is not a day (2024-11-28), week (2024-W48) or month (2024-11)")
             return EXIT_UNUSABLE
-        for theme in themesets.for_period(kind, start):
+        themes = themesets.for_period(kind, start)
+        for theme in themes:
             print(f"{len(theme['members']):5d}  {theme['label']}")
+        if not themes:
+            err(
+                f"themes: none for {args.show}: no papers were listed then, or they have not been "
+                "grouped yet (`paperroute themes` groups them; the worker does it after each ingest)"
+            )
         return EXIT_OK
     report = themesets.refresh(everything=args.all, log=print)
     print(report.line())

@@ -95,3 +95,28 @@ def test_concurrent_rebuilds_and_searches_leave_a_working_index(cli, cli_env):
     )
     generations = list((Path(cli_env["PAPERROUTE_DATA_DIR"]) / "search").glob("gen-*"))
     assert len(generations) <= 2
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(cli, cli_env):
+    """`paperroute search … | head -1`: the reader of the output goes away after one line; the
+    command stops as `yes | head` does, without a traceback on the terminal."""
+    assert cli("ingest", "jsonl", str(SEEDS), "--no-embed").returncode == 0
+    for args in (["search", "model", "--mode", "lexical", "--limit", "40"], ["export"]):
+        command = subprocess.Popen(
+            [sys.executable, "-m", "paperroute", *args],
+            cwd=ROOT,
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        command.stdout.readline()
+        command.stdout.close()  # as head does after its line
+        _, errors = command.communicate(timeout=120)
+        assert command.returncode in (0, 141), (args, errors.decode())
+        assert b"Traceback" not in errors and b"BrokenPipeError" not in errors, errors.decode()
+
+
+def test_themes_of_a_period_without_any_say_so(cli):
+    shown = cli("themes", "--show", "2026-11-30")
+    assert shown.returncode == 0 and shown.stdout == b""
+    assert "none for 2026-11-30" in shown.stderr.decode()
