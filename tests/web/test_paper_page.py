@@ -72,6 +72,40 @@ def test_bibtex_escapes_special_characters_and_joins_authors():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "arxiv_id, year, month",
+    [("2411.00880", "2024", "nov"), ("hep-th/9901001", "1999", "jan"), ("", "2024", "nov")],
+)
+def test_a_paper_known_only_from_arxivs_listing_is_cited_with_its_date(arxiv_id, year, month):
+    """arXiv's daily listing gives no submission time: the year and month come from the arXiv id
+    (its first version's month), or else from the day arXiv announced the paper."""
+    from paperroute.catalog import bibtex
+    from paperroute.catalog.ingest import Importer
+    from paperroute.catalog.records import PaperRecord
+
+    record = PaperRecord(
+        source="arxiv-rss" if arxiv_id else "jsonl",
+        position="1",
+        arxiv_id=arxiv_id,
+        title="Exploring listings",
+        authors=["Jun Cui"],
+        announced_on=date(2024, 11, 28),
+    )
+    assert not Importer(record.source).store([record]).skipped
+    paper = listings_paper("Exploring listings")
+    assert paper.published is None
+    entry = bibtex.entry(paper)
+    assert f"year          = {{{year}}}" in entry and f"month         = {{{month}}}" in entry
+    assert entry.startswith(f"@misc{{cui{year}exploring,")
+
+
+def listings_paper(title: str):
+    from paperroute.community import listings
+
+    return listings.annotated(listings.Paper.objects.filter(title=title)).get()
+
+
+@pytest.mark.django_db
 def test_hostile_text_is_escaped_on_pages_and_in_meta_tags(client):
     paper = add_paper(
         "2411.17702",
