@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import secrets
 import stat
@@ -35,12 +36,12 @@ def _str(value: str) -> str:
     return value
 
 
-def _float(value: str) -> float:
-    return float(value)
-
-
-def _int(value: str) -> int:
-    return int(value)
+def _hosts(value: str) -> tuple[str, ...]:
+    hosts = _csv(value)
+    for host in hosts:
+        if "/" in host:
+            raise ValueError(f"expected host names such as papers.example.org, not a URL, got {host!r}")
+    return hosts
 
 
 def _networks(value: str) -> tuple[str, ...]:
@@ -67,11 +68,38 @@ def _site_url(value: str) -> str:
 
 def _int_from(least: int) -> Callable[[str], int]:
     """A parser of whole numbers of at least `least`."""
+    return _whole_number(f"of at least {least}", lambda number: number >= least)
 
+
+def _int_between(least: int, most: int) -> Callable[[str], int]:
+    """A parser of whole numbers from `least` to `most`, both included."""
+    return _whole_number(f"from {least} to {most}", lambda number: least <= number <= most)
+
+
+def _whole_number(bounds: str, fits: Callable[[int], bool]) -> Callable[[str], int]:
     def parse(value: str) -> int:
-        number = int(value)
-        if number < least:
-            raise ValueError(f"expected a whole number of at least {least}, got {value!r}")
+        try:
+            number: int | None = int(value)
+        except ValueError:
+            number = None
+        if number is None or not fits(number):
+            raise ValueError(f"expected a whole number {bounds}, got {value!r}")
+        return number
+
+    return parse
+
+
+def _float_from(least: float, *, exclusive: bool = False) -> Callable[[str], float]:
+    """A parser of (finite) numbers of at least `least`, or more than it when exclusive."""
+    bounds = f"more than {least:g}" if exclusive else f"of at least {least:g}"
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < least or (exclusive and number == least):
+            raise ValueError(f"expected a number {bounds}, got {value!r}")
         return number
 
     return parse
@@ -79,6 +107,8 @@ def _int_from(least: int) -> Callable[[str], int]:
 
 _positive_int = _int_from(1)
 _non_negative_int = _int_from(0)
+_positive_float = _float_from(0, exclusive=True)
+_non_negative_float = _float_from(0)
 
 
 RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -98,9 +128,23 @@ def _rate(value: str) -> str:
 
 
 def _optional_rate(value: str) -> str:
-    if value.strip():
-        parse_rate(value)
+    if value.strip() and parse_rate(value)[0] == 0:
+        raise ValueError(f"expected a COUNT of at least 1 such as 14/second, or nothing, got {value!r}")
     return value.strip()
+
+
+# The sources with a live service, which the worker ingests from when no input is given: the keys
+# of paperroute.catalog.harvest.DEFAULT_URLS (jsonl reads files only). Not imported from there:
+# harvest imports the models, which cannot be loaded while Django reads its settings.
+WORKER_SOURCES = ("arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily")
+
+
+def _worker_sources(value: str) -> tuple[str, ...]:
+    sources = _csv(value)
+    for source in sources:
+        if source not in WORKER_SOURCES:
+            raise ValueError(f"expected sources among {', '.join(WORKER_SOURCES)}, got {source!r}")
+    return sources
 
 
 def _seconds_list(value: str) -> tuple[int, ...]:
@@ -128,7 +172,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
         "",
-        "Database to use. Empty means SQLite at DATA_DIR/paperroute.sqlite3; "
+        "Database to use: empty means SQLite at DATA_DIR/paperroute.sqlite3, "
         "`postgres://user:password@host:5432/name` selects PostgreSQL, and "
         "`sqlite:////absolute/path.sqlite3` another SQLite file.",
     ),
@@ -142,8 +186,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ALLOWED_HOSTS",
         "localhost,127.0.0.1,[::1]",
-        "Comma-separated host names the site may be served under.",
-        _csv,
+        "Comma-separated host names the site may be served under. SITE_URL's host is always "
+        "allowed too, so empty means that host alone.",
+        _hosts,
     ),
     Setting("DEBUG", "false", "Django debug mode; never enable it on a public server.", _bool),
     Setting(
@@ -151,20 +196,20 @@ SETTINGS: tuple[Setting, ...] = (
         "0",
         "CPU threads the embedding model uses in each process; 0 means one per core, and at "
         "most 4 in the query service of `paperroute serve`, whose queries are a few words.",
-        _int,
+        _non_negative_int,
     ),
     Setting(
         "EMBED_BATCH",
         "8",
-        "Passages the embedding model runs at once while indexing (8 measured fastest on "
-        "2 cores; see BENCHMARKS.md).",
-        _int,
+        "Passages the embedding model runs at once while indexing, at least 1 (8 measured "
+        "fastest on 2 cores; see BENCHMARKS.md).",
+        _positive_int,
     ),
     Setting(
         "QUERY_RUNS",
         "0",
         "Queries the query service of `paperroute serve` runs through the embedding model at "
-        "once; 0 means 2, or one for every 4 cores on a larger host.",
+        "once; 0 means one per core up to 2, or one for every 4 cores on a larger host.",
         _non_negative_int,
     ),
     Setting(
@@ -184,17 +229,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "ARXIV_DELAY",
         "3",
-        "Seconds between requests to arXiv (arXiv asks for one request every 3 seconds).",
-        _float,
+        "Seconds between requests to arXiv, 0 or more (arXiv asks for one request every 3 seconds).",
+        _non_negative_float,
     ),
-    Setting("HTTP_TIMEOUT", "60", "Seconds before an HTTP request to a source gives up.", _float),
+    Setting(
+        "HTTP_TIMEOUT",
+        "60",
+        "Seconds (more than 0) before an HTTP request to a source gives up.",
+        _positive_float,
+    ),
     Setting(
         "CONTACT_EMAIL",
         "",
         "Contact address sent in the User-Agent to arXiv and Hugging Face, as arXiv asks of harvesters.",
     ),
     Setting(
-        "WEB_WORKERS", "0", "Web server processes for `paperroute serve`; 0 means two per CPU core.", _int
+        "WEB_WORKERS",
+        "0",
+        "Web server processes for `paperroute serve`; 0 means two per CPU core.",
+        _non_negative_int,
     ),
     Setting(
         "SITE_URL",
@@ -217,8 +270,9 @@ SETTINGS: tuple[Setting, ...] = (
         "HSTS_SECONDS",
         "31536000",
         "Seconds browsers keep to HTTPS once they saw the site over it (Strict-Transport-"
-        "Security), when SITE_URL is https. Try HTTPS out with a small value such as 300.",
-        _int,
+        "Security), when SITE_URL is https. Try HTTPS out with a small value such as 300; 0 "
+        "sends no such header.",
+        _non_negative_int,
     ),
     Setting(
         "MAX_INPUT_MB",
@@ -241,7 +295,13 @@ SETTINGS: tuple[Setting, ...] = (
         "https://export.arxiv.org/api/query",
         "The arXiv query API that `/submit` fetches submitted papers from.",
     ),
-    Setting("SIGNIN_LINK_MINUTES", "30", "Minutes a sign-in link stays valid (each link works once).", _int),
+    Setting(
+        "SIGNIN_LINK_MINUTES",
+        "30",
+        "Minutes a sign-in link stays valid (each link works once): at least 2, and more than "
+        "SIGNIN_MAIL_MINUTES.",
+        _int_from(2),
+    ),
     Setting(
         "RATE_SIGNIN",
         "20/hour",
@@ -280,34 +340,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TRENDING_HALF_LIFE",
         "24",
-        "Hours after which a vote counts half as much in the trending ranking.",
-        _float,
+        "Hours (more than 0) after which a vote counts half as much in the trending ranking.",
+        _positive_float,
     ),
     Setting(
         "PAGE_CACHE_SECONDS",
         "300",
         "Seconds an anonymous visitor's listing or paper page may be served from the page "
         "cache; any vote, comment or ingest invalidates it at once. 0 turns the cache off.",
-        _int,
+        _non_negative_int,
     ),
     Setting(
         "DIGEST_HOUR",
         "6",
         "Hour of the day (UTC, 0-23) from which the worker sends the daily digest on weekdays "
         "and the weekly digest on Mondays; arXiv announces at 00:00 UTC.",
-        _int,
+        _int_between(0, 23),
     ),
     Setting(
         "DIGEST_CONCURRENCY",
         "4",
-        "SMTP connections each `digest send` process (or the worker) sends over at once.",
-        _int,
+        "SMTP connections each `digest send` process (or the worker) sends over at once, at least 1.",
+        _positive_int,
     ),
     Setting(
         "DIGEST_RATE",
         "",
         "Most digest messages one sending process hands to the SMTP server: COUNT/second|minute|"
-        "hour|day, such as 14/second for a relay's quota. Empty means as fast as it accepts.",
+        "hour|day with a COUNT of at least 1, such as 14/second for a relay's quota. Empty means "
+        "as fast as it accepts.",
         _optional_rate,
     ),
     Setting(
@@ -321,17 +382,22 @@ SETTINGS: tuple[Setting, ...] = (
         "DIGEST_SUPPRESS_AFTER",
         "3",
         "Permanent failures in a row (5xx replies to the recipient, hard bounces) after which "
-        "an address is suppressed: no more mail goes to it.",
-        _int,
+        "an address is suppressed: no more mail goes to it. At least 1.",
+        _positive_int,
     ),
     Setting(
         "DIGEST_LEASE_SECONDS",
         "300",
         "Seconds a sending process holds a claimed message before a process on another host "
-        "may take it over (a dead process on the same host is noticed at once).",
-        _int,
+        "may take it over (a dead process on the same host is noticed at once). At least 1.",
+        _positive_int,
     ),
-    Setting("DIGEST_CONFIRM_HOURS", "72", "Hours a subscription's confirmation link stays valid.", _int),
+    Setting(
+        "DIGEST_CONFIRM_HOURS",
+        "72",
+        "Hours a subscription's confirmation link stays valid, at least 1.",
+        _positive_int,
+    ),
     Setting(
         "RATE_SUBSCRIBE",
         "10/hour",
@@ -355,16 +421,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "WORKER_INGEST",
         "",
-        "Comma-separated sources (arxiv-rss, hf-daily, ...) the worker ingests from their live "
-        "services before each digest and every WORKER_INGEST_MINUTES. Empty means the worker "
-        "does not ingest (the demo has no network).",
-        _csv,
+        "Comma-separated sources the worker ingests from their live services before each "
+        f"digest and every WORKER_INGEST_MINUTES, among {', '.join(WORKER_SOURCES)}. Empty "
+        "means the worker does not ingest (the demo has no network).",
+        _worker_sources,
     ),
     Setting(
         "WORKER_INGEST_MINUTES",
         "60",
-        "Minutes between the worker's ingests (when WORKER_INGEST is set).",
-        _int,
+        "Minutes between the worker's ingests (when WORKER_INGEST is set), at least 1.",
+        _positive_int,
     ),
     Setting(
         "LOG_LEVEL",

@@ -90,3 +90,140 @@ def test_a_negative_number_of_query_runs_is_refused():
     with pytest.raises(conf.ConfigError, match="PAPERROUTE_QUERY_RUNS"):
         conf.read({"PAPERROUTE_QUERY_RUNS": "-1"})
     assert conf.read({"PAPERROUTE_QUERY_RUNS": "3"}).query_runs == 3
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        # What a reviewer found `paperroute check` accepting without a word.
+        ("DIGEST_HOUR", "25", "a whole number from 0 to 23"),
+        ("DIGEST_HOUR", "-1", "a whole number from 0 to 23"),
+        ("EMBED_THREADS", "-3", "a whole number of at least 0"),
+        ("WEB_WORKERS", "-1", "a whole number of at least 0"),
+        ("DIGEST_CONCURRENCY", "0", "a whole number of at least 1"),
+        ("EMBED_BATCH", "0", "a whole number of at least 1"),
+        ("PAGE_CACHE_SECONDS", "-5", "a whole number of at least 0"),
+        ("HSTS_SECONDS", "-1", "a whole number of at least 0"),
+        ("WORKER_INGEST_MINUTES", "0", "a whole number of at least 1"),
+        ("DIGEST_SUPPRESS_AFTER", "0", "a whole number of at least 1"),
+        # Settings beside them that a zero or a negative number breaks as badly.
+        ("DIGEST_LEASE_SECONDS", "0", "a whole number of at least 1"),
+        ("DIGEST_CONFIRM_HOURS", "0", "a whole number of at least 1"),
+        ("SIGNIN_LINK_MINUTES", "1", "a whole number of at least 2"),
+        ("MAX_INPUT_MB", "0", "a whole number of at least 1"),
+        ("HTTP_TIMEOUT", "0", "a number more than 0"),
+        ("TRENDING_HALF_LIFE", "0", "a number more than 0"),
+        ("TRENDING_HALF_LIFE", "inf", "a number more than 0"),
+        ("ARXIV_DELAY", "-1", "a number of at least 0"),
+        ("ARXIV_DELAY", "nan", "a number of at least 0"),
+        # Not a number at all: the same sentence, not Python's "invalid literal for int()".
+        ("DIGEST_HOUR", "6am", "a whole number from 0 to 23"),
+        ("EMBED_BATCH", "eight", "a whole number of at least 1"),
+    ],
+)
+def test_a_number_out_of_its_range_is_refused_naming_the_range(name, value, expected):
+    with pytest.raises(conf.ConfigError) as refused:
+        conf.read({f"PAPERROUTE_{name}": value})
+    assert str(refused.value) == f"PAPERROUTE_{name}: expected {expected}, got {value!r}"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DIGEST_HOUR", "0"),
+        ("DIGEST_HOUR", "23"),
+        ("EMBED_THREADS", "0"),
+        ("WEB_WORKERS", "0"),
+        ("DIGEST_CONCURRENCY", "1"),
+        ("EMBED_BATCH", "1"),
+        ("PAGE_CACHE_SECONDS", "0"),
+        ("HSTS_SECONDS", "0"),
+        ("WORKER_INGEST_MINUTES", "1"),
+        ("DIGEST_SUPPRESS_AFTER", "1"),
+        ("DIGEST_LEASE_SECONDS", "1"),
+        ("DIGEST_CONFIRM_HOURS", "1"),
+        ("MAX_INPUT_MB", "1"),
+        ("ARXIV_DELAY", "0"),
+        ("HTTP_TIMEOUT", "0.5"),
+        ("TRENDING_HALF_LIFE", "0.5"),
+    ],
+)
+def test_the_edges_of_each_range_are_accepted(name, value):
+    parsed = getattr(conf.read({f"PAPERROUTE_{name}": value}), name.lower())
+    assert parsed == float(value)
+
+
+def test_a_sign_in_link_may_last_two_minutes_when_mail_is_sent_every_minute():
+    config = conf.read({"PAPERROUTE_SIGNIN_LINK_MINUTES": "2", "PAPERROUTE_SIGNIN_MAIL_MINUTES": "1"})
+    assert (config.signin_link_minutes, config.signin_mail_minutes) == (2, 1)
+
+
+def test_no_number_setting_takes_a_negative_or_not_a_number():
+    """Whatever setting is added next: a bare int() or float() parser would let these through."""
+    fields = typing.get_type_hints(conf.Config)
+    numbers = [s for s in conf.SETTINGS if fields[s.name.lower()] in (int, float)]
+    assert len(numbers) >= 18
+    for setting in numbers:
+        for value in ("-1", "nan", "inf", "many"):
+            with pytest.raises(ValueError, match="expected a"):
+                setting.parse(value)
+
+
+def test_the_worker_ingests_only_sources_with_a_live_service():
+    with pytest.raises(conf.ConfigError) as refused:
+        conf.read({"PAPERROUTE_WORKER_INGEST": "arxiv-rss, bogus"})
+    assert str(refused.value) == (
+        "PAPERROUTE_WORKER_INGEST: expected sources among arxiv-oai, arxiv-api, arxiv-rss, hf-daily, "
+        "got 'bogus'"
+    )
+    # jsonl reads files only: the worker's ingest, with no input, would fail every time.
+    with pytest.raises(conf.ConfigError, match="got 'jsonl'"):
+        conf.read({"PAPERROUTE_WORKER_INGEST": "jsonl"})
+    every = conf.read({"PAPERROUTE_WORKER_INGEST": "arxiv-oai,arxiv-api, arxiv-rss ,hf-daily"})
+    assert every.worker_ingest == ("arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily")
+    assert conf.read({"PAPERROUTE_WORKER_INGEST": ""}).worker_ingest == ()
+
+
+def test_the_worker_sources_are_those_the_harvester_has_a_live_service_for():
+    from paperroute.catalog.harvest import DEFAULT_URLS, PARSERS
+
+    assert set(conf.WORKER_SOURCES) == set(DEFAULT_URLS) <= set(PARSERS)
+
+
+def test_a_digest_rate_of_nothing_is_refused_but_empty_means_unlimited():
+    # 0/second would let one message through, then sleep forever (an infinite interval).
+    with pytest.raises(conf.ConfigError) as refused:
+        conf.read({"PAPERROUTE_DIGEST_RATE": "0/second"})
+    assert "PAPERROUTE_DIGEST_RATE: expected a COUNT of at least 1" in str(refused.value)
+    assert conf.read({"PAPERROUTE_DIGEST_RATE": "1/day"}).digest_rate == "1/day"
+    assert conf.read({"PAPERROUTE_DIGEST_RATE": ""}).digest_rate == ""
+    with pytest.raises(conf.ConfigError, match="expected COUNT/second"):
+        conf.read({"PAPERROUTE_DIGEST_RATE": "fast"})
+
+
+def test_allowed_hosts_are_host_names_and_empty_allows_the_site_url_host_alone(tmp_path):
+    with pytest.raises(conf.ConfigError) as refused:
+        conf.read({"PAPERROUTE_ALLOWED_HOSTS": "localhost,https://papers.example.org"})
+    assert str(refused.value) == (
+        "PAPERROUTE_ALLOWED_HOSTS: expected host names such as papers.example.org, not a URL, "
+        "got 'https://papers.example.org'"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PAPERROUTE_DATA_DIR": str(tmp_path / "data"),
+        "PAPERROUTE_ALLOWED_HOSTS": "",
+        "PAPERROUTE_SITE_URL": "https://papers.example.org",
+    }
+    code = "import paperroute.settings as s; print(s.ALLOWED_HOSTS)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+    assert result.stdout.decode().strip() == "['papers.example.org']"
+
+
+@pytest.mark.slow
+def test_check_stops_with_exit_status_2_at_a_digest_hour_of_25(cli):
+    result = cli("check", env={"PAPERROUTE_DIGEST_HOUR": "25"})
+    assert result.returncode == 2
+    stderr = result.stderr.decode()
+    assert "PAPERROUTE_DIGEST_HOUR: expected a whole number from 0 to 23, got '25'" in stderr
+    assert "Traceback" not in stderr
+    assert cli("check", env={"PAPERROUTE_DIGEST_HOUR": "23"}).returncode == 0
