@@ -50,13 +50,67 @@ def test_generated_pages_are_up_to_date():
     assert stale == [], "stale; run `python docs/generate.py` and commit the pages"
 
 
-def test_check_names_a_stale_page(tmp_path):
+def write_pages(root: Path) -> None:
     for path, text in generate.pages().items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text)
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+def test_check_names_a_stale_page(tmp_path):
+    write_pages(tmp_path)
     assert generate.stale(tmp_path) == []
     (tmp_path / generate.CLI_PAGE).write_text("old text\n")
     assert generate.stale(tmp_path) == [generate.CLI_PAGE]
+
+
+def test_check_names_a_stale_readme_table(tmp_path):
+    write_pages(tmp_path)
+    readme = tmp_path / generate.README
+    current = readme.read_text()
+    # A setting's row missing from the table, as when conf.py gains one and nobody regenerates.
+    row = next(line for line in current.splitlines() if f"`{PREFIX}{SETTINGS[-1].name}`" in line)
+    readme.write_text(current.replace(row + "\n", ""))
+    assert generate.stale(tmp_path) == [generate.README]
+    # Regenerating puts it back, and leaves the hand-written rest of the README as it was.
+    edited = current.replace("## Quickstart", "## Quickstart\n\nA hand-written line.")
+    readme.write_text(edited.replace(row + "\n", ""))
+    assert generate.pages(tmp_path)[generate.README] == edited
+
+
+def test_check_fails_without_the_readme_markers(tmp_path):
+    write_pages(tmp_path)
+    readme = tmp_path / generate.README
+    readme.write_text(readme.read_text().replace(generate.README_END, ""))
+    with pytest.raises(ValueError, match="settings:end"):
+        generate.stale(tmp_path)
+
+
+def readme_table(text: str = README) -> str:
+    """The generated settings table of the README, markers included."""
+    start, end = text.index(generate.README_START), text.index(generate.README_END)
+    return text[start : end + len(generate.README_END)]
+
+
+def test_readme_lists_exactly_the_settings():
+    """The README documents every setting itself, in its Configuration section, in the order of
+    the settings reference: each with its default and the first sentence of its help."""
+    configuration = README.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    table = readme_table()
+    assert table in configuration
+    listed = re.findall(r"^\| \[`(PAPERROUTE_\w+)`\]", table, re.M)
+    assert listed == [PREFIX + s.name for s in SETTINGS]
+    for s in SETTINGS:
+        assert generate.first_sentence(s.help).replace("|", "\\|") in table, s.name
+    assert "docs/reference/settings.md" in configuration.replace(table, "")
+
+
+def test_first_sentence():
+    assert generate.first_sentence("Database to use. Empty means SQLite.") == "Database to use."
+    assert generate.first_sentence("One `a.b. C` here. Two.") == "One `a.b. C` here."
+    assert generate.first_sentence("Such as 127.0.0.1 for a scraper, e.g. Prometheus. Two.") == (
+        "Such as 127.0.0.1 for a scraper, e.g. Prometheus."
+    )
+    assert generate.first_sentence("No full stop") == "No full stop"
 
 
 def test_every_setting_is_in_the_settings_page():
@@ -79,20 +133,51 @@ def test_every_command_is_in_the_cli_page():
     assert options == []
 
 
+def test_cli_page_says_each_default_once():
+    page = generate.pages()[generate.CLI_PAGE]
+    twice = [
+        line for line in page.splitlines() if line.startswith("- ") and line.lower().count("default") > 1
+    ]
+    assert twice == []
+    assert "- `--offset OFFSET`: Skip this many results (paging). Default: `0`." in page
+
+
+def test_help_is_capitalised_unless_it_starts_with_a_name():
+    assert generate._sentence("port to listen on") == "Port to listen on."
+    assert generate._sentence("comma-separated arXiv ids") == "Comma-separated arXiv ids."
+    assert generate._sentence("search_query, such as x") == "search_query, such as x."
+    assert generate._sentence("arXiv ids") == "arXiv ids."
+    assert generate._sentence("cs.CL only") == "cs.CL only."
+    assert "Search_query" not in generate.pages()[generate.CLI_PAGE]
+
+
+def test_cli_page_links_the_pages_it_names():
+    """Paths such as docs/reference/settings.md in cli.py's descriptions become relative links."""
+    page = generate.pages()[generate.CLI_PAGE]
+    assert "](settings.md)" in page.split("\n## ", 1)[0]
+    prose = re.sub(r"\]\([^)]*\)", "]", re.sub(r"`[^`\n]*`|<!--.*?-->", "", page))
+    assert "docs/" not in prose
+
+
 def test_every_command_has_a_description():
     missing = [name for name, sub in commands() if not (sub.description or "").strip()]
     assert missing == []
 
 
 def test_help_texts_are_not_written_by_hand():
-    """A setting's help text lives in conf.py; copies in hand-written pages would go stale."""
-    generated = {ROOT / path for path in generate.pages()}
-    copies = [
-        f"{page.relative_to(ROOT)}: {PREFIX}{s.name}"
+    """A setting's help text lives in conf.py; copies in hand-written pages would go stale. (The
+    README is hand-written but for its generated settings table.)"""
+    generated = {ROOT / path for path in generate.pages()} - {ROOT / generate.README}
+    hand_written = {
+        page: page.read_text().replace(readme_table(), "") if page == ROOT / "README.md" else page.read_text()
         for page in PAGES
         if page not in generated
+    }
+    copies = [
+        f"{page.relative_to(ROOT)}: {PREFIX}{s.name}"
+        for page, text in hand_written.items()
         for s in SETTINGS
-        if len(s.help) > 40 and s.help in page.read_text()
+        if len(s.help) > 40 and s.help in text
     ]
     assert copies == []
 
