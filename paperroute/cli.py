@@ -309,7 +309,8 @@ def _digest_parsers(sub) -> None:
             "--period",
             choices=("daily", "weekly"),
             default="daily",
-            help="daily (the newest listing day) or weekly (the last complete week)",
+            help="daily (the newest listing day) or weekly (the last complete week; on a catalogue "
+            "with no papers since, the week of its newest papers)",
         )
         one.add_argument(
             "--date",
