@@ -130,6 +130,9 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
         "loggers": {
             # Records propagate to the root's handler; the root's level does not apply to them.
             "paperroute": {"level": level},
+            # bibtexparser warns once per malformed block, two lines each: an upload of "@a{"
+            # repeated would write megabytes. Paperroute reports such entries to the reader.
+            "bibtexparser": {"level": logging.getLevelName(max(logging.ERROR, others))},
             # A request for a host the site is not served under is the client's mistake (or a
             # scanner's): one line says which host, a traceback would say nothing more.
             "django.security": {"handlers": ["console_short"], "level": "WARNING", "propagate": False},
