@@ -125,3 +125,23 @@ def test_hostile_text_is_escaped_on_pages_and_in_meta_tags(client):
     bib = client.get("/papers/2411.17702.bib")
     assert bib["Content-Type"].startswith("application/x-bibtex")
     assert "onerror=alert(1)>" in bib.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_comments_heading_counts_this_sites_and_names_hugging_faces(client, reader_client):
+    from paperroute.catalog.models import Paper
+
+    add_paper("2411.00890", listed=date(2024, 11, 28))
+    Paper.objects.filter(key="2411.00890").update(hf_num_comments=2)
+    section = _comments(client.get("/papers/2411.00890").content.decode())
+    assert "0 comments" in section and "No comments here yet · 2 on" in section
+    assert "more on" not in section and "No comments yet" not in section
+    reader_client.post("/papers/2411.00890/comments", {"body": "A first one"})
+    section = _comments(client.get("/papers/2411.00890").content.decode())
+    assert "1 comment" in section and "2 more on" in section and "No comments" not in section
+
+
+def _comments(page: str) -> str:
+    return re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", "", page.split('id="comments"', 1)[1].split("</section>", 1)[0])
+    )
