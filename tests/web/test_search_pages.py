@@ -57,6 +57,13 @@ def test_bad_options_are_explained(client, corpus, query):
     assert response.status_code == 400 and 'role="alert"' in response.content.decode()
 
 
+def test_a_page_past_the_results_leads_back_instead_of_blaming_the_query(client, corpus):
+    page = client.get("/search?q=decoding&mode=lexical&page=99").content.decode()
+    assert "No papers match" not in page and "past the last page of results" in page
+    assert 'href="/search?q=decoding&amp;mode=lexical&amp;page=1"' in page
+    assert "No papers match" in client.get("/search?q=zebrafish&mode=lexical&page=2").content.decode()
+
+
 def test_the_search_api(client, corpus):
     items = client.get("/api/papers/search?q=speculative&limit=5&mode=lexical").json()
     assert items[0]["paper"]["id"] == "2411.00601"

@@ -75,6 +75,10 @@ def page(request):
         suggestion_url=link(q=found.suggestion, spell="") if found.suggestion else "",
         fewer_url=link(q=found.fewer) if found.fewer else "",
         unfiltered_url=(link(cat="", since="", until="") if filtered and not found.papers else ""),
+        # A page number past the results (an old link, an edited address): the query matched.
+        last_page_url=(
+            link(page=str(paginator.num_pages)) if not found.papers and found.total and number > 1 else ""
+        ),
         feeds=[
             (
                 "Search: " + opts.q + " (RSS)",
