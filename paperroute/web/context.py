@@ -1,4 +1,5 @@
-"""What every template sees: the site's address and today's date."""
+"""What every template sees: the site's address, today's date, and whether mail only goes to the
+console."""
 
 from __future__ import annotations
 
@@ -12,4 +13,11 @@ def absolute(path: str) -> str:
 
 
 def site(request) -> dict:
-    return {"site_url": settings.CONFIG.site_url.rstrip("/"), "today": timezone.localdate()}
+    from paperroute.mail import CONSOLE_BACKEND
+
+    return {
+        "site_url": settings.CONFIG.site_url.rstrip("/"),
+        "today": timezone.localdate(),
+        # No PAPERROUTE_SMTP_URL (the demo): a page that says "check your email" says where it went.
+        "mail_to_console": settings.EMAIL_BACKEND == CONSOLE_BACKEND,
+    }

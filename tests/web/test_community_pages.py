@@ -18,7 +18,9 @@ def test_signing_in_by_the_emailed_link(client, mailbox):
     form = client.get("/account/signin?next=/trending").content.decode()
     assert '<label for="email">' in form
     sent = client.post("/account/signin", {"email": "grace@example.org", "next": "/trending"})
-    assert "Check your email" in sent.content.decode()
+    assert (
+        "Check your email" in sent.content.decode() and "printed on the console" not in sent.content.decode()
+    )
     link = mailbox.link("grace@example.org")
     path = link.split("127.0.0.1:8000", 1)[1]
     confirm = client.get(path)  # a mail scanner opening the link signs nobody in
@@ -51,6 +53,19 @@ def test_the_emailed_link_brings_back_the_whole_page_and_nothing_else(client, ma
 
 
 @pytest.mark.django_db
+def test_without_a_mail_server_the_page_says_where_the_link_went(client, settings, capsys):
+    """The demo has no mail server: its sign-in link is printed on the console, and the page
+    that says "check your email" says so."""
+    from paperroute.mail import CONSOLE_BACKEND
+
+    settings.EMAIL_BACKEND = CONSOLE_BACKEND
+    sent = client.post("/account/signin", {"email": "grace@example.org"}).content.decode()
+    assert "printed on the console" in sent and "/account/signin/" in capsys.readouterr().out
+    subscribed = client.post("/subscribe", {"email": "grace@example.org", "frequency": "daily"})
+    assert "printed on the console" in subscribed.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_bad_address_is_explained_on_the_form(client, mailbox):
     response = client.post("/account/signin", {"email": "nope"})
     assert response.status_code == 400 and "Enter an email address" in response.content.decode()
@@ -76,6 +91,9 @@ def test_anonymous_readers_are_sent_to_sign_in(client):
     add_paper("2411.00502", listed=date(2024, 11, 28))
     assert client.post("/papers/2411.00502/vote")["Location"].startswith("/account/signin?next=")
     assert client.get("/submit")["Location"].startswith("/account/signin")
+    # The sign-in page says what the reader came to do.
+    assert "<h1>Sign in to submit a paper</h1>" in client.get("/submit", follow=True).content.decode()
+    assert "<h1>Sign in</h1>" in client.get("/account/signin?next=/trending").content.decode()
 
 
 @pytest.mark.django_db

@@ -22,12 +22,26 @@ def _next(request, value: str) -> str:
     return local_target(request, value) or reverse("home")
 
 
+# What a reader sent here from a page that needs an account came to do, by that page's path.
+REASONS = (
+    ("/submit", "submit a paper"),
+    ("/library", "keep a library of papers"),
+    ("/collections", "keep collections of papers"),
+    ("/account/settings", "change your settings"),
+)
+
+
+def _reason(next_url: str) -> str:
+    path = next_url.split("?", 1)[0]
+    return next((why for prefix, why in REASONS if path == prefix or path.startswith(prefix + "/")), "")
+
+
 def signin(request):
     """Ask for an address and email it a sign-in link."""
     next_url = _next(request, request.POST.get("next") or request.GET.get("next", ""))
     if request.user.is_authenticated:
         return redirect(next_url)
-    context = {"next": next_url, "email": "", "error": ""}
+    context = {"next": next_url, "email": "", "error": "", "reason": _reason(next_url)}
     if request.method == "POST":
         context["email"] = request.POST.get("email", "")
 
