@@ -33,11 +33,23 @@ def test_home_shows_todays_papers_most_upvoted_first(client):
 
 
 @pytest.mark.django_db
+def test_home_a_day_or_two_after_the_last_papers_says_none_are_listed_today_yet(client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    add_paper("2411.00108", "Two days ago", listed=timezone.localdate() - timedelta(days=2))
+    page = client.get("/").content.decode()
+    assert "No papers have been listed today" in page and "yet" in page and "Two days ago" in page
+
+
+@pytest.mark.django_db
 def test_home_on_a_day_without_papers_shows_the_latest_day_and_says_so(client):
     add_paper("2411.00106", "From July", listed=date(2026, 7, 31), hf_upvotes=3)
     add_paper("2411.00107", "Older", listed=date(2024, 11, 28))
     page = client.get("/").content.decode()
-    assert "No papers have been listed today" in page
+    # Months without papers: the site is idle, not late ("not listed today yet" read oddly).
+    assert "No papers have been listed since July 31, 2026" in page and "yet" not in page
     assert "Friday, July 31, 2026" in page and "From July" in page and "Older" not in page
     # The "Previous" link leads to the day before that had papers.
     assert 'href="/papers/date/2024-11-28"' in page

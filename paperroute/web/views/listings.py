@@ -97,7 +97,12 @@ def home(request):
     if not listings.between(today, today).exists():
         latest = listings.latest_day()
         shown = latest or today
-    context = {"empty_today": shown != today, "today": today}
+    # A few days without papers (a weekend, a holiday) is "yet"; more, and the site is idle.
+    context = {
+        "empty_today": shown != today,
+        "today": today,
+        "idle_since": shown if (today - shown).days > 4 else None,
+    }
     return _listing(request, periods.day(shown), context, home=True)
 
 
