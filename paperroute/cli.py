@@ -571,9 +571,22 @@ def cmd_stats(args) -> int:
         newest = info["newest"]
         print(
             f"{source:<11} {info['papers']} papers; newest {newest['id']} "
-            f"({(newest['published'] or newest['first_seen'])[:10]}) {newest['title'][:60]}"
+            f"({_when(newest)}) {_cut(newest['title'], 60)}"
         )
     return EXIT_OK
+
+
+def _when(newest: dict) -> str:
+    """A paper's date for `stats`: when it was published, else announced, else added here."""
+    if newest["published"]:
+        return newest["published"][:10]
+    if newest.get("announced"):
+        return f"announced {newest['announced']}"
+    return f"added {newest['first_seen'][:10]}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 @command("status")

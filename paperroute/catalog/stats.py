@@ -14,7 +14,12 @@ def catalogue_stats() -> dict:
         sightings = Sighting.objects.filter(source=source)
         newest = (
             sightings.select_related("paper")
-            .order_by(F("paper__published").desc(nulls_last=True), "-first_seen", "-paper__key")
+            .order_by(
+                F("paper__published").desc(nulls_last=True),
+                F("paper__announced_on").desc(nulls_last=True),
+                "-first_seen",
+                "-paper__key",
+            )
             .first()
         )
         if newest is None:  # a source's sightings vanished between the two queries
@@ -26,6 +31,8 @@ def catalogue_stats() -> dict:
                 "id": paper.key,
                 "title": paper.title,
                 "published": paper.published.isoformat() if paper.published else None,
+                # arXiv's daily listing gives the day it announced a paper, not its time.
+                "announced": paper.announced_on.isoformat() if paper.announced_on else None,
                 "first_seen": newest.first_seen.isoformat(),
             },
         }
