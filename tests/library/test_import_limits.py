@@ -147,9 +147,16 @@ OVER_LIMITS = {
 }
 
 
-@pytest.mark.parametrize("message", OVER_LIMITS)
+# Read through in vain: a whole bibliography parsed, nothing in it usable.
+READ_IN_VAIN = {
+    "no entry that could be read was found in this BibTeX": ("@misc{a,\n note = {x}\n}\n" * 2000, "x.bib"),
+    "no entry that could be read was found in this RIS": ("TY  - JOUR\nN1  - x\nER  - \n" * 2000, "x.ris"),
+}
+
+
+@pytest.mark.parametrize("message", [*OVER_LIMITS, *READ_IN_VAIN])
 def test_a_refusal_for_size_or_entries_is_counted(reader, settings, message):
-    data, filename = OVER_LIMITS[message]
+    data, filename = OVER_LIMITS.get(message) or READ_IN_VAIN[message]
     settings.CONFIG = settings.CONFIG.replace(rate_imports="2/day")
     for _ in range(3):
         with pytest.raises(InvalidInput, match="the file is empty"):

@@ -18,7 +18,7 @@ from paperroute.community import ratelimit, submissions
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import shelf
 from paperroute.library.importing.entries import id_from_token
-from paperroute.library.importing.formats import OverLimit, parse
+from paperroute.library.importing.formats import Counted, parse
 from paperroute.library.importing.matching import chunks, match_entries
 from paperroute.library.importing.report import (
     ADDED,
@@ -50,16 +50,16 @@ def _collection_of(user, collection: Collection | None) -> Collection:
 def run(user, data: bytes | str, *, filename: str = "", collection: Collection | None = None) -> ImportReport:
     """Import a file or pasted list into the collection (Saved by default); the report of it."""
     # InvalidInput when the input cannot be used at all (the attempt is then not counted, unless
-    # the file was too large or had too many entries), NotAllowed for someone else's collection,
+    # it cost what an import costs: formats.Counted), NotAllowed for someone else's collection,
     # RateLimited past PAPERROUTE_RATE_IMPORTS.
     collection = _collection_of(user, collection)
     rate = ratelimit.setting("RATE_IMPORTS")
     ratelimit.check("import", str(user.pk), rate)
     try:
         parsed = parse(data, filename)
-    except OverLimit:
-        # Too large or too many entries: an attempt at an import, and the cost of one, that counts
-        # like one, so that such files cannot be sent again and again.
+    except Counted:
+        # Too large, too many entries, or read through in vain: an attempt at an import, and the
+        # cost of one, that counts like one, so that such files cannot be sent again and again.
         raise
     except InvalidInput:
         # A wrong file is the reader's slip, not an import: it does not use up the allowance.
