@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from paperroute.web import feeds, health, markdown_page, metrics
 from paperroute.web.api import api
@@ -11,9 +12,14 @@ from paperroute.web.views import subscribe as digest_views
 
 
 @csrf_exempt
+@require_http_methods(["POST", "DELETE"])
 def mcp(request: HttpRequest) -> HttpResponse:
     """/mcp, importing the MCP SDK (two seconds) at its first request, not in every process that
-    loads the URLs: the worker, each command that reverses one, each digest sender."""
+    loads the URLs: the worker, each command that reverses one, each digest sender.
+
+    POST and DELETE only. A GET (or a HEAD, which is answered as one) asks the SDK for a stream of
+    server messages that a stateless server never ends, and it held a web thread for good; the
+    protocol lets a server without such a stream answer 405 instead."""
     from paperroute.web import mcp_server
 
     return mcp_server.endpoint(request)

@@ -267,3 +267,12 @@ def test_streamable_http(site, api, cli, command):
         run(main)
     finally:
         stop_server(server)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "head", "put"])
+def test_only_posts_reach_the_mcp_endpoint(client, method):
+    """A GET asked the SDK for a stream a stateless server never ends, holding a web thread for
+    good; uptime monitors send HEAD, which the site answers as GET. Both get 405 at once."""
+    response = getattr(client, method)("/mcp", HTTP_ACCEPT="*/*")
+    assert response.status_code == 405 and "POST" in response["Allow"]
