@@ -108,13 +108,16 @@ def rename(user, handle: str) -> None:
 
     A few tries a day: a name given up is free for anyone at once, so renaming in a loop would
     let one reader pass names around or hold many in turn."""
-    ratelimit.check("rename", str(user.pk), RENAMES)
     handle = (handle or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9_.-]{2,30}", handle):
         raise InvalidInput("use 2 to 30 letters, digits, dots, dashes or underscores", "username")
     users = get_user_model()
     if users.objects.filter(username__iexact=handle).exclude(pk=user.pk).exists():
         raise InvalidInput(f"the name {handle!r} is taken", "username")
+    if handle == user.username:
+        return
+    # Only changes count: a mistyped or taken name is not a rename.
+    ratelimit.check("rename", str(user.pk), RENAMES)
     user.username = handle
     user.save(update_fields=["username"])
 

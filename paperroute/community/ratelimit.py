@@ -23,6 +23,7 @@ ACTIONS = {
     "import": "imports",
     "reactions": "reactions",
     "mcp": "MCP tool calls",
+    "rename": "changes of name",
 }
 
 

@@ -148,11 +148,15 @@ def test_renaming_works_a_few_times_a_day_and_then_waits(reader_client):
     from paperroute.community.accounts import RENAMES
 
     allowed = int(RENAMES.split("/")[0])
+    # A name that cannot be had is no rename, and does not count.
+    for _ in range(allowed + 1):
+        assert reader_client.post("/account/settings", {"form": "name", "username": "x"}).status_code == 400
     for number in range(allowed):
         done = reader_client.post("/account/settings", {"form": "name", "username": f"name{number}"})
         assert done.status_code == 302, number
     refused = reader_client.post("/account/settings", {"form": "name", "username": "one-more"})
     assert refused.status_code == 429 and refused["Retry-After"]
+    assert "too many changes of name" in refused.content.decode().lower()
     assert "name19" in reader_client.get("/account/settings").content.decode()
 
 
