@@ -19,6 +19,8 @@ serve_log = logging.getLogger("paperroute.server")
 
 EXIT_OK, EXIT_SKIPPED, EXIT_UNUSABLE = 0, 1, 2
 EXIT_PIPE = 141  # what the shell reports for a command stopped by SIGPIPE, as `yes | head` stops
+# Commands whose work is their output, which a reader may cut short (`| head`).
+OUTPUT_COMMANDS = frozenset({"search", "related", "export", "stats", "status", "themes"})
 SOURCES = ("arxiv-oai", "arxiv-api", "arxiv-rss", "hf-daily", "jsonl")
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -393,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         err("interrupted")
         return 130
     except BrokenPipeError:
+        if args.command not in OUTPUT_COMMANDS:
+            raise  # a socket or a child process broke, which the command must report
         # What reads the output stopped early (`paperroute search … | head`): no traceback. The
         # output is pointed at /dev/null so that Python's own flush at exit fails no more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

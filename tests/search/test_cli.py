@@ -101,7 +101,7 @@ def test_output_cut_short_by_the_reader_ends_quietly(cli, cli_env):
     """`paperroute search … | head -1`: the reader of the output goes away after one line; the
     command stops as `yes | head` does, without a traceback on the terminal."""
     assert cli("ingest", "jsonl", str(SEEDS), "--no-embed").returncode == 0
-    for args in (["search", "model", "--mode", "lexical", "--limit", "40"], ["export"]):
+    for args in (["export"], ["search", "model", "--mode", "lexical", "--limit", "40", "--json"]):
         command = subprocess.Popen(
             [sys.executable, "-m", "paperroute", *args],
             cwd=ROOT,
@@ -112,7 +112,9 @@ def test_output_cut_short_by_the_reader_ends_quietly(cli, cli_env):
         command.stdout.readline()
         command.stdout.close()  # as head does after its line
         _, errors = command.communicate(timeout=120)
-        assert command.returncode in (0, 141), (args, errors.decode())
+        # export writes more than a pipe holds, so it meets the closed pipe; a short answer may not.
+        assert command.returncode == 141 if args == ["export"] else command.returncode in (0, 141), errors
+
         assert b"Traceback" not in errors and b"BrokenPipeError" not in errors, errors.decode()
 
 
