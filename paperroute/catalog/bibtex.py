@@ -212,7 +212,7 @@ def issued(paper: Paper) -> date | None:
         year = 2000 + yy if new or yy < 91 else 1900 + yy  # old-style ids ran from 1991 to 2007
         if 1 <= month <= 12:
             return date(year, month, 1)
-    return paper.announced_on or paper.listed_on
+    return paper.announced_on
 
 
 def cite_key(paper: Paper, authors: list[str]) -> str:

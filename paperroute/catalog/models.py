@@ -96,13 +96,13 @@ class Paper(models.Model):
     def __str__(self) -> str:
         return f"{self.key}: {self.title[:80]}"
 
-    # Links as they may be rendered: http(s) only, checked again here because a row may predate
-    # the check made on ingest (paperroute.catalog.links).
     @property
     def hf_submitter(self) -> str:
         """The Hugging Face submitter as its page names them: the full name, else the username."""
         return self.hf_submitter_name or self.hf_submitted_by
 
+    # Links as they may be rendered: http(s) only, checked again here because a row may predate
+    # the check made on ingest (paperroute.catalog.links).
     @property
     def code_link(self) -> str:
         """The code repository: Hugging Face's GitHub link, else one found in the abstract."""

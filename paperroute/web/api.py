@@ -16,7 +16,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Body, NinjaAPI, Path, Query, Schema, Status
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
 from pydantic import Field, computed_field
 
@@ -518,6 +518,12 @@ def validation_error(request, exc: ValidationError):
 def not_found(request, exc: Http404):
     message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
     return api.create_response(request, error_json(message), status=404)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    """django-ninja's own refusals (a session write without its CSRF token), in this API's shape."""
+    return api.create_response(request, error_json(str(exc)), status=exc.status_code)
 
 
 @api.exception_handler(AuthenticationError)

@@ -113,7 +113,9 @@ def test_session_upvotes_need_the_csrf_token(reader_client):
     add_paper("2411.00321", listed=date(2024, 11, 28))
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(reader_client.user)
-    assert strict.post("/api/papers/2411.00321/upvote").status_code in (401, 403)
+    refused = strict.post("/api/papers/2411.00321/upvote")
+    assert refused.status_code in (401, 403)
+    assert refused.json()["error"] == refused.json()["detail"] and refused.json()["error"]
     assert reader_client.post("/api/papers/2411.00321/upvote").json()["upvoted"] is True
 
 

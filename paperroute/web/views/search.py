@@ -77,7 +77,9 @@ def page(request):
         unfiltered_url=(link(cat="", since="", until="") if filtered and not found.papers else ""),
         # A page number past the results (an old link, an edited address): the query matched.
         last_page_url=(
-            link(page=str(paginator.num_pages)) if not found.papers and found.total and number > 1 else ""
+            link(page=str(paginator.num_pages))
+            if not found.papers and found.total and number > paginator.num_pages
+            else ""
         ),
         feeds=[
             (
