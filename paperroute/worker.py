@@ -53,7 +53,9 @@ def daily_due(now: datetime, hour: int) -> bool:
 
 
 def weekly_due(now: datetime, hour: int) -> bool:
-    return now.weekday() == 0 and now.hour >= hour
+    """Whether last week's digest is due: from Monday's DIGEST_HOUR on, all week, so that a worker
+    that was down on Monday (a deploy, a reboot) still sends it when it comes back."""
+    return now.weekday() > 0 or now.hour >= hour
 
 
 def _quiet(label, **kwargs):

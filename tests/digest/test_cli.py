@@ -113,6 +113,18 @@ def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings
     assert sorted(m.to for m in smtp.accepted) == ["daily@example.org", "weekly@example.org"]
     assert DigestRun.objects.filter(frequency="weekly", period_start=DAY - timedelta(days=3)).exists()
     assert any("weekly digest for 2024-W48" in line for line in said)
+    tick(state, said.append, now=at(5, 7))  # Tuesday: that week's digest is not sent again
+    assert len(smtp.accepted) == 2
+
+
+@pytest.mark.django_db
+def test_a_worker_down_on_monday_sends_the_weekly_digest_when_it_comes_back(smtp, settings):
+    config(settings, digest_concurrency=1, digest_hour=6, worker_ingest=())
+    day_papers(3)  # Thursday 2024-11-28
+    subscriber("weekly@example.org", frequency="weekly")
+    tick(State(last_sync=time.monotonic()), lambda line: None, now=datetime(2024, 12, 3, 7, tzinfo=UTC))
+    assert [m.to for m in smtp.accepted] == ["weekly@example.org"]  # Tuesday, not Monday
+    assert DigestRun.objects.filter(frequency="weekly", period_start=DAY - timedelta(days=3)).exists()
 
 
 @pytest.mark.slow
