@@ -214,16 +214,23 @@ def _body(message: Accepted | EmailMessage, kind: str) -> str:
 
 
 @contextmanager
-def smtp_server(*, announce_8bitmime: bool = True) -> Iterator[Sink]:
+def smtp_server(*, announce_8bitmime: bool = True, smtputf8: bool = True) -> Iterator[Sink]:
     """A running server on a free port of 127.0.0.1 (`sink.port`), stopped on leaving.
 
-    Without `announce_8bitmime` it takes the data as ASCII text and does not offer 8BITMIME.
+    Without `announce_8bitmime` it takes the data as ASCII text and does not offer 8BITMIME;
+    without `smtputf8` it does not offer SMTPUTF8 (addresses with a non-ASCII mailbox).
     """
     from aiosmtpd.controller import Controller
 
     sink = Sink()
     sink.port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port, decode_data=not announce_8bitmime)
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=sink.port,
+        decode_data=not announce_8bitmime,
+        enable_SMTPUTF8=smtputf8,
+    )
     controller.start()
     try:
         yield sink

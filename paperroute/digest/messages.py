@@ -79,7 +79,7 @@ def build(
     boundary = "=_" + hashlib.sha256(msg_id.encode()).hexdigest()[:24]
     lines = [
         f"From: {_from_header()}",
-        f"To: {_to_header(to)}",
+        f"To: {idna_address(to)}",
         f"Subject: {encode_header(subject)}",
         f"Date: {format_datetime(date)}",
         f"Message-ID: {msg_id}",
@@ -171,8 +171,9 @@ def _from_header() -> str:
     return _from_cached(from_header())
 
 
-def _to_header(to: str) -> str:
-    """The recipient as a header: an internationalised domain in its ASCII (IDNA) form."""
+def idna_address(to: str) -> str:
+    """An address with an internationalised domain in its ASCII (IDNA) form, for the To header
+    and the SMTP envelope; the local part as it is."""
     local, _, domain = to.strip().rpartition("@")
     if domain.isascii():
         return to.strip()

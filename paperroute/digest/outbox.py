@@ -147,6 +147,22 @@ def defer(row: Outbox, error: str, now: datetime, schedule: list[int]) -> dateti
     return when
 
 
+def renew(rows: list[Outbox], worker: str, now: datetime, lease_seconds: int) -> set[int]:
+    """Extend the lease of claimed rows not yet tried; the ids still this worker's.
+
+    A row whose lease ran out (a slow, rate-limited connection) may have been released and
+    claimed by another sender since: that one sends it, and this one must not."""
+    ids = [r.pk for r in rows]
+    Outbox.objects.filter(pk__in=ids, claimed_by=worker, status=Outbox.SENDING).update(
+        lease_until=now + timedelta(seconds=lease_seconds)
+    )
+    return set(
+        Outbox.objects.filter(pk__in=ids, claimed_by=worker, status=Outbox.SENDING).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def release(rows: list[Outbox], worker: str, when: datetime) -> None:
     """Hand back claimed rows that were not tried, due again at `when`."""
     if rows:

@@ -13,11 +13,13 @@ Policy (listmonk's issue tracker shows what goes wrong without one):
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -29,6 +31,7 @@ from paperroute.digest.messages import sender_address
 from paperroute.digest.models import Bounce, Subscriber
 from paperroute.digest.smtp import Messenger, PermanentFailure, TemporaryFailure
 
+log = logging.getLogger(__name__)
 BATCH = 25  # rows a connection claims at a time: small, so that the end of a run stays parallel
 
 
@@ -118,9 +121,11 @@ def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, sto
     messenger = messenger_factory()
     try:
         while not stop.is_set():
-            rows = outbox.claim(run_id, worker, BATCH, timezone.now(), lease)
+            claimed = timezone.now()
+            rows = outbox.claim(run_id, worker, BATCH, claimed, lease)
             if not rows:
                 break
+            mine, renew_at = {row.pk for row in rows}, claimed + timedelta(seconds=lease / 2)
             for index, row in enumerate(rows):
                 if stop.is_set():
                     outbox.release(rows[index:], worker, timezone.now())
@@ -130,6 +135,13 @@ def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, sto
                     report.add("skipped")
                     continue
                 limiter.wait()
+                if timezone.now() >= renew_at:
+                    # Half the lease gone (a low PAPERROUTE_DIGEST_RATE): keep the rest of the batch,
+                    # or leave to another sender what it has taken since the lease ran out.
+                    mine = outbox.renew(rows[index:], worker, timezone.now(), lease)
+                    renew_at = timezone.now() + timedelta(seconds=lease / 2)
+                if row.pk not in mine:
+                    continue
                 try:
                     messenger.send(sender, row.email, zlib.decompress(row.message))
                 except PermanentFailure as exc:
@@ -144,6 +156,12 @@ def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, sto
                         report.stopped = str(exc)
                         outbox.release(rows[index + 1 :], worker, when or timezone.now())
                         break
+                except Exception as exc:
+                    # Something no one foresaw: the message waits for a retry, and this connection
+                    # goes on, rather than die holding its claimed rows until their lease ends.
+                    log.exception("sending the digest to %s failed", row.email)
+                    when = outbox.defer(row, f"{exc.__class__.__name__}: {exc}", timezone.now(), schedule)
+                    report.add("deferred" if when else "failed", f"{row.email}: {exc}")
                 else:
                     outbox.mark_sent(row, worker, timezone.now())
                     if row.subscriber.permanent_failures:

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from paperroute.digest.messages import seven_bit
+from paperroute.digest.messages import idna_address, seven_bit
 
 
 class DeliveryError(Exception):
@@ -113,18 +113,30 @@ class SMTPMessenger:
         return connection
 
     def send(self, sender: str, recipient: str, message: bytes) -> None:
+        # The envelope as servers take it: an internationalised domain in its IDNA form (a raw
+        # one made smtplib fail to encode the command), a non-ASCII local part only where the
+        # server offers SMTPUTF8.
+        envelope_to = idna_address(recipient)
         try:
             if self.connection is None:
                 self.connection = self._connect()
             options: list[str] = []
+            if not envelope_to.isascii():
+                if not self.connection.has_extn("smtputf8"):
+                    raise PermanentFailure(
+                        f"the address {recipient!r} is not ASCII, and the mail server does not offer SMTPUTF8"
+                    )
+                options.append("SMTPUTF8")
             if not message.isascii():
                 if self.connection.has_extn("8bitmime"):
                     options.append("BODY=8BITMIME")
                 else:
                     message = seven_bit(message)
-            self.connection.sendmail(sender, [recipient], message, mail_options=options)
+            self.connection.sendmail(sender, [envelope_to], message, mail_options=options)
+        except UnicodeError as exc:  # an address no form of which the server can take
+            raise PermanentFailure(f"the address {recipient!r} cannot be sent to: {exc}") from None
         except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = exc.recipients.get(recipient, next(iter(exc.recipients.values())))
+            code, reply = exc.recipients.get(envelope_to, next(iter(exc.recipients.values())))
             raise classify(code, reply, "recipient refused") from None
         except smtplib.SMTPSenderRefused as exc:
             self.close()

@@ -44,3 +44,35 @@ def test_concurrent_senders_share_the_work_and_send_each_digest_once(cli_env, si
         f"concurrency test ({connection.vendor}): {PROCESSES} senders x 2 connections "
         f"sent {by_process} of {SUBSCRIBERS} digests, none twice"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_sender_keeps_its_claims_and_a_second_one_sends_nothing_twice(smtp, settings):
+    """A rate-limited connection's lease used to run out while it still held untried rows: a
+    second sender (another host's worker, a cron `digest send`) took them, and both sent them."""
+    import threading
+    import time
+
+    from paperroute.digest import runs
+    from paperroute.digest.periods import daily
+    from paperroute.digest.sender import send_pass
+    from paperroute.digest.smtp import messenger_factory
+    from tests.digest.conftest import DAY, config, subscriber
+
+    config(settings, digest_concurrency=1, digest_lease_seconds=1)
+    day_papers(3)
+    for number in range(6):
+        subscriber(f"reader{number}@example.org")
+    run = runs.get_run(daily(DAY))
+    runs.compose_run(run)
+    slow = threading.Thread(
+        target=lambda: send_pass(
+            run.pk, messenger_factory=messenger_factory(), concurrency=1, rate="2/second"
+        )
+    )
+    slow.start()
+    time.sleep(1.3)  # past the first lease of the slow sender's batch
+    send_pass(run.pk, messenger_factory=messenger_factory(), concurrency=1, rate="")
+    slow.join(20)
+    copies = Counter(m.message_id for m in smtp.accepted)
+    assert len(copies) == 6 and set(copies.values()) == {1}, copies

@@ -160,3 +160,34 @@ def test_the_rate_limit_spaces_messages_out(smtp, settings):
     # 20/second: one handed over every 50 ms. (The first one's connection setup may eat into the
     # second's slot, so the spacing is checked from the second message on.)
     assert len(times) == 6 and times[-1] - times[1] >= 4 * 0.05 * 0.95
+
+
+def test_an_internationalised_domain_gets_its_digest_in_ascii_on_the_envelope(smtp):
+    """The site takes ada@bücher.example; smtplib could not encode the raw domain, and the
+    exception stopped the whole run."""
+    day_papers(2)
+    subscriber("ada@bücher.example")
+    subscriber("bob@example.org")
+    report = send()
+    assert report.complete, report.line()
+    assert len(smtp.to("ada@xn--bcher-kva.example")) == 1 and len(smtp.to("bob@example.org")) == 1
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+def test_a_non_ascii_mailbox_goes_by_smtputf8_or_fails_alone(smtp, settings, smtputf8):
+    """jörg@example.org needs a server that offers SMTPUTF8; without it only that message
+    fails, with a reason."""
+    from tests.support import smtp_server
+
+    day_papers(2)
+    subscriber("jörg@example.org")
+    subscriber("bob@example.org")
+    with smtp_server(smtputf8=smtputf8) as server:
+        settings.EMAIL_PORT = server.port
+        report = send()
+    assert report.complete and len(server.to("bob@example.org")) == 1
+    row = Outbox.objects.get(email="jörg@example.org")
+    if smtputf8:
+        assert row.status == Outbox.SENT and len(server.to("jörg@example.org")) == 1
+    else:
+        assert row.status == Outbox.FAILED and "SMTPUTF8" in row.last_error
