@@ -25,6 +25,9 @@ class Subscriber(models.Model):
     # The address lower-cased: one subscription per mailbox whatever the capitalisation.
     email_key = models.CharField(max_length=254, unique=True)
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING)
+    # While suppressed, the status it had before (pending, confirmed or paused): what lifting the
+    # suppression gives back.
+    suppressed_from = models.CharField(max_length=16, choices=STATUSES, blank=True)
     frequency = models.CharField(max_length=8, choices=FREQUENCIES, default=DAILY)
     max_papers = models.PositiveSmallIntegerField(default=10)
     categories = models.JSONField(default=list, blank=True)

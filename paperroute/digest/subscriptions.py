@@ -229,11 +229,14 @@ def set_status(subscriber: Subscriber, status: str) -> Subscriber:
     allowed = {
         Subscriber.PAUSED: (Subscriber.CONFIRMED,),
         Subscriber.CONFIRMED: (Subscriber.PAUSED,),
+        # Whatever it was: a suppressed address that unsubscribes stays unsubscribed when the
+        # suppression is lifted.
         Subscriber.UNSUBSCRIBED: (
             Subscriber.PENDING,
             Subscriber.CONFIRMED,
             Subscriber.PAUSED,
             Subscriber.UNSUBSCRIBED,
+            Subscriber.SUPPRESSED,
         ),
     }[status]
     now = timezone.now()
@@ -263,7 +266,9 @@ def record_permanent_failure(email_key: str, kind: str, detail: str) -> Subscrib
         # Complaints suppress at once: the person said the mail is unwanted.
         Subscriber.objects.filter(pk=subscriber.pk).filter(
             Q(permanent_failures__gte=threshold) | Q(pk=subscriber.pk if kind == Bounce.COMPLAINT else -1)
-        ).exclude(status=Subscriber.UNSUBSCRIBED).update(status=Subscriber.SUPPRESSED, status_changed_at=now)
+        ).exclude(status__in=(Subscriber.UNSUBSCRIBED, Subscriber.SUPPRESSED)).update(
+            status=Subscriber.SUPPRESSED, suppressed_from=F("status"), status_changed_at=now
+        )
     subscriber.refresh_from_db()
     return subscriber
 
@@ -274,8 +279,11 @@ def record_delivery(subscriber_id: int) -> None:
 
 
 def lift_suppression(subscriber: Subscriber) -> None:
-    """Let mail go to a suppressed address again (an operator's decision, from the admin)."""
-    status = Subscriber.CONFIRMED if subscriber.confirmed_at else Subscriber.PENDING
+    """Let mail go to a suppressed address again (an operator's decision, from the admin), with
+    the status it had before: a paused subscription stays paused."""
+    before = subscriber.suppressed_from
+    if before not in (Subscriber.PENDING, Subscriber.CONFIRMED, Subscriber.PAUSED):
+        before = Subscriber.CONFIRMED if subscriber.confirmed_at else Subscriber.PENDING  # older rows
     Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.SUPPRESSED).update(
-        status=status, permanent_failures=0, status_changed_at=timezone.now()
+        status=before, suppressed_from="", permanent_failures=0, status_changed_at=timezone.now()
     )

@@ -44,3 +44,32 @@ def test_the_admin_lists_subscribers_runs_and_sends(client, smtp, settings):
     assert lifted.status_code == 302
     gone.refresh_from_db()
     assert gone.status == Subscriber.PENDING  # it never confirmed, so it goes back to pending
+
+
+@pytest.mark.parametrize("before", [Subscriber.CONFIRMED, Subscriber.PAUSED])
+def test_lifting_a_suppression_gives_back_what_the_reader_had_chosen(client, before):
+    """A paused subscription that got a complaint came back confirmed, and an unsubscribe made
+    while suppressed (the one-click link still says "You are unsubscribed") came back too."""
+    from django.utils import timezone
+
+    from paperroute.digest import subscriptions
+    from paperroute.digest.models import Bounce
+
+    ada = subscriber("ada@example.org", status=before)
+    Subscriber.objects.filter(pk=ada.pk).update(confirmed_at=timezone.now())
+    subscriptions.record_permanent_failure("ada@example.org", Bounce.COMPLAINT, "marked as spam")
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.SUPPRESSED
+    subscriptions.lift_suppression(ada)
+    ada.refresh_from_db()
+    assert ada.status == before
+
+    subscriptions.record_permanent_failure("ada@example.org", Bounce.COMPLAINT, "marked as spam again")
+    page = client.post(
+        f"/subscription/{ada.token}/unsubscribe",
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert page.status_code == 200 and b"unsubscribed" in page.content
+    subscriptions.lift_suppression(Subscriber.objects.get(pk=ada.pk))
+    assert Subscriber.objects.get(pk=ada.pk).status == Subscriber.UNSUBSCRIBED
