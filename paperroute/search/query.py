@@ -93,6 +93,8 @@ def _year_range(value: str) -> tuple[int | None, int | None] | None:
         return None
     low = int(match.group(1)) if match.group(1) else None
     high = int(match.group(2)) if match.group(2) else None
+    if low == 0 or high == 0:
+        return None  # the calendar starts at year 1
     if ".." not in value:
         high = low
     if low is not None and high is not None and low > high:
@@ -120,6 +122,11 @@ def parse(query: str) -> ParsedQuery:
             negate_next = True
             continue
         clean = " ".join(NOISE.sub(" ", value).split())
+        if name is not None and negated:
+            # Filters only narrow: leaving papers out by author, category or year is not
+            # supported, and reading -cat:cs.CL as cat:cs.CL showed exactly what was excluded.
+            parsed.notes.append(f"ignored -{name}:{value} (a filter cannot exclude; it can only narrow)")
+            continue
         if name == "author":
             if clean:
                 parsed.authors.append(clean.lower())

@@ -9,7 +9,6 @@ from paperroute.catalog.models import Paper
 from paperroute.community import listings
 
 MODES = ("hybrid", "lexical", "semantic")
-MAX_QUERY = 500
 
 
 class BadSearch(ValueError):
@@ -43,8 +42,6 @@ class Found:
 def options(params) -> Options:
     """Search options from query parameters (q, mode, since, until, cat)."""
     q = (params.get("q") or "").strip()
-    if len(q) > MAX_QUERY:
-        raise BadSearch(f"the query is {len(q)} characters long; the limit is {MAX_QUERY}")
     mode = params.get("mode") or "hybrid"
     if mode not in MODES:
         raise BadSearch(f"mode must be one of {', '.join(MODES)}")

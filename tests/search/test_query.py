@@ -31,6 +31,22 @@ def test_years():
     assert "year:2024" in bad.notes[0]
 
 
+def test_year_zero_is_no_year():
+    # The calendar starts at year 1: year:0000 made the search page fail with a 500.
+    for text in ("year:0000", "year:0000..2020", "year:..0000"):
+        q = parse(f"decoding {text}")
+        assert q.years is None and q.words == ["decoding"] and "ignored year:" in q.notes[0], text
+
+
+def test_a_filter_cannot_exclude_and_says_so():
+    """-cat:, NOT cat: and -author: were read as cat: and author:, showing exactly the papers
+    the reader wanted left out."""
+    for text in ("-cat:cs.CL", "NOT cat:cs.CL", "-author:schölkopf", "-year:2024"):
+        q = parse(f"decoding {text}")
+        assert (q.categories, q.authors, q.years) == ([], [], None), text
+        assert q.words == ["decoding"] and "cannot exclude" in q.notes[0], text
+
+
 def test_unmatched_quote_is_searched_as_words_and_said():
     q = parse('"retrieval augmented')
     assert q.words == ["retrieval", "augmented"]

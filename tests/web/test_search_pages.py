@@ -64,6 +64,15 @@ def test_a_page_past_the_results_leads_back_instead_of_blaming_the_query(client,
     assert "No papers match" in client.get("/search?q=zebrafish&mode=lexical&page=2").content.decode()
 
 
+@pytest.mark.parametrize("q", ["decoding year:0000", "speculative decoding " * 30])
+def test_an_odd_year_or_a_long_query_is_answered(client, corpus, q):
+    """year:0000 was a 500; a pasted paragraph (over 500 characters) a 400."""
+    page = client.get("/search", {"q": q, "mode": "lexical"})
+    assert page.status_code == 200 and "Speculative decoding" in page.content.decode().replace(
+        "<mark>", ""
+    ).replace("</mark>", "")
+
+
 def test_the_search_api(client, corpus):
     items = client.get("/api/papers/search?q=speculative&limit=5&mode=lexical").json()
     assert items[0]["paper"]["id"] == "2411.00601"
