@@ -334,6 +334,17 @@ class LexicalIndex:
             _, held = self.run(Q.term_query(self.schema, "text", terms[0]), 1, count=True)
         return held
 
+    def in_authors(self, word: str) -> bool:
+        """Whether some paper's authors' names hold the word: a surname typed as a free word is
+        no typo, though no title or abstract holds it (word_clauses match it among the authors)."""
+        terms = PLAIN.analyze(word)
+        return bool(terms) and self.searcher.doc_freq("authors", terms[0]) > 0
+
+    def known(self, word: str) -> bool:
+        """Whether a search for the word can find a paper by it: in a title, an abstract or among
+        the authors' names."""
+        return bool(self.papers_with(word)) or self.in_authors(word)
+
     def scores_for(self, parsed: ParsedQuery, pids: list[int]) -> dict[int, float]:
         """BM25 scores of the given papers (0 for those the words miss)."""
         scored = self.scoring_query(parsed)

@@ -566,7 +566,7 @@ def search(
         notes.append(f"{missing} papers are not embedded yet, so only keyword search finds them")
     fewer = _without_rarest_word(index, corrected or query or "", parsed, filters) if not ranked else ""
     if ranked:
-        unknown = [w for w in dict.fromkeys(parsed.words) if not index.lexical.papers_with(w)]
+        unknown = [w for w in dict.fromkeys(parsed.words) if not index.lexical.known(w)]
         if unknown:  # as web search says "Missing: …": these words played no part
             notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
     return Results(
@@ -604,7 +604,7 @@ def _corrected(index: SearchIndex, query: str, parsed: ParsedQuery) -> str:
     unknown = [
         word
         for word in dict.fromkeys(index.lexical.scoring_words(parsed))
-        if word.isalpha() and not index.lexical.papers_with(word)
+        if word.isalpha() and not index.lexical.known(word)
     ]
     if not unknown:
         return ""

@@ -62,6 +62,19 @@ def test_typos_are_corrected_and_said(sample, typed, meant):
         assert all("peculative" in t for t in titles(found)[:3]), titles(found)
 
 
+@pytest.mark.parametrize("surname", ["akter", "amini", "albers"])
+def test_an_authors_surname_is_no_typo(sample, surname):
+    """Typed as a free word, a surname that no title or abstract holds was 'corrected' to
+    another word (akter to after), and the page said no paper contained it above its papers."""
+    found = search.search(surname)
+    assert found.corrected == "" and found.hits, found.corrected
+    assert "no paper contains" not in found.message
+    from paperroute.catalog.models import Paper
+
+    first = Paper.objects.get(key=found.hits[0].key)
+    assert surname in " ".join(first.author_names).lower(), (first.key, first.author_names)
+
+
 def test_a_correct_query_is_left_alone(sample):
     found = search.search("speculative decoding")
     assert found.corrected == "" and found.suggestion == ""
