@@ -363,6 +363,38 @@ def _retrieve(
     )
 
 
+def _paged(
+    index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str, depth: int, limit: int
+) -> tuple[list[tuple[int, float]], int, bool]:
+    """_retrieve's ranking, the same for every page of a query, so that paging through it shows
+    each paper once.
+
+    A ranking made `depth` deep is not a prefix of a deeper one: fusion and the relevance floor
+    see more candidates, and the nearest-neighbour walk goes further. Asked for each page's own
+    depth, page 4 repeated papers of page 3 and never showed others. So the ranking is made at
+    fixed widths instead, the first one a page of `limit` fits in (FUSION.depth, doubled as
+    needed), then doubled: a page deeper than a width keeps the places the pages before it
+    showed, and fills the rest from the deeper ranking. Keyword rankings are the same at any
+    depth, and are made at the page's own.
+    """
+    if mode == "lexical":
+        return _retrieve(index, parsed, filters, mode, depth)
+    width = FUSION.depth
+    while width < min(limit, MAX_TOTAL):
+        width *= 2
+    width = min(width, MAX_TOTAL)
+    ranked, total, exact = _retrieve(index, parsed, filters, mode, width)
+    # Deeper while the page lies past this width, or past a ranking that ended before the count
+    # of papers that match (the floor counts papers the candidates did not reach).
+    while width < MAX_TOTAL and (depth > width or len(ranked) < min(depth, total)):
+        shown = ranked[:width]
+        width = min(width * 2, MAX_TOTAL)
+        deeper, total, exact = _retrieve(index, parsed, filters, mode, width)
+        seen = {pid for pid, _ in shown}
+        ranked = shown + [item for item in deeper if item[0] not in seen]
+    return ranked, total, exact
+
+
 def _add_cosines(index: SearchIndex, vector: np.ndarray, dense: dict[int, float], pids: list[int]) -> None:
     """Give `dense` the cosine of each of `pids` it lacks (those with vectors)."""
     missing = np.asarray([pid for pid in pids if pid not in dense], dtype=np.int64)
@@ -551,12 +583,12 @@ def search(
     behind = is_behind(index)
     if behind:
         notes.append(BEHIND)
-    ranked, total, exact = _retrieve(index, parsed, filters, mode, offset + limit)
+    ranked, total, exact = _paged(index, parsed, filters, mode, offset + limit, limit)
     corrected, suggestion = "", ""
     fixed = _corrected(index, query or "", parsed)
     if fixed:
         other = parse(fixed)
-        other_ranked, other_total, other_exact = _retrieve(index, other, filters, mode, offset + limit)
+        other_ranked, other_total, other_exact = _paged(index, other, filters, mode, offset + limit, limit)
         if correct and other_ranked and (not ranked or _closer(other_ranked, ranked, mode)):
             ranked, total, exact, parsed, corrected = other_ranked, other_total, other_exact, other, fixed
         elif other_ranked:

@@ -380,12 +380,21 @@ class VectorStore:
         pooling: Pooling | None = None,
         exclude: AbstractSet[int] = frozenset(),
     ) -> list[tuple[int, float]]:
-        """The `k` papers nearest to a query vector, best first."""
+        """The `k` papers nearest to a query vector, best first; fewer only when there are no more.
+
+        Candidates are passages, and a paper has several: rows for k papers can hold fewer, and
+        a short answer read as "no more papers" made counts exact that were not (178 of an
+        'about 708'). The walk is widened until it brings k papers or no new ones."""
         if not self.rows or k <= 0:
             return []
-        rows = self.candidates(query, k + len(exclude), allowed)
-        pids = np.unique(self.pid[rows])
-        pids = pids[[int(p) not in exclude for p in pids]] if exclude else pids
+        want, found = k + len(exclude), -1
+        while True:
+            rows = self.candidates(query, want, allowed)
+            pids = np.unique(self.pid[rows])
+            pids = pids[[int(p) not in exclude for p in pids]] if exclude else pids
+            if len(pids) >= k or len(pids) <= found or want >= self.rows:
+                break
+            found, want = len(pids), want * 2
         scores = self.score_papers(query[None, :], pids, pooling or Pooling())
         order = np.argsort(-scores)[:k]
         return [(int(pids[i]), float(scores[i])) for i in order if np.isfinite(scores[i])]

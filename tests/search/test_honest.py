@@ -75,6 +75,36 @@ def test_an_authors_surname_is_no_typo(sample, surname):
     assert surname in " ".join(first.author_names).lower(), (first.key, first.author_names)
 
 
+@pytest.mark.parametrize(
+    "query, mode",
+    [("language models reasoning", "hybrid"), ("neural networks", "hybrid"), ("dark matter", "semantic")],
+)
+def test_paging_through_a_search_shows_each_paper_once(sample, query, mode):
+    """Each page used to rank its own number of candidates, and a deeper ranking is no prefix of
+    a shallower one: page 4 repeated papers of page 3 and others were never shown."""
+    pages = [search.search(query, mode=mode, limit=20, offset=20 * n) for n in range(8)]
+    keys = [hit.key for page in pages for hit in page.hits]
+    assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]
+    last = pages[-1]
+    if last.exact:  # every paper counted could be paged to, and nothing more
+        assert len(keys) == last.total, (len(keys), last.total)
+
+
+def test_a_nearest_neighbour_search_brings_as_many_papers_as_asked(sample):
+    """Candidates are passages, several a paper: rows for k papers held fewer, and a short
+    answer was read as "no more papers" (an exact count of 178 where about 708 matched)."""
+    from paperroute.search.service import _query_embedder, open_index
+
+    store = open_index().vectors
+    query = _query_embedder().embed_queries(["large language models reasoning"])[0]
+    everything = store.alive.copy()  # a filter that keeps every row: the exact scan's path
+    for allowed in (None, everything):
+        for k in (50, 180, 400):
+            found = store.search(query, k, allowed)
+            assert len(found) == min(k, store.papers), (k, len(found), allowed is None)
+            assert len({pid for pid, _ in found}) == len(found)
+
+
 def test_a_correct_query_is_left_alone(sample):
     found = search.search("speculative decoding")
     assert found.corrected == "" and found.suggestion == ""
