@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,20 @@ EXACT_BELOW = 1000
 AMONG_TERMS = 1000
 
 
+# Letters that do not decompose into a base letter and an accent.
+_OWN_LETTERS = str.maketrans(
+    {"ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ł": "l", "Ł": "L"}
+    | {"đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i"}
+)
+
+
+def folded(text: str) -> str:
+    """Text without its accents (Schölkopf: Scholkopf, Sørensen: Sorensen), for names, which
+    readers type either way."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_OWN_LETTERS))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
 def schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("pid", stored=True, indexed=True, fast=True)
@@ -112,6 +127,9 @@ class LexicalIndex:
         document.add_text("title", entry.title)
         for name in entry.authors:
             document.add_text("authors", name)
+            plain = folded(name)
+            if plain != name:  # Schölkopf is found by author:scholkopf too
+                document.add_text("authors", plain)
         for term in entry.categories:
             document.add_text("cats", term)
         document.add_integer("day", entry.day)
@@ -159,9 +177,14 @@ class LexicalIndex:
         if filters.categories:
             clauses.append(Q.term_set_query(self.schema, "cats", filters.categories))
         for name in filters.authors:
-            query = self._phrase("authors", name, PLAIN)
-            if query is not None:
-                clauses.append(query)
+            # As typed, and without accents: a name indexed without them (Scholkopf) is found by
+            # author:schölkopf, one with them by author:scholkopf (the index holds both forms).
+            spellings = [self._phrase("authors", n, PLAIN) for n in dict.fromkeys((name, folded(name)))]
+            found = [q for q in spellings if q is not None]
+            if len(found) == 1:
+                clauses.append(found[0])
+            elif found:
+                clauses.append(Q.boolean_query([(Occur.Should, q) for q in found]))
         return [(Occur.Must, Q.const_score_query(q, 0.0)) for q in clauses]
 
     def constraint_clauses(self, parsed: ParsedQuery) -> list[tuple[Occur, Q]]:

@@ -73,6 +73,20 @@ def test_an_odd_year_or_a_long_query_is_answered(client, corpus, q):
     ).replace("</mark>", "")
 
 
+def test_an_author_is_found_with_or_without_the_accents_of_their_name(client, db):
+    add_paper("2411.00610", "Kernel methods", authors=("Bernhard Schölkopf",), listed=date(2024, 11, 28))
+    add_paper("2411.00611", "Causal inference", authors=("Soren Sorensen",), listed=date(2024, 11, 28))
+    search.sync(embed=False)
+    for q, key in (
+        ("author:scholkopf", "2411.00610"),
+        ("author:Schölkopf", "2411.00610"),
+        ("scholkopf", "2411.00610"),
+        ("author:sørensen", "2411.00611"),
+    ):
+        items = client.get("/api/papers/search", {"q": q, "mode": "lexical"}).json()
+        assert [item["paper"]["id"] for item in items] == [key], q
+
+
 def test_the_search_api(client, corpus):
     items = client.get("/api/papers/search?q=speculative&limit=5&mode=lexical").json()
     assert items[0]["paper"]["id"] == "2411.00601"
