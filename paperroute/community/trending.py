@@ -82,7 +82,21 @@ def score(candidate_ids: set[int], at: datetime) -> dict[int, float]:
 def rank(candidate_ids: set[int], at: datetime, limit: int) -> list[Ranked]:
     """The candidates with at least one vote, best first."""
     scores = {pk: s for pk, s in score(candidate_ids, at).items() if s > -math.inf}
-    best = sorted(scores, key=lambda pk: -scores[pk])[:limit]
+    ordered = sorted(scores, key=lambda pk: -scores[pk])
+    if 0 < limit < len(ordered) and scores[ordered[limit - 1]] == scores[ordered[limit]]:
+        # Papers tied across the cut are chosen by the tie rule below, not by the order of a
+        # set: otherwise a page of the list and the next one could both hold the same paper.
+        edge = scores[ordered[limit]]
+        tied = [pk for pk in ordered if scores[pk] == edge]
+        rows = dict(
+            (pk, (-(published.timestamp() if published else 0), key))
+            for pk, published, key in Paper.objects.filter(pk__in=tied).values_list("pk", "published", "key")
+        )
+        tied.sort(key=lambda pk: rows.get(pk, (0, "")))
+        ordered = (
+            [pk for pk in ordered if scores[pk] > edge] + tied + [pk for pk in ordered if scores[pk] < edge]
+        )
+    best = ordered[:limit]
     papers = by_id(best)
     ranked = [Ranked(papers[pk], scores[pk], papers[pk].upvotes) for pk in best if pk in papers]
     # Ties (same votes at the same moment) go to the more recent paper, then the key.
@@ -152,7 +166,10 @@ class TrendingOrder:
     def __init__(self, papers, at: datetime) -> None:
         voted = set(papers.filter(Q(hf_upvotes__gt=0) | Q(stats__votes__gt=0)).values_list("pk", flat=True))
         self.ranked = [r.paper for r in rank(voted, at, len(voted))]
-        self.rest = papers.exclude(pk__in=voted).order_by(F("published").desc(nulls_last=True), "key")
+        # The papers the ranking left out, too: votes that count only later (a paper listed
+        # after today) score nothing yet, and such a paper belongs with the unvoted ones.
+        ranked_ids = [paper.pk for paper in self.ranked]
+        self.rest = papers.exclude(pk__in=ranked_ids).order_by(F("published").desc(nulls_last=True), "key")
         self._count: int | None = None
 
     def count(self) -> int:

@@ -137,3 +137,34 @@ def test_top_of_a_period_for_digests():
     # Friday's 4 votes are fresher at the week's end than Monday's 9 (four days older).
     assert [r.paper.key for r in ranked] == ["2411.00011", "2411.00010"]
     assert trending.top(date(2026, 11, 23), date(2026, 11, 29), limit=1, now=NOW)[0].paper == friday
+
+
+@pytest.mark.django_db
+def test_papers_tied_at_the_cut_are_chosen_by_the_tie_rule():
+    """Three papers with the same Hugging Face upvotes on the same day: the first of the full
+    ranking must also be the top 1, or a page of the API repeats a paper and skips another."""
+    day, at = date(2024, 11, 27), datetime(2024, 11, 28, tzinfo=UTC)
+    papers = [
+        add_paper(
+            f"2411.0010{n}", listed=day, hf_upvotes=5, published=datetime(2024, 11, 20 + 2 * n, tzinfo=UTC)
+        )
+        for n in range(1, 4)
+    ]
+    ids = {paper.pk for paper in papers}
+    full = [r.paper.key for r in trending.rank(ids, at, 3)]
+    assert full == ["2411.00103", "2411.00102", "2411.00101"]  # the newer paper first
+    for limit in (1, 2):
+        assert [r.paper.key for r in trending.rank(ids, at, limit)] == full[:limit]
+
+
+@pytest.mark.django_db
+def test_a_listing_in_trending_order_keeps_papers_whose_votes_count_later():
+    from django.utils import timezone
+
+    from paperroute.catalog.models import Paper
+
+    tomorrow = timezone.now().date() + timedelta(days=1)
+    add_paper("2411.00111", listed=tomorrow, hf_upvotes=3)
+    add_paper("2411.00112", listed=tomorrow)
+    order = trending.TrendingOrder(Paper.objects.filter(listed_on=tomorrow), timezone.now())
+    assert order.count() == 2
