@@ -1,6 +1,7 @@
 """Votes: one per user per paper, toggled, and counted exactly when clicks race."""
 
 import threading
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -60,3 +61,23 @@ def test_concurrent_clicks_are_counted_exactly():
     )
     assert Vote.objects.filter(paper=paper).count() == 0
     assert PaperStats.objects.get(paper=paper).votes == 0
+
+
+@pytest.mark.django_db
+def test_deleting_a_readers_account_takes_their_votes_and_comments_out_of_the_counts(client):
+    """Votes and comments go with the account; the stored counts that cards, the API and
+    trending read kept them."""
+    from paperroute.community import comments, listings
+    from paperroute.community.models import PaperStats
+
+    paper = add_paper("2411.00121", listed=date(2024, 11, 28))
+    bob, ada = user("bob"), user("ada")
+    votes.set_vote(bob, paper, True)
+    votes.set_vote(ada, paper, True)
+    comments.add(bob, paper, "hello")
+    bob.delete()
+    stats = PaperStats.objects.get(paper=paper)
+    assert (stats.votes, stats.comments) == (1, 0)
+    shown = listings.annotated(listings.Paper.objects.filter(pk=paper.pk)).get()
+    assert (shown.upvotes, shown.num_comments) == (1, 0)
+    assert client.get("/api/papers/2411.00121").json()["upvotes"] == 1
