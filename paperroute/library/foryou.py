@@ -40,6 +40,9 @@ class Signals:
     positives: list[int] = field(default_factory=list)  # saved or upvoted, newest first
     negatives: list[int] = field(default_factory=list)  # "not interested"
     following: follows.Following = field(default_factory=follows.Following)
+    # Every paper the reader keeps, upvoted or dismissed: never a pick. The two lists above are
+    # the newest of them only, the ranking's inputs.
+    seen: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -85,7 +88,8 @@ def signals_for(user_ids: list[int]) -> dict[int, Signals]:
         gone = set(negatives)
         liked = sorted(newest[uid], key=newest[uid].__getitem__, reverse=True)
         positives = [pid for pid in liked if pid not in gone][:MAX_POSITIVES]
-        result[uid] = Signals(positives, negatives, following[uid])
+        seen = frozenset(newest[uid]) | {pid for _, pid in dismissed[uid]}
+        result[uid] = Signals(positives, negatives, following[uid], seen)
     return result
 
 
@@ -198,7 +202,7 @@ def rank(
     by_author = pool.by_authors({f.value: f.label for f in following.authors}) if following.authors else {}
     in_category = pool.in_categories(following.categories) if following.categories else {}
     # Not what they said no to, nor what they already keep or upvoted: that is not news.
-    known = set(signals.negatives) | set(signals.positives)
+    known = set(signals.negatives) | set(signals.positives) | signals.seen
 
     positives, positive_ids, positive_sims = pool.signal_rows(signals.positives)
     topics = _topic_vectors(following.topics)

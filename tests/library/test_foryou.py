@@ -149,6 +149,32 @@ def test_the_whole_day_is_ranked_but_what_the_reader_keeps(reader):
     assert sorted(p.paper_id for p in picks) == sorted(pid for pid in day if pid != saved.pk)
 
 
+def test_a_reader_with_a_long_history_is_never_offered_what_they_keep_or_refused(client, reader):
+    """The ranking reads only the newest saves (500) and dismissals (200); the papers before
+    those came back as picks, on the tab, in the API and in the digest."""
+    from datetime import timedelta
+
+    from paperroute.library.models import CollectionItem, PaperState
+
+    day = list(Paper.objects.filter(listed_on=DAY).order_by("pk").values_list("pk", flat=True))
+    refused, kept = day[: foryou.MAX_NEGATIVES + 20], day[-(foryou.MAX_POSITIVES + 20) :]
+    start = datetime(2024, 11, 1, tzinfo=UTC)
+    PaperState.objects.bulk_create(
+        PaperState(user=reader, paper_id=pid, dismissed_at=start + timedelta(minutes=n))
+        for n, pid in enumerate(refused)
+    )
+    saved = shelf.saved_collection(reader)
+    CollectionItem.objects.bulk_create(
+        CollectionItem(collection=saved, paper_id=pid, position=n + 1, added_at=start + timedelta(minutes=n))
+        for n, pid in enumerate(kept)
+    )
+    follows.follow(reader, "category", "cs.CL")
+    picked = {pick.paper_id for pick in foryou.rank(reader, day)}
+    assert picked and not picked & (set(refused) | set(kept))
+    on_tab = {key for key, _ in shown(client)}
+    assert not on_tab & set(Paper.objects.filter(pk__in=[*refused, *kept]).values_list("key", flat=True))
+
+
 def test_the_digest_has_a_for_you_section_with_reasons(reader):
     from paperroute.digest.compose import Composer
     from paperroute.digest.models import Subscriber
