@@ -108,6 +108,10 @@ def _csl_item(paper: Paper, key: str) -> dict:
 
 
 def _csl_name(name: str) -> dict:
+    if name.count(",") == 1:  # written surname first: "Muñoz, Ana", "van der Berg, Jan"
+        family, given = (" ".join(part.split()) for part in name.split(","))
+        if family and given and not re.fullmatch(r"(?i)(jr|sr|ii|iii|iv)\.?", given):
+            return {"given": given, "family": family}
     words = name.split()
     if len(words) < 2:
         return {"literal": name}

@@ -68,6 +68,19 @@ def test_csl_json_is_an_array_of_csl_items(collection):
     assert nature["type"] == "article-journal" and nature["container-title"].startswith("Nature")
 
 
+def test_csl_json_reads_names_written_surname_first():
+    """Sources that keep "Last, First" (JSON Lines) gave Zotero given 'Muñoz,' and family 'Ana'."""
+    reader = user("reader")
+    paper = add_paper("2411.00602", "Drafts", authors=("Mu\\~noz, Ana", "van der Berg, Jan", "King, Jr."))
+    shelf.add(reader, paper)
+    item = json.loads(exports.csl_json(shelf.saved_collection(reader)))[0]
+    assert item["author"][:2] == [
+        {"given": "Ana", "family": "Muñoz"},
+        {"given": "Jan", "family": "van der Berg"},
+    ]
+    assert item["author"][2] != {"given": "Jr.", "family": "King"}
+
+
 def test_an_empty_collection_exports_empty_files():
     empty = shelf.create_collection(user("owner"), "Nothing yet")
     assert exports.bibtex(empty) == ""
