@@ -43,12 +43,14 @@ class AuthorEntry:
 def entries(paper: Paper, viewer=None) -> list[AuthorEntry]:
     """The paper's authors in order, with who is verified and what the viewer has claimed."""
     claims = list(AuthorClaim.objects.filter(paper=paper, status__in=AuthorClaim.OPEN).select_related("user"))
-    verified = {c.position: c.user.username for c in claims if c.status == AuthorClaim.APPROVED}
+    # By the author claimed, not by the place in the list: a new version that adds an author in
+    # front moved a verified badge onto someone else.
+    verified = {c.author_id: c.user.username for c in claims if c.status == AuthorClaim.APPROVED}
     viewer_pk = viewer.pk if viewer is not None and viewer.is_authenticated else None
-    mine = {c.position: c.status for c in claims if c.user_id == viewer_pk}
+    mine = {c.author_id: c.status for c in claims if c.user_id == viewer_pk}
     return [
         AuthorEntry(
-            a.position, display_name(a.author.name), verified.get(a.position, ""), mine.get(a.position, "")
+            a.position, display_name(a.author.name), verified.get(a.author_id, ""), mine.get(a.author_id, "")
         )
         for a in paper.bylines
     ]

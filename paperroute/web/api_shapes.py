@@ -174,11 +174,11 @@ def author_out(authorship, claim: AuthorClaim | None) -> dict:
 
 def paper_out(paper: Paper) -> dict:
     upvotes = getattr(paper, "upvotes", None)
-    verified = {c.position: c for c in authors.approved(paper)}
+    verified = {c.author_id: c for c in authors.approved(paper)}  # by author, as on the page
     code, page = authors.links_of(paper)
     return {
         "id": paper.key,
-        "authors": [author_out(a, verified.get(a.position)) for a in paper.bylines],
+        "authors": [author_out(a, verified.get(a.author_id)) for a in paper.bylines],
         "publishedAt": published_at(paper),
         "submittedOnDailyAt": day_start(paper.listed_on),
         "submittedOnDailyBy": submitter_out(paper),

@@ -221,3 +221,17 @@ def test_a_moderator_removes_links_in_the_admin_and_the_log_says_so(paper, clien
     assert "github.com/ada/spam" not in client.get(f"/papers/{KEY}").content.decode()
     last = AuthorLog.objects.filter(action="links").order_by("-at", "-id").first()
     assert last.actor.username == "mod" and last.detail == "code: https://github.com/ada/spam → (none)"
+
+
+def test_a_verified_author_stays_verified_when_a_new_version_reorders_the_authors(paper, client):
+    """Claims were matched by place in the list: v2 adding an author in front moved the badge to
+    the person before the verified author, on the page and in the API."""
+    claim = authors.claim(user("alan"), paper, 2)  # Alan Turing
+    assert authors.approve(user("mod", staff=True), claim)
+    reordered = add_paper(KEY, "Engines of thought", authors=("Grace Hopper", *NAMES), listed=DAY)
+    shown = {entry.name: entry.verified_by for entry in authors.entries(reordered)}
+    assert shown == {"Grace Hopper": "", "Ada Lovelace": "", "José Muñoz": "", "Alan Turing": "alan"}
+    api = {
+        a["name"]: a.get("user", {}).get("user") for a in client.get(f"/api/papers/{KEY}").json()["authors"]
+    }
+    assert api == {"Grace Hopper": None, "Ada Lovelace": None, "José Muñoz": None, "Alan Turing": "alan"}
