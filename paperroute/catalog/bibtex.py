@@ -8,6 +8,7 @@ from datetime import date
 
 from paperroute.catalog.latex import SYMBOLS, WRAPPERS
 from paperroute.catalog.models import Paper
+from paperroute.catalog.records import arxiv_month
 from paperroute.catalog.textclean import unicode_text
 
 # Characters that mean something to BibTeX/LaTeX outside math, with their escaped forms. BibTeX
@@ -194,25 +195,13 @@ def _balanced(text: str) -> bool:
     return all(m.group(1) in _MATH_COMMANDS or not m.group(1).isalpha() for m in _MATH_COMMAND.finditer(text))
 
 
-# The year and month of an arXiv paper's first version, in its id: 2411.17700, hep-th/9901001.
-_NEW_ID = re.compile(r"([0-9]{2})([0-9]{2})\.[0-9]{4,5}")
-_OLD_ID = re.compile(r"[a-z-]+(?:\.[A-Za-z-]+)?/([0-9]{2})([0-9]{2})[0-9]{3}")
-
-
 def issued(paper: Paper) -> date | None:
     """When the paper came out, to the month at least: its first version's submission time;
     without one (arXiv's daily listing gives none), the month its arXiv id names; else the day
     it was announced."""
     if paper.published:
         return paper.published.date()
-    new = _NEW_ID.fullmatch(paper.arxiv_id or "")
-    found = new or _OLD_ID.fullmatch(paper.arxiv_id or "")
-    if found:
-        yy, month = int(found.group(1)), int(found.group(2))
-        year = 2000 + yy if new or yy < 91 else 1900 + yy  # old-style ids ran from 1991 to 2007
-        if 1 <= month <= 12:
-            return date(year, month, 1)
-    return paper.announced_on
+    return arxiv_month(paper.arxiv_id or "") or paper.announced_on
 
 
 def cite_key(paper: Paper, authors: list[str]) -> str:

@@ -113,6 +113,20 @@ def parse_arxiv_id(text: str) -> tuple[str, int]:
     raise ValueError(f"not an arXiv identifier: {text!r}")
 
 
+def arxiv_month(arxiv_id: str) -> date | None:
+    """The month an arXiv id was given out in, its first version's: 2411.17700 is November 2024,
+    hep-th/9901001 January 1999 (old-style ids ran from 1991 to 2007); None for anything else."""
+    if _NEW_ID.match(arxiv_id):
+        yymm, century = arxiv_id[:4], 2000
+    elif _OLD_ID.match(arxiv_id):
+        yymm = arxiv_id.split("/", 1)[1][:4]
+        century = 1900 if int(yymm[:2]) >= 91 else 2000
+    else:
+        return None
+    month = int(yymm[2:])
+    return date(century + int(yymm[:2]), month, 1) if 1 <= month <= 12 else None
+
+
 @functools.lru_cache(maxsize=4096)  # an import asks for each title several times
 def title_key(title: str) -> str:
     """A stable hash of a title, insensitive to case, accents, punctuation and spacing."""
