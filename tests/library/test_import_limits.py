@@ -17,22 +17,11 @@ from paperroute import logs
 from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.library import importing
 from paperroute.library.importing import formats
-from tests.community.helpers import user
-from tests.library.test_imports import catalogue, saved_keys
+from tests.library.test_imports import saved_keys
 
 # What the security reviewer uploaded: 300 KB, 100,000 blocks and not one newline.
 FLOOD = b"@a{" * 100_000
 TOO_MANY = "more than 5,000 entries"
-
-
-@pytest.fixture
-def papers(db):
-    return catalogue()
-
-
-@pytest.fixture
-def reader(db):
-    return user("reader")
 
 
 @pytest.fixture

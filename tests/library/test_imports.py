@@ -75,16 +75,6 @@ def fixture(name: str) -> bytes:
     return (LIBRARY / name).read_bytes()
 
 
-@pytest.fixture
-def papers(db):
-    return catalogue()
-
-
-@pytest.fixture
-def reader(db):
-    return user("reader")
-
-
 def outcome(report) -> dict:
     """Each entry by position: the paper's key and how it matched, or why it did not."""
     found = {m.entry.position: (m.paper.key, m.by) for m in report.matched}
