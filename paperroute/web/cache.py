@@ -79,7 +79,8 @@ class PageCacheMiddleware:
 
 
 def _anonymous_get(request) -> bool:
-    if request.method not in ("GET", "HEAD") or request.path.startswith(SKIP_PREFIXES):
+    # A HEAD arrives here as the GET it stands for (middleware.HeadMiddleware).
+    if request.method != "GET" or request.path.startswith(SKIP_PREFIXES):
         return False
     # A session or pending flash messages mean the page may be personal: render it afresh.
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
