@@ -563,6 +563,7 @@ def cmd_check(args) -> int:
 @command("stats")
 def cmd_stats(args) -> int:
     from paperroute.catalog.stats import catalogue_stats
+    from paperroute.catalog.textclean import cut
 
     stats = catalogue_stats()
     if args.json:
@@ -575,7 +576,7 @@ def cmd_stats(args) -> int:
         newest = info["newest"]
         print(
             f"{source:<11} {info['papers']} papers; newest {newest['id']} "
-            f"({_when(newest)}) {_cut(newest['title'], 60)}"
+            f"({_when(newest)}) {cut(newest['title'], 60)}"
         )
     return EXIT_OK
 
@@ -587,10 +588,6 @@ def _when(newest: dict) -> str:
     if newest.get("announced"):
         return f"announced {newest['announced']}"
     return f"added {newest['first_seen'][:10]}"
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 @command("status")

@@ -356,3 +356,8 @@ def author_key(text: str) -> str:
     """A key that is the same for the TeX and Unicode spellings of one name, in any case or spacing."""
     name = unicodedata.normalize("NFC", split_author(text)[0])
     return unicodedata.normalize("NFC", " ".join(name.casefold().split()))
+
+
+def cut(text: str, width: int) -> str:
+    """`text`, or its first `width` - 1 characters and "…" when it is longer than `width`."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"

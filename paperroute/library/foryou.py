@@ -17,6 +17,7 @@ import numpy as np
 
 from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Authorship, Paper
+from paperroute.catalog.textclean import cut
 from paperroute.community.models import Vote
 from paperroute.library import follows, recommend
 from paperroute.library.models import CollectionItem, PaperState
@@ -284,8 +285,7 @@ def _name_liked(picks: list[Pick], pool: Pool) -> None:
     for pick in picks:
         title = titles.get(pick.liked, "") if pick.liked is not None else ""
         if title:
-            short = title if len(title) <= 70 else title[:69].rstrip() + "…"
-            pick.reason = f"like “{short}”"
+            pick.reason = f"like “{cut(title, 70)}”"
 
 
 _TOPICS: OrderedDict[str, np.ndarray] = OrderedDict()
