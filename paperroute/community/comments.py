@@ -407,11 +407,16 @@ def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
     return not deleted and not older
 
 
+def visible_count(paper_id: int) -> int:
+    """The paper's comments that readers see: what its stored count holds."""
+    return Comment.objects.filter(paper_id=paper_id, hidden=False).count()
+
+
 def _recount(paper: Paper) -> None:
     """Store the visible-comment count; counted, not incremented, since hides come in batches."""
     PaperStats.objects.bulk_create([PaperStats(paper=paper)], ignore_conflicts=True)
     # Locking the row first makes a concurrent writer wait, then count with our comment in it.
     stats = PaperStats.objects.select_for_update().get(paper=paper)
-    stats.comments = Comment.objects.filter(paper=paper, hidden=False).count()
+    stats.comments = visible_count(paper.pk)
     stats.save(update_fields=["comments"])
     stamp.bump()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, pre_delete
 
-from paperroute.community import stamp
+from paperroute.community import comments, stamp
 from paperroute.community.models import Comment, PaperStats, Vote
 
 
@@ -26,7 +26,7 @@ def _recount(sender, instance, **kwargs) -> None:
     for paper_id in papers:
         PaperStats.objects.filter(paper_id=paper_id).update(
             votes=Vote.objects.filter(paper_id=paper_id).count(),
-            comments=Comment.objects.filter(paper_id=paper_id, hidden=False).count(),
+            comments=comments.visible_count(paper_id),
         )
     if papers:
         stamp.bump()
