@@ -89,7 +89,7 @@ def rank(candidate_ids: set[int], at: datetime, limit: int) -> list[Ranked]:
         edge = scores[ordered[limit]]
         tied = [pk for pk in ordered if scores[pk] == edge]
         rows = dict(
-            (pk, (-(published.timestamp() if published else 0), key))
+            (pk, _tie(published, key))
             for pk, published, key in Paper.objects.filter(pk__in=tied).values_list("pk", "published", "key")
         )
         tied.sort(key=lambda pk: rows.get(pk, (0, "")))
@@ -99,11 +99,13 @@ def rank(candidate_ids: set[int], at: datetime, limit: int) -> list[Ranked]:
     best = ordered[:limit]
     papers = by_id(best)
     ranked = [Ranked(papers[pk], scores[pk], papers[pk].upvotes) for pk in best if pk in papers]
-    # Ties (same votes at the same moment) go to the more recent paper, then the key.
-    ranked.sort(
-        key=lambda r: (-r.score, -(r.paper.published.timestamp() if r.paper.published else 0), r.paper.key)
-    )
+    ranked.sort(key=lambda r: (-r.score, *_tie(r.paper.published, r.paper.key)))
     return ranked
+
+
+def _tie(published: datetime | None, key: str) -> tuple[float, str]:
+    """Between papers of one score (same votes at the same moment): the more recent, then the key."""
+    return -(published.timestamp() if published else 0), key
 
 
 def latest_activity() -> datetime | None:
