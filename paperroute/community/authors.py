@@ -95,7 +95,8 @@ def claim(user, paper: Paper, position: int) -> AuthorClaim:
         raise InvalidInput("that paper has no such author", "position")
     if open_claim(user, paper) is not None:
         raise NotAllowed("you have claimed an author of this paper already; withdraw that claim first")
-    if AuthorClaim.objects.filter(paper=paper, position=position, status=AuthorClaim.APPROVED).exists():
+    taken = AuthorClaim.objects.filter(paper=paper, author=authorship.author, status=AuthorClaim.APPROVED)
+    if taken.exists():
         raise NotAllowed("this author is verified already; if that is wrong, tell a moderator")
     ratelimit.check("claims", str(user.pk), CLAIM_RATE)
     try:

@@ -221,7 +221,11 @@ class AuthorClaim(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="author_claims")
     # The spelling on this paper (catalog keeps one Author row per spelling, shared by papers).
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="claims")
-    position = models.PositiveIntegerField(help_text="The author's place in the paper's list, from 0.")
+    # Where the author stood when claimed, for the log; a later version may reorder the authors, so
+    # nothing is matched by it.
+    position = models.PositiveIntegerField(
+        help_text="The author's place in the paper's list when claimed, from 0."
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_claims")
     status = models.CharField(max_length=16, choices=STATUSES, default=PENDING, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -237,7 +241,7 @@ class AuthorClaim(models.Model):
                 name="authorclaim_one_open_per_user",
             ),
             models.UniqueConstraint(
-                fields=["paper", "position"],
+                fields=["paper", "author"],
                 condition=models.Q(status="approved"),
                 name="authorclaim_one_verified_per_author",
             ),

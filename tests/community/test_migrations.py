@@ -1,12 +1,15 @@
 """Data migrations, run on rows as an older paperroute stored them."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from paperroute.catalog.models import Paper
+from paperroute.catalog.models import Author, Paper
 from paperroute.community import stamp
-from paperroute.community.models import Comment
+from paperroute.community.models import AuthorClaim, AuthorLog, Comment
 from tests.community.helpers import add_paper, user
 
 BEFORE, AFTER = ("community", "0004_authors_notifications"), ("community", "0005_thread_old_replies")
@@ -50,3 +53,21 @@ def test_flat_replies_of_the_first_release_become_threaded_replies():
     assert shown[newer.pk] == (top.pk, "Thanks")  # one level deep
     assert shown[elsewhere.pk] == (None, elsewhere.body) and shown[missing.pk] == (None, missing.body)
     assert Paper.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_name_verified_twice_on_one_paper_keeps_its_first_verified_user():
+    """Verified claims were unique by place in the list and are unique by author now, so a paper
+    listing one spelling twice could hold two; the later one is revoked, with a log line."""
+    paper = add_paper("2411.00953", authors=("Wei Zhang", "Ada Lovelace", "Wei Zhang"))
+    first, second = user("wei1"), user("wei2")
+    _migrate(("community", "0006_rate_window_period"))
+    wei = Author.objects.get(name="Wei Zhang")
+    kept = AuthorClaim.objects.create(paper=paper, author=wei, position=0, user=first, status="approved")
+    AuthorClaim.objects.filter(pk=kept.pk).update(changed_at=timezone.now() - timedelta(days=1))
+    later = AuthorClaim.objects.create(paper=paper, author=wei, position=2, user=second, status="approved")
+    _migrate(("community", "0007_verified_by_author"))
+    statuses = dict(AuthorClaim.objects.values_list("user__username", "status"))
+    assert statuses == {"wei1": "approved", "wei2": "revoked"}
+    log = AuthorLog.objects.get(claim_id=later.pk)
+    assert (log.action, log.actor) == ("revoked", None) and "verified for another user first" in log.detail

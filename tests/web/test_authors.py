@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from paperroute.community import authors, tokens
+from paperroute.community.errors import NotAllowed
 from paperroute.community.models import AuthorClaim, AuthorLog
 from tests.community.helpers import add_paper, user
 
@@ -235,3 +236,20 @@ def test_a_verified_author_stays_verified_when_a_new_version_reorders_the_author
         a["name"]: a.get("user", {}).get("user") for a in client.get(f"/api/papers/{KEY}").json()["authors"]
     }
     assert api == {"Grace Hopper": None, "Ada Lovelace": None, "José Muñoz": None, "Alan Turing": "alan"}
+
+
+def test_after_a_reorder_the_author_now_at_a_verified_authors_old_place_can_be_verified(paper):
+    """A claim remembered its author's place in the list, and the database allowed one verified
+    claim per place: after v2 put an author in front, the author who moved into a verified
+    author's old place could be neither claimed nor approved."""
+    alan = authors.claim(user("alan"), paper, 2)  # Alan Turing, third
+    assert authors.approve(user("mod", staff=True), alan)
+    reordered = add_paper(KEY, "Engines of thought", authors=("Grace Hopper", *NAMES), listed=DAY)
+    jose = authors.claim(user("jose"), reordered, 2)  # José Muñoz is third now
+    assert jose.author.name == NAMES[1]
+    assert authors.approve(user("mod", staff=True), jose)
+    shown = {entry.name: entry.verified_by for entry in authors.entries(reordered)}
+    assert shown == {"Grace Hopper": "", "Ada Lovelace": "", "José Muñoz": "jose", "Alan Turing": "alan"}
+    # Alan is still one verified person: a second claim on him is refused.
+    with pytest.raises(NotAllowed, match="verified already"):
+        authors.claim(user("impostor"), reordered, 3)
