@@ -126,6 +126,13 @@ class Pooling:
 
     mean_weight: float = 0.0
 
+    def pool(self, sims: np.ndarray, offsets: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Papers' scores from their passages' (each paper's together, from `offsets`)."""
+        pooled = np.maximum.reduceat(sims, offsets)
+        if self.mean_weight:
+            pooled = pooled + self.mean_weight * np.add.reduceat(sims, offsets) / counts
+        return pooled
+
 
 class VectorStore:
     """The vector side of one index generation."""
@@ -366,10 +373,7 @@ class VectorStore:
         if not present.any():
             return scores
         sims = (np.asarray(self.vectors[rows], dtype=np.float32) @ queries.T).max(axis=1)
-        pooled = np.maximum.reduceat(sims, offsets)
-        if pooling.mean_weight:
-            pooled = pooled + pooling.mean_weight * np.add.reduceat(sims, offsets) / counts
-        scores[present] = pooled
+        scores[present] = pooling.pool(sims, offsets, counts)
         return scores
 
     def search(

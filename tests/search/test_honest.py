@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from paperroute import search
@@ -88,6 +89,33 @@ def test_paging_through_a_search_shows_each_paper_once(sample, query, mode):
     last = pages[-1]
     if last.exact:  # every paper counted could be paged to, and nothing more
         assert len(keys) == last.total, (len(keys), last.total)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["how do draft models speed up decoding", "robot manipulation with vision language action models"],
+)
+def test_an_estimated_count_is_near_how_many_papers_match(sample, query):
+    """The estimate took the share of single passages close to the query, but a paper matches
+    by its best passage: "about 819 results" where 968 papers are that close."""
+    from paperroute.search.service import FLOOR, POOLING, _query_embedder, open_index
+
+    store = open_index().vectors
+    vector = _query_embedder().embed_queries([query])[0]
+    everyone = np.flatnonzero(store.count > 0)
+    close = int((store.score_papers(vector[None, :], everyone, POOLING) >= FLOOR.loose).sum())
+    found = search.search(query)
+    assert not found.exact and abs(found.total - close) <= 0.05 * close, (found.total, close)
+
+
+def test_the_count_of_a_keyword_search_is_the_same_on_its_first_and_last_pages(sample):
+    """Papers close in meaning or holding every word match a keyword query; the first page
+    said "about 69", the fifth an exact 88."""
+    query = "language models reasoning"
+    first = search.search(query, limit=20)
+    last = search.search(query, limit=20, offset=80)
+    assert last.exact and 80 < last.total < 100, last.total
+    assert abs(first.total - last.total) <= 0.05 * last.total, (first.total, last.total)
 
 
 def test_a_nearest_neighbour_search_brings_as_many_papers_as_asked(sample):
