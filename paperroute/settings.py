@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Beside CSP, so that the 400s answered below (a NUL, a Host not allowed) get it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "paperroute.web.middleware.RefuseLargeBodyMiddleware",
     "paperroute.web.middleware.RefuseNulMiddleware",
     # Serves anonymous visitors' pages from the cache before sessions and CSRF are touched.
     "paperroute.web.cache.PageCacheMiddleware",

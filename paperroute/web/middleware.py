@@ -109,6 +109,52 @@ def rate_key(address: str) -> str:
     return str(parsed)
 
 
+def _refuse(request, status: int, title: str, message: str):
+    """An error answered before any view: JSON for the API and MCP, else a page."""
+    if request.path.startswith(("/api/", "/mcp")):
+        from paperroute.web.views.errors import error_json
+
+        return JsonResponse(error_json(message), status=status)
+    from paperroute.web.views.common import error_page
+
+    return error_page(request, status, title, message[0].upper() + message[1:] + ".")
+
+
+def largest_body() -> tuple[int, int]:
+    """The most bytes a request body may have (a library import's file and its form), and the
+    most a library import's file may have."""
+    from paperroute.library.importing import MAX_BYTES
+
+    return MAX_BYTES + (1 << 20), MAX_BYTES
+
+
+class RefuseLargeBodyMiddleware:
+    """Refuse a body larger than any form or API call here takes, with a 413, unread.
+
+    Django keeps form fields to DATA_UPLOAD_MAX_MEMORY_SIZE but streams files of any size to
+    disk, and the CSRF check reads a POST's fields first: anyone with a CSRF cookie could send
+    300 MB to /subscribe, written to a temporary file. Reverse proxies have their own limit
+    (deploy/nginx.conf), but `paperroute serve` is also reached directly.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # read as no body by Django too
+        limit, import_limit = largest_body()
+        if length > limit:
+            message = (
+                f"the request is larger than {limit >> 20} MB, the most this site takes "
+                f"(a library import takes files of up to {import_limit >> 20} MB)"
+            )
+            return _refuse(request, 413, "Too large", message)
+        return self.get_response(request)
+
+
 class RefuseNulMiddleware:
     """Refuse a NUL character anywhere in the path, the query or a form field, with a 400.
 
@@ -122,13 +168,7 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         if _has_nul(request):
             message = "the request holds a NUL character, which no address or form field may contain"
-            if request.path.startswith("/api/"):
-                from paperroute.web.views.errors import error_json
-
-                return JsonResponse(error_json(message), status=400)
-            from paperroute.web.views.common import error_page
-
-            return error_page(request, 400, "Bad request", message[0].upper() + message[1:] + ".")
+            return _refuse(request, 400, "Bad request", message)
         return self.get_response(request)
 
 

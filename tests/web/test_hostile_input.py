@@ -10,12 +10,15 @@ import time
 from datetime import date
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 from lxml import etree
 
 from paperroute import search
 from paperroute.catalog.models import Paper
 from paperroute.community.models import Comment, RateWindow
+from paperroute.digest.models import Subscriber
 from tests.community.arxiv_replay import respond as arxiv_respond
 from tests.community.helpers import add_paper, user
 from tests.replay import ReplayServer, Reply
@@ -117,6 +120,27 @@ def test_a_nul_byte_in_a_form_field_is_a_clear_400(reader_client):
     response = reader_client.post("/papers/2411.00501/comments", {"body": "hello \x00 world"})
     assert response.status_code == 400
     assert Comment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_body_larger_than_any_form_takes_is_refused_unread():
+    """Django streams uploaded files of any size to disk when a view reads the form: an
+    anonymous 300 MB upload to /subscribe (a form without a CSRF token, as mail clients' links
+    need) was written to a temporary file and the subscription went through."""
+    client = Client()
+    big = SimpleUploadedFile("big.bin", b"\1" * (7 << 20))
+    response = client.post("/subscribe", {"email": "a@example.org", "file": big})
+    assert response.status_code == 413
+    assert "larger than 6 MB" in response.content.decode()
+    assert Subscriber.objects.count() == 0
+    api = client.post("/api/papers/2411.00501/comment", b"{" + b" " * (7 << 20) + b"}", "application/json")
+    assert api.status_code == 413 and "larger than 6 MB" in api.json()["error"]
+    # A file a little over the import's own limit still gets the import page's own answer.
+    reader = Client()
+    reader.force_login(user("reader"))
+    over = SimpleUploadedFile("big.ris", b"TY  - JOUR\n" * 500_000)
+    page = reader.post("/library/import", {"file": over}).content.decode()
+    assert "larger than 5 MB" in page
 
 
 @pytest.mark.django_db
