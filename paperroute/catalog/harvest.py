@@ -80,9 +80,8 @@ def run(
             importer,
             log,
             arxiv_api.parse,
-            lambda url, n: with_params(
-                url, start=str(n * arxiv_api.PAGE_SIZE), max_results=str(arxiv_api.PAGE_SIZE)
-            ),
+            # From where the last page ended: arXiv may answer with fewer entries than asked.
+            lambda url, n, offset: with_params(url, start=str(offset), max_results=str(arxiv_api.PAGE_SIZE)),
             _api_url(request),
         )
     elif request.source == hf_daily.NAME:
@@ -92,7 +91,7 @@ def run(
             importer,
             log,
             hf_daily.parse,
-            lambda url, n: with_params(url, p=str(n)),
+            lambda url, n, offset: with_params(url, p=str(n)),
             request.input
             or hf_daily.api_url(
                 DEFAULT_URLS[hf_daily.NAME], day=request.day, week=request.week, month=request.month
@@ -118,15 +117,22 @@ def _api_url(request: Request) -> str:
 
 
 def _page_through(request, client, importer, log, parse, page_url, first_url) -> None:
-    """Fetch numbered pages until one comes back empty, repeats itself, or the cap is reached."""
+    """Fetch pages (by number, and the count of entries before each) until one comes back empty,
+    repeats itself, or the cap is reached."""
     seen: set[str] = set()
     fetched = 0
     number = 0
+    total = None
     while fetched < request.max_results:
-        url = page_url(first_url, number)
+        url = page_url(first_url, number, fetched)
         page = _fetch_page(client, parse, url, number)
         keys = {getattr(item, "arxiv_id", "") or getattr(item, "position", "") for item in page.items}
         if not page.items or keys <= seen:
+            if total is not None and fetched < min(total, request.max_results):
+                log(
+                    f"note: the source stopped after {fetched} of the {total} entries it said it "
+                    "has (an empty or repeated page); run the same command again later for the rest"
+                )
             break
         seen |= keys
         importer.store(page.items[: request.max_results - fetched])

@@ -215,6 +215,12 @@ class _BatchWriter:
 
     def _find_papers(self) -> dict[str, Paper]:
         """The stored papers the batch's records are about, by record key."""
+        # An id-less record and an arXiv record with its title in one batch (one file) are one
+        # paper too, whichever comes first, as they are from two batches.
+        arxiv_titles = {title_key(r.title): r.key for r in self.records if r.arxiv_id}
+        for record in self.records:
+            if not record.arxiv_id:
+                record.key = arxiv_titles.get(title_key(record.title), record.key)
         keys = {r.key for r in self.records}
         papers = {p.key: p for p in Paper.objects.filter(key__in=keys)}
         # A paper known only by its title (a seed, a URL) is the same paper as an arXiv record

@@ -106,10 +106,26 @@ class _Policy(NamedTuple):
     overwrite: bool  # may replace texts, authors and categories that are already set
 
     @classmethod
-    def of(cls, record: PaperRecord, latest_version: int) -> _Policy:
+    def of(cls, record: PaperRecord, latest_version: int, versions: Mapping[int, datetime | None]) -> _Policy:
         authoritative = record.source in AUTHORITATIVE
+        if record.source == "jsonl" and record.sightings:
+            # A line of an export says where its paper was seen: one seen only on Hugging Face
+            # holds Hugging Face's title and abstract, which must not overwrite arXiv's.
+            authoritative = bool(AUTHORITATIVE.intersection(record.sightings))
         incoming = max([record.version, *record.versions]) if (record.version or record.versions) else 0
         older = bool(incoming and latest_version and incoming < latest_version)
+        latest_date = versions.get(latest_version)
+        if (
+            older
+            and not record.version
+            and record.updated
+            and latest_date
+            and record.updated.date() >= latest_date.date()
+        ):
+            # It names no version of its own (OAI-PMH's arXiv format lists the first version's
+            # date only, and describes the paper as it is now), but it was updated no earlier
+            # than the day of the latest version known: it describes that one.
+            incoming, older = latest_version, False
         return cls(authoritative, incoming, authoritative and not older)
 
 
@@ -156,7 +172,7 @@ def merge(state: PaperState | None, record: PaperRecord, now: datetime) -> tuple
 def fold(state: PaperState, record: PaperRecord, now: datetime) -> PaperState:
     """The paper's state once the record is folded in."""
     old = state.columns
-    policy = _Policy.of(record, old.latest_version)
+    policy = _Policy.of(record, old.latest_version, state.versions)
     categories = state.categories
     changes: dict[str, Any] = {}
     if _replaces(record.categories, state.categories, policy.overwrite):
@@ -249,10 +265,13 @@ def _merge_versions(
 
 
 def _merge_announcements(current: Mapping[date, str], record: PaperRecord) -> dict[date, str]:
-    """Announcements add up; the first kind seen for a day stays."""
+    """Announcements add up; the first kind seen for a day stays, except that "new" beats
+    "cross": a new paper is "cross" in the feeds of the categories it is cross-listed in, the
+    same day, and only its "new" announcement lists it."""
     announcements = dict(current)
     for day, kind in record.announcements:
-        announcements.setdefault(day, kind)
+        if day not in announcements or (kind == "new" and announcements[day] == "cross"):
+            announcements[day] = kind
     return announcements
 
 

@@ -9,6 +9,7 @@ from paperroute.catalog.links import http_url
 from paperroute.catalog.records import PaperRecord
 
 _CATEGORY = re.compile(r"^[A-Za-z][\w.\-]{0,63}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LIMITS = {
     "title": 2000,
     "doi": 255,
@@ -42,6 +43,10 @@ def validate(record: PaperRecord) -> str:
     if any("\x00" in text for text in _texts(record)):
         # No database column can hold it, and on PostgreSQL it would fail the whole batch.
         return "holds a NUL character"
+    if any(_SURROGATE.search(text) for text in _texts(record)):
+        # JSON may hold one ("\ud83d": an emoji cut in two); no database driver can encode it,
+        # and its error is no database error: the whole run stopped.
+        return "holds a lone surrogate, half of a character (text cut inside an emoji?)"
     for author in record.authors:
         if len(author) > 300:
             return f"author name longer than 300 characters: {author[:40]!r}…"
@@ -49,10 +54,20 @@ def validate(record: PaperRecord) -> str:
         if not _CATEGORY.match(code):
             return f"bad category {code[:40]!r}"
     latest_year = datetime.now(UTC).year + 1
-    moments = [record.published, record.updated, *record.versions.values()]
+    # Days too: a listing day of 9999-12-31 became the home page's newest day, and no period
+    # after it can be computed.
+    moments = [
+        record.published,
+        record.updated,
+        *record.versions.values(),
+        record.submitted_on,
+        record.announced_on,
+        *(day for day, _ in record.announcements),
+    ]
     for moment in moments:
         if moment is not None and not 1980 <= moment.year <= latest_year:
-            return f"implausible date {moment.date().isoformat()}"
+            day = moment.date() if isinstance(moment, datetime) else moment
+            return f"implausible date {day.isoformat()}"
     if any(n < 1 or n > 1000 for n in record.versions) or not 0 <= record.version <= 1000:
         return "bad version number"
     if record.published and record.updated and record.updated < record.published:

@@ -113,10 +113,11 @@ def test_explicit_resume_token():
     assert summary.new == 3
 
 
-def test_api_pages_by_100_until_the_requested_maximum():
+def test_api_pages_by_100_from_where_the_last_page_ended_until_the_requested_maximum():
+    # The first page holds 25 entries where 100 were asked for: the next starts at the 26th.
     files = {
         "0": "arxiv_atom_api/query_newapi_cs.AI-LG-CL_2026-08-02_25entries.xml",
-        "100": "arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml",
+        "25": "arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml",
     }
     with ReplayServer(lambda p, params: Reply(fixture_bytes(files[params["start"]]))) as server:
         summary = run(
@@ -130,7 +131,7 @@ def test_api_pages_by_100_until_the_requested_maximum():
     assert summary.new == 30
     assert [(r.params["start"], r.params["max_results"]) for r in server.requests] == [
         ("0", "100"),
-        ("100", "100"),
+        ("25", "100"),
     ]
 
 

@@ -26,17 +26,24 @@ SEED = "seed"
 
 
 def parse(data: bytes) -> Page:
-    """One record per non-empty line; a line that is not a paper object is reported and skipped."""
-    try:
-        lines = data.decode("utf-8-sig").splitlines()
-    except UnicodeDecodeError as exc:
-        raise UnusableInput(f"not UTF-8 text: {exc}") from None
+    """One record per non-empty line; a line that is not a paper object is reported and skipped.
+
+    Lines end at "\n" only: str.splitlines() also ends them at U+2028, U+0085 and others, which
+    JSON strings may hold as they are (our own export writes them so). Each line is decoded on
+    its own, so that one line in another encoding costs only that line."""
     page = Page(items=[])
     parsed_any = False
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
+        if not raw.strip():
             continue
         where = f"line {number}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            page.items.append(
+                RecordError(where, f"not UTF-8 text: byte {raw[exc.start]:#04x} at column {exc.start + 1}")
+            )
+            continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -11,9 +11,9 @@ from lxml import etree
 from paperroute.catalog.records import PaperRecord, RecordError, UnusableInput
 
 
-def _parser() -> etree.XMLParser:
+def _parser(recover: bool = False) -> etree.XMLParser:
     # Responses come from the network: no external entities, no DTD fetching.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, recover=recover)
 
 
 @dataclass
@@ -83,7 +83,13 @@ def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> Xml
     try:
         root = etree.fromstring(rest, _parser())
     except etree.XMLSyntaxError as exc:
-        raise UnusableInput(f"not well-formed XML: {exc}") from None
+        # A file cut short (a download that stopped, a full disk) lacks the root's end tags:
+        # the whole items before the cut are still good.
+        root = (
+            etree.fromstring(rest, _parser(recover=True)) if any(closed for _, _, closed in pieces) else None
+        )
+        if root is None:
+            raise UnusableInput(f"not well-formed XML: {exc}") from None
     closing = b"</" + root_name + b">"
     items: list[etree._Element | RecordError] = []
     for number, (start, end, closed) in enumerate(pieces, 1):
