@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 
-from paperroute.catalog.latex import SYMBOLS, WRAPPERS
+from paperroute.catalog.latex import SWITCHES, SYMBOLS, WRAPPERS
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import arxiv_month
 from paperroute.catalog.textclean import unicode_text
@@ -31,6 +30,7 @@ _SPECIAL = {
 _MATH_COMMANDS = (
     set(SYMBOLS)
     | WRAPPERS
+    | SWITCHES
     | {
         "frac",
         "dfrac",
@@ -195,23 +195,40 @@ def _balanced(text: str) -> bool:
     return all(m.group(1) in _MATH_COMMANDS or not m.group(1).isalpha() for m in _MATH_COMMAND.finditer(text))
 
 
-def issued(paper: Paper) -> date | None:
-    """When the paper came out, to the month at least: its first version's submission time;
-    without one (arXiv's daily listing gives none), the month its arXiv id names; else the day
-    it was announced."""
+def issued(paper: Paper) -> tuple[int, ...]:
+    """When the paper came out, as (year, month, day) or, when only the month is known, (year,
+    month); () when nothing is. Its first version's submission time; without one (arXiv's daily
+    listing gives none), the month its arXiv id names; else the day it was announced."""
     if paper.published:
-        return paper.published.date()
-    return arxiv_month(paper.arxiv_id or "") or paper.announced_on
+        when = paper.published.date()
+        return (when.year, when.month, when.day)
+    month = arxiv_month(paper.arxiv_id or "")
+    if month:
+        return (month.year, month.month)
+    day = paper.announced_on
+    return (day.year, day.month, day.day) if day else ()
+
+
+# Names of groups rather than people ("NOvA Collaboration", "The LHCb Consortium"): BibTeX and
+# CSL would split them into a given name and a surname.
+_GROUP = re.compile(r"(?i)\b(collaboration|consortium|team|group|project|initiative|organi[sz]ation)\b")
+
+
+def is_group(name: str) -> bool:
+    return bool(_GROUP.search(name))
 
 
 def cite_key(paper: Paper, authors: list[str]) -> str:
     """A key such as vaswani2017attention: first author's surname, year, first title word."""
-    surname = authors[0].split()[-1] if authors else "anon"
+    names = (authors[0] if authors else "").split()
+    if is_group(" ".join(names)):  # "The NOvA Collaboration": nova
+        names = [w for w in names if w.lower() != "the"][:1]
+    surname = names[-1] if names else "anon"
     when = issued(paper)
-    year = when.year if when else ""
+    year = when[0] if when else ""
     words = [
         w
-        for w in re.findall(r"[A-Za-z]+", _ascii(paper.title))
+        for w in re.findall(r"[A-Za-z]+", _ascii(unicode_text(paper.title)))
         if w.lower() not in {"a", "an", "the", "on", "of", "for", "and", "in", "to"}
     ]
     key = f"{_ascii(surname)}{year}{words[0] if words else ''}".lower()
@@ -221,13 +238,13 @@ def cite_key(paper: Paper, authors: list[str]) -> str:
 def entry(paper: Paper) -> str:
     """The BibTeX entry for a paper."""
     authors = paper.author_names
-    fields: list[tuple[str, str]] = [
-        ("title", "{" + escape_title(unicode_text(paper.title)) + "}"),
-        ("author", " and ".join(escape(" ".join(a.split())) for a in authors) or "Anonymous"),
-    ]
+    fields: list[tuple[str, str]] = [("title", "{" + escape_title(unicode_text(paper.title)) + "}")]
+    if authors:
+        fields.append(("author", " and ".join(_person(a) for a in authors)))
     when = issued(paper)
     if when:
-        fields += [("year", str(when.year)), ("month", when.strftime("%b").lower())]
+        # month = nov, the macro: braced, {nov} is printed as it is (biber: "not an integer").
+        fields += [("year", str(when[0])), ("month", _MONTHS[when[1] - 1])]
     if paper.arxiv_id:
         fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
         if paper.primary_category:
@@ -240,8 +257,19 @@ def entry(paper: Paper) -> str:
     if _SAFE_URL.fullmatch(url or ""):
         fields.append(("url", url))
     kind = "article" if paper.journal_ref else "misc"
-    body = ",\n".join(f"  {name:<13} = {{{value}}}" for name, value in fields)
+    body = ",\n".join(
+        f"  {name:<13} = {value if name == 'month' else '{' + value + '}'}" for name, value in fields
+    )
     return f"@{kind}{{{cite_key(paper, authors)},\n{body}\n}}\n"
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _person(name: str) -> str:
+    """An author for BibTeX's author field; a group's name braced, so that it stays whole."""
+    name = escape(" ".join(name.split()))
+    return "{" + name + "}" if is_group(name) else name
 
 
 def _ascii(text: str) -> str:

@@ -167,24 +167,46 @@ _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 _SCRIPT = re.compile(r"([\^_])(\{([^{}]*)\}|\\[A-Za-z]+|.)")
 
 
+# Old-style font switches, as in {\rm max}: they change the look of what follows, and mean nothing.
+SWITCHES = {"rm", "bf", "it", "sf", "tt", "sl", "sc", "cal"}
+# Stand-ins for \{ and \} (a set's braces, which are content) while grouping braces are dropped.
+_OPEN, _CLOSE = "\ue001", "\ue002"
+_SWITCH = re.compile(r"\\(?:" + "|".join(sorted(SWITCHES)) + r")(?![A-Za-z])\s*")
+
+
 def _plain(text: str) -> str:
-    """Replace commands and unwrap fonts in a LaTeX fragment (output is not yet escaped)."""
+    """Replace commands and unwrap fonts in a LaTeX fragment (output is not yet escaped; the
+    caller drops grouping braces with _ungroup)."""
+    text = text.replace(_OPEN, "").replace(_CLOSE, "")
     for _ in range(3):  # nested \mathbf{\hat{x}} unwrap one level per pass
         text = re.sub(r"\\(" + "|".join(WRAPPERS) + r")\s*\{([^{}]*)\}", r"\2", text)
     text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}", r"(\1)/(\2)", text)
-    return _COMMAND.sub(lambda m: SYMBOLS.get(m.group(1), m.group(1)), text)
+    text = _SWITCH.sub("", text)
+    return _COMMAND.sub(_command, text)
+
+
+def _command(match: re.Match) -> str:
+    name = match.group(1)
+    if name in ("{", "}"):
+        return _OPEN if name == "{" else _CLOSE
+    return SYMBOLS.get(name, name)
+
+
+def _ungroup(text: str) -> str:
+    """Text from _plain without its grouping braces, and with a set's braces back."""
+    return text.replace("{", "").replace("}", "").replace(_OPEN, "{").replace(_CLOSE, "}")
 
 
 def _math_html(fragment: str) -> str:
     pieces: list[str] = []
     position = 0
     for match in _SCRIPT.finditer(fragment):
-        pieces.append(escape(_plain(fragment[position : match.start()]).replace("{", "").replace("}", "")))
+        pieces.append(escape(_ungroup(_plain(fragment[position : match.start()]))))
         tag = "sup" if match.group(1) == "^" else "sub"
         body = match.group(3) if match.group(3) is not None else match.group(2)
-        pieces.append(f"<{tag}>{escape(_plain(body).replace('{', '').replace('}', ''))}</{tag}>")
+        pieces.append(f"<{tag}>{escape(_ungroup(_plain(body)))}</{tag}>")
         position = match.end()
-    pieces.append(escape(_plain(fragment[position:]).replace("{", "").replace("}", "")))
+    pieces.append(escape(_ungroup(_plain(fragment[position:]))))
     return '<span class="math">' + "".join(pieces) + "</span>"
 
 
@@ -213,7 +235,7 @@ def to_plain(text: str) -> str:
     def math(match):
         fragment = _fragment(match)
         fragment = re.sub(r"\^\{([^{}]*)\}|\^(\w)", lambda m: "^" + (m.group(1) or m.group(2)), fragment)
-        return _plain(fragment).replace("{", "").replace("}", "")
+        return _ungroup(_plain(fragment))
 
     return _text_plain(_MATH.sub(math, unicode_text(text or "")))
 

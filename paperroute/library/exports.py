@@ -90,9 +90,9 @@ def _csl_item(paper: Paper, key: str) -> dict:
     authors = [_csl_name(name) for name in paper.author_names]
     if authors:
         item["author"] = authors
-    if paper.published:
-        date = paper.published
-        item["issued"] = {"date-parts": [[date.year, date.month, date.day]]}
+    when = catalog_bibtex.issued(paper)
+    if when:  # to the month when only the arXiv id tells, as the BibTeX export has it
+        item["issued"] = {"date-parts": [list(when)]}
     if paper.arxiv_id:
         # As Zotero's arXiv translator writes a preprint.
         item.update(number=f"arXiv:{paper.arxiv_id}", publisher="arXiv", archive="arXiv")
@@ -108,6 +108,8 @@ def _csl_item(paper: Paper, key: str) -> dict:
 
 
 def _csl_name(name: str) -> dict:
+    if catalog_bibtex.is_group(name):  # "NOvA Collaboration" is no one's given name and surname
+        return {"literal": " ".join(name.split())}
     if name.count(",") == 1:  # written surname first: "Muñoz, Ana", "van der Berg, Jan"
         family, given = (" ".join(part.split()) for part in name.split(","))
         if family and given and not re.fullmatch(r"(?i)(jr|sr|ii|iii|iv)\.?", given):

@@ -17,6 +17,7 @@ from paperroute.catalog.textclean import author_key, display_name, teaser_text
 from paperroute.community import listings, trending
 from paperroute.search import themesets
 from paperroute.web import periods, searching
+from paperroute.web.api_shapes import published_at
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 
@@ -89,7 +90,10 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
                 entry.author({"name": clean(name)})
         for category in paper.ordered_categories:
             entry.category(term=clean(category.code))
-        when = paper.published or paper.changed_at
+        # Most papers come from arXiv's daily listing, which gives no time: their date is the
+        # day arXiv announced them. The time the row was last written moved with every
+        # harvest, and a reader showed a two-year-old paper as new.
+        when = published_at(paper) or paper.changed_at
         changed = paper.updated or when
         entry.published(when)
         entry.updated(changed)
@@ -118,7 +122,7 @@ def _search(params):
     if not opts.q:
         raise searching.BadSearch("a search feed needs a query: /feeds/search.xml?q=WORDS")
     found = searching.run(opts, limit=LIMIT, snippets=False)
-    return (f"Search: {opts.q}", reverse("search") + "?" + urlencode({"q": opts.q}), found.papers)
+    return (f"Search: {opts.label}", reverse("search") + "?" + urlencode(opts.params()), found.papers)
 
 
 def _category(params):

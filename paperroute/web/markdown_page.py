@@ -1,8 +1,13 @@
 """/papers/<id>.md: a paper's page as Markdown, for agents and for huggingface_hub's read_paper.
 
 Every piece of text from a source or a user is escaped, so that it reads as the words it is and
-never becomes a link, an image or HTML. The only links are the site's own and http(s) addresses
-that passed paperroute.catalog.links.http_url.
+never becomes an image, HTML or a link of Markdown's own syntax. The links written are the site's
+own and http(s) addresses that passed paperroute.catalog.links.http_url. (GitHub's dialect also
+makes links of bare "www." and e-mail addresses in any text, escaped or not; it gives them http
+and mailto addresses only.)
+
+Titles, abstracts and names are shown as the HTML page shows them: TeX accents as letters
+(Schr\\"odinger as Schrödinger); math stays TeX, which agents read.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from django.urls import reverse
 from paperroute.catalog.links import http_url
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import url_spans
+from paperroute.catalog.textclean import display_name, unicode_text
 from paperroute.community import comments
 from paperroute.community.submissions import submitter
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 from paperroute.web.views.paper import find
 
-# Characters Markdown may read as markup anywhere in a line ('@' and ':' start e-mail and other
-# autolinks in GitHub's dialect).
+# Characters Markdown may read as markup anywhere in a line ('@' and ':' too, for renderers that
+# honour the escape; GitHub's links bare addresses all the same, as the docstring says).
 _INLINE = re.compile(r"([\\`*_{}\[\]<>()!#|~&@:])")
 # What makes a line a list item, a heading underline or a numbered item when it starts one.
 _LINE_START = re.compile(r"^([-+=])|^(\d+)([.)])")
@@ -84,9 +90,9 @@ def comment_text(text: str) -> str:
 
 def render(paper: Paper) -> str:
     page = absolute(reverse("paper", args=[paper.key]))
-    lines = [f"# {one_line(paper.title)}", ""]
+    lines = [f"# {one_line(unicode_text(paper.title))}", ""]
     facts = [
-        ("Authors", ", ".join(one_line(name) for name in paper.author_names)),
+        ("Authors", ", ".join(one_line(display_name(name)) for name in paper.author_names)),
         ("Published", paper.published.strftime("%Y-%m-%d") if paper.published else ""),
         ("Listed", paper.listed_on.isoformat() if paper.listed_on else ""),
         ("Submitted by", one_line(submitter(paper) or "")),
@@ -99,7 +105,7 @@ def render(paper: Paper) -> str:
         ("Page", link(page)),
     ]
     lines += [f"- **{name}:** {value}" for name, value in facts if value]
-    lines += ["", "## Abstract", "", escape(paper.abstract) or "(none)"]
+    lines += ["", "## Abstract", "", escape(unicode_text(paper.abstract)) or "(none)"]
     if paper.ai_summary:
         lines += ["", "## AI summary", "", escape(paper.ai_summary)]
     if paper.ai_keywords:

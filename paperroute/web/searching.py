@@ -24,6 +24,29 @@ class Options:
     category: str = ""
     correct: bool = True  # spell=0 searches exactly what was typed
 
+    def params(self) -> dict[str, str]:
+        """The query parameters that ask for this search (what `options` reads), defaults left out."""
+        pairs = (
+            ("q", self.q),
+            ("mode", self.mode if self.mode != "hybrid" else ""),
+            ("cat", self.category),
+            ("since", self.since.isoformat() if self.since else ""),
+            ("until", self.until.isoformat() if self.until else ""),
+            ("spell", "" if self.correct else "0"),
+        )
+        return {name: value for name, value in pairs if value}
+
+    @property
+    def label(self) -> str:
+        """The search as a title says it: its words, and its filters after them."""
+        filters = [
+            self.category,
+            f"since {self.since.isoformat()}" if self.since else "",
+            f"until {self.until.isoformat()}" if self.until else "",
+            f"{self.mode} search" if self.mode != "hybrid" else "",
+        ]
+        return " · ".join([self.q, *(f for f in filters if f)])
+
 
 @dataclass
 class Found:

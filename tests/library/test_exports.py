@@ -99,3 +99,26 @@ def test_an_export_imported_again_gives_the_same_papers(collection, export, file
     # The arXiv papers by id, the DOI one by DOI, the one with neither by its title.
     assert {m.paper.key: m.by for m in report.matched}["seed:flowar"] == "title"
     assert {m.paper.key: m.by for m in report.matched}["doi:10.1038/nature14539"] == "DOI"
+
+
+def test_a_group_author_stays_whole_and_no_author_is_invented():
+    """ "NOvA Collaboration" became given name "NOvA", surname "Collaboration" in CSL-JSON and two
+    names to BibTeX; a paper without authors was "Anonymous"'s."""
+    reader = user("reader")
+    group = add_paper(
+        "2403.07266", "Search for slow monopoles", authors=("The NOvA Collaboration", "Ada Lovelace")
+    )
+    nobody = add_paper("seed:0123456789abcdef", "A seed with no byline", authors=())
+    shelf.add(reader, group)
+    shelf.add(reader, nobody)
+    entries = {
+        e.fields_dict["title"].value: e
+        for e in bibtexparser.parse_string(exports.bibtex(shelf.saved_collection(reader))).entries
+    }
+    monopoles = entries["{Search for slow monopoles}"]
+    assert monopoles["author"] == "{The NOvA Collaboration} and Ada Lovelace"
+    assert monopoles.key == "nova2024search"
+    assert "author" not in entries["{A seed with no byline}"].fields_dict
+    items = {item["title"]: item for item in json.loads(exports.csl_json(shelf.saved_collection(reader)))}
+    assert items["Search for slow monopoles"]["author"][0] == {"literal": "The NOvA Collaboration"}
+    assert "author" not in items["A seed with no byline"]

@@ -3,11 +3,13 @@ search and BibTeX. The stored record keeps what arXiv sent."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
 import feedparser
 import pytest
+from django.utils import timezone
 
 from paperroute import search
 from paperroute.catalog.ingest import Importer
@@ -73,3 +75,46 @@ def test_search_feeds_and_bibtex_speak_unicode(client, rss_day):
     assert feed.entries and not any(TEX.search(e.title + e.description) for e in feed.entries)
     bib = client.get("/papers/2411.17730.bib").content.decode()
     assert "Schrödinger" in bib and "textbackslash" not in bib
+
+
+def test_the_markdown_page_speaks_unicode(client, rss_day):
+    """/papers/<id>.md, which agents and huggingface_hub's read_paper read, escaped the stored
+    TeX as it was: "Schr\\"odinger", "Precis\\~ao"."""
+    first = client.get("/papers/2411.17730.md").content.decode().splitlines()[0]
+    assert "Schrödinger equation" in first and "\\" not in first, first
+    page = client.get("/papers/2411.17797.md").content.decode()
+    head = page.split("## Abstract")[0]
+    assert "Precisão" in head and not TEX.search(head), head
+
+
+def test_math_keeps_a_sets_braces_and_drops_font_switches(client, rss_day):
+    """ "$b \\in \\left\\{2,3,4,5\\right\\}$" read "b ∈ 2,3,4,5" in feeds and teasers, and
+    "$X_{\\rm max}$" was "X_rm max" there and the escaped source in BibTeX."""
+    feed = feedparser.parse(client.get("/feeds/author.xml?name=Lara Pudwell").content)
+    game = next(e for e in feed.entries if "Szekeres" in e.title)
+    assert "b ∈ {2,3,4,5}" in game.description
+    page = client.get("/papers/2411.18486").content.decode()
+    assert '<span class="math">X<sub>max</sub></span>' in page
+    bib = client.get("/papers/2411.18486.bib").content.decode()
+    assert "title         = {{A new potential method for the $X_{\\rm max}$ measurement" in bib
+
+
+def test_feeds_and_exports_date_papers_by_the_day_arxiv_announced_them(client, rss_day):
+    """arXiv's daily listing gives no submission time: feeds dated these papers by when the row
+    was last written, which moved with every harvest, and CSL-JSON gave them no date at all."""
+    from paperroute.library import exports, shelf
+    from tests.community.helpers import user
+
+    Paper.objects.update(changed_at=timezone.now())  # a later harvest touched every row
+    for url in ("/feeds/author.xml?name=Lara Pudwell", "/feeds/author.atom?name=Lara Pudwell"):
+        entry = feedparser.parse(client.get(url).content).entries[0]
+        assert entry.published_parsed[:3] == (2024, 11, 28), (url, entry.published)
+        assert entry.updated_parsed[:3] == (2024, 11, 28), (url, entry.updated)
+    reader = user("reader")
+    paper = Paper.objects.get(key="2411.17875")
+    shelf.add(reader, paper)
+    item = json.loads(exports.csl_json(shelf.saved_collection(reader)))[0]
+    assert item["issued"] == {"date-parts": [[2024, 11]]}  # the month its arXiv id names
+    bib = client.get("/papers/2411.17875.bib").content.decode()
+    # A key from the title's word, not its TeX; the month as BibTeX's macro, so it prints a name.
+    assert bib.startswith("@misc{pudwell2024erdos,") and "  month         = nov,\n" in bib

@@ -94,3 +94,20 @@ def test_pages_announce_their_feeds(client, papers, page, feed):
 def test_a_search_feed_needs_a_query(client, papers):
     response = client.get("/feeds/search.xml")
     assert response.status_code == 400 and "needs a query" in response.content.decode()
+
+
+def test_a_filtered_search_announces_the_feed_of_the_same_search(client, papers):
+    """The feed links of /search?q=…&cat=… had the words only: subscribers got every category."""
+    html = client.get("/search?q=transformers&cat=cs.LG&mode=lexical").content.decode()
+    links = [
+        link.replace("&amp;", "&")
+        for link in re.findall(
+            r'<link rel="alternate" type="application/atom\+xml" title="[^"]*" href="([^"]+)"', html
+        )
+    ]
+    assert links == ["/feeds/search.atom?q=transformers&mode=lexical&cat=cs.LG"], links
+    feed = feedparser.parse(client.get(links[0]).content)
+    assert feed.entries == [] and "cs.LG" in feed.feed.title
+    assert feed.feed.link.endswith("/search?q=transformers&mode=lexical&cat=cs.LG")
+    everything = feedparser.parse(client.get("/feeds/search.atom?q=transformers&mode=lexical").content)
+    assert "Transformers for everything" in [e.title for e in everything.entries]

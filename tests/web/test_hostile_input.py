@@ -346,10 +346,15 @@ def test_an_autolink_and_an_entity_stay_what_they_say(client):
 
 
 def _bibtex_fields(entry: str) -> dict[str, str]:
-    """Fields as BibTeX itself reads them: braces count whatever precedes them."""
+    """Fields as BibTeX itself reads them: braces count whatever precedes them; a bare word
+    (month = nov) is a macro."""
     body = entry[entry.index(",") + 1 :]
     fields, position = {}, 0
     while True:
+        bare = re.compile(r"\s*(\w+)\s*=\s*(\w+)\s*(,|\n?\})").match(body, position)
+        if bare:
+            fields[bare.group(1)], position = bare.group(2), bare.end()
+            continue
         match = re.compile(r"\s*(\w+)\s*=\s*\{").match(body, position)
         if not match:
             break

@@ -48,18 +48,7 @@ def page(request):
     # A Paginator over the total gives the page links; the hits are this page's rows.
     paginator = Paginator(range(found.total), PER_PAGE)
     page_obj = Page(found.papers, min(number, max(paginator.num_pages, 1)), paginator)
-    params = {
-        k: v
-        for k, v in (
-            ("q", opts.q),
-            ("mode", opts.mode),
-            ("cat", opts.category),
-            ("since", opts.since and opts.since.isoformat()),
-            ("until", opts.until and opts.until.isoformat()),
-            ("spell", "" if opts.correct else "0"),
-        )
-        if v
-    }
+    params = opts.params()
 
     def link(**changes) -> str:
         return reverse("search") + "?" + urlencode({k: v for k, v in {**params, **changes}.items() if v})
@@ -81,17 +70,17 @@ def page(request):
             if not found.papers and found.total and number > paginator.num_pages
             else ""
         ),
+        # The feed of this search, filters and all.
         feeds=[
             (
-                "Search: " + opts.q + " (RSS)",
-                reverse("feed", args=["search", "xml"]) + "?" + urlencode({"q": opts.q}),
-                "application/rss+xml",
-            ),
-            (
-                "Search: " + opts.q + " (Atom)",
-                reverse("feed", args=["search", "atom"]) + "?" + urlencode({"q": opts.q}),
-                "application/atom+xml",
-            ),
+                f"Search: {opts.label} ({name})",
+                reverse("feed", args=["search", fmt]) + "?" + urlencode(params),
+                content_type,
+            )
+            for name, fmt, content_type in (
+                ("RSS", "xml", "application/rss+xml"),
+                ("Atom", "atom", "application/atom+xml"),
+            )
         ],
     )
     response = render(request, "search.html", context)
