@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from paperroute.catalog import models as catalog_models
 from paperroute.catalog.models import Authorship, Paper
+from paperroute.catalog.records import parse_arxiv_id
 from paperroute.catalog.textclean import author_key
 from paperroute.community import cards
 from paperroute.community.models import AuthorClaim
@@ -47,6 +48,20 @@ def annotated(papers: QuerySet) -> QuerySet:
             num_comments=Coalesce("stats__comments", Value(0)),
         )
     )
+
+
+def one(key: str) -> Paper | None:
+    """The paper with this key, as `annotated` leaves it; for an arXiv id written with a version
+    or a prefix (2411.17700v2, arXiv:2411.17700), the paper it names."""
+    paper = annotated(Paper.objects.filter(key=key)).first()
+    if paper is None:
+        try:
+            arxiv_id, _ = parse_arxiv_id(key)
+        except ValueError:
+            return None
+        if arxiv_id != key:
+            paper = annotated(Paper.objects.filter(key=arxiv_id)).first()
+    return paper
 
 
 def by_id(ids: list[int]) -> dict[int, Paper]:

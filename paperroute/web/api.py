@@ -414,7 +414,7 @@ def comment_reply(
 def find_paper(paper_id: str) -> Paper:
     """The paper with this id, with its counts (upvotes, num_comments); Http404 (a 404 JSON answer
     in the API) when there is none. Also what the MCP server looks papers up with."""
-    paper = listings.annotated(Paper.objects.filter(key=paper_id)).first()
+    paper = listings.one(paper_id)
     if paper is None:
         raise Http404(f"no paper with the id {paper_id!r}")
     return paper

@@ -30,6 +30,21 @@ def test_a_versioned_or_prefixed_arxiv_id_redirects_to_the_paper(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("written", ["2411.17700v2", "arXiv:2411.17700"])
+def test_exports_and_the_api_know_a_paper_by_a_versioned_or_prefixed_id(client, written):
+    """Only the page did: its BibTeX, its Markdown, the API (and MCP, which looks papers up as
+    the API does) answered "unknown paper" for 2411.17700v2."""
+    add_paper("2411.17700", "Shapes of identifiers")
+    bib = client.get(f"/papers/{written}.bib")
+    assert bib.status_code == 200 and "eprint        = {2411.17700}" in bib.content.decode()
+    markdown = client.get(f"/papers/{written}.md")
+    assert markdown.status_code == 200 and markdown.content.decode().startswith("# Shapes of identifiers")
+    api = client.get(f"/api/papers/{written}")
+    assert api.status_code == 200 and api.json()["id"] == "2411.17700"
+    assert client.get("/api/papers/2411.17701v2").status_code == 404
+
+
+@pytest.mark.django_db
 def test_reference_managers_and_link_previews_find_their_tags(client):
     add_paper(
         "2411.17700",
@@ -95,7 +110,7 @@ def test_a_paper_known_only_from_arxivs_listing_is_cited_with_its_date(arxiv_id,
     paper = listings_paper("Exploring listings")
     assert paper.published is None
     entry = bibtex.entry(paper)
-    assert f"year          = {{{year}}}" in entry and f"month         = {{{month}}}" in entry
+    assert f"year          = {{{year}}}" in entry and f"month         = {month}" in entry
     assert entry.startswith(f"@misc{{cui{year}exploring,")
 
 

@@ -13,7 +13,6 @@ from feedgen.feed import FeedGenerator
 
 from paperroute.catalog import bibtex, latex
 from paperroute.catalog.models import Paper
-from paperroute.catalog.records import parse_arxiv_id
 from paperroute.catalog.textclean import display_name
 from paperroute.community import authors, comments, listings, votes
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
@@ -29,30 +28,18 @@ FEED_LIMIT = 50
 
 
 def find(key: str) -> Paper:
-    """The paper with this key; Http404 otherwise."""
-    paper = listings.annotated(Paper.objects.filter(key=key)).first()
+    """The paper with this key, or the one an arXiv id with a version or prefix names
+    (2411.17700v2); Http404 otherwise."""
+    paper = listings.one(key)
     if paper is None:
         raise Http404(f"no paper with the id {key!r} is known here")
     return paper
 
 
-def canonical_key(key: str) -> str | None:
-    """The key an arXiv id with a version or prefix stands for (2411.17700v2 -> 2411.17700)."""
-    try:
-        arxiv_id, _ = parse_arxiv_id(key)
-    except ValueError:
-        return None
-    return arxiv_id if arxiv_id != key else None
-
-
 def detail(request, key: str):
-    try:
-        paper = find(key)
-    except Http404:
-        other = canonical_key(key)
-        if other and Paper.objects.filter(key=other).exists():
-            return redirect("paper", key=other, permanent=True)
-        raise
+    paper = find(key)
+    if paper.key != key:  # one address for each paper's page
+        return redirect("paper", key=paper.key, permanent=True)
     paper.upvoted = votes.has_voted(request.user, paper)
     library = {}
     if request.user.is_authenticated:
