@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -17,8 +18,10 @@ from django.utils import timezone
 
 from paperroute import mail
 from paperroute.community import ratelimit
-from paperroute.community.errors import InvalidInput, SignInLinkInvalid
+from paperroute.community.errors import InvalidInput, MailNotSent, SignInLinkInvalid
 from paperroute.community.models import SignInLink
+
+log = logging.getLogger(__name__)
 
 SALT = "paperroute.community.signin"
 
@@ -50,16 +53,26 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
     if not ratelimit.allow("signin-mail", email.lower(), 1, every, now=now):
         return email
     nonce = secrets.token_urlsafe(24)
-    SignInLink.objects.create(nonce=nonce, email=email)
+    link = SignInLink.objects.create(nonce=nonce, email=email)
     token = signing.dumps({"n": nonce}, salt=SALT, compress=True)
     minutes = settings.CONFIG.signin_link_minutes
     context = {"link": link_for(token), "minutes": minutes, "email": email}
-    mail.send(
-        email,
-        "Your paperroute sign-in link",
-        render_to_string("email/signin.txt", context),
-        render_to_string("email/signin.html", context),
-    )
+    try:
+        mail.send(
+            email,
+            "Your paperroute sign-in link",
+            render_to_string("email/signin.txt", context),
+            render_to_string("email/signin.html", context),
+        )
+    except Exception as exc:
+        # Nothing went out: the address's one mail is not used up, or its owner would be locked
+        # out until the window ends.
+        link.delete()
+        ratelimit.refund_window("signin-mail", email.lower(), every, now=now)
+        log.exception("the sign-in mail to %s could not be sent", email)
+        raise MailNotSent(
+            "the sign-in email could not be sent just now; please try again in a few minutes"
+        ) from exc
     return email
 
 

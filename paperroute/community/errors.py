@@ -27,5 +27,9 @@ class InvalidInput(CommunityError):
         self.field = field
 
 
+class MailNotSent(CommunityError):
+    """The mail server refused or could not be reached; nothing went out, so nothing was used up."""
+
+
 class SignInLinkInvalid(CommunityError):
     """A sign-in link that is forged, expired or already used."""

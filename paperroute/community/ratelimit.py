@@ -45,7 +45,11 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
 
 def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
     """Take back one action counted by check() in the current window."""
-    _, period = parse_rate(rate)
+    refund_window(scope, ident, parse_rate(rate)[1], now=now)
+
+
+def refund_window(scope: str, ident: str, period: int, *, now: float | None = None) -> None:
+    """Take back one action counted by check() or allow() in the current window of `period`."""
     now = time.time() if now is None else now
     RateWindow.objects.filter(
         scope=scope, ident=ident, period=period, window_start=int(now // period) * period, count__gt=0

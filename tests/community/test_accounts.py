@@ -101,3 +101,19 @@ def test_each_client_has_its_own_limit_on_sign_in_requests(mailbox, settings):
     # Another client is not held up by the first one's requests.
     _send("someone9@example.org", ip="10.9.9.10")
     assert len(mailbox.messages) == 4
+
+
+@pytest.mark.django_db
+def test_a_link_the_relay_refused_can_be_asked_for_again_at_once(mailbox, settings, client):
+    """The address's one mail per SIGNIN_MAIL_MINUTES was counted before sending: with the relay
+    down, the reader got a 500, and the owner could get no link for 10 minutes once it was up."""
+    from tests.support import free_port
+
+    working = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # the relay is down for a moment
+    response = client.post("/account/signin", {"email": "owner@example.org"})
+    assert response.status_code == 503 and response["Retry-After"] == "300"
+    assert "could not be sent just now" in response.content.decode()
+    settings.EMAIL_PORT = working  # it is back; the owner asks again, from another address
+    _send("owner@example.org", ip="10.0.0.2")
+    assert "/account/signin/" in mailbox.link("owner@example.org")

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from paperroute.community import accounts, notify, ratelimit, tokens
-from paperroute.community.errors import InvalidInput, RateLimited, SignInLinkInvalid
+from paperroute.community.errors import InvalidInput, MailNotSent, RateLimited, SignInLinkInvalid
 from paperroute.web.context import absolute
 from paperroute.web.views.common import client_ip, error_page, local_target
 
@@ -58,6 +58,10 @@ def signin(request):
         except RateLimited as exc:
             return error_page(
                 request, 429, "Too many sign-in emails", str(exc), Retry_After=str(exc.retry_after)
+            )
+        except MailNotSent as exc:
+            return error_page(
+                request, 503, "Mail could not be sent", f"{str(exc).capitalize()}.", Retry_After="300"
             )
         return render(
             request,
