@@ -155,6 +155,12 @@ def check_index(now: datetime) -> dict:
             "lag": 0 if empty else None,
             **({} if empty else {"error": "there is no search index; run `paperroute index sync`"}),
         }
+    from paperroute.search.service import SearchError, open_index
+
+    try:
+        open_index()  # this process's view of it, as its searches have it
+    except SearchError as exc:  # one this version cannot read: searches find nothing
+        return {"ok": False, "built": True, "lag": None, "error": str(exc)}
     behind = Paper.objects.all()
     if mark:
         behind = behind.filter(changed_at__gt=datetime.fromisoformat(mark))

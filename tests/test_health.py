@@ -159,3 +159,39 @@ def test_status_command(cli, cli_env):
     failing = cli("status")
     assert failing.returncode == 1 and "FAIL" in failing.stdout.decode()
     assert "there is no search index" in failing.stdout.decode()
+
+
+def test_an_https_site_answers_health_checks_and_scrapes_over_plain_http(client, settings):
+    """A load balancer or Prometheus asks a web process directly, over http; on an https site
+    both got a redirect, which HAProxy counts as up whatever the site's health."""
+    settings.SECURE_SSL_REDIRECT = True  # what an https PAPERROUTE_SITE_URL sets
+    settings.CONFIG = settings.CONFIG.replace(metrics_networks=("127.0.0.0/8",))
+    status, body = healthz(client)
+    assert status == 200 and body["ok"] is True
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    page = client.get("/trending")
+    assert page.status_code == 301 and page["Location"].startswith("https://")
+
+
+def test_an_index_this_version_cannot_read_fails_and_says_so(client, data_dir):
+    """After an upgrade, an index an older version wrote (another schema) could not be opened:
+    searches found nothing and said the index "has not been built yet", while /healthz said the
+    index was well."""
+    import tantivy
+
+    from paperroute.search.index import current_generation, root_dir
+
+    paper("2411.00001")
+    search.sync(embed=False)
+    lexical = current_generation(root_dir(Path(data_dir))) / "lexical"
+    shutil.rmtree(lexical)
+    lexical.mkdir()
+    older = tantivy.SchemaBuilder()
+    older.add_text_field("old_field", stored=True)
+    tantivy.Index(older.build(), path=str(lexical))
+    status, body = healthz(client)
+    assert status == 503 and "cannot be read" in body["checks"]["index"]["error"], body
+    found = search.search("paper")
+    assert found.hits == [] and "cannot be read" in found.message and "not been built" not in found.message
+    search.rebuild(embed=False)
+    assert healthz(client)[0] == 200 and search.search("paper").hits

@@ -127,6 +127,7 @@ class SearchIndex:
         self.speller: Speller | None = None
         self.manifest: dict = {}
         self.checked = 0.0
+        self.error = ""  # why the current generation could not be opened, if it could not
 
     def _signature(self, generation: Path) -> tuple:
         stat = (generation / "manifest.json").stat()
@@ -148,10 +149,12 @@ class SearchIndex:
                 if signature == self.signature:
                     return True
                 self._open(generation)
-                self.signature = signature
+                self.signature, self.error = signature, ""
                 return True
-            except (FileNotFoundError, ValueError, OSError):
-                # A rebuild swapped generations while we opened this one: look again.
+            except (FileNotFoundError, ValueError, OSError) as exc:
+                # A rebuild swapped generations while we opened this one: look again. Or it
+                # cannot be read at all (one an older paperroute wrote): say why.
+                self.error = str(exc).strip()[:200] or type(exc).__name__
                 time.sleep(0.05 * (attempt + 1))
         return self.generation is not None
 

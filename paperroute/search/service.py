@@ -67,9 +67,17 @@ class IndexMissing(SearchError):
     """No search index has been built in the data directory yet."""
 
 
+class IndexUnreadable(IndexMissing):
+    """The index on disk cannot be opened (an older paperroute's, or a damaged one)."""
+
+
 MISSING = (
     "the search index has not been built yet: the worker builds it, or `paperroute index sync`; "
     "until then search finds nothing"
+)
+UNREADABLE = (
+    "the search index cannot be read ({}): the worker's next sync rebuilds it, or "
+    "`paperroute index rebuild`; until then search finds nothing"
 )
 BEHIND = (
     "the search index is behind the catalogue: papers added or changed in the last minutes may "
@@ -192,7 +200,7 @@ def open_index() -> SearchIndex:
     with _lock:
         index = _indexes.setdefault(root, SearchIndex(root))
         if not index.refresh():
-            raise IndexMissing(MISSING)
+            raise IndexUnreadable(UNREADABLE.format(index.error)) if index.error else IndexMissing(MISSING)
         if not index.ready:
             raise SearchError("the search index could not be opened; run `paperroute index rebuild`")
         return index
