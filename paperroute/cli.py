@@ -406,9 +406,24 @@ def main(argv: list[str] | None = None) -> int:
 @command("migrate")
 def cmd_migrate(args) -> int:
     from django.core.management import call_command
+    from django.db import OperationalError, connection
 
-    call_command("migrate", interactive=False, verbosity=1)
+    try:
+        if connection.vendor == "postgresql":
+            # Every host's web unit migrates as it starts: two at once on a new database
+            # collided ("duplicate key value violates unique constraint"). One at a time; the
+            # second finds nothing left to do.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATE_LOCK])
+        call_command("migrate", interactive=False, verbosity=1)
+    except OperationalError as exc:
+        err(f"cannot migrate the database: {str(exc).strip().splitlines()[0]}")
+        return EXIT_UNUSABLE
     return EXIT_OK
+
+
+# The PostgreSQL advisory lock `paperroute migrate` holds while it runs ("prmigr" in ASCII).
+MIGRATE_LOCK = 0x70726D69677200
 
 
 @command("ingest")

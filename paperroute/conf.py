@@ -585,23 +585,33 @@ def prepare(config: Config | None = None) -> None:
     """
     config = read() if config is None else config
     path = data_dir(config)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # It holds the database, sessions, tokens and the secret key; an older version made it 0755.
-    make_private(path, 0o700)
-    make_private(path / "secret_key", 0o600)
-    if not config.secret_key:
-        _create_secret_key(path / "secret_key")
-    # WhiteNoise serves from the package's static files and from what `collectstatic` puts in
-    # DATA_DIR/static; it warns on every start while the directory is missing.
-    (path / "static").mkdir(exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # It holds the database, sessions, tokens and the secret key; an older version made it 0755.
+        make_private(path, 0o700)
+        make_private(path / "secret_key", 0o600)
+        if not config.secret_key:
+            _create_secret_key(path / "secret_key")
+        # WhiteNoise serves from the package's static files and from what `collectstatic` puts in
+        # DATA_DIR/static; it warns on every start while the directory is missing.
+        (path / "static").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"{PREFIX}DATA_DIR: cannot use {path} as this user: {exc.strerror or exc}"
+        ) from None
     database = sqlite_path(config)
     if database is not None:
-        # Sessions and API tokens live in this file: created readable by its owner only. SQLite
-        # gives its -wal and -shm files the database file's permissions.
-        database.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
-        for name in (database.name, database.name + "-wal", database.name + "-shm"):
-            make_private(database.with_name(name), 0o600)
+        try:
+            # Sessions and API tokens live in this file: created readable by its owner only.
+            # SQLite gives its -wal and -shm files the database file's permissions.
+            database.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+            for name in (database.name, database.name + "-wal", database.name + "-shm"):
+                make_private(database.with_name(name), 0o600)
+        except OSError as exc:
+            raise ConfigError(
+                f"{PREFIX}DATABASE_URL: cannot use {database} as this user: {exc.strerror or exc}"
+            ) from None
 
 
 def make_private(path: Path, mode: int) -> None:

@@ -13,7 +13,6 @@ rather than counted, so that every process reports the same numbers.
 from __future__ import annotations
 
 import os
-import shutil
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,8 +31,10 @@ def enabled() -> bool:
 def configure(*, serving: bool) -> None:
     """Point this process (and the ones it starts) at the shared metrics directory.
 
-    `serving` (serve, demo) starts a fresh directory, as prometheus-client asks: counts from an
-    earlier run would be added to this one's. Other commands add theirs to a running server's.
+    `serving` (serve, demo) clears the directory of the processes that have ended, as
+    prometheus-client asks: counts from an earlier run would be added to this one's. A worker
+    running as a unit of its own keeps its files, or its later counts would vanish whenever the
+    web unit restarts. Other commands add theirs to a running server's.
     """
     from django.conf import settings
 
@@ -41,11 +42,23 @@ def configure(*, serving: bool) -> None:
         return
     directory = Path(settings.DATA_DIR) / "metrics"
     if serving:
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(mode=0o700)
+        directory.mkdir(mode=0o700, exist_ok=True)
+        for path in directory.glob("*.db"):
+            if not _running(path.stem.rpartition("_")[2]):
+                path.unlink(missing_ok=True)
     elif not directory.is_dir():
         return  # no server is collecting: count in this process only
     os.environ[ENV] = str(directory)
+
+
+def _running(pid: str) -> bool:
+    """Whether the process a metrics file is named after still runs paperroute."""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        return b"paperroute" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=1)

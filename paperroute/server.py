@@ -20,7 +20,9 @@ from gunicorn.glogging import Logger
 
 from paperroute.worker import ChildProcess
 
-log = logging.getLogger(__name__)
+# By name: run as `python -m paperroute.server` (the query service), __name__ is "__main__",
+# outside the paperroute loggers, and its lines were dropped.
+log = logging.getLogger("paperroute.server")
 
 
 def address_of(host: str, port: int) -> str:
@@ -146,6 +148,7 @@ class QueryService(ChildProcess):
 
     name = "query service"
     restart_seconds = 1.0
+    logger = "paperroute.server"
 
     def __init__(self, address: str) -> None:
         from paperroute.search import queryserver

@@ -267,6 +267,7 @@ class ChildProcess:
 
     name = "child"
     restart_seconds = 10.0
+    logger = "paperroute.worker"  # its lines go under the component that runs it
 
     def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
         self.command = command
@@ -301,9 +302,23 @@ class ChildProcess:
             code = self.process.wait()
             if self.stopping.is_set() or self.stopped_itself(code):
                 return
-            log.error(
-                "the %s exited with status %s; restarting it in %g s", self.name, code, self.restart_seconds
-            )
+            if code in (-signal.SIGTERM, -signal.SIGINT):
+                # Asked to stop from outside: a service manager stopping the unit signals every
+                # process in it at once, and the server stops its children only once its web
+                # processes have finished their requests. No failure, so no error line.
+                logging.getLogger(self.logger).info(
+                    "the %s was stopped by %s; restarting it in %g s unless the server is stopping",
+                    self.name,
+                    signal.Signals(-code).name,
+                    self.restart_seconds,
+                )
+            else:
+                logging.getLogger(self.logger).error(
+                    "the %s exited with status %s; restarting it in %g s",
+                    self.name,
+                    code,
+                    self.restart_seconds,
+                )
             self.stopping.wait(self.restart_seconds)
 
     def stop(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -106,14 +107,19 @@ def wipe_catalogue() -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
-def stop_server(process: subprocess.Popen, timeout: float = 15) -> None:
+def stop_server(process: subprocess.Popen, timeout: float = 15, *, group: bool = False) -> None:
     """Stop a `paperroute serve` subprocess and wait until its database sessions are gone.
 
     PostgreSQL ends a backend a moment after its client process exits; without the wait, the
-    test database can still be "accessed by other users" when pytest-django drops it.
+    test database can still be "accessed by other users" when pytest-django drops it. With
+    `group` (a process started in a session of its own), SIGTERM goes to every process of it at
+    once, as systemd stops a unit.
     """
     name = _application_name(process.pid)  # read while the process is still there
-    process.terminate()
+    if group and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

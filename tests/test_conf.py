@@ -227,3 +227,18 @@ def test_check_stops_with_exit_status_2_at_a_digest_hour_of_25(cli):
     assert "PAPERROUTE_DIGEST_HOUR: expected a whole number from 0 to 23, got '25'" in stderr
     assert "Traceback" not in stderr
     assert cli("check", env={"PAPERROUTE_DIGEST_HOUR": "23"}).returncode == 0
+
+
+@pytest.mark.slow
+def test_a_data_directory_that_cannot_be_made_is_one_line_and_exit_status_2(cli, tmp_path):
+    """The deploy guide ran `check --deploy` as the service user before its home existed: a
+    PermissionError traceback. A file stands in the way here, as root may make any directory."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    result = cli("check", env={"PAPERROUTE_DATA_DIR": str(blocker / "paperroute")})
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and "Traceback" not in stderr, stderr
+    assert (
+        stderr.strip()
+        == f"paperroute: PAPERROUTE_DATA_DIR: cannot use {blocker / 'paperroute'} as this user: Not a directory"
+    )

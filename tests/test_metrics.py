@@ -127,3 +127,46 @@ def test_digest_runs_are_counted(settings):
     assert value("paperroute_digests_composed_total") == composed + 3
     assert value("paperroute_digest_messages_total", outcome="sent") == before["sent"] + 3
     assert value("paperroute_digest_messages_total", outcome="retried") == before["retried"] + 1
+
+
+# A worker running as its own unit (deploy/paperroute-worker.service) counts into the metrics
+# directory beside `paperroute serve --no-worker`, which cleared the directory at every start.
+_WORKER = """
+import sys
+from paperroute.cli import setup_django
+setup_django()
+from paperroute import metrics
+metrics.configure(serving=False)  # as `paperroute worker` does
+metrics.count_ingest("hf-daily", ok=False)
+print("counted", flush=True)
+sys.stdin.readline()  # meanwhile the web unit restarts
+metrics.count_ingest("hf-daily", ok=False)
+"""
+_SERVE = "from paperroute.cli import setup_django; setup_django(); from paperroute import metrics; "
+_SERVE += "metrics.configure(serving=True)"
+
+
+@pytest.mark.slow
+def test_a_restart_of_the_web_unit_keeps_the_running_workers_counts(cli_env, tmp_path):
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    env = {**cli_env, "PAPERROUTE_DATA_DIR": str(tmp_path), "PAPERROUTE_METRICS_TOKEN": "t"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    subprocess.run([sys.executable, "-c", _SERVE], cwd=ROOT, env=env, check=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stdout.readline() == "counted\n"
+    (tmp_path / "metrics" / "counter_999999999.db").write_bytes(b"")  # a process long gone
+    subprocess.run([sys.executable, "-c", _SERVE], cwd=ROOT, env=env, check=True)  # the restart
+    worker.communicate("go\n", timeout=60)
+    assert not (tmp_path / "metrics" / "counter_999999999.db").exists()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(tmp_path / "metrics"))
+    text = generate_latest(registry).decode()
+    assert sample(text, "paperroute_ingests_total", source="hf-daily", result="failed") == 2, text
