@@ -132,9 +132,10 @@ class RefuseLargeBodyMiddleware:
     """Refuse a body larger than any form or API call here takes, with a 413, unread.
 
     Django keeps form fields to DATA_UPLOAD_MAX_MEMORY_SIZE but streams files of any size to
-    disk, and the CSRF check reads a POST's fields first: anyone with a CSRF cookie could send
-    300 MB to /subscribe, written to a temporary file. Reverse proxies have their own limit
-    (deploy/nginx.conf), but `paperroute serve` is also reached directly.
+    disk once the form is read (by the CSRF check, or by a view): anyone could send 300 MB to
+    /subscribe, which takes no CSRF token, and have it written to a temporary file. Reverse
+    proxies have their own limit (deploy/nginx.conf), but `paperroute serve` is also reached
+    directly.
     """
 
     def __init__(self, get_response):
