@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML, JSON and feeds compress 5-10 times; Django pads each response against BREACH.
     "django.middleware.gzip.GZipMiddleware",
+    # Inside GZip, so that the ETag is the content's: a feed reader that polls with If-None-Match
+    # gets a 304 and no body while the feed is unchanged.
+    "django.middleware.http.ConditionalGetMiddleware",
     # Outside the page cache, so that cached pages get the header too.
     "csp.middleware.CSPMiddleware",
     # Beside CSP, so that the 400s answered below (a NUL, a Host not allowed) get it too.

@@ -15,7 +15,7 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_vary_headers, set_response_etag
 
 from paperroute.community import stamp
 
@@ -58,6 +58,10 @@ class PageCacheMiddleware:
             and not response.cookies
             and not response.streaming
         ):
+            # The uncompressed page's ETag, kept with it: computed on a hit's compressed copy it
+            # would differ from the first answer's, and a reader polling with If-None-Match
+            # would never get a 304 (ConditionalGetMiddleware answers those).
+            set_response_etag(response)
             headers = [
                 (n, v)
                 for n, v in response.items()

@@ -111,3 +111,17 @@ def test_a_filtered_search_announces_the_feed_of_the_same_search(client, papers)
     assert feed.feed.link.endswith("/search?q=transformers&mode=lexical&cat=cs.LG")
     everything = feedparser.parse(client.get("/feeds/search.atom?q=transformers&mode=lexical").content)
     assert "Transformers for everything" in [e.title for e in everything.entries]
+
+
+@pytest.mark.parametrize("url", ["/feeds/daily.atom", "/feeds/search.xml?q=transformers"])
+def test_a_feed_reader_polling_an_unchanged_feed_gets_a_304(client, papers, url):
+    """Feeds sent no ETag, so a reader polling every few minutes downloaded the whole feed
+    (70 KB for the demo's daily feed) each time."""
+    first = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    etag = first["ETag"]
+    again = client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+    add_paper("2411.00409", "Transformers, again", listed=timezone.localdate(), hf_upvotes=9)
+    search.sync(embed=False)
+    changed = client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
