@@ -65,6 +65,8 @@ def run(
     if request.input and not is_url(request.input):
         page = parse(read_local(request.input, client.max_bytes))
         importer.store(page.items)
+        if page.truncated:
+            log("note: the file ends early (cut short?); its whole records before the cut were read")
         if page.next_token:
             log(
                 f"note: the input ends with resumption token {page.next_token!r}; continue with "
@@ -103,7 +105,7 @@ def run(
             url = arxiv_rss.feed_url(DEFAULT_URLS[arxiv_rss.NAME], request.categories)
         if not url:
             raise UnusableInput(f"{request.source} needs an input: a file, '-' or a URL")
-        importer.store(parse(client.get(url)).items)
+        importer.store(_fetch_page(client, parse, url, 0).items)
     return importer.summary
 
 
@@ -145,7 +147,12 @@ def _page_through(request, client, importer, log, parse, page_url, first_url) ->
 
 def _fetch_page(client, parse, url: str, number: int) -> Page:
     try:
-        return parse(client.get(url))
+        page = parse(client.get(url))
+        if page.truncated:
+            # A response cut short has lost what came after the cut (an OAI resumption token,
+            # the rest of a page): stop, so that the run again resumes from the last whole page.
+            raise UnusableInput("the response was cut short")
+        return page
     except UnusableInput as exc:
         if number == 0:
             raise

@@ -83,6 +83,7 @@ class Page:
     next_token: str = ""
     cursor: int | None = None
     complete_list_size: int | None = None
+    truncated: bool = False  # the response ended early; its whole records are kept
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self.items)

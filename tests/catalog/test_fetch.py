@@ -6,7 +6,7 @@ from paperroute.catalog.harvest import HarvestStopped, Request, run
 from paperroute.catalog.ingest import Importer
 from paperroute.catalog.models import HarvestCheckpoint, Paper
 from paperroute.catalog.records import UnusableInput
-from paperroute.catalog.sources.fetch import PoliteClient, retry_after_seconds
+from paperroute.catalog.sources.fetch import FetchError, PoliteClient, retry_after_seconds
 from tests.conftest import fixture_bytes
 from tests.replay import ReplayServer, Reply
 
@@ -171,3 +171,54 @@ def test_retry_after_forms():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 5) == 0
     assert retry_after_seconds("soon", 5) == 5
     assert retry_after_seconds("100000", 5) == 600
+
+
+def test_a_page_cut_short_stops_the_harvest_so_that_it_resumes_there():
+    """A page cut short loses its resumption token, at the end: read as the last page, it ended
+    the harvest as complete, and the pages after it were never fetched."""
+    cut = {"on": True}
+
+    def respond(path, params):
+        token = params.get("resumptionToken", "")
+        body = fixture_bytes(OAI_PAGES[token])
+        if token == "6960524|1001" and cut["on"]:
+            body = body[: len(body) * 3 // 5]
+        return Reply(body)
+
+    with ReplayServer(respond) as server:
+        with pytest.raises(HarvestStopped, match="page 2 could not be used \\(the response was cut short\\)"):
+            harvest(server.url + "/oai", metadata_prefix="oai_dc")
+        checkpoint = HarvestCheckpoint.objects.get()
+        assert checkpoint.token == "6960524|1001" and not checkpoint.finished
+        cut["on"] = False
+        server.requests.clear()
+        harvest(server.url + "/oai", metadata_prefix="oai_dc")
+    assert [r.params.get("resumptionToken") for r in server.requests] == ["6960524|1001", "788421|43001"]
+    assert Paper.objects.count() == 10 and HarvestCheckpoint.objects.get().finished
+
+
+def test_a_response_shorter_than_its_content_length_is_retried_then_refused():
+    """http.client returns what came when the connection closes early; the cut body was used."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    served = []
+
+    def serve():
+        for _ in range(2):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"<a>" * 30)
+                served.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    polite = PoliteClient(delay=0, timeout=5, retries=1, sleep=lambda seconds: None)
+    with pytest.raises(FetchError, match="the response ended after 90 of 1000 bytes"):
+        polite.get(f"http://127.0.0.1:{port}/oai")
+    thread.join(5)
+    listener.close()
+    assert len(served) == 2  # tried again before giving up

@@ -36,7 +36,10 @@ def parse(data: bytes) -> Page:
     for entry in doc.items:
         if not isinstance(entry, RecordError) and "/api/errors" in text(entry, "atom:id", NS):
             raise UnusableInput(f"arXiv API error: {unwrap(text(entry, 'atom:summary', NS))}")
-    page = Page(items=collect(doc, "entry", lambda el: text(el, "atom:id", NS).strip(), _entry))
+    page = Page(
+        items=collect(doc, "entry", lambda el: text(el, "atom:id", NS).strip(), _entry),
+        truncated=doc.truncated,
+    )
     total = text(root, "os:totalResults", NS).strip()
     start = text(root, "os:startIndex", NS).strip()
     page.complete_list_size = int(total) if total.isascii() and total.isdigit() else None

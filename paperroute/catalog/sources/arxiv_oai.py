@@ -46,7 +46,8 @@ def parse(data: bytes) -> Page:
         raise UnusableInput("the OAI-PMH response holds no ListRecords")
 
     page = Page(
-        items=collect(doc, "record", lambda el: text(el, "oai:header/oai:identifier", NS).strip(), _record)
+        items=collect(doc, "record", lambda el: text(el, "oai:header/oai:identifier", NS).strip(), _record),
+        truncated=doc.truncated,
     )
     token = root.find("oai:ListRecords/oai:resumptionToken", NS)
     if token is not None:

@@ -40,7 +40,8 @@ def parse(data: bytes) -> Page:
     return Page(
         items=collect(
             doc, "item", lambda el: unwrap(text(el, "guid")), lambda el, where: _item(el, where, channel_date)
-        )
+        ),
+        truncated=doc.truncated,
     )
 
 

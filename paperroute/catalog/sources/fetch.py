@@ -151,7 +151,14 @@ class PoliteClient:
             )
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return gunzip(response.read(self.max_bytes + 1), self.max_bytes)
+                    body = response.read(self.max_bytes + 1)
+                    if response.length and len(body) <= self.max_bytes:
+                        # The connection closed before the length the server announced: read
+                        # with a size, http.client returns what came, silently.
+                        raise ConnectionError(
+                            f"the response ended after {len(body)} of {len(body) + response.length} bytes"
+                        )
+                    return gunzip(body, self.max_bytes)
             except urllib.error.HTTPError as exc:
                 if exc.code not in (429, 500, 502, 503, 504) or attempt == self.retries:
                     raise FetchError(f"HTTP {exc.code} {exc.reason} from {url}") from None

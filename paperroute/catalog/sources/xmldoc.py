@@ -20,6 +20,9 @@ def _parser(recover: bool = False) -> etree.XMLParser:
 class XmlDoc:
     root: etree._Element
     items: list[etree._Element | RecordError]
+    # The document ended before its root did (a file cut short): what came after the cut, an OAI
+    # resumption token say, is missing.
+    truncated: bool = False
 
 
 _ROOT_START = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)(?:\s[^<>]*)?>", re.S)
@@ -90,6 +93,9 @@ def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> Xml
         )
         if root is None:
             raise UnusableInput(f"not well-formed XML: {exc}") from None
+        truncated = True
+    else:
+        truncated = False
     closing = b"</" + root_name + b">"
     items: list[etree._Element | RecordError] = []
     for number, (start, end, closed) in enumerate(pieces, 1):
@@ -110,7 +116,7 @@ def _salvage(data: bytes, item: str, id_tag: str, first_error: Exception) -> Xml
             found = id_re.search(chunk)
             identifier = found.group(1).decode(errors="replace") if found else ""
             items.append(RecordError(position(item, number, identifier), f"broken XML: {exc}"))
-    return XmlDoc(root, items)
+    return XmlDoc(root, items, truncated)
 
 
 def position(item: str, number: int, identifier: str) -> str:
