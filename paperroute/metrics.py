@@ -31,10 +31,12 @@ def enabled() -> bool:
 def configure(*, serving: bool) -> None:
     """Point this process (and the ones it starts) at the shared metrics directory.
 
-    `serving` (serve, demo) clears the directory of the processes that have ended, as
-    prometheus-client asks: counts from an earlier run would be added to this one's. A worker
-    running as a unit of its own keeps its files, or its later counts would vanish whenever the
-    web unit restarts. Other commands add theirs to a running server's.
+    `serving` (serve, demo) empties the directory, as prometheus-client asks: counts from an
+    earlier run would be added to this one's, and every counter starts again from zero. But not
+    while a paperroute process that counts into it still runs (a worker running as a unit of its
+    own): its later counts would vanish, and clearing only the ended processes' files would make
+    counters fall without reaching zero, which Prometheus reads as a reset plus a jump. Then the
+    counters go on from where they were. Other commands add theirs to a running server's.
     """
     from django.conf import settings
 
@@ -43,8 +45,9 @@ def configure(*, serving: bool) -> None:
     directory = Path(settings.DATA_DIR) / "metrics"
     if serving:
         directory.mkdir(mode=0o700, exist_ok=True)
-        for path in directory.glob("*.db"):
-            if not _running(path.stem.rpartition("_")[2]):
+        files = list(directory.glob("*.db"))
+        if not any(_running(path.stem.rpartition("_")[2]) for path in files):
+            for path in files:
                 path.unlink(missing_ok=True)
     elif not directory.is_dir():
         return  # no server is collecting: count in this process only

@@ -193,5 +193,7 @@ def test_an_index_this_version_cannot_read_fails_and_says_so(client, data_dir):
     assert status == 503 and "cannot be read" in body["checks"]["index"]["error"], body
     found = search.search("paper")
     assert found.hits == [] and "cannot be read" in found.message and "not been built" not in found.message
+    shutil.rmtree(root_dir(Path(data_dir)))  # an operator removes it: now it is missing
+    assert "not been built" in search.search("paper").message
     search.rebuild(embed=False)
     assert healthz(client)[0] == 200 and search.search("paper").hits

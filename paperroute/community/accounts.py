@@ -66,9 +66,10 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
         )
     except Exception as exc:
         # Nothing went out: the address's one mail is not used up, or its owner would be locked
-        # out until the window ends.
+        # out until the window ends. The whole window goes: requests made while this one waited
+        # for the relay were refused (and sent nothing) but counted too.
         link.delete()
-        ratelimit.refund_window("signin-mail", email.lower(), every, now=now)
+        ratelimit.clear_window("signin-mail", email.lower(), every, now=now)
         log.exception("the sign-in mail to %s could not be sent", email)
         raise MailNotSent(
             "the sign-in email could not be sent just now; please try again in a few minutes"

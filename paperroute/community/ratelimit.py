@@ -45,15 +45,19 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
 
 def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
     """Take back one action counted by check() in the current window."""
-    refund_window(scope, ident, parse_rate(rate)[1], now=now)
-
-
-def refund_window(scope: str, ident: str, period: int, *, now: float | None = None) -> None:
-    """Take back one action counted by check() or allow() in the current window of `period`."""
+    _, period = parse_rate(rate)
     now = time.time() if now is None else now
     RateWindow.objects.filter(
         scope=scope, ident=ident, period=period, window_start=int(now // period) * period, count__gt=0
     ).update(count=F("count") - 1)
+
+
+def clear_window(scope: str, ident: str, period: int, *, now: float | None = None) -> None:
+    """Forget every action counted by allow() in the current window of `period`."""
+    now = time.time() if now is None else now
+    RateWindow.objects.filter(
+        scope=scope, ident=ident, period=period, window_start=int(now // period) * period
+    ).delete()
 
 
 def allow(scope: str, ident: str, limit: int, period: int, *, now: float | None = None) -> bool:

@@ -128,6 +128,7 @@ class SearchIndex:
         self.manifest: dict = {}
         self.checked = 0.0
         self.error = ""  # why the current generation could not be opened, if it could not
+        self.unreadable: tuple = ()  # the signature of a generation that could not be opened
 
     def _signature(self, generation: Path) -> tuple:
         stat = (generation / "manifest.json").stat()
@@ -142,19 +143,25 @@ class SearchIndex:
         for attempt in range(3):
             generation = current_generation(self.root)
             if generation is None:
-                self.generation = None
+                self.generation, self.error = None, ""
                 return False
+            signature = ()
             try:
                 signature = self._signature(generation)
                 if signature == self.signature:
                     return True
+                if signature == self.unreadable:  # failed before, and unchanged since
+                    return self.generation is not None
                 self._open(generation)
-                self.signature, self.error = signature, ""
+                self.signature, self.error, self.unreadable = signature, "", ()
                 return True
             except (FileNotFoundError, ValueError, OSError) as exc:
                 # A rebuild swapped generations while we opened this one: look again. Or it
-                # cannot be read at all (one an older paperroute wrote): say why.
+                # cannot be read at all (one an older paperroute wrote): say why, and do not
+                # try it again (three tries a request) until it changes.
                 self.error = str(exc).strip()[:200] or type(exc).__name__
+                if attempt == 2:
+                    self.unreadable = signature
                 time.sleep(0.05 * (attempt + 1))
         return self.generation is not None
 

@@ -507,8 +507,10 @@ def _estimate_sample(index: SearchIndex) -> _Sample:
     if sample is None:
         pids = np.flatnonzero(store.count > 0)
         rng = np.random.default_rng(len(pids))  # the same sample for the same index
-        pids = rng.permutation(pids)
-        # As many papers as fit in ESTIMATE_SAMPLE passages, and at least one.
+        # Each paper has a passage at least, so ESTIMATE_SAMPLE papers drawn hold enough; of
+        # those, as many as fit in ESTIMATE_SAMPLE passages, and one at least. (Shuffling every
+        # paper took a quarter of a second at 3M, on the first search after each update.)
+        pids = rng.choice(pids, min(len(pids), ESTIMATE_SAMPLE), replace=False)
         fit = max(1, int(np.searchsorted(np.cumsum(store.count[pids]), ESTIMATE_SAMPLE, side="right")))
         _, rows, offsets, counts = store.rows_of(np.sort(pids[:fit]))
         vectors = np.asarray(store.vectors[rows], dtype=np.float32)

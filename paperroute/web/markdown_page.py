@@ -6,7 +6,7 @@ own and http(s) addresses that passed paperroute.catalog.links.http_url. (GitHub
 makes links of bare "www." and e-mail addresses in any text, escaped or not; it gives them http
 and mailto addresses only.)
 
-Titles, abstracts and names are shown as the HTML page shows them: TeX accents as letters
+Titles and abstracts are shown as the HTML page shows them: TeX accents as letters
 (Schr\\"odinger as Schrödinger); math stays TeX, which agents read.
 """
 
@@ -20,7 +20,7 @@ from django.urls import reverse
 from paperroute.catalog.links import http_url
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import url_spans
-from paperroute.catalog.textclean import display_name, unicode_text
+from paperroute.catalog.textclean import unicode_text
 from paperroute.community import comments
 from paperroute.community.submissions import submitter
 from paperroute.web.context import absolute
@@ -92,7 +92,7 @@ def render(paper: Paper) -> str:
     page = absolute(reverse("paper", args=[paper.key]))
     lines = [f"# {one_line(unicode_text(paper.title))}", ""]
     facts = [
-        ("Authors", ", ".join(one_line(display_name(name)) for name in paper.author_names)),
+        ("Authors", ", ".join(one_line(name) for name in paper.author_names)),
         ("Published", paper.published.strftime("%Y-%m-%d") if paper.published else ""),
         ("Listed", paper.listed_on.isoformat() if paper.listed_on else ""),
         ("Submitted by", one_line(submitter(paper) or "")),

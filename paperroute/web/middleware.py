@@ -110,8 +110,8 @@ def rate_key(address: str) -> str:
 
 
 def _refuse(request, status: int, title: str, message: str):
-    """An error answered before any view: JSON for the API and MCP, else a page."""
-    if request.path.startswith(("/api/", "/mcp")):
+    """An error answered before any view: JSON for the API, MCP and webhooks, else a page."""
+    if request.path.startswith(("/api/", "/mcp", "/hooks/")):
         from paperroute.web.views.errors import error_json
 
         return JsonResponse(error_json(message), status=status)

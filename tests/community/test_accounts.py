@@ -117,3 +117,48 @@ def test_a_link_the_relay_refused_can_be_asked_for_again_at_once(mailbox, settin
     settings.EMAIL_PORT = working  # it is back; the owner asks again, from another address
     _send("owner@example.org", ip="10.0.0.2")
     assert "/account/signin/" in mailbox.link("owner@example.org")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_refused_while_the_relay_hung_do_not_lock_the_owner_out(mailbox, settings):
+    """While one request waited on a relay that then failed, a second for the same address was
+    counted too (and refused, as a mail was on its way): giving back one left the window used."""
+    import socket
+    import threading
+
+    from tests.support import free_port
+
+    hung = socket.create_server(("127.0.0.1", free_port()))
+    accepted = threading.Event()
+
+    def hang():
+        connection, _ = hung.accept()
+        accepted.set()
+        time.sleep(1.5)  # no greeting; then the relay drops the connection
+        connection.close()
+
+    threading.Thread(target=hang, daemon=True).start()
+    working = settings.EMAIL_PORT
+    settings.EMAIL_PORT = hung.getsockname()[1]
+    failed = []
+
+    def first():
+        try:
+            _send("owner@example.org", ip="10.0.0.1")
+        except Exception as exc:  # noqa: BLE001 - the failure is what the test waits for
+            failed.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    waiting = threading.Thread(target=first)
+    waiting.start()
+    assert accepted.wait(10)
+    _send("owner@example.org", ip="10.0.0.2")  # meanwhile: refused, nothing sent
+    waiting.join(30)
+    hung.close()
+    assert failed and "could not be sent" in str(failed[0])
+    settings.EMAIL_PORT = working
+    _send("owner@example.org", ip="10.0.0.3")  # the relay is back: the owner gets a link now
+    assert "/account/signin/" in mailbox.link("owner@example.org")
