@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from paperroute import mail
-from paperroute.community import ratelimit
+from paperroute.community import ratelimit, stamp
 from paperroute.community.errors import InvalidInput, MailNotSent, SignInLinkInvalid
 from paperroute.community.models import SignInLink
 
@@ -134,6 +134,9 @@ def rename(user, handle: str) -> None:
     ratelimit.check("rename", str(user.pk), RENAMES)
     user.username = handle
     user.save(update_fields=["username"])
+    # Pages cached for anonymous readers show the name beside the reader's comments; the old
+    # one may be someone else's the moment it is given up.
+    stamp.bump()
 
 
 def _lookup(token: str) -> SignInLink:

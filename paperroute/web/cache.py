@@ -48,6 +48,11 @@ class PageCacheMiddleware:
                 response[name] = value
             if gzipped:
                 response["Content-Encoding"] = "gzip"
+                # Another representation of the page, with another body: a weak tag, as
+                # GZipMiddleware gives the first answer's (If-None-Match compares weakly).
+                etag = response.get("ETag", "")
+                if etag and not etag.startswith("W/"):
+                    response["ETag"] = "W/" + etag
             patch_vary_headers(response, ("Accept-Encoding",))
             response["X-Page-Cache"] = "hit"
             return response

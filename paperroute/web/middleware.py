@@ -93,8 +93,11 @@ class HeadMiddleware:
         if response.streaming:
             response.streaming_content = []
         else:
-            # A page from the cache comes without one: the GET's would have had it.
-            response.headers.setdefault("Content-Length", str(len(response.content)))
+            # A page from the cache comes without one: the GET's would have had it. Not a 304's:
+            # its empty body is no length of the page, and a cache that takes the 304's headers
+            # would store the page as 0 bytes.
+            if response.status_code != 304:
+                response.headers.setdefault("Content-Length", str(len(response.content)))
             response.content = b""
         return response
 

@@ -475,3 +475,45 @@ def test_pages_carry_no_inline_script(client):
             attributes, body = script
             assert "src=" in attributes or 'type="application/json"' in attributes, (url, script)
         assert not re.search(r"\son[a-z]+=", page), url
+
+
+@pytest.mark.django_db
+def test_a_head_answered_304_does_not_say_the_page_is_empty(client):
+    """A 304 may carry Content-Length only if it is the 200's (RFC 9110 8.6): HEAD gave the 304's
+    empty body's, 0, and a cache that takes a 304's headers would store the page as empty."""
+    add_paper("2411.00501", "A paper", listed=DAY)
+    first = client.get("/papers/2411.00501")
+    assert first.status_code == 200 and len(first.content) > 0
+    head = client.head("/papers/2411.00501", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert head.status_code == 304
+    assert head.get("Content-Length") in (None, str(len(first.content)))
+
+
+@pytest.mark.django_db
+def test_a_gzipped_page_from_the_cache_has_a_weak_etag_of_its_own(client):
+    """The compressed and plain pages are two bodies (RFC 9110 8.8.3): a cache hit sent the
+    compressed one with the plain one's strong ETag."""
+    add_paper("2411.00501", "A paper", listed=DAY)
+    plain = client.get("/papers/2411.00501")
+    assert plain["X-Page-Cache"] == "miss" and not plain.has_header("Content-Encoding")
+    hit = client.get("/papers/2411.00501", HTTP_ACCEPT_ENCODING="gzip")
+    assert hit["X-Page-Cache"] == "hit" and hit["Content-Encoding"] == "gzip"
+    assert hit["ETag"] == "W/" + plain["ETag"]
+    again = client.get("/papers/2411.00501", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=hit["ETag"])
+    assert again.status_code == 304
+
+
+@pytest.mark.django_db
+def test_a_rename_reaches_anonymous_readers_of_cached_pages():
+    """A rename left the old name beside the reader's comments on cached pages, for up to
+    PAGE_CACHE_SECONDS, while anyone could take the old name at once."""
+    from paperroute.community import accounts, comments
+
+    paper = add_paper("2411.00501", "A paper", listed=DAY)
+    author = user("oldname")
+    comments.add(author, paper, "A comment")
+    anonymous = Client()
+    assert "oldname" in anonymous.get("/papers/2411.00501.md").content.decode()
+    accounts.rename(author, "newname")
+    again = anonymous.get("/papers/2411.00501.md").content.decode()
+    assert "newname" in again and "oldname" not in again
