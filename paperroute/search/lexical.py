@@ -267,7 +267,10 @@ class LexicalIndex:
     def search(
         self, parsed: ParsedQuery, filters: Filters, limit: int, count: bool = True, every_word: bool = False
     ) -> tuple[list[tuple[int, float]], int]:
-        """BM25 hits for a parsed query; a query with no words lists the newest matches."""
+        """BM25 hits for a parsed query; a query with no words lists the newest matches, and one
+        whose words the index cannot hold (over 40 characters) matches nothing."""
+        if parsed.has_text and not self.terms(self.scoring_words(parsed)) and not parsed.phrases:
+            return [], 0
         query = self.build(parsed, filters, every_word=every_word)
         return self.run(query, limit, newest_first=not self.terms(self.scoring_words(parsed)), count=count)
 
@@ -317,11 +320,16 @@ class LexicalIndex:
         hits, _ = self.run(Q.boolean_query(clauses), len(pids))
         return {pid for pid, _ in hits}
 
-    def prefix_search(self, words: list[str], limit: int) -> list[tuple[int, float]]:
+    def prefix_search(
+        self, words: list[str], limit: int, parsed: ParsedQuery | None = None, filters: Filters | None = None
+    ) -> list[tuple[int, float]]:
         """Papers holding every complete word, and a word that begins with the last one (as it
-        is being typed); those whose title has them first."""
+        is being typed); those whose title has them first. Within the query's filters, phrases
+        and exclusions, when given."""
         *complete, last = words
-        clauses = []
+        clauses = self.filter_clauses(filters) if filters is not None else []
+        if parsed is not None:
+            clauses += self.constraint_clauses(ParsedQuery(phrases=parsed.phrases, excluded=parsed.excluded))
         for term in STEM.analyze(" ".join(complete)):
             clauses.append((Occur.Must, Q.term_query(self.schema, "text", term)))
             clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "title", term), 2.0)))

@@ -241,6 +241,13 @@ class _Scope:
     allowed: np.ndarray | None
     pids: np.ndarray | None
     available: int
+    rows: int  # the rows the filters allow (every live row without filters)
+
+
+# Filters that allow at most this many rows: their papers are counted, and scored, one by one.
+EXACT_ROWS = 5000
+# Sampled papers the filters must let through for the sample to estimate their share.
+MIN_INSIDE = 30
 
 
 def _scope(index: SearchIndex, parsed: ParsedQuery, filters: Filters) -> _Scope:
@@ -254,12 +261,16 @@ def _scope(index: SearchIndex, parsed: ParsedQuery, filters: Filters) -> _Scope:
     # Without filters the store skips the rows of removed and re-embedded papers by itself.
     if not filters.empty or pids is not None:
         allowed = store.mask(filters.first_day, filters.last_day, filters.categories, pids)
-    available = store.papers
+    available, rows = store.papers, store.rows - store.dead
     if allowed is not None:
-        # Rows overcount papers with several passages; count exactly only where it is cheap.
+        # Papers have several passages: count them exactly where it is cheap, else from the
+        # rows at the catalogue's passages a paper.
         rows = int(np.count_nonzero(allowed))
-        available = int(np.unique(store.pid[allowed]).size) if rows <= 5000 else rows
-    return _Scope(allowed, pids, available)
+        if rows <= EXACT_ROWS:
+            available = int(np.unique(store.pid[allowed]).size)
+        else:
+            available = round(rows * store.papers / max(1, store.rows - store.dead))
+    return _Scope(allowed, pids, available, rows)
 
 
 def _vector_later(text: str) -> Callable[[], np.ndarray]:
@@ -317,7 +328,9 @@ def _retrieve(
     """Ranked (pid, score) of the papers that match, how many match, and whether that count
     is exact (otherwise it is an estimate)."""
     lexical = index.lexical
-    wordless = not lexical.terms(lexical.scoring_words(parsed))
+    # Filters alone list the newest papers; words the index cannot hold (tantivy drops those over
+    # 40 characters) are words no paper holds, not no words: they listed every paper.
+    wordless = not parsed.has_text
     words = len(lexical.word_clauses(parsed))
     keywords = FLOOR.enabled and 0 < words <= FLOOR.keywords
     if mode == "lexical" or wordless:
@@ -338,12 +351,15 @@ def _retrieve(
             lex_hits, _ = lexical.search(parsed, filters, width, count=False, every_word=True)
             _add_cosines(index, vector, dense, [pid for pid, _ in lex_hits])
             words_seen = len(lex_hits) < width
+            # The floor asks whether any paper holds any word (else only a clear closeness in
+            # meaning matches); none holding every word is not that, and lost papers hybrid finds.
+            any_word = lex_hits or lexical.search(parsed, filters, 1, count=False)[0]
         else:
-            lex_hits, _ = lexical.search(parsed, filters, 1, count=False)
+            any_word, _ = lexical.search(parsed, filters, 1, count=False)
             words_seen = True  # words alone never make a longer query match here
         ranked = sorted(dense.items(), key=lambda item: (-item[1], item[0]))
         return _floor(
-            index, parsed, filters, ranked, dense, lex_hits, words_seen, keywords, width, vector, available
+            index, parsed, filters, ranked, dense, any_word, words_seen, keywords, width, vector, scope
         )
     lex = dict(lex_hits)
     # Score every candidate on both sides, so that fusion compares like with like.
@@ -367,12 +383,12 @@ def _retrieve(
         keywords,
         width,
         vector,
-        available,
+        scope,
     )
 
 
 def _paged(
-    index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str, depth: int, limit: int
+    index: SearchIndex, parsed: ParsedQuery, filters: Filters, mode: str, depth: int
 ) -> tuple[list[tuple[int, float]], int, bool]:
     """_retrieve's ranking, the same for every page of a query, so that paging through it shows
     each paper once.
@@ -387,10 +403,7 @@ def _paged(
     """
     if mode == "lexical":
         return _retrieve(index, parsed, filters, mode, depth)
-    width = FUSION.depth
-    while width < min(limit, MAX_TOTAL):
-        width *= 2
-    width = min(width, MAX_TOTAL)
+    width = min(FUSION.depth, MAX_TOTAL)
     ranked, total, exact = _retrieve(index, parsed, filters, mode, width)
     # Deeper while the page lies past this width, or past a ranking that ended before the count
     # of papers that match (the floor counts papers the candidates did not reach).
@@ -422,7 +435,7 @@ def _floor(
     keywords: bool,
     width: int,
     vector: np.ndarray,
-    available: int,
+    scope: _Scope,
 ) -> tuple[list[tuple[int, float]], int, bool]:
     """The ranked candidates that pass the relevance floor, how many papers pass it in all,
     and whether that count is exact. `dense` has the cosine of every candidate that has a
@@ -454,7 +467,7 @@ def _floor(
         # All papers close in meaning were seen; those holding every word are counted.
         close_only = sum(1 for pid, _ in kept if pid not in holding)
         return kept, max(len(kept), lexical.count_all(parsed, filters) + close_only), True
-    estimate = _estimate(index, vector, available, cut)
+    estimate = _estimate(index, vector, scope, cut)
     if keywords:
         # Papers close in meaning or holding every word: the close ones, and those holding every
         # word less the share of them that are close too, as among the candidates seen. At
@@ -467,14 +480,26 @@ def _floor(
     return kept, max(len(kept), estimate), False
 
 
-def _estimate(index: SearchIndex, vector: np.ndarray, available: int, cut: float) -> int:
-    """About how many papers are at least `cut` close in meaning: the share of a sample of
-    papers that are, of the papers the filters let through."""
+def _estimate(index: SearchIndex, vector: np.ndarray, scope: _Scope, cut: float) -> int:
+    """About how many of the papers the filters let through are at least `cut` close in
+    meaning: each of them when they are few, else the share of the sampled papers among them
+    that are.
+
+    The share of all sampled papers was no share of a category's: "how do agents use tools to
+    solve tasks" in cs.AI said about 71 where 148 could be paged to."""
+    store = index.vectors
+    if scope.allowed is not None and scope.rows <= EXACT_ROWS:
+        pids = np.unique(store.pid[scope.allowed])
+        return int(np.count_nonzero(store.score_papers(vector[None, :], pids, POOLING) >= cut))
     sample = _estimate_sample(index)
     if not sample.papers:
         return 0
-    scores = POOLING.pool(sample.vectors @ vector, sample.offsets, sample.counts)
-    return int(round(float((scores >= cut).mean()) * available))
+    close = POOLING.pool(sample.vectors @ vector, sample.offsets, sample.counts) >= cut
+    if scope.allowed is not None:
+        inside = scope.allowed[sample.first_rows]
+        if np.count_nonzero(inside) >= MIN_INSIDE:
+            close = close[inside]
+    return int(round(float(close.mean()) * scope.available))
 
 
 @dataclass(frozen=True)
@@ -484,6 +509,7 @@ class _Sample:
     vectors: np.ndarray
     offsets: np.ndarray
     counts: np.ndarray
+    first_rows: np.ndarray  # each paper's first row in the store, for the filters' row masks
 
     @property
     def papers(self) -> int:
@@ -514,7 +540,7 @@ def _estimate_sample(index: SearchIndex) -> _Sample:
         fit = max(1, int(np.searchsorted(np.cumsum(store.count[pids]), ESTIMATE_SAMPLE, side="right")))
         _, rows, offsets, counts = store.rows_of(np.sort(pids[:fit]))
         vectors = np.asarray(store.vectors[rows], dtype=np.float32)
-        sample = _Sample(vectors, offsets, counts)
+        sample = _Sample(vectors, offsets, counts, rows[offsets])
         with _lock:
             _samples.clear()  # one index per process in practice; never let them pile up
             _samples[key] = sample
@@ -604,7 +630,9 @@ def search(
     if mode not in MODES:
         raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
     limit = max(1, min(int(limit), MAX_LIMIT))
-    offset = max(0, min(int(offset), MAX_TOTAL - limit))
+    # Past the last result there is nothing to show (it showed the last page again).
+    offset = max(0, min(int(offset), MAX_TOTAL))
+    depth = min(offset + limit, MAX_TOTAL)
     parsed = parse(query or "")
     filters = combine(parsed, since=since, until=until, categories=categories, authors=authors)
     notes = list(parsed.notes)
@@ -622,12 +650,12 @@ def search(
     behind = is_behind(index)
     if behind:
         notes.append(BEHIND)
-    ranked, total, exact = _paged(index, parsed, filters, mode, offset + limit, limit)
+    ranked, total, exact = _paged(index, parsed, filters, mode, depth)
     corrected, suggestion = "", ""
     fixed = _corrected(index, query or "", parsed)
     if fixed:
         other = parse(fixed)
-        other_ranked, other_total, other_exact = _paged(index, other, filters, mode, offset + limit, limit)
+        other_ranked, other_total, other_exact = _paged(index, other, filters, mode, depth)
         if correct and other_ranked and (not ranked or _closer(other_ranked, ranked, mode)):
             ranked, total, exact, parsed, corrected = other_ranked, other_total, other_exact, other, fixed
         elif other_ranked:
@@ -710,15 +738,20 @@ SUGGEST_WORDS = 8
 
 def suggest(text: str, *, limit: int = 5) -> list[Hit]:
     """Papers for a query being typed: the words so far, the last one as a prefix (keywords only,
-    so that it answers between keystrokes)."""
-    words = re.findall(r"[^\W_]+", (text or "").lower())[:SUGGEST_WORDS]
+    so that it answers between keystrokes), within the query's filters and exclusions (they were
+    read as words: "cat:cs" found nothing, and "-diffusion" offered diffusion papers)."""
+    parsed = parse(text or "")
+    words = [w for word in parsed.words for w in re.findall(r"[^\W_]+", word.lower())][:SUGGEST_WORDS]
     if not words or len(words[-1]) < 2 and len(words) == 1:
+        return []
+    filters = combine(parsed)
+    if filters.impossible:
         return []
     try:
         index = open_index()
     except IndexMissing:
         return []
-    hits = index.lexical.prefix_search(words, max(1, min(int(limit), 10)))
+    hits = index.lexical.prefix_search(words, max(1, min(int(limit), 10)), parsed, filters)
     return _hits(index, hits, ParsedQuery(words=words))
 
 

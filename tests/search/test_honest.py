@@ -207,3 +207,56 @@ def test_a_search_without_snippets_ranks_the_same_papers(sample, query):
     assert [(h.key, h.score, h.title) for h in bare.hits] == [(h.key, h.score, h.title) for h in full.hits]
     assert all(h.snippet for h in full.hits) and any(h.highlights for h in full.hits)
     assert all(not h.snippet and not h.highlights and not h.title_highlights for h in bare.hits)
+
+
+@pytest.mark.parametrize("mode", search.MODES)
+def test_a_word_longer_than_the_index_holds_finds_nothing(sample, mode):
+    """tantivy drops a token of over 40 characters: the query counted as one of filters only,
+    and "pneumonoultramicroscopicsilicovolcanoconiosis" listed every paper, newest first."""
+    found = search.search("pneumonoultramicroscopicsilicovolcanoconiosis", mode=mode)
+    assert found.total == 0 and found.hits == [], (found.total, found.message)
+
+
+@pytest.mark.parametrize("query", ["protein folding", "robot learning year:2026", "qwertyuiop diffusion"])
+def test_semantic_mode_finds_what_hybrid_finds_by_meaning(sample, query):
+    """With no paper holding every word, semantic mode took it for no paper holding any word,
+    and kept only papers of cosine 0.50 or more (hybrid keeps 0.40)."""
+    hybrid = {h.key for h in search.search(query, mode="hybrid", limit=50).hits}
+    semantic = {h.key for h in search.search(query, mode="semantic", limit=50).hits}
+    assert hybrid and hybrid <= semantic, hybrid - semantic
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_a_filtered_estimate_is_near_what_paging_reaches(sample, mode):
+    """The estimate applied the share of close papers among all papers (37%) to a category's
+    (76% in cs.AI): "about 71" on the first page where 148 could be paged to."""
+    query, cats = "how do agents use tools to solve tasks", ["cs.AI"]
+    first = search.search(query, mode=mode, categories=cats, limit=20)
+    reached = sum(
+        len(search.search(query, mode=mode, categories=cats, limit=20, offset=20 * n).hits) for n in range(20)
+    )
+    assert abs(first.total - reached) <= 0.2 * reached, (first.total, first.exact, reached)
+
+
+def test_as_you_type_keeps_to_the_querys_filters_and_exclusions(sample):
+    """Suggestions read the whole text as words: "-diffusion" offered diffusion papers, and
+    typing a filter ("cat:cs") left no suggestion at all."""
+    shown = search.suggest("language models -diffusion")
+    assert shown and not [h.title for h in shown if "diffus" in h.title.lower()]
+    assert search.suggest("speculative decoding cat:cs")
+    assert search.suggest("speculative decoding cat:math") == []
+
+
+def test_a_limit_of_120_lists_the_papers_in_the_order_the_pages_show(sample):
+    """A first page of 120 (the API's most) was ranked at 200 at once, pages of 20 grow from 50:
+    past the 40th paper the two orders differed."""
+    paged = [h.key for n in range(6) for h in search.search("diffusion", limit=20, offset=20 * n).hits]
+    assert [h.key for h in search.search("diffusion", limit=120).hits] == paged[:120]
+
+
+def test_an_offset_past_the_last_result_shows_nothing(sample):
+    """The offset was cut to the last page: page 51, or --offset 1500, showed page 50 again."""
+    query = "how do draft models speed up decoding of large language models"
+    last = search.search(query, mode="lexical", limit=20, offset=980)
+    past = search.search(query, mode="lexical", limit=20, offset=1000)
+    assert last.hits and past.hits == [] and past.total == last.total
