@@ -241,7 +241,7 @@ class _Scope:
     allowed: np.ndarray | None
     pids: np.ndarray | None
     available: int
-    rows: int  # the rows the filters allow (every live row without filters)
+    few: np.ndarray | None = None  # the papers the filters allow, when they are few (EXACT_ROWS)
 
 
 # Filters that allow at most this many rows: their papers are counted, and scored, one by one.
@@ -261,16 +261,15 @@ def _scope(index: SearchIndex, parsed: ParsedQuery, filters: Filters) -> _Scope:
     # Without filters the store skips the rows of removed and re-embedded papers by itself.
     if not filters.empty or pids is not None:
         allowed = store.mask(filters.first_day, filters.last_day, filters.categories, pids)
-    available, rows = store.papers, store.rows - store.dead
-    if allowed is not None:
-        # Papers have several passages: count them exactly where it is cheap, else from the
-        # rows at the catalogue's passages a paper.
-        rows = int(np.count_nonzero(allowed))
-        if rows <= EXACT_ROWS:
-            available = int(np.unique(store.pid[allowed]).size)
-        else:
-            available = round(rows * store.papers / max(1, store.rows - store.dead))
-    return _Scope(allowed, pids, available, rows)
+    if allowed is None:
+        return _Scope(allowed, pids, store.papers)
+    # Papers have several passages: count them exactly where it is cheap, else from the rows at
+    # the catalogue's passages a paper.
+    rows = int(np.count_nonzero(allowed))
+    if rows <= EXACT_ROWS:
+        few = np.unique(store.pid[allowed])
+        return _Scope(allowed, pids, int(few.size), few)
+    return _Scope(allowed, pids, round(rows * store.papers / max(1, store.rows - store.dead)))
 
 
 def _vector_later(text: str) -> Callable[[], np.ndarray]:
@@ -488,9 +487,8 @@ def _estimate(index: SearchIndex, vector: np.ndarray, scope: _Scope, cut: float)
     The share of all sampled papers was no share of a category's: "how do agents use tools to
     solve tasks" in cs.AI said about 71 where 148 could be paged to."""
     store = index.vectors
-    if scope.allowed is not None and scope.rows <= EXACT_ROWS:
-        pids = np.unique(store.pid[scope.allowed])
-        return int(np.count_nonzero(store.score_papers(vector[None, :], pids, POOLING) >= cut))
+    if scope.few is not None:
+        return int(np.count_nonzero(store.score_papers(vector[None, :], scope.few, POOLING) >= cut))
     sample = _estimate_sample(index)
     if not sample.papers:
         return 0
