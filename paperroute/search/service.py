@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -662,10 +663,14 @@ def search(
         missing = index.manifest.get("papers", 0) - index.vectors.papers
         notes.append(f"{missing} papers are not embedded yet, so only keyword search finds them")
     fewer = _without_rarest_word(index, corrected or query or "", parsed, filters) if not ranked else ""
-    if ranked:
-        unknown = [w for w in dict.fromkeys(parsed.words) if not index.lexical.known(w)]
-        if unknown:  # as web search says "Missing: …": these words played no part
-            notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
+    words = list(dict.fromkeys(parsed.words))
+    unknown = [w for w in words if not index.lexical.known(w)]
+    # As web search says "Missing: …": these words played no part. When nothing matched, a
+    # query of one word already says so.
+    if unknown and (ranked or len(words) > 1):
+        notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
+    if unknown and not ranked and not any(_latin(w) for w in words):
+        notes.append(OTHER_SCRIPT)
     return Results(
         hits=_hits(index, ranked[offset : offset + limit], parsed, load, snippets),
         total=min(total, MAX_TOTAL),
@@ -678,6 +683,19 @@ def search(
         fewer=fewer,
         behind=behind,
     )
+
+
+OTHER_SCRIPT = (
+    "titles and abstracts here are in English, and the model that matches meaning reads English"
+    " only: try the query in English"
+)
+
+
+def _latin(word: str) -> bool:
+    """Whether a word has a letter of the Latin script (or none at all, as a number): "café" and
+    "β-VAE" do, "нейронные" and "大语言模型" don't."""
+    letters = [ch for ch in word if ch.isalpha()]
+    return not letters or any(ch.isascii() or unicodedata.name(ch, "").startswith("LATIN") for ch in letters)
 
 
 def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery, filters: Filters) -> str:

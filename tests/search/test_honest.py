@@ -260,3 +260,26 @@ def test_an_offset_past_the_last_result_shows_nothing(sample):
     last = search.search(query, mode="lexical", limit=20, offset=980)
     past = search.search(query, mode="lexical", limit=20, offset=1000)
     assert last.hits and past.hits == [] and past.total == last.total
+
+
+@pytest.mark.parametrize("query", ["нейронные сети", "大语言模型", "ニューラルネットワーク"])
+def test_a_query_in_another_script_is_told_to_try_english(sample, query):
+    """The papers and the model are English: a Russian or Chinese query found nothing, and the
+    page said only that nothing matched."""
+    found = search.search(query)
+    assert found.hits == []
+    assert "in English" in found.message and "try the query in English" in found.message
+
+
+@pytest.mark.parametrize("query", ["xyzzyqwf", "β-xyzzyqwf", "café xyzzyqwf"])
+def test_a_latin_query_that_finds_nothing_is_not_told_to_use_english(sample, query):
+    found = search.search(query)
+    assert found.hits == [] and "English" not in found.message
+
+
+def test_when_nothing_matches_the_words_no_paper_holds_are_named(sample):
+    found = search.search("speculative xyzzyqwf", mode="lexical")
+    assert found.hits == [] and "no paper contains “xyzzyqwf”" in found.message
+    assert "speculative”" not in found.message
+    # One word that no paper holds: "No papers match" already says it.
+    assert "no paper contains" not in search.search("xyzzyqwf").message
