@@ -12,7 +12,14 @@ MODES = ("hybrid", "lexical", "semantic")
 
 
 class BadSearch(ValueError):
-    """Search options that cannot be used; the message says which and why."""
+    """Search options that cannot be used; the message says which and why, in the parameters'
+    names. `fields` are the parameters at fault, and `reader` says it with the search page's
+    labels (From and To for since and until)."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = (), reader: str = "") -> None:
+        super().__init__(message)
+        self.fields = fields
+        self.reader = reader or message
 
 
 @dataclass
@@ -67,10 +74,12 @@ def options(params) -> Options:
     q = (params.get("q") or "").strip()
     mode = params.get("mode") or "hybrid"
     if mode not in MODES:
-        raise BadSearch(f"mode must be one of {', '.join(MODES)}")
+        raise BadSearch(f"mode must be one of {', '.join(MODES)}", fields=("mode",))
     since, until = _day(params.get("since"), "since"), _day(params.get("until"), "until")
     if since and until and since > until:
-        raise BadSearch("'since' is after 'until'")
+        raise BadSearch(
+            "'since' is after 'until'", fields=("since", "until"), reader="The From date is after the To date"
+        )
     category = (params.get("cat") or "").strip()[:64]
     return Options(
         q=q, mode=mode, since=since, until=until, category=category, correct=params.get("spell") != "0"
@@ -121,4 +130,9 @@ def _day(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadSearch(f"'{name}' must be a date such as 2024-11-28") from None
+        label = {"since": "From", "until": "To"}.get(name, name)
+        raise BadSearch(
+            f"'{name}' must be a date such as 2024-11-28",
+            fields=(name,),
+            reader=f"The {label} date must be a date such as 2024-11-28",
+        ) from None

@@ -244,7 +244,7 @@ def test_a_reader_signs_in_votes_comments_and_subscribes_through_nginx(deploymen
     card.locator("form[data-vote] button[aria-pressed='true']").wait_for()
     page.reload()
     assert page.locator(".card", has_text="Speculative decoding").locator("[data-count]").inner_text() == "6"
-    page.get_by_role("link", name="Speculative decoding without a draft model").click()
+    page.get_by_role("link", name="Speculative decoding without a draft model", exact=True).click()
     page.get_by_label(re.compile("Add a comment")).fill("Read through the proxy: https://example.org/x")
     page.get_by_role("button", name="Post comment").click()
     page.locator(".comment").first.wait_for()

@@ -118,7 +118,7 @@ def test_reply_claim_approve_and_the_pages_pass_axe(site, browser):
         found += _axe(page)
         page.goto(f"{base}/authors/José Muñoz")
         assert "@jose" in page.locator("h1 ~ .verified-note").inner_text()
-        assert page.get_by_role("link", name="Another paper by the same author").is_visible()
+        assert page.get_by_role("link", name="Another paper by the same author", exact=True).is_visible()
         found += _axe(page)
     assert found == []
 

@@ -283,12 +283,132 @@ def test_search_as_you_type_with_the_keyboard(site, browser):
     assert options.first.get_attribute("aria-selected") == "true"
     page.keyboard.press("Escape")
     assert box.get_attribute("aria-expanded") == "false"
-    page.keyboard.press("ArrowDown")  # closed: the arrow does nothing to the page
+    page.keyboard.press("ArrowDown")  # closed by Escape: the arrow opens the list again
+    assert box.get_attribute("aria-expanded") == "true"
+    assert box.get_attribute("aria-activedescendant") == "site-search-option-0"
+    # Escape while the next answer is on its way: the list closed, then opened by itself.
     page.keyboard.type("o")
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(1500)
+    assert box.get_attribute("aria-expanded") == "false" and not listbox.is_visible()
+    page.keyboard.press("ArrowDown")
     listbox.wait_for()
+    assert "“speculative deco”" in page.locator("#site-search-status").inner_text()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/papers/2411\.17751$"))
+
+
+def test_what_has_the_keyboard_focus_is_not_under_the_header(site, browser):
+    """The header stays at the top of a wide window: Shift+Tab up a listing left the focused
+    vote or link under it, and the paper page's Cite link scrolled its section beneath it. In a
+    short window (a page zoomed to 400%) the header covered most of the screen."""
+    base, made = site
+    from paperroute import search
+
+    search.sync(embed=False)
+    context = _signed_in(browser, base, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(base + _pages(made)[2])  # the week's listing
+    page.locator("footer a").first.focus()
+    covered = []
+    for _ in range(40):
+        page.keyboard.press("Shift+Tab")
+        where = page.evaluate(
+            """() => { const e = document.activeElement, h = document.querySelector('.site-header');
+            if (!e || e === document.body || h.contains(e) || e.matches('.skip')) return null;
+            const r = e.getBoundingClientRect();
+            return [r.top, h.getBoundingClientRect().bottom, e.textContent.trim().slice(0, 40)] }"""
+        )
+        if where and where[0] < where[1]:
+            covered.append(where)
+    assert covered == []
+    page.goto(base + "/papers/2411.17750")
+    page.get_by_role("link", name="Cite", exact=True).click()
+    header = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom")
+    assert page.evaluate("document.getElementById('cite').getBoundingClientRect().top") >= header
+    context.close()
+    short = browser.new_context(viewport={"width": 640, "height": 360}, device_scale_factor=2).new_page()
+    short.goto(base + "/papers/2411.17750")
+    short.mouse.wheel(0, 600)
+    short.wait_for_timeout(200)
+    assert short.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom") <= 0
+    # The suggestions fit the short window, and the one chosen is scrolled into view.
+    short.evaluate("window.scrollTo(0, 0)")
+    box = short.get_by_role("combobox", name="Search papers")
+    box.click()
+    box.type("speculative", delay=30)
+    short.get_by_role("listbox", name="Matching papers").wait_for()
+    for _ in range(short.get_by_role("option").count()):
+        short.keyboard.press("ArrowDown")
+        top, bottom = short.evaluate(
+            "(() => { const r = document.querySelector('[role=option][aria-selected=true]')"
+            ".getBoundingClientRect(); return [r.top, r.bottom]; })()"
+        )
+        assert top >= 0 and bottom <= 360
+
+
+def test_the_controls_of_a_card_name_their_paper(site, browser):
+    """A screen reader's list of links and buttons held 30 "N upvotes" and "N comments" and
+    as many "Code", none saying which paper."""
+    base, _ = site
+    from paperroute import search
+
+    search.sync(embed=False)
+    for context in (
+        browser.new_context(viewport={"width": 1280, "height": 900}),
+        _signed_in(browser, base, viewport={"width": 1280, "height": 900}),
+    ):
+        page = context.new_page()
+        for path in ("/", "/search?q=transformers+attention"):
+            page.goto(base + path)
+            card = page.locator(".card", has_text="Pneumonoultramicroscopicsilicovolcanoconiosis")
+            card.first.wait_for()
+            names = [
+                control.evaluate("e => e.getAttribute('aria-label') || e.textContent.replace(/\\s+/g, ' ')")
+                for control in card.first.locator(".vote a, .vote button, .badge-code, .comments-link").all()
+            ]
+            assert len(names) >= 2 + (path == "/"), (path, names)
+            assert all("Pneumonoultramicroscopicsilicovolcanoconiosis" in name for name in names), names
+        context.close()
+
+
+def test_a_form_sent_back_with_an_error_puts_the_keyboard_on_the_field(site, browser):
+    base, _ = site
+    context = _signed_in(browser, base, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/search?q=attention&since=2025-02-01&until=2024-01-01")
+    assert page.title().startswith("Error:")
+    assert page.evaluate("document.activeElement.id") == "since"
+    assert page.input_value("#since") == "2025-02-01" and page.input_value("#until") == "2024-01-01"
+    assert page.get_by_role("alert").inner_text() == "The From date is after the To date."
+    assert page.locator("[aria-invalid=true]").count() == 2
+    page.goto(base + "/account/settings")
+    name = page.get_by_role("textbox", name="Your name")
+    name.fill("not a name!")
+    with page.expect_navigation():
+        name.press("Enter")
+    assert page.title().startswith("Error:")
+    assert page.evaluate("document.activeElement.id") == "username"
+    # What was typed stays, beside the error, so that it can be mended.
+    assert name.input_value() == "not a name!"
+    assert "2 to 30 letters" in page.get_by_role("alert").inner_text()
+    # A new API token's Copy button says what it did.
+    page.get_by_role("textbox", name="Token name").fill("laptop")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create token").click()
+    page.get_by_role("button", name="Copy the token").click()
+    status = page.locator(".notice .copied")
+    for _ in range(50):  # (wait_for_function evaluates a string, which the CSP forbids)
+        if status.inner_text():
+            break
+        page.wait_for_timeout(100)
+    # Copied, or where the clipboard is refused, selected with what to press.
+    assert "cop" in status.inner_text().lower()
+    # The token is one long word: on a phone it widened the page.
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    context.close()
 
 
 def test_without_javascript_the_box_is_the_plain_search_form(site, browser):

@@ -134,7 +134,7 @@ def _session(browser, base: str, mailbox) -> None:
         )
 
     # Open the paper, comment with a link and some markup, and copy the BibTeX.
-    page.get_by_role("link", name="Sorting in O(n log n) with learned comparators").click()
+    page.get_by_role("link", name="Sorting in O(n log n) with learned comparators", exact=True).click()
     assert page.locator("meta[name=citation_arxiv_id]").get_attribute("content") == "2411.17700"
     assert page.locator("#paper-title sup, #paper-title .math").count() >= 1
     page.get_by_label(re.compile("Add a comment")).fill(f"Great! See https://example.org/notes {HOSTILE}")

@@ -64,6 +64,8 @@ def test_day_week_and_month_listings(client):
     week = client.get("/papers/week/2024-W48")
     assert sorted(titles(week)) == ["Monday paper", "Thursday paper"]
     assert "Week 48, 2024" in week.content.decode()
+    assert "<h1>Weekly Papers</h1>" in week.content.decode()
+    assert "<h1>Monthly Papers</h1>" in client.get("/papers/month/2024-11").content.decode()
     assert sorted(titles(client.get("/papers/month/2024-11"))) == ["Monday paper", "Thursday paper"]
     tabs = client.get("/papers/date/2024-11-28").content.decode()
     for href in ("/papers/week/2024-W48", "/papers/month/2024-11", "/trending"):
@@ -85,6 +87,11 @@ def test_long_listings_are_paginated(client):
     assert set(titles(first)).isdisjoint(titles(second))
     assert client.get("/papers/date/2024-11-28?page=3").status_code == 404
     assert client.get("/papers/date/2024-11-28?page=x").status_code == 404
+    # The tab and the history tell the pages and the views apart (they all read the same).
+    assert re.search(r"<title>[^<]*page 2[^<]*</title>", second.content.decode())
+    assert "page 2" not in re.search(r"<title>[^<]*</title>", page).group(0)
+    everything = client.get("/papers/date/2024-11-28?view=all").content.decode()
+    assert re.search(r"<title>[^<]*All new on arXiv[^<]*</title>", everything)
 
 
 @pytest.mark.django_db

@@ -15,6 +15,19 @@
     });
   }
 
+  // The sticky header's height, for what focus and #links scroll to (site.css): 0 where the
+  // header scrolls away with the page (phones, short or zoomed windows).
+  var header = document.querySelector(".site-header");
+  if (header) {
+    var measure = function () {
+      var sticky = getComputedStyle(header).position === "sticky";
+      document.documentElement.style.setProperty(
+        "--header-height", (sticky ? header.getBoundingClientRect().height : 0) + "px");
+    };
+    measure();
+    window.addEventListener("resize", measure);
+  }
+
   // Upvote without reloading the page; the form posts normally if anything goes wrong.
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form[data-vote]");
@@ -54,6 +67,7 @@
       if (form.dataset.shelf === "save") {
         button.setAttribute("aria-pressed", state.saved ? "true" : "false");
         button.classList.toggle("is-on", state.saved);
+        if (button.classList.contains("button")) button.classList.toggle("button-quiet", !state.saved);
         var label = button.querySelector("[data-label]");
         if (label) label.textContent = state.saved ? button.dataset.on : button.dataset.off;
         action.value = state.saved ? "unsave" : "save";
@@ -64,6 +78,12 @@
         var live = document.getElementById("shelf-status");
         if (live) live.textContent = "Hidden. You will see fewer papers like it.";
         if (card) card.remove();
+        var line = document.querySelector(".count-line");  // "30 papers · ...": one fewer now
+        var counted = line && /^(\d+) papers?\b/.exec(line.textContent.trim());
+        if (counted && card) {
+          var left = Math.max(0, Number(counted[1]) - 1);
+          line.textContent = line.textContent.trim().replace(counted[0], left + (left === 1 ? " paper" : " papers"));
+        }
         var target = next && next.querySelector("a, button");
         if (target) target.focus();
       }
@@ -82,12 +102,17 @@
     var source = document.querySelector(button.getAttribute("data-copy"));
     var status = button.parentElement.querySelector(".copied");
     var text = source ? source.textContent : "";
-    var done = function () { if (status) status.textContent = "Copied to the clipboard."; };
+    var say = function (message) { if (status) status.textContent = message; };
+    var done = function () { say("Copied to the clipboard."); };
+    var selected = function () {
+      selectText(source);
+      say("The text is selected: press Ctrl+C (or ⌘C) to copy it.");
+    };
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+      navigator.clipboard.writeText(text).then(done, selected);
     } else {
       selectText(source);
-      try { document.execCommand("copy"); done(); } catch (e) { /* the text stays selected */ }
+      try { if (document.execCommand("copy")) done(); else selected(); } catch (e) { selected(); }
     }
   });
 
@@ -99,7 +124,7 @@
     var list = searchForm.querySelector("[role=listbox]");
     var status = searchForm.querySelector("[role=status]");
     var endpoint = searchForm.getAttribute("data-suggest");
-    var timer = null, request = null, active = -1, shown = [];
+    var timer = null, request = null, active = -1, shown = [], shownFor = "";
     box.setAttribute("role", "combobox");
     box.setAttribute("aria-autocomplete", "list");
     box.setAttribute("aria-expanded", "false");
@@ -117,13 +142,16 @@
       options.forEach(function (option, i) {
         option.setAttribute("aria-selected", i === index ? "true" : "false");
       });
-      if (index >= 0) box.setAttribute("aria-activedescendant", options[index].id);
-      else box.removeAttribute("aria-activedescendant");
+      if (index >= 0) {
+        box.setAttribute("aria-activedescendant", options[index].id);
+        options[index].scrollIntoView({ block: "nearest" });
+      } else box.removeAttribute("aria-activedescendant");
     };
     var render = function (query, results) {
       if (query !== box.value.trim()) return;  // an older answer, overtaken by typing
       list.textContent = "";
       shown = results;
+      shownFor = query;
       results.forEach(function (result, i) {
         var option = document.createElement("li");
         option.id = "site-search-option-" + i;
@@ -136,7 +164,11 @@
         meta.className = "suggest-meta";
         meta.textContent = [result.author + (result.more_authors ? " et al." : ""), result.date]
           .filter(Boolean).join(" · ");
+        var pause = document.createElement("span");  // heard between the title and the authors
+        pause.className = "visually-hidden";
+        pause.textContent = ", ";
         option.appendChild(title);
+        option.appendChild(pause);
         option.appendChild(meta);
         option.addEventListener("mousedown", function (event) {
           event.preventDefault();  // keep focus in the box until the page changes
@@ -148,11 +180,16 @@
         list.hidden = false;
         box.setAttribute("aria-expanded", "true");
         mark(-1);
-        status.textContent = results.length + " matching papers; arrow keys to choose, Enter to open.";
+        status.textContent = (results.length === 1 ? "1 paper" : results.length + " papers") +
+          " for “" + query + "”; arrow keys to choose, Enter to open.";
       } else {
         close();
-        status.textContent = "No matching papers; press Enter to search.";
+        status.textContent = "No paper found for “" + query + "” as you type; press Enter to search.";
       }
+    };
+    var cancel = function () {  // Escape: no answer still on its way reopens the list
+      clearTimeout(timer);
+      if (request) { request.abort(); request = null; }
     };
     var lookup = function () {
       var query = box.value.trim();
@@ -171,7 +208,15 @@
     });
     box.addEventListener("keydown", function (event) {
       var count = list.hidden ? 0 : shown.length;
-      if (event.key === "ArrowDown" && count) {
+      if (event.key === "ArrowDown" && !count && box.value.trim().length >= 2) {
+        // Closed (by Escape, or by leaving the box): the arrow opens the list again.
+        event.preventDefault();
+        if (shown.length && shownFor === box.value.trim()) {
+          list.hidden = false;
+          box.setAttribute("aria-expanded", "true");
+          mark(0);
+        } else lookup();
+      } else if (event.key === "ArrowDown" && count) {
         event.preventDefault();
         mark((active + 1) % count);
       } else if (event.key === "ArrowUp" && count) {
@@ -180,8 +225,9 @@
       } else if (event.key === "Enter" && count && active >= 0) {
         event.preventDefault();
         window.location.assign(shown[active].url);
-      } else if (event.key === "Escape" && !list.hidden) {
-        event.preventDefault();
+      } else if (event.key === "Escape") {
+        if (!list.hidden) event.preventDefault();
+        cancel();
         close();
       }
     });

@@ -145,6 +145,8 @@ def settings_page(request):
             "tokens": request.user.api_tokens.all(),
             "new_secret": new_secret,
             "errors": errors,
+            # What was typed, shown again beside its error (cut as the fields allow).
+            "typed": {name: request.POST.get(name, "")[:200] for name in ("username", "name")},
             "submissions": request.user.submissions.select_related("paper")[:50],
             "reply_mail": notify.wants_reply_mail(request.user),
         },

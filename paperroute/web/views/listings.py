@@ -37,6 +37,7 @@ from paperroute.web.views.common import (
 SORT_LABELS = {"votes": "Most upvoted", "trending": "Trending", "newest": "Newest"}
 VIEWS = (*listings.VIEWS, "foryou")  # "foryou": the signed-in reader's own ranking
 FOR_YOU_SHOWN = 100  # a reader's best of a period; the rest are a click away in "All"
+VIEW_LABELS = {"community": "Community picks", "all": "All new on arXiv", "foryou": "For you"}
 
 
 @dataclass
@@ -249,8 +250,8 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "tabs": _tabs(period),
         "period": period,
         "heading": period.label,
-        "title": "Daily papers" if home else period.label,
-        "h1": "Daily Papers",
+        "title": _title("Daily papers" if home else period.label, view, theme, page.number),
+        "h1": {"day": "Daily Papers", "week": "Weekly Papers", "month": "Monthly Papers"}[period.kind],
         "page": page,
         "papers": mark_voted(request, page.object_list),
         "previous": previous,
@@ -273,11 +274,7 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "counts": counts,
         "views": [
             (key, label, counts.get(key), choice.query(view=key, theme=""), key == view)
-            for key, label in (
-                ("community", "Community picks"),
-                ("all", "All new on arXiv"),
-                ("foryou", "For you"),
-            )
+            for key, label in VIEW_LABELS.items()
             if key != "foryou" or request.user.is_authenticated
         ],
         "sorts": [
@@ -381,3 +378,16 @@ def _feeds(kind: str, **params) -> list[tuple[str, str, str]]:
         (f"{names[kind]} (RSS)", reverse("feed", args=[kind, "xml"]) + query, "application/rss+xml"),
         (f"{names[kind]} (Atom)", reverse("feed", args=[kind, "atom"]) + query, "application/atom+xml"),
     ]
+
+
+def _title(base: str, view: str, theme: dict | None, number: int) -> str:
+    """A listing's page title: which papers and which page, so that the tabs, the history and a
+    screen reader's page list tell "For you" from the community's picks, and page 2 from page 1."""
+    parts = [base]
+    if view != "community":
+        parts.append(VIEW_LABELS[view])
+    if theme:
+        parts.append(theme["label"])
+    if number > 1:
+        parts.append(f"page {number}")
+    return " · ".join(parts)

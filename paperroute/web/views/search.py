@@ -22,6 +22,7 @@ def page(request):
         "tab": "",
         "opts": None,
         "error": "",
+        "invalid": (),  # the fields the error is about
         "papers": [],
         "query": request.GET.get("q", ""),
         "modes": [("hybrid", "Hybrid"), ("lexical", "Keywords"), ("semantic", "Semantic")],
@@ -35,7 +36,7 @@ def page(request):
         if number is None:
             raise searching.BadSearch("page must be a positive number")
     except searching.BadSearch as exc:
-        context["error"] = str(exc)
+        context["error"], context["invalid"] = exc.reader, exc.fields
         return render(request, "search.html", context, status=400)
     context["opts"] = opts
     if not opts.q:
@@ -43,7 +44,7 @@ def page(request):
     try:
         found = searching.run(opts, limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
     except searching.BadSearch as exc:
-        context["error"] = str(exc)
+        context["error"], context["invalid"] = exc.reader, exc.fields
         return render(request, "search.html", context, status=400)
     # A Paginator over the total gives the page links; the hits are this page's rows.
     paginator = Paginator(range(found.total), PER_PAGE)
