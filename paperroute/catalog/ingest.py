@@ -29,6 +29,10 @@ from paperroute.catalog.records import Item, PaperRecord, RecordError, title_key
 from paperroute.catalog.textclean import author_key
 from paperroute.catalog.validate import drop_bad_links, validate
 
+# PostgreSQL advisory lock held by a batch's transaction while it reads, merges and writes its
+# papers (SQLite's IMMEDIATE transactions already write one at a time).
+BATCH_LOCK = 0x70617065_72726F75 & 0x7FFF_FFFF_FFFF_FFFF  # "paperrou"
+
 
 @dataclass
 class Summary:
@@ -182,12 +186,20 @@ class _BatchWriter:
     def __init__(self, records: list[PaperRecord], counts: Summary) -> None:
         self.records = records
         self.counts = counts
-        self.now = timezone.now()
+        self.now = timezone.now()  # again once the batch has its turn (run)
         # By record key (a seed taken over by an arXiv record is held under the arXiv id).
         self.states: dict[str, PaperState] = {}
         self.stored: dict[str, _Stored] = {}
 
     def run(self) -> None:
+        """Merge and write the batch; the caller's transaction commits it."""
+        # Two ingests at once (the worker and a backfill, or two hosts) each merged a paper from
+        # the rows as they read them, and the later write undid the other's: a paper lost its
+        # Hugging Face day and sighting. Batches now take turns, each reading what the last wrote.
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BATCH_LOCK])
+        self.now = timezone.now()
         self._load()
         for record in self.records:
             state, outcome = merge(self.states.get(record.key), record, self.now)
@@ -199,6 +211,12 @@ class _BatchWriter:
             else:
                 self.counts.unchanged += 1
         self._write()
+        if self.counts.new or self.counts.updated:
+            # Cached pages are keyed by the site stamp: bumped once this batch is committed, as
+            # the latest `changed_at` alone misses a batch that commits after a later-stamped one.
+            from paperroute.community import stamp
+
+            transaction.on_commit(stamp.bump)
 
     def _load(self) -> None:
         papers = self._find_papers()
