@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -50,7 +50,7 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
     email = normalize_email(email_text)
     ratelimit.check("signin-ip", ip or "unknown", ratelimit.setting("RATE_SIGNIN"), now=now)
     every = settings.CONFIG.signin_mail_minutes * 60
-    if not ratelimit.allow("signin-mail", email.lower(), 1, every, now=now):
+    if not ratelimit.space("signin-mail", email.lower(), every, now=now):
         return email
     nonce = secrets.token_urlsafe(24)
     link = SignInLink.objects.create(nonce=nonce, email=email)
@@ -66,10 +66,10 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
         )
     except Exception as exc:
         # Nothing went out: the address's one mail is not used up, or its owner would be locked
-        # out until the window ends. The whole window goes: requests made while this one waited
-        # for the relay were refused (and sent nothing) but counted too.
+        # out until the time is up. (Requests made while this one waited for the relay were
+        # refused and sent nothing.)
         link.delete()
-        ratelimit.clear_window("signin-mail", email.lower(), every, now=now)
+        ratelimit.unspace("signin-mail", email.lower(), every)
         log.exception("the sign-in mail to %s could not be sent", email)
         raise MailNotSent(
             "the sign-in email could not be sent just now; please try again in a few minutes"
@@ -117,6 +117,9 @@ def user_for(email: str):
 RENAMES = "20/day"
 
 
+RENAME_LOCK = 0x72656E616D65  # PostgreSQL advisory lock: one rename at a time
+
+
 def rename(user, handle: str) -> None:
     """Change the public name shown beside votes, comments and submissions.
 
@@ -126,17 +129,30 @@ def rename(user, handle: str) -> None:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{2,30}", handle):
         raise InvalidInput("use 2 to 30 letters, digits, dots, dashes or underscores", "username")
     users = get_user_model()
-    if users.objects.filter(username__iexact=handle).exclude(pk=user.pk).exists():
-        raise InvalidInput(f"the name {handle!r} is taken", "username")
-    if handle == user.username:
-        return
-    # Only changes count: a mistyped or taken name is not a rename.
-    ratelimit.check("rename", str(user.pk), RENAMES)
-    user.username = handle
-    user.save(update_fields=["username"])
-    # Pages cached for anonymous readers show the name beside the reader's comments; the old
-    # one may be someone else's the moment it is given up.
-    stamp.bump()
+    taken = InvalidInput(f"the name {handle!r} is taken", "username")
+    with transaction.atomic():
+        # Renames take turns, so that the check below holds until the name is saved: two readers
+        # taking "ada" and "Ada" at once both got them, and two taking "grace" got a 500.
+        # (SQLite's IMMEDIATE transactions already take turns.)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RENAME_LOCK])
+        if users.objects.filter(username__iexact=handle).exclude(pk=user.pk).exists():
+            raise taken
+        if handle == user.username:
+            return
+        # Only changes count: a mistyped or taken name is not a rename.
+        ratelimit.check("rename", str(user.pk), RENAMES)
+        before, user.username = user.username, handle
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["username"])
+        except IntegrityError:  # an account made meanwhile (a sign-up does not take turns)
+            user.username = before
+            raise taken from None
+        # Pages cached for anonymous readers show the name beside the reader's comments; the
+        # old one may be someone else's the moment it is given up.
+        stamp.bump()
 
 
 def _lookup(token: str) -> SignInLink:

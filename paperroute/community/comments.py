@@ -344,8 +344,13 @@ def edit(user, comment: Comment, text: str) -> Comment:
         return comment
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
+        # The comment as stored now, not as this request read it: two edits at once (two tabs)
+        # both kept the original as history, and the first edit was lost from it.
+        stored = Comment.objects.select_for_update().get(pk=comment.pk)
+        if body == stored.body:
+            return stored
         CommentRevision.objects.create(
-            comment=comment, body=comment.body, written_at=comment.edited_at or comment.created_at
+            comment=stored, body=stored.body, written_at=stored.edited_at or stored.created_at
         )
         comment.body = body
         comment.edited_at = timezone.now()
@@ -382,8 +387,12 @@ def set_hidden(comments, hidden: bool, reason: str = "") -> int:
                 comment.save(update_fields=["hidden", "hidden_reason"])
                 papers.add(comment.paper)
                 changed += 1
-        for paper in papers:
-            _recount(paper)
+        # Each paper's count row locked in one order, and the site stamp once, last: locking
+        # them paper by paper, stamp by stamp, deadlocked with readers' votes (a 500 for them).
+        for paper in sorted(papers, key=lambda p: p.pk):
+            _recount(paper, bump=False)
+        if papers:
+            stamp.bump()
     return changed
 
 
@@ -412,11 +421,12 @@ def visible_count(paper_id: int) -> int:
     return Comment.objects.filter(paper_id=paper_id, hidden=False).count()
 
 
-def _recount(paper: Paper) -> None:
+def _recount(paper: Paper, *, bump: bool = True) -> None:
     """Store the visible-comment count; counted, not incremented, since hides come in batches."""
     PaperStats.objects.bulk_create([PaperStats(paper=paper)], ignore_conflicts=True)
     # Locking the row first makes a concurrent writer wait, then count with our comment in it.
     stats = PaperStats.objects.select_for_update().get(paper=paper)
     stats.comments = visible_count(paper.pk)
     stats.save(update_fields=["comments"])
-    stamp.bump()
+    if bump:
+        stamp.bump()

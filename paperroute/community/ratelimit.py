@@ -52,12 +52,34 @@ def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> No
     ).update(count=F("count") - 1)
 
 
-def clear_window(scope: str, ident: str, period: int, *, now: float | None = None) -> None:
-    """Forget every action counted by allow() in the current window of `period`."""
+# A spacing claim keeps the time of the last action in `count`, in seconds after this moment
+# (2020-09-13), which a 32-bit column holds until the 2080s.
+SPACING_BASE = 1_600_000_000
+
+
+def space(scope: str, ident: str, seconds: int, *, now: float | None = None) -> bool:
+    """Claim the one action `ident` may take every `seconds`; whether this is it.
+
+    Unlike allow(), which counts in fixed windows (two actions two seconds apart could fall on
+    either side of a window's end), this keeps when the last action was: the next is allowed
+    `seconds` after it, whenever that is. Two requests at once: one claims, the other is refused.
+    """
     now = time.time() if now is None else now
-    RateWindow.objects.filter(
-        scope=scope, ident=ident, period=period, window_start=int(now // period) * period
-    ).delete()
+    at = int(now) - SPACING_BASE
+    claim = RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0)
+    if claim.filter(count__lte=at - seconds).update(count=at):
+        return True
+    try:
+        with transaction.atomic():
+            RateWindow.objects.create(scope=scope, ident=ident, period=seconds, window_start=0, count=at)
+    except IntegrityError:  # claimed lately, or by a request at the same moment
+        return False
+    return True
+
+
+def unspace(scope: str, ident: str, seconds: int) -> None:
+    """Give back the claim space() made: the action did not happen after all."""
+    RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0).delete()
 
 
 def allow(scope: str, ident: str, limit: int, period: int, *, now: float | None = None) -> bool:

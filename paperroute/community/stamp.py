@@ -12,9 +12,12 @@ NAME = "pages"
 
 
 def bump() -> None:
-    """Record that a vote, comment or submission changed what pages show."""
+    """Record that a vote, comment, submission or ingest changed what pages show."""
     if not SiteStamp.objects.filter(name=NAME).update(value=F("value") + 1):
-        SiteStamp.objects.get_or_create(name=NAME, defaults={"value": 1})
+        # The first bump of a site. Two at once both counted 1 (get_or_create), and a page cached
+        # between them stayed: insert the row if it is missing, then count, whoever inserted it.
+        SiteStamp.objects.bulk_create([SiteStamp(name=NAME, value=0)], ignore_conflicts=True)
+        SiteStamp.objects.filter(name=NAME).update(value=F("value") + 1)
 
 
 def current() -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from paperroute.catalog.ingest import Importer
 from paperroute.catalog.models import Paper
@@ -57,3 +61,29 @@ def user(name: str = "reader", *, staff: bool = False):
         username=name, defaults={"email": f"{name}@example.org", "is_staff": staff}
     )
     return account
+
+
+def together(work: list[Callable[[], object]], *, pause: float = 0.0) -> list[BaseException]:
+    """Run each callable in a thread of its own (so on a connection of its own) and return what
+    they raised. With no `pause` they start at one moment (a barrier); with one, in order,
+    `pause` seconds apart."""
+    barrier = threading.Barrier(len(work))
+    errors: list[BaseException] = []
+
+    def run(job):
+        try:
+            if not pause:
+                barrier.wait()
+            job()
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+        time.sleep(pause)
+    for thread in threads:
+        thread.join(timeout=60)
+    return errors

@@ -92,6 +92,18 @@ def test_under_a_steady_stream_of_requests_the_owner_always_has_a_working_link(m
 
 
 @pytest.mark.django_db
+def test_two_requests_a_moment_apart_get_one_mail_even_across_a_window_end(mailbox):
+    """The limit counted in fixed ten-minute windows: a request a second before a window ended
+    and one a second after it both mailed a link."""
+    end = 1_800_000_000.0  # a window's end
+    for now in (end - 1, end + 1, end + 598):
+        _send("ada@example.org", now=now)
+    assert len(mailbox.messages) == 1
+    _send("ada@example.org", now=end + 599)  # ten minutes after the first
+    assert len(mailbox.messages) == 2
+
+
+@pytest.mark.django_db
 def test_each_client_has_its_own_limit_on_sign_in_requests(mailbox, settings):
     settings.CONFIG = settings.CONFIG.replace(rate_signin="3/hour")
     for i in range(3):

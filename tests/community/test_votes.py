@@ -1,14 +1,12 @@
 """Votes: one per user per paper, toggled, and counted exactly when clicks race."""
 
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection
 
 from paperroute.community import votes
 from paperroute.community.models import PaperStats, Vote
-from tests.community.helpers import add_paper, user
+from tests.community.helpers import add_paper, together, user
 
 
 @pytest.mark.django_db
@@ -24,24 +22,7 @@ def test_a_vote_toggles_and_adds_to_the_hugging_face_count():
 
 
 def _race(workers):
-    barrier = threading.Barrier(len(workers))
-    errors = []
-
-    def run(work):
-        try:
-            barrier.wait()
-            work()
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert together(workers) == []
 
 
 @pytest.mark.django_db(transaction=True)
