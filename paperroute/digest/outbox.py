@@ -15,6 +15,7 @@ duplicate this design allows, one per SMTP connection, and the crash test measur
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
@@ -25,7 +26,25 @@ from django.db.models import Count, F, Min
 
 from paperroute.digest.models import Outbox, SentPaper
 
-HOST = socket.gethostname()
+
+def _host() -> str:
+    """This machine's name in claims: its hostname, and the boot and process namespace it runs
+    in. Two containers or cloned VMs may share a hostname; by name alone one took the other's
+    live pids for dead ones, released its claims, and its subscribers got their digests twice."""
+    place = []
+    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            if path.endswith("/pid"):
+                place.append(os.readlink(path))
+            else:
+                with open(path) as handle:
+                    place.append(handle.read().strip())
+        except OSError:
+            place.append("")
+    return f"{socket.gethostname()}~{hashlib.sha256('|'.join(place).encode()).hexdigest()[:12]}"
+
+
+HOST = _host()
 _WORKER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 OPEN = (Outbox.PENDING, Outbox.SENDING)
 
