@@ -70,6 +70,14 @@ def test_save_collect_hide_import_and_for_you(site, browser, tmp_path):
     collection_url = page.url
     page.goto(base + LISTING)
     page.get_by_role("link", name=first_title, exact=True).click()
+    # The paper page's Save button: pressed, it looks pressed, as it does when the page loads so.
+    save = page.locator("#library-panel button[data-on]")
+    save.click()
+    page.locator("#library-panel button[data-on][aria-pressed='false']").wait_for()
+    assert "button-quiet" in save.get_attribute("class")
+    save.click()
+    page.locator("#library-panel button[data-on][aria-pressed='true']").wait_for()
+    assert "button-quiet" not in save.get_attribute("class")
     page.locator("summary", has_text="Collections").click()
     page.get_by_role("button", name="Add to “Reading group”").click()
     page.goto(collection_url)
@@ -83,9 +91,11 @@ def test_save_collect_hide_import_and_for_you(site, browser, tmp_path):
     # Not interested: the card leaves at once, and For you changes.
     dropped = page.locator(".card").first
     dropped_title = dropped.locator(".card-title").inner_text()
+    counted = int(page.locator(".count-line").inner_text().split()[0])
     dropped.get_by_role("button", name=re.compile("^Not interested")).click()
     page.get_by_text("Hidden. You will see fewer papers like it.").wait_for()
     assert dropped_title not in page.locator(".cards").inner_text()
+    assert page.locator(".count-line").inner_text().startswith(f"{counted - 1} paper")
     after = _for_you(page, base)
     assert before[0] not in after and after != before[1 : len(after) + 1]
     page.goto(base + LISTING + "?view=all&cat=")
