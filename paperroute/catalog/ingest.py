@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from paperroute.catalog.merge import COLUMN_NAMES, Columns, PaperState, merge, prepare
@@ -28,6 +29,9 @@ from paperroute.catalog.models import (
 from paperroute.catalog.records import Item, PaperRecord, RecordError, title_key
 from paperroute.catalog.textclean import author_key
 from paperroute.catalog.validate import drop_bad_links, validate
+
+# Sent after an ingest batch that added or changed papers is committed.
+papers_changed = Signal()
 
 # PostgreSQL advisory lock held by a batch's transaction while it reads, merges and writes its
 # papers (SQLite's IMMEDIATE transactions already write one at a time).
@@ -212,11 +216,9 @@ class _BatchWriter:
                 self.counts.unchanged += 1
         self._write()
         if self.counts.new or self.counts.updated:
-            # Cached pages are keyed by the site stamp: bumped once this batch is committed, as
-            # the latest `changed_at` alone misses a batch that commits after a later-stamped one.
-            from paperroute.community import stamp
-
-            transaction.on_commit(stamp.bump)
+            # Once committed, say so: the page cache's key (the community's site stamp) changes,
+            # as the latest `changed_at` alone misses a batch that commits after a later-stamped one.
+            transaction.on_commit(lambda: papers_changed.send(sender=_BatchWriter))
 
     def _load(self) -> None:
         papers = self._find_papers()
