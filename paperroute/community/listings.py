@@ -128,6 +128,15 @@ def period_with_papers(start: date, end: date, direction: int) -> date | None:
     )
 
 
+def current_day(today: date) -> date:
+    """The day the home page, the daily feed and the API show by default: today, or the latest
+    day before it with papers. Never a later one: a record dated in the future (a typo in a
+    file) took their place and hid every real day until that date came."""
+    if between(today, today).exists():
+        return today
+    return latest_day(on_or_before=today) or today
+
+
 def latest_day(on_or_before: date | None = None) -> date | None:
     """The most recent day that has papers (on or before a day, when given)."""
     papers = Paper.objects.exclude(listed_on=None)

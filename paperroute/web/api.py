@@ -163,10 +163,7 @@ def _period(query) -> periods.Period:
         :1
     ]
     if not chosen:
-        today = timezone.localdate()
-        return periods.day(
-            today if listings.between(today, today).exists() else (listings.latest_day() or today)
-        )
+        return periods.day(listings.current_day(timezone.localdate()))
     name, value = chosen[0]
     parser = {"date": periods.parse_day, "week": periods.parse_week, "month": periods.parse_month}[name]
     try:

@@ -103,8 +103,7 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
 
 
 def _daily(params):
-    today = timezone.localdate()
-    day = today if listings.between(today, today).exists() else (listings.latest_day() or today)
+    day = listings.current_day(timezone.localdate())
     return (
         f"Daily papers, {day:%B} {day.day}, {day.year}",
         reverse("day", args=[day.isoformat()]),

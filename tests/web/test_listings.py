@@ -56,6 +56,22 @@ def test_home_on_a_day_without_papers_shows_the_latest_day_and_says_so(client):
 
 
 @pytest.mark.django_db
+def test_a_paper_dated_in_the_future_does_not_hide_the_latest_days(client):
+    """A record dated 2027-12-31 by mistake became "the most recent day" of the home page, the
+    daily feed and the API, and hid yesterday's papers from all three until that date."""
+    yesterday = dj_timezone.localdate() - timedelta(days=1)
+    add_paper("2411.00121", "Yesterdays paper", listed=yesterday)
+    add_paper("2411.00122", "Typo-dated paper", listed=dj_timezone.localdate() + timedelta(days=200))
+    home = client.get("/")
+    assert titles(home) == ["Yesterdays paper"]
+    feed = client.get("/feeds/daily.xml").content.decode()
+    assert "Yesterdays paper" in feed
+    assert "Typo-dated" not in feed
+    assert [p["title"] for p in client.get("/api/daily_papers").json()] == ["Yesterdays paper"]
+    assert "Typo-dated paper" not in client.get("/trending").content.decode()
+
+
+@pytest.mark.django_db
 def test_day_week_and_month_listings(client):
     add_paper("2411.00110", "Thursday paper", listed=date(2024, 11, 28))
     add_paper("2411.00111", "Monday paper", listed=date(2024, 11, 25))

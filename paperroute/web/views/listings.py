@@ -94,10 +94,7 @@ class Choice:
 def home(request):
     """Today's papers; on a day without any, the most recent day that has some."""
     today = timezone.localdate()
-    shown = today
-    if not listings.between(today, today).exists():
-        latest = listings.latest_day()
-        shown = latest or today
+    shown = listings.current_day(today)
     # A few days without papers (a weekend, a holiday) is "yet"; more, and the site is idle.
     context = {
         "empty_today": shown != today,
@@ -123,7 +120,7 @@ def trending(request):
     ranked, latest = trending_ranking.now_trending(limit=50)
     papers = drop_for_reader(request, mark_voted(request, [r.paper for r in ranked]))
     stale = latest is not None and timezone.now() - latest > trending_ranking.WINDOW
-    newest = listings.latest_day() or timezone.localdate()
+    newest = listings.current_day(timezone.localdate())
     return cacheable(
         render(
             request,
