@@ -353,8 +353,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DIGEST_HOUR",
         "6",
-        "Hour of the day (UTC, 0-23) from which the worker sends the daily digest on weekdays "
-        "and the weekly digest on Mondays; arXiv announces at 00:00 UTC.",
+        "Hour of the day (UTC, 0-23) from which the worker sends the daily digest of the day before "
+        "and, on Mondays, the weekly digest; arXiv announces at 00:00 UTC in summer and 01:00 in winter.",
         _int_between(0, 23),
     ),
     Setting(

@@ -7,8 +7,9 @@ Every minute it
   web processes only read the index, they never build it;
 - after each sync, groups the days, weeks and months whose papers changed into themes;
 - carries on with digest runs that are not complete (messages deferred after 4xx replies);
-- from PAPERROUTE_DIGEST_HOUR (UTC) on weekdays, sends the daily digest of the newest listing
-  day, once per day, if that day is recent; on Mondays, the weekly digest of the week before.
+- from PAPERROUTE_DIGEST_HOUR (UTC), sends the daily digest of the newest listing day before
+  today, once, if that day is recent: a day is complete once it is over (Hugging Face lists
+  papers all day, and they gather votes); on Mondays, the weekly digest of the week before.
 
 Several workers (one per `paperroute serve` host) may run at once: runs and the outbox make
 sending safe to share. Ingest only on one host: set WORKER_INGEST there alone.
@@ -49,7 +50,9 @@ class State:
 
 
 def daily_due(now: datetime, hour: int) -> bool:
-    return now.weekday() < 5 and now.hour >= hour
+    """Whether the daily digest of the day before is due. Every day: arXiv's Friday papers go out
+    on Saturday morning, and a Saturday of Hugging Face picks on Sunday morning."""
+    return now.hour >= hour
 
 
 def weekly_due(now: datetime, hour: int) -> bool:

@@ -19,7 +19,7 @@ class Subscriber(models.Model):
         (SUPPRESSED, "suppressed (bounced)"),
     ]
     DAILY, WEEKLY = "daily", "weekly"
-    FREQUENCIES = [(DAILY, "daily (weekdays)"), (WEEKLY, "weekly (Mondays)")]
+    FREQUENCIES = [(DAILY, "daily (the day before)"), (WEEKLY, "weekly (Mondays)")]
 
     email = models.EmailField(max_length=254)
     # The address lower-cased: one subscription per mailbox whatever the capitalisation.

@@ -57,13 +57,18 @@ def parse(frequency: str, text: str) -> Period:
             day = date.fromisoformat(text)
     except ValueError:
         raise DigestError(f"expected a date as YYYY-MM-DD or a week as YYYY-Www, got {text!r}") from None
+    # The days papers can have (as ingest checks them); 9999-12-31 ran past the calendar's end.
+    if not date(1980, 1, 1) <= day <= date(date.today().year + 1, 12, 31):
+        raise DigestError(f"no papers can be listed on {text}: give a day from 1980 to the end of next year")
     return daily(day) if frequency == "daily" else weekly(day)
 
 
 def latest(frequency: str, today: date, last_listed: date | None) -> Period | None:
-    """The period a digest is due for: the newest listing day, or the last complete week.
+    """The period a digest is due for: the newest complete listing day, or the last complete week.
 
-    `last_listed` is the newest day with papers on or before today. A weekly digest covers the
+    `last_listed` is the newest day with papers before today: a day's listing fills until the
+    day is over (Hugging Face lists papers all day), and its papers gather votes meanwhile. A
+    daily digest sent on the day itself missed the day's later picks for good. A weekly digest covers the
     week before the current one, so that it is sent once the week is over; on a catalogue that
     has had no papers since, the week of its newest papers.
     """

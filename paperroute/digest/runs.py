@@ -36,8 +36,13 @@ def due_period(frequency: str, *, today=None, date_text: str = "") -> Period:
     if date_text:
         return periods.parse(frequency, date_text)
     today = today or timezone.localdate()
-    period = periods.latest(frequency, today, listings.latest_day(today))
+    period = periods.latest(frequency, today, listings.latest_day(today - timedelta(days=1)))
     if period is None:
+        if listings.latest_day(today):
+            raise NothingToSend(
+                "today's papers are still coming in; their digest is due tomorrow (or name the "
+                "day with --date)"
+            )
         raise NothingToSend("there are no papers yet; ingest some first")
     return period
 

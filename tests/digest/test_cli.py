@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from paperroute.digest.models import DigestRun, Outbox
+from paperroute.digest.models import DigestRun, Outbox, SentPaper
 from paperroute.worker import State, tick
 from tests.conftest import ROOT, stop_server
 from tests.digest.conftest import DAY, config, day_papers, subscriber
@@ -85,12 +85,24 @@ def test_exit_status_75_while_messages_wait_for_a_retry(cli, mail_env, sink):
 def test_unusable_input_is_explained(cli, mail_env):
     empty = cli("digest", "send", env=mail_env)
     assert empty.returncode == 2 and b"there are no papers yet" in empty.stderr
+    from django.utils import timezone
+
+    from tests.community.helpers import add_paper
+
+    add_paper("2411.40002", "Listed this morning", listed=timezone.localdate())
+    early = cli("digest", "send", env=mail_env)
+    assert early.returncode == 2 and b"today's papers are still coming in" in early.stderr
     bad = cli("digest", "send", "--period", "daily", "--date", "2024-13-01", env=mail_env)
     assert bad.returncode == 2 and b"expected a date as YYYY-MM-DD or a week as YYYY-Www" in bad.stderr
+    # The calendar's last days gave an OverflowError's traceback and status 1.
+    for period, day in (("weekly", "9999-W52"), ("daily", "9999-12-31")):
+        far = cli("digest", "send", "--period", period, "--date", day, "--dry-run", env=mail_env)
+        assert far.returncode == 2 and b"from 1980 to the end of next year" in far.stderr, far.stderr
+        assert b"Traceback" not in far.stderr
 
 
 @pytest.mark.django_db
-def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings):
+def test_the_worker_sends_each_day_the_morning_after_and_weekly_on_mondays(smtp, settings):
     config(settings, digest_concurrency=1, digest_hour=6, worker_ingest=())
     day_papers(3)  # Thursday 2024-11-28
     day_papers(2, DAY + timedelta(days=1), prefix="2411.3")  # Friday
@@ -104,17 +116,40 @@ def test_the_worker_sends_daily_on_weekdays_and_weekly_on_mondays(smtp, settings
 
     tick(state, said.append, now=at(1, 5))  # Friday before DIGEST_HOUR: nothing yet
     assert smtp.accepted == []
-    tick(state, said.append, now=at(1, 7))  # Friday: the daily digest of Friday's papers
+    tick(state, said.append, now=at(1, 7))  # Friday: the daily digest of Thursday's papers
     tick(state, said.append, now=at(1, 8))  # an hour later: not again
     assert [m.to for m in smtp.accepted] == ["daily@example.org"]
-    tick(state, said.append, now=at(2, 9))  # Saturday: no daily digest
-    assert len(smtp.accepted) == 1
+    assert DigestRun.objects.filter(frequency="daily", period_start=DAY).exists()
+    tick(state, said.append, now=at(2, 9))  # Saturday: Friday's, once the day is over
+    assert len(smtp.accepted) == 2
+    assert DigestRun.objects.filter(frequency="daily", period_start=DAY + timedelta(days=1)).exists()
+    tick(state, said.append, now=at(3, 9))  # Sunday: no papers on Saturday, nothing
+    assert len(smtp.accepted) == 2
     tick(state, said.append, now=at(4, 7))  # Monday: the weekly digest of the week before
-    assert sorted(m.to for m in smtp.accepted) == ["daily@example.org", "weekly@example.org"]
+    assert sorted(m.to for m in smtp.accepted) == ["daily@example.org"] * 2 + ["weekly@example.org"]
     assert DigestRun.objects.filter(frequency="weekly", period_start=DAY - timedelta(days=3)).exists()
     assert any("weekly digest for 2024-W48" in line for line in said)
     tick(state, said.append, now=at(5, 7))  # Tuesday: that week's digest is not sent again
-    assert len(smtp.accepted) == 2
+    assert len(smtp.accepted) == 3
+
+
+@pytest.mark.django_db
+def test_a_paper_listed_after_the_digest_hour_is_in_the_daily_digest(smtp, settings):
+    """Hugging Face lists papers all day: the digest went out at DIGEST_HOUR on the day itself,
+    and a pick listed at noon (the kind that gets the most votes) never reached a subscriber."""
+    config(settings, digest_concurrency=1, digest_hour=6, worker_ingest=())
+    day_papers(3)  # Thursday 2024-11-28, announced at 01:00 UTC
+    subscriber("daily@example.org")
+    state = State(last_sync=time.monotonic())
+    tick(state, lambda line: None, now=datetime(2024, 11, 28, 7, tzinfo=UTC))
+    from tests.community.helpers import add_paper
+
+    add_paper("2411.40001", "The noon pick", listed=DAY, hf_upvotes=80)
+    for day in (29, 30):
+        tick(state, lambda line: None, now=datetime(2024, 11, day, 7, tzinfo=UTC))
+    assert "2411.40001" in SentPaper.objects.values_list("paper__key", flat=True)
+    assert [m.to for m in smtp.accepted] == ["daily@example.org"]
+    assert "The noon pick" in smtp.text(smtp.accepted[0])
 
 
 @pytest.mark.django_db
