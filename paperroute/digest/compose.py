@@ -278,7 +278,8 @@ class Composer:
                 if len(top) >= prefs.max_papers:
                     break
         if top:
-            label = "today" if self.period.frequency == "daily" else "this week"
+            # The daily digest is the day before's ("today" was true when it went out that day).
+            label = f"on {self.period.start:%A}" if self.period.frequency == "daily" else "this week"
             result.sections.append(Section(f"Trending {label}", "", top))
         personal = (self.personal.get(prefs.pk) if prefs.pk is not None else None) or Personal()
         mine, reasons = [], {}

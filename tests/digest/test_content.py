@@ -183,6 +183,10 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     assert message["Message-ID"] == row.message_id
     assert re.fullmatch(r"<digest\.daily-2024-11-28\.\d+\.[0-9a-f]{16}@papers\.example\.org>", row.message_id)
     assert message["Subject"].startswith("Daily papers, Thu 28 Nov: Scaling laws for sparse")
+    # The daily digest goes out the morning after its day: it said "Trending today" of it.
+    assert (
+        "TRENDING ON THURSDAY" in smtp.text(accepted).upper() and "today" not in smtp.text(accepted).lower()
+    )
 
 
 def test_the_message_id_is_the_same_whenever_it_is_made():
