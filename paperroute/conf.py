@@ -423,7 +423,9 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Comma-separated sources the worker ingests from their live services before each "
         f"digest and every WORKER_INGEST_MINUTES, among {', '.join(WORKER_SOURCES)}. Empty "
-        "means the worker does not ingest (the demo has no network).",
+        "means the worker does not ingest (the demo has no network). arxiv-oai harvests what "
+        "changed since its last harvest (the last 3 days at first) in the OAI sets of "
+        "ARXIV_CATEGORIES; load a backlog with `paperroute ingest`.",
         _worker_sources,
     ),
     Setting(

@@ -114,6 +114,15 @@ def record_ingest(source: str, *, ok: bool, line: str) -> None:
         _write_json(path, record)
 
 
+def last_success(source: str) -> datetime | None:
+    """When this host's latest successful ingest of a source ended (record_ingest)."""
+    record = _read_json(status_dir() / f"ingest-{source}.json") or {}
+    try:
+        return datetime.fromisoformat(record["success"]) if record.get("success") else None
+    except (TypeError, ValueError):
+        return None
+
+
 # -- the checks ------------------------------------------------------------------------------
 
 

@@ -70,9 +70,10 @@ def _quiet(label, **kwargs):
 def ingest(source: str, say: Say | None = None) -> None:
     """Fetch one source's live service into the catalogue."""
     from django.conf import settings
+    from django.utils import timezone
 
     from paperroute import health, metrics
-    from paperroute.catalog.harvest import Request, run
+    from paperroute.catalog.harvest import Request, oai_sets, oai_since, run
     from paperroute.catalog.ingest import Importer
     from paperroute.catalog.records import UnusableInput
     from paperroute.catalog.sources.fetch import PoliteClient
@@ -86,13 +87,20 @@ def ingest(source: str, say: Say | None = None) -> None:
         contact=config.contact_email,
         log=say,
     )
+    categories = list(config.arxiv_categories)
+    requests = [Request(source=source, categories=categories)]
+    if source == "arxiv-oai":
+        # What changed since the last harvest, in the sets of the site's categories: without a
+        # `from` day and a set, each run asked OAI-PMH for every record of arXiv again.
+        since = oai_since(health.last_success(source), timezone.now())
+        requests = [
+            Request(source=source, since=since, set_spec=spec, categories=categories)
+            for spec in oai_sets(categories) or [""]
+        ]
+    importer = Importer(source)
     try:
-        summary = run(
-            Request(source=source, categories=list(config.arxiv_categories)),
-            client=client,
-            importer=Importer(source),
-            log=say,
-        )
+        for request in requests:
+            run(request, client=client, importer=importer, log=say)
     except (UnusableInput, OSError) as exc:
         # Expected refusals (the service is down, it answered nonsense): the message says it all.
         ingest_log.error("ingest %s failed: %s", source, exc)
@@ -104,6 +112,7 @@ def ingest(source: str, say: Say | None = None) -> None:
         health.record_ingest(source, ok=False, line="unexpected error (see the log)")
         metrics.count_ingest(source, ok=False)
         return
+    summary = importer.summary  # of every request
     health.record_ingest(source, ok=True, line=summary.line())
     metrics.count_ingest(source, summary)
     say(summary.line())

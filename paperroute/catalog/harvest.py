@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
@@ -30,6 +31,32 @@ DEFAULT_URLS = {
     arxiv_rss.NAME: "https://rss.arxiv.org/rss",
     hf_daily.NAME: "https://huggingface.co/api/daily_papers",
 }
+
+
+# arXiv's OAI-PMH sets: its archives outside physics by name, the physics archives as
+# "physics:<archive>" (https://oaipmh.arxiv.org/oai?verb=ListSets).
+_TOP_SETS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat"}
+
+
+def oai_sets(categories: list[str]) -> list[str]:
+    """The OAI sets that hold these categories (cs.LG and cs.CL: "cs"; hep-th: "physics:hep-th"),
+    each once, in order; [] for no categories (every set)."""
+    sets = []
+    for code in categories:
+        archive = code.split(".")[0]
+        name = archive if archive in _TOP_SETS else f"physics:{archive}"
+        if name not in sets:
+            sets.append(name)
+    return sets
+
+
+def oai_since(last_success: datetime | None, now: datetime, first_days: int = 3) -> str:
+    """The `from` day of a recurring harvest: the day before the last successful one ended
+    (OAI datestamps are UTC days, and a record changed late that day may have come after it
+    read the day), or, before any, the last `first_days` days. A harvest cut short keeps the day,
+    so it resumes from its checkpoint."""
+    start = last_success - timedelta(days=1) if last_success else now - timedelta(days=first_days)
+    return start.astimezone(UTC).date().isoformat()
 
 
 class HarvestStopped(UnusableInput):
