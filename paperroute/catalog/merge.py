@@ -286,7 +286,7 @@ def _days(
     submitted_on = old.submitted_on
     if record.submitted_on and (submitted_on is None or record.submitted_on < submitted_on):
         submitted_on = record.submitted_on
-    announced_on = _announced_on(old.announced_on, announcements, record, published)
+    announced_on = _announced_on(old.announced_on, announcements, record, published, old.published)
     return {
         "published": published,
         "updated": updated,
@@ -297,13 +297,27 @@ def _days(
 
 
 def _announced_on(
-    current: date | None, announcements: Mapping[date, str], record: PaperRecord, published: datetime | None
+    current: date | None,
+    announcements: Mapping[date, str],
+    record: PaperRecord,
+    published: datetime | None,
+    was_published: datetime | None = None,
 ) -> date | None:
     """The first "new" announcement seen; else the day the record gives or arXiv's schedule implies."""
     first_new = min((day for day, kind in announcements.items() if kind == "new"), default=None)
     if first_new:
         return first_new
     if current is not None:
+        # A day implied by the schedule from a rough time (an OAI record's midnight) follows the
+        # exact time when one comes: the paper's day depended on which record came first.
+        if (
+            published
+            and was_published
+            and published != was_published
+            and not record.announced_on
+            and current == listing_day(was_published)
+        ):
+            return listing_day(published)
         return current
     if record.announced_on:
         return record.announced_on

@@ -1,5 +1,6 @@
 """Two ingests at once (the worker and a backfill, or two hosts' workers) lose nothing of each
-other's, and a cached page never outlives the ingest that changed it."""
+other's, a cached page never outlives the ingest that changed it, and the order records come in
+does not change a paper's day."""
 
 from __future__ import annotations
 
@@ -110,3 +111,26 @@ def test_an_ingest_that_commits_late_still_changes_the_cached_pages_key(monkeypa
     again = stamp.current()
     Importer("arxiv-api").store([arxiv("2411.30001", "Sparse experts, retitled", version=2)])
     assert stamp.current() == again
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("order", ["oai-first", "api-first"])
+def test_a_papers_listing_day_does_not_depend_on_which_record_came_first(order):
+    """An OAI record in the `arXiv` format dates a paper by its day alone (midnight UTC), which
+    arXiv's schedule puts before the 14:00 ET cutoff; the query API's exact time (15:30 ET) puts it
+    a day later. The first record's day stayed, so the two orders listed the paper on two days."""
+    oai = PaperRecord(
+        source="arxiv-oai",
+        position="record 1",
+        title="Sparse experts",
+        arxiv_id="2411.11111",
+        published=datetime(2024, 11, 27, tzinfo=UTC),
+    )
+    api = arxiv("2411.11111", "Sparse experts")
+    api.published, api.announcements = datetime(2024, 11, 27, 20, 30, tzinfo=UTC), []
+    records = [oai, api] if order == "oai-first" else [api, oai]
+    for record in records:
+        Importer(record.source).store([record])
+    paper = Paper.objects.get(key="2411.11111")
+    assert paper.published == datetime(2024, 11, 27, 20, 30, tzinfo=UTC)
+    assert paper.listed_on == date(2024, 11, 29)  # Wednesday 15:30 ET: announced Thursday 20:00 ET
