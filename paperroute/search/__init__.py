@@ -14,6 +14,7 @@ _SERVICE = {
     "sync",
     "rebuild",
     "is_behind",
+    "version",
     "IndexMissing",
     "paper_matrix",
     "embed_texts",

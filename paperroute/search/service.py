@@ -19,7 +19,7 @@ from paperroute.conf import Config
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
-from paperroute.search.index import SearchIndex, root_dir, writer_lock
+from paperroute.search.index import SearchIndex, current_generation, root_dir, writer_lock
 from paperroute.search.indexer import SyncReport, update
 from paperroute.search.lexical import STEM_NO_STOP, LexicalIndex
 from paperroute.search.query import ParsedQuery, parse
@@ -205,6 +205,21 @@ def open_index() -> SearchIndex:
         if not index.ready:
             raise SearchError("the search index could not be opened; run `paperroute index rebuild`")
         return index
+
+
+def version() -> str:
+    """Which index is on disk: its generation and when its manifest was written ("" without one).
+    It changes with every sync that wrote something and every rebuild, for caches of what was
+    made from the index (search pages, related papers). Two system calls; opens nothing."""
+    root, _ = _config()
+    generation = current_generation(root)
+    if generation is None:
+        return ""
+    try:
+        stat = (generation / "manifest.json").stat()
+    except OSError:  # swapped out by a rebuild just now
+        return ""
+    return f"{generation.name}:{stat.st_mtime_ns}"
 
 
 def is_behind(index: SearchIndex | None = None) -> bool:

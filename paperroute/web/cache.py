@@ -1,9 +1,10 @@
 """The page cache: anonymous visitors' pages served from memory until anything on them changes.
 
-Each web process keeps rendered pages in its own memory, keyed by the path and by the site stamp
+Each web process keeps rendered pages in its own memory, keyed by the path, by the site stamp
 (the community write counter and the catalogue's last change, read from the database on each
-request). A vote in any process, on any host sharing the database, changes the stamp, so no
-process serves a page from before it.
+request) and by the search index on disk. A vote in any process, on any host sharing the
+database, changes the stamp, and the worker's sync changes the index, so no process serves a
+page from before either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers, set_response_etag
 
+from paperroute import search
 from paperroute.community import stamp
 
 # Health checks and metrics must answer even when the database (the stamp) does not.
@@ -33,7 +35,8 @@ class PageCacheMiddleware:
         if not seconds or not _anonymous_get(request):
             return self.get_response(request)
         request.get_host()  # an unknown Host header is refused here too, as it would be uncached
-        raw = stamp.current() + " " + request.get_full_path()
+        # The search index too: a rebuild or sync changes search results and related papers.
+        raw = f"{stamp.current()} {search.version()} {request.get_full_path()}"
         key = "page:" + hashlib.sha1(raw.encode()).hexdigest()
         hit = cache.get(key)
         if hit is not None:
