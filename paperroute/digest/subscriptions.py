@@ -283,7 +283,9 @@ def lift_suppression(subscriber: Subscriber) -> None:
     the status it had before: a paused subscription stays paused."""
     before = subscriber.suppressed_from
     if before not in (Subscriber.PENDING, Subscriber.CONFIRMED, Subscriber.PAUSED):
-        before = Subscriber.CONFIRMED if subscriber.confirmed_at else Subscriber.PENDING  # older rows
+        # Suppressed before the status was kept (digest 0002): it may have been paused, and a
+        # paused reader must not start getting mail again. Paused, they resume from their page.
+        before = Subscriber.PAUSED if subscriber.confirmed_at else Subscriber.PENDING
     Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.SUPPRESSED).update(
         status=before, suppressed_from="", permanent_failures=0, status_changed_at=timezone.now()
     )

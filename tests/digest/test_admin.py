@@ -73,3 +73,17 @@ def test_lifting_a_suppression_gives_back_what_the_reader_had_chosen(client, bef
     assert page.status_code == 200 and b"unsubscribed" in page.content
     subscriptions.lift_suppression(Subscriber.objects.get(pk=ada.pk))
     assert Subscriber.objects.get(pk=ada.pk).status == Subscriber.UNSUBSCRIBED
+
+
+def test_a_confirmed_reader_suppressed_before_upgrading_comes_back_paused():
+    """A row suppressed before its earlier status was kept (digest 0002 left it blank) came back
+    confirmed, though the reader may have paused their digest: mail they had stopped started
+    again. Paused, they resume with one click from their page."""
+    from django.utils import timezone
+
+    from paperroute.digest import subscriptions
+
+    ada = subscriber("ada@example.org", status=Subscriber.SUPPRESSED)
+    Subscriber.objects.filter(pk=ada.pk).update(confirmed_at=timezone.now(), suppressed_from="")
+    subscriptions.lift_suppression(Subscriber.objects.get(pk=ada.pk))
+    assert Subscriber.objects.get(pk=ada.pk).status == Subscriber.PAUSED

@@ -114,6 +114,18 @@ def test_edits_keep_history_for_the_author_and_moderators_only(client, reader_cl
 
 
 @pytest.mark.django_db
+def test_a_comment_edited_before_history_was_kept_says_so(reader_client):
+    """Edited on a site older than the history: its page said "(edited: earlier versions)" and
+    the history page "This comment has not been edited"."""
+    from django.utils import timezone
+
+    comment = comments.add(reader_client.user, add_paper(KEY), "Edited long ago")
+    type(comment).objects.filter(pk=comment.pk).update(edited_at=timezone.now())
+    history = reader_client.get(f"/comments/{comment.pk}/history").content.decode()
+    assert "has not been edited" not in history and "were not kept" in history
+
+
+@pytest.mark.django_db
 def test_moderators_hide_with_a_reason_that_readers_see(client):
     paper = add_paper(KEY)
     comment = comments.add(user("mallory"), paper, "Buy cheap pills")
