@@ -266,6 +266,11 @@ def test_a_reader_signs_in_votes_comments_and_subscribes_through_nginx(deploymen
 def test_two_clients_behind_the_proxy_have_separate_limits(deployment):
     nginx, cert, _ = deployment
     first, second = Client(nginx, cert, "127.0.0.2"), Client(nginx, cert, "127.0.0.3")
+    # The allowance is counted by the clock's hour: requests on both sides of an hour's end fall
+    # in two windows (a CI run at 22:00 UTC saw the fifth allowed). Start well inside one.
+    left = 3600 - time.time() % 3600
+    if left < 60:
+        time.sleep(left + 1)
     for i in range(4):
         assert first.sign_in(f"first{i}@example.org").status == 200
     # The first client's allowance is used up, and claiming another address does not help...
