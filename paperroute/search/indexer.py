@@ -143,6 +143,11 @@ class Writer:
         save_stamps(self.generation, "vstamp", self.vstamp)
         spelling.save_counts(self.generation, self.words)
         self.manifest.update(marks)
+        report = self.report
+        if report.rebuilt or report.indexed or report.removed or report.embedded or report.reused:
+            # What the index holds changed: caches of what was made from it key on this
+            # (search.version). A sync with nothing to do rewrites the manifest without it.
+            self.manifest["revision"] = int(self.manifest.get("revision", 0)) + 1
         self.manifest["papers"] = int((self.changed > 0).sum())
         self.manifest["embedded"] = self.vectors.papers
         write_manifest(self.generation, self.manifest)

@@ -19,7 +19,7 @@ from paperroute.conf import Config
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
-from paperroute.search.index import SearchIndex, current_generation, root_dir, writer_lock
+from paperroute.search.index import SearchIndex, current_generation, read_manifest, root_dir, writer_lock
 from paperroute.search.indexer import SyncReport, update
 from paperroute.search.lexical import STEM_NO_STOP, LexicalIndex
 from paperroute.search.query import ParsedQuery, parse
@@ -207,19 +207,39 @@ def open_index() -> SearchIndex:
         return index
 
 
+_versions: dict[Path, tuple[tuple, str]] = {}  # root: (manifest's signature, version)
+
+
 def version() -> str:
-    """Which index is on disk: its generation and when its manifest was written ("" without one).
-    It changes with every sync that wrote something and every rebuild, for caches of what was
-    made from the index (search pages, related papers). Two system calls; opens nothing."""
+    """Which index this process serves: its generation and what its last sync saw ("" without
+    one). For caches of what is made from the index (search pages, related papers): it changes
+    with each rebuild and each sync that indexed something, not with a sync that found nothing
+    to do (which rewrites the manifest all the same). Reading `CURRENT` and a stat per call; the
+    manifest only when it changed.
+
+    When the index on disk changed, this process's open index is brought up to it first: a page
+    keyed by the new index but rendered from the old, open for up to a second more, was cached
+    stale for as long as pages are cached."""
     root, _ = _config()
-    generation = current_generation(root)
-    if generation is None:
-        return ""
     try:
+        generation = current_generation(root)
+        if generation is None:
+            return ""
         stat = (generation / "manifest.json").stat()
-    except OSError:  # swapped out by a rebuild just now
+        signature = (generation.name, stat.st_mtime_ns, stat.st_size)
+        known = _versions.get(root)
+        if known is None or known[0] != signature:
+            manifest = read_manifest(generation)
+            marks = [manifest.get(k) for k in ("revision", "paper_mark", "vector_mark")]
+            known = (signature, ":".join([generation.name, *map(str, marks)]))
+            _versions[root] = known
+    except (OSError, ValueError):  # swapped out by a rebuild just now, or unreadable: no index
         return ""
-    return f"{generation.name}:{stat.st_mtime_ns}"
+    with _lock:
+        index = _indexes.get(root)
+        if index is not None and index.signature and index.signature != signature:
+            index.refresh(every=0)
+    return known[1]
 
 
 def is_behind(index: SearchIndex | None = None) -> bool:

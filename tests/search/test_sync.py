@@ -223,6 +223,36 @@ def test_a_cached_search_page_is_not_served_after_the_index_changes(index_dir, c
     before = client.get(url)
     assert "KLUE" not in before.content.decode()  # the index has not seen it yet
     assert client.get(url)["X-Page-Cache"] == "hit"
+    # The worker's sync, as a web process sees it: its open index is not told, and it looks
+    # at the disk again only a second after it last did.
+    index = service._indexes[service._config()[0]]
+    checked = index.checked
     assert search.sync().indexed == 1  # the stamp did not change, the index did
+    index.checked = checked
     after = client.get(url)
     assert after["X-Page-Cache"] == "miss" and "KLUE" in after.content.decode()
+    assert "KLUE" in client.get(url).content.decode()
+
+
+def test_a_sync_with_nothing_to_do_keeps_the_cached_pages(index_dir):
+    """Every sync rewrites the manifest; keyed by its time, the worker's sync every ten minutes
+    emptied the page cache of every process."""
+    before = search.version()
+    report = search.sync()
+    assert (report.indexed, report.removed, report.embedded) == (0, 0, 0)
+    assert search.version() == before != ""
+
+
+def test_an_unreadable_index_pointer_costs_search_only(index_dir, client, settings):
+    """The page cache asks which index is on disk for every page: an error reading it (here a
+    directory where the pointer file should be) gave a 500 on every anonymous page."""
+    settings.CONFIG = settings.CONFIG.replace(page_cache_seconds=300)
+    pointer = index_dir / "CURRENT"
+    kept = pointer.read_text()
+    pointer.unlink()
+    pointer.mkdir()
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        pointer.rmdir()
+        pointer.write_text(kept)
