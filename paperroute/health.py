@@ -102,23 +102,28 @@ class Heartbeat:
             self.path.unlink()
 
 
-def record_ingest(source: str, *, ok: bool, line: str) -> None:
-    """Remember this host's latest ingest of a source, and its latest successful one."""
+def record_ingest(source: str, *, ok: bool, line: str, worker: bool = False) -> None:
+    """Remember this host's latest ingest of a source, and its latest successful one (and the
+    worker's own, apart: where its next harvest starts, which a hand-run ingest must not move)."""
     path = status_dir() / f"ingest-{source}.json"
     record = _read_json(path) or {}
     now = _iso(_now())
     record.update(source=source, attempt=now, ok=ok, line=line)
     if ok:
         record["success"] = now
+        if worker:
+            record["worker_success"] = now
     with contextlib.suppress(OSError):  # a status file is not worth failing an ingest for
         _write_json(path, record)
 
 
-def last_success(source: str) -> datetime | None:
-    """When this host's latest successful ingest of a source ended (record_ingest)."""
+def last_success(source: str, *, worker: bool = False) -> datetime | None:
+    """When this host's latest successful ingest of a source ended (record_ingest), or the
+    worker's latest, with `worker`."""
     record = _read_json(status_dir() / f"ingest-{source}.json") or {}
+    key = "worker_success" if worker else "success"
     try:
-        return datetime.fromisoformat(record["success"]) if record.get("success") else None
+        return datetime.fromisoformat(record[key]) if record.get(key) else None
     except (TypeError, ValueError):
         return None
 

@@ -92,7 +92,7 @@ def ingest(source: str, say: Say | None = None) -> None:
     if source == "arxiv-oai":
         # What changed since the last harvest, in the sets of the site's categories: without a
         # `from` day and a set, each run asked OAI-PMH for every record of arXiv again.
-        since = oai_since(health.last_success(source), timezone.now())
+        since = oai_since(health.last_success(source, worker=True), timezone.now())
         requests = [
             Request(source=source, since=since, set_spec=spec, categories=categories)
             for spec in oai_sets(categories) or [""]
@@ -113,7 +113,7 @@ def ingest(source: str, say: Say | None = None) -> None:
         metrics.count_ingest(source, ok=False)
         return
     summary = importer.summary  # of every request
-    health.record_ingest(source, ok=True, line=summary.line())
+    health.record_ingest(source, ok=True, line=summary.line(), worker=True)
     metrics.count_ingest(source, summary)
     say(summary.line())
 

@@ -50,7 +50,8 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
     email = normalize_email(email_text)
     ratelimit.check("signin-ip", ip or "unknown", ratelimit.setting("RATE_SIGNIN"), now=now)
     every = settings.CONFIG.signin_mail_minutes * 60
-    if not ratelimit.space("signin-mail", email.lower(), every, now=now):
+    claim = ratelimit.space("signin-mail", email.lower(), every, now=now)
+    if not claim:
         return email
     nonce = secrets.token_urlsafe(24)
     link = SignInLink.objects.create(nonce=nonce, email=email)
@@ -69,7 +70,7 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
         # out until the time is up. (Requests made while this one waited for the relay were
         # refused and sent nothing.)
         link.delete()
-        ratelimit.unspace("signin-mail", email.lower(), every)
+        ratelimit.unspace("signin-mail", email.lower(), every, claim)
         log.exception("the sign-in mail to %s could not be sent", email)
         raise MailNotSent(
             "the sign-in email could not be sent just now; please try again in a few minutes"

@@ -57,29 +57,31 @@ def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> No
 SPACING_BASE = 1_600_000_000
 
 
-def space(scope: str, ident: str, seconds: int, *, now: float | None = None) -> bool:
-    """Claim the one action `ident` may take every `seconds`; whether this is it.
+def space(scope: str, ident: str, seconds: int, *, now: float | None = None) -> int:
+    """Claim the one action `ident` may take every `seconds`: the claim (for unspace), or 0 when
+    the last one was less than `seconds` ago.
 
     Unlike allow(), which counts in fixed windows (two actions two seconds apart could fall on
     either side of a window's end), this keeps when the last action was: the next is allowed
     `seconds` after it, whenever that is. Two requests at once: one claims, the other is refused.
     """
     now = time.time() if now is None else now
-    at = int(now) - SPACING_BASE
+    at = max(1, int(now) - SPACING_BASE)
     claim = RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0)
     if claim.filter(count__lte=at - seconds).update(count=at):
-        return True
+        return at
     try:
         with transaction.atomic():
             RateWindow.objects.create(scope=scope, ident=ident, period=seconds, window_start=0, count=at)
     except IntegrityError:  # claimed lately, or by a request at the same moment
-        return False
-    return True
+        return 0
+    return at
 
 
-def unspace(scope: str, ident: str, seconds: int) -> None:
-    """Give back the claim space() made: the action did not happen after all."""
-    RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0).delete()
+def unspace(scope: str, ident: str, seconds: int, claim: int) -> None:
+    """Give back a claim space() made: the action did not happen after all. Only that claim: a
+    later request's, made while this one failed slowly, stands."""
+    RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0, count=claim).delete()
 
 
 def allow(scope: str, ident: str, limit: int, period: int, *, now: float | None = None) -> bool:

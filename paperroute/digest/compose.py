@@ -278,8 +278,10 @@ class Composer:
                 if len(top) >= prefs.max_papers:
                     break
         if top:
-            # The daily digest is the day before's ("today" was true when it went out that day).
-            label = f"on {self.period.start:%A}" if self.period.frequency == "daily" else "this week"
+            # Both go out after their period ("today" and "this week" were said of the past).
+            start = self.period.start
+            weekly = f"in the week of {start:%B} {start.day}"
+            label = f"on {start:%A}" if self.period.frequency == "daily" else weekly
             result.sections.append(Section(f"Trending {label}", "", top))
         personal = (self.personal.get(prefs.pk) if prefs.pk is not None else None) or Personal()
         mine, reasons = [], {}

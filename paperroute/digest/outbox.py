@@ -61,9 +61,9 @@ def alive(claimer: str) -> bool:
     """Whether the process named in a claim may still be working; unknown hosts count as alive."""
     host, _, rest = claimer.partition(":")
     pid = rest.partition(":")[0]
-    # A claim an older paperroute made names the hostname alone: this host's, during an upgrade
-    # (waiting for its lease held a killed sender's mail for minutes).
-    if host not in (HOST, socket.gethostname()) or not (pid.isascii() and pid.isdigit()):
+    # A claim an older paperroute made names the hostname alone: it may be another container's
+    # of the same name, so it waits for its lease (once, after an upgrade).
+    if host != HOST or not (pid.isascii() and pid.isdigit()):
         return True
     if claimer == worker_id():
         return True

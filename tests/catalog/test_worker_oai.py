@@ -3,6 +3,7 @@ the site's categories: it asked for every record of arXiv, every hour."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,8 +29,15 @@ def test_the_worker_harvests_the_sets_of_its_categories_since_its_last_harvest(
         worker.ingest("arxiv-oai", say=lambda line: None)
         first = [r.params for r in server.requests]
         assert Paper.objects.count() == 3
-        finished = health.last_success("arxiv-oai")
-        assert finished is not None
+        assert health.last_success("arxiv-oai", worker=True) is not None
+        # Five days later (the worker was stopped), after a backlog ingested by hand
+        # (`paperroute ingest arxiv-oai FILE`): the hand-run moved where the worker went on from,
+        # and the days between were never harvested.
+        status = tmp_path / "status" / "ingest-arxiv-oai.json"
+        finished = timezone.now() - timedelta(days=5)
+        record = {**json.loads(status.read_text()), "worker_success": finished.isoformat()}
+        status.write_text(json.dumps({**record, "success": finished.isoformat()}))
+        health.record_ingest("arxiv-oai", ok=True, line="by hand")
         worker.ingest("arxiv-oai", say=lambda line: None)
         second = [r.params for r in server.requests[len(first) :]]
     three_days_ago = (timezone.now() - timedelta(days=3)).astimezone(UTC).date().isoformat()

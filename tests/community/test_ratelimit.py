@@ -36,3 +36,18 @@ def test_a_rate_changed_to_an_hour_does_not_count_the_days_actions():
     ratelimit.check("submit", "1", "1/hour", now=midnight + 1200)  # the hour's first
     with pytest.raises(RateLimited, match="at most 1 per hour"):
         ratelimit.check("submit", "1", "1/hour", now=midnight + 1300)
+
+
+@pytest.mark.django_db
+def test_giving_back_a_spacing_claim_leaves_a_later_one_standing():
+    """A sign-in mail that failed slowly gave back the address's claim after another request
+    had claimed and mailed: a third request then mailed a second link a second later."""
+    start = 1_800_000_000
+    first = ratelimit.space("signin-mail", "ada@example.org", 60, now=start)
+    assert first and not ratelimit.space("signin-mail", "ada@example.org", 60, now=start + 30)
+    later = ratelimit.space("signin-mail", "ada@example.org", 60, now=start + 61)  # the first still waits
+    assert later
+    ratelimit.unspace("signin-mail", "ada@example.org", 60, first)  # the first one failed
+    assert not ratelimit.space("signin-mail", "ada@example.org", 60, now=start + 62)
+    ratelimit.unspace("signin-mail", "ada@example.org", 60, later)
+    assert ratelimit.space("signin-mail", "ada@example.org", 60, now=start + 63)

@@ -129,6 +129,9 @@ def test_the_worker_sends_each_day_the_morning_after_and_weekly_on_mondays(smtp,
     assert sorted(m.to for m in smtp.accepted) == ["daily@example.org"] * 2 + ["weekly@example.org"]
     assert DigestRun.objects.filter(frequency="weekly", period_start=DAY - timedelta(days=3)).exists()
     assert any("weekly digest for 2024-W48" in line for line in said)
+    weekly = next(m for m in smtp.accepted if m.to == "weekly@example.org")
+    # Sent the Monday after: "Trending this week" was said of the week before.
+    assert "trending in the week of november 25" in smtp.text(weekly).lower()
     tick(state, said.append, now=at(5, 7))  # Tuesday: that week's digest is not sent again
     assert len(smtp.accepted) == 3
 
