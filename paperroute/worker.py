@@ -119,11 +119,11 @@ def ingest(source: str, say: Say | None = None) -> None:
 
 
 def index_behind() -> bool:
-    """Whether the search index is missing or older than the catalogue."""
+    """Whether the search index is missing, older than the catalogue, or made by an older version."""
     from paperroute import search
 
     try:
-        return search.is_behind()
+        return search.is_behind() or search.outdated()
     except Exception:  # a broken index must not stop the digests; sync_index says what failed
         index_log.exception("cannot tell whether the search index is up to date")
         return True

@@ -14,6 +14,7 @@ _SERVICE = {
     "sync",
     "rebuild",
     "is_behind",
+    "outdated",
     "version",
     "IndexMissing",
     "paper_matrix",

@@ -19,7 +19,14 @@ from paperroute.conf import Config
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
 from paperroute.search.hybrid import FusionParams, fuse
-from paperroute.search.index import SearchIndex, current_generation, read_manifest, root_dir, writer_lock
+from paperroute.search.index import (
+    SCHEMA,
+    SearchIndex,
+    current_generation,
+    read_manifest,
+    root_dir,
+    writer_lock,
+)
 from paperroute.search.indexer import SyncReport, update
 from paperroute.search.lexical import STEM_NO_STOP, LexicalIndex
 from paperroute.search.query import ParsedQuery, parse
@@ -240,6 +247,17 @@ def version() -> str:
         if index is not None and index.signature and index.signature != signature:
             index.refresh(every=0)
     return known[1]
+
+
+def outdated() -> bool:
+    """Whether the index on disk was made by a version that indexed papers differently (the
+    next sync rebuilds it; the worker runs that sync at once rather than at its next round)."""
+    root, _ = _config()
+    try:
+        generation = current_generation(root)
+        return generation is not None and read_manifest(generation).get("schema") != SCHEMA
+    except (OSError, ValueError):
+        return False
 
 
 def is_behind(index: SearchIndex | None = None) -> bool:
