@@ -214,39 +214,45 @@ def open_index() -> SearchIndex:
         return index
 
 
-_versions: dict[Path, tuple[tuple, str]] = {}  # root: (manifest's signature, version)
+_versions: dict[Path, tuple[float, tuple, str]] = {}  # root: (checked at, manifest's signature, version)
+VERSION_CHECK = 0.5  # seconds between looks at the disk (the open index looks every second)
 
 
 def version() -> str:
     """Which index this process serves: its generation and what its last sync saw ("" without
     one). For caches of what is made from the index (search pages, related papers): it changes
     with each rebuild and each sync that indexed something, not with a sync that found nothing
-    to do (which rewrites the manifest all the same). Reading `CURRENT` and a stat per call; the
-    manifest only when it changed.
+    to do (which rewrites the manifest all the same). It reads `CURRENT` and stats the manifest
+    at most every VERSION_CHECK seconds (that cost as much as the database's stamp on every
+    page), and the manifest only when it changed.
 
     When the index on disk changed, this process's open index is brought up to it first: a page
     keyed by the new index but rendered from the old, open for up to a second more, was cached
     stale for as long as pages are cached."""
     root, _ = _config()
+    now = time.monotonic()
+    known = _versions.get(root)
+    if known is not None and now - known[0] < VERSION_CHECK:
+        return known[2]
     try:
         generation = current_generation(root)
         if generation is None:
+            _versions[root] = (now, (), "")
             return ""
         stat = (generation / "manifest.json").stat()
         signature = (generation.name, stat.st_mtime_ns, stat.st_size)
-        known = _versions.get(root)
-        if known is None or known[0] != signature:
+        if known is None or known[1] != signature:
             manifest = read_manifest(generation)
             marks = [manifest.get(k) for k in ("revision", "paper_mark", "vector_mark")]
-            known = (signature, ":".join([generation.name, *map(str, marks)]))
-            _versions[root] = known
+            known = (now, signature, ":".join([generation.name, *map(str, marks)]))
+        _versions[root] = known = (now, signature, known[2])
     except (OSError, ValueError):  # swapped out by a rebuild just now, or unreadable: no index
         return ""
     with _lock:
         index = _indexes.get(root)
         if index is not None and index.signature and index.signature != signature:
             index.refresh(every=0)
-    return known[1]
+    return known[2]
 
 
 def outdated() -> bool:
