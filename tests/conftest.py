@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,11 @@ def database_url() -> str:
 @pytest.fixture
 def cli_env(transactional_db, tmp_path) -> dict[str, str]:
     """Environment for a `paperroute` subprocess that uses the test database."""
+    return subprocess_env(tmp_path / "data")
+
+
+def subprocess_env(data_dir: Path) -> dict[str, str]:
+    """Environment for a `paperroute` subprocess that uses the test database and `data_dir`."""
     env = dict(os.environ)
     # The subprocess is the real `paperroute` command with its own settings module, and none of
     # the test process's own allowances (the browser suite's DJANGO_ALLOW_ASYNC_UNSAFE).
@@ -60,7 +67,7 @@ def cli_env(transactional_db, tmp_path) -> dict[str, str]:
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(
         PAPERROUTE_DATABASE_URL=database_url(),
-        PAPERROUTE_DATA_DIR=str(tmp_path / "data"),
+        PAPERROUTE_DATA_DIR=str(data_dir),
         PAPERROUTE_ARXIV_DELAY="0",
         PYTHONUNBUFFERED="1",
         # libpq's application_name for this test's subprocesses, so that stop_server can wait
@@ -90,6 +97,30 @@ def cli(cli_env):
         )
 
     return run
+
+
+@contextmanager
+def module_database(django_db_blocker) -> Iterator[None]:
+    """The test database, committed to, for a module's fixture that starts a server over it, and
+    emptied after the module as pytest-django's transactional_db empties it after a test.
+
+    pytest-django creates the test database only when a collected test asks for it by name (db,
+    transactional_db, the django_db mark), so a module whose tests use only such a fixture and
+    is run alone creates it here."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        made = None
+        if connection.settings_dict["NAME"] != connection.settings_dict["TEST"]["NAME"]:
+            made = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        try:
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+            if made is not None:
+                teardown_databases(made, verbosity=0)
 
 
 def wipe_catalogue() -> None:
