@@ -162,14 +162,16 @@
         title.textContent = result.title;
         var meta = document.createElement("span");
         meta.className = "suggest-meta";
-        meta.textContent = [result.author + (result.more_authors ? " et al." : ""), result.date]
-          .filter(Boolean).join(" · ");
-        var pause = document.createElement("span");  // heard between the title and the authors
-        pause.className = "visually-hidden";
-        pause.textContent = ", ";
+        meta.textContent = [result.author ? result.author + (result.more_authors ? " et al." : "") : "",
+                            result.date].filter(Boolean).join(" · ");
         option.appendChild(title);
-        option.appendChild(pause);
-        option.appendChild(meta);
+        if (meta.textContent) {  // a paper with neither authors nor a date has no second line
+          var pause = document.createElement("span");  // heard between the title and the rest
+          pause.className = "visually-hidden";
+          pause.textContent = ", ";
+          option.appendChild(pause);
+          option.appendChild(meta);
+        }
         option.addEventListener("mousedown", function (event) {
           event.preventDefault();  // keep focus in the box until the page changes
           window.location.assign(result.url);
