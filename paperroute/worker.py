@@ -73,10 +73,11 @@ def ingest(source: str, say: Say | None = None) -> None:
     from django.utils import timezone
 
     from paperroute import health, metrics
-    from paperroute.catalog.harvest import Request, oai_sets, oai_since, run
+    from paperroute.catalog.harvest import Request, oai_since, run
     from paperroute.catalog.ingest import Importer
     from paperroute.catalog.records import UnusableInput
     from paperroute.catalog.sources.fetch import PoliteClient
+    from paperroute.catalog.taxonomy import oai_sets
 
     say = say or ingest_log.info
     config = settings.CONFIG

@@ -33,23 +33,6 @@ DEFAULT_URLS = {
 }
 
 
-# arXiv's OAI-PMH sets: its archives outside physics by name, the physics archives as
-# "physics:<archive>" (https://oaipmh.arxiv.org/oai?verb=ListSets).
-_TOP_SETS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat"}
-
-
-def oai_sets(categories: list[str]) -> list[str]:
-    """The OAI sets that hold these categories (cs.LG and cs.CL: "cs"; hep-th: "physics:hep-th"),
-    each once, in order; [] for no categories (every set)."""
-    sets = []
-    for code in categories:
-        archive = code.split(".")[0]
-        name = archive if archive in _TOP_SETS else f"physics:{archive}"
-        if name not in sets:
-            sets.append(name)
-    return sets
-
-
 def oai_since(last_success: datetime | None, now: datetime, first_days: int = 3) -> str:
     """The `from` day of a recurring harvest: the day before the last successful one ended
     (OAI datestamps are UTC days, and a record changed late that day may have come after it

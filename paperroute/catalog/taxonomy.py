@@ -1,4 +1,5 @@
-"""arXiv's category taxonomy: codes, names, and the group names used by OAI-PMH `oai_dc`."""
+"""arXiv's category taxonomy: codes, names, the group names used by OAI-PMH `oai_dc`, and the
+OAI-PMH sets that hold each category."""
 
 from __future__ import annotations
 
@@ -189,6 +190,23 @@ GROUPS: dict[str, str] = {
 def within(code: str, wanted: str) -> bool:
     """Whether a paper's category `code` is `wanted`, or in it when `wanted` is an archive (cs)."""
     return code == wanted or code.startswith(wanted + ".")
+
+
+# arXiv's OAI-PMH sets: its archives outside physics by name, the physics archives as
+# "physics:<archive>" (https://oaipmh.arxiv.org/oai?verb=ListSets).
+OAI_TOP_SETS = {"cs", "econ", "eess", "math", "q-bio", "q-fin", "stat"}
+
+
+def oai_sets(categories: list[str]) -> list[str]:
+    """The OAI sets that hold these categories (cs.LG and cs.CL: "cs"; hep-th: "physics:hep-th"),
+    each once, in order; [] for no categories (every set)."""
+    sets = []
+    for code in categories:
+        archive = code.split(".")[0]
+        set_name = archive if archive in OAI_TOP_SETS else f"physics:{archive}"
+        if set_name not in sets:
+            sets.append(set_name)
+    return sets
 
 
 def name(code: str) -> str:

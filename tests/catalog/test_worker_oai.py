@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from paperroute import health, worker
-from paperroute.catalog import harvest
+from paperroute.catalog import harvest, taxonomy
 from paperroute.catalog.models import Paper
 from tests.conftest import fixture_bytes
 from tests.replay import ReplayServer, Reply
@@ -53,14 +53,14 @@ def test_the_worker_harvests_the_sets_of_its_categories_since_its_last_harvest(
 
 
 def test_oai_sets_and_days():
-    assert harvest.oai_sets(["cs.LG", "stat.ML", "cs.CL", "hep-th", "quant-ph", "math.CO"]) == [
+    assert taxonomy.oai_sets(["cs.LG", "stat.ML", "cs.CL", "hep-th", "quant-ph", "math.CO"]) == [
         "cs",
         "stat",
         "physics:hep-th",
         "physics:quant-ph",
         "math",
     ]
-    assert harvest.oai_sets([]) == []
+    assert taxonomy.oai_sets([]) == []
     now = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)
     assert harvest.oai_since(datetime(2026, 11, 29, 23, 50, tzinfo=UTC), now) == "2026-11-28"
     assert harvest.oai_since(None, now) == "2026-11-27"
