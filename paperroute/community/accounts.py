@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from paperroute import mail
 from paperroute.community import ratelimit, stamp
-from paperroute.community.errors import InvalidInput, MailNotSent, SignInLinkInvalid
-from paperroute.community.models import SignInLink
+from paperroute.community.errors import InvalidInput, MailNotSent, NotAllowed, SignInLinkInvalid
+from paperroute.community.models import Comment, SignInLink
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +180,40 @@ def make_superuser(email_text: str):
     user.is_staff = user.is_superuser = True
     user.save(update_fields=["is_staff", "is_superuser"])
     return user
+
+
+DELETIONS = "10/hour"
+
+
+def check_deletion(user, confirm: str) -> None:
+    """Whether a reader may delete their account now, having typed its name (`confirm`):
+    InvalidInput, NotAllowed or RateLimited if not.
+
+    An administrator's account is deleted by another administrator, in the admin: here, the only
+    one of a site could lock its host out of the admin with one click."""
+    ratelimit.check("account-delete", str(user.pk), DELETIONS)
+    if user.is_superuser:
+        raise NotAllowed("an administrator's account is deleted by another administrator, in the admin")
+    if (confirm or "").strip() != user.username:
+        raise InvalidInput(f"that is not your name: type {user.username} exactly", "confirm")
+
+
+def replies_by_others(user) -> int:
+    """How many replies by other readers go when this reader's account is deleted: those to
+    their top-level comments."""
+    return Comment.objects.filter(parent__author=user).exclude(author=user).count()
+
+
+def delete(user) -> None:
+    """Delete an account and what is its owner's: votes, comments (with the replies to their
+    top-level ones, as when they delete one), reactions, tokens, preferences, author claims,
+    submissions' records (the papers stay in the catalogue) and the library, by their foreign
+    keys; and the sign-in links sent to the address. The counts of the papers they voted on or
+    commented on follow (deletion.py)."""
+    pk = user.pk
+    with transaction.atomic():
+        SignInLink.objects.filter(email__iexact=user.email).delete()
+        user.delete()
+        # Cached pages showed their name, and their public collections.
+        stamp.bump()
+    log.info("account %s deleted by its owner", pk)

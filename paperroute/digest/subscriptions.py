@@ -251,6 +251,24 @@ def unsubscribe(subscriber: Subscriber) -> Subscriber:
     return set_status(subscriber, Subscriber.UNSUBSCRIBED)
 
 
+def of_account(user):
+    """The digest subscriptions of an account: the one made while signed in, and any to its
+    address."""
+    match = Q(user=user)
+    if user.email:
+        match |= Q(email_key=user.email.lower())
+    return Subscriber.objects.filter(match).order_by("id")
+
+
+def end_for_account(user) -> int:
+    """Unsubscribe the digests of an account that is being deleted (of_account). The address
+    stays, unsubscribed, so that nothing is sent to it. Returns how many were not already."""
+    found = list(of_account(user).exclude(status=Subscriber.UNSUBSCRIBED))
+    for subscriber in found:
+        unsubscribe(subscriber)
+    return len(found)
+
+
 def record_permanent_failure(email_key: str, kind: str, detail: str) -> Subscriber | None:
     """Count a 5xx reply or hard bounce; the threshold suppresses the address."""
     subscriber = Subscriber.objects.filter(email_key=email_key.lower()).first()

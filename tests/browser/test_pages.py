@@ -109,6 +109,7 @@ def _pages(made: dict[str, str]) -> list[str]:
         f"/subscription/{made['token']}",
         "/submit",
         "/account/settings",
+        "/account/delete",
         f"/subscription/{made['token']}/unsubscribe",
         f"/account/replies/stop/{made['reply_stop']}",
         "/nowhere",

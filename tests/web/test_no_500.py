@@ -88,6 +88,7 @@ FORM = [
     "github_repo",
     "project_page",
     "reply_mail",
+    "confirm",
 ]
 TRICKY = [
     "",

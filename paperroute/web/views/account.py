@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from paperroute.community import accounts, notify, ratelimit, tokens
-from paperroute.community.errors import InvalidInput, MailNotSent, RateLimited, SignInLinkInvalid
+from paperroute.community.errors import InvalidInput, MailNotSent, NotAllowed, RateLimited, SignInLinkInvalid
+from paperroute.digest import subscriptions
+from paperroute.digest.models import Subscriber
+from paperroute.web import account_data
 from paperroute.web.context import absolute
 from paperroute.web.views.common import client_ip, error_page, local_target
 
@@ -152,6 +160,68 @@ def settings_page(request):
         },
         status=400 if errors else 200,
     )
+
+
+DATA_DOWNLOADS = "30/hour"
+
+
+@login_required
+def data_download(request):
+    """Everything the site keeps about the reader (account_data), as a JSON file."""
+    try:
+        ratelimit.check("account-data", str(request.user.pk), DATA_DOWNLOADS)
+    except RateLimited as exc:
+        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+    body = json.dumps(account_data.export(request.user), ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "", request.user.username) or "account"
+    response["Content-Disposition"] = f'attachment; filename="paperroute-{name}-{timezone.localdate()}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def delete_account(request):
+    """What deleting the account takes with it, and a form that asks for its name to do it."""
+    user = request.user
+    errors = {}
+    if request.method == "POST":
+        try:
+            accounts.check_deletion(user, request.POST.get("confirm", ""))
+        except InvalidInput as exc:
+            errors[exc.field] = str(exc)
+        except NotAllowed as exc:
+            return error_page(request, 403, "Not from here", f"{str(exc).capitalize()}.")
+        except RateLimited as exc:
+            return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+        else:
+            with transaction.atomic():
+                ended = subscriptions.end_for_account(user)
+                accounts.delete(user)
+            logout(request)
+            messages.success(
+                request,
+                "Your account was deleted." + (" Your digest subscription was ended." if ended else ""),
+            )
+            return redirect("home")
+    digests = subscriptions.of_account(user)
+    context = {
+        "errors": errors,
+        "typed": request.POST.get("confirm", "")[:200],
+        "admin": user.is_superuser,
+        "votes": user.votes.count(),
+        "comments": user.comments.count(),
+        # Replies by others to the reader's comments go with them, as when one is deleted.
+        "replies": accounts.replies_by_others(user),
+        "collections": user.collections.count(),
+        "public_collections": user.collections.filter(public=True).count(),
+        "follows": user.follows.count(),
+        "notes": user.paper_notes.count(),
+        "tokens": user.api_tokens.count(),
+        "submissions": user.submissions.count(),
+        "digest": digests.exclude(status=Subscriber.UNSUBSCRIBED).exists(),
+    }
+    return render(request, "account/delete.html", context, status=400 if errors else 200)
 
 
 def reply_mail_stop(request, token: str):
