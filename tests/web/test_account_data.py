@@ -9,13 +9,14 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from paperroute.community import authors, comments, tokens, votes
 from paperroute.community.models import Comment, PaperStats, SignInLink, Vote
 from paperroute.digest.models import Subscriber
 from paperroute.library import follows, shelf
 from paperroute.library.models import Collection
-from tests.community.helpers import add_paper, user
+from tests.community.helpers import HOSTILE, add_paper, user
 from tests.digest.conftest import subscriber
 
 DAY = date(2024, 11, 28)
@@ -206,3 +207,23 @@ def test_a_cached_page_forgets_a_deleted_reader(db):
     assert "wombat" in visitor.get(f"/papers/{paper.key}").content.decode()
     assert _client(wombat).post("/account/delete", {"confirm": "wombat"}).status_code == 302
     assert "wombat" not in visitor.get(f"/papers/{paper.key}").content.decode()
+
+
+def test_what_the_reader_typed_and_their_name_are_escaped(db):
+    """A name set in the admin may hold any text, and the form shows back what was typed."""
+    account = get_user_model().objects.create(username=f"x{HOSTILE}"[:150], email="odd@example.org")
+    client = _client(account)
+    for page in (
+        client.get("/account/delete").content.decode(),
+        client.post("/account/delete", {"confirm": HOSTILE}).content.decode(),
+        client.get("/account/settings").content.decode(),
+    ):
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;" in page
+    # The download is JSON, sent as JSON: the name is data there, never markup.
+    response = client.get("/account/data")
+    assert response["Content-Type"].startswith("application/json")
+    assert json.loads(response.content)["account"]["name"] == account.username
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="paperroute-xscriptalertxscriptimgsrcxonerroralert1-{timezone.localdate()}.json"'
+    )
