@@ -251,19 +251,20 @@ def unsubscribe(subscriber: Subscriber) -> Subscriber:
     return set_status(subscriber, Subscriber.UNSUBSCRIBED)
 
 
-def of_account(user):
+def of_account(user, *, live: bool = False):
     """The digest subscriptions of an account: the one made while signed in, and any to its
-    address."""
+    address; with `live`, only those not unsubscribed."""
     match = Q(user=user)
     if user.email:
         match |= Q(email_key=user.email.lower())
-    return Subscriber.objects.filter(match).order_by("id")
+    found = Subscriber.objects.filter(match).order_by("id")
+    return found.exclude(status=Subscriber.UNSUBSCRIBED) if live else found
 
 
 def end_for_account(user) -> int:
     """Unsubscribe the digests of an account that is being deleted (of_account). The address
     stays, unsubscribed, so that nothing is sent to it. Returns how many were not already."""
-    found = list(of_account(user).exclude(status=Subscriber.UNSUBSCRIBED))
+    found = list(of_account(user, live=True))
     for subscriber in found:
         unsubscribe(subscriber)
     return len(found)

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_POST
 from paperroute.community import accounts, notify, ratelimit, tokens
 from paperroute.community.errors import InvalidInput, MailNotSent, NotAllowed, RateLimited, SignInLinkInvalid
 from paperroute.digest import subscriptions
-from paperroute.digest.models import Subscriber
 from paperroute.web import account_data
 from paperroute.web.context import absolute
 from paperroute.web.views.common import client_ip, error_page, local_target
@@ -204,7 +203,6 @@ def delete_account(request):
                 "Your account was deleted." + (" Your digest subscription was ended." if ended else ""),
             )
             return redirect("home")
-    digests = subscriptions.of_account(user)
     context = {
         "errors": errors,
         "typed": request.POST.get("confirm", "")[:200],
@@ -219,7 +217,7 @@ def delete_account(request):
         "notes": user.paper_notes.count(),
         "tokens": user.api_tokens.count(),
         "submissions": user.submissions.count(),
-        "digest": digests.exclude(status=Subscriber.UNSUBSCRIBED).exists(),
+        "digest": subscriptions.of_account(user, live=True).exists(),
     }
     return render(request, "account/delete.html", context, status=400 if errors else 200)
 
