@@ -7,7 +7,9 @@ the texts of bench/synth_papers.py's query mix (as a web process sends them: fil
 from 1, 2, 4 and 8 concurrent client processes in turn, each asking again as soon as it has its
 answer, for --seconds each. Reported for each number of clients: p50 and p99 of the answers,
 queries a second, the service's CPU a query (from /proc/PID/stat) and the share of the host's
-cores it used; each as a ratio to 1 client in the same run.
+cores it used; each as a ratio to 1 client in the same run. The clients go round the same
+texts, so the service keeps no vectors of texts it met (PAPERROUTE_QUERY_CACHE=0): every answer
+is a run of the model, as for a query the host has not met.
 
 `--threads 0,1` measures the service with each PAPERROUTE_EMBED_THREADS in turn, and `--runs 1,2`
 with each PAPERROUTE_QUERY_RUNS (the runs of the model it makes at once); 0, the default of both,
@@ -95,6 +97,8 @@ def measure(threads: int, runs: int, clients: list[int], seconds: float, texts: 
 
     os.environ["PAPERROUTE_EMBED_THREADS"] = str(threads)
     os.environ["PAPERROUTE_QUERY_RUNS"] = str(runs)
+    # The clients go round the same texts: each must run the model, as a new query does.
+    os.environ["PAPERROUTE_QUERY_CACHE"] = "0"
     private = tempfile.mkdtemp(prefix="pr-query-service-")
     service = QueryService(os.path.join(private, "query-service.sock"))
     service.start()

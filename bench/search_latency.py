@@ -53,6 +53,9 @@ MODES = ("lexical", "semantic", "hybrid")
 def _django(workdir: Path) -> None:
     os.environ["PAPERROUTE_DATA_DIR"] = str(workdir)
     os.environ["PAPERROUTE_DATABASE_URL"] = ""
+    # Each mode and baseline times the same texts: every one must run the model, as a query the
+    # host has not met does, not come from the vectors the model keeps of recent texts.
+    os.environ["PAPERROUTE_QUERY_CACHE"] = "0"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "paperroute.settings")
     import django
 

@@ -10,6 +10,12 @@ the CPU a request cost in each kind of server process and in the clients, and th
 server process, master included, read after the queries; each as a ratio to W=1 with as many
 clients, in the same run.
 
+Each number of clients is timed with queries of its own: the host's query service keeps the
+vectors of texts it met lately (PAPERROUTE_QUERY_CACHE), and a round must not meet those of the
+round before. `--again` times each round's queries a second time, as when readers ask what was
+asked lately (the next page of a search, another filter, a popular query): the rows marked
+"again".
+
 `--graph copy` starts the server with the HNSW graph read into each process's memory, as
 paperroute did before it memory-mapped it, and `--embedder own` with each web process loading
 the embedding model, as before the host's query service (for the comparisons; the server itself
@@ -19,8 +25,8 @@ The catalogue and index are made by bench/search_latency.py's load and build pha
 --workdir for the next run with the same --papers.
 
 Usage: bench/serve_memory.py [--papers 100000] [--web-processes 1,4,8] [--queries 400]
-                             [--clients 8[,N...]] [--graph mmap|copy] [--embedder shared|own]
-                             [--workdir DIR] [--json]
+                             [--clients 8[,N...]] [--again] [--graph mmap|copy]
+                             [--embedder shared|own] [--workdir DIR] [--json]
 """
 
 from __future__ import annotations
@@ -175,14 +181,16 @@ def _request(port: int, query: str) -> float:
 def measure(
     workdir: Path,
     processes: int,
-    texts: list[str],
+    rounds: list[list[str]],
     warmup: list[str],
     clients: list[int],
     graph: str,
     embedder: str,
+    again: bool = False,
 ) -> list[dict]:
     """Start the server with `processes` web processes, warm it with the `warmup` queries,
-    then for each number of concurrent clients time the `texts` and read PSS."""
+    then for each number of concurrent clients time its round of queries (and, `again`, the same
+    once more) and read PSS."""
     from paperroute.search.index import current_generation, root_dir
 
     generation = current_generation(root_dir(workdir))
@@ -228,7 +236,12 @@ def measure(
                 list(pool.map(lambda q: _request(port, q), batch))
                 warm += len(batch)
             list(pool.map(lambda q: _request(port, q), warmup[: max(100, 20 * processes)]))
-        return [_timed(server.pid, roles, port, texts, processes, count) for count in clients]
+        out = []
+        for count, texts in zip(clients, rounds):
+            out.append(_timed(server.pid, roles, port, texts, processes, count))
+            if again:
+                out.append({**_timed(server.pid, roles, port, texts, processes, count), "again": True})
+        return out
     finally:
         server.terminate()
         try:
@@ -281,7 +294,7 @@ def report(results: dict) -> str:
     """The runs as a Markdown table, ready for BENCHMARKS.md."""
     runs = results["runs"]
     # Each run's memory against one web process's with as many clients.
-    one = {r["clients"]: r for r in runs if r["web_processes"] == 1}
+    one = {(r["clients"], r.get("again", False)): r for r in runs if r["web_processes"] == 1}
     lines = [
         f"`paperroute serve` at {results['papers']:,} synthetic papers, graph {results['graph']}, "
         f"query service {results.get('embedder', 'shared')} "
@@ -297,9 +310,10 @@ def report(results: dict) -> str:
     for r in runs:
         cpu = r.get("cpu_ms", {})
         split = " / ".join(f"{cpu.get(role, 0):.1f}" for role in ("web", "service", "master", "clients"))
-        base = one.get(r["clients"], r)
+        base = one.get((r["clients"], r.get("again", False)), r)
+        again = ", again" if r.get("again") else ""
         lines.append(
-            f"| {r['web_processes']} | {r['clients']} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
+            f"| {r['web_processes']} | {r['clients']}{again} | {r['p50_ms']} ms | {r['p99_ms']} ms | "
             f"{r['throughput_qps']} | {r['pss']:,.0f} MiB | {r['pss_anon']:,.0f} / "
             f"{r['pss_file']:,.0f} MiB | {r['pss'] / base['pss']:.2f}× | {r['rss']:,.0f} MiB | "
             f"{split} ms ({r.get('busy', 0):.0%} of the cores) |"
@@ -326,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clients", default="8", help="comma-separated numbers of concurrent clients, each timed in turn"
     )
+    parser.add_argument("--again", action="store_true", help="time each round's queries a second time")
     parser.add_argument(
         "--graph",
         choices=("mmap", "copy"),
@@ -353,13 +368,14 @@ def main(argv: list[str] | None = None) -> int:
     from bench.synth_papers import make_catalogue, queries
 
     catalogue = make_catalogue()
-    texts = queries(catalogue, args.queries, seed=9)
+    # A round of its own for each number of clients, none of them the warm-up's.
+    rounds = [queries(catalogue, args.queries, seed=9 if n == 0 else 10 + n) for n in range(len(clients))]
     # Warmed with other queries of the same mix: the timed ones meet no cache that they filled.
     warmup = queries(catalogue, max(100, 20 * max(counts)), seed=10)
     runs = []
     for count in counts:
         print(f"  {count} web process(es)...", file=sys.stderr, flush=True)
-        runs += measure(workdir, count, texts, warmup, clients, args.graph, args.embedder)
+        runs += measure(workdir, count, rounds, warmup, clients, args.graph, args.embedder, args.again)
     from paperroute import conf
     from paperroute.search.queryserver import layout
 

@@ -213,6 +213,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "QUERY_CACHE",
+        "4096",
+        "Distinct search texts whose vectors the embedding model keeps (about 1.5 KB each), so "
+        "that the next page of a search, a change of its filters and a followed topic do not "
+        "run the model again; 0 keeps none.",
+        _non_negative_int,
+    ),
+    Setting(
         "EMBED_ON_INGEST",
         "true",
         "Whether `paperroute ingest` embeds new papers for semantic search right away; when "
@@ -484,6 +492,7 @@ class Config:
     embed_threads: int
     embed_batch: int
     query_runs: int
+    query_cache: int
     embed_on_ingest: bool
     arxiv_categories: tuple[str, ...]
     arxiv_delay: float

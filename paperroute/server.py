@@ -226,7 +226,9 @@ def run_query_service() -> int:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)
     threads, runs = queryserver.layout(settings.CONFIG.embed_threads, settings.CONFIG.query_runs)
-    embedder = Embedder(threads=threads, batch_size=queryserver.MAX_TEXTS, runs=runs)
+    embedder = Embedder(
+        threads=threads, batch_size=queryserver.MAX_TEXTS, runs=runs, kept_queries=settings.CONFIG.query_cache
+    )
     server = queryserver.QueryServer(address, key, embedder, runs=runs)
     log.info("the query service listens on %s (%d model threads, %d runs at once)", address, threads, runs)
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,10 +8,8 @@ the next page at once.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from threading import Lock
 
 import numpy as np
 
@@ -288,26 +286,11 @@ def _name_liked(picks: list[Pick], pool: Pool) -> None:
             pick.reason = f"like “{cut(title, 70)}”"
 
 
-_TOPICS: OrderedDict[str, np.ndarray] = OrderedDict()
-_TOPICS_LOCK = Lock()
-_TOPICS_KEPT = 2000
-
-
 def _topic_vectors(topics: list[str]) -> np.ndarray | None:
-    """Unit query vectors for followed topics, remembered so that each is embedded once."""
+    """Unit query vectors for followed topics (the query model keeps the vectors of the texts it
+    met lately, so a followed topic is not run through it again at each visit)."""
     if not topics:
         return None
     from paperroute import search
 
-    with _TOPICS_LOCK:
-        known = {t: _TOPICS[t] for t in topics if t in _TOPICS}
-    missing = [t for t in topics if t not in known]
-    if missing:
-        fresh = search.embed_texts(missing)
-        fresh /= np.clip(np.linalg.norm(fresh, axis=1, keepdims=True), 1e-12, None)
-        known.update(zip(missing, fresh))
-        with _TOPICS_LOCK:
-            _TOPICS.update(zip(missing, fresh))
-            while len(_TOPICS) > _TOPICS_KEPT:
-                _TOPICS.popitem(last=False)
-    return np.stack([known[t] for t in topics])
+    return search.embed_texts(topics)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,13 @@ class Embedder:
     """Turns queries and papers into unit-length 384-d vectors."""
 
     def __init__(
-        self, *, threads: int = 0, batch_size: int = 16, recipe: Recipe = Recipe(), runs: int = 1
+        self,
+        *,
+        threads: int = 0,
+        batch_size: int = 16,
+        recipe: Recipe = Recipe(),
+        runs: int = 1,
+        kept_queries: int = 0,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -126,6 +133,12 @@ class Embedder:
         # enough that two at once on two cores only slow each other. The query service's batches
         # are a few short queries, and a second run uses the cores that the first leaves idle.
         self._runs = threading.BoundedSemaphore(max(1, runs))
+        # The vectors of the latest distinct query texts: the next page of a search, a change of
+        # its filters or sort, and a followed topic ask for the same text again, and a lookup
+        # costs microseconds where the model costs milliseconds.
+        self._kept_queries = max(0, kept_queries)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     def _special(self, token: str) -> int:
         piece = self.tokenizer.token_to_id(token)
@@ -163,7 +176,29 @@ class Embedder:
         return out
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """One vector per query (cut at the model's 256 pieces)."""
+        """One vector per query (cut at the model's 256 pieces); the texts met lately are not
+        run again."""
+        if not self._kept_queries or not texts:
+            return self._run_queries(texts)
+        with self._recent_lock:
+            found = {}
+            for text in texts:
+                if text in self._recent:
+                    self._recent.move_to_end(text)
+                    found[text] = self._recent[text]
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing:
+            fresh = [row.copy() for row in self._run_queries(missing)]  # none holds the batch
+            for vector in fresh:
+                vector.flags.writeable = False  # shared by every later caller of its text
+            found.update(zip(missing, fresh))
+            with self._recent_lock:
+                self._recent.update(zip(missing, fresh))
+                while len(self._recent) > self._kept_queries:
+                    self._recent.popitem(last=False)
+        return np.stack([found[text] for text in texts])
+
+    def _run_queries(self, texts: list[str]) -> np.ndarray:
         room = MAX_TOKENS - 2
         return self.encode([[self.cls, *p[:room], self.sep] for p in self._pieces(texts)])
 
@@ -205,10 +240,10 @@ _shared: dict[tuple, Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def shared(threads: int = 0, batch_size: int = 16) -> Embedder:
+def shared(threads: int = 0, batch_size: int = 16, kept_queries: int = 0) -> Embedder:
     """One Embedder per process and configuration: loading the model takes a second."""
-    key = (threads, batch_size)
+    key = (threads, batch_size, kept_queries)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = Embedder(threads=threads, batch_size=batch_size)
+            _shared[key] = Embedder(threads=threads, batch_size=batch_size, kept_queries=kept_queries)
         return _shared[key]

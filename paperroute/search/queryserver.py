@@ -7,7 +7,9 @@ this service beside the web processes instead, holding one of each for the host:
 query's text and get its vector back, or the words no paper holds and get their corrections.
 Queries that arrive together are embedded in one batch, and a few batches can be in the model at
 once (`layout`). A search asks for its query's vector first and does its keyword side while the
-model runs (`QueryClient.embed_later`).
+model runs (`QueryClient.embed_later`). The service's model keeps the vectors of the texts it met
+lately (PAPERROUTE_QUERY_CACHE), for every web process: the next page of a search usually goes to
+another process than the first.
 
 The transport is the standard library's `multiprocessing.connection` (framed messages over
 AF_UNIX, an HMAC challenge with a key only the server's processes know); the messages are JSON

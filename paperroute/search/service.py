@@ -137,7 +137,9 @@ def _embedder():
     from paperroute.search.embedder import shared
 
     _, config = _config()
-    return shared(threads=config.embed_threads, batch_size=config.embed_batch)
+    return shared(
+        threads=config.embed_threads, batch_size=config.embed_batch, kept_queries=config.query_cache
+    )
 
 
 def _query_service():

@@ -118,6 +118,23 @@ def test_the_count_of_a_keyword_search_is_the_same_on_its_first_and_last_pages(s
     assert abs(first.total - last.total) <= 0.05 * last.total, (first.total, last.total)
 
 
+def test_the_next_page_or_another_filter_does_not_run_the_model_again(sample, monkeypatch):
+    from paperroute.search.service import _query_embedder
+
+    model = _query_embedder()
+    ran: list[str] = []
+    run = model._run_queries
+    monkeypatch.setattr(model, "_run_queries", lambda texts: ran.extend(texts) or run(texts))
+    query = "how do speculative draft models speed up decoding on small devices"
+    first = search.search(query, limit=20)
+    assert ran == [query]
+    second = search.search(query, limit=20, offset=20)
+    narrowed = search.search(f"{query} cat:cs.CL", limit=20)
+    assert ran == [query]
+    assert not {h.key for h in first.hits} & {h.key for h in second.hits}
+    assert narrowed.hits and len(narrowed.hits) <= 20
+
+
 def test_a_nearest_neighbour_search_brings_as_many_papers_as_asked(sample):
     """Candidates are passages, several a paper: rows for k papers held fewer, and a short
     answer was read as "no more papers" (an exact count of 178 where about 708 matched)."""
