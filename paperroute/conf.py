@@ -215,7 +215,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "QUERY_CACHE",
         "4096",
-        "Distinct search texts whose vectors the embedding model keeps (about 1.5 KB each), so "
+        "Distinct search texts whose vectors the embedding model keeps (about 1.7 KB each), so "
         "that the next page of a search, a change of its filters and a followed topic do not "
         "run the model again; 0 keeps none.",
         _non_negative_int,
