@@ -199,17 +199,17 @@ def check_deletion(user, confirm: str) -> None:
 
 
 def replies_by_others(user) -> int:
-    """How many replies by other readers go when this reader's account is deleted: those to
-    their top-level comments."""
+    """How many replies by other readers are under this reader's top-level comments: they stay,
+    under placeholders, when the account is deleted."""
     return Comment.objects.filter(parent__author=user).exclude(author=user).count()
 
 
 def delete(user) -> None:
-    """Delete an account and what is its owner's: votes, comments (with the replies to their
-    top-level ones, as when they delete one), reactions, tokens, preferences, author claims,
-    submissions' records (the papers stay in the catalogue) and the library, by their foreign
-    keys; and the sign-in links sent to the address. The counts of the papers they voted on or
-    commented on follow (deletion.py)."""
+    """Delete an account and what is its owner's: votes, comments (a top-level one that others
+    replied to stays as a placeholder, as when they delete it), reactions, tokens, preferences,
+    author claims, submissions' records (the papers stay in the catalogue) and the library, by
+    their foreign keys; and the sign-in links sent to the address. The counts of the papers they
+    voted on or commented on follow (deletion.py)."""
     pk = user.pk
     with transaction.atomic():
         SignInLink.objects.filter(email__iexact=user.email).delete()

@@ -57,8 +57,18 @@ class CommentAdmin(admin.ModelAdmin):
     list_filter = ["hidden", "created_at"]
     search_fields = ["body", "author__username", "author__email", "paper__key", "paper__title"]
     raw_id_fields = ["paper", "author", "parent"]
-    fields = ["paper", "author", "parent", "created_at", "edited_at", "body", "hidden", "hidden_reason"]
-    readonly_fields = ["paper", "author", "parent", "created_at", "edited_at", "body"]
+    fields = [
+        "paper",
+        "author",
+        "parent",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+        "body",
+        "hidden",
+        "hidden_reason",
+    ]
+    readonly_fields = ["paper", "author", "parent", "created_at", "edited_at", "deleted_at", "body"]
     inlines = [RevisionInline]
     actions = ["hide", "unhide"]
 

@@ -1,4 +1,9 @@
-"""Comments: Markdown, one level of replies, edit history, reactions, hidden by moderators."""
+"""Comments: Markdown, one level of replies, edit history, reactions, hidden by moderators.
+
+A reader deletes their own words, not others': a top-level comment that others replied to,
+deleted by its author (or with their account), stays as a placeholder without its text, author,
+history or reactions, and the replies stay under it. A moderator's deletion takes the thread.
+"""
 
 from __future__ import annotations
 
@@ -268,8 +273,9 @@ def clean_body(text: str) -> str:
 
 
 def visible(paper: Paper):
-    """The comments readers see, replies included, oldest first."""
-    return paper.community_comments.filter(hidden=False).select_related("author")
+    """The comments readers see, replies included, oldest first (not the placeholders of deleted
+    ones: a reply under one names it in its parent)."""
+    return paper.community_comments.filter(hidden=False, deleted_at=None).select_related("author")
 
 
 def thread(paper: Paper, viewer=None) -> list[Comment]:
@@ -284,6 +290,8 @@ def thread(paper: Paper, viewer=None) -> list[Comment]:
     tops = [c for c in everything if not c.parent_id]
     for comment in tops:
         comment.reply_list = replies.get(comment.pk, [])
+        # Whether its author's deletion would leave a placeholder rather than take the replies.
+        comment.others_replied = any(r.author_id != comment.author_id for r in comment.reply_list)
     return tops
 
 
@@ -328,6 +336,8 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
             parent = parent.parent
         if parent.hidden:
             raise NotAllowed("a hidden comment takes no replies")
+        if parent.deleted_at:
+            raise NotAllowed("a deleted comment takes no replies")
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
         comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
@@ -364,14 +374,50 @@ def may_see_history(user, comment: Comment) -> bool:
     return user.is_authenticated and (comment.author_id == user.pk or user.is_staff)
 
 
-def delete(user, comment: Comment) -> None:
-    """Delete a comment and, for a top-level one, its replies."""
+def delete(user, comment: Comment) -> bool:
+    """Its author deletes a comment (see withdraw), or a moderator deletes it with, for a
+    top-level one, its replies. Whether it stays as a placeholder over others' replies."""
     if comment.author_id != user.pk and not user.is_staff:
         raise NotAllowed("only its author or a moderator can delete a comment")
     with transaction.atomic():
         paper = comment.paper
-        comment.delete()
+        if comment.author_id == user.pk:
+            own = comment.replies.filter(author=user).values_list("pk", flat=True)
+            kept = bool(withdraw([comment], {comment.pk, *own}))
+        else:
+            parent, kept = comment.parent_id, False
+            comment.delete()
+            _drop_placeholders([parent])
         _recount(paper)
+    return kept
+
+
+def withdraw(written: list[Comment], own: set[int]) -> set[int]:
+    """Delete comments as their author does: the replies go, and so does each top-level comment
+    with no replies but the author's (`own`: the ids of every comment of theirs among them). One
+    that others replied to stays as a placeholder: no text, author, earlier versions or
+    reactions. The ids of those placeholders; the papers' counts are the caller's."""
+    tops = [c.pk for c in written if c.parent_id is None]
+    Comment.objects.filter(pk__in=[c.pk for c in written if c.parent_id is not None]).delete()
+    answered = set(
+        Comment.objects.filter(parent_id__in=tops).exclude(pk__in=own).values_list("parent_id", flat=True)
+    )
+    Comment.objects.filter(pk__in=set(tops) - answered).delete()
+    if answered:
+        CommentRevision.objects.filter(comment_id__in=answered).delete()
+        Reaction.objects.filter(comment_id__in=answered).delete()
+        Comment.objects.filter(pk__in=answered).update(
+            body="", author=None, deleted_at=timezone.now(), edited_at=None, hidden=False, hidden_reason=""
+        )
+    _drop_placeholders([c.parent_id for c in written])
+    return answered
+
+
+def _drop_placeholders(parents) -> None:
+    """Placeholders of deleted comments whose last reply went: nothing is left to keep them for."""
+    ids = [pk for pk in parents if pk]
+    if ids:
+        Comment.objects.filter(pk__in=ids, deleted_at__isnull=False, replies__isnull=True).delete()
 
 
 def set_hidden(comments, hidden: bool, reason: str = "") -> int:
@@ -381,6 +427,8 @@ def set_hidden(comments, hidden: bool, reason: str = "") -> int:
     changed = 0
     with transaction.atomic():
         for comment in comments:
+            if comment.deleted_at:  # a placeholder has nothing left to hide
+                continue
             if comment.hidden != hidden or comment.hidden_reason != reason:
                 comment.hidden = hidden
                 comment.hidden_reason = reason
@@ -403,6 +451,8 @@ def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
         raise InvalidInput(f"reactions are {' '.join(REACTIONS)}", "emoji")
     if comment.hidden:
         raise NotAllowed("a hidden comment takes no reactions")
+    if comment.deleted_at:
+        raise NotAllowed("a deleted comment takes no reactions")
     ratelimit.check("reactions", str(user.pk), ratelimit.setting("RATE_VOTES"))
     with transaction.atomic():
         deleted, _ = Reaction.objects.filter(comment=comment, user=user, emoji=emoji).delete()
@@ -418,7 +468,7 @@ def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
 
 def visible_count(paper_id: int) -> int:
     """The paper's comments that readers see: what its stored count holds."""
-    return Comment.objects.filter(paper_id=paper_id, hidden=False).count()
+    return Comment.objects.filter(paper_id=paper_id, hidden=False, deleted_at=None).count()
 
 
 def _recount(paper: Paper, *, bump: bool = True) -> None:

@@ -1,9 +1,14 @@
-"""A reader's account deleted (from the admin): the counts of the papers they voted on or
-commented on follow.
+"""A reader's account deleted (by its owner, or from the admin): their comments are withdrawn as
+they would withdraw them one by one, and the counts of the papers they voted on or commented on
+follow.
 
-Their votes and comments go with the account (ON DELETE CASCADE), but the papers' stored counts
-(PaperStats), which cards, the API and trending read, are kept by the code that adds and removes
-votes and comments one by one, and no code ran: the counts kept the deleted reader's share.
+Their votes go with the account (ON DELETE CASCADE). Their comments lose their author instead
+(SET NULL), so that a top-level comment others replied to can stay as a placeholder with the
+replies under it; the rest of their comments are then deleted here (comments.withdraw). The
+papers' stored counts (PaperStats), which cards, the API and trending read, are kept by the code
+that adds and removes votes and comments one by one, so they are counted again here.
+
+Both run inside the deletion's transaction: Django sends these signals within it.
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ from paperroute.community.models import Comment, PaperStats, Vote
 
 
 def _remember(sender, instance, **kwargs) -> None:
-    instance._papers_touched = set(
-        Vote.objects.filter(user=instance).values_list("paper_id", flat=True)
-    ) | set(Comment.objects.filter(author=instance).values_list("paper_id", flat=True))
+    written = list(Comment.objects.filter(author=instance).only("pk", "paper_id", "parent_id"))
+    instance._comments_written = written
+    instance._papers_touched = set(Vote.objects.filter(user=instance).values_list("paper_id", flat=True)) | {
+        c.paper_id for c in written
+    }
 
 
 def _recount(sender, instance, **kwargs) -> None:
+    written: list[Comment] = getattr(instance, "_comments_written", [])
+    if written:
+        comments.withdraw(written, {c.pk for c in written})
     papers: set[int] = getattr(instance, "_papers_touched", set())
     for paper_id in papers:
         PaperStats.objects.filter(paper_id=paper_id).update(

@@ -32,7 +32,11 @@ class Vote(models.Model):
 
 class Comment(models.Model):
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="community_comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments")
+    # None once its author deleted it (or their account) while others' replies were under it: it
+    # stays as a "deleted" placeholder so that their replies stay too (comments.withdraw).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="comments"
+    )
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -41,6 +45,7 @@ class Comment(models.Model):
     hidden_reason = models.CharField(
         max_length=200, blank=True, help_text="Shown to readers in place of the comment."
     )
+    deleted_at = models.DateTimeField(null=True, blank=True)
     # Replies are one level deep, as on Hugging Face: a reply to a reply attaches to its top.
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
@@ -50,11 +55,14 @@ class Comment(models.Model):
     # checking knows them.
     reaction_list: list[dict]
     reply_list: list["Comment"]
+    others_replied: bool
 
     class Meta:
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
+        if self.deleted_at:
+            return f"a deleted comment on {self.paper.key}"
         return f"{self.author} on {self.paper.key}: {self.body[:60]}"
 
     @property

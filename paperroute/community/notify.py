@@ -68,12 +68,23 @@ def _notify(reply_pk: int, answered_pk: int | None = None, today: date | None = 
     reply it answered, each at most once a day for the thread; whether any was sent."""
     reply = Comment.objects.select_related("paper", "author", "parent__author").filter(pk=reply_pk).first()
     # Deleted, or hidden by a moderator, before this ran: nothing to tell anyone about.
-    if reply is None or reply.hidden or reply.parent is None or reply.parent.hidden:
+    if (
+        reply is None
+        or reply.author is None
+        or reply.hidden
+        or reply.parent is None
+        or reply.parent.hidden
+        or reply.parent.deleted_at
+    ):
         return False
     recipients = [reply.parent.author]
     answered = None
     if answered_pk is not None:
-        answered = Comment.objects.select_related("author").filter(pk=answered_pk, hidden=False).first()
+        answered = (
+            Comment.objects.select_related("author")
+            .filter(pk=answered_pk, hidden=False, author__isnull=False)
+            .first()
+        )
     if answered is not None and answered.author_id != reply.parent.author_id:
         recipients.append(answered.author)
     sent = [_mail(reply, recipient, today) for recipient in recipients]
@@ -84,7 +95,7 @@ def _mail(reply: Comment, recipient, today: date | None) -> bool:
     """One reader's mail about a reply in a thread, unless they wrote it, cannot or would rather
     not get it, or had today's for this thread already."""
     thread = reply.parent
-    assert thread is not None
+    assert thread is not None and reply.author is not None
     if recipient.pk == reply.author_id or not recipient.email or not recipient.is_active:
         return False
     if not wants_reply_mail(recipient):

@@ -84,7 +84,9 @@ class CommentOut(Out):
     createdAt: datetime
     editedAt: datetime | None
     content: str = Field(description="the comment's Markdown, as written")
-    replyTo: str | None = Field(description="the comment this one answers, when it is a reply")
+    replyTo: str | None = Field(
+        description="the comment this one answers, when it is a reply; one its author deleted is not listed"
+    )
 
 
 class PaperDetailOut(PaperOut):

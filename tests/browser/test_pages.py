@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from paperroute.catalog.ingest import Importer
 from paperroute.catalog.records import PaperRecord
+from paperroute.community import comments
 from paperroute.community.models import Comment
 from paperroute.search.models import ThemeSet
 from tests.browser.conftest import LiveServer
@@ -63,6 +64,11 @@ def _catalogue() -> dict[str, str]:
         ]
     )
     Comment.objects.create(paper=long_paper, author=user("commenter"), body=f"See {LONG_URL} and {'x' * 300}")
+    # A comment its author deleted after someone replied: a placeholder over the reply.
+    leaver = user("leaver")
+    gone = Comment.objects.create(paper=long_paper, author=leaver, body="Soon deleted")
+    Comment.objects.create(paper=long_paper, author=user("commenter"), body="A reply that stays", parent=gone)
+    comments.delete(leaver, gone)
     ThemeSet.objects.create(
         kind="day",
         start=today,

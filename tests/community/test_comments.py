@@ -4,7 +4,7 @@ import pytest
 
 from paperroute.community import comments
 from paperroute.community.errors import InvalidInput, NotAllowed
-from paperroute.community.models import PaperStats, Reaction
+from paperroute.community.models import Comment, PaperStats, Reaction
 from tests.community.helpers import add_paper, user
 from tests.support import seconds_per_call
 
@@ -61,10 +61,82 @@ def test_a_reply_to_a_reply_joins_the_top_comment_and_counts():
     comments.set_hidden([top], True, "off topic")
     with pytest.raises(NotAllowed, match="hidden comment takes no replies"):
         comments.add(user("d"), paper, "more", parent=reply)
-    # Deleting a top comment takes its replies with it, and the count follows.
+    # A moderator's deletion of a top comment takes its replies with it, and the count follows.
     comments.set_hidden([top], False)
-    comments.delete(user("a"), top)
+    comments.delete(user("mod", staff=True), top)
     assert PaperStats.objects.get(paper=paper).comments == 0
+    assert not Comment.objects.filter(paper=paper).exists()
+
+
+@pytest.mark.django_db
+def test_an_author_deletes_their_words_not_the_replies_others_wrote():
+    paper = add_paper("2411.00025")
+    alice, bob, carol = user("alice"), user("bob"), user("carol")
+    top = comments.add(alice, paper, "Does it scale?")
+    comments.edit(alice, top, "Does it scale past 7B?")
+    comments.toggle_reaction(bob, top, "👀")
+    own = comments.add(alice, paper, "(I mean parameters)", parent=top)
+    answer = comments.add(bob, paper, "Yes, see section 4.", parent=top)
+    comments.delete(alice, top)
+    top.refresh_from_db()
+    assert (top.body, top.author, top.edited_at) == ("", None, None) and top.deleted_at
+    assert not top.revisions.exists() and not Reaction.objects.filter(comment=top).exists()
+    # Her own reply stays hers to delete; Bob's answer stays where it was.
+    (thread,) = comments.thread(paper)
+    assert [c.pk for c in thread.reply_list] == [own.pk, answer.pk]
+    assert PaperStats.objects.get(paper=paper).comments == 2
+    assert top.pk not in {c.pk for c in comments.visible(paper)}
+    with pytest.raises(NotAllowed, match="deleted comment takes no replies"):
+        comments.add(carol, paper, "What about 70B?", parent=answer)
+    with pytest.raises(NotAllowed, match="deleted comment takes no reactions"):
+        comments.toggle_reaction(carol, top, "🔥")
+    with pytest.raises(NotAllowed):
+        comments.edit(alice, top, "back again")
+    with pytest.raises(NotAllowed):
+        comments.delete(alice, top)  # no longer hers
+    assert comments.set_hidden([top], True, "spam") == 0
+    # When the last reply goes, so does the placeholder.
+    comments.delete(alice, own)
+    comments.delete(bob, answer)
+    assert not Comment.objects.filter(paper=paper).exists()
+    assert PaperStats.objects.get(paper=paper).comments == 0
+
+
+@pytest.mark.django_db
+def test_an_author_deletes_a_thread_nobody_else_replied_to_whole():
+    paper = add_paper("2411.00026")
+    alice = user("alice")
+    top = comments.add(alice, paper, "A note")
+    comments.add(alice, paper, "and a second one", parent=top)
+    comments.delete(alice, top)
+    assert not Comment.objects.filter(paper=paper).exists()
+    assert PaperStats.objects.get(paper=paper).comments == 0
+
+
+@pytest.mark.django_db
+def test_an_account_deleted_from_the_admin_leaves_others_replies_too():
+    """A moderator deleting a user (the admin deletes the row) withdraws their comments as
+    deleting the account from its settings does."""
+    paper, other = add_paper("2411.00027"), add_paper("2411.00028")
+    alice, bob = user("alice"), user("bob")
+    top = comments.add(alice, paper, "Does it scale?")
+    comments.add(bob, paper, "Yes.", parent=top)
+    bobs = comments.add(bob, other, "Bob's thread")
+    comments.add(alice, other, "Alice's reply", parent=bobs)
+    alone = comments.add(alice, other, "Nobody answered this")
+    gone = add_paper("2411.00029")
+    placeholder = comments.add(carol := user("carol"), gone, "Carol's question")
+    comments.add(alice, gone, "Only Alice answered", parent=placeholder)
+    comments.delete(carol, placeholder)  # Alice's reply keeps it as a placeholder
+    assert Comment.objects.filter(pk=placeholder.pk, deleted_at__isnull=False).exists()
+    alice.delete()
+    left = {c.body: c for c in Comment.objects.all()}
+    assert set(left) == {"", "Yes.", "Bob's thread"}, left
+    assert left[""].pk == top.pk and left[""].author is None and left["Yes."].parent_id == top.pk
+    assert alone.pk not in {c.pk for c in left.values()}
+    assert not Comment.objects.filter(paper=gone).exists()  # its placeholder lost its last reply
+    counts = dict(PaperStats.objects.values_list("paper__key", "comments"))
+    assert counts == {"2411.00027": 1, "2411.00028": 1, "2411.00029": 0}
 
 
 @pytest.mark.django_db

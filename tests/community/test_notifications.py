@@ -91,6 +91,21 @@ def test_a_reply_hidden_before_the_mail_goes_sends_nothing(
     assert _to_alice(mailbox) == [] and not ReplyNotice.objects.exists()
 
 
+def test_a_reply_to_a_comment_deleted_before_the_mail_goes_sends_nothing(
+    thread, mailbox, django_capture_on_commit_callbacks
+):
+    """Its author deleted the comment (it stays as a placeholder over the reply, without an
+    author): there is nobody to tell."""
+    paper, top = thread
+    with django_capture_on_commit_callbacks() as waiting:
+        reply = comments.add(user("bob"), paper, "See chapter 3", parent=top)
+    assert comments.delete(user("alice"), top) is True
+    for callback in waiting:
+        callback()
+    assert notify._notify(reply.pk) is False
+    assert mailbox.messages == [] and not ReplyNotice.objects.exists()
+
+
 def test_turning_reply_mails_off_on_the_settings_page(thread, mailbox, django_capture_on_commit_callbacks):
     paper, top = thread
     alice = Client()

@@ -35,6 +35,7 @@ def world(db):
     comments.edit(reader, top, "My second thought")
     reply = comments.add(other, paper, "A reply to the reader", parent=top)
     comments.toggle_reaction(reader, reply, "👍")
+    comments.toggle_reaction(other, top, "🚀")
     kept = comments.add(other, other_paper, "Someone else's own thread")
     comments.add(reader, other_paper, "The reader's reply in it", parent=kept)
     authors.claim(reader, paper, 0)
@@ -129,10 +130,8 @@ def test_deleting_asks_for_the_name_and_says_what_goes(world):
     reader = world[0]
     client = _client(reader)
     page = client.get("/account/delete").content.decode()
-    assert (
-        "1 vote:" in page
-        and "2 comments, with their reactions and earlier versions, and the 1 reply others wrote" in page
-    )
+    assert "1 vote:" in page and "2 comments, with their reactions and earlier versions." in page
+    assert "The 1 reply others wrote to your comments, under a placeholder" in page
     assert "1 public: its link stops working" in page
     assert "Your digest subscription ends" in page
     response = client.post("/account/delete", {"confirm": "Quokka"})
@@ -154,17 +153,26 @@ def test_deleting_the_account_takes_what_is_the_readers_and_leaves_the_rest(worl
     # The counts follow: the paper had two votes, the reader's went.
     assert PaperStats.objects.get(paper=paper).votes == 1
     assert Vote.objects.filter(user=other).count() == 2
-    # The reader's top-level comment went with the reply to it; the other's thread stays, without
-    # the reader's reply in it.
-    assert list(Comment.objects.values_list("body", flat=True)) == ["Someone else's own thread"]
+    # The reader's top-level comment is a placeholder now, without their words, name, earlier
+    # versions or reactions, and the reply another reader wrote to it stays under it; the other's
+    # own thread stays, without the reader's reply in it.
+    left = {c.body: c for c in Comment.objects.all()}
+    assert set(left) == {"", "A reply to the reader", "Someone else's own thread"}
+    placeholder = left[""]
+    assert placeholder.author is None and placeholder.deleted_at and placeholder.edited_at is None
+    assert not placeholder.revisions.exists() and not placeholder.reactions.exists()
+    assert left["A reply to the reader"].parent_id == placeholder.pk
+    assert PaperStats.objects.get(paper=paper).comments == 1
     assert PaperStats.objects.get(paper=other_paper).comments == 1
     assert not Collection.objects.filter(owner_id=reader.pk).exists()
     assert Collection.objects.filter(owner=other).exists()
     assert not SignInLink.objects.filter(email__iexact="quokka@example.org").exists()
     digest = Subscriber.objects.get(email_key="quokka@example.org")
     assert digest.status == Subscriber.UNSUBSCRIBED
-    # The paper page no longer names them.
-    assert "quokka" not in Client().get(f"/papers/{paper.key}").content.decode()
+    # The paper page no longer names them, nor shows their words; the reply is still there.
+    shown = Client().get(f"/papers/{paper.key}").content.decode()
+    assert "quokka" not in shown and "thought" not in shown
+    assert "A reply to the reader" in shown and "deleted by its author" in shown
 
 
 def test_an_administrator_is_not_deleted_from_here(db):

@@ -126,6 +126,38 @@ def test_a_comment_edited_before_history_was_kept_says_so(reader_client):
 
 
 @pytest.mark.django_db
+def test_a_comment_its_author_deleted_stays_as_a_placeholder_over_the_replies(client):
+    paper = add_paper(KEY)
+    alice, bob, mod = user("alice"), user("bob"), user("mod", staff=True)
+    top = comments.add(alice, paper, "Does it <scale>?")
+    comments.edit(alice, top, "Does it <scale> past 7B?")
+    answer = comments.add(bob, paper, "Yes, see section 4.", parent=top)
+    client.force_login(alice)
+    assert ">Delete</button>" in _article(_page(client), top.pk)  # the replies are not hers to take
+    client.force_login(mod)
+    assert ">Delete with its replies</button>" in _article(_page(client), top.pk)
+    client.force_login(alice)
+    response = client.post(f"/comments/{top.pk}/delete", follow=True)
+    assert "The replies others wrote to it stay." in response.content.decode()
+    client.force_login(bob)
+    page = _page(client)
+    shown = _article(page, top.pk)
+    assert (
+        "[deleted]" in shown and "deleted by its author" in shown and 'aria-label="Deleted comment"' in shown
+    )
+    assert "alice" not in shown and "past 7B" not in page
+    assert "Yes, see section 4." in _article(page, answer.pk)
+    assert f'name="parent" value="{top.pk}"' not in page and "1 comment" in page
+    refused = client.post(f"/papers/{KEY}/comments", {"body": "And 70B?", "parent": answer.pk})
+    assert refused.status_code == 403 and "deleted comment takes no replies" in refused.content.decode()
+    client.force_login(mod)
+    assert client.get(f"/comments/{top.pk}/history").status_code == 404  # gone with its words
+    assert "Delete with its replies" in _article(_page(client), top.pk)
+    client.post(f"/comments/{top.pk}/delete")
+    assert not Comment.objects.filter(paper=paper).exists()
+
+
+@pytest.mark.django_db
 def test_moderators_hide_with_a_reason_that_readers_see(client):
     paper = add_paper(KEY)
     comment = comments.add(user("mallory"), paper, "Buy cheap pills")

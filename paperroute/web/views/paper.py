@@ -67,7 +67,7 @@ def detail(request, key: str):
         "categories": paper.ordered_categories,
         "versions": list(paper.versions.all()),
         "comments": comments.thread(paper, request.user),
-        "comment_count": paper.community_comments.filter(hidden=False).count(),
+        "comment_count": comments.visible_count(paper.pk),
         "bibtex": bibtex.entry(paper),
         "related": related.for_paper(paper),
         "submitted_by": submitter(paper),
@@ -165,20 +165,25 @@ def comment_edit(request, pk: int):
 def comment_delete(request, pk: int):
     comment = get_object_or_404(Comment.objects.select_related("paper"), pk=pk)
     key = comment.paper.key
+    mine = comment.author_id == request.user.pk
     try:
-        comments.delete(request.user, comment)
+        kept = comments.delete(request.user, comment)
     except NotAllowed as exc:
         return error_page(request, 403, "Not yours", str(exc))
     except CommunityError as exc:
         return error_page(request, 400, "Not deleted", str(exc))
-    messages.success(request, "Your comment was deleted.")
+    if kept:
+        messages.success(request, "Your comment was deleted. The replies others wrote to it stay.")
+    else:
+        messages.success(request, "Your comment was deleted." if mine else "The comment was deleted.")
     return redirect(reverse("paper", args=[key]) + "#comments")
 
 
 @login_required
 def comment_history(request, pk: int):
     """Earlier versions of an edited comment, for its author and moderators."""
-    comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk)
+    # A deleted comment's earlier versions went with its text.
+    comment = get_object_or_404(Comment.objects.select_related("paper", "author"), pk=pk, deleted_at=None)
     if not comments.may_see_history(request.user, comment):
         return error_page(
             request, 403, "Not yours", "Only its author and moderators can see a comment's earlier versions."
