@@ -16,6 +16,8 @@ from xml.etree import ElementTree
 
 import latex2mathml.converter
 import nh3
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from markdown_it import MarkdownIt
@@ -340,6 +342,14 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
             raise NotAllowed("a deleted comment takes no replies")
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
+        if parent is not None:
+            # The thread as stored now: its author may have deleted it since this request read
+            # it, and a reply stored under a comment being deleted went with it, unseen.
+            stored = _lock_threads([parent.pk]).get(parent.pk)
+            if stored is None or stored.deleted_at:
+                raise NotAllowed("the comment you replied to was deleted")
+            if stored.hidden:
+                raise NotAllowed("a hidden comment takes no replies")
         comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
         _recount(paper)
         notify.reply_added(comment, answered)
@@ -355,18 +365,21 @@ def edit(user, comment: Comment, text: str) -> Comment:
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
         # The comment as stored now, not as this request read it: two edits at once (two tabs)
-        # both kept the original as history, and the first edit was lost from it.
-        stored = Comment.objects.select_for_update().get(pk=comment.pk)
+        # both kept the original as history, and the first edit was lost from it; an edit from
+        # a tab opened before the comment was deleted wrote onto its placeholder.
+        stored = Comment.objects.select_for_update().filter(pk=comment.pk).first()
+        if stored is None or stored.deleted_at or stored.author_id != user.pk:
+            raise NotAllowed("the comment was deleted")
         if body == stored.body:
             return stored
         CommentRevision.objects.create(
             comment=stored, body=stored.body, written_at=stored.edited_at or stored.created_at
         )
-        comment.body = body
-        comment.edited_at = timezone.now()
-        comment.save(update_fields=["body", "edited_at"])
+        stored.body = comment.body = body  # the caller's copy follows, as it is shown next
+        stored.edited_at = comment.edited_at = timezone.now()
+        stored.save(update_fields=["body", "edited_at"])
         stamp.bump()
-    return comment
+    return stored
 
 
 def may_see_history(user, comment: Comment) -> bool:
@@ -381,6 +394,9 @@ def delete(user, comment: Comment) -> bool:
         raise NotAllowed("only its author or a moderator can delete a comment")
     with transaction.atomic():
         paper = comment.paper
+        # Every write to a thread locks its top comment first (add, withdraw), so that a reply
+        # and a deletion meeting in it are ordered.
+        _lock_threads([comment.parent_id or comment.pk])
         if comment.author_id == user.pk:
             own = comment.replies.filter(author=user).values_list("pk", flat=True)
             kept = bool(withdraw([comment], {comment.pk, *own}))
@@ -397,6 +413,7 @@ def withdraw(written: list[Comment], own: set[int]) -> set[int]:
     with no replies but the author's (`own`: the ids of every comment of theirs among them). One
     that others replied to stays as a placeholder: no text, author, earlier versions or
     reactions. The ids of those placeholders; the papers' counts are the caller's."""
+    _lock_threads([c.parent_id or c.pk for c in written])
     tops = [c.pk for c in written if c.parent_id is None]
     Comment.objects.filter(pk__in=[c.pk for c in written if c.parent_id is not None]).delete()
     answered = set(
@@ -410,7 +427,18 @@ def withdraw(written: list[Comment], own: set[int]) -> set[int]:
             body="", author=None, deleted_at=timezone.now(), edited_at=None, hidden=False, hidden_reason=""
         )
     _drop_placeholders([c.parent_id for c in written])
+    # The admin's history names each comment it changed by its author and first words.
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Comment), object_id__in=[str(c.pk) for c in written]
+    ).update(object_repr="a deleted comment")
     return answered
+
+
+def _lock_threads(ids) -> dict[int, Comment]:
+    """The top comments of these threads as stored now, locked until the transaction ends, in
+    one order so that two writers never wait for each other (SQLite's writers wait anyway)."""
+    locked = Comment.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk")
+    return {comment.pk: comment for comment in locked}
 
 
 def _drop_placeholders(parents) -> None:
@@ -455,6 +483,12 @@ def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
         raise NotAllowed("a deleted comment takes no reactions")
     ratelimit.check("reactions", str(user.pk), ratelimit.setting("RATE_VOTES"))
     with transaction.atomic():
+        # As stored now: a page opened before the comment was deleted or hidden still offers it.
+        stored = Comment.objects.select_for_update().filter(pk=comment.pk).first()
+        if stored is None or stored.deleted_at:
+            raise NotAllowed("a deleted comment takes no reactions")
+        if stored.hidden:
+            raise NotAllowed("a hidden comment takes no reactions")
         deleted, _ = Reaction.objects.filter(comment=comment, user=user, emoji=emoji).delete()
         if not deleted and not older:
             try:

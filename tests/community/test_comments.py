@@ -103,6 +103,45 @@ def test_an_author_deletes_their_words_not_the_replies_others_wrote():
 
 
 @pytest.mark.django_db
+def test_a_tab_opened_before_the_deletion_cannot_write_on_the_placeholder():
+    paper = add_paper("2411.00030")
+    alice, bob, carol = user("alice"), user("bob"), user("carol")
+    top = comments.add(alice, paper, "original words")
+    comments.add(bob, paper, "an answer", parent=top)
+    stale = Comment.objects.get(pk=top.pk)  # another tab's request read it
+    assert comments.delete(alice, Comment.objects.get(pk=top.pk)) is True
+    with pytest.raises(NotAllowed, match="the comment was deleted"):
+        comments.edit(alice, stale, "new words after the delete")
+    with pytest.raises(NotAllowed, match="deleted comment takes no reactions"):
+        comments.toggle_reaction(carol, stale, "🔥")
+    top.refresh_from_db()
+    assert (top.body, top.edited_at) == ("", None)
+    assert not top.revisions.exists() and not Reaction.objects.filter(comment=top).exists()
+
+
+@pytest.mark.django_db
+def test_the_admins_history_forgets_a_withdrawn_comments_words():
+    """The admin's "Recent actions" named a comment a moderator had changed by its author and
+    first words, after its author deleted it."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    paper = add_paper("2411.00031")
+    alice, bob, mod = user("alice"), user("bob"), user("mod", staff=True)
+    top = comments.add(alice, paper, "my secret words")
+    comments.add(bob, paper, "an answer", parent=top)
+    alone = comments.add(alice, paper, "more secret words")
+    for comment in (top, alone):
+        LogEntry.objects.log_actions(mod.pk, [comment], CHANGE, change_message="hidden", single_object=True)
+    assert {e.object_repr for e in LogEntry.objects.all()} == {str(top), str(alone)}
+    alice.delete()
+    assert set(LogEntry.objects.values_list("object_repr", flat=True)) == {"a deleted comment"}
+    assert ContentType.objects.get_for_model(Comment).pk in set(
+        LogEntry.objects.values_list("content_type", flat=True)
+    )
+
+
+@pytest.mark.django_db
 def test_an_author_deletes_a_thread_nobody_else_replied_to_whole():
     paper = add_paper("2411.00026")
     alice = user("alice")

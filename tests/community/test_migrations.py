@@ -76,3 +76,20 @@ def test_a_name_verified_twice_on_one_paper_keeps_its_first_verified_user():
     assert statuses == {"wei1": "approved", "wei2": "revoked"}
     log = AuthorLog.objects.get(claim_id=later.pk)
     assert (log.action, log.actor) == ("revoked", None) and "verified for another user first" in log.detail
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_before_placeholders_keeps_the_replies_as_comments():
+    """The release before 0008 requires an author on every comment: the rollback failed on a
+    site with a placeholder (PostgreSQL), and dropping the placeholders would take the replies."""
+    from paperroute.community import comments
+
+    paper = add_paper("2411.00954")
+    alice, bob = user("alice"), user("bob")
+    top = comments.add(alice, paper, "Does it scale?")
+    answer = comments.add(bob, paper, "Yes, see section 4.", parent=top)
+    assert comments.delete(alice, top) is True
+    then = _migrate(("community", "0007_verified_by_author")).get_model("community", "Comment").objects
+    assert list(then.values_list("pk", "author_id", "parent_id", "body")) == [
+        (answer.pk, bob.pk, None, "Yes, see section 4.")
+    ]

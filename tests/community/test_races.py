@@ -1,5 +1,6 @@
 """Community writes that meet: a moderator hiding comments while readers vote, two tabs editing
-one comment, two readers taking one name, the first two changes of a new site."""
+one comment, two readers taking one name, the first two changes of a new site, a reply and its
+thread's deletion."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import threading
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from paperroute.community import accounts, comments, ratelimit, stamp, votes
-from paperroute.community.errors import InvalidInput
-from paperroute.community.models import CommentRevision, PaperStats, SiteStamp
+from paperroute.community.errors import InvalidInput, NotAllowed
+from paperroute.community.models import Comment, CommentRevision, PaperStats, SiteStamp
 from tests.community.helpers import add_paper, together, user
 
 
@@ -103,3 +104,55 @@ def test_the_first_two_changes_of_a_new_site_are_two():
 
     assert together([first, second], pause=0.01) == []
     assert SiteStamp.objects.get(name=stamp.NAME).value == 2
+
+
+def _slow_after_asking_who_replied(execute, sql, params, many, context):
+    """Holds a deletion between "who else replied to this comment?" (withdraw) and acting on the
+    answer, while another reader writes in the thread."""
+    result = execute(sql, params, many, context)
+    if sql.lstrip().startswith("SELECT") and '"parent_id"' in sql and "NOT" in sql:
+        time.sleep(0.8)
+    return result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reply_posted_while_its_thread_is_deleted_is_refused_not_lost():
+    """The deletion found no replies by others and deleted the comment, and with it the reply
+    stored meanwhile: silently on PostgreSQL, with a 500 for the replier on SQLite."""
+    paper = add_paper("2411.00911")
+    alice, bob = user("alice"), user("bob")
+    top = comments.add(alice, paper, "Does it scale?")
+
+    def delete():
+        with connection.execute_wrapper(_slow_after_asking_who_replied):
+            comments.delete(alice, Comment.objects.get(pk=top.pk))
+
+    def reply():
+        comments.add(bob, paper, "Yes, see section 4.", parent=Comment.objects.get(pk=top.pk))
+
+    errors = together([delete, reply], pause=0.3)
+    assert [str(e) for e in errors] == ["the comment you replied to was deleted"]
+    assert isinstance(errors[0], NotAllowed)
+    assert not Comment.objects.filter(paper=paper).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_reply_deleted_while_its_thread_is_deleted_leaves_no_placeholder():
+    """The deletion saw the reply and kept a placeholder for it while the reply was being
+    deleted, which looked for a placeholder to drop before there was one: an empty
+    "[deleted]" stayed for good (PostgreSQL)."""
+    paper = add_paper("2411.00912")
+    alice, bob = user("alice"), user("bob")
+    top = comments.add(alice, paper, "Does it scale?")
+    reply = comments.add(bob, paper, "Yes.", parent=top)
+
+    def delete_top():
+        with connection.execute_wrapper(_slow_after_asking_who_replied):
+            comments.delete(alice, Comment.objects.get(pk=top.pk))
+
+    def delete_reply():
+        comments.delete(bob, Comment.objects.get(pk=reply.pk))
+
+    assert together([delete_top, delete_reply], pause=0.3) == []
+    assert not Comment.objects.filter(paper=paper).exists()
+    assert PaperStats.objects.get(paper=paper).comments == 0
