@@ -336,20 +336,16 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
         # One level deep: a reply to a reply joins the thread of the comment on top.
         if parent.parent is not None:
             parent = parent.parent
-        if parent.hidden:
-            raise NotAllowed("a hidden comment takes no replies")
-        if parent.deleted_at:
-            raise NotAllowed("a deleted comment takes no replies")
+        _check_open(parent, "replies")
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
         if parent is not None:
             # The thread as stored now: its author may have deleted it since this request read
             # it, and a reply stored under a comment being deleted went with it, unseen.
             stored = _lock_threads([parent.pk]).get(parent.pk)
-            if stored is None or stored.deleted_at:
+            if stored is None:
                 raise NotAllowed("the comment you replied to was deleted")
-            if stored.hidden:
-                raise NotAllowed("a hidden comment takes no replies")
+            _check_open(stored, "replies")
         comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
         _recount(paper)
         notify.reply_added(comment, answered)
@@ -394,13 +390,13 @@ def delete(user, comment: Comment) -> bool:
         raise NotAllowed("only its author or a moderator can delete a comment")
     with transaction.atomic():
         paper = comment.paper
-        # Every write to a thread locks its top comment first (add, withdraw), so that a reply
-        # and a deletion meeting in it are ordered.
-        _lock_threads([comment.parent_id or comment.pk])
         if comment.author_id == user.pk:
             own = comment.replies.filter(author=user).values_list("pk", flat=True)
             kept = bool(withdraw([comment], {comment.pk, *own}))
         else:
+            # Every write to a thread locks its top comment first (add, withdraw), so that a reply
+            # and a deletion meeting in it are ordered.
+            _lock_threads([comment.parent_id or comment.pk])
             parent, kept = comment.parent_id, False
             comment.delete()
             _drop_placeholders([parent])
@@ -432,6 +428,15 @@ def withdraw(written: list[Comment], own: set[int]) -> set[int]:
         content_type=ContentType.objects.get_for_model(Comment), object_id__in=[str(c.pk) for c in written]
     ).update(object_repr="a deleted comment")
     return answered
+
+
+def _check_open(comment: Comment, what: str) -> None:
+    """NotAllowed unless the comment takes `what` (replies, reactions): not once deleted or
+    hidden."""
+    if comment.deleted_at:
+        raise NotAllowed(f"a deleted comment takes no {what}")
+    if comment.hidden:
+        raise NotAllowed(f"a hidden comment takes no {what}")
 
 
 def _lock_threads(ids) -> dict[int, Comment]:
@@ -477,18 +482,14 @@ def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
     older = emoji not in REACTION_NAMES
     if older and not Reaction.objects.filter(comment=comment, user=user, emoji=emoji).exists():
         raise InvalidInput(f"reactions are {' '.join(REACTIONS)}", "emoji")
-    if comment.hidden:
-        raise NotAllowed("a hidden comment takes no reactions")
-    if comment.deleted_at:
-        raise NotAllowed("a deleted comment takes no reactions")
+    _check_open(comment, "reactions")
     ratelimit.check("reactions", str(user.pk), ratelimit.setting("RATE_VOTES"))
     with transaction.atomic():
         # As stored now: a page opened before the comment was deleted or hidden still offers it.
         stored = Comment.objects.select_for_update().filter(pk=comment.pk).first()
-        if stored is None or stored.deleted_at:
+        if stored is None:
             raise NotAllowed("a deleted comment takes no reactions")
-        if stored.hidden:
-            raise NotAllowed("a hidden comment takes no reactions")
+        _check_open(stored, "reactions")
         deleted, _ = Reaction.objects.filter(comment=comment, user=user, emoji=emoji).delete()
         if not deleted and not older:
             try:

@@ -70,7 +70,6 @@ def _notify(reply_pk: int, answered_pk: int | None = None, today: date | None = 
     # Deleted, or hidden by a moderator, before this ran: nothing to tell anyone about.
     if (
         reply is None
-        or reply.author is None
         or reply.hidden
         or reply.parent is None
         or reply.parent.hidden
@@ -80,11 +79,7 @@ def _notify(reply_pk: int, answered_pk: int | None = None, today: date | None = 
     recipients = [reply.parent.author]
     answered = None
     if answered_pk is not None:
-        answered = (
-            Comment.objects.select_related("author")
-            .filter(pk=answered_pk, hidden=False, author__isnull=False)
-            .first()
-        )
+        answered = Comment.objects.select_related("author").filter(pk=answered_pk, hidden=False).first()
     if answered is not None and answered.author_id != reply.parent.author_id:
         recipients.append(answered.author)
     sent = [_mail(reply, recipient, today) for recipient in recipients]
