@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Digest throughput: 10,000 subscribers on the demo data, composed and sent to a local SMTP sink.
 
 Each database gets a fresh one, the bundled demo sample (its shipped vectors make the index

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Try fusion settings on the fusion inputs bench/search_quality.py --dump saved, without searching.
 
 Every query's candidates (both sides scored for each) were captured from

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """HNSW recall against exact search, and the graph walk's cost, for efSearch choices.
 
 On a catalogue that bench/search_latency.py built (--workdir of that run), for three query sets:

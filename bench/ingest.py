@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Ingest throughput: a synthetic 100,000-record OAI-PMH harvest through the whole pipeline.
 
 The harvest is served page by page (1,000 records and a resumption token each, like arXiv)

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The host's query service alone under concurrent clients: the least time any search waits for
 its query's vector.
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """For-you ranking quality on BEIR collections: readers simulated from relevance judgments.
 
 Protocol, the same for every method. The judgments of every qrels split present are pooled

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Run every benchmark in bench/ (what `make bench` does), skipping those that cannot run here.
 
 A benchmark is skipped, with the reason, when its script is not in bench/, when the data it

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Search latency, as-you-type latency, index build time, index size and memory on a synthetic catalogue.
 
 Phases, each in its own process so that peak memory is the phase's own:

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Search quality on a BEIR collection, through paperroute's own ingest, index and search.
 
 The corpus becomes paperroute JSON Lines (each document gets a synthetic arXiv-style id, so

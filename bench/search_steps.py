@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Where a search's time goes: each step of `paperroute.search.search` timed, per query.
 
 On a catalogue that bench/search_latency.py built (--workdir of that run), the latency

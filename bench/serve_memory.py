@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Memory and latency of `paperroute serve` with several web processes, over HTTP.
 
 For each web-process count W, the real server (`paperroute serve --workers W --no-worker`) is

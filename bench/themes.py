@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """How long the worker takes to group a day, a week and a month of papers into themes.
 
 It loads the demo sample (the 1,504-paper arXiv RSS day, with the vectors it ships) into a

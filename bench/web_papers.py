@@ -1,12 +1,13 @@
+#!/usr/bin/env python3
 """Write N synthetic papers as paperroute JSON Lines for the web load benchmark.
 
 The papers are spread over the days before DAY, with PER_DAY of them listed on DAY itself, so
 that the home page (DAY being today) lists a realistic day's worth among N in the database.
 """
 
+import argparse
 import json
 import random
-import sys
 from datetime import date, timedelta
 
 WORDS = (
@@ -39,4 +40,9 @@ def main(count: int, day: str, per_day: int = 60) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("count", type=int, help="N: how many papers")
+    parser.add_argument("day", help="DAY: the listing day that is today, YYYY-MM-DD")
+    parser.add_argument("--per-day", type=int, default=60, help="PER_DAY: papers listed on each day")
+    args = parser.parse_args()
+    main(args.count, args.day, args.per_day)
