@@ -114,6 +114,39 @@ def parse_arxiv_id(text: str) -> tuple[str, int]:
     raise ValueError(f"not an arXiv identifier: {text!r}")
 
 
+# A paper's identifier as a reader pastes it into a search box: a link to it on arXiv (abs, pdf
+# or html) or on Hugging Face, with or without the scheme; a DOI, bare, as doi:… or as a link.
+_PASTED_LINK = re.compile(
+    r"^(?:https?://)?(?:(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|(?:www\.)?huggingface\.co/papers/)",
+    re.I,
+)
+_DOI = re.compile(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.I)
+# arXiv's own DOIs, 10.48550/arXiv.2411.17700, name its papers.
+_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.", re.I)
+
+
+def pasted_identifier(text: str) -> tuple[str, str] | None:
+    """What a query that is nothing but a paper's identifier names: ("arxiv", the id without
+    its version) or ("doi", the DOI); None for any other text."""
+    value = text.strip()
+    if not value or len(value) > 300 or any(ch.isspace() for ch in value):
+        return None
+    link = _PASTED_LINK.match(value)
+    if link:
+        # What follows the id in a link: a query, a fragment, a trailing slash.
+        value = re.split(r"[?#]", value[link.end() :], maxsplit=1)[0].rstrip("/")
+    else:
+        doi = _DOI.match(value)
+        if doi:
+            if not _ARXIV_DOI.match(doi.group(1)):
+                return "doi", doi.group(1)
+            value = doi.group(1)[len("10.48550/arXiv.") :]
+    try:
+        return "arxiv", parse_arxiv_id(value)[0]
+    except ValueError:
+        return None
+
+
 def arxiv_month(arxiv_id: str) -> date | None:
     """The month an arXiv id was given out in, its first version's: 2411.17700 is November 2024,
     hep-th/9901001 January 1999 (old-style ids ran from 1991 to 2007); None for anything else."""

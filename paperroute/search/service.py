@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from paperroute.catalog.records import pasted_identifier
 from paperroute.catalog.textclean import teaser_text, unicode_text
 from paperroute.conf import Config
 from paperroute.progress import counter
@@ -117,6 +118,7 @@ class Results:
     suggestion: str = ""  # a correction offered but not applied ("did you mean")
     fewer: str = ""  # when nothing matched: the query without its rarest word
     behind: bool = False  # the index lags the catalogue (or is missing): newest papers may be absent
+    missing_arxiv: str = ""  # the query was this arXiv paper's id or link, and it is not here
 
 
 # -- the open index of this process --------------------------------------------------------
@@ -631,7 +633,6 @@ def _rows(
 
 
 def _hits(
-    index: SearchIndex,
     ranked: list[tuple[int, float]],
     parsed: ParsedQuery,
     load: Loader | None = None,
@@ -693,6 +694,9 @@ def search(
     # Past the last result there is nothing to show (it showed the last page again).
     offset = max(0, min(int(offset), MAX_TOTAL))
     depth = min(offset + limit, MAX_TOTAL)
+    named = pasted_identifier(query or "")
+    if named is not None:
+        return _identified(*named, mode=mode, offset=offset, load=load, snippets=snippets)
     parsed = parse(query or "")
     filters = combine(parsed, since=since, until=until, categories=categories, authors=authors)
     notes = list(parsed.notes)
@@ -733,7 +737,7 @@ def search(
     if unknown and not ranked and not any(_latin(w) for w in words):
         notes.append(OTHER_SCRIPT)
     return Results(
-        hits=_hits(index, ranked[offset : offset + limit], parsed, load, snippets),
+        hits=_hits(ranked[offset : offset + limit], parsed, load, snippets),
         total=min(total, MAX_TOTAL),
         mode=mode,
         message="; ".join(n for n in notes if n),
@@ -744,6 +748,41 @@ def search(
         fewer=fewer,
         behind=behind,
     )
+
+
+def _identified(
+    kind: str, value: str, *, mode: str, offset: int = 0, load: Loader | None = None, snippets: bool = True
+) -> Results:
+    """The paper a query names by its arXiv id or DOI (or a link to it), alone: whatever the
+    filters, and found from the catalogue, so that a paper ingested a minute ago, which the
+    index does not hold yet, is found too. Its words would have matched other papers instead."""
+    from django.db.models import Q
+
+    from paperroute.catalog.models import Paper
+
+    # DOIs ignore case. Where the one asked for is not stored as written, comparing without
+    # case cannot use the index; it reads the column once.
+    tries = (
+        [Q(key=value)]
+        if kind == "arxiv"
+        else [Q(key=f"doi:{value.lower()}") | Q(doi=value), Q(doi__iexact=value)]
+    )
+    pid = None
+    for wanted in tries:
+        pid = Paper.objects.filter(wanted).order_by("pk").values_list("pk", flat=True).first()
+        if pid is not None:
+            break
+    if pid is None:
+        what = f"the arXiv id {value}" if kind == "arxiv" else f"the DOI {value}"
+        return Results(
+            hits=[],
+            total=0,
+            mode=mode,
+            message=f"no paper with {what} is here",
+            missing_arxiv=value if kind == "arxiv" else "",
+        )
+    hits = _hits([(pid, 1.0)], ParsedQuery(), load, snippets) if offset == 0 else []
+    return Results(hits=hits, total=1, mode=mode)
 
 
 OTHER_SCRIPT = (
@@ -817,6 +856,9 @@ def suggest(text: str, *, limit: int = 5) -> list[Hit]:
     """Papers for a query being typed: the words so far, the last one as a prefix (keywords only,
     so that it answers between keystrokes), within the query's filters and exclusions (they were
     read as words: "cat:cs" found nothing, and "-diffusion" offered diffusion papers)."""
+    named = pasted_identifier(text or "")
+    if named is not None:
+        return _identified(*named, mode="lexical").hits
     parsed = parse(text or "")
     words = [w for word in parsed.words for w in re.findall(r"[^\W_]+", word.lower())][:SUGGEST_WORDS]
     if not words or len(words[-1]) < 2 and len(words) == 1:
@@ -829,7 +871,7 @@ def suggest(text: str, *, limit: int = 5) -> list[Hit]:
     except IndexMissing:
         return []
     hits = index.lexical.prefix_search(words, max(1, min(int(limit), 10)), parsed, filters)
-    return _hits(index, hits, ParsedQuery(words=words))
+    return _hits(hits, ParsedQuery(words=words))
 
 
 def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
@@ -870,10 +912,10 @@ def related(key: str, *, limit: int = 5, load: Loader | None = None) -> list[Hit
     if not len(vectors):
         parsed = parse(title)
         hits, _ = index.lexical.search(parsed, Filters(), limit + 1)
-        return _hits(index, [h for h in hits if h[0] != pid][:limit], ParsedQuery(), load)
+        return _hits([h for h in hits if h[0] != pid][:limit], ParsedQuery(), load)
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
     found = index.vectors.search(
         centre, limit, None if not index.vectors.dead else index.vectors.alive, POOLING, exclude={pid}
     )
-    return _hits(index, found, ParsedQuery(), load)
+    return _hits(found, ParsedQuery(), load)

@@ -67,6 +67,7 @@ class Found:
     suggestion: str = ""
     fewer: str = ""
     behind: bool = False  # the search index lags the catalogue: the newest papers may be missing
+    missing_arxiv: str = ""  # the query named this arXiv paper, which is not here
 
 
 def options(params) -> Options:
@@ -121,6 +122,7 @@ def run(opts: Options, *, limit: int, offset: int = 0, snippets: bool = True) ->
         suggestion=results.suggestion,
         fewer=results.fewer,
         behind=results.behind,
+        missing_arxiv=results.missing_arxiv,
     )
 
 

@@ -1,11 +1,13 @@
 """Search from the site and the API, with highlights, filters, pagination and clear errors."""
 
+import re
 from datetime import date
 
 import pytest
 
 from paperroute import search
-from tests.community.helpers import HOSTILE, add_paper
+from paperroute.catalog.models import Paper
+from tests.community.helpers import HOSTILE, add_paper, user
 
 
 @pytest.fixture
@@ -85,6 +87,60 @@ def test_an_author_is_found_with_or_without_the_accents_of_their_name(client, db
     ):
         items = client.get("/api/papers/search", {"q": q, "mode": "lexical"}).json()
         assert [item["paper"]["id"] for item in items] == [key], q
+
+
+def _shown_titles(page: str) -> list[str]:
+    return re.findall(
+        r'class="card-title"[^>]*><a href="[^"]*">([^<]*)</a>',
+        page.replace("<mark>", "").replace("</mark>", ""),
+    )
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "2411.00602",
+        "arXiv:2411.00602v2",
+        "https://arxiv.org/abs/2411.00602v1",
+        "arxiv.org/pdf/2411.00602v1.pdf",
+        "https://arxiv.org/html/2411.00602v1#S2",
+        "https://huggingface.co/papers/2411.00602",
+        "https://doi.org/10.48550/arXiv.2411.00602",
+    ],
+)
+def test_a_pasted_arxiv_id_or_link_finds_its_paper(client, corpus, pasted):
+    page = client.get("/search", {"q": pasted}).content.decode()
+    assert _shown_titles(page) == ["Graph networks for molecules"]
+    assert "1 result for" in page
+    found = client.get("/api/papers/search", {"q": pasted}).json()
+    assert [item["paper"]["id"] for item in found] == ["2411.00602"]
+    typed = client.get("/search/suggest", {"q": pasted}).json()["results"]
+    assert [r["url"] for r in typed] == ["/papers/2411.00602"]
+
+
+def test_a_paper_is_found_by_its_id_before_the_index_holds_it(client, corpus):
+    add_paper("2411.00609", "Ingested a minute ago", listed=date(2024, 11, 28))  # no sync since
+    assert client.get("/search?q=words+it+holds&mode=lexical").status_code == 200
+    assert _shown_titles(client.get("/search?q=2411.00609").content.decode()) == ["Ingested a minute ago"]
+
+
+def test_a_pasted_doi_finds_its_paper(client, corpus):
+    Paper.objects.filter(key="2411.00601").update(doi="10.1000/Spec.2024.7")
+    for pasted in ("10.1000/Spec.2024.7", "https://doi.org/10.1000/spec.2024.7", "doi:10.1000/Spec.2024.7"):
+        page = client.get("/search", {"q": pasted}).content.decode()
+        assert _shown_titles(page) == ["Speculative decoding for fast inference"], pasted
+
+
+def test_an_arxiv_paper_that_is_not_here_can_be_submitted_from_the_search(client, corpus):
+    page = client.get("/search?q=https://arxiv.org/abs/2411.99999v3").content.decode()
+    assert _shown_titles(page) == []
+    assert "arXiv 2411.99999 is not on this site yet." in page
+    assert 'href="/submit?arxiv=2411.99999"' in page
+    assert 'href="https://arxiv.org/abs/2411.99999"' in page
+    assert client.get("/api/papers/search?q=2411.99999").json() == []
+    client.force_login(user("submitter"))
+    form = client.get("/submit?arxiv=2411.99999").content.decode()
+    assert 'value="2411.99999"' in form
 
 
 def test_the_search_api(client, corpus):

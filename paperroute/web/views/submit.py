@@ -15,7 +15,8 @@ from paperroute.web.views.common import error_page
 
 @login_required
 def page(request):
-    context = {"value": "", "error": ""}
+    # ?arxiv=ID: the search page's link for a paper that is not here yet fills the form in.
+    context = {"value": request.GET.get("arxiv", "")[:300], "error": ""}
     if request.method == "POST":
         context["value"] = request.POST.get("arxiv", "")
         try:
