@@ -182,21 +182,31 @@ def _has_nul(request) -> bool:
     query = request.META.get("QUERY_STRING", "")
     if "\x00" in query or b"\x00" in unquote_to_bytes(query):
         return True
-    if request.method != "POST" or not _is_small_form(request):
+    if request.method != "POST":
         return False
-    # Reading the body first keeps it readable for views that want it as well as the fields.
-    request.body  # noqa: B018
+    # Django reads the media type without case, so this does too: "Application/x-www-form-…"
+    # is a form, and its fields reached the views unchecked.
+    content_type = request.META.get("CONTENT_TYPE", "").lower()
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        if not _small_body(request):
+            return False  # Django refuses to read it as a form (RequestDataTooBig): no field gets through
+        # Reading the body first keeps it readable for views that want it as well as the fields.
+        request.body  # noqa: B018
+    elif content_type.startswith("multipart/form-data"):
+        # Whatever its size: a large file beside a small field left the field unchecked. Files go
+        # to disk as they are parsed; the fields are held to DATA_UPLOAD_MAX_MEMORY_SIZE.
+        if _small_body(request):
+            request.body  # noqa: B018
+    else:
+        return False
     return any(
         "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
         for key, values in request.POST.lists()
     )
 
 
-def _is_small_form(request) -> bool:
-    """A form body small enough to hold in memory; larger uploads are checked by their views."""
-    content_type = request.META.get("CONTENT_TYPE", "")
-    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        return False
+def _small_body(request) -> bool:
+    """A body small enough to hold in memory."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -17,7 +17,7 @@ from lxml import etree
 
 from paperroute import search
 from paperroute.catalog.models import Paper
-from paperroute.community.models import Comment, RateWindow
+from paperroute.community.models import ApiToken, Comment, RateWindow
 from paperroute.digest.models import Subscriber
 from tests.community.arxiv_replay import respond as arxiv_respond
 from tests.community.helpers import add_paper, user
@@ -120,6 +120,31 @@ def test_a_nul_byte_in_a_form_field_is_a_clear_400(reader_client):
     response = reader_client.post("/papers/2411.00501/comments", {"body": "hello \x00 world"})
     assert response.status_code == 400
     assert Comment.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_form_read_any_way_django_reads_one_is_a_clear_400(reader_client):
+    """Django reads "Application/x-www-form-urlencoded" as a form, and the fields of a multipart
+    body larger than a form held in memory: both went past the check, a NUL into the database
+    (a 500 on PostgreSQL)."""
+    named = reader_client.post(
+        "/account/settings", "form=token&name=nul%00token", content_type="Application/X-WWW-Form-Urlencoded"
+    )
+    padded = reader_client.post(
+        "/account/settings",
+        {"form": "token", "name": "nul\x00token", "pad": SimpleUploadedFile("pad.bin", b"A" * (3 << 20))},
+    )
+    assert (named.status_code, padded.status_code) == (400, 400)
+    assert not ApiToken.objects.exists()
+    # The same forms without the NUL are read and stored.
+    reader_client.post(
+        "/account/settings", "form=token&name=fine", content_type="Application/X-WWW-Form-Urlencoded"
+    )
+    reader_client.post(
+        "/account/settings",
+        {"form": "token", "name": "padded", "pad": SimpleUploadedFile("pad.bin", b"A" * (3 << 20))},
+    )
+    assert sorted(ApiToken.objects.values_list("name", flat=True)) == ["fine", "padded"]
 
 
 @pytest.mark.django_db
