@@ -53,6 +53,8 @@ def annotated(papers: QuerySet) -> QuerySet:
 def one(key: str) -> Paper | None:
     """The paper with this key, as `annotated` leaves it; for an arXiv id written with a version
     or a prefix (2411.17700v2, arXiv:2411.17700), the paper it names."""
+    if "\x00" in key:
+        return None  # no key holds one, and PostgreSQL refuses to compare with it
     paper = annotated(Paper.objects.filter(key=key)).first()
     if paper is None:
         try:

@@ -139,6 +139,9 @@ async def exercise(client, api, cli, auth: dict, secret: str) -> None:
     assert near["papers"], "the draft-model paper shares words with it"
     assert [p["id"] for p in near["papers"]] == [h["id"] for h in expected if h["id"] != "2411.00801"][:2]
     assert "unknown paper" in await error_of(client, "related_papers", id="2401.99999")
+    # No id holds a NUL, and PostgreSQL refused the lookup outright ("Error executing tool").
+    for tool in ("paper", "related_papers", "upvote"):
+        assert "unknown paper" in await error_of(client, tool, id="2411.00801\x00", **auth)
 
     if auth:  # over HTTP the header is always sent; the anonymous client checks it is needed
         assert "API token" in await error_of(client, "my_library")
