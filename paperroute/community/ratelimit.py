@@ -24,6 +24,7 @@ ACTIONS = {
     "reactions": "reactions",
     "mcp": "MCP tool calls",
     "rename": "changes of name",
+    "tokens": "changes of API tokens",
 }
 
 

@@ -146,3 +146,26 @@ def test_a_bad_webhook_body_is_refused_whole(settings):
     assert response.status_code == 400 and "unknown type" in response.json()["error"]
     ada.refresh_from_db()
     assert ada.status == Subscriber.CONFIRMED  # the good event before it was not applied
+
+
+def test_changes_to_a_subscription_are_rate_limited_per_address_and_unsubscribing_never(monkeypatch):
+    from paperroute.web.views import subscribe as views
+
+    monkeypatch.setattr(views, "PREFERENCE_CHANGES", "3/hour")
+    ada = subscriber("ada@example.org")
+    client = Client(REMOTE_ADDR="192.0.2.7")
+    for action in ("pause", "resume", "pause"):
+        assert client.post(f"/subscription/{ada.token}", {"action": action}).status_code == 302
+    refused = client.post(f"/subscription/{ada.token}", {"action": "resume"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "too many changes of preferences" in refused.content.decode()
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.PAUSED
+    # Another address is not held up, and one-click unsubscribing always works.
+    assert (
+        Client(REMOTE_ADDR="192.0.2.8").post(f"/subscription/{ada.token}", {"action": "resume"}).status_code
+        == 302
+    )
+    assert client.post(f"/subscription/{ada.token}/unsubscribe").status_code == 200
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.UNSUBSCRIBED

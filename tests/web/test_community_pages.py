@@ -143,6 +143,26 @@ def test_api_tokens_are_shown_once_and_revocable(reader_client):
 
 
 @pytest.mark.django_db
+def test_making_and_revoking_api_tokens_is_rate_limited(reader_client, monkeypatch):
+    from paperroute.web.views import account
+
+    monkeypatch.setattr(account, "TOKEN_CHANGES", "3/hour")
+    for number in range(2):
+        assert (
+            reader_client.post("/account/settings", {"form": "token", "name": f"t{number}"}).status_code
+            == 200
+        )
+    first = reader_client.user.api_tokens.order_by("pk").first()
+    assert (
+        reader_client.post("/account/settings", {"form": "revoke", "token": str(first.pk)}).status_code == 302
+    )
+    refused = reader_client.post("/account/settings", {"form": "token", "name": "one-more"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "too many changes of API tokens" in refused.content.decode()
+    assert list(reader_client.user.api_tokens.values_list("name", flat=True)) == ["t1"]
+
+
+@pytest.mark.django_db
 def test_renaming_works_a_few_times_a_day_and_then_waits(reader_client):
     """A name given up is free for anyone at once: one reader may not cycle through names."""
     from paperroute.community.accounts import RENAMES

@@ -107,6 +107,10 @@ def signout(request):
     return redirect("home")
 
 
+# Making and revoking API tokens, together: a person makes a few, a script in a loop many.
+TOKEN_CHANGES = "30/hour"
+
+
 @login_required
 def settings_page(request):
     """The reader's public name and API tokens."""
@@ -129,6 +133,8 @@ def settings_page(request):
                     else "You will no longer get emails about replies.",
                 )
                 return redirect("account_settings")
+            if request.POST.get("form") in ("token", "revoke"):
+                ratelimit.check("tokens", str(request.user.pk), TOKEN_CHANGES)
             if request.POST.get("form") == "token":
                 token, new_secret = tokens.create(request.user, request.POST.get("name", ""))
             elif request.POST.get("form") == "revoke":

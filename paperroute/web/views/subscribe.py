@@ -11,6 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from paperroute.catalog.taxonomy import NAMES as CATEGORY_NAMES
+from paperroute.community import ratelimit
+from paperroute.community.errors import RateLimited
 from paperroute.digest import bounces, notify, subscriptions
 from paperroute.digest.errors import DigestError, InvalidSubscription, LinkInvalid, TooManyRequests
 from paperroute.digest.models import Subscriber
@@ -64,15 +66,23 @@ def subscribe(request):
     return render(request, "subscribe/subscribe.html", context)
 
 
+# Confirming, pausing and changing a subscription, by the address they come from (the one-click
+# unsubscribe of mail clients is never limited).
+PREFERENCE_CHANGES = "60/hour"
+
+
 @require_http_methods(["GET", "POST"])
 def confirm(request, token: str):
     """A confirmation link: GET shows a button (mail scanners follow links), POST confirms."""
     try:
         if request.method != "POST":
             return render(request, "subscribe/confirm.html", {"token": token})
+        ratelimit.check("prefs", client_ip(request), PREFERENCE_CHANGES)
         subscriber = subscriptions.confirm(token)
     except LinkInvalid as exc:
         return error_page(request, 400, "This link cannot be used", str(exc))
+    except RateLimited as exc:
+        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
     return redirect(reverse("subscription", args=[subscriber.token]) + "?welcome=1")
 
 
@@ -85,6 +95,10 @@ def preferences(request, token: str):
         return error_page(request, 404, "Unknown subscription", str(exc))
     errors: dict[str, str] = {}
     if request.method == "POST":
+        try:
+            ratelimit.check("prefs", client_ip(request), PREFERENCE_CHANGES)
+        except RateLimited as exc:
+            return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
         action = request.POST.get("action", "save")
         if action in ("pause", "resume"):
             subscriptions.set_status(
