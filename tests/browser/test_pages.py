@@ -105,6 +105,8 @@ def _pages(made: dict[str, str]) -> list[str]:
         "/trending",
         "/search?q=speculative+decoding",
         "/search?q=xyzzyqwf&cat=cs.LG",
+        "/search?q=" + "supercalifragilistic" * 3,  # a long word, said back in the empty box
+        "/search?q=https://arxiv.org/abs/2411.99999",  # a paper that is not here
         "/search",
         "/papers/2411.17750",
         "/papers/2411.17751",
