@@ -808,6 +808,10 @@ def _without_rarest_word(index: SearchIndex, query: str, parsed: ParsedQuery, fi
     shorter = " ".join(
         re.sub(rf"(?<![\w:]){re.escape(rarest)}(?!\w)", "", query, count=1, flags=re.I).split()
     )
+    if shorter.count('"') % 2:
+        # The quote the query left open was ignored; offered again, it would be ignored again.
+        at = shorter.rindex('"')
+        shorter = " ".join((shorter[:at] + shorter[at + 1 :]).split())
     return shorter if index.lexical.count_all(parse(shorter), filters) else ""
 
 

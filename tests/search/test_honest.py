@@ -166,6 +166,11 @@ def test_fewer_words_are_suggested_when_nothing_matches(sample):
     assert found.hits or found.fewer
 
 
+def test_the_fewer_words_offered_leave_out_a_quote_the_query_left_open(sample):
+    found = search.search('"speculative xyzzyqwf', mode="lexical")
+    assert not found.hits and found.fewer == "speculative"
+
+
 def test_as_you_type_finds_papers_from_a_prefix(sample):
     hits = search.suggest("speculative dec")
     assert hits and all("peculative" in h.title or "Decod" in h.title for h in hits[:3])
