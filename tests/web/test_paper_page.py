@@ -160,3 +160,16 @@ def _comments(page: str) -> str:
     return re.sub(
         r"\s+", " ", re.sub(r"<[^>]+>", "", page.split('id="comments"', 1)[1].split("</section>", 1)[0])
     )
+
+
+@pytest.mark.django_db
+def test_a_paper_with_no_dates_shows_no_empty_dates_section(client):
+    from paperroute.catalog.models import Paper
+
+    dated = add_paper("2411.00990", listed=date(2024, 11, 28))
+    bare = add_paper("seed:0000000000000001")
+    Paper.objects.filter(pk=bare.pk).update(published=None, announced_on=None, listed_on=None)
+    bare.versions.all().delete()
+    assert "Dates and versions" in client.get(f"/papers/{dated.key}").content.decode()
+    page = client.get(f"/papers/{bare.key}").content.decode()
+    assert "Abstract" in page and "Dates and versions" not in page
