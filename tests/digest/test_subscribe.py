@@ -142,3 +142,23 @@ def test_every_listing_page_has_the_subscribe_box_and_stays_cacheable(client, sm
     # The box posts without a CSRF token, and that works.
     strict = Client(enforce_csrf_checks=True)
     assert strict.post("/subscribe", {"email": "gil@example.org"}).status_code == 200
+
+
+def test_a_signed_in_reader_is_told_where_their_digest_goes_not_asked_again(client):
+    from tests.digest.conftest import subscriber
+
+    day_papers(2)
+    fay, gil = user("fay"), user("gil")  # fay@example.org subscribed, gil@example.org not
+    fays = subscriber("fay@example.org", frequency="weekly", status=Subscriber.PAUSED)
+    client.force_login(fay)
+    html = client.get("/papers/date/2024-11-28").content.decode()
+    assert "subscribe-box" not in html
+    assert "Your weekly digest goes to fay@example.org (paused)." in html
+    assert f'href="/subscription/{fays.token}">Digest preferences</a>' in html
+    client.force_login(gil)
+    html = client.get("/papers/date/2024-11-28").content.decode()
+    assert 'autocomplete="email" required value="gil@example.org"' in html
+    # An address that unsubscribed is asked again.
+    Subscriber.objects.filter(pk=fays.pk).update(status=Subscriber.UNSUBSCRIBED)
+    client.force_login(fay)
+    assert "subscribe-box" in client.get("/papers/date/2024-11-28").content.decode()

@@ -107,3 +107,18 @@ def page_numbers(page) -> list[int | None]:
         n if isinstance(n, int) else None
         for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
     ]
+
+
+@register.simple_tag(takes_context=True)
+def reader_subscription(context):
+    """The signed-in reader's digest subscription while it sends (or is paused), else None: the
+    subscribe box then says where their digest goes instead of asking again. Anonymous pages,
+    the ones cached, never ask the database."""
+    from paperroute.digest import subscriptions
+    from paperroute.digest.models import Subscriber
+
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    found = subscriptions.for_account(request.user)
+    return found if found is not None and found.status in (Subscriber.CONFIRMED, Subscriber.PAUSED) else None
