@@ -162,3 +162,15 @@ def test_a_signed_in_reader_is_told_where_their_digest_goes_not_asked_again(clie
     Subscriber.objects.filter(pk=fays.pk).update(status=Subscriber.UNSUBSCRIBED)
     client.force_login(fay)
     assert "subscribe-box" in client.get("/papers/date/2024-11-28").content.decode()
+
+
+def test_the_settings_page_leads_to_the_digest(client):
+    from tests.digest.conftest import subscriber
+
+    fay = user("fay")
+    client.force_login(fay)
+    assert 'href="/subscribe">Subscribe to the digest</a>' in client.get("/account/settings").content.decode()
+    fays = subscriber("fay@example.org")
+    page = client.get("/account/settings").content.decode()
+    assert "Your daily digest of trending papers goes to fay@example.org." in page
+    assert f'href="/subscription/{fays.token}">Digest preferences</a>' in page
