@@ -56,6 +56,7 @@ QUERY = [
     "spell",
     "kept",
     "read",
+    "arxiv",
 ]
 FORM = [
     "body",
