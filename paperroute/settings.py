@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "paperroute.web.middleware.RefuseLargeBodyMiddleware",
     "paperroute.web.middleware.RefuseNulMiddleware",
+    "paperroute.web.middleware.ExplainNotAllowedMiddleware",
     # Serves anonymous visitors' pages from the cache before sessions and CSRF are touched.
     "paperroute.web.cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -176,6 +176,25 @@ class RefuseNulMiddleware:
         return self.get_response(request)
 
 
+class ExplainNotAllowedMiddleware:
+    """A 405 says which methods the address takes: in JSON under the API, MCP and webhooks, where
+    every error is JSON, and on a page elsewhere. Django's and django-ninja's own were an empty
+    body and a plain-text one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = response.get("Allow", "")
+        message = f"{request.method} is not allowed here: this address takes {allowed or 'no request'}"
+        explained = _refuse(request, 405, "Not allowed", message)
+        explained["Allow"] = allowed
+        return explained
+
+
 def _has_nul(request) -> bool:
     if "\x00" in request.path:
         return True

@@ -180,6 +180,18 @@ def test_the_api_answers_every_error_in_json(client, url):
 
 
 @pytest.mark.django_db
+def test_a_method_an_address_does_not_take_is_explained(client):
+    add_paper("2411.00502", listed=DAY)
+    api = client.put("/api/papers/2411.00502")
+    assert api.status_code == 405 and api["Allow"] == "GET"
+    assert api["Content-Type"].startswith("application/json")
+    assert api.json()["detail"] == "PUT is not allowed here: this address takes GET"
+    page = client.delete("/subscribe")
+    assert page.status_code == 405 and page["Allow"] == "GET, POST"
+    assert "DELETE is not allowed here: this address takes GET, POST." in page.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_deeply_nested_bounce_report_is_a_400(client, settings):
     settings.CONFIG = settings.CONFIG.replace(bounce_webhook="s3cret")
     response = client.post(
