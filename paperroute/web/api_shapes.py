@@ -116,9 +116,10 @@ def day_start(day: date | None) -> datetime | None:
 
 
 def published_at(paper: Paper) -> datetime | None:
-    """paper.publishedAt: arXiv's submission time, else the day arXiv announced the paper (its
-    daily listing, the RSS feed, gives no time), so that Hugging Face's clients, which read
-    this field as the paper's date, have one for every arXiv paper. `PUBLISHED_AT` in SQL."""
+    """paper.publishedAt: arXiv's submission time, else the day arXiv announced the paper as new
+    (its daily listing, the RSS feed, gives no time), which Hugging Face's clients read as the
+    paper's date. None (null, which they accept) for a paper the listing showed only as a
+    replacement or cross-list, and for one not on arXiv without a date. `PUBLISHED_AT` in SQL."""
     return paper.published or day_start(paper.announced_on)
 
 
