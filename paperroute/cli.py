@@ -318,7 +318,7 @@ def _digest_parsers(sub) -> None:
             "--date",
             default="",
             metavar="DAY",
-            help="the day (YYYY-MM-DD) or week (YYYY-Www, or any day in it) to send",
+            help="the day to send (YYYY-MM-DD); with --period weekly, the week (YYYY-Www, or any day in it)",
         )
         if name == "send":
             one.add_argument(
