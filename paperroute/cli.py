@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run Django's system checks and paperroute's own. With --deploy, also the "
         "checks of a public deployment: HTTPS, cookies, HSTS, the site URL, the "
         "trusted proxies, the secret key, mail and file permissions. Exit status: "
-        "0 when nothing is reported, 1 otherwise.",
+        "0 when nothing is reported, 1 when something is, 2 when a setting cannot be used.",
     )
     check.add_argument("--deploy", action="store_true", help="include the deployment checks")
     _search_parsers(sub)
