@@ -369,6 +369,8 @@ LIGHT_COMMANDS = frozenset({"migrate", "check", "stats", "status", "createsuperu
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from django.db import DatabaseError
+
     from paperroute.conf import ConfigError
 
     if args.command in ("serve", "demo") and not os.environ.get("PAPERROUTE_SITE_URL"):
@@ -390,6 +392,16 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         err(str(exc))
+        return EXIT_UNUSABLE
+    except DatabaseError:
+        from paperroute import health
+
+        # One line when the database cannot be reached or lacks its tables; any other
+        # database error is a bug, whose traceback is wanted.
+        problem = health.database_problem()
+        if problem is None:
+            raise
+        err(problem)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         err("interrupted")
@@ -438,6 +450,12 @@ def cmd_ingest(args) -> int:
     from paperroute.catalog.sources.fetch import PoliteClient
     from paperroute.progress import counter
 
+    # The importer skips a record the database refuses and goes on: without tables, that would
+    # be one warning for every record of the input.
+    problem = health.database_problem()
+    if problem:
+        err(problem)
+        return EXIT_UNUSABLE
     config = settings.CONFIG
     began = timezone.now()
     request = Request(
@@ -638,7 +656,8 @@ def cmd_createsuperuser(args) -> int:
 def cmd_demo(args) -> int:
     from paperroute import demo
 
-    cmd_migrate(args)
+    if cmd_migrate(args) != EXIT_OK:
+        return EXIT_UNUSABLE
     for line in demo.load():
         print(line)
     _sync_index(embed=True, quiet=False)

@@ -143,6 +143,27 @@ def check_database() -> dict:
     return {"ok": True, "vendor": connection.vendor}
 
 
+def database_problem() -> str | None:
+    """Why commands cannot use the database, as a line that says what to do; None if they can."""
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection.close()  # a failed statement may have left it unusable (PostgreSQL aborts it)
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        return (
+            f"cannot reach the database: {str(exc).strip().splitlines()[0]} (check "
+            "PAPERROUTE_DATABASE_URL, and that the database server runs)"
+        )
+    executor = MigrationExecutor(connection)
+    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return None
+    if not executor.loader.applied_migrations:
+        return "the database is not set up: run `paperroute migrate`"
+    return "the database is not up to date with this version: run `paperroute migrate`"
+
+
 def _capped(queryset) -> int:
     return queryset.values("pk")[: COUNT_CAP + 1].count()
 

@@ -1,0 +1,82 @@
+"""Commands on a database they cannot use: one line saying what to do, never a traceback."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.db import connection
+
+from tests.conftest import ROOT, database_url
+from tests.support import free_port
+
+COMMANDS = [
+    ["stats"],
+    ["export"],
+    ["ingest", "jsonl", "paperroute/demo/seed-papers.jsonl"],
+    ["createsuperuser", "--email", "ada@example.org"],
+    ["digest", "send", "--dry-run"],
+    ["index", "sync"],
+]
+
+
+def _run(args: list[str], data_dir, database_url: str = "") -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAPERROUTE_", "DJANGO_"))}
+    env.update(PAPERROUTE_DATA_DIR=str(data_dir), PAPERROUTE_EMBED_ON_INGEST="false")
+    if database_url:
+        env["PAPERROUTE_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "paperroute", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_a_new_data_directory_asks_for_migrate(args, tmp_path):
+    """A fresh SQLite file has no tables: the command says to migrate, not "no such table"."""
+    run = _run(args, tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == "paperroute: the database is not set up: run `paperroute migrate`\n"
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_a_database_server_that_does_not_answer_is_one_line(args, tmp_path):
+    run = _run(args, tmp_path, f"postgres://postgres@127.0.0.1:{free_port()}/paperroute")
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.splitlines()) == 1, run.stderr
+    assert run.stderr.startswith("paperroute: cannot reach the database: "), run.stderr
+    assert "PAPERROUTE_DATABASE_URL" in run.stderr
+
+
+def test_an_empty_postgresql_database_asks_for_migrate(transactional_db, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQLite case is the fresh data directory above")
+    name = f"pr_empty_{uuid.uuid4().hex[:10]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        run = _run(["stats"], tmp_path, database_url().rsplit("/", 1)[0] + "/" + name)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == "paperroute: the database is not set up: run `paperroute migrate`\n"
+
+
+def test_a_database_an_upgrade_brought_migrations_for_asks_for_migrate(tmp_path):
+    """The tables a newer version adds are missing until `paperroute migrate` runs."""
+    assert _run(["migrate"], tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "paperroute.sqlite3") as db:  # as before search's 0002
+        db.execute("DELETE FROM django_migrations WHERE app = 'search' AND name = '0002_themes'")
+        db.execute("DROP TABLE search_themeset")
+    run = _run(["themes", "--show", "2024-11-28"], tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr == (
+        "paperroute: the database is not up to date with this version: run `paperroute migrate`\n"
+    )
