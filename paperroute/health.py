@@ -339,7 +339,8 @@ def _summary(name: str, check: dict) -> str:
         if not check["built"]:
             return "no index yet (no papers either)"
         lag = f"{'more than ' if check['lag_capped'] else ''}{min(check['lag'], COUNT_CAP)}"
-        return f"{lag} paper(s) waiting for the index; synced to {check['synced_to']}"
+        synced = f"synced to {check['synced_to']}" if check["synced_to"] else "no papers indexed yet"
+        return f"{lag} paper(s) waiting for the index; {synced}"
     if name == "worker":
         if not check["running"]:
             return "no worker runs on this host"
@@ -353,5 +354,5 @@ def _summary(name: str, check: dict) -> str:
     ]
     return (
         "; ".join(parts or ["no ingest recorded on this host"])
-        + f"; catalogue changed {check['catalogue_changed']}"
+        + f"; catalogue changed {check['catalogue_changed'] or 'never'}"
     )

@@ -44,6 +44,13 @@ def test_a_fresh_site_is_well(client):
     assert body["checks"]["outbox"]["backlog"] == 0
 
 
+def test_a_fresh_site_says_never_rather_than_none():
+    search.sync(embed=False)  # the worker's first sync, of no papers
+    text = "\n".join(health.lines(health.report()))  # what `paperroute status` prints
+    assert "None" not in text, text
+    assert "no papers indexed yet" in text and "catalogue changed never" in text, text
+
+
 def test_papers_without_an_index_fail_until_it_is_synced(client):
     paper("2411.00001")
     status, body = healthz(client)
