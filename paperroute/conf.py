@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import math
 import os
@@ -175,6 +176,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Database to use: empty means SQLite at DATA_DIR/paperroute.sqlite3, "
         "`postgres://user:password@host:5432/name` selects PostgreSQL, and "
         "`sqlite:////absolute/path.sqlite3` another SQLite file.",
+        secret=True,  # it often holds the database's password
     ),
     Setting(
         "SECRET_KEY",
@@ -475,6 +477,26 @@ SETTINGS: tuple[Setting, ...] = (
 
 PREFIX = "PAPERROUTE_"
 
+# PAPERROUTE_* variables that are read but are not settings: set by `paperroute serve` for the
+# processes it starts (search/queryserver.py, worker.py), and read by the test suite (tests/run.py,
+# tests/browser, tests/digest/test_crash.py) and the benchmarks (bench/).
+NOT_SETTINGS = frozenset(
+    PREFIX + name
+    for name in (
+        "QUERY_SERVICE_SOCKET",
+        "QUERY_SERVICE_KEY",
+        "WORKER_PARENT",
+        "TEST_DATABASE_URL",
+        "TEST_SERIAL",
+        "TEST_DB_ONLY",
+        "REQUIRE_POSTGRES",
+        "REQUIRE_BROWSER",
+        "CRASH_SEED",
+        "BENCH_POSTGRES",
+        "BENCH_DATA",
+    )
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -560,6 +582,20 @@ def read(env: Mapping[str, str] | None = None) -> Config:
     config = Config(**values)  # type: ignore[arg-type]
     _check_signin(config)
     return config
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The PAPERROUTE_* variables nothing reads (a typo, a setting that was removed), each with
+    the setting whose name is closest to it, or "" when none is close."""
+    names = {PREFIX + s.name for s in SETTINGS} | {PREFIX + s.name + "_FILE" for s in SETTINGS if s.secret}
+    unknown = sorted(name for name in env if name.startswith(PREFIX) and name not in names | NOT_SETTINGS)
+    return [(name, _closest(name, names)) for name in unknown]
+
+
+def _closest(name: str, names: set[str]) -> str:
+    if name.removesuffix("_FILE") in names:  # _FILE after a setting that is not a secret
+        return name.removesuffix("_FILE")
+    return next(iter(difflib.get_close_matches(name, names, n=1, cutoff=0.8)), "")
 
 
 def _check_signin(config: Config) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 import typing
@@ -242,3 +243,48 @@ def test_a_data_directory_that_cannot_be_made_is_one_line_and_exit_status_2(cli,
         stderr.strip()
         == f"paperroute: PAPERROUTE_DATA_DIR: cannot use {blocker / 'paperroute'} as this user: Not a directory"
     )
+
+
+def test_the_database_url_is_read_from_a_file_as_the_other_secrets_are(tmp_path):
+    """A database URL holds the database's password: PAPERROUTE_DATABASE_URL_FILE was ignored."""
+    secret = tmp_path / "database-url"
+    secret.write_text("postgres://paperroute:s3cret@db.internal:5432/paperroute\n")
+    config = conf.read({"PAPERROUTE_DATABASE_URL_FILE": str(secret)})
+    assert config.database_url == "postgres://paperroute:s3cret@db.internal:5432/paperroute"
+    both = {
+        "PAPERROUTE_DATABASE_URL_FILE": str(secret),
+        "PAPERROUTE_DATABASE_URL": "sqlite:////tmp/x.sqlite3",
+    }
+    assert conf.read(both).database_url == "sqlite:////tmp/x.sqlite3"  # the variable itself wins
+
+
+@pytest.mark.slow
+def test_check_names_a_mistyped_variable_and_the_setting_meant(cli):
+    result = cli(
+        "check", env={"PAPERROUTE_SMTP_URI": "smtp://mail.example.org", "PAPERROUTE_SITE_URL_FILE": "x"}
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "PAPERROUTE_SMTP_URI is not a paperroute setting: it is ignored." in stderr
+    assert "Did you mean PAPERROUTE_SMTP_URL?" in stderr
+    assert "Set PAPERROUTE_SITE_URL itself: only secrets are read from a file" in stderr
+    internal = {"PAPERROUTE_TEST_SERIAL": "1", "PAPERROUTE_DATABASE_URL_FILE": "/nonexistent"}
+    assert cli("check", env=internal).returncode == 0  # the variable itself is set, and wins
+
+
+def test_every_paperroute_variable_the_code_reads_is_a_setting_or_known_not_to_be_one():
+    """`paperroute check` warns about the rest: a variable added without a setting would be
+    reported on every host that sets it."""
+    named = set()
+    # What reads variables (code, units, CI), not the docs, one of which shows a typo.
+    for folder in ("paperroute", "tests", "bench", "deploy", ".ci"):
+        for path in (ROOT / folder).rglob("*"):
+            if (
+                path.suffix in (".py", ".example", ".service", "")
+                and path != Path(__file__)
+                and path.is_file()
+            ):
+                # Whole names: not the PAPERROUTE_RATE_ of "PAPERROUTE_RATE_*".
+                named.update(re.findall(r"PAPERROUTE_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_])", path.read_text()))
+    assert {"PAPERROUTE_DATA_DIR", "PAPERROUTE_QUERY_SERVICE_SOCKET", "PAPERROUTE_CRASH_SEED"} <= named
+    assert conf.unknown_variables(dict.fromkeys(named, "")) == []

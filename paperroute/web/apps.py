@@ -8,7 +8,7 @@ class WebConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from paperroute.web import checks  # noqa: F401 (registers the deployment checks)
+        from paperroute.web import checks  # noqa: F401 (registers paperroute's checks)
         from paperroute.web.views.account import admin_login
 
         # Moderators sign in by email link like everyone else; the admin has no password form.

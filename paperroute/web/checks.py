@@ -1,4 +1,5 @@
-"""`paperroute check --deploy`: the project's own checks of a public deployment.
+"""`paperroute check`: the project's own checks, of the PAPERROUTE_* variables' names and (with
+--deploy) of a public deployment.
 
 Django's deployment checks cover cookies, HSTS and DEBUG; these cover what only paperroute knows:
 the site's address, the proxy in front of it, the secret key and mail.
@@ -14,7 +15,26 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+from paperroute import conf
+
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+@register()
+def setting_names(app_configs=None, **kwargs) -> list[Warning]:
+    """A mistyped PAPERROUTE_* variable is otherwise silently ignored, and its default used."""
+    found = []
+    for name, closest in conf.unknown_variables(os.environ):
+        if closest:
+            hint = f"Did you mean {closest}?"
+            if name == closest + "_FILE":
+                hint = f"Set {closest} itself: only secrets are read from a file named by _FILE."
+        else:
+            hint = "The settings are listed in docs/reference/settings.md."
+        found.append(
+            Warning(f"{name} is not a paperroute setting: it is ignored.", hint=hint, id="paperroute.W008")
+        )
+    return found
 
 
 @register(Tags.security, deploy=True)
