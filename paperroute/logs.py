@@ -50,6 +50,19 @@ class NoTraceback(logging.Filter):
         return True
 
 
+class OurSettingNames(logging.Filter):
+    """Name the setting an operator changes where Django names its own: Django's "You may need to
+    add 'host' to ALLOWED_HOSTS" means PAPERROUTE_ALLOWED_HOSTS (or PAPERROUTE_SITE_URL) here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.endswith(" to ALLOWED_HOSTS."):
+            record.msg = (
+                record.msg.removesuffix("ALLOWED_HOSTS.")
+                + "PAPERROUTE_ALLOWED_HOSTS, or make it PAPERROUTE_SITE_URL's host."
+            )
+        return True
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     moment = datetime.fromtimestamp(record.created, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -115,14 +128,17 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"no_traceback": {"()": "paperroute.logs.NoTraceback"}},
+        "filters": {
+            "no_traceback": {"()": "paperroute.logs.NoTraceback"},
+            "our_setting_names": {"()": "paperroute.logs.OurSettingNames"},
+        },
         "formatters": {"line": {"()": formatter_class}},
         "handlers": {
             "console": {"()": "paperroute.logs.StderrHandler", "formatter": "line"},
             "console_short": {
                 "()": "paperroute.logs.StderrHandler",
                 "formatter": "line",
-                "filters": ["no_traceback"],
+                "filters": ["no_traceback", "our_setting_names"],
             },
         },
         # Libraries speak from WARNING on: their INFO lines are for their own developers.

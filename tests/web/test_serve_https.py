@@ -133,4 +133,6 @@ def test_a_refused_host_is_one_log_line_without_a_traceback(server):
     time.sleep(0.5)
     log = server.log.read_text()
     assert "Invalid HTTP_HOST header: 'evil.example'" in log
+    # The setting an operator changes, not the Django setting made from it.
+    assert "add 'evil.example' to PAPERROUTE_ALLOWED_HOSTS, or make it PAPERROUTE_SITE_URL's host." in log
     assert "Traceback" not in log
