@@ -356,8 +356,9 @@ def _digest_parsers(sub) -> None:
         "worker",
         help="run ingest, index sync and digests on a schedule",
         description="Run the schedule: ingest PAPERROUTE_WORKER_INGEST's sources, sync "
-        "the search index, send the daily digest of the day before and, on Mondays, "
-        "the weekly one from PAPERROUTE_DIGEST_HOUR, and retry deferred mail. "
+        "the search index, send the daily digest of the day before and, from Monday "
+        "(or a later day of the week, if it missed Monday), the weekly one from "
+        "PAPERROUTE_DIGEST_HOUR, and retry deferred mail. "
         "`paperroute serve` runs it unless --no-worker.",
     )
 

@@ -364,7 +364,8 @@ SETTINGS: tuple[Setting, ...] = (
         "DIGEST_HOUR",
         "6",
         "Hour of the day (UTC, 0-23) from which the worker sends the daily digest of the day before "
-        "and, on Mondays, the weekly digest; arXiv announces at 00:00 UTC in summer and 01:00 in winter.",
+        "and, from Monday on (a missed one any later day of the week), the weekly digest; arXiv "
+        "announces at 00:00 UTC in summer and 01:00 in winter.",
         _int_between(0, 23),
     ),
     Setting(

@@ -9,7 +9,8 @@ Every minute it
 - carries on with digest runs that are not complete (messages deferred after 4xx replies);
 - from PAPERROUTE_DIGEST_HOUR (UTC), sends the daily digest of the newest listing day before
   today, once, if that day is recent: a day is complete once it is over (Hugging Face lists
-  papers all day, and they gather votes); on Mondays, the weekly digest of the week before.
+  papers all day, and they gather votes); from Monday, the weekly digest of the week before
+  (on any later day of that week when the worker was down on Monday).
 
 Several workers (one per `paperroute serve` host) may run at once: runs and the outbox make
 sending safe to share. Ingest only on one host: set WORKER_INGEST there alone.
