@@ -56,7 +56,9 @@ class PaperOut(Out):
     authors: list[AuthorOut]
     publishedAt: datetime | None = Field(
         description="arXiv submission time of the first version; for a paper known only from "
-        "arXiv's daily listing, which gives no time, the day it was announced, at 00:00 UTC"
+        "arXiv's daily listing, which gives no time, the day it was announced as new, at 00:00 UTC; "
+        "null for one the listing showed only as a replacement or cross-list, and for a paper not "
+        "on arXiv that came without a date"
     )
     submittedOnDailyAt: datetime | None = Field(
         description="the day the paper was listed on the daily page, at 00:00 UTC"
