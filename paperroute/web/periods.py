@@ -33,7 +33,10 @@ class Period:
             return f"{self.start:%A, %B} {self.start.day}, {self.start.year}"
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
-            return f"Week {week}, {year} · {self.start:%b} {self.start.day} – {self.end:%b} {self.end.day}"
+            first, last = f"{self.start:%b} {self.start.day}", f"{self.end:%b} {self.end.day}"
+            if self.start.year != self.end.year:  # Week 1, 2025 · Dec 30, 2024 – Jan 5, 2025
+                first, last = f"{first}, {self.start.year}", f"{last}, {self.end.year}"
+            return f"Week {week}, {year} · {first} – {last}"
         return f"{self.start:%B %Y}"
 
     def previous(self) -> Period | None:

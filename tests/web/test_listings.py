@@ -79,7 +79,10 @@ def test_day_week_and_month_listings(client):
     assert titles(client.get("/papers/date/2024-11-28")) == ["Thursday paper"]
     week = client.get("/papers/week/2024-W48")
     assert sorted(titles(week)) == ["Monday paper", "Thursday paper"]
-    assert "Week 48, 2024" in week.content.decode()
+    assert "Week 48, 2024 · Nov 25 – Dec 1" in week.content.decode()
+    # A week that begins in one year and ends in the next names both.
+    add_paper("2412.00113", "New Year paper", listed=date(2024, 12, 31))
+    assert "Week 1, 2025 · Dec 30, 2024 – Jan 5, 2025" in client.get("/papers/week/2025-W01").content.decode()
     assert "<h1>Weekly Papers</h1>" in week.content.decode()
     assert "<h1>Monthly Papers</h1>" in client.get("/papers/month/2024-11").content.decode()
     assert sorted(titles(client.get("/papers/month/2024-11"))) == ["Monday paper", "Thursday paper"]
