@@ -21,6 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import table as gfm_table
 from markdown_it.token import Token
 
 from paperroute.catalog.links import http_url
@@ -66,6 +67,13 @@ _TAGS = {
     "h4",
     "h5",
     "h6",
+    "div",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
 }
 _SCHEMES = ("http://", "https://", "mailto:")
 # Math: $…$, $$…$$, \(…\) and \[…\]; the double forms and \[…\] are set apart as displays.
@@ -94,6 +102,8 @@ _MACROS = re.compile(
     r"\\(?:[gex]?def|let|(?:re)?newcommand|providecommand|(?:re)?newenvironment|DeclareMathOperator)(?![A-Za-z])"
 )
 _MAX_NODES = 20_000
+# A table's cells, typed or filled in: a comment at its length limit types no more than 2,500.
+_MAX_CELLS = 5_000
 
 
 def _math_text(state, silent: bool) -> bool:
@@ -198,13 +208,25 @@ def _characters(text: str) -> str:
     return re.sub(r"&#x([0-9A-Fa-f]{1,6});", character, text)
 
 
-def _link(url: str) -> list[Token]:
-    opening = Token("link_open", "a", 1, attrs={"href": url})
-    return [opening, Token("text", "", 0, content=url), Token("link_close", "a", -1)]
+def _link(url: str, label: list[Token] | None = None, title: str | None = None) -> list[Token]:
+    opening = Token("link_open", "a", 1, attrs={"href": url, **({"title": title} if title else {})})
+    return [opening, *(label or [Token("text", "", 0, content=url)]), Token("link_close", "a", -1)]
+
+
+def _alt(tokens: list[Token]) -> list[Token]:
+    """An image's alt text as it was written (emphasis, code, math), without links of its own."""
+    label = []
+    for token in tokens:
+        if token.type == "image":
+            label.extend(_alt(token.children or []))
+        elif token.type not in ("link_open", "link_close"):
+            label.append(token)
+    return label if "".join(t.content for t in label).strip() else []
 
 
 def _linkify_and_demote(state) -> None:
-    """Core rule: bare http(s) URLs become links (as before Markdown); headings start at h4."""
+    """Core rule: bare http(s) URLs become links (as before Markdown), and so do images, by their
+    alt text; headings start at h4."""
     for token in state.tokens:
         if token.type in ("heading_open", "heading_close"):
             # The page's own outline owns h1-h3; a comment's "# Title" sits below it.
@@ -214,6 +236,15 @@ def _linkify_and_demote(state) -> None:
         children, depth = [], 0
         for child in token.children:
             depth += {"link_open": 1, "link_close": -1}.get(child.type, 0)
+            if child.type == "image":
+                # Not shown: an image loads from anywhere and tracks readers. Inside a link, its
+                # alt text is part of that link's text.
+                label, url = _alt(child.children or []), str(child.attrGet("src"))
+                if depth:
+                    children.extend(label or [Token("text", "", 0, content=url)])
+                else:
+                    children.extend(_link(url, label, child.attrGet("title")))
+                continue
             if child.type != "text" or depth:
                 children.append(child)
                 continue
@@ -228,6 +259,39 @@ def _linkify_and_demote(state) -> None:
         token.children = children
 
 
+def _table(state, start: int, end: int, silent: bool) -> bool:
+    """Block rule: markdown-it's GFM table, when it has at most _MAX_CELLS cells; a bigger one
+    reads as text. markdown-it fills short rows with up to 65,536 empty cells: 5,000 characters of
+    "|" lines under a wide header made 650 kB of page and took a second to parse."""
+    if not gfm_table(state, start, end, True):  # quick: a header line, then a delimiter row
+        return False
+    rows = start
+    while rows < end and not state.isEmpty(rows):
+        rows += 1
+    header = state.src[state.bMarks[start] + state.tShift[start] : state.eMarks[start]]
+    return (header.count("|") + 1) * (rows - start) <= _MAX_CELLS and gfm_table(state, start, end, silent)
+
+
+def _table_cells(state) -> None:
+    """Core rule: a column's alignment as a class (the site's CSP allows no style attribute), and
+    an empty header cell as a plain one (a header that names nothing fails axe-core's check)."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type == "th_open" and not tokens[index + 1].content.strip():
+            token.tag = tokens[index + 2].tag = "td"
+        if token.type in ("th_open", "td_open") and token.attrs.get("style"):
+            token.attrs["class"] = "align-" + str(token.attrs.pop("style")).removeprefix("text-align:")
+
+
+def _render_table(renderer, tokens, index, options, env) -> str:
+    """A table in a box that scrolls sideways when it is wider than the comment (not the page);
+    the box takes the keyboard's focus, so that the arrow keys scroll it too."""
+    html = renderer.renderToken(tokens, index, options, env)
+    if tokens[index].nesting == 1:
+        return f'<div class="comment-table" tabindex="0" role="group" aria-label="Table">{html}'
+    return f"{html}</div>\n"
+
+
 class _Markdown(MarkdownIt):
     def validateLink(self, url: str) -> bool:  # noqa: N802 (markdown-it's name for the hook)
         """Only http(s) and mailto links become links; anything else stays text."""
@@ -236,19 +300,28 @@ class _Markdown(MarkdownIt):
 
 def _markdown() -> MarkdownIt:
     md = _Markdown("commonmark", {"html": False})
-    # No images: they would load from anywhere and track readers; ![x](y) reads as a link.
-    md.disable("image")
+    md.block.ruler.at("table", _table)
+    md.enable("table")
     md.inline.ruler.before("escape", "math", _math_text)
     md.add_render_rule("math", _render_math)
+    md.add_render_rule("table_open", _render_table)
+    md.add_render_rule("table_close", _render_table)
     md.core.ruler.after("inline", "linkify_and_demote", _linkify_and_demote)
+    md.core.ruler.after("linkify_and_demote", "table_cells", _table_cells)
     return md
 
 
 _MD = _markdown()
 # The second line of defence: whatever markdown-it lets through, only this subset survives.
+_ALIGNED = {"class": {"align-left", "align-center", "align-right"}}
 _CLEANER = nh3.Cleaner(
     tags=_TAGS | _MATHML_TAGS,
     attributes={"a": {"href", "title"}, "ol": {"start"}, **dict.fromkeys(_MATHML_TAGS, _MATHML_ATTRIBUTES)},
+    tag_attribute_values={
+        "div": {"class": {"comment-table"}, "tabindex": {"0"}, "role": {"group"}, "aria-label": {"Table"}},
+        "th": _ALIGNED,
+        "td": _ALIGNED,
+    },
     url_schemes={"http", "https", "mailto"},
     url_relative="deny",
     link_rel="nofollow ugc noopener",

@@ -282,3 +282,41 @@ def test_entities_typed_in_tex_stay_as_typed_and_control_characters_go():
     html = comments.render("$\\text{&amp; <b>} \\unicode{0C} \\sum$")
     assert "<mtext>&amp;amp;&nbsp;&lt;b&gt;</mtext>" in html and "<mo>∑</mo>" in html
     assert "\x0c" not in html
+
+
+def test_an_image_reads_as_a_link_named_by_its_alt_text_with_no_stray_bang():
+    html = comments.render('See ![accuracy *by* size](https://example.org/x.png "Figure 2").')
+    assert html == (
+        '<p>See <a href="https://example.org/x.png" title="Figure 2" rel="nofollow ugc noopener">'
+        "accuracy <em>by</em> size</a>.</p>\n"
+    )
+    # No alt text: the address names it. Inside a link, the alt text is that link's own text.
+    assert comments.render("![](https://example.org/y.png)") == (
+        '<p><a href="https://example.org/y.png" rel="nofollow ugc noopener">https://example.org/y.png</a></p>\n'
+    )
+    assert comments.render("[![logo](https://example.org/l.png)](https://example.org/)") == (
+        '<p><a href="https://example.org/" rel="nofollow ugc noopener">logo</a></p>\n'
+    )
+    assert "<img" not in comments.render("![x](https://example.org/t.gif) ![y](javascript:alert(1))")
+
+
+def test_tables_are_tables_escaped_and_aligned_without_a_style_attribute():
+    html = comments.render("| model | score <b> |\n|:--|--:|\n| small | **61.2** |\n|  | 70.9 |")
+    assert '<div class="comment-table" tabindex="0" role="group" aria-label="Table"><table>' in html
+    assert '<th class="align-left">model</th>' in html
+    assert '<th class="align-right">score &lt;b&gt;</th>' in html
+    assert '<td class="align-right"><strong>61.2</strong></td>' in html
+    assert "style" not in html and "|" not in html
+    # An empty header cell heads nothing: a plain cell, which axe-core does not flag.
+    assert comments.render("| | b |\n|---|---|\n| 1 | 2 |").count("<th>") == 1
+
+
+def test_a_table_that_filling_short_rows_would_blow_up_reads_as_text():
+    """markdown-it fills each short row up to the header's width: "|" lines under a header of
+    1,000 columns made 65,000 cells (650 kB of page) and took a second to parse."""
+    bomb = ("|a" * 1000 + "\n" + "|-" * 1000 + "\n" + "|\n" * 2000)[: comments.MAX_LENGTH]
+    html = comments.render(bomb)
+    assert "<table" not in html and len(html) < 2 * len(bomb)
+    assert seconds_per_call(comments.render.__wrapped__, bomb) < 0.1
+    full = "a|b\n-|-\n" + "x|y\n" * 1248  # a table as long as a comment can type stays one
+    assert comments.render(full).count("<tr>") == 1249
