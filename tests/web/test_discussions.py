@@ -158,6 +158,21 @@ def test_a_comment_its_author_deleted_stays_as_a_placeholder_over_the_replies(cl
 
 
 @pytest.mark.django_db
+def test_comment_times_say_they_are_utc(client):
+    from datetime import UTC, datetime
+
+    alice = user("alice")
+    comment = comments.add(alice, add_paper(KEY), "When?")
+    Comment.objects.filter(pk=comment.pk).update(created_at=datetime(2026, 12, 1, 6, 55, tzinfo=UTC))
+    shown = _article(_page(client), comment.pk)
+    assert '<time datetime="2026-12-01T06:55:00Z">Dec 1, 2026 06:55 UTC</time>' in shown
+    comments.edit(alice, comment, "When? Now.")  # and on the page of its earlier versions
+    client.force_login(alice)
+    history = client.get(f"/comments/{comment.pk}/history").content.decode()
+    assert len(re.findall(r'<time datetime="[^"]+Z">[^<]+ UTC</time>', history)) == 3
+
+
+@pytest.mark.django_db
 def test_moderators_hide_with_a_reason_that_readers_see(client):
     paper = add_paper(KEY)
     comment = comments.add(user("mallory"), paper, "Buy cheap pills")
