@@ -157,3 +157,60 @@ def test_anonymous_readers_see_the_badge_and_no_claim_form(site, browser):
     page.goto(f"{base}/authors/José Muñoz")
     found += _axe(page)
     assert found == []
+
+
+def test_deleting_asks_first_without_javascript_and_tables_scroll_inside_the_comment(site, browser):
+    base, reader = site
+    from paperroute.catalog.models import Paper
+
+    columns = range(12)
+    wide = "\n".join(
+        ["| " + " | ".join(f"column {i}" for i in columns) + " |", "|---" * 12 + "|"]
+        + ["| " + " | ".join(f"{i * 1.5}" for i in columns) + " |"]
+    )
+    body = f"See ![the chart](https://example.org/c.png).\n\n{wide}"
+    mine = comments.add(reader, Paper.objects.get(key=KEY), body)
+    comments.add(user("alice"), mine.paper, "A reply that stays", parent=mine)
+
+    # Everything needed is there without JavaScript, and works from the keyboard.
+    size = {"width": 390, "height": 844}
+    page = _signed_in(browser, base, "jose", java_script_enabled=False, viewport=size).new_page()
+    page.goto(f"{base}/papers/{KEY}")
+    article = page.locator(f"#comment-{mine.pk}")
+    assert article.get_by_role("link", name="the chart", exact=True).get_attribute("href") == (
+        "https://example.org/c.png"
+    )
+    assert "See the chart." in article.inner_text() and "UTC" in article.locator("time").inner_text()
+    confirm = article.get_by_role("button", name="Yes, delete")
+    summary = article.locator("summary", has_text="Delete")
+    assert not confirm.is_visible()
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert confirm.is_visible() and "the 1 reply under it stays" in article.inner_text()
+    page.keyboard.press("Enter")  # "Delete" again: the way back, and nothing went
+    assert not confirm.is_visible() and Comment.objects.get(pk=mine.pk).deleted_at is None
+    page.keyboard.press("Enter")
+    confirm.focus()
+    page.keyboard.press("Enter")
+    page.get_by_text("Your comment was deleted. The replies others wrote to it stay.").wait_for()
+    assert Comment.objects.get(pk=mine.pk).deleted_at is not None
+
+    # The open disclosure and a table pass axe-core, light and dark; the table scrolls inside its
+    # comment (focusable, for the keyboard) and the page does not scroll sideways on a phone.
+    other = comments.add(reader, mine.paper, f"Again:\n\n{wide}")
+    found, wide_pages = [], []
+    for scheme in ("light", "dark"):
+        for width in (320, 390, 1280):
+            context = _signed_in(browser, base, "jose", viewport={"width": width, "height": 900})
+            phone = context.new_page()
+            phone.emulate_media(color_scheme=scheme)
+            phone.goto(f"{base}/papers/{KEY}")
+            phone.locator(f"#comment-{other.pk} summary", has_text="Delete").click()
+            table = phone.locator(f"#comment-{other.pk} .comment-table")
+            assert table.evaluate("box => box.scrollWidth > box.clientWidth && box.tabIndex === 0")
+            scroll = phone.evaluate("document.documentElement.scrollWidth")
+            if scroll > width:
+                wide_pages.append(f"{scheme} at {width} px: {scroll} px wide")
+            found += _axe(phone)
+            context.close()
+    assert found == [] and wide_pages == []

@@ -133,9 +133,9 @@ def test_a_comment_its_author_deleted_stays_as_a_placeholder_over_the_replies(cl
     comments.edit(alice, top, "Does it <scale> past 7B?")
     answer = comments.add(bob, paper, "Yes, see section 4.", parent=top)
     client.force_login(alice)
-    assert ">Delete</button>" in _article(_page(client), top.pk)  # the replies are not hers to take
+    assert ">Delete</summary>" in _article(_page(client), top.pk)  # the replies are not hers to take
     client.force_login(mod)
-    assert ">Delete with its replies</button>" in _article(_page(client), top.pk)
+    assert ">Delete with its replies</summary>" in _article(_page(client), top.pk)
     client.force_login(alice)
     response = client.post(f"/comments/{top.pk}/delete", follow=True)
     assert "The replies others wrote to it stay." in response.content.decode()
@@ -155,6 +155,55 @@ def test_a_comment_its_author_deleted_stays_as_a_placeholder_over_the_replies(cl
     assert "Delete with its replies" in _article(_page(client), top.pk)
     client.post(f"/comments/{top.pk}/delete")
     assert not Comment.objects.filter(paper=paper).exists()
+
+
+def _confirmation(page: str, pk: int) -> str:
+    """What the comment's delete disclosure says will go, in words; its form sits inside it."""
+    shown = _article(page, pk)
+    disclosure = re.search(r'<details class="delete-form"><summary>.*?</details>', shown, re.S)
+    assert disclosure, "no delete disclosure"
+    # The only delete form is the one inside the disclosure: nothing deletes in one click.
+    assert shown.count(f'action="/comments/{pk}/delete"') == disclosure.group().count("/delete")
+    assert ">Yes, delete</button>" in disclosure.group()
+    question = re.search(rf'<p id="delete-what-{pk}">(.*?)</p>', disclosure.group(), re.S)
+    return " ".join(question.group(1).split())
+
+
+@pytest.mark.django_db
+def test_deleting_asks_first_and_says_what_will_go(client):
+    paper = add_paper(KEY)
+    alice, bob, carol, mod = user("alice"), user("bob"), user("carol"), user("mod", staff=True)
+    answered = comments.add(alice, paper, "Answered by others")
+    bobs = comments.add(bob, paper, "A reply", parent=answered)
+    comments.add(carol, paper, "Another reply", parent=answered)
+    alone = comments.add(alice, paper, "Only my own replies under it")
+    comments.add(alice, paper, "My own reply", parent=alone)
+    single = comments.add(alice, paper, "Nobody answered")
+    client.force_login(alice)
+    page = _page(client)
+    assert _confirmation(page, answered.pk) == (
+        "Delete your comment? Its words and your name go; the 2 replies under it stay, under a "
+        "placeholder that says it was deleted. This cannot be undone."
+    )
+    assert _confirmation(page, alone.pk) == (
+        "Delete your comment and your 1 reply under it? This cannot be undone."
+    )
+    assert _confirmation(page, single.pk) == "Delete your comment? This cannot be undone."
+    client.force_login(mod)
+    page = _page(client)
+    assert _confirmation(page, answered.pk) == (
+        "Delete the whole thread: this comment by alice and the 2 replies under it? This cannot be undone."
+    )
+    assert _confirmation(page, bobs.pk) == "Delete this reply by bob? This cannot be undone."
+    comments.delete(alice, answered)
+    assert _confirmation(_page(client), answered.pk) == (
+        "Delete the whole thread: this placeholder and the 2 replies under it? This cannot be undone."
+    )
+    client.force_login(bob)
+    assert _confirmation(_page(client), bobs.pk) == "Delete your reply? This cannot be undone."
+    # The confirmed form posts what the one-click button did: the endpoint is unchanged.
+    assert client.post(f"/comments/{bobs.pk}/delete").status_code == 302
+    assert not Comment.objects.filter(pk=bobs.pk).exists()
 
 
 @pytest.mark.django_db
