@@ -308,6 +308,9 @@ def test_search_as_you_type_with_the_keyboard(site, browser):
     # What a screen reader hears of each option: the title, a pause, and the byline, if any.
     heard = [option.text_content() for option in options.all()]
     assert "Speculative decoding notes, unsigned and undated" in heard, heard
+    # Two authors are both named ("et al." hid the second), with the listing day.
+    bylines = listbox.locator(".suggest-meta").all_inner_texts()
+    assert any(b.startswith("Ada Lovelace and Alan Turing · ") for b in bylines), bylines
     assert [text for text in heard if text.endswith(", ")] == [], heard
     assert box.get_attribute("aria-expanded") == "true"
     # The open list passes axe too (a combobox controlling a listbox).

@@ -118,6 +118,16 @@ def test_a_pasted_arxiv_id_or_link_finds_its_paper(client, corpus, pasted):
     assert [r["url"] for r in typed] == ["/papers/2411.00602"]
 
 
+def test_the_search_box_names_two_authors_and_shortens_more(client, db):
+    add_paper("2411.00701", "Two authors wrote this", authors=("Ada Lovelace", "Alan Turing"))
+    add_paper(
+        "2411.00702", "Three authors wrote this", authors=("Grace Hopper", "Ada Lovelace", "Alan Turing")
+    )
+    search.sync(embed=False)
+    found = client.get("/search/suggest?q=authors+wrote").json()["results"]
+    assert sorted(r["byline"] for r in found) == ["Ada Lovelace and Alan Turing", "Grace Hopper et al."]
+
+
 def test_a_paper_is_found_by_its_id_before_the_index_holds_it(client, corpus):
     add_paper("2411.00609", "Ingested a minute ago", listed=date(2024, 11, 28))  # no sync since
     assert client.get("/search?q=words+it+holds&mode=lexical").status_code == 200

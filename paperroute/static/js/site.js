@@ -162,8 +162,7 @@
         title.textContent = result.title;
         var meta = document.createElement("span");
         meta.className = "suggest-meta";
-        meta.textContent = [result.author ? result.author + (result.more_authors ? " et al." : "") : "",
-                            result.date].filter(Boolean).join(" · ");
+        meta.textContent = [result.byline, result.date].filter(Boolean).join(" · ");
         option.appendChild(title);
         if (meta.textContent) {  // a paper with neither authors nor a date has no second line
           var pause = document.createElement("span");  // heard between the title and the rest

@@ -125,6 +125,12 @@ def suggestions(request):
                 "title": hit.title,
                 "author": display_name(authors[0]) if authors else "",
                 "more_authors": max(0, len(authors) - 1),
+                # What the box shows: "Ada Lovelace", "Ada Lovelace and Alan Turing", "… et al."
+                "byline": (
+                    " and ".join(display_name(name) for name in authors)
+                    if len(authors) <= 2
+                    else f"{display_name(authors[0])} et al."
+                ),
                 "date": day.isoformat() if day else "",
                 "url": reverse("paper", args=[hit.key]),
             }
