@@ -79,10 +79,14 @@ def between(start: date, end: date) -> QuerySet:
     )
 
 
+# The papers the community picked: submitted to a daily feed (here or on Hugging Face), or
+# upvoted here.
+PICKED = Q(submitted_on__isnull=False) | Q(stats__votes__gt=0)
+
+
 def community(papers: QuerySet) -> QuerySet:
-    """The papers the community picked: submitted to a daily feed (here or on Hugging Face), or
-    upvoted here."""
-    return papers.filter(Q(submitted_on__isnull=False) | Q(stats__votes__gt=0))
+    """The papers the community picked (PICKED)."""
+    return papers.filter(PICKED)
 
 
 def in_categories(papers: QuerySet, codes: list[str]) -> QuerySet:

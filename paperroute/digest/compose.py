@@ -1,5 +1,6 @@
 """Choosing each subscriber's papers: the period's trending papers, the reader's own "For you"
-picks when the subscriber has an account, then one section per followed topic.
+picks when the subscriber has an account, one section per followed topic, then, when too few
+papers were voted on, the period's other new papers.
 
 A Composer is made once per period: it loads the trending pool and runs each distinct followed
 topic through the hybrid search once, so that ten thousand subscribers cost ten thousand set
@@ -15,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
 from paperroute import search
+from paperroute.catalog import models as catalog_models
 from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import teaser_text
@@ -28,7 +31,7 @@ from paperroute.library import foryou
 
 log = logging.getLogger(__name__)
 
-POOL = 200  # papers of the period considered for the trending section
+POOL = 200  # papers of the period considered for the trending section, and for the new one
 TOPIC_DEPTH = 30  # search results considered per followed topic
 TOPIC_SECTION = 5  # papers shown per followed topic
 # The hybrid ranking always returns something, so a result must also match on its own terms:
@@ -58,6 +61,7 @@ class Card:
     votes: int
     code_url: str
     categories: tuple[str, ...]
+    picked: bool = False  # listed by a daily feed (here or Hugging Face's) or voted on here
     html: str = ""
     text: str = ""
 
@@ -83,6 +87,11 @@ class Personal:
 class Digest:
     sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    trending: bool = False  # whether it opens with papers that readers voted on
+    # The paper the subject names: the first that readers voted on or picked. None rather than
+    # an arbitrary paper on a day nobody voted, when the subject counts `period_papers`.
+    headline: Card | None = None
+    period_papers: int = 0
 
     @property
     def papers(self) -> list[Card]:
@@ -171,14 +180,41 @@ class Composer:
         self.rendered: dict = {}  # sections rendered for one subscriber, reused for the next
         self.personal: dict[int, Personal] = {}  # by subscriber, filled by prepare()
         self._for_you: foryou.Pool | None = None
-        ranked = trending.top(period.start, period.end, limit=POOL, now=now)
-        papers = [r.paper for r in ranked]
-        if len(papers) < POOL:
-            seen = {p.pk for p in papers}
-            papers += [p for p in listings.between(period.start, period.end)[:POOL] if p.pk not in seen]
-        self.pool: list[int] = [p.pk for p in papers[:POOL]]
-        self._add_cards(papers[:POOL])
+        # Only papers with votes: a paper nobody voted on is new, not trending.
+        papers = [r.paper for r in trending.top(period.start, period.end, limit=POOL, now=now)]
+        self.pool: list[int] = [p.pk for p in papers]
+        self._add_cards(papers)
+        self.unvoted: dict[tuple[str, ...], list[int]] = {}  # by the subscriber's categories
+        self.period_papers = self._listed().count()
         self.base = site_url()
+
+    def _listed(self):
+        return Paper.objects.filter(listed_on__gte=self.period.start, listed_on__lte=self.period.end)
+
+    def new_papers(self, categories: list[str]) -> list[int]:
+        """The period's papers in the categories that are not trending, best first: the
+        community's picks, then those in the categories the site follows (what its listings
+        open with), then the rest; each group in listing order, newest first."""
+        wanted = tuple(sorted(categories))
+        if wanted not in self.unvoted:
+            followed = catalog_models.in_categories(list(settings.CONFIG.arxiv_categories))
+            ordered = (
+                listings.in_categories(self._listed(), list(wanted))
+                .exclude(pk__in=self.pool)
+                .annotate(
+                    picked=Case(When(listings.PICKED, then=Value(0)), default=Value(1)),
+                    outside=Case(
+                        When(pk__in=self._listed().filter(followed).values("pk"), then=Value(0)),
+                        default=Value(1),
+                    ),
+                )
+                .order_by("picked", "outside", F("published").desc(nulls_last=True), "key")
+            )
+            self.unvoted[wanted] = list(ordered.values_list("pk", flat=True)[:POOL])
+            self._add_cards(
+                listings.by_id([pk for pk in self.unvoted[wanted] if pk not in self.cards]).values()
+            )
+        return self.unvoted[wanted]
 
     def _add_cards(self, papers) -> None:
         base = site_url()
@@ -195,6 +231,7 @@ class Composer:
                 votes=int(getattr(paper, "upvotes", 0) or 0),
                 code_url=paper.code_link,
                 categories=tuple(c.code for c in paper.ordered_categories),
+                picked=paper.submitted_on is not None or bool(getattr(paper, "upvotes", 0)),
             )
 
     def topic(self, query: str) -> list[int] | None:
@@ -229,7 +266,8 @@ class Composer:
         return [p.pk for p in matched]
 
     def prepare(self, subscribers) -> None:
-        """Search the subscribers' topics and rank their "For you" picks, ahead of digest()."""
+        """Search the subscribers' topics, rank their "For you" picks and load the new papers of
+        their categories, ahead of digest(): candidate_ids() then holds every paper it may show."""
         readers = {s.pk: s.user_id for s in subscribers if getattr(s, "user_id", None)}
         signals = foryou.signals_for(sorted(set(readers.values()))) if readers else {}
         picked: set[int] = set()
@@ -248,6 +286,7 @@ class Composer:
                     picked.update(pick.paper_id for pick in picks)
             for topic in [*subscriber.topics, *personal.topics]:
                 self.topic(topic)
+            self.new_papers(subscriber.categories)
             if subscriber.pk is not None:
                 self.personal[subscriber.pk] = personal
         self._add_cards(listings.by_id(sorted(picked - set(self.cards))).values())
@@ -266,23 +305,17 @@ class Composer:
 
     def digest(self, prefs: Wants, already_sent: set[int] | frozenset = frozenset()) -> Digest:
         """One subscriber's digest: trending first, then what was picked for them, then each
-        topic's new papers; no paper twice."""
-        result = Digest()
+        topic's new papers, then other new papers if too few trend; no paper twice."""
+        result = Digest(period_papers=self.period_papers)
         shown = set(already_sent)
-        top = []
-        for pid in self.pool:
-            card = self.cards[pid]
-            if pid not in shown and in_categories(card, prefs.categories):
-                top.append(card)
-                shown.add(pid)
-                if len(top) >= prefs.max_papers:
-                    break
+        # Both go out after their period ("today" and "this week" were said of the past).
+        start = self.period.start
+        weekly = f"in the week of {start:%B} {start.day}"
+        label = f"on {start:%A}" if self.period.frequency == "daily" else weekly
+        top = self._unshown(self.pool, prefs.categories, shown, prefs.max_papers)
         if top:
-            # Both go out after their period ("today" and "this week" were said of the past).
-            start = self.period.start
-            weekly = f"in the week of {start:%B} {start.day}"
-            label = f"on {start:%A}" if self.period.frequency == "daily" else weekly
             result.sections.append(Section(f"Trending {label}", "", top))
+            result.trending = True
         personal = (self.personal.get(prefs.pk) if prefs.pk is not None else None) or Personal()
         mine, reasons = [], {}
         for pid, reason in personal.picks:
@@ -300,17 +333,30 @@ class Composer:
             if matches is None:
                 result.notes.append(f"your topic {topic!r} could not be searched")
                 continue
-            cards = []
-            for pid in matches:
-                card = self.cards[pid]
-                if pid not in shown and in_categories(card, prefs.categories):
-                    cards.append(card)
-                    shown.add(pid)
-                    if len(cards) >= TOPIC_SECTION:
-                        break
+            cards = self._unshown(matches, prefs.categories, shown, TOPIC_SECTION)
             if cards:
                 result.sections.append(Section(topic, topic, cards))
+        # Last, so that a paper of a followed topic is shown in the section that says why.
+        fresh = self._unshown(
+            self.new_papers(prefs.categories), prefs.categories, shown, prefs.max_papers - len(top)
+        )
+        if fresh:
+            result.sections.append(Section(f"New {label}", "", fresh))
+        result.headline = next((card for card in result.papers if card.picked), None)
         return result
+
+    def _unshown(self, pids: list[int], categories: list[str], shown: set[int], limit: int) -> list[Card]:
+        """Up to `limit` of the papers, in order, that are in the categories and not shown yet
+        (adding them to `shown`)."""
+        cards: list[Card] = []
+        for pid in pids:
+            if len(cards) >= limit:
+                break
+            card = self.cards[pid]
+            if pid not in shown and in_categories(card, categories):
+                cards.append(card)
+                shown.add(pid)
+        return cards
 
     def candidate_ids(self) -> set[int]:
         return set(self.cards)

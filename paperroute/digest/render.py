@@ -113,16 +113,18 @@ class Rendered:
 
 
 def subject_for(period: Period, digest: Digest) -> str:
-    top = digest.papers[0].title if digest.papers else ""
-    if len(top) > 70:
-        top = top[:67].rsplit(" ", 1)[0] + "…"
+    """The period, and the paper readers voted on or picked first; else how many papers are new."""
     kind = "Daily papers" if period.frequency == "daily" else "Weekly papers"
     when = (
         f"{period.start:%a} {period.start.day} {period.start:%b}"
         if period.frequency == "daily"
         else f"week of {period.start:%b} {period.start.day}"
     )
-    return f"{kind}, {when}: {top}" if top else f"{kind}, {when}"
+    if digest.headline is not None:
+        top = digest.headline.title
+        return f"{kind}, {when}: " + (top if len(top) <= 70 else top[:67].rsplit(" ", 1)[0] + "…")
+    count = digest.period_papers
+    return f"{kind}, {when}: {count:,} new paper{'s' if count != 1 else ''}" if count else f"{kind}, {when}"
 
 
 def render_sections(digest: Digest, cache: dict | None = None) -> tuple[str, str]:
@@ -190,10 +192,12 @@ def render_digest(
     sections_html, sections_text = render_sections(digest, cache)
     count = len(digest.papers)
     subject = subject_for(period, digest)
+    heading = "Trending papers, " if digest.trending else "New papers, "
+    if period.frequency != "daily":
+        heading = "The week's papers, "
     context = {
         "subject": subject,
-        "heading": ("Trending papers, " if period.frequency == "daily" else "The week's papers, ")
-        + period.label,
+        "heading": heading + period.label,
         "intro": f"{count} paper{'s' if count != 1 else ''} picked for you.",
         "preheader": "; ".join(c.title for c in digest.papers[:3])[:200],
         "sections_html": SECTIONS_HERE,
