@@ -15,6 +15,7 @@ from paperroute.library.models import FeedKey, Follow
 
 MAX_FOLLOWS = {Follow.TOPIC: 20, Follow.CATEGORY: 50, Follow.AUTHOR: 200}
 MAX_TOPIC = 120
+SHOWN = 60  # characters of what the reader typed that an error message repeats
 
 
 @dataclass
@@ -49,6 +50,10 @@ def of_many(user_ids: list[int]) -> dict[int, Following]:
     return result
 
 
+def _shown(value: str) -> str:
+    return value if len(value) <= SHOWN else value[: SHOWN - 1] + "…"
+
+
 def _clean(kind: str, value: str) -> tuple[str, str, Author | None]:
     """(stored value, label, author) for what the reader typed; InvalidInput if it is unknown."""
     value = " ".join((value or "").replace("\x00", "").split())
@@ -64,31 +69,44 @@ def _clean(kind: str, value: str) -> tuple[str, str, Author | None]:
         if known is None and Category.objects.filter(code__istartswith=f"{code}.").exists():
             known = code.lower()  # an archive such as "cs"
         if known is None:
-            raise InvalidInput(f"no category {code!r} is known here", "value")
+            raise InvalidInput(
+                f"no category “{_shown(code)}” is known here: type an arXiv category such as cs.CL, "
+                "or a whole archive such as cs",
+                "value",
+            )
         return known, known, None
     if kind == Follow.AUTHOR:
         key = author_key(value)
         author = Author.objects.filter(key=key).first() if key else None
         if author is None:
-            raise InvalidInput(f"no author named {value!r} is known here", "value")
+            # Followed authors are matched by the key of a name in the catalogue (its papers).
+            raise InvalidInput(
+                f"no paper by “{_shown(value)}” is in the catalogue yet, and an author can be "
+                "followed once one of their papers is. Check the spelling of their full name, "
+                "or submit one of their papers from arXiv first",
+                "value",
+            )
         return key, display_name(author.name), author
     raise InvalidInput("follow a topic, a category or an author", "kind")
 
 
-def follow(user, kind: str, value: str) -> Follow:
-    """Follow it (repeating changes nothing)."""
+def follow(user, kind: str, value: str) -> tuple[Follow, bool]:
+    """Follow it, and whether it is new (repeating changes nothing; a topic in other capitals
+    is the same topic, as unfollow() and the search take it)."""
     ratelimit.check("library", str(user.pk), ratelimit.setting("RATE_LIBRARY"))
     stored, label, author = _clean(kind, value)
-    existing = Follow.objects.filter(user=user, kind=kind, value=stored).first()
+    existing = Follow.objects.filter(user=user, kind=kind, value__iexact=stored).first()
     if existing:
-        return existing
+        return existing, False
     if Follow.objects.filter(user=user, kind=kind).count() >= MAX_FOLLOWS[kind]:
-        raise InvalidInput(f"you can follow at most {MAX_FOLLOWS[kind]} {kind}s", "value")
+        raise InvalidInput(
+            f"you can follow at most {MAX_FOLLOWS[kind]} {kind}s: unfollow one to follow another", "value"
+        )
     try:
         with transaction.atomic():
-            return Follow.objects.create(user=user, kind=kind, value=stored, label=label, author=author)
-    except IntegrityError:
-        return Follow.objects.get(user=user, kind=kind, value=stored)
+            return Follow.objects.create(user=user, kind=kind, value=stored, label=label, author=author), True
+    except IntegrityError:  # the same follow from a request at the same moment
+        return Follow.objects.get(user=user, kind=kind, value=stored), False
 
 
 def unfollow(user, kind: str, value: str) -> bool:

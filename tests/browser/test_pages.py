@@ -221,6 +221,15 @@ def test_submit_is_reachable_on_a_phone(site, browser):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 320
 
 
+def _violations(axe: Axe, page, where: str) -> list[str]:
+    """What axe finds on the page, with every rule it runs by default: WCAG 2.1 A and AA, and its
+    best practices (heading order, labelled landmarks)."""
+    return [
+        f"{where}: {violation['id']} {[node['target'] for node in violation['nodes'][:3]]}"
+        for violation in axe.run(page).response["violations"]
+    ]
+
+
 def test_axe_finds_nothing_on_any_page_in_light_or_dark(site, browser):
     base, made = site
     axe = Axe()
@@ -230,12 +239,7 @@ def test_axe_finds_nothing_on_any_page_in_light_or_dark(site, browser):
         page = context.new_page()
         for path in _pages(made):
             page.goto(base + path)
-            # Every rule axe runs by default: WCAG 2.1 A and AA, and its best practices
-            # (heading order, labelled landmarks).
-            result = axe.run(page)
-            for violation in result.response["violations"]:
-                targets = [node["target"] for node in violation["nodes"][:3]]
-                found.append(f"{scheme} {path}: {violation['id']} {targets}")
+            found += _violations(axe, page, f"{scheme} {path}")
         context.close()
     assert found == []
 
@@ -443,6 +447,31 @@ def test_a_form_sent_back_with_an_error_puts_the_keyboard_on_the_field(site, bro
     page.set_viewport_size({"width": 320, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     context.close()
+
+
+def test_a_follow_that_cannot_be_done_is_shown_on_the_following_page(site, browser):
+    base, _ = site
+    axe = Axe()
+    found = []
+    for scheme in ("light", "dark"):
+        context = _signed_in(browser, base, viewport={"width": 320, "height": 800}, color_scheme=scheme)
+        page = context.new_page()
+        page.goto(base + "/library/following")
+        page.get_by_label("Kind").select_option("author")
+        what = page.get_by_role("textbox", name="What")
+        what.fill("Nobody Herexyz")
+        with page.expect_navigation():
+            what.press("Enter")
+        assert page.title().startswith("Error: Following")
+        # The keyboard is on the field, which keeps what was typed and names its error.
+        assert page.evaluate("document.activeElement.id") == "f-value"
+        assert what.input_value() == "Nobody Herexyz" and page.get_by_label("Kind").input_value() == "author"
+        assert "once one of their papers is" in page.get_by_role("alert").inner_text()
+        assert page.locator("[aria-invalid=true]").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320
+        found += _violations(axe, page, scheme)
+        context.close()
+    assert found == []
 
 
 def test_without_javascript_the_box_is_the_plain_search_form(site, browser):

@@ -7,6 +7,7 @@ import json
 from datetime import date
 
 import feedparser
+import lxml.html
 import pytest
 from django.test import Client
 
@@ -196,3 +197,85 @@ def test_following_authors_topics_and_the_private_feed(reader_client, papers):
     assert by_title["Speculative decoding with tiny drafts"].startswith("[Follows author Grace Hopper]")
     reader_client.post("/library/feed/rotate")
     assert client.get(path).status_code == 404  # the old address stops working
+
+
+def _follow_form(response) -> tuple[dict[str, str], str, str]:
+    """The Following form as sent back: the text field's attributes, the kind chosen, and the
+    text its aria-describedby points to."""
+    page = lxml.html.fromstring(response.content)
+    field = page.get_element_by_id("f-value")
+    kind = page.get_element_by_id("f-kind")
+    chosen = [option.get("value") for option in kind.iter("option") if option.get("selected") is not None]
+    invalid = field if field.get("aria-invalid") else kind
+    return (
+        dict(field.attrib),
+        (chosen or [""])[0],
+        page.get_element_by_id(invalid.get("aria-describedby")).text_content(),
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, typed, said",
+    [
+        (
+            "category",
+            "foo.bar",
+            "No category “foo.bar” is known here: type an arXiv category such as cs.CL, "
+            "or a whole archive such as cs.",
+        ),
+        ("author", "Nobody Herexyz", "No paper by “Nobody Herexyz” is in the catalogue yet"),
+        ("topic", "   ", "Type the words of the topic to follow."),
+        ("category", HOSTILE, "No category “<script>"),
+    ],
+)
+def test_a_mistake_in_the_follow_form_is_shown_beside_the_field_with_what_was_typed(
+    reader_client, papers, kind, typed, said
+):
+    response = reader_client.post("/library/follow", {"kind": kind, "value": typed})
+    assert response.status_code == 400
+    field, chosen, error = _follow_form(response)
+    assert field["aria-invalid"] == "true" and field["value"] == typed and chosen == kind
+    assert error.startswith(said)
+    assert b"<h1>Following</h1>" in response.content and b"<script>" not in response.content
+    assert not reader_client.user.follows.exists()
+
+
+def test_an_author_not_in_the_catalogue_yet_says_what_to_do(reader_client, papers):
+    response = reader_client.post("/library/follow", {"kind": "author", "value": "Nobody Herexyz"})
+    _, _, error = _follow_form(response)
+    assert "can be followed once one of their papers is" in error
+    assert "spelling" in error and "submit one of their papers" in error
+    # A script still gets the same words, as JSON.
+    scripted = reader_client.post(
+        "/library/follow", {"kind": "author", "value": "Nobody Herexyz"}, HTTP_ACCEPT="application/json"
+    )
+    assert scripted.status_code == 400 and "once one of their papers is" in scripted.json()["detail"]
+
+
+def test_a_kind_that_is_none_of_the_three_is_shown_beside_the_kind(reader_client, papers):
+    response = reader_client.post("/library/follow", {"kind": "planet", "value": "Mars"})
+    assert response.status_code == 400
+    page = lxml.html.fromstring(response.content)
+    kind = page.get_element_by_id("f-kind")
+    assert kind.get("aria-invalid") == "true"
+    assert (
+        "topic, a category or an author"
+        in page.get_element_by_id(kind.get("aria-describedby")).text_content()
+    )
+    assert page.get_element_by_id("f-value").get("value") == "Mars"
+
+
+def test_following_the_same_thing_twice_says_it_is_followed_already(reader_client, papers):
+    first = reader_client.post(
+        "/library/follow", {"kind": "topic", "value": "speculative decoding"}, follow=True
+    )
+    assert "You follow the topic “speculative decoding” now." in first.content.decode()
+    again = reader_client.post(
+        "/library/follow", {"kind": "topic", "value": "Speculative  Decoding"}, follow=True
+    )
+    assert "You already follow the topic “speculative decoding”." in again.content.decode()
+    assert "now." not in again.content.decode()
+    reader_client.post("/library/follow", {"kind": "author", "value": "Grace Hopper"})
+    twice = reader_client.post("/library/follow", {"kind": "author", "value": "grace hopper"}, follow=True)
+    assert "You already follow the author “Grace Hopper”." in twice.content.decode()
+    assert reader_client.user.follows.count() == 2

@@ -307,6 +307,12 @@ def collection_export(request, pk: int, fmt: str):
 
 @login_required
 def following(request):
+    return _following_page(request)
+
+
+def _following_page(request, error: InvalidInput | None = None):
+    """What the reader follows; with an error, the form shown again with what they typed and
+    the error beside its field (400), as the subscription preferences page does."""
     current = follows.of(request.user)
     groups = [
         ("topic", "Topics", [(t, t, reverse("search") + "?" + urlencode({"q": t})) for t in current.topics]),
@@ -329,7 +335,15 @@ def following(request):
             "groups": groups,
             "tab": "following",
             "feed_url": absolute(reverse("private_feed", args=[follows.feed_secret(request.user)])),
+            "errors": {error.field or "value": str(error)} if error else {},
+            "kinds": [
+                ("topic", "Topic (words)"),
+                ("category", "Category (cs.CL, cs)"),
+                ("author", "Author (full name)"),
+            ],
+            "typed": {"kind": request.POST.get("kind", ""), "value": request.POST.get("value", "")[:300]},
         },
+        status=400 if error else 200,
     )
 
 
@@ -337,19 +351,27 @@ def following(request):
 def follow(request):
     """action=follow|unfollow, kind=topic|category|author, value=…"""
     kind, value = request.POST.get("kind", ""), request.POST.get("value", "")
-    if kind not in dict(Follow.KINDS):
-        raise InvalidInput("follow a topic, a category or an author", "kind")
-    if request.POST.get("action", "follow") == "unfollow":
-        follows.unfollow(request.user, kind, value)
-        done = False
-    else:
-        made = follows.follow(request.user, kind, value)
-        value, done = made.label or made.value, True
+    unfollow = request.POST.get("action", "follow") == "unfollow"
+    try:
+        if kind not in dict(Follow.KINDS):
+            raise InvalidInput("choose a topic, a category or an author to follow", "kind")
+        if unfollow:
+            follows.unfollow(request.user, kind, value)
+        else:
+            made, new = follows.follow(request.user, kind, value)
+            value = made.label or made.value
+    except InvalidInput as exc:
+        if _wants_json(request):
+            raise
+        return _following_page(request, exc)
     if _wants_json(request):
-        return JsonResponse({"following": done})
-    messages.success(
-        request, f"You follow the {kind} “{value}” now." if done else f"You no longer follow “{value}”."
-    )
+        return JsonResponse({"following": not unfollow})
+    if unfollow:
+        messages.success(request, f"You no longer follow “{value}”.")
+    elif new:
+        messages.success(request, f"You follow the {kind} “{value}” now.")
+    else:
+        messages.info(request, f"You already follow the {kind} “{value}”.")
     return redirect(_back(request, reverse("following")))
 
 
