@@ -193,20 +193,17 @@ class Composer:
 
     def new_papers(self, categories: list[str]) -> list[int]:
         """The period's papers in the categories that are not trending, best first: the
-        community's picks, then those in the categories the site follows (what its listings
-        open with), then the rest; each group in listing order, newest first."""
+        community's picks, then those filed in the categories the site follows (what its
+        listings open with), then those cross-listed there, then the rest; each group in listing
+        order, newest first."""
         wanted = tuple(sorted(categories))
         if wanted not in self.unvoted:
-            followed = catalog_models.in_categories(list(settings.CONFIG.arxiv_categories))
             ordered = (
                 listings.in_categories(self._listed(), list(wanted))
                 .exclude(pk__in=self.pool)
                 .annotate(
                     picked=Case(When(listings.PICKED, then=Value(0)), default=Value(1)),
-                    outside=Case(
-                        When(pk__in=self._listed().filter(followed).values("pk"), then=Value(0)),
-                        default=Value(1),
-                    ),
+                    outside=self._outside_site(),
                 )
                 .order_by("picked", "outside", F("published").desc(nulls_last=True), "key")
             )
@@ -215,6 +212,17 @@ class Composer:
                 listings.by_id([pk for pk in self.unvoted[wanted] if pk not in self.cards]).values()
             )
         return self.unvoted[wanted]
+
+    def _outside_site(self) -> Case | Value:
+        """0 for a paper filed in a category the site follows, 1 for one cross-listed there, else 2."""
+        site = list(settings.CONFIG.arxiv_categories)
+        if not site:
+            return Value(0)
+        filed = Q()
+        for code in site:  # an archive (cs) stands for its categories, as in taxonomy.within
+            filed |= Q(primary_category=code) | Q(primary_category__startswith=code + ".")
+        listed = self._listed().filter(catalog_models.in_categories(site)).values("pk")
+        return Case(When(filed, then=Value(0)), When(pk__in=listed, then=Value(1)), default=Value(2))
 
     def _add_cards(self, papers) -> None:
         base = site_url()

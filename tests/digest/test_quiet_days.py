@@ -25,17 +25,20 @@ NEXT = DAY + timedelta(days=1)
 
 @pytest.fixture
 def quiet_day(settings):
-    """Thursday's papers, none voted on; the site follows cs.CL and cs.LG. The physics paper has
-    the lowest arXiv id, so that listing order alone would put it first."""
+    """Thursday's papers, none voted on; the site follows cs.CL and cs.LG. The lower a paper's
+    arXiv id, the less it is about them, so that listing order alone would put it first."""
     config(settings, digest_concurrency=1, arxiv_categories=("cs.CL", "cs.LG"))
     return {
         "physics": add_paper(
             "2411.00001", "Neutrino masses from lattice data", listed=DAY, categories=("hep-ph",)
         ),
+        "cross": add_paper(
+            "2411.00002", "Forecasting floods", listed=DAY, categories=("stat.AP", "cs.LG")
+        ),  # filed in statistics, cross-listed to cs.LG
         "language": add_paper(
-            "2411.00002", "Tokenizers for rare languages", listed=DAY, categories=("cs.CL",)
+            "2411.00003", "Tokenizers for rare languages", listed=DAY, categories=("cs.CL",)
         ),
-        "learning": add_paper("2411.00003", "Optimizers that forget", listed=DAY, categories=("cs.LG",)),
+        "learning": add_paper("2411.00004", "Optimizers that forget", listed=DAY, categories=("cs.LG",)),
     }
 
 
@@ -59,10 +62,10 @@ def test_papers_nobody_voted_on_are_new_not_trending_and_the_subject_counts_them
     text = smtp.text(message)
     assert "trending" not in text.lower() and "trending" not in smtp.html(message).lower()
     assert "NEW ON THURSDAY" in text and text.startswith("New papers, Thursday")
-    # The site's categories first; the physics paper, first by its id, comes last.
-    assert titles_in(text, quiet_day) == ["language", "learning", "physics"]
+    # Papers filed in the site's categories first, then those cross-listed there, then the rest.
+    assert titles_in(text, quiet_day) == ["language", "learning", "cross", "physics"]
     assert "0 upvotes" not in text
-    assert message.parsed()["Subject"] == "Daily papers, Thu 28 Nov: 3 new papers"
+    assert message.parsed()["Subject"] == "Daily papers, Thu 28 Nov: 4 new papers"
 
 
 def test_a_community_pick_leads_the_new_papers_and_the_subject(smtp, quiet_day):
@@ -96,9 +99,9 @@ def test_a_new_paper_mailed_once_is_not_mailed_again(smtp, quiet_day):
     # Switched to the weekly digest: the week's new papers are the same ones.
     Subscriber.objects.filter(pk=ada.pk).update(frequency="weekly")
     send(weekly(DAY))
-    assert titles_in(smtp.text(smtp.wait_for("ada@example.org", 2)), quiet_day) == ["physics"]
+    assert titles_in(smtp.text(smtp.wait_for("ada@example.org", 2)), quiet_day) == ["cross", "physics"]
     sent = list(SentPaper.objects.filter(subscriber=ada).values_list("paper__key", flat=True))
-    assert sorted(sent) == ["2411.00001", "2411.00002", "2411.00003"]
+    assert sorted(sent) == ["2411.00001", "2411.00002", "2411.00003", "2411.00004"]
 
 
 def test_a_quiet_week_says_new_in_the_week(smtp, quiet_day):
@@ -107,5 +110,5 @@ def test_a_quiet_week_says_new_in_the_week(smtp, quiet_day):
     message = smtp.wait_for("weekly@example.org")
     text = smtp.text(message)
     assert "NEW IN THE WEEK OF NOVEMBER 25" in text and "trending" not in text.lower()
-    assert titles_in(text, quiet_day) == ["language", "learning"]  # in cs only, as chosen
-    assert message.parsed()["Subject"] == "Weekly papers, week of Nov 25: 3 new papers"
+    assert titles_in(text, quiet_day) == ["language", "learning", "cross"]  # in cs only, as chosen
+    assert message.parsed()["Subject"] == "Weekly papers, week of Nov 25: 4 new papers"
