@@ -75,7 +75,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "paperroute.web.middleware.RefuseLargeBodyMiddleware",
     "paperroute.web.middleware.RefuseNulMiddleware",
-    "paperroute.web.middleware.ExplainNotAllowedMiddleware",
     # Serves anonymous visitors' pages from the cache before sessions and CSRF are touched.
     "paperroute.web.cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -83,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside sessions, auth and messages: its page is the reader's own (Vary: Cookie).
+    "paperroute.web.middleware.ExplainNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "paperroute.urls"

@@ -114,7 +114,7 @@ def rate_key(address: str) -> str:
 
 def _refuse(request, status: int, title: str, message: str):
     """An error answered before any view: JSON for the API, MCP and webhooks, else a page."""
-    if request.path.startswith(("/api/", "/mcp", "/hooks/")):
+    if request.path.startswith(RAW_BODY_PATHS):
         from paperroute.web.views.errors import error_json
 
         return JsonResponse(error_json(message), status=status)
@@ -216,12 +216,18 @@ def _has_nul(request) -> bool:
         # to disk as they are parsed; the fields are held to DATA_UPLOAD_MAX_MEMORY_SIZE.
         if _small_body(request):
             request.body  # noqa: B018
+        elif request.path.startswith(RAW_BODY_PATHS):
+            return False  # they read the raw body, which Django refuses as too large (400)
     else:
         return False
     return any(
         "\x00" in key or any(isinstance(v, str) and "\x00" in v for v in values)
         for key, values in request.POST.lists()
     )
+
+
+# Where views read the body itself (JSON): parsing a form there first would leave it unreadable.
+RAW_BODY_PATHS = ("/api/", "/mcp", "/hooks/")
 
 
 def _small_body(request) -> bool:

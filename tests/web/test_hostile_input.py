@@ -145,6 +145,10 @@ def test_a_nul_byte_in_a_form_read_any_way_django_reads_one_is_a_clear_400(reade
         {"form": "token", "name": "padded", "pad": SimpleUploadedFile("pad.bin", b"A" * (3 << 20))},
     )
     assert sorted(ApiToken.objects.values_list("name", flat=True)) == ["fine", "padded"]
+    # Where views read the raw body, a large form is refused as too large, not a 500.
+    for path in ("/mcp", "/api/papers/2411.00501/comment", "/hooks/bounce"):
+        big = reader_client.post(path, {"x": "y", "pad": SimpleUploadedFile("pad.bin", b"A" * (3 << 20))})
+        assert 400 <= big.status_code < 500, (path, big.status_code)
 
 
 @pytest.mark.django_db
@@ -189,6 +193,10 @@ def test_a_method_an_address_does_not_take_is_explained(client):
     page = client.delete("/subscribe")
     assert page.status_code == 405 and page["Allow"] == "GET, POST"
     assert "DELETE is not allowed here: this address takes GET, POST." in page.content.decode()
+    # A signed-in reader's page names them: it varies with the cookie, as their other pages do.
+    client.force_login(user("reader"))
+    mine = client.delete("/subscribe")
+    assert "reader" in mine.content.decode() and "Cookie" in mine["Vary"]
 
 
 @pytest.mark.django_db
