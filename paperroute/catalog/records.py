@@ -129,8 +129,8 @@ def pasted_identifier(text: str) -> tuple[str, str] | None:
     """What a query that is nothing but a paper's identifier names: ("arxiv", the id without
     its version) or ("doi", the DOI); None for any other text."""
     value = text.strip()
-    if not value or len(value) > 300 or any(ch.isspace() for ch in value):
-        return None
+    if not value or len(value) > 300 or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
+        return None  # words, or a control character no stored id holds (PostgreSQL refuses a NUL)
     link = _PASTED_LINK.match(value)
     if link:
         # What follows the id in a link: a query, a fragment, a trailing slash.

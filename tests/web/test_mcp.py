@@ -142,6 +142,7 @@ async def exercise(client, api, cli, auth: dict, secret: str) -> None:
     # No id holds a NUL, and PostgreSQL refused the lookup outright ("Error executing tool").
     for tool in ("paper", "related_papers", "upvote"):
         assert "unknown paper" in await error_of(client, tool, id="2411.00801\x00", **auth)
+    assert (await call(client, "search_papers", query="10.1234/ab\x00c"))["papers"] == []
 
     if auth:  # over HTTP the header is always sent; the anonymous client checks it is needed
         assert "API token" in await error_of(client, "my_library")
