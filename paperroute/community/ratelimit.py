@@ -24,7 +24,8 @@ ACTIONS = {
     "reactions": "reactions",
     "mcp": "MCP tool calls",
     "rename": "changes of name",
-    "tokens": "changes of API tokens",
+    "tokens": "new API tokens",
+    "revokes": "revoked API tokens",
 }
 
 
