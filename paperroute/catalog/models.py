@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.db import models
+from django.db.models.functions import Lower
 
 from paperroute.catalog.links import http_url
 from paperroute.catalog.textclean import display_name
@@ -91,7 +92,11 @@ class Paper(models.Model):
     approved_claims: list[Any]
 
     class Meta:
-        indexes = [models.Index(fields=["listed_on", "hf_upvotes"])]
+        indexes = [
+            models.Index(fields=["listed_on", "hf_upvotes"]),
+            # DOIs ignore case: a pasted one is found whatever the case it was stored in.
+            models.Index(Lower("doi"), name="catalog_paper_doi_lower"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}: {self.title[:80]}"

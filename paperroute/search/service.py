@@ -694,7 +694,9 @@ def search(
     # Past the last result there is nothing to show (it showed the last page again).
     offset = max(0, min(int(offset), MAX_TOTAL))
     depth = min(offset + limit, MAX_TOTAL)
-    named = pasted_identifier(query or "")
+    # Only without dates: a followed topic, the feed of a search and the digest ask for a
+    # period's papers, and a paper named by its id is not news every day.
+    named = pasted_identifier(query or "") if since is None and until is None else None
     if named is not None:
         return _identified(*named, mode=mode, offset=offset, load=load, snippets=snippets)
     parsed = parse(query or "")
@@ -754,24 +756,17 @@ def _identified(
     kind: str, value: str, *, mode: str, offset: int = 0, load: Loader | None = None, snippets: bool = True
 ) -> Results:
     """The paper a query names by its arXiv id or DOI (or a link to it), alone: whatever the
-    filters, and found from the catalogue, so that a paper ingested a minute ago, which the
+    categories, and found from the catalogue, so that a paper ingested a minute ago, which the
     index does not hold yet, is found too. Its words would have matched other papers instead."""
-    from django.db.models import Q
+    from django.db.models.functions import Lower
 
     from paperroute.catalog.models import Paper
 
-    # DOIs ignore case. Where the one asked for is not stored as written, comparing without
-    # case cannot use the index; it reads the column once.
-    tries = (
-        [Q(key=value)]
-        if kind == "arxiv"
-        else [Q(key=f"doi:{value.lower()}") | Q(doi=value), Q(doi__iexact=value)]
-    )
-    pid = None
-    for wanted in tries:
-        pid = Paper.objects.filter(wanted).order_by("pk").values_list("pk", flat=True).first()
-        if pid is not None:
-            break
+    if kind == "arxiv":
+        papers = Paper.objects.filter(key=value)
+    else:  # DOIs ignore case; an index on the lower-cased column answers this
+        papers = Paper.objects.alias(doi_lower=Lower("doi")).filter(doi_lower=value.lower())
+    pid = papers.order_by("pk").values_list("pk", flat=True).first()
     if pid is None:
         what = f"the arXiv id {value}" if kind == "arxiv" else f"the DOI {value}"
         return Results(

@@ -184,3 +184,10 @@ def test_a_paper_page_reads_its_related_papers_once(client, corpus):
     assert page.status_code == 200 and b'href="/papers/2411.00603"' in page.content
     reads = [q["sql"] for q in caught.captured_queries if '"catalog_paper"."abstract"' in q["sql"]]
     assert len(reads) == 2, reads  # the paper's own, and its related papers'
+
+
+def test_an_identifier_with_a_date_range_is_searched_for_as_words(client, corpus):
+    """A followed topic, a search's feed and the digest ask for a period's papers: a paper named
+    by its id is not news every day."""
+    assert search.search("2411.00602", since=date(2024, 11, 28)).hits == []
+    assert [h.key for h in search.search("2411.00602").hits] == ["2411.00602"]
