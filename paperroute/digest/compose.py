@@ -89,7 +89,8 @@ class Digest:
     notes: list[str] = field(default_factory=list)
     trending: bool = False  # whether it opens with papers that readers voted on
     # The paper the subject names: the first that readers voted on or picked. None rather than
-    # an arbitrary paper on a day nobody voted, when the subject counts `period_papers`.
+    # an arbitrary paper on a day nobody voted, when the subject counts `period_papers`: the
+    # period's papers in the subscriber's categories.
     headline: Card | None = None
     period_papers: int = 0
 
@@ -185,7 +186,7 @@ class Composer:
         self.pool: list[int] = [p.pk for p in papers]
         self._add_cards(papers)
         self.unvoted: dict[tuple[str, ...], list[int]] = {}  # by the subscriber's categories
-        self.period_papers = self._listed().count()
+        self.listed_in: dict[tuple[str, ...], int] = {}  # the period's papers in those categories
         self.base = site_url()
 
     def _listed(self):
@@ -198,9 +199,10 @@ class Composer:
         order, newest first."""
         wanted = tuple(sorted(categories))
         if wanted not in self.unvoted:
+            listed = listings.in_categories(self._listed(), list(wanted))
+            self.listed_in[wanted] = listed.count()
             ordered = (
-                listings.in_categories(self._listed(), list(wanted))
-                .exclude(pk__in=self.pool)
+                listed.exclude(pk__in=self.pool)
                 .annotate(
                     picked=Case(When(listings.PICKED, then=Value(0)), default=Value(1)),
                     outside=self._outside_site(),
@@ -314,7 +316,8 @@ class Composer:
     def digest(self, prefs: Wants, already_sent: set[int] | frozenset = frozenset()) -> Digest:
         """One subscriber's digest: trending first, then what was picked for them, then each
         topic's new papers, then other new papers if too few trend; no paper twice."""
-        result = Digest(period_papers=self.period_papers)
+        new = self.new_papers(prefs.categories)
+        result = Digest(period_papers=self.listed_in[tuple(sorted(prefs.categories))])
         shown = set(already_sent)
         # Both go out after their period ("today" and "this week" were said of the past).
         start = self.period.start
@@ -345,9 +348,7 @@ class Composer:
             if cards:
                 result.sections.append(Section(topic, topic, cards))
         # Last, so that a paper of a followed topic is shown in the section that says why.
-        fresh = self._unshown(
-            self.new_papers(prefs.categories), prefs.categories, shown, prefs.max_papers - len(top)
-        )
+        fresh = self._unshown(new, prefs.categories, shown, prefs.max_papers - len(top))
         if fresh:
             result.sections.append(Section(f"New {label}", "", fresh))
         result.headline = next((card for card in result.papers if card.picked), None)
