@@ -78,6 +78,13 @@ def test_voting_from_a_form_and_from_the_script(reader_client):
     assert back["Location"] == "/papers/date/2024-11-28"
     page = reader_client.get("/papers/date/2024-11-28").content.decode()
     assert 'aria-pressed="true"' in page and '<span class="count" data-count>4</span>' in page
+    # Without JavaScript the form comes back to its card, not to the top of the page.
+    paper = re.search(r'<article class="card[^"]*" aria-labelledby="t-(\d+)"', page).group(1)
+    assert f'name="next" value="/papers/date/2024-11-28#p-{paper}"' in page
+    back = reader_client.post(
+        "/papers/2411.00501/vote", {"action": "up", "next": f"/papers/date/2024-11-28#p-{paper}"}
+    )
+    assert back["Location"] == f"/papers/date/2024-11-28#p-{paper}"
     state = reader_client.post("/papers/2411.00501/vote", {"action": "down"}, HTTP_ACCEPT="application/json")
     assert state.json() == {"upvoted": False, "upvotes": 3}
     assert (
@@ -164,6 +171,13 @@ def test_making_api_tokens_is_rate_limited_and_revoking_one_still_works(reader_c
     monkeypatch.setattr(account, "REVOKES", "1/hour")
     refused = reader_client.post("/account/settings", {"form": "revoke", "token": "0"})
     assert refused.status_code == 429 and "too many revoked API tokens" in refused.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_name_field_says_what_a_name_may_hold_before_a_mistake(reader_client):
+    page = reader_client.get("/account/settings").content.decode()
+    assert "2 to 30 letters (a–z, A–Z), digits, dots, dashes or underscores, without spaces" in page
+    assert 'aria-describedby="username-hint"' in page
 
 
 @pytest.mark.django_db
