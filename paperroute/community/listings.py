@@ -169,9 +169,11 @@ def neighbours(day: date) -> tuple[date | None, date | None]:
 
 
 def by_category(code: str) -> QuerySet:
-    return annotated(Paper.objects.filter(categories__code=code)).order_by(
-        F("listed_on").desc(nulls_last=True), F("upvotes").desc(), "key"
-    )
+    """A category's papers, or an archive's (cs: every cs.* category), newest listed first."""
+    papers = Paper.objects.filter(categories__code=code)
+    if "." not in code:  # an archive, or a category named like one (hep-th)
+        papers = in_categories(Paper.objects.all(), [code])
+    return annotated(papers).order_by(F("listed_on").desc(nulls_last=True), F("upvotes").desc(), "key")
 
 
 def by_author(name: str) -> QuerySet:

@@ -294,3 +294,15 @@ def test_a_collaboration_paper_with_thousands_of_authors_lists_like_any_other(cl
     page = client.get(f"/papers/date/{day}?view=all&cat=")
     assert page.status_code == 200
     assert "Observation of a collaboration-sized author list" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_an_archive_has_a_page_of_its_categories_papers(client):
+    """`cs` can be followed and filtered on: its page lists every cs.* category's papers."""
+    add_paper("2411.00120", "Language paper", listed=date(2024, 11, 28), categories=("cs.CL",))
+    add_paper("2411.00121", "Learning paper", listed=date(2024, 11, 28), categories=("cs.LG", "cs.AI"))
+    add_paper("2411.00122", "Number paper", listed=date(2024, 11, 28), categories=("math.NT",))
+    assert titles(client.get("/categories/cs")) == ["Language paper", "Learning paper"]
+    assert titles(client.get("/categories/cs.CL")) == ["Language paper"]
+    assert client.get("/categories/zz").status_code == 404
+    assert client.get("/categories/c").status_code == 404

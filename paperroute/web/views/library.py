@@ -319,7 +319,7 @@ def _following_page(request, error: InvalidInput | None = None):
         (
             "category",
             "Categories",
-            [(c, c, reverse("category", args=[c]) if "." in c else "") for c in current.categories],
+            [(c, c, reverse("category", args=[c])) for c in current.categories],
         ),
         (
             "author",

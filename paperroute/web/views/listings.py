@@ -140,7 +140,12 @@ def trending(request):
 
 
 def category(request, code: str):
-    if not Category.objects.filter(code=code).exists():
+    known = (
+        Category.objects.filter(code=code)
+        if "." in code
+        else Category.objects.filter(code__startswith=code + ".")
+    )
+    if not (known.exists() or Category.objects.filter(code=code).exists()):
         raise Http404(f"no papers in the category {code!r}")
     following = request.user.is_authenticated and code in follows.of(request.user).categories
     return _filtered(
