@@ -365,6 +365,10 @@ class LexicalIndex:
             _, held = self.run(Q.term_query(self.schema, "text", terms[0]), 1, count=True)
         return held
 
+    def has_category(self, code: str) -> bool:
+        """Whether some paper is in the category, or in a category of the archive (cs)."""
+        return self.searcher.doc_freq("cats", code) > 0
+
     def in_authors(self, word: str) -> bool:
         """Whether some paper's authors' names hold the word: a surname typed as a free word is
         no typo, though no title or abstract holds it (word_clauses match it among the authors)."""

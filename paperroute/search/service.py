@@ -738,6 +738,13 @@ def search(
         notes.append("no paper contains " + ", ".join(f"“{w}”" for w in unknown[:5]))
     if unknown and not ranked and not any(_latin(w) for w in words):
         notes.append(OTHER_SCRIPT)
+    if not ranked:  # a mistyped category is why nothing matched, not the words
+        strange = [c for c in filters.categories if not index.lexical.has_category(c)]
+        if strange:
+            codes = ", ".join(f"“{c}”" for c in strange[:3])
+            notes.append(
+                f"no paper here is in the category {codes}: try one such as cs.CL, or an archive such as cs"
+            )
     return Results(
         hits=_hits(ranked[offset : offset + limit], parsed, load, snippets),
         total=min(total, MAX_TOTAL),

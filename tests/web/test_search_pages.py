@@ -191,3 +191,14 @@ def test_an_identifier_with_a_date_range_is_searched_for_as_words(client, corpus
     by its id is not news every day."""
     assert search.search("2411.00602", since=date(2024, 11, 28)).hits == []
     assert [h.key for h in search.search("2411.00602").hits] == ["2411.00602"]
+
+
+def test_a_category_no_paper_is_in_is_named_as_the_reason(client, corpus):
+    page = client.get("/search?q=graph&mode=lexical&cat=cs.XX").content.decode()
+    assert "No papers match" in page
+    assert (
+        "No paper here is in the category “cs.xx”: try one such as cs.CL, or an archive such as cs." in page
+    )
+    assert "in the category" not in client.get("/search?q=graph&mode=lexical&cat=cs.CL").content.decode()
+    found = search.search("graph cat:cs", mode="lexical")
+    assert found.hits and "category" not in found.message
