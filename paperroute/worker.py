@@ -316,14 +316,16 @@ class ChildProcess:
             code = self.process.wait()
             if self.stopping.is_set() or self.stopped_itself(code):
                 return
-            if code in (-signal.SIGTERM, -signal.SIGINT):
+            if code in (0, -signal.SIGTERM, -signal.SIGINT):
                 # Asked to stop from outside: a service manager stopping the unit signals every
                 # process in it at once, and the server stops its children only once its web
-                # processes have finished their requests. No failure, so no error line.
+                # processes have finished their requests. No failure, so no error line. A 0 is
+                # such a stop too: gunicorn's arbiter reaps every child of the server, and a
+                # status it took first reads 0 here (the query service never exits 0 itself).
                 logging.getLogger(self.logger).info(
-                    "the %s was stopped by %s; restarting it in %g s unless the server is stopping",
+                    "the %s was stopped%s; restarting it in %g s unless the server is stopping",
                     self.name,
-                    signal.Signals(-code).name,
+                    f" by {signal.Signals(-code).name}" if code else "",
                     self.restart_seconds,
                 )
             else:

@@ -41,3 +41,24 @@ def test_a_forked_web_process_leaves_the_worker_to_the_server(cli_env, monkeypat
     finally:
         child.stop()
     assert child.process.poll() is not None, "the server did not stop its worker"
+
+
+def test_a_child_whose_status_was_taken_is_restarted_without_an_error(caplog):
+    """gunicorn's arbiter reaps every child of the server; when it takes the query service's
+    status first, the supervisor reads 0. That came with a stop of the whole unit, and was
+    logged as an error ("exited with status 0")."""
+    import logging
+    import sys
+
+    from paperroute.worker import ChildProcess
+
+    child = ChildProcess([sys.executable, "-c", "pass"])
+    child.restart_seconds = 0.05
+    with caplog.at_level(logging.INFO, logger="paperroute.worker"):
+        child.start()
+        deadline = time.monotonic() + 30
+        while sum("was stopped; restarting" in r.getMessage() for r in caplog.records) < 2:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.05)
+        child.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
