@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -140,12 +140,8 @@ def trending(request):
 
 
 def category(request, code: str):
-    known = (
-        Category.objects.filter(code=code)
-        if "." in code
-        else Category.objects.filter(code__startswith=code + ".")
-    )
-    if not (known.exists() or Category.objects.filter(code=code).exists()):
+    # A category, or an archive (cs) that some category belongs to.
+    if not Category.objects.filter(Q(code=code) | Q(code__startswith=code + ".")).exists():
         raise Http404(f"no papers in the category {code!r}")
     following = request.user.is_authenticated and code in follows.of(request.user).categories
     return _filtered(
