@@ -161,6 +161,12 @@ def for_account(user) -> Subscriber | None:
     ).first()
 
 
+def sending_to(user) -> Subscriber | None:
+    """The account's subscription while its digest goes out (or is paused), else None."""
+    found = for_account(user)
+    return found if found is not None and found.status in (Subscriber.CONFIRMED, Subscriber.PAUSED) else None
+
+
 def by_token(token: str) -> Subscriber:
     subscriber = Subscriber.objects.filter(token=token).first() if token else None
     if subscriber is None:

@@ -115,10 +115,8 @@ def reader_subscription(context):
     subscribe box then says where their digest goes instead of asking again. Anonymous pages,
     the ones cached, never ask the database."""
     from paperroute.digest import subscriptions
-    from paperroute.digest.models import Subscriber
 
     request = context.get("request")
     if request is None or not request.user.is_authenticated:
         return None
-    found = subscriptions.for_account(request.user)
-    return found if found is not None and found.status in (Subscriber.CONFIRMED, Subscriber.PAUSED) else None
+    return subscriptions.sending_to(request.user)

@@ -166,7 +166,7 @@ def settings_page(request):
             "typed": {name: request.POST.get(name, "")[:200] for name in ("username", "name")},
             "submissions": request.user.submissions.select_related("paper")[:50],
             "reply_mail": notify.wants_reply_mail(request.user),
-            "digest": subscriptions.for_account(request.user),
+            "digest": subscriptions.sending_to(request.user),
         },
         status=400 if errors else 200,
     )
