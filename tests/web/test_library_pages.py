@@ -279,3 +279,21 @@ def test_following_the_same_thing_twice_says_it_is_followed_already(reader_clien
     twice = reader_client.post("/library/follow", {"kind": "author", "value": "grace hopper"}, follow=True)
     assert "You already follow the author “Grace Hopper”." in twice.content.decode()
     assert reader_client.user.follows.count() == 2
+
+
+def test_following_too_often_says_so_in_the_form_and_keeps_what_was_typed(reader_client, papers, settings):
+    settings.CONFIG = settings.CONFIG.replace(rate_library="2/hour")
+    for topic in ("speculative decoding", "draft models"):
+        reader_client.post("/library/follow", {"kind": "topic", "value": topic})
+    response = reader_client.post("/library/follow", {"kind": "topic", "value": "graph networks"})
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    page = lxml.html.fromstring(response.content)
+    field = page.get_element_by_id("f-value")
+    # What they typed is kept, and is not marked as the mistake: the message is the form's.
+    assert field.get("value") == "graph networks" and field.get("aria-invalid") is None
+    (button,) = page.xpath("//form[@class='follow-form']//button")
+    said = page.get_element_by_id(button.get("aria-describedby")).text_content()
+    assert said.startswith("Too many") or "try again" in said.lower(), said
+    # The page is still the reader's Following page, with what they follow.
+    assert "<h1>Following</h1>" in response.content.decode() and "draft models" in page.text_content()
+    assert reader_client.user.follows.count() == 2

@@ -310,9 +310,16 @@ def following(request):
     return _following_page(request)
 
 
-def _following_page(request, error: InvalidInput | None = None):
+def _error_field(error: InvalidInput | RateLimited) -> str:
+    """Where the Following form shows an error: beside its field, or, for the rate limit, which
+    is no field's fault, above the form."""
+    return "form" if isinstance(error, RateLimited) else error.field or "value"
+
+
+def _following_page(request, error: InvalidInput | RateLimited | None = None):
     """What the reader follows; with an error, the form shown again with what they typed and
-    the error beside its field (400), as the subscription preferences page does."""
+    the error beside its field (400), or above the form when the reader is changing follows too
+    often (429 with Retry-After), as the subscription preferences page does."""
     current = follows.of(request.user)
     groups = [
         ("topic", "Topics", [(t, t, reverse("search") + "?" + urlencode({"q": t})) for t in current.topics]),
@@ -327,7 +334,7 @@ def _following_page(request, error: InvalidInput | None = None):
             [(f.label, f.label, reverse("author", args=[f.label])) for f in current.authors],
         ),
     ]
-    return render(
+    response = render(
         request,
         "library/following.html",
         {
@@ -335,7 +342,7 @@ def _following_page(request, error: InvalidInput | None = None):
             "groups": groups,
             "tab": "following",
             "feed_url": absolute(reverse("private_feed", args=[follows.feed_secret(request.user)])),
-            "errors": {error.field or "value": str(error)} if error else {},
+            "errors": {_error_field(error): str(error)} if error else {},
             "kinds": [
                 ("topic", "Topic (words)"),
                 ("category", "Category (cs.CL, cs)"),
@@ -343,8 +350,11 @@ def _following_page(request, error: InvalidInput | None = None):
             ],
             "typed": {"kind": request.POST.get("kind", ""), "value": request.POST.get("value", "")[:300]},
         },
-        status=400 if error else 200,
+        status=429 if isinstance(error, RateLimited) else 400 if error else 200,
     )
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @library_action
@@ -360,7 +370,7 @@ def follow(request):
         else:
             made, new = follows.follow(request.user, kind, value)
             value = made.label or made.value
-    except InvalidInput as exc:
+    except (InvalidInput, RateLimited) as exc:
         if _wants_json(request):
             raise
         return _following_page(request, exc)
