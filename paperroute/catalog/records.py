@@ -117,7 +117,7 @@ def parse_arxiv_id(text: str) -> tuple[str, int]:
 # A paper's identifier as a reader pastes it into a search box: a link to it on arXiv (abs, pdf
 # or html) or on Hugging Face, with or without the scheme; a DOI, bare, as doi:… or as a link.
 _PASTED_LINK = re.compile(
-    r"^(?:https?://)?(?:(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|(?:www\.)?huggingface\.co/papers/)",
+    r"^(?:https?://)?(?:(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|(?:www\.)?(?:huggingface|hf)\.co/papers/)",
     re.I,
 )
 _DOI = re.compile(r"^(?:(?:https?://)?(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.I)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.db import IntegrityError, transaction
 from paperroute.catalog.announce import listing_day
 from paperroute.catalog.ingest import Importer
 from paperroute.catalog.models import Paper
-from paperroute.catalog.records import PaperRecord, UnusableInput, parse_arxiv_id
+from paperroute.catalog.records import PaperRecord, UnusableInput, pasted_identifier
 from paperroute.catalog.sources import arxiv_api
 from paperroute.catalog.sources.fetch import FetchError, PoliteClient
 from paperroute.community import ratelimit, stamp
@@ -28,19 +27,22 @@ class ArxivUnavailable(CommunityError):
 
 
 def parse_submission(text: str) -> str:
-    """The arXiv id (without version) in what a user typed: an id, or an abs or PDF link."""
-    value = (text or "").strip()
-    value = re.sub(r"[?#].*$", "", value).rstrip("/")
-    value = re.sub(r"^https?://(www\.)?arxiv\.org/", "https://arxiv.org/", value, flags=re.I)
-    try:
-        arxiv_id, _version = parse_arxiv_id(value)
-    except ValueError:
+    """The arXiv id (without version) in what a user typed: whatever search takes as naming an
+    arXiv paper (an id, an arXiv abs, PDF or HTML link, a Hugging Face paper link, arXiv's DOI)."""
+    found = pasted_identifier(text or "")
+    if found and found[0] == "doi":
+        raise InvalidInput(
+            f"{found[1]} is not an arXiv paper's DOI, and only arXiv papers can be submitted here; "
+            "enter its arXiv id or link if it has one",
+            "arxiv",
+        )
+    if found is None:
         raise InvalidInput(
             "that is not an arXiv id or link; enter something like 2406.01234 or "
             "https://arxiv.org/abs/2406.01234",
             "arxiv",
-        ) from None
-    return arxiv_id
+        )
+    return found[1]
 
 
 def submit(user, text: str, *, today: date, client: PoliteClient | None = None) -> tuple[Paper, bool]:

@@ -337,7 +337,12 @@ def list_papers(
 
 class IndexIn(Schema):
     arxivId: str = Field(
-        pattern=ARXIV_ID, max_length=300, description="an arXiv id or abs/PDF link, as on the submit page"
+        pattern=ARXIV_ID,
+        max_length=300,
+        description=(
+            "an arXiv id or an arXiv abs/PDF link (the submit page also takes Hugging Face paper "
+            "links and arXiv DOIs)"
+        ),
     )
 
 

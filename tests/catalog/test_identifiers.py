@@ -14,6 +14,7 @@ from paperroute.catalog.records import pasted_identifier
         ("www.arxiv.org/pdf/2411.17700", ("arxiv", "2411.17700")),
         ("https://arxiv.org/abs/2411.17700?context=cs.CL", ("arxiv", "2411.17700")),
         ("DOI:10.48550/ARXIV.2411.17700", ("arxiv", "2411.17700")),
+        ("https://hf.co/papers/2411.17700", ("arxiv", "2411.17700")),
         ("https://dx.doi.org/10.1103/PhysRevD.110.104001", ("doi", "10.1103/PhysRevD.110.104001")),
         ("10.1145/3292500.3330701", ("doi", "10.1145/3292500.3330701")),
     ],

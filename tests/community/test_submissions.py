@@ -30,6 +30,11 @@ def arxiv(settings):
         ("https://arxiv.org/abs/2606.13677v2", "2606.13677"),
         ("https://www.arxiv.org/pdf/2606.13677v1.pdf", "2606.13677"),
         ("https://arxiv.org/abs/hep-th/9901001?context=x", "hep-th/9901001"),
+        # What a reader copies from Hugging Face or a reference list names the paper too.
+        ("https://huggingface.co/papers/2606.13677", "2606.13677"),
+        ("https://arxiv.org/html/2606.13677v1", "2606.13677"),
+        ("https://doi.org/10.48550/arXiv.2606.13677", "2606.13677"),
+        ("arxiv.org/abs/2606.13677", "2606.13677"),
     ],
 )
 def test_ids_and_links_are_understood(text, expected):
@@ -40,6 +45,11 @@ def test_ids_and_links_are_understood(text, expected):
 def test_other_text_is_refused_with_an_example(text):
     with pytest.raises(InvalidInput, match="2406.01234"):
         submissions.parse_submission(text)
+
+
+def test_a_doi_that_is_not_arxivs_is_refused_saying_why():
+    with pytest.raises(InvalidInput, match="10.1145/3292500.3330701 is not an arXiv paper's DOI"):
+        submissions.parse_submission("https://doi.org/10.1145/3292500.3330701")
 
 
 @pytest.mark.django_db
