@@ -153,6 +153,19 @@ def test_a_list_of_ids_and_links(papers, reader):
     ]
 
 
+def test_a_list_of_hugging_face_links_is_a_list_of_ids(papers, reader):
+    # What a reader copies from Hugging Face's papers pages, as a Markdown list.
+    report = importing.run(
+        reader,
+        "- [Attention](https://huggingface.co/papers/1706.03762)\n"
+        "- https://hf.co/papers/2106.09685v2\n"
+        "- https://arxiv.org/html/2005.14165v4\n",
+    )
+    assert report.format_name == "list of arXiv ids"
+    assert [m.paper.key for m in report.matched] == ["1706.03762", "2106.09685", "2005.14165"]
+    assert not report.skipped
+
+
 # -- into the library ----------------------------------------------------------------------------
 
 

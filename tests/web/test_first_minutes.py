@@ -30,6 +30,14 @@ def test_an_id_with_an_impossible_month_is_refused(reader_client, text):
 
 
 @pytest.mark.django_db
+def test_a_hugging_face_link_submits_the_paper_it_names(reader_client):
+    add_paper("2411.00601", "A paper", listed=date(2024, 11, 28))
+    response = reader_client.post("/submit", {"arxiv": "https://huggingface.co/papers/2411.00601"})
+    # Already here: the reader is taken to its page rather than told the link is not one.
+    assert response.status_code == 302 and response["Location"] == "/papers/2411.00601"
+
+
+@pytest.mark.django_db
 def test_an_empty_comment_is_reported_beside_the_comment_form(reader_client):
     add_paper("2411.00601", "A paper", listed=date(2024, 11, 28))
     response = reader_client.post("/papers/2411.00601/comments", {"body": "   "}, follow=True)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from paperroute.catalog.records import parse_arxiv_id
+from paperroute.catalog.records import parse_arxiv_id, pasted_identifier
 from paperroute.catalog.textclean import unicode_text
 
 BIBTEX, CSL_JSON, RIS, ARXIV_IDS = "bibtex", "csl-json", "ris", "arxiv-ids"
@@ -168,18 +168,10 @@ ID_STRIP = "<>()[]{}\"'.,;:"
 
 
 def id_from_token(token: str) -> str:
-    """The arXiv id (without version) in one word of a pasted list: an id, link or arXiv DOI."""
-    token = token.strip(ID_STRIP)
-    token = re.sub(r"[?#].*$", "", token).rstrip("/")
-    token = re.sub(
-        r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", "arXiv:", token, flags=re.I
-    )
-    token = re.sub(r"^(?:https?://)?(?:dx\.)?doi\.org/10\.48550/arxiv\.", "arXiv:", token, flags=re.I)
-    token = re.sub(r"^10\.48550/arxiv\.", "arXiv:", token, flags=re.I)
-    try:
-        return parse_arxiv_id(token)[0]
-    except ValueError:
-        return ""
+    """The arXiv id (without version) in one word of a pasted list: whatever search takes as
+    naming an arXiv paper (an id, an arXiv or Hugging Face link, arXiv's DOI); "" for the rest."""
+    found = pasted_identifier(token.strip(ID_STRIP))
+    return found[1] if found and found[0] == "arxiv" else ""
 
 
 # -- DOIs ------------------------------------------------------------------------------------
