@@ -629,8 +629,11 @@ def cmd_status(args) -> int:
     from paperroute import health
 
     result = health.report()
+    database = result["checks"]["database"]
     if args.json:
         print(json.dumps(result, indent=2))
+    elif database.get("migrated") is False:
+        err(database["error"])  # what every command says of tables it cannot use
     else:
         print("\n".join(health.lines(result)))
     return EXIT_OK if result["ok"] else 1

@@ -138,15 +138,18 @@ def check_database() -> dict:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
+        # Pages fail on tables an upgrade has not migrated yet, or on none at all.
+        problem = schema_problem()
     except Exception as exc:
         return {"ok": False, "error": f"{exc.__class__.__name__}: {str(exc).strip()[:200]}"}
-    return {"ok": True, "vendor": connection.vendor}
+    if problem:
+        return {"ok": False, "vendor": connection.vendor, "migrated": False, "error": problem}
+    return {"ok": True, "vendor": connection.vendor, "migrated": True}
 
 
 def database_problem() -> str | None:
     """Why commands cannot use the database, as a line that says what to do; None if they can."""
     from django.db import DatabaseError, connection
-    from django.db.migrations.executor import MigrationExecutor
 
     connection.close()  # a failed statement may have left it unusable (PostgreSQL aborts it)
     try:
@@ -156,12 +159,38 @@ def database_problem() -> str | None:
             f"cannot reach the database: {str(exc).strip().splitlines()[0]} (check "
             "PAPERROUTE_DATABASE_URL, and that the database server runs)"
         )
+    return _migration_problem(connection)
+
+
+def _migration_problem(connection) -> str | None:
+    from django.db.migrations.executor import MigrationExecutor
+
     executor = MigrationExecutor(connection)
     if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
         return None
     if not executor.loader.applied_migrations:
         return "the database is not set up: run `paperroute migrate`"
     return "the database is not up to date with this version: run `paperroute migrate`"
+
+
+_shipped_migrations: frozenset[tuple[str, str]] | None = None
+
+
+def schema_problem() -> str | None:
+    """Why the tables are not this version's (never migrated, or migrated by an older version),
+    as database_problem says it; None if they are. Cheap enough for /healthz: one query of the
+    applied migrations, compared with those this version ships, read from disk once."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.recorder import MigrationRecorder
+
+    global _shipped_migrations
+    if _shipped_migrations is None:
+        _shipped_migrations = frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
+    # Migrations a newer version applied are fine: the hosts not yet upgraded keep serving.
+    if _shipped_migrations <= MigrationRecorder(connection).applied_migrations().keys():
+        return None
+    return _migration_problem(connection)  # exact, should a squashed migration stand for others
 
 
 def _capped(queryset) -> int:

@@ -1,5 +1,6 @@
 """Commands on a database they cannot use: one line saying what to do, never a traceback."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -77,6 +78,31 @@ def test_a_database_an_upgrade_brought_migrations_for_asks_for_migrate(tmp_path)
         db.execute("DROP TABLE search_themeset")
     run = _run(["themes", "--show", "2024-11-28"], tmp_path)
     assert run.returncode == 2, run.stderr
+    assert run.stderr == (
+        "paperroute: the database is not up to date with this version: run `paperroute migrate`\n"
+    )
+
+
+def test_status_on_a_database_without_tables_is_one_line(tmp_path):
+    """It printed a check per table it could not read, each with PostgreSQL's or SQLite's error."""
+    run = _run(["status"], tmp_path)
+    assert run.returncode == 1, run.stderr  # what `status` says of a site that is not well
+    assert run.stdout == ""
+    assert run.stderr == "paperroute: the database is not set up: run `paperroute migrate`\n"
+    as_json = json.loads(_run(["status", "--json"], tmp_path).stdout)
+    assert as_json["ok"] is False
+    assert as_json["checks"]["database"]["error"] == "the database is not set up: run `paperroute migrate`"
+
+
+def test_status_fails_on_a_database_an_upgrade_has_not_migrated(tmp_path):
+    """Every page failed on the missing tables while `status` said "ok" and exited 0."""
+    assert _run(["migrate"], tmp_path).returncode == 0
+    assert _run(["status"], tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "paperroute.sqlite3") as db:  # as before search's 0002
+        db.execute("DELETE FROM django_migrations WHERE app = 'search' AND name = '0002_themes'")
+        db.execute("DROP TABLE search_themeset")
+    run = _run(["status"], tmp_path)
+    assert run.returncode == 1, run.stdout
     assert run.stderr == (
         "paperroute: the database is not up to date with this version: run `paperroute migrate`\n"
     )

@@ -204,3 +204,29 @@ def test_an_index_this_version_cannot_read_fails_and_says_so(client, data_dir):
     assert "not been built" in search.search("paper").message
     search.rebuild(embed=False)
     assert healthz(client)[0] == 200 and search.search("paper").hits
+
+
+def test_tables_an_upgrade_has_not_migrated_fail_the_database_check(client):
+    """Every page failed on the missing columns while /healthz answered 200."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # as if the new version's migration had not run
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'digest' AND name = '0003_frequency_label'")
+    status, body = healthz(client)
+    assert status == 503 and body["ok"] is False
+    assert body["checks"]["database"]["error"] == (
+        "the database is not up to date with this version: run `paperroute migrate`"
+    )
+
+
+def test_migrations_a_newer_version_applied_leave_the_database_well(client):
+    """While hosts are upgraded one at a time, those still on the older version keep serving."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES ('digest', '0099_newer', %s)",
+            [timezone.now()],
+        )
+    status, body = healthz(client)
+    assert status == 200 and body["checks"]["database"]["ok"] is True
