@@ -193,6 +193,16 @@ def schema_problem() -> str | None:
     return _migration_problem(connection)  # exact, should a squashed migration stand for others
 
 
+def database_unusable() -> str | None:
+    """database_problem, for a process that asks every minute: one query while all is well."""
+    from django.db import DatabaseError
+
+    try:
+        return schema_problem()
+    except DatabaseError:  # unreachable, or a connection the server dropped: connect again
+        return database_problem()
+
+
 def _capped(queryset) -> int:
     return queryset.values("pk")[: COUNT_CAP + 1].count()
 

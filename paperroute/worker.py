@@ -48,6 +48,8 @@ class State:
     last_sync: float = 0.0
     # Themes are refreshed for papers changed since then; None at start: every recent period.
     themes_since: datetime | None = None
+    # Why the database cannot be used (as the commands say it), logged when it changes.
+    database_problem: str | None = None
 
 
 def daily_due(now: datetime, hour: int) -> bool:
@@ -201,8 +203,21 @@ def tick(state: State, say: Say | None = None, *, now: datetime | None = None) -
     from django.db import close_old_connections, connection
     from django.utils import timezone
 
+    from paperroute import health
+
     if not connection.in_atomic_block:  # a long-lived process: drop connections that broke
         close_old_connections()
+    # Without a database every step failed, each logging its traceback, every minute of an
+    # outage: one line when it starts and one when it ends.
+    problem = health.database_unusable()
+    if problem != state.database_problem:
+        if problem:
+            log.error("%s; the worker tries again every minute", problem)
+        else:
+            log.info("the database can be used again")
+        state.database_problem = problem
+    if problem:
+        return
     config = settings.CONFIG
     clock = time.monotonic()
     sources = list(config.worker_ingest)

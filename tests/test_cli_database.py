@@ -106,3 +106,31 @@ def test_status_fails_on_a_database_an_upgrade_has_not_migrated(tmp_path):
     assert run.stderr == (
         "paperroute: the database is not up to date with this version: run `paperroute migrate`\n"
     )
+
+
+@pytest.mark.parametrize("unreachable", [False, True], ids=["no tables", "no server"])
+def test_a_worker_without_its_database_says_so_in_one_line(unreachable, tmp_path):
+    """Each step of each round logged its traceback: about 240 lines a minute of an outage."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAPERROUTE_", "DJANGO_"))}
+    env.update(PAPERROUTE_DATA_DIR=str(tmp_path))
+    if unreachable:
+        env["PAPERROUTE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/paperroute"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "worker"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "worker started" in worker.stderr.readline()
+        problem = worker.stderr.readline()  # the first round runs at once
+    finally:
+        worker.terminate()
+        rest = worker.communicate(timeout=60)[1]
+    assert " ERROR worker: " in problem, problem + rest
+    if unreachable:
+        assert "cannot reach the database" in problem and "PAPERROUTE_DATABASE_URL" in problem
+    else:
+        assert "the database is not set up: run `paperroute migrate`" in problem
+    assert "Traceback" not in rest and rest.splitlines()[-1].endswith("worker stopped"), rest
