@@ -676,6 +676,13 @@ def cmd_demo(args) -> int:
 
 @command("serve")
 def cmd_serve(args) -> int:
+    from paperroute import health
+
+    # Every page would fail on tables that are not there, or not yet this version's.
+    problem = health.database_problem()
+    if problem:
+        err(problem)
+        return EXIT_UNUSABLE
     return _serve(args.host, args.port, args.workers, worker=not args.no_worker)
 
 

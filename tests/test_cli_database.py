@@ -134,3 +134,30 @@ def test_a_worker_without_its_database_says_so_in_one_line(unreachable, tmp_path
     else:
         assert "the database is not set up: run `paperroute migrate`" in problem
     assert "Traceback" not in rest and rest.splitlines()[-1].endswith("worker stopped"), rest
+
+
+@pytest.mark.parametrize("unreachable", [False, True], ids=["no tables", "no server"])
+def test_serve_without_its_database_says_so_instead_of_serving_errors(unreachable, tmp_path):
+    """It served every page as a 500 (the web unit migrates first; `serve` by hand did not)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAPERROUTE_", "DJANGO_"))}
+    env.update(PAPERROUTE_DATA_DIR=str(tmp_path))
+    if unreachable:
+        env["PAPERROUTE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/paperroute"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "paperroute", "serve", "--port", str(free_port()), "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stderr = server.communicate(timeout=30)[1]
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.communicate(timeout=60)
+    assert server.returncode == 2, stderr
+    if unreachable:
+        assert stderr.startswith("paperroute: cannot reach the database: ") and len(stderr.splitlines()) == 1
+    else:
+        assert stderr == "paperroute: the database is not set up: run `paperroute migrate`\n"
