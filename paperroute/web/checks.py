@@ -139,4 +139,29 @@ def _private_files() -> list[Warning]:
                     id="paperroute.W007",
                 )
             )
+    found += _secret_files()
+    return found
+
+
+def _secret_files() -> list[Warning]:
+    """The files PAPERROUTE_*_FILE name: readable by the service's group is how step by step
+    shares them (root's file, the paperroute user's group); by everyone, it gives the secret away."""
+    found = []
+    for setting in conf.SETTINGS:
+        name = f"{conf.PREFIX}{setting.name}_FILE"
+        path = os.environ.get(name) if setting.secret else None
+        if not path or os.environ.get(conf.PREFIX + setting.name) is not None:
+            continue  # no file, or one that is not read: the variable itself wins
+        try:
+            current = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            continue  # reading the settings already said so
+        if current & 0o007:
+            found.append(
+                Warning(
+                    f"{path} ({name}) can be read by every user of this machine (mode {current:o}).",
+                    hint=f"chmod 600 {path}, or 640 with the group of the user paperroute runs as.",
+                    id="paperroute.W007",
+                )
+            )
     return found

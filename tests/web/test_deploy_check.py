@@ -71,3 +71,17 @@ def test_each_missing_production_setting_is_named(cli, tmp_path):
         result = cli("check", "--deploy", env=env)
         assert result.returncode == 1
         assert check in result.stderr.decode() and result.stderr.decode().count("(paperroute.W") == 1
+
+
+def test_a_secret_file_every_user_can_read_is_named(cli, tmp_path):
+    """A secret key file left 0644 by `openssl rand > file` let any local user sign sessions,
+    while the check said that no issues were found."""
+    env = production(tmp_path)
+    key = tmp_path / "secret-key"
+    key.chmod(0o644)
+    result = cli("check", "--deploy", env=env)
+    report = result.stderr.decode()
+    assert result.returncode == 1, report
+    assert "paperroute.W007" in report and f"{key} (PAPERROUTE_SECRET_KEY_FILE)" in report, report
+    key.chmod(0o640)  # root's file, readable by the service's group, as step by step shares it
+    assert cli("check", "--deploy", env=env).returncode == 0
