@@ -132,7 +132,7 @@ def last_success(source: str, *, worker: bool = False) -> datetime | None:
 
 
 def check_database() -> dict:
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
     try:
         with connection.cursor() as cursor:
@@ -140,6 +140,9 @@ def check_database() -> dict:
             cursor.fetchone()
         # Pages fail on tables an upgrade has not migrated yet, or on none at all.
         problem = schema_problem()
+    except DatabaseError as exc:
+        # Said as the commands say it, on one line: `status` prints one line a check.
+        return {"ok": False, "error": _unreachable(exc)}
     except Exception as exc:
         return {"ok": False, "error": f"{exc.__class__.__name__}: {str(exc).strip()[:200]}"}
     if problem:
@@ -155,11 +158,15 @@ def database_problem() -> str | None:
     try:
         connection.ensure_connection()
     except DatabaseError as exc:
-        return (
-            f"cannot reach the database: {str(exc).strip().splitlines()[0]} (check "
-            "PAPERROUTE_DATABASE_URL, and that the database server runs)"
-        )
+        return _unreachable(exc)
     return _migration_problem(connection)
+
+
+def _unreachable(exc: Exception) -> str:
+    return (
+        f"cannot reach the database: {(str(exc).strip().splitlines() or [''])[0]} (check "
+        "PAPERROUTE_DATABASE_URL, and that the database server runs)"
+    )
 
 
 def _migration_problem(connection) -> str | None:

@@ -161,3 +161,17 @@ def test_serve_without_its_database_says_so_instead_of_serving_errors(unreachabl
         assert stderr.startswith("paperroute: cannot reach the database: ") and len(stderr.splitlines()) == 1
     else:
         assert stderr == "paperroute: the database is not set up: run `paperroute migrate`\n"
+
+
+def test_status_without_a_database_server_is_one_line_a_check(tmp_path):
+    """The database line went on over a second line, in psycopg's words ("Is the server running
+    on that host…"), unlike what every other command says."""
+    run = _run(["status"], tmp_path, f"postgres://postgres@127.0.0.1:{free_port()}/paperroute")
+    assert run.returncode == 1, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("FAILING") and [line.split()[0] for line in lines[1:]] == [
+        "database",
+        "worker",
+    ]
+    assert lines[1].startswith("database  FAIL  cannot reach the database: "), lines[1]
+    assert lines[1].endswith("(check PAPERROUTE_DATABASE_URL, and that the database server runs)")
