@@ -219,15 +219,20 @@ def check_index(now: datetime) -> dict:
     from django.conf import settings
 
     from paperroute.catalog.models import Paper
-    from paperroute.search.index import current_generation, read_manifest, root_dir
+    from paperroute.search.index import SCHEMA, current_generation, read_manifest, root_dir
 
     generation = current_generation(root_dir(Path(settings.DATA_DIR)))
-    mark = None
+    mark, older = None, False
     if generation is not None:
         try:
-            mark = read_manifest(generation).get("paper_mark")
+            manifest = read_manifest(generation)
         except (OSError, ValueError):
             generation = None
+        else:
+            mark = manifest.get("paper_mark")
+            # Served while the worker rebuilds it after an upgrade: well, but said, so that an
+            # operator sees when the rebuild is done.
+            older = manifest.get("schema") != SCHEMA
     if generation is None:
         empty = not Paper.objects.exists()
         return {
@@ -254,6 +259,7 @@ def check_index(now: datetime) -> dict:
         "lag_capped": lag > COUNT_CAP,
         "synced_to": mark,
         "behind_since": _iso(oldest),
+        "older_version": older,
     }
     if not result["ok"]:
         result["error"] = (
@@ -386,7 +392,8 @@ def _summary(name: str, check: dict) -> str:
             return "no index yet (no papers either)"
         lag = f"{'more than ' if check['lag_capped'] else ''}{min(check['lag'], COUNT_CAP)}"
         synced = f"synced to {check['synced_to']}" if check["synced_to"] else "no papers indexed yet"
-        return f"{lag} paper(s) waiting for the index; {synced}"
+        older = "; made by an older version: the worker rebuilds it" if check.get("older_version") else ""
+        return f"{lag} paper(s) waiting for the index; {synced}{older}"
     if name == "worker":
         if not check["running"]:
             return "no worker runs on this host"

@@ -230,3 +230,22 @@ def test_migrations_a_newer_version_applied_leave_the_database_well(client):
         )
     status, body = healthz(client)
     assert status == 200 and body["checks"]["database"]["ok"] is True
+
+
+def test_an_index_an_older_version_made_is_said_until_the_worker_rebuilt_it(data_dir):
+    """After an upgrade, docs/deploying.md says `paperroute status` shows when the rebuild is
+    done; its line read the same before and after."""
+    from paperroute.search.index import SCHEMA, current_generation, read_manifest, root_dir
+
+    paper("2411.00001")
+    search.sync(embed=False)
+    manifest_path = current_generation(root_dir(Path(data_dir))) / "manifest.json"
+    manifest = read_manifest(manifest_path.parent)
+    manifest_path.write_text(json.dumps({**manifest, "schema": SCHEMA - 1}))  # as an older version wrote it
+    result = health.report()
+    assert result["ok"] is True  # it is served meanwhile
+    (line,) = [line for line in health.lines(result) if line.startswith("index")]
+    assert "made by an older version: the worker rebuilds it" in line, line
+    search.sync(embed=False)  # the worker's sync, which rebuilds it
+    (line,) = [line for line in health.lines(health.report()) if line.startswith("index")]
+    assert "older version" not in line, line
