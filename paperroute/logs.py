@@ -63,6 +63,20 @@ class OurSettingNames(logging.Filter):
         return True
 
 
+class HealthAnswers(logging.Filter):
+    """Leaves out Django's "Service Unavailable: /healthz" line: a 503 is that page's answer, not
+    a failure, and load balancers ask every few seconds. What fails is logged where it fails (the
+    worker, an ingest), and /healthz's body says which check."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        return not (
+            record.name == "django.request"
+            and getattr(record, "status_code", None) == 503
+            and getattr(request, "path_info", None) == "/healthz"
+        )
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     moment = datetime.fromtimestamp(record.created, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -131,10 +145,15 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
         "filters": {
             "no_traceback": {"()": "paperroute.logs.NoTraceback"},
             "our_setting_names": {"()": "paperroute.logs.OurSettingNames"},
+            "health_answers": {"()": "paperroute.logs.HealthAnswers"},
         },
         "formatters": {"line": {"()": formatter_class}},
         "handlers": {
-            "console": {"()": "paperroute.logs.StderrHandler", "formatter": "line"},
+            "console": {
+                "()": "paperroute.logs.StderrHandler",
+                "formatter": "line",
+                "filters": ["health_answers"],
+            },
             "console_short": {
                 "()": "paperroute.logs.StderrHandler",
                 "formatter": "line",

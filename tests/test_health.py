@@ -249,3 +249,14 @@ def test_an_index_an_older_version_made_is_said_until_the_worker_rebuilt_it(data
     search.sync(embed=False)  # the worker's sync, which rebuilds it
     (line,) = [line for line in health.lines(health.report()) if line.startswith("index")]
     assert "older version" not in line, line
+
+
+def test_a_failing_check_is_not_logged_at_every_poll(client, capsys):
+    """Each 503 wrote "ERROR serve: Service Unavailable: /healthz": a line every few seconds for
+    each load balancer, for as long as a check failed. The page's body says which one."""
+    paper("2411.00001")  # papers and no index: the index check fails
+    for _ in range(3):
+        assert healthz(client)[0] == 503
+    assert "/healthz" not in capsys.readouterr().err
+    assert client.get("/no-such-page").status_code == 404
+    assert "WARNING serve: Not Found: /no-such-page" in capsys.readouterr().err  # the others stay
