@@ -151,14 +151,31 @@ def now_trending(
     ranked = rank(candidates(now), now, limit)
     wanted = min(limit, max(minimum, len(ranked)))
     if len(ranked) < wanted:
-        seen = {r.paper.pk for r in ranked}
-        newest = (
-            annotated(Paper.objects.exclude(listed_on=None).filter(listed_on__lte=now.date()))
-            .exclude(pk__in=seen)
-            .order_by("-listed_on", F("published").desc(nulls_last=True), "key")[: wanted - len(ranked)]
-        )
+        newest = _unvoted_newest(now, {r.paper.pk for r in ranked})[: wanted - len(ranked)]
         ranked += [Ranked(paper, -math.inf, paper.upvotes) for paper in newest]
     return ranked, latest_activity()
+
+
+def now_trending_window(start: int, stop: int, *, now: datetime | None = None) -> tuple[list[Paper], bool]:
+    """Places start to stop (exclusive) of the trending list as deep as the catalogue goes: what
+    trends now, then the most recently listed papers, as now_trending tops it up; and whether more
+    follow. Only the window's papers are read, so a deep page costs what the first one does."""
+    now = now or timezone.now()
+    ranked = [r.paper for r in rank(candidates(now), now, stop + 1)]
+    if len(ranked) > stop:
+        return ranked[start:stop], True
+    skip, wanted = max(start - len(ranked), 0), stop - max(start, len(ranked))
+    newest = list(_unvoted_newest(now, {paper.pk for paper in ranked})[skip : skip + wanted + 1])
+    return ranked[start:stop] + newest[:wanted], len(newest) > wanted
+
+
+def _unvoted_newest(now: datetime, ranked: set[int]):
+    """The listed papers the ranking left out, most recently listed first."""
+    return (
+        annotated(Paper.objects.exclude(listed_on=None).filter(listed_on__lte=now.date()))
+        .exclude(pk__in=ranked)
+        .order_by("-listed_on", F("published").desc(nulls_last=True), "key")
+    )
 
 
 class TrendingOrder:

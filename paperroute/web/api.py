@@ -204,10 +204,10 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
     dated = query.date or query.week or query.month
     if query.sort == "trending" and not dated and not query.submitter:
         # Hugging Face's trending without a date: what trends now, across every day.
-        ranked, _ = trending.now_trending(limit=end + 1, minimum=end + 1)
-        if len(ranked) > end:
+        window, more = trending.now_trending_window(start, end)
+        if more:
             _next_link(request, response, p=str(query.p + 1))
-        return Status(200, [item_out(r.paper) for r in ranked[start:end]])
+        return Status(200, [item_out(p) for p in window])
     if dated or not query.submitter:
         try:
             period = _period(query)
@@ -227,11 +227,9 @@ def daily_papers(request: HttpRequest, response: HttpResponse, query: Query[Dail
             papers.order_by(PUBLISHED_AT.desc(nulls_last=True), F("upvotes").desc(), "key")[start:end]
         )
     elif query.sort == "trending":
-        ranked = trending.rank(set(papers.values_list("pk", flat=True)), timezone.now(), end)
-        voted = [r.paper for r in ranked]
-        seen = {p.pk for p in voted}
-        rest = papers.exclude(pk__in=seen)[: max(end - len(voted), 0)] if len(voted) < end else []
-        rows = (voted + list(rest))[start:end]
+        # As the listing pages rank a period: its voted papers by decayed votes, then the others,
+        # each page read on its own (not every paper of a month up to it).
+        rows = trending.TrendingOrder(papers, timezone.now())[start:end]
     else:
         rows = list(
             papers.order_by(F("upvotes").desc(), PUBLISHED_AT.desc(nulls_last=True), "key")[start:end]
