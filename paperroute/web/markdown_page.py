@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.urls import reverse
 
 from paperroute.catalog.links import http_url
@@ -125,7 +125,12 @@ def render(paper: Paper) -> str:
 
 
 def paper_markdown(request, key: str):
-    """The paper page as Markdown (404 as the HTML page does for an unknown paper)."""
-    paper = find(key)
+    """The paper page as Markdown; for an unknown paper, a 404 that says so in plain text."""
+    try:
+        paper = find(key)
+    except Http404 as exc:
+        # Its readers are agents and scripts: huggingface_hub's read_paper shows a text body as
+        # the server's message, and drops an HTML page.
+        return HttpResponseNotFound(f"{exc.args[0]}\n", content_type="text/plain; charset=utf-8")
     response = HttpResponse(render(paper), content_type="text/markdown; charset=utf-8")
     return cacheable(response)

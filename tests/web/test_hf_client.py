@@ -143,6 +143,11 @@ def test_paper_info_and_read_paper(api, site):
     assert missing.value.response.status_code == 404
     # The client shows the server's own words, read from where Hugging Face puts them.
     assert "2411.99999" in (missing.value.server_message or "")
+    with pytest.raises(hub.errors.HfHubHTTPError) as unread:
+        api.read_paper("2411.99999")
+    # In text, which the client shows (an HTML page it drops).
+    assert unread.value.response.status_code == 404
+    assert "no paper with the id '2411.99999'" in (unread.value.server_message or "")
 
 
 @pytest.mark.django_db(transaction=True)
