@@ -512,17 +512,28 @@ def paper_detail(
     return Status(200, shown)
 
 
+# What a parameter's pattern asks for, in words: pydantic names the regular expression.
+FORMATS = {
+    "date": "use YYYY-MM-DD, such as 2024-11-28",
+    "week": "use YYYY-Www (an ISO week), such as 2024-W48",
+    "month": "use YYYY-MM, such as 2024-11",
+    "cursor": "use the cursor from the previous page's Link header",
+}
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
-    fields = [
-        {
-            "field": ".".join(str(p) for p in e.get("loc", ())[1:]) or "body",
-            "message": e.get("msg", "invalid"),
-        }
-        for e in exc.errors
-    ]
-    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return api.create_response(request, error_json(f"invalid request: {summary}", errors=fields), status=400)
+    fields = []
+    for e in exc.errors:
+        field = ".".join(str(p) for p in e.get("loc", ())[1:]) or "body"
+        said = e.get("msg", "invalid")
+        if e.get("type") == "string_pattern_mismatch" and field in FORMATS:
+            said = FORMATS[field]
+        # Each message names its field: huggingface_hub shows `error` and then every message in
+        # `errors`, leaving out a line it has shown, so that one mistake reads once.
+        fields.append({"field": field, "message": f"{field}: {said}"})
+    summary = "; ".join(f["message"] for f in fields)
+    return api.create_response(request, error_json(summary, errors=fields), status=400)
 
 
 @api.exception_handler(Http404)

@@ -127,6 +127,19 @@ def test_list_daily_papers_with_every_parameter(api):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_mistyped_parameter_is_told_once_in_words(api):
+    with pytest.raises(hub.errors.BadRequestError) as refused:
+        list(api.list_daily_papers(week="2024-W9"))
+    # What to write, once: not the regular expression, not the same words twice.
+    assert refused.value.server_message == "week: use YYYY-Www (an ISO week), such as 2024-W48"
+    with pytest.raises(hub.errors.BadRequestError) as refused:
+        list(api.list_daily_papers(date="28.11.2024", limit=500))
+    assert refused.value.server_message.splitlines()[0] == (
+        "date: use YYYY-MM-DD, such as 2024-11-28; limit: Input should be less than or equal to 100"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
 def test_paper_info_and_read_paper(api, site):
     info = api.paper_info("2411.00801")
     assert_matches_site(info, "2411.00801")
