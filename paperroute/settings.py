@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: everything below must see the real client's address and scheme.
     "paperroute.web.middleware.TrustedProxyMiddleware",
+    # Before anything reads the path: //api/… (a client's endpoint ending in /) is /api/….
+    "paperroute.web.middleware.LeadingSlashesMiddleware",
     # Outside every middleware that sets a header, so that HEAD gets the GET's own headers.
     "paperroute.web.middleware.HeadMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -73,6 +73,26 @@ class TrustedProxyMiddleware:
         return self.get_response(request)
 
 
+class LeadingSlashesMiddleware:
+    """An address that starts with several slashes (//api/daily_papers) is the one with one.
+
+    huggingface_hub joins its endpoint and a path as they are, so `HfApi(endpoint=
+    "https://papers.example.org/")` asks for //api/…, which huggingface.co answers and every
+    route here refused with 404. Collapsing them here also keeps a //host-like path from ever
+    reaching a view that might redirect to it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("//"):
+            path = "/" + request.path_info.lstrip("/")
+            request.path = request.path[: len(request.path) - len(request.path_info)] + path
+            request.path_info = request.META["PATH_INFO"] = path
+        return self.get_response(request)
+
+
 class HeadMiddleware:
     """HEAD is GET without the body (RFC 9110), for every page and API route.
 

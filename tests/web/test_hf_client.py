@@ -127,6 +127,19 @@ def test_list_daily_papers_with_every_parameter(api):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_endpoint_written_with_a_trailing_slash(api, site):
+    """The client joins the endpoint and its paths as they are: //api/daily_papers."""
+    slashed = hub.HfApi(endpoint=site + "/", token=False)
+    assert [p.id for p in slashed.list_daily_papers(date="2024-11-28")] == ["2411.00802", "2411.00801"]
+    assert slashed.paper_info("2411.00801").title == "Speculative decoding for fast inference"
+    assert slashed.read_paper("2411.00801").startswith("# Speculative decoding for fast inference")
+    assert [p.id for p in slashed.list_papers(query="molecules")] == ["2411.00802"]
+    with pytest.raises(hub.errors.HfHubHTTPError) as missing:
+        slashed.paper_info("2411.99999")
+    assert "2411.99999" in (missing.value.server_message or "")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_mistyped_parameter_is_told_once_in_words(api):
     with pytest.raises(hub.errors.BadRequestError) as refused:
         list(api.list_daily_papers(week="2024-W9"))
