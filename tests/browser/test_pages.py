@@ -483,3 +483,37 @@ def test_without_javascript_the_box_is_the_plain_search_form(site, browser):
     box.press("Enter")
     page.wait_for_url(re.compile(r"/search\?q=speculative\+decoding"))
     assert page.get_by_role("listbox").count() == 0
+
+
+def test_a_chip_in_a_row_that_scrolls_sideways_shows_its_whole_focus_ring(site, browser):
+    """On a phone the themes and the categories are rows that scroll sideways, and clip what
+    overflows them: the focus ring of the chip Tab reached was cut off at its top and left, a
+    chip half past the row's end stayed half hidden, and at 320 px a long theme was wider than
+    the row."""
+    base, made = site
+    ring = """e => { const s = getComputedStyle(e), row = e.closest('ul');
+        const pad = parseFloat(s.outlineWidth) + parseFloat(s.outlineOffset);
+        const r = e.getBoundingClientRect(), c = row.getBoundingClientRect();
+        return [s.outlineStyle, r.left - pad >= c.left - 0.5 && r.right + pad <= c.right + 0.5
+            && r.top - pad >= c.top - 0.5 && r.bottom + pad <= c.bottom + 0.5] }"""
+    cut = []
+    for width in (320, 390):
+        page = browser.new_context(viewport={"width": width, "height": 800}).new_page()
+        for path, row in (("/", ".themes ul"), (f"/papers/date/{made['today']}?view=all&cat=", ".facets ul")):
+            page.goto(base + path)
+            chips = page.locator(f"{row} a")
+            assert chips.count() >= 2
+            assert page.locator(row).evaluate("e => getComputedStyle(e).overflowX") == "auto"
+            if width == 390 and row == ".themes ul":  # the two themes together are wider
+                assert page.locator(row).evaluate("e => e.scrollWidth > e.clientWidth")
+            chips.first.focus()
+            for index in range(chips.count()):
+                if index:
+                    page.keyboard.press("Tab")
+                focused = page.locator(":focus")
+                style, whole = focused.evaluate(ring)
+                assert style == "solid"
+                if not whole:
+                    cut.append(f"{path} at {width} px: {focused.inner_text()}")
+        page.context.close()
+    assert cut == []

@@ -28,6 +28,14 @@
     window.addEventListener("resize", measure);
   }
 
+  // A phone's row of themes or categories scrolls sideways. Chromium leaves a chip that Tab
+  // reaches half visible as it is, its end and its focus ring cut off: show the whole of it.
+  document.addEventListener("focusin", function (event) {
+    var chip = event.target;
+    if (!chip.closest(".themes ul, .facets ul")) return;
+    chip.scrollIntoView({ block: "nearest", inline: "nearest" });
+  });
+
   // Upvote without reloading the page; the form posts normally if anything goes wrong.
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form[data-vote]");
