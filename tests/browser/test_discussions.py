@@ -214,3 +214,61 @@ def test_deleting_asks_first_without_javascript_and_tables_scroll_inside_the_com
             found += _axe(phone)
             context.close()
     assert found == [] and wide_pages == []
+
+
+def test_a_comment_reply_or_links_form_sent_back_puts_the_keyboard_on_its_field(site, browser):
+    """A comment of only spaces came back with its error by the comment form, but the keyboard
+    was at the top of the page and the title did not say so; a refused reply's error was shown
+    by the comment form, not the reply's; the links form named its field "githubRepo"."""
+    base, reader = site
+    context = _signed_in(browser, base, "moderator", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/papers/{KEY}")
+    page.get_by_label("Add a comment").fill("   ")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Post comment").click()
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.id") == "comment-body"
+    assert page.get_by_role("alert").inner_text() == "Your comment was not posted: the comment is empty."
+    assert page.locator("#comment-body").get_attribute("aria-describedby") == "comment-error"
+
+    # A reply: its error is beside the reply's form, open, with the keyboard in it.
+    page.get_by_text("Reply", exact=True).click()
+    page.get_by_label("Reply to alice").fill(" \n ")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Post reply").click()
+    assert page.title().startswith("Error: ")
+    focused = page.locator(":focus")
+    assert focused.get_attribute("aria-label") is None and focused.evaluate(
+        "e => e.labels[0].textContent"
+    ) == ("Reply to alice (Markdown)")
+    assert focused.get_attribute("aria-invalid") == "true"
+    error = page.locator("#" + focused.get_attribute("aria-describedby"))
+    assert error.inner_text() == "Your reply was not posted: the comment is empty."
+    assert page.get_by_role("alert").count() == 1
+    assert page.locator("#comment-body").get_attribute("aria-invalid") is None
+
+    # The links form says which field is wrong, in the words of its label.
+    page.get_by_text("Set the code and project links").click()
+    page.get_by_label("Code repository").fill("https://gitlab.com/jose/claimed")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save links").click()
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.id") == "github-repo"
+    said = page.get_by_role("alert").inner_text()
+    assert (
+        said.startswith("The links were not saved: the code repository must be") and "githubRepo" not in said
+    )
+    assert page.locator("[aria-invalid=true]").count() == 1
+    assert page.get_by_text("The links were not saved").count() == 1  # not also at the top
+
+    # Editing a comment: the same.
+    mine = comments.add(user("moderator"), Comment.objects.get(author__username="alice").paper, "First words")
+    page.goto(f"{base}/comments/{mine.pk}/edit")
+    page.get_by_label("Comment").fill("  ")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.id") == "comment-body"
+    assert page.get_by_role("alert").inner_text() == "The comment is empty."
+    context.close()

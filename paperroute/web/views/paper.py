@@ -73,9 +73,37 @@ def detail(request, key: str):
         "submitted_by": submitter(paper),
         "tab": "",
         **library,
+        **_form_errors(request),
     }
+    # A reply refused where its form is not on the page (a hidden thread) is told at the comment form.
+    replyable = {c.pk for c in context["comments"] if not c.hidden and not c.deleted_at}
+    if context["reply_error_to"] not in replyable:
+        context["reply_error_to"] = None
     response = render(request, "paper.html", context)
     return cacheable(response) if not request.user.is_authenticated else response
+
+
+def _form_errors(request) -> dict:
+    """The error a comment, reply or links form was sent back with (see comment_add and links),
+    shown beside that form, with the keyboard on its field and "Error:" in the page's title."""
+    found: dict[str, str | int | None] = {
+        "comment_error": "",
+        "reply_error_to": None,
+        "links_error": "",
+        "links_error_field": "",
+    }
+    for message in messages.get_messages(request):
+        tags = message.extra_tags.split()
+        if "comment-form" in tags:
+            found["comment_error"] = str(message)
+            parent = next((tag.removeprefix("reply-to-") for tag in tags if tag.startswith("reply-to-")), "")
+            found["reply_error_to"] = int(parent) if parent.isdigit() else None
+        elif "links-form" in tags:
+            found["links_error"] = str(message)
+            found["links_error_field"] = next(
+                (t.removeprefix("field-") for t in tags if t.startswith("field-")), ""
+            )
+    return found
 
 
 def bibtex_file(request, key: str):
@@ -133,9 +161,15 @@ def comment_add(request, key: str):
     except NotAllowed as exc:
         return error_page(request, 403, "Not posted", f"Your reply was not posted: {exc}.")
     except InvalidInput as exc:
-        # Shown beside the form it belongs to, where the page scrolls to (#comment-form).
-        messages.error(request, f"Your comment was not posted: {exc}.", extra_tags="comment-form")
-        return redirect(reverse("paper", args=[paper.key]) + "#comment-form")
+        # Shown beside the form it belongs to (the reply's, open, or the comment form), whose field
+        # has the keyboard (autofocus, which a #fragment in the address would turn off).
+        if parent is not None:
+            messages.error(
+                request, f"Your reply was not posted: {exc}.", extra_tags=f"comment-form reply-to-{parent.pk}"
+            )
+        else:
+            messages.error(request, f"Your comment was not posted: {exc}.", extra_tags="comment-form")
+        return redirect(reverse("paper", args=[paper.key]))
     return redirect(reverse("paper", args=[paper.key]) + f"#comment-{comment.pk}")
 
 
@@ -302,8 +336,13 @@ def links(request, key: str):
     except NotAllowed as exc:
         return error_page(request, 403, "Not allowed", f"{str(exc).capitalize()}.")
     except InvalidInput as exc:
-        messages.error(request, f"The links were not saved: {exc}.", extra_tags="links-form")
-        return redirect(reverse("paper", args=[paper.key]) + "#links-form")
+        # The field's name in the API (githubRepo) is its label's here.
+        label = {"githubRepo": "the code repository", "projectPage": "the project page"}.get(exc.field)
+        said = str(exc).replace(exc.field, label, 1) if label else str(exc)
+        messages.error(
+            request, f"The links were not saved: {said}.", extra_tags=f"links-form field-{exc.field}"
+        )
+        return redirect(reverse("paper", args=[paper.key]))  # no #fragment: it turns autofocus off
     messages.success(request, "The paper's links were saved.")
     return redirect(reverse("paper", args=[paper.key]) + "#authors")
 
