@@ -517,3 +517,33 @@ def test_a_chip_in_a_row_that_scrolls_sideways_shows_its_whole_focus_ring(site, 
                     cut.append(f"{path} at {width} px: {focused.inner_text()}")
         page.context.close()
     assert cut == []
+
+
+def test_an_import_sent_back_ties_its_error_to_the_field_at_fault(site, browser, tmp_path):
+    """Pasted text with no arXiv id in it came back with its error tied to the file input, the
+    keyboard at the top of the page, and a title that did not say anything was wrong."""
+    base, _ = site
+    context = _signed_in(browser, base, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/library/import")
+    page.get_by_label("Or paste arXiv ids or links").fill("my reading list, without any ids")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Import").click()
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.id") == "import-text"
+    text = page.locator("#import-text")
+    assert text.input_value() == "my reading list, without any ids"  # kept, to be mended
+    assert text.get_attribute("aria-invalid") == "true"
+    assert page.locator("#" + text.get_attribute("aria-describedby")).inner_text().startswith("No arXiv id")
+    assert page.locator("[aria-invalid=true]").count() == 1
+
+    # A file that is not a bibliography: the file input is the one at fault.
+    picture = tmp_path / "holiday.bib"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    page.get_by_label("A file: BibTeX").set_input_files(str(picture))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Import").click()
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.id") == "import-file"
+    assert page.locator("[aria-invalid=true]").evaluate_all("es => es.map(e => e.id)") == ["import-file"]
+    context.close()

@@ -23,6 +23,7 @@ def import_page(request):
     context = {
         "tab": "import",
         "error": "",
+        "error_field": "",
         "text": "",
         "chosen": "",
         "shown": SHOWN,
@@ -50,6 +51,14 @@ def import_page(request):
         return error_page(request, 429, "Slow down", _sentence(exc), Retry_After=str(exc.retry_after))
     except (InvalidInput, NotAllowed) as exc:
         context["error"] = _sentence(exc)
+        # The field the error is about: the collection, the pasted text when that was what was
+        # sent, else the file (nothing sent: "choose a file ..., or paste ...").
+        if getattr(exc, "field", "") == "collection":
+            context["error_field"] = "collection"
+        elif "file" not in request.FILES and request.POST.get("text", "").strip():
+            context["error_field"] = "text"
+        else:
+            context["error_field"] = "file"
         return _page(request, context, status=400)
     return _page(request, context)
 
