@@ -114,6 +114,23 @@ def test_long_listings_are_paginated(client):
 
 
 @pytest.mark.django_db
+def test_a_category_or_an_authors_second_page_says_so_in_its_title(client):
+    """Page 2 of a category or an author had page 1's title: the tab, the history and a screen
+    reader's list of open pages could not tell them apart (day listings and search did)."""
+    for i in range(53):
+        add_paper(f"2411.{i + 300:05d}", f"Paper number {i}", listed=date(2024, 11, 28))
+    for path in ("/categories/cs.CL", "/authors/Ada Lovelace"):
+        first = client.get(path).content.decode()
+        second = client.get(path + "?page=2").content.decode()
+        title = re.search(r"<title>([^<]*)</title>", second).group(1)
+        assert title.endswith("· page 2 · paperroute"), title
+        assert "page 2" not in re.search(r"<title>[^<]*</title>", first).group(0)
+        assert re.search(r"<h1>([^<]*)</h1>", second).group(1) == re.search(r"<h1>([^<]*)</h1>", first).group(
+            1
+        )
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "url",
     [

@@ -195,7 +195,7 @@ def _filtered(request, title: str, papers, feeds, extra: dict | None = None):
             {
                 "tab": "",
                 "heading": "",
-                "title": title,
+                "title": title if page.number == 1 else f"{title} · page {page.number}",
                 "h1": title,
                 "page": page,
                 "papers": mark_voted(request, page.object_list),
