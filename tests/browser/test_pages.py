@@ -547,3 +547,28 @@ def test_an_import_sent_back_ties_its_error_to_the_field_at_fault(site, browser,
     assert page.evaluate("document.activeElement.id") == "import-file"
     assert page.locator("[aria-invalid=true]").evaluate_all("es => es.map(e => e.id)") == ["import-file"]
     context.close()
+
+
+def test_digest_preferences_sent_back_put_the_keyboard_on_the_field_at_fault(site, browser):
+    """The digest's preferences came back with an error as plain text: not announced, the keyboard
+    at the top of the page, the title the same as a page without one, and a topic's error tied
+    to its field only by a description."""
+    base, made = site
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{base}/subscription/{made['token']}")
+    for field, typed, error in (
+        ("Other categories or archives", "cs.LG, no.such.category", "categories-error"),
+        ("Followed topics, one per line", "x" * 300, "topics-error"),
+    ):
+        page.goto(f"{base}/subscription/{made['token']}")
+        box = page.get_by_label(field)
+        box.fill(typed)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save preferences").click()
+        assert page.title().startswith("Error: ")
+        assert page.evaluate("document.activeElement.id") == box.get_attribute("id")
+        assert box.input_value() == typed  # kept, to be mended
+        assert box.get_attribute("aria-invalid") == "true"
+        assert error in box.get_attribute("aria-describedby").split()
+        assert page.get_by_role("alert").inner_text() == page.locator(f"#{error}").inner_text()
+    page.context.close()
