@@ -572,3 +572,30 @@ def test_digest_preferences_sent_back_put_the_keyboard_on_the_field_at_fault(sit
         assert error in box.get_attribute("aria-describedby").split()
         assert page.get_by_role("alert").inner_text() == page.locator(f"#{error}").inner_text()
     page.context.close()
+
+
+def test_hiding_the_last_card_leaves_the_keyboard_on_the_count(site, browser):
+    """ "Not interested" on a page's last paper took its card away with the keyboard focus in it:
+    the focus fell to the page's start, and the search's count still said one result."""
+    from paperroute.catalog.models import Paper
+    from paperroute.library import shelf
+
+    base, _ = site
+    context = _signed_in(browser, base, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/search?q=draft+model&mode=lexical")
+    assert page.locator(".card").count() == 1
+    assert page.locator(".count-line").inner_text().startswith("1 result for")
+    loads = []
+    page.on("load", lambda _: loads.append(page.url))
+    try:
+        page.locator(".card").get_by_role("button", name=re.compile("^Not interested")).focus()
+        page.keyboard.press("Enter")
+        page.locator(".card").wait_for(state="detached")
+        assert page.evaluate("document.activeElement.classList.contains('count-line')")
+        assert page.locator(".count-line").inner_text().startswith("0 results for")
+        assert page.locator("#shelf-status").inner_text().startswith("Hidden.")
+        assert loads == []
+    finally:  # the module's other tests see the paper again
+        shelf.not_interested(user("moderator"), Paper.objects.get(key="2411.17751"), False)
+        context.close()

@@ -86,13 +86,19 @@
         var live = document.getElementById("shelf-status");
         if (live) live.textContent = "Hidden. You will see fewer papers like it.";
         if (card) card.remove();
-        var line = document.querySelector(".count-line");  // "30 papers · ...": one fewer now
-        var counted = line && /^(\d+) papers?\b/.exec(line.textContent.trim());
+        // "30 papers · ..." or "3 results for ...": one fewer now.
+        var line = document.querySelector(".count-line");
+        var counted = line && /^(\d+) (paper|result)s?\b/.exec(line.textContent.trim());
         if (counted && card) {
           var left = Math.max(0, Number(counted[1]) - 1);
-          line.textContent = line.textContent.trim().replace(counted[0], left + (left === 1 ? " paper" : " papers"));
+          line.textContent = line.textContent.trim().replace(
+            counted[0], left + " " + counted[2] + (left === 1 ? "" : "s"));
         }
         var target = next && next.querySelector("a, button");
+        if (!target && line) {  // the last card gone: the count, not <body>, has the keyboard
+          line.setAttribute("tabindex", "-1");
+          target = line;
+        }
         if (target) target.focus();
       }
     }).catch(function () {
