@@ -323,3 +323,16 @@ def test_an_archive_has_a_page_of_its_categories_papers(client):
     assert titles(client.get("/categories/cs.CL")) == ["Language paper"]
     assert client.get("/categories/zz").status_code == 404
     assert client.get("/categories/c").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_category_page_says_what_its_code_means(client):
+    """A category page said only "Papers in cs.LG": what cs.LG is was in a tooltip on the
+    category chips, which a phone or a keyboard never shows."""
+    add_paper("2411.00400", "A learning paper", categories=("cs.LG",))
+    add_paper("2411.00401", "A theory paper", categories=("hep-th",))
+    assert '<p class="muted">Machine Learning</p>' in client.get("/categories/cs.LG").content.decode()
+    assert (
+        '<p class="muted">High Energy Physics - Theory</p>'
+        in client.get("/categories/hep-th").content.decode()
+    )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from paperroute.catalog.models import Author, Category
+from paperroute.catalog.taxonomy import NAMES
 from paperroute.catalog.textclean import author_key, display_name
 from paperroute.community import authors, listings, prefs
 from paperroute.community import trending as trending_ranking
@@ -149,7 +150,11 @@ def category(request, code: str):
         f"Papers in {code}",
         listings.by_category(code),
         _feeds("category", code=code),
-        {"follow": {"kind": "category", "value": code, "following": following}},
+        # What the code means, for a reader who does not know arXiv's codes (a tooltip elsewhere).
+        {
+            "follow": {"kind": "category", "value": code, "following": following},
+            "subtitle": NAMES.get(code, ""),
+        },
     )
 
 
