@@ -599,3 +599,35 @@ def test_hiding_the_last_card_leaves_the_keyboard_on_the_count(site, browser):
     finally:  # the module's other tests see the paper again
         shelf.not_interested(user("moderator"), Paper.objects.get(key="2411.17751"), False)
         context.close()
+
+
+def test_the_paper_pages_library_forms_bring_the_keyboard_back_to_them(site, browser):
+    """Mark read or unread, Not interested and Save note reload the paper page: it opened at its
+    top, and the keyboard was twenty stops away from the form it had just used."""
+    base, _ = site
+    context = _signed_in(browser, base, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(base + "/papers/2411.17751")
+    for button, then in (("Mark unread", "Mark read"), ("Mark read", "Mark unread")):
+        page.locator("#library-panel").get_by_role("button", name=button).focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        panel = page.locator("#library-panel")
+        assert panel.get_by_role("button", name=then).is_visible()
+        assert panel.evaluate("e => e.getBoundingClientRect().top < innerHeight")  # in view
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('library-panel').contains(document.activeElement)")
+    note = page.get_by_label("Your private note")
+    note.fill("Read the appendix first")
+    page.locator("#library-panel").get_by_role("button", name="Save note").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert note.evaluate("e => e.getBoundingClientRect().top < innerHeight") and note.input_value() == (
+        "Read the appendix first"
+    )
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#note') !== null")
+    note.fill("")
+    with page.expect_navigation():
+        page.locator("#library-panel").get_by_role("button", name="Save note").click()
+    context.close()
