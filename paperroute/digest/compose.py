@@ -21,8 +21,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 
 from paperroute import search
+from paperroute.catalog import latex, taxonomy
 from paperroute.catalog import models as catalog_models
-from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import teaser_text
 from paperroute.community import listings, trending
@@ -137,8 +137,8 @@ def shorten_authors(names: list[str]) -> str:
 
 def teaser(paper: Paper) -> str:
     """One sentence: the Hugging Face summary when there is one, else the abstract's first."""
-    text = " ".join(teaser_text(paper.ai_summary or paper.abstract or "").split())
-    text = text.replace("$", "")
+    # Mail shows no TeX: as the site's plain text ($\alpha$-models is α-models).
+    text = " ".join(latex.to_plain(teaser_text(paper.ai_summary or paper.abstract or "")).split())
     match = re.match(r"(.{40,}?[.!?])(\s|$)", text)
     sentence = match.group(1) if match else text
     return sentence if len(sentence) <= 280 else sentence[:277].rsplit(" ", 1)[0] + "…"
@@ -234,7 +234,7 @@ class Composer:
             self.cards[paper.pk] = Card(
                 pid=paper.pk,
                 key=paper.key,
-                title=" ".join(paper.title.split()),
+                title=" ".join(latex.to_plain(paper.title).split()),
                 url=base + reverse("paper", args=[paper.key]),
                 authors=shorten_authors(paper.author_names),
                 teaser=teaser(paper),

@@ -189,6 +189,25 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     )
 
 
+def test_titles_and_teasers_written_in_tex_read_as_plain_text(smtp, papers):
+    add_paper(
+        "2411.10008",
+        r"The spectral $\zeta$-function of the Schr\"odinger operator",
+        listed=DAY,
+        hf_upvotes=99,
+        abstract=r"We bound $\mathcal{O}(n^2)$ terms of the \emph{spectral} $\zeta$-function in this paper.",
+    )
+    subscriber("ada@example.org", max_papers=3)
+    send()
+    accepted = smtp.wait_for("ada@example.org")
+    said = "The spectral ζ-function of the Schrödinger operator"
+    # The subject names the top paper, and both parts show its title and teaser as a reader reads them.
+    assert said in accepted.parsed()["Subject"]
+    for part in (smtp.text(accepted), smtp.html(accepted)):
+        assert said in part and "We bound O(n^2) terms of the spectral ζ-function" in part
+        assert "$" not in part and "\\zeta" not in part and "emph" not in part
+
+
 def test_the_message_id_is_the_same_whenever_it_is_made():
     from paperroute.digest.messages import message_id
 

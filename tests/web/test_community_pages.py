@@ -206,3 +206,18 @@ def test_the_page_cache_serves_repeats_and_forgets_on_a_vote(client):
     votes.set_vote(user("voter"), paper, True)  # as if from another process: only the DB changed
     fresh = client.get("/papers/date/2024-11-28")
     assert fresh["X-Page-Cache"] == "miss" and '<span class="count">2</span>' in fresh.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_readers_submissions_and_comment_history_show_titles_as_the_site_does(reader_client):
+    from paperroute.community.models import Submission
+
+    paper = add_paper(
+        "2411.00631", r"The spectral $\zeta$-function of Schr\"odinger operators", listed=date(2024, 11, 28)
+    )
+    Submission.objects.create(paper=paper, user=reader_client.user)
+    comment = Comment.objects.create(paper=paper, author=reader_client.user, body="Nice bound.")
+    shown = "The spectral ζ-function of Schrödinger operators"
+    for address in ("/account/settings", f"/comments/{comment.pk}/history"):
+        page = reader_client.get(address).content.decode()
+        assert shown in page and r"\zeta" not in page, address
