@@ -297,3 +297,24 @@ def test_following_too_often_says_so_in_the_form_and_keeps_what_was_typed(reader
     # The page is still the reader's Following page, with what they follow.
     assert "<h1>Following</h1>" in response.content.decode() and "draft models" in page.text_content()
     assert reader_client.user.follows.count() == 2
+
+
+def test_deleting_a_collection_asks_first_saying_what_goes(reader_client, papers):
+    reader_client.post("/collections/new", {"name": "Reading group"})
+    collection = Collection.objects.get(owner=reader_client.user, is_default=False)
+    shelf.add(reader_client.user, papers[0])
+    for paper in papers[:2]:
+        reader_client.post(f"/papers/{paper.key}/save", {"collection": collection.pk})
+    reader_client.post(f"/collections/{collection.pk}/edit", {"name": "Reading group", "public": "on"})
+    page = lxml.html.fromstring(reader_client.get(f"/collections/{collection.pk}").content)
+    (button,) = page.xpath("//form[input[@name='form'][@value='delete']]//button")
+    # The button is behind a disclosure, so one stray click or Enter deletes nothing.
+    assert button.xpath("ancestor::details[1]/summary")[0].text_content() == "Delete this collection"
+    said = page.get_element_by_id(button.get("aria-describedby")).text_content()
+    assert said.startswith("Delete “Reading group” and its list of 2 papers, and the public link to it?")
+    assert "stay wherever else you saved them" in said
+    gone = reader_client.post(f"/collections/{collection.pk}/edit", {"form": "delete"}, follow=True)
+    assert "Collection “Reading group” deleted." in gone.content.decode()
+    assert not Collection.objects.filter(pk=collection.pk).exists()
+    # A paper also in Saved stays there; one that was only in the collection is no longer kept.
+    assert shelf.saved_ids(reader_client.user, [papers[0].pk, papers[1].pk]) == {papers[0].pk}
