@@ -213,6 +213,17 @@ def test_a_day_opens_with_the_community_picks_and_one_click_shows_all(client, ar
     assert len(_cards(client.get("/papers/date/2024-11-28?view=all&cat="))) == 4
 
 
+@pytest.mark.django_db
+def test_a_day_whose_papers_have_no_categories_yet_shows_them_all(client):
+    # Papers known only from Hugging Face's feed carry no arXiv categories until arXiv's listing.
+    for number in (1, 2):
+        add_paper(f"2411.0050{number}", f"Picked paper {number}", listed=date(2024, 11, 29), categories=())
+    everything = client.get("/papers/date/2024-11-29?view=all")
+    assert sorted(_cards(everything)) == ["Picked paper 1", "Picked paper 2"]
+    assert "No papers of this day match" not in everything.content.decode()
+    assert "Showing the categories this site follows" not in everything.content.decode()
+
+
 def test_category_facets_combine_and_count(client, arxiv_day):
     page = client.get("/papers/date/2024-11-28?view=all&cat=")
     html = page.content.decode()

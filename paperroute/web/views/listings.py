@@ -227,10 +227,13 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
     # The community's picks, as on Hugging Face's page; a period nobody picked from shows all.
     view = choice.view or ("community" if counts["community"] else "all")
     papers = picked if view == "community" else everything
-    if view == "all" and not choice.source:
-        # Everything new on arXiv is hundreds of papers in every field: it opens with the
-        # categories this site follows (PAPERROUTE_ARXIV_CATEGORIES), one click from all of them.
-        choice.categories, choice.source = list(settings.CONFIG.arxiv_categories), "site"
+    site = list(settings.CONFIG.arxiv_categories)
+    # Everything new on arXiv is hundreds of papers in every field: it opens with the categories
+    # this site follows (PAPERROUTE_ARXIV_CATEGORIES), one click from all of them. Unless none of
+    # the period's papers is in them, as on a day known only from Hugging Face's feed, whose
+    # papers carry no categories until arXiv's listing comes: then it opens with all of them.
+    if view == "all" and not choice.source and listings.in_categories(papers, site).exists():
+        choice.categories, choice.source = site, "site"
         choice.default_categories = choice.categories
     facets = listings.category_counts(papers, keep=tuple(choice.categories))
     papers = listings.in_categories(papers, choice.categories)
