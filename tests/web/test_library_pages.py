@@ -318,3 +318,21 @@ def test_deleting_a_collection_asks_first_saying_what_goes(reader_client, papers
     assert not Collection.objects.filter(pk=collection.pk).exists()
     # A paper also in Saved stays there; one that was only in the collection is no longer kept.
     assert shelf.saved_ids(reader_client.user, [papers[0].pk, papers[1].pk]) == {papers[0].pk}
+
+
+def test_a_new_collection_refused_is_shown_beside_its_field_with_what_was_typed(reader_client, papers):
+    response = reader_client.post(
+        "/collections/new", {"name": "   ", "description": f"Week 3 {HOSTILE}", "public": "on"}
+    )
+    assert response.status_code == 400
+    page = lxml.html.fromstring(response.content)
+    assert page.findtext(".//title").startswith("Error: Your library")
+    assert page.xpath("//details[@class='new-collection']/@open")
+    name = page.get_element_by_id("c-name")
+    assert name.get("aria-invalid") == "true" and name.get("autofocus") is not None
+    assert page.get_element_by_id(name.get("aria-describedby")).text_content() == "A collection needs a name."
+    # What was typed is kept (escaped), and nothing was made.
+    assert page.get_element_by_id("c-description").text_content() == f"Week 3 {HOSTILE}"
+    assert b"<script>" not in response.content
+    assert page.xpath("//input[@name='public']/@checked")
+    assert not Collection.objects.filter(owner=reader_client.user, is_default=False).exists()

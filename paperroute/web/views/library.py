@@ -148,6 +148,12 @@ def paper_note(request, key: str):
 @login_required
 def library(request):
     """The reader's Saved papers, their collections, notes and hidden papers."""
+    return _library_page(request)
+
+
+def _library_page(request, error: InvalidInput | None = None):
+    """The library; with an error, the New collection form open again with what was typed and
+    the error beside its field (400)."""
     collections = shelf.collections_of(request.user)
     saved = collections[0]
     page = paginate(request, shelf.items(saved), per_page=50)
@@ -169,7 +175,14 @@ def library(request):
             "hidden": hidden,
             "following": follows.of(request.user),
             "tab": "library",
+            "errors": {error.field or "name": str(error)} if error else {},
+            "typed": {
+                "name": request.POST.get("name", "")[:120],
+                "description": request.POST.get("description", "")[:2000],
+                "public": request.POST.get("public") == "on",
+            },
         },
+        status=400 if error else 200,
     )
 
 
@@ -194,6 +207,8 @@ def collection_new(request):
             request.POST.get("description", ""),
             request.POST.get("public") == "on",
         )
+    except InvalidInput as exc:
+        return _library_page(request, exc)
     except CommunityError as exc:
         return _failure(request, exc)
     messages.success(request, f"Collection “{collection.name}” made.")
