@@ -526,7 +526,7 @@ def test_an_import_sent_back_ties_its_error_to_the_field_at_fault(site, browser,
     context = _signed_in(browser, base, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(base + "/library/import")
-    page.get_by_label("Or paste arXiv ids or links").fill("my reading list, without any ids")
+    page.get_by_label("Or paste arXiv ids").fill("my reading list, without any ids")
     with page.expect_navigation():
         page.get_by_role("button", name="Import").click()
     assert page.title().startswith("Error: ")
