@@ -23,15 +23,26 @@ COMMANDS = [
 ]
 
 
-def _run(args: list[str], data_dir, database_url: str = "") -> subprocess.CompletedProcess:
+def _env(data_dir, database_url: str = "") -> dict[str, str]:
+    """A command's environment: none of this test run's settings, the given data directory and,
+    if given, database."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PAPERROUTE_", "DJANGO_"))}
-    env.update(PAPERROUTE_DATA_DIR=str(data_dir), PAPERROUTE_EMBED_ON_INGEST="false")
+    env["PAPERROUTE_DATA_DIR"] = str(data_dir)
     if database_url:
         env["PAPERROUTE_DATABASE_URL"] = database_url
+    return env
+
+
+def _unreachable() -> str:
+    """A PostgreSQL address where no server listens."""
+    return f"postgres://postgres@127.0.0.1:{free_port()}/paperroute"
+
+
+def _run(args: list[str], data_dir, database_url: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "paperroute", *args],
         cwd=ROOT,
-        env=env,
+        env={**_env(data_dir, database_url), "PAPERROUTE_EMBED_ON_INGEST": "false"},
         capture_output=True,
         text=True,
         timeout=120,
@@ -48,7 +59,7 @@ def test_a_new_data_directory_asks_for_migrate(args, tmp_path):
 
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 def test_a_database_server_that_does_not_answer_is_one_line(args, tmp_path):
-    run = _run(args, tmp_path, f"postgres://postgres@127.0.0.1:{free_port()}/paperroute")
+    run = _run(args, tmp_path, _unreachable())
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr and len(run.stderr.splitlines()) == 1, run.stderr
     assert run.stderr.startswith("paperroute: cannot reach the database: "), run.stderr
@@ -111,14 +122,10 @@ def test_status_fails_on_a_database_an_upgrade_has_not_migrated(tmp_path):
 @pytest.mark.parametrize("unreachable", [False, True], ids=["no tables", "no server"])
 def test_a_worker_without_its_database_says_so_in_one_line(unreachable, tmp_path):
     """Each step of each round logged its traceback: about 240 lines a minute of an outage."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAPERROUTE_", "DJANGO_"))}
-    env.update(PAPERROUTE_DATA_DIR=str(tmp_path))
-    if unreachable:
-        env["PAPERROUTE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/paperroute"
     worker = subprocess.Popen(
         [sys.executable, "-m", "paperroute", "worker"],
         cwd=ROOT,
-        env=env,
+        env=_env(tmp_path, _unreachable() if unreachable else ""),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -139,14 +146,10 @@ def test_a_worker_without_its_database_says_so_in_one_line(unreachable, tmp_path
 @pytest.mark.parametrize("unreachable", [False, True], ids=["no tables", "no server"])
 def test_serve_without_its_database_says_so_instead_of_serving_errors(unreachable, tmp_path):
     """It served every page as a 500 (the web unit migrates first; `serve` by hand did not)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PAPERROUTE_", "DJANGO_"))}
-    env.update(PAPERROUTE_DATA_DIR=str(tmp_path))
-    if unreachable:
-        env["PAPERROUTE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/paperroute"
     server = subprocess.Popen(
         [sys.executable, "-m", "paperroute", "serve", "--port", str(free_port()), "--workers", "1"],
         cwd=ROOT,
-        env=env,
+        env=_env(tmp_path, _unreachable() if unreachable else ""),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -166,7 +169,7 @@ def test_serve_without_its_database_says_so_instead_of_serving_errors(unreachabl
 def test_status_without_a_database_server_is_one_line_a_check(tmp_path):
     """The database line went on over a second line, in psycopg's words ("Is the server running
     on that host…"), unlike what every other command says."""
-    run = _run(["status"], tmp_path, f"postgres://postgres@127.0.0.1:{free_port()}/paperroute")
+    run = _run(["status"], tmp_path, _unreachable())
     assert run.returncode == 1, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].startswith("FAILING") and [line.split()[0] for line in lines[1:]] == [
