@@ -8,6 +8,7 @@ import json
 import re
 from datetime import date
 
+import lxml.html
 import pytest
 from django.test import Client
 
@@ -195,6 +196,14 @@ def test_links_form_on_the_paper_page(paper):
     )
     page = bad.content.decode()
     assert "The links were not saved" in page and 'href="javascript' not in page
+    # Both fields come back as typed, the wrong one marked, so a typo costs no retyping.
+    typed = {"github_repo": "https://gitlab.com/a/b", "project_page": "https://a.example.org/engines"}
+    refused = ada.post(f"/papers/{KEY}/links", typed)
+    assert refused.status_code == 400
+    form = lxml.html.fromstring(refused.content)
+    code, project = form.get_element_by_id("github-repo"), form.get_element_by_id("project-page")
+    assert (code.get("value"), project.get("value")) == (typed["github_repo"], typed["project_page"])
+    assert code.get("aria-invalid") == "true" and project.get("aria-invalid") is None
     ada.post(f"/papers/{KEY}/links", {"github_repo": "https://github.com/a/b", "project_page": ""})
     assert 'href="https://github.com/a/b"' in Client().get(f"/papers/{KEY}").content.decode()
     # The listing card shows the author's link too.

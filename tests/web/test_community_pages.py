@@ -3,6 +3,7 @@
 import re
 from datetime import date
 
+import lxml.html
 import pytest
 
 from paperroute.community import votes
@@ -124,6 +125,52 @@ def test_comments_link_urls_escape_markup_and_obey_their_author(reader_client):
     assert not Comment.objects.exists()
     empty = reader_client.post("/papers/2411.00503/comments", {"body": "  "}, follow=True)
     assert "Your comment was not posted: the comment is empty" in empty.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_refused_comment_comes_back_with_what_was_typed(reader_client, settings):
+    add_paper("2411.00503", listed=date(2024, 11, 28))
+    # Over the limit (sent by a script, or a browser that ignores the field's maxlength): refused,
+    # and the writer keeps every word of it, escaped.
+    long = "Line one. " + HOSTILE + "</textarea>\n" + "x" * 5000
+    refused = reader_client.post("/papers/2411.00503/comments", {"body": long})
+    assert refused.status_code == 400
+    field = lxml.html.fromstring(refused.content).get_element_by_id("comment-body")
+    assert field.text_content() == long and field.get("aria-invalid") == "true"
+    assert "<script>alert" not in refused.content.decode()
+    # Too many comments: the form says so, keeps the text and does not call it wrong.
+    settings.CONFIG = settings.CONFIG.replace(rate_comments="1/hour")
+    reader_client.post("/papers/2411.00503/comments", {"body": "First."})
+    limited = reader_client.post("/papers/2411.00503/comments", {"body": "A long, careful second thought."})
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    page = lxml.html.fromstring(limited.content)
+    field = page.get_element_by_id("comment-body")
+    assert field.text_content() == "A long, careful second thought." and field.get("aria-invalid") is None
+    said = page.get_element_by_id(field.get("aria-describedby")).text_content()
+    assert said.startswith("Your comment was not posted: too many comments"), said
+    assert page.findtext(".//title").startswith("Error: ")
+    assert [c.body for c in Comment.objects.all()] == ["First."]
+    # The page is answered at the form's address, which takes only POSTs: its other forms (the
+    # upvote, Save) return to the paper's page.
+    backs = page.xpath("//main//form/input[@name='next']/@value")
+    assert len(backs) >= 3 and {back.split("#")[0] for back in backs} == {"/papers/2411.00503"}
+    assert reader_client.get("/papers/2411.00503/comments").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_refused_reply_comes_back_in_its_own_form_with_what_was_typed(reader_client, settings):
+    add_paper("2411.00503", listed=date(2024, 11, 28))
+    reader_client.post("/papers/2411.00503/comments", {"body": "A question."})
+    question = Comment.objects.get()
+    settings.CONFIG = settings.CONFIG.replace(rate_comments="1/hour")
+    response = reader_client.post(
+        "/papers/2411.00503/comments", {"body": "An answer.", "parent": question.pk}
+    )
+    assert response.status_code == 429
+    page = lxml.html.fromstring(response.content)
+    assert page.get_element_by_id(f"reply-{question.pk}").get("open") is not None
+    assert page.get_element_by_id(f"reply-body-{question.pk}").text_content() == "An answer."
+    assert page.get_element_by_id("comment-body").text_content() == ""
 
 
 @pytest.mark.django_db

@@ -336,3 +336,19 @@ def test_a_new_collection_refused_is_shown_beside_its_field_with_what_was_typed(
     assert b"<script>" not in response.content
     assert page.xpath("//input[@name='public']/@checked")
     assert not Collection.objects.filter(owner=reader_client.user, is_default=False).exists()
+
+
+def test_the_forms_on_a_refused_forms_page_lead_back_to_the_library(reader_client, papers):
+    """The page is answered at /collections/new, which takes only POSTs: its other forms and its
+    page links return to the library, not to an address that answers "method not allowed"."""
+    for paper in papers:
+        shelf.add(reader_client.user, paper)
+    shelf.not_interested(reader_client.user, papers[2])
+    response = reader_client.post("/collections/new", {"name": ""})
+    page = lxml.html.fromstring(response.content)
+    backs = page.xpath("//main//form[@method='post']/input[@name='next']/@value")
+    assert len(backs) >= 4 and {back.split("#")[0] for back in backs} == {"/library"}
+    # And the library itself still returns its forms to the page and query it was opened at.
+    opened = lxml.html.fromstring(reader_client.get("/library?page=1").content)
+    backs = opened.xpath("//main//form/input[@name='next']/@value")
+    assert {back.split("#")[0] for back in backs} == {"/library?page=1"}

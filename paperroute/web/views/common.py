@@ -150,6 +150,13 @@ def error_page(request: HttpRequest, status: int, title: str, message: str, **he
     return response
 
 
+def shown_at(path: str) -> dict:
+    """The context of a page answered at a form's address (a refused form, sent back with what
+    was typed): that address takes only POSTs, so the page's own forms and page links lead to
+    `path`, the page's address."""
+    return {"here": path, "here_path": path}
+
+
 def cacheable(response):
     """Mark a response as the same for every anonymous visitor, so the page cache may keep it."""
     response.page_cacheable = True

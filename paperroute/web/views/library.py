@@ -20,7 +20,7 @@ from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed
 from paperroute.library import follows, shelf
 from paperroute.library.models import Collection, Follow
 from paperroute.web.context import absolute
-from paperroute.web.views.common import error_page, local_target, mark_voted, paginate
+from paperroute.web.views.common import error_page, local_target, mark_voted, paginate, shown_at
 
 
 def _wants_json(request) -> bool:
@@ -181,6 +181,7 @@ def _library_page(request, error: InvalidInput | None = None):
                 "description": request.POST.get("description", "")[:2000],
                 "public": request.POST.get("public") == "on",
             },
+            **(shown_at(reverse("library")) if error else {}),
         },
         status=400 if error else 200,
     )

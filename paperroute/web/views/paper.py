@@ -21,7 +21,7 @@ from paperroute.community.submissions import submitter
 from paperroute.library import shelf
 from paperroute.web import feeds, related
 from paperroute.web.context import absolute
-from paperroute.web.views.common import cacheable, error_page, local_target
+from paperroute.web.views.common import cacheable, error_page, local_target, shown_at
 
 # The discussion feed carries the newest comments only, as the site's other feeds do.
 FEED_LIMIT = 50
@@ -40,12 +40,32 @@ def detail(request, key: str):
     paper = find(key)
     if paper.key != key:  # one address for each paper's page
         return redirect("paper", key=paper.key, permanent=True)
+    # Opening a paper's page marks it read, unless the reader has just marked it unread here.
+    if request.user.is_authenticated and request.GET.get("kept") != "unread":
+        shelf.opened(request.user, paper)
+    response = _page(request, paper)
+    return cacheable(response) if not request.user.is_authenticated else response
+
+
+# What the page's forms hold when nothing was sent back to them.
+UNSENT = {
+    "comment_error": "",
+    "comment_invalid": False,
+    "reply_error_to": None,
+    "comment_typed": "",
+    "links_error": "",
+    "links_error_field": "",
+    "links_typed": None,
+}
+
+
+def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = None, **headers) -> HttpResponse:
+    """The paper's page. `sent_back` is a refused form's error and what was typed into it (see
+    comment_add and links): shown at that form, whose field has the keyboard, with "Error:" in the
+    page's title. The page is answered at the form's own address, so nothing typed is lost."""
     paper.upvoted = votes.has_voted(request.user, paper)
     library = {}
     if request.user.is_authenticated:
-        # Opening a paper's page marks it read, unless the reader has just marked it unread here.
-        if request.GET.get("kept") != "unread":
-            shelf.opened(request.user, paper)
         paper.saved = bool(shelf.saved_ids(request.user, [paper.pk]))
         paper.read = bool(shelf.read_ids(request.user, [paper.pk]))
         paper.dismissed = bool(shelf.dismissed_ids(request.user, [paper.pk]))
@@ -73,37 +93,26 @@ def detail(request, key: str):
         "submitted_by": submitter(paper),
         "tab": "",
         **library,
-        **_form_errors(request),
+        **UNSENT,
+        **(sent_back or {}),
     }
+    if sent_back:
+        context.update(shown_at(reverse("paper", args=[paper.key])))
     # A reply refused where its form is not on the page (a hidden thread) is told at the comment form.
     replyable = {c.pk for c in context["comments"] if not c.hidden and not c.deleted_at}
     if context["reply_error_to"] not in replyable:
         context["reply_error_to"] = None
-    response = render(request, "paper.html", context)
-    return cacheable(response) if not request.user.is_authenticated else response
+    response = render(request, "paper.html", context, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
-def _form_errors(request) -> dict:
-    """The error a comment, reply or links form was sent back with (see comment_add and links),
-    shown beside that form, with the keyboard on its field and "Error:" in the page's title."""
-    found: dict[str, str | int | None] = {
-        "comment_error": "",
-        "reply_error_to": None,
-        "links_error": "",
-        "links_error_field": "",
-    }
-    for message in messages.get_messages(request):
-        tags = message.extra_tags.split()
-        if "comment-form" in tags:
-            found["comment_error"] = str(message)
-            parent = next((tag.removeprefix("reply-to-") for tag in tags if tag.startswith("reply-to-")), "")
-            found["reply_error_to"] = int(parent) if parent.isdigit() else None
-        elif "links-form" in tags:
-            found["links_error"] = str(message)
-            found["links_error_field"] = next(
-                (t.removeprefix("field-") for t in tags if t.startswith("field-")), ""
-            )
-    return found
+def _refused(exc: CommunityError) -> tuple[int, dict[str, str]]:
+    """The status and headers a form refused with this error is sent back with."""
+    if isinstance(exc, RateLimited):
+        return 429, {"Retry-After": str(exc.retry_after)}
+    return 400, {}
 
 
 def bibtex_file(request, key: str):
@@ -154,22 +163,23 @@ def comment_add(request, key: str):
             return error_page(
                 request, 400, "Not posted", "The comment you replied to does not exist (any more)."
             )
+    body = request.POST.get("body", "")
     try:
-        comment = comments.add(request.user, paper, request.POST.get("body", ""), parent=parent)
-    except RateLimited as exc:
-        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+        comment = comments.add(request.user, paper, body, parent=parent)
     except NotAllowed as exc:
         return error_page(request, 403, "Not posted", f"Your reply was not posted: {exc}.")
-    except InvalidInput as exc:
-        # Shown beside the form it belongs to (the reply's, open, or the comment form), whose field
-        # has the keyboard (autofocus, which a #fragment in the address would turn off).
-        if parent is not None:
-            messages.error(
-                request, f"Your reply was not posted: {exc}.", extra_tags=f"comment-form reply-to-{parent.pk}"
-            )
-        else:
-            messages.error(request, f"Your comment was not posted: {exc}.", extra_tags="comment-form")
-        return redirect(reverse("paper", args=[paper.key]))
+    except (InvalidInput, RateLimited) as exc:
+        # Sent back to the form it came from (the reply's, open, or the comment form), holding what
+        # was typed, with the keyboard on it.
+        status, headers = _refused(exc)
+        kind = "reply" if parent is not None else "comment"
+        sent_back = {
+            "comment_error": f"Your {kind} was not posted: {exc}.",
+            "comment_invalid": isinstance(exc, InvalidInput),
+            "reply_error_to": parent.pk if parent is not None else None,
+            "comment_typed": body,
+        }
+        return _page(request, paper, status, sent_back, **headers)
     return redirect(reverse("paper", args=[paper.key]) + f"#comment-{comment.pk}")
 
 
@@ -327,22 +337,25 @@ def claim_withdraw(request, key: str):
 def links(request, key: str):
     """A verified author or a moderator sets the paper's code repository and project page."""
     paper = find(key)
+    typed = {name: request.POST.get(name, "") for name in ("github_repo", "project_page")}
     try:
-        authors.set_links(
-            request.user, paper, request.POST.get("github_repo", ""), request.POST.get("project_page", "")
-        )
-    except RateLimited as exc:
-        return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
+        authors.set_links(request.user, paper, typed["github_repo"], typed["project_page"])
     except NotAllowed as exc:
         return error_page(request, 403, "Not allowed", f"{str(exc).capitalize()}.")
-    except InvalidInput as exc:
+    except (InvalidInput, RateLimited) as exc:
+        status, headers = _refused(exc)
+        said = str(exc)
+        field = exc.field if isinstance(exc, InvalidInput) else ""
         # The field's name in the API (githubRepo) is its label's here.
-        label = {"githubRepo": "the code repository", "projectPage": "the project page"}.get(exc.field)
-        said = str(exc).replace(exc.field, label, 1) if label else str(exc)
-        messages.error(
-            request, f"The links were not saved: {said}.", extra_tags=f"links-form field-{exc.field}"
-        )
-        return redirect(reverse("paper", args=[paper.key]))  # no #fragment: it turns autofocus off
+        label = {"githubRepo": "the code repository", "projectPage": "the project page"}.get(field)
+        if label:
+            said = said.replace(field, label, 1)
+        sent_back = {
+            "links_error": f"The links were not saved: {said}.",
+            "links_error_field": field,
+            "links_typed": typed,
+        }
+        return _page(request, paper, status, sent_back, **headers)
     messages.success(request, "The paper's links were saved.")
     return redirect(reverse("paper", args=[paper.key]) + "#authors")
 
