@@ -165,11 +165,21 @@ _MATH_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=-]+")
 
+# Greek letters and math symbols outside math (a title's "{\Lambda}CDM" reads "ΛCDM"), as math
+# again: pdflatex has no glyph for them in text and stops ("Unicode character Λ not set up for
+# use with LaTeX"). Accented Latin letters and punctuation (é, –, …) it sets as they are.
+_AS_MATH = {
+    char: "$\\" + name + "$"
+    for name, char in reversed(SYMBOLS.items())
+    if len(char) == 1 and ord(char) >= 0x370 and not 0x2000 <= ord(char) <= 0x206F and name != "sqrt"
+} | {"√": "$\\surd$"}  # \sqrt would take the closing $ for its argument
+
 
 def escape(text: str) -> str:
-    """Text safe inside a braced BibTeX field: specials escaped, control characters dropped."""
+    """Text safe inside a braced BibTeX field: specials escaped, control characters dropped, and
+    Greek letters and math symbols written as math."""
     text = "".join(ch for ch in text if ch in "\t\n" or unicodedata.category(ch) != "Cc")
-    return "".join(_SPECIAL.get(ch, ch) for ch in re.sub(r"\s+", " ", text))
+    return "".join(_SPECIAL.get(ch) or _AS_MATH.get(ch, ch) for ch in re.sub(r"\s+", " ", text))
 
 
 def escape_title(text: str) -> str:

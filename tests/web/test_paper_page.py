@@ -87,6 +87,23 @@ def test_bibtex_escapes_special_characters_and_joins_authors():
 
 
 @pytest.mark.django_db
+def test_bibtex_writes_greek_letters_and_math_symbols_outside_math_as_math():
+    """arXiv titles write "{\\Lambda}CDM" outside math. Its Unicode "ΛCDM" stops pdflatex ("Unicode
+    character Λ not set up for use with LaTeX"); accented letters and dashes it sets."""
+    from paperroute.catalog import bibtex
+
+    title = r"Constraints on {\Lambda}CDM -- and \alpha-decay, ℓ≤∞ and √2, for Schr\"odinger; $\mu$ stays"
+    entry = bibtex.entry(add_paper("2411.17702", title, authors=("Ana Λ. Muñoz",)))
+    assert (
+        "{{Constraints on $\\Lambda$CDM – and $\\alpha$-decay, $\\ell$$\\leq$$\\infty$ and $\\surd$2, "
+        "for Schrödinger; $\\mu$ stays}}"
+    ) in entry
+    assert "author        = {Ana $\\Lambda$. Muñoz}" in entry
+    # What is left outside ASCII is Latin letters and punctuation, which pdflatex's UTF-8 sets.
+    assert {ch for ch in entry if ord(ch) > 127} == {"–", "ö", "ñ"}
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "arxiv_id, year, month",
     [("2411.00880", "2024", "nov"), ("hep-th/9901001", "1999", "jan"), ("", "2024", "nov")],
