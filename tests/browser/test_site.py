@@ -14,7 +14,7 @@ from tests.community.arxiv_replay import respond
 from tests.community.helpers import HOSTILE, add_paper
 from tests.conftest import FIXTURES
 from tests.replay import ReplayServer
-from tests.support import smtp_server
+from tests.support import smtp_server, wait_until
 
 pytestmark = pytest.mark.slow
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -143,8 +143,18 @@ def _session(browser, base: str, mailbox) -> None:
     comment.wait_for()
     assert comment.get_by_role("link", name="https://example.org/notes").count() == 1
     assert HOSTILE in comment.locator(".comment-body").inner_text()
+    said = page.locator(".copied")
+    said.evaluate(
+        "el => { window.said = []; new MutationObserver(() => window.said.push(el.textContent))"
+        ".observe(el, {childList: true, characterData: true, subtree: true}); }"
+    )
     page.get_by_role("button", name="Copy BibTeX").click()
     page.get_by_text("Copied to the clipboard.").wait_for()
+    # Copying again is announced again: the live region empties and fills, so its words change.
+    page.get_by_role("button", name="Copy BibTeX").click()
+    wait_until(lambda: page.evaluate("window.said.filter(Boolean).length") >= 2, 5, "a second announcement")
+    assert page.evaluate("window.said.filter(Boolean)") == ["Copied to the clipboard."] * 2
+    assert page.evaluate("window.said.slice(-2)") == ["", "Copied to the clipboard."]
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("@misc{cui") and "eprint        = {2411.17700}" in copied
     assert "author        = {Jun Cui and Ana Lima and Wei Zhang" in copied

@@ -116,7 +116,13 @@
     var source = document.querySelector(button.getAttribute("data-copy"));
     var status = button.parentElement.querySelector(".copied");
     var text = source ? source.textContent : "";
-    var say = function (message) { if (status) status.textContent = message; };
+    // Emptied first, and filled a moment later, so that a screen reader announces a second copy
+    // too: a live region whose words do not change is not read again.
+    var say = function (message) {
+      if (!status) return;
+      status.textContent = "";
+      setTimeout(function () { status.textContent = message; }, 100);
+    };
     var done = function () { say("Copied to the clipboard."); };
     var selected = function () {
       selectText(source);
