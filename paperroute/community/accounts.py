@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import string
 from collections.abc import Callable
 
 from django.conf import settings
@@ -93,10 +94,28 @@ def redeem(token: str):
     return user_for(link.email)
 
 
+# Only ASCII letters' case is ignored in an address: PostgreSQL's UPPER() also folds 'ı' to 'I'
+# and 'ſ' to 'S' (and Python's lower() 'K', the Kelvin sign, to 'k'), which would make
+# "sid@maıl.example", a domain anyone may register, the same address as "sid@mail.example".
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def same_address(one: str, other: str) -> bool:
+    """Whether two addresses are the same one, ignoring the case of ASCII letters only."""
+    return one.translate(_ASCII_LOWER) == other.translate(_ASCII_LOWER)
+
+
+def account_for(email: str):
+    """The account whose address is this one, ignoring ASCII letters' case only; or None."""
+    # email__iexact narrows it down (it also matches look-alikes on PostgreSQL); then exactly.
+    found = get_user_model().objects.filter(email__iexact=email).order_by("pk")
+    return next((user for user in found if same_address(user.email, email)), None)
+
+
 def user_for(email: str):
     """The account for an address, created with a public handle on first use."""
     users = get_user_model()
-    user = users.objects.filter(email__iexact=email).order_by("pk").first()
+    user = account_for(email)
     if user:
         return user
     base = re.sub(r"[^A-Za-z0-9_.-]", "", email.split("@")[0])[:24] or "reader"
@@ -109,7 +128,7 @@ def user_for(email: str):
                 user.save(update_fields=["password"])
                 return user
         except IntegrityError:
-            existing = users.objects.filter(email__iexact=email).first()
+            existing = account_for(email)
             if existing:
                 return existing
     raise InvalidInput("could not pick a user name for this address; try again", "email")

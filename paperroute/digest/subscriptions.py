@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from paperroute.catalog.taxonomy import NAMES as CATEGORY_NAMES
 from paperroute.community import ratelimit
-from paperroute.community.accounts import normalize_email
+from paperroute.community.accounts import account_for, normalize_email
 from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.digest.errors import DigestError, InvalidSubscription, LinkInvalid, TooManyRequests
 from paperroute.digest.models import Bounce, ConfirmationMail, Subscriber
@@ -133,7 +132,7 @@ def confirm(token: str) -> Subscriber:
     )
     subscriber.refresh_from_db()
     if subscriber.user_id is None:
-        owner = get_user_model().objects.filter(email__iexact=subscriber.email_key).first()
+        owner = account_for(subscriber.email)
         if owner is not None:
             _link_account(subscriber, owner)
     return subscriber

@@ -174,3 +174,29 @@ def test_requests_refused_while_the_relay_hung_do_not_lock_the_owner_out(mailbox
     settings.EMAIL_PORT = working
     _send("owner@example.org", ip="10.0.0.3")  # the relay is back: the owner gets a link now
     assert "/account/signin/" in mailbox.link("owner@example.org")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "sid@maıl.example",  # a dotless i in the domain, which someone else can register
+        "ſid@mail.example",  # a long s
+        "SID@MAIL.EXAMPLE",  # the same address in capitals: the same account
+    ],
+)
+def test_a_look_alike_address_does_not_sign_in_to_someone_elses_account(mailbox, look_alike):
+    """PostgreSQL's UPPER() folds 'ı' to 'I' and 'ſ' to 'S', so a case-insensitive lookup
+    (email__iexact) took 'sid@maıl.example', an address anyone can get mail at, for
+    'sid@mail.example': the link mailed to the look-alike signed in to Sid's account. Only ASCII
+    letters' case may differ, on every database."""
+    sid = accounts.user_for("sid@mail.example")
+    _send(look_alike)
+    mailed_to = mailbox.accepted[-1].to
+    user = accounts.redeem(_token(mailbox.link(mailed_to)))
+    if look_alike.isascii():
+        assert user == sid
+    else:
+        assert user != sid and user.email == accounts.normalize_email(look_alike)
+        # Sid still signs in to his own account, not the newcomer's.
+        assert accounts.user_for("Sid@Mail.Example") == sid
