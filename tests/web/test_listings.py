@@ -250,6 +250,32 @@ def test_sorting_by_votes_trending_and_newest(client, arxiv_day):
     assert newest[0] == "A physics paper" and newest[-1] == "A vision paper"
 
 
+def _link(response, label: str) -> str:
+    """The address of the listing link whose text is `label`, resolved against the page's."""
+    import html
+    from urllib.parse import urljoin
+
+    found = re.search(r'href="([^"]*)"[^>]*>(?:<[^>]+>)*\s*' + re.escape(label), response.content.decode())
+    assert found, label
+    return urljoin(response.request["PATH_INFO"], html.unescape(found.group(1)))
+
+
+def test_every_category_stays_chosen_across_sorting_and_pages(client, arxiv_day):
+    """The choice of every category once lasted one page: the sort links and the page links left out the
+    empty cat= that chose it, so "Next" showed page 2 of the site's categories instead."""
+    for number in range(50):
+        add_paper(
+            f"2411.0{number + 200:04d}", f"Physics paper {number}", listed=arxiv_day, categories=("hep-th",)
+        )
+    everything = client.get("/papers/date/2024-11-28?view=all&cat=")
+    assert "54 papers" in everything.content.decode()
+    newest = client.get(_link(everything, "Newest"))
+    assert "54 papers · newest first" in newest.content.decode()
+    second = client.get(_link(newest, "Next"))
+    assert "54 papers · newest first" in second.content.decode()
+    assert len(_cards(second)) == 4 and "A vision paper" in _cards(second)
+
+
 def test_a_readers_categories_are_remembered(reader_client, arxiv_day):
     page = reader_client.get("/papers/date/2024-11-28?view=all&cat=hep-th").content.decode()
     assert "Open listings with these categories" in page

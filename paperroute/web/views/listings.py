@@ -232,9 +232,12 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
     # this site follows (PAPERROUTE_ARXIV_CATEGORIES), one click from all of them. Unless none of
     # the period's papers is in them, as on a day known only from Hugging Face's feed, whose
     # papers carry no categories until arXiv's listing comes: then it opens with all of them.
-    if view == "all" and not choice.source and listings.in_categories(papers, site).exists():
-        choice.categories, choice.source = site, "site"
-        choice.default_categories = choice.categories
+    # That is also what an address without cat= shows, so a reader's own choice of categories
+    # (cat=, for all of them) stays in the links to other sorts and pages.
+    if view == "all" and not choice.default_categories and listings.in_categories(papers, site).exists():
+        choice.default_categories = site
+        if not choice.source:
+            choice.categories, choice.source = site, "site"
     facets = listings.category_counts(papers, keep=tuple(choice.categories))
     papers = listings.in_categories(papers, choice.categories)
     themes, theme = _themes(period, papers, choice) if view != "foryou" else ([], None)
