@@ -101,6 +101,24 @@ def test_a_followed_topic_starts_a_reader_with_nothing_saved(client, reader):
     assert re.search(r"protein", Paper.objects.get(key=picks[0][0]).title, re.I)
 
 
+def test_every_pick_says_truly_why_it_is_there(client, reader):
+    """A followed topic was the reason given for every paper of the day, however far from it:
+    "follows topic “speculative decoding”" on a paper about motion generation, and a paper in
+    a followed category never said so."""
+    follows.follow(reader, "topic", "speculative decoding")
+    follows.follow(reader, "category", "cs.CL")
+    picks = shown(client)
+    assert picks and all(why for _, why in picks)
+    about = [key for key, why in picks if why == "follows topic “speculative decoding”"]
+    assert about and about[0] == paper_about("speculative decoding").key
+    for key in about:
+        paper = Paper.objects.get(key=key)
+        assert "decod" in (paper.title + paper.abstract).lower(), paper.title
+    in_category = [key for key, why in picks if why == "in cs.CL, which you follow"]
+    assert in_category
+    assert all(Paper.objects.filter(key=key, categories__code="cs.CL").exists() for key in in_category)
+
+
 def test_papers_by_followed_authors_come_first(client, reader):
     shelf.add(reader, paper_about("speculative decoding draft model"))
     paper = Paper.objects.filter(listed_on=DAY).exclude(authors=None).order_by("key")[37]
