@@ -151,23 +151,6 @@ def latest_day(on_or_before: date | None = None) -> date | None:
     return papers.order_by("-listed_on").values_list("listed_on", flat=True).first()
 
 
-def neighbours(day: date) -> tuple[date | None, date | None]:
-    """The nearest days before and after `day` that have papers."""
-    before = (
-        Paper.objects.filter(listed_on__lt=day)
-        .order_by("-listed_on")
-        .values_list("listed_on", flat=True)
-        .first()
-    )
-    after = (
-        Paper.objects.filter(listed_on__gt=day)
-        .order_by("listed_on")
-        .values_list("listed_on", flat=True)
-        .first()
-    )
-    return before, after
-
-
 def by_category(code: str) -> QuerySet:
     """A category's papers, or an archive's (cs: every cs.* category), newest listed first."""
     papers = Paper.objects.filter(categories__code=code)

@@ -374,3 +374,47 @@ def test_a_category_page_says_what_its_code_means(client):
         '<p class="muted">High Energy Physics - Theory</p>'
         in client.get("/categories/hep-th").content.decode()
     )
+
+
+def _tab_links(page: str) -> dict[str, str]:
+    nav = re.search(r'<nav class="tabs".*?</nav>', page, re.S).group(0)
+    return {label: href for href, label in re.findall(r'<a href="([^"]+)"[^>]*>(\w+)</a>', nav)}
+
+
+def test_tabs_of_an_empty_period_go_to_the_nearest_period_with_papers(client, db):
+    """From an empty week the Daily tab led to the week's empty Monday, and from an empty day
+    the Monthly tab to its empty month: the tabs go where papers are, as Previous and Next do."""
+    add_paper("2411.00140", "November paper", listed=date(2024, 11, 28))
+    add_paper("2407.00141", "July paper", listed=date(2026, 7, 31))
+    week = _tab_links(client.get("/papers/week/2024-W47").content.decode())
+    assert week["Daily"] == "/papers/date/2024-11-28"  # not the empty 2024-11-18
+    assert week["Monthly"] == "/papers/month/2024-11"  # the week's month, which has papers
+    assert week["Weekly"] == "/papers/week/2024-W47"  # this page
+    day = _tab_links(client.get("/papers/date/2026-08-01").content.decode())
+    assert day["Monthly"] == "/papers/month/2026-07"  # not the empty 2026-08
+    assert day["Weekly"] == "/papers/week/2026-W31"  # the day's week has July 31
+    month = _tab_links(client.get("/papers/month/2026-08").content.decode())
+    assert month["Daily"] == "/papers/date/2026-07-31" and month["Weekly"] == "/papers/week/2026-W31"
+    # Between two periods with papers, the nearer one: 2024-12-02 is 4 days after November 28,
+    # 2024-12-30 far from both.
+    add_paper("2412.00142", "December paper", listed=date(2024, 12, 30))
+    near_end = _tab_links(client.get("/papers/date/2024-12-27").content.decode())
+    assert near_end["Monthly"] == "/papers/month/2024-12" and near_end["Weekly"] == "/papers/week/2025-W01"
+    near_start = _tab_links(client.get("/papers/week/2024-W49").content.decode())
+    assert near_start["Daily"] == "/papers/date/2024-11-28"
+
+
+def test_an_empty_week_or_month_links_the_nearest_ones_with_papers(client, db):
+    """An empty day linked the nearest days with papers; an empty week or month said only "No
+    papers listed in this week"."""
+    add_paper("2411.00150", "November paper", listed=date(2024, 11, 28))
+    add_paper("2407.00151", "July paper", listed=date(2026, 7, 31))
+    week = client.get("/papers/week/2025-W10").content.decode()
+    empty = week[week.index('<div class="empty">') :]
+    assert "No papers listed in this week" in empty
+    assert '<a href="/papers/week/2024-W48">← Week 48, 2024 · Nov 25 – Dec 1</a>' in empty
+    assert '<a href="/papers/week/2026-W31">Week 31, 2026 · Jul 27 – Aug 2 →</a>' in empty
+    month = client.get("/papers/month/2026-08").content.decode()
+    empty = month[month.index('<div class="empty">') :]
+    assert "No papers listed in this month" in empty
+    assert '<a href="/papers/month/2026-07">← July 2026</a>' in empty and "→" not in empty

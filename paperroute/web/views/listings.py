@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -253,10 +254,11 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
     else:
         ordered = listings.sorted_by(papers, choice.sort)
     page = paginate(request, ordered)
-    previous, following = _neighbours(period)
+    around = _days_around(period)
+    previous, following = _neighbours(period, around)
     context = {
         "tab": {"day": "daily", "week": "weekly", "month": "monthly"}[period.kind],
-        "tabs": _tabs(period),
+        "tabs": _tabs(period, around),
         "period": period,
         "heading": period.label,
         "title": _title("Daily papers" if home else period.label, view, theme, page.number),
@@ -299,8 +301,10 @@ def _listing(request, period: periods.Period, extra: dict | None = None, home: b
         "saved_categories": prefs.categories_of(request.user),
         "read_toggle": read_toggle(request),
     }
-    if period.kind == "day" and not counts["all"]:
-        context["nearest"] = listings.neighbours(period.start)
+    if not counts["all"]:  # an empty period links the nearest ones with papers, as Previous/Next
+        context["nearest"] = [
+            (neighbour.label, _url(neighbour)) if neighbour else None for neighbour in (previous, following)
+        ]
     context.update(extra or {})
     return cacheable(render(request, "listing.html", context))
 
@@ -348,11 +352,21 @@ def _toggled(codes: list[str], code: str) -> list[str]:
     return [c for c in codes if c != code] if code in codes else [*codes, code]
 
 
-def _neighbours(period: periods.Period):
+KINDS = {"day": periods.day, "week": periods.week_of, "month": periods.month_of}
+
+
+def _days_around(period: periods.Period) -> tuple[date | None, date | None]:
+    """The nearest days with papers before the period and after it."""
+    return (
+        listings.period_with_papers(period.start, period.end, -1),
+        listings.period_with_papers(period.start, period.end, +1),
+    )
+
+
+def _neighbours(period: periods.Period, around: tuple[date | None, date | None]):
     """The nearest periods of the same kind, before and after, that have papers."""
-    before = listings.period_with_papers(period.start, period.end, -1)
-    after = listings.period_with_papers(period.start, period.end, +1)
-    same_kind = {"day": periods.day, "week": periods.week_of, "month": periods.month_of}[period.kind]
+    before, after = around
+    same_kind = KINDS[period.kind]
     return (same_kind(before) if before else None), (same_kind(after) if after else None)
 
 
@@ -360,17 +374,39 @@ def _url(period: periods.Period) -> str:
     return reverse({"day": "day", "week": "week", "month": "month"}[period.kind], args=[period.slug])
 
 
-def _tabs(period: periods.Period) -> list[tuple[str, str, str]]:
+def _tabs(
+    period: periods.Period, around: tuple[date | None, date | None] | None = None
+) -> list[tuple[str, str, str]]:
     """The Daily · Weekly · Monthly · Trending tabs, each for the period being shown, anchored
-    on its latest day with papers so that no tab leads to an empty page."""
+    on its latest day with papers so that no tab leads to an empty page. From a period without
+    papers each tab goes to the nearest period of its kind that has some (`around`: the days
+    with papers either side, when the caller has them)."""
     latest = listings.latest_day(on_or_before=period.end)
-    anchor = latest if latest and latest >= period.start else period.start
+    if latest and latest >= period.start:
+        targets = {kind: of(latest) for kind, of in KINDS.items()}
+    else:
+        before, after = around or _days_around(period)
+        targets = {kind: _nearest(period, of, before, after) for kind, of in KINDS.items()}
+        targets[period.kind] = period  # the tab of the page being shown
     return [
-        ("daily", "Daily", _url(periods.day(anchor))),
-        ("weekly", "Weekly", _url(periods.week_of(anchor))),
-        ("monthly", "Monthly", _url(periods.month_of(anchor))),
+        ("daily", "Daily", _url(targets["day"])),
+        ("weekly", "Weekly", _url(targets["week"])),
+        ("monthly", "Monthly", _url(targets["month"])),
         ("trending", "Trending", reverse("trending")),
     ]
+
+
+def _nearest(period: periods.Period, of, before: date | None, after: date | None) -> periods.Period:
+    """The period (`of` a day) with papers nearest to an empty one: first one that overlaps it
+    (an empty day's week that has papers on another day), then the closer, then the earlier."""
+    candidates = []
+    if before:
+        candidates.append((of(before).end < period.start, (period.start - before).days, of(before)))
+    if after:
+        candidates.append((of(after).start > period.end, (after - period.end).days, of(after)))
+    if not candidates:
+        return of(period.start)
+    return min(candidates, key=lambda candidate: candidate[:2])[2]
 
 
 def _feeds(kind: str, **params) -> list[tuple[str, str, str]]:
