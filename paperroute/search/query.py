@@ -54,14 +54,16 @@ class ParsedQuery:
         return bool(self.authors or self.categories or self.years)
 
 
-def _scan(query: str) -> list[tuple[bool, str | None, str, bool]]:
-    """Split into (negated, field, value, quoted) tokens; an unmatched quote ends as plain text."""
-    tokens = []
+def _scan(query: str) -> list[tuple[bool, str | None, str, bool, int, int]]:
+    """Split into (negated, field, value, quoted, start, end) tokens, `query[start:end]` being the
+    token as typed; an unmatched quote ends as plain text."""
+    tokens: list[tuple[bool, str | None, str, bool, int, int]] = []
     i, n = 0, len(query)
     while i < n:
         if query[i].isspace():
             i += 1
             continue
+        start = i
         negated = query[i] == "-" and i + 1 < n and not query[i + 1].isspace()
         if negated:
             i += 1
@@ -73,18 +75,31 @@ def _scan(query: str) -> list[tuple[bool, str | None, str, bool]]:
         if query[i] == '"':
             end = query.find('"', i + 1)
             if end < 0:
-                tokens.append((negated, name, query[i + 1 :], False))
-                tokens.append((False, "!", "unmatched quote", False))
+                tokens.append((negated, name, query[i + 1 :], False, start, n))
+                tokens.append((False, "!", "unmatched quote", False, n, n))
                 break
-            tokens.append((negated, name, query[i + 1 : end], True))
+            tokens.append((negated, name, query[i + 1 : end], True, start, end + 1))
             i = end + 1
             continue
         end = i
         while end < n and not query[end].isspace() and query[end] != '"':
             end += 1
-        tokens.append((negated, name, query[i:end], False))
+        tokens.append((negated, name, query[i:end], False, start, end))
         i = end
     return tokens
+
+
+def without_filters(query: str) -> tuple[str, list[str]]:
+    """The query without the filters typed into it (author:, cat:, year:), and those filters as
+    typed: `year:2023 "speculative decoding" -survey` is `"speculative decoding" -survey` without
+    `year:2023`."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for _, name, _, _, start, end in _scan(query):
+        if name == "!":
+            continue
+        (dropped if name else kept).append(query[start:end])
+    return " ".join(kept), dropped
 
 
 def _year_range(value: str) -> tuple[int | None, int | None] | None:
@@ -110,7 +125,7 @@ def parse(query: str) -> ParsedQuery:
         query = query[:MAX_QUERY_CHARS]
         parsed.notes.append(f"used the first {MAX_QUERY_CHARS:,} characters of the query")
     negate_next = False
-    for negated, name, value, quoted in _scan(query):
+    for negated, name, value, quoted, _, _ in _scan(query):
         if name == "!":
             parsed.notes.append("ignored the unmatched quote")
             continue

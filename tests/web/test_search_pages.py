@@ -202,3 +202,36 @@ def test_a_category_no_paper_is_in_is_named_as_the_reason(client, corpus):
     assert "in the category" not in client.get("/search?q=graph&mode=lexical&cat=cs.CL").content.decode()
     found = search.search("graph cat:cs", mode="lexical")
     assert found.hits and "category" not in found.message
+
+
+@pytest.mark.parametrize(
+    ("query", "words", "dropped"),
+    [
+        ("year:2023 decoding", "decoding", "year:2023"),
+        ("decoding cat:hep-ex", "decoding", "cat:hep-ex"),
+        ('author:"Grace Hopper" decoding -graph', "decoding -graph", 'author:"Grace Hopper"'),
+        ("cat:hep-ex speculative year:2020..2021", "speculative", "cat:hep-ex, year:2020..2021"),
+    ],
+)
+def test_filters_typed_into_the_query_can_be_dropped_when_nothing_matches(
+    client, corpus, query, words, dropped
+):
+    """Filters typed into the query that found nothing left only "Try other words": the way out
+    was offered for the form's filters alone."""
+    page = client.get("/search", {"q": query, "mode": "lexical"}).content.decode()
+    assert "No papers match" in page and f'value="{query.replace(chr(34), "&quot;")}"' in page
+    link = re.search(r'<a href="([^"]*)">Search “([^”]*)” without ([^<]*)</a>', page)
+    assert link, page
+    assert (link.group(2), link.group(3)) == (words.replace('"', "&quot;"), dropped.replace('"', "&quot;"))
+    assert "Try other words" not in page
+    # The link searches the words as typed, in the same mode, and finds papers.
+    found = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert f'value="{words}"' in found and "No papers match" not in found
+    assert 'value="lexical" selected' in found
+
+
+def test_a_query_of_filters_alone_offers_no_empty_search(client, corpus):
+    page = client.get("/search", {"q": "year:2023 cat:cs.CL", "mode": "lexical"}).content.decode()
+    assert "No papers match" in page and "” without" not in page
+    hostile = client.get("/search", {"q": '<b>x</b> cat:"<script>"', "mode": "lexical"}).content.decode()
+    assert "<script>" not in hostile and "<b>x</b>" not in hostile

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from paperroute.catalog.models import Authorship, Category, Paper
 from paperroute.catalog.textclean import display_name
+from paperroute.search.query import parse, without_filters
 from paperroute.web import searching
 from paperroute.web.views.common import cacheable, drop_for_reader, mark_voted, read_toggle
 
@@ -55,6 +56,11 @@ def page(request):
         return reverse("search") + "?" + urlencode({k: v for k, v in {**params, **changes}.items() if v})
 
     filtered = bool(opts.category or opts.since or opts.until)
+    # Filters typed into the query (year:2023, cat:hep-ex, author:…) that leave nothing: the
+    # words alone, as typed, in the same mode and with the form's own filters.
+    words, typed = without_filters(opts.q) if not found.papers and not found.total else ("", [])
+    if not (typed and parse(opts.q).has_filters and parse(words).has_text):
+        words, typed = "", []
     context.update(
         found=found,
         papers=drop_for_reader(request, mark_voted(request, found.papers)),
@@ -65,6 +71,9 @@ def page(request):
         suggestion_url=link(q=found.suggestion, spell="") if found.suggestion else "",
         fewer_url=link(q=found.fewer) if found.fewer else "",
         unfiltered_url=(link(cat="", since="", until="") if filtered and not found.papers else ""),
+        bare_url=link(q=words) if words else "",
+        bare_words=words,
+        typed_filters=", ".join(typed),
         # A page number past the results (an old link, an edited address): the query matched.
         last_page_url=(
             link(page=str(paginator.num_pages))
