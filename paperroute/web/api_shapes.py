@@ -15,6 +15,7 @@ from django.urls import reverse
 from pydantic import BaseModel, Field
 
 from paperroute.catalog.models import Paper
+from paperroute.catalog.records import arxiv_month
 from paperroute.catalog.textclean import display_name
 from paperroute.community import authors, votes
 from paperroute.community.models import AuthorClaim, Comment
@@ -123,6 +124,18 @@ def published_at(paper: Paper) -> datetime | None:
     paper's date. None (null, which they accept) for a paper the listing showed only as a
     replacement or cross-list, and for one not on arXiv without a date. `PUBLISHED_AT` in SQL."""
     return paper.published or day_start(paper.announced_on)
+
+
+def known_date(paper: Paper, first_version: datetime | None = None) -> tuple[datetime | None, bool]:
+    """When the paper came out, as far as the site knows, and whether only its month is known:
+    arXiv's submission time, else its first version's date, else the day arXiv announced it, else
+    the day it was listed here, else the first of the month its arXiv id names (the month its
+    BibTeX and its page give). (None, False) when nothing says, rather than an invented time."""
+    when = paper.published or first_version or day_start(paper.announced_on) or day_start(paper.listed_on)
+    if when:
+        return when, False
+    month = arxiv_month(paper.arxiv_id or "")
+    return (day_start(month), True) if month else (None, False)
 
 
 def icon() -> str:

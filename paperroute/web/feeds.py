@@ -12,12 +12,12 @@ from django.utils import timezone
 from feedgen.feed import FeedGenerator
 
 from paperroute.catalog import latex
-from paperroute.catalog.models import Author, Category
+from paperroute.catalog.models import Author, Category, Version
 from paperroute.catalog.textclean import author_key, display_name, teaser_text
 from paperroute.community import listings, trending
 from paperroute.search import themesets
 from paperroute.web import periods, searching
-from paperroute.web.api_shapes import published_at
+from paperroute.web.api_shapes import known_date
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 
@@ -67,6 +67,10 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
     fg.description(clean(f"{title}, from paperroute"))
     fg.language("en")
     newest = None
+    papers = list(papers)
+    first_versions = dict(
+        Version.objects.filter(paper__in=papers, number=1).exclude(date=None).values_list("paper_id", "date")
+    )
     for paper in papers:
         url = absolute(reverse("paper", args=[paper.key]))
         entry = fg.add_entry(order="append")
@@ -92,12 +96,17 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
             entry.category(term=clean(category.code))
         # Most papers come from arXiv's daily listing, which gives no time: their date is the
         # day arXiv announced them. The time the row was last written moved with every
-        # harvest, and a reader showed a two-year-old paper as new.
-        when = published_at(paper) or paper.changed_at
+        # harvest, and a reader showed a two-year-old paper as new; so did the time the site
+        # stored a paper that the listing showed only as a replacement: such a paper has the
+        # month its arXiv id names. One with no date at all has none in RSS and Atom's
+        # <published>; Atom's required <updated> is when the site first had it.
+        when, _ = known_date(paper, first_versions.get(paper.pk))
         changed = paper.updated or when
-        entry.published(when)
-        entry.updated(changed)
-        newest = max(newest, changed) if newest else changed
+        if when:
+            entry.published(when)
+        entry.updated(changed or paper.created_at)
+        if changed:
+            newest = max(newest, changed) if newest else changed
     fg.updated(newest or timezone.now())
     return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
 

@@ -1,7 +1,7 @@
 """RSS 2.0 and Atom feeds parse cleanly, hold the right papers, and are discoverable."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import feedparser
 import pytest
@@ -125,3 +125,56 @@ def test_a_feed_reader_polling_an_unchanged_feed_gets_a_304(client, papers, url)
     search.sync(embed=False)
     changed = client.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def _store(**fields):
+    from paperroute.catalog.ingest import Importer
+    from paperroute.catalog.records import PaperRecord
+
+    record = PaperRecord(source="arxiv-listing", position="1", categories=["cs.CL"], **fields)
+    assert not Importer("arxiv-listing").store([record]).skipped
+
+
+def _entry_dates(client, url: str) -> dict[str, tuple | None]:
+    """Each entry's date: RSS's pubDate, Atom's published."""
+    parsed = feedparser.parse(client.get(url).content)
+    return {e.title: tuple(e.published_parsed)[:6] if "published" in e else None for e in parsed.entries}
+
+
+@pytest.mark.django_db
+def test_a_paper_without_dates_is_not_dated_the_day_the_site_loaded_it(client):
+    """A paper arXiv's listing showed only as a replacement has no submission, announcement or
+    listing day: feeds dated it at the moment the site stored it, and a feed reader showed a
+    paper from 2024 as new. Its date is what the pages show: its first version's date when a
+    source gave one, else the month its arXiv id names (as its BibTeX and its page say)."""
+    _store(
+        title="Transformers replaced",
+        arxiv_id="2411.00490",
+        abstract="Transformers, second version.",
+        version=2,
+        versions={2: None},
+        announcements=[(date(2024, 11, 28), "replace")],
+    )
+    _store(
+        title="Transformers with a dated first version",
+        arxiv_id="2406.00491",
+        abstract="Transformers, dated by the arXiv API.",
+        version=2,
+        versions={1: datetime(2024, 6, 3, 17, 30, tzinfo=UTC), 2: None},
+        announcements=[(date(2024, 11, 28), "cross")],
+    )
+    _store(
+        title="Transformers from nowhere",
+        key="seed:transformers",
+        abstract="Transformers, with nothing known of when.",
+    )
+    search.sync(embed=False)
+    for fmt in ("xml", "atom"):
+        dates = _entry_dates(client, f"/feeds/search.{fmt}?q=transformers")
+        assert dates["Transformers replaced"] == (2024, 11, 1, 0, 0, 0)
+        assert dates["Transformers with a dated first version"] == (2024, 6, 3, 17, 30, 0)
+        assert dates["Transformers from nowhere"] is None  # no date rather than an invented one
+    page = client.get("/papers/2411.00490").content.decode()
+    assert "<dt>First version</dt><dd>November 2024" in page
+    dated = client.get("/papers/2406.00491").content.decode()
+    assert "First version</dt>" not in dated and "v1</a> · Jun 3, 2024" in dated

@@ -13,6 +13,7 @@ from feedgen.feed import FeedGenerator
 
 from paperroute.catalog import bibtex, latex
 from paperroute.catalog.models import Paper
+from paperroute.catalog.records import arxiv_month
 from paperroute.catalog.textclean import display_name
 from paperroute.community import authors, comments, listings, votes
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
@@ -20,6 +21,7 @@ from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
 from paperroute.library import shelf
 from paperroute.web import feeds, related
+from paperroute.web.api_shapes import known_date
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable, error_page, local_target, shown_at
 
@@ -76,6 +78,8 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
         }
     code_link, project_link = authors.links_of(paper)
     entries = authors.entries(paper, request.user)
+    versions = list(paper.versions.all())
+    first = next((v.date for v in versions if v.number == 1 and v.date), None)
     context = {
         "paper": paper,
         "authors": [entry.name for entry in entries],
@@ -85,7 +89,9 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
         "code_link": code_link,
         "project_link": project_link,
         "categories": paper.ordered_categories,
-        "versions": list(paper.versions.all()),
+        "versions": versions,
+        # With no day known, the month its arXiv id names: the date feeds and its BibTeX give.
+        "id_month": arxiv_month(paper.arxiv_id) if known_date(paper, first)[1] else None,
         "comments": comments.thread(paper, request.user),
         "comment_count": comments.visible_count(paper.pk),
         "bibtex": bibtex.entry(paper),
