@@ -190,3 +190,17 @@ def test_a_paper_with_no_dates_shows_no_empty_dates_section(client):
     assert "Dates and versions" in client.get(f"/papers/{dated.key}").content.decode()
     page = client.get(f"/papers/{bare.key}").content.decode()
     assert "Abstract" in page and "Dates and versions" not in page
+
+
+@pytest.mark.django_db
+def test_a_paper_listed_on_no_day_has_no_stray_separator_above_its_title(client):
+    """A paper known only as a replacement (no listing day) read "· arXiv:2411.00490"."""
+    from paperroute.catalog.ingest import Importer
+    from paperroute.catalog.records import PaperRecord
+
+    record = PaperRecord(source="arxiv-listing", position="1", title="Replaced", arxiv_id="2411.00490")
+    Importer("arxiv-listing").store([record])
+    page = client.get("/papers/2411.00490").content.decode()
+    assert '<p class="crumbs muted">arXiv:2411.00490</p>' in page
+    listed = add_paper("2411.00491", listed=date(2024, 11, 28))
+    assert "</a> · arXiv:2411.00491</p>" in client.get(f"/papers/{listed.key}").content.decode()
