@@ -352,3 +352,13 @@ def test_the_forms_on_a_refused_forms_page_lead_back_to_the_library(reader_clien
     opened = lxml.html.fromstring(reader_client.get("/library?page=1").content)
     backs = opened.xpath("//main//form/input[@name='next']/@value")
     assert {back.split("#")[0] for back in backs} == {"/library?page=1"}
+
+
+def test_signed_out_a_library_form_returns_to_its_whole_page_after_sign_in(client, papers):
+    """A session that ran out while the page was open: the sign-in page gets the page's address
+    whole, its own query included, not cut at its first "&"."""
+    back = "/search?q=draft+models&mode=lexical"
+    response = client.post(f"/papers/{papers[0].key}/save", {"action": "save", "next": back})
+    assert response.status_code == 302
+    signin = client.get(response["Location"]).content.decode()
+    assert f'name="next" value="{back.replace("&", "&amp;")}"' in signin

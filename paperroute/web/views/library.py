@@ -52,7 +52,8 @@ def library_action(view):
         if not request.user.is_authenticated:
             if _wants_json(request):
                 return JsonResponse({"detail": "sign in to keep a library"}, status=401)
-            return redirect(f"{reverse('signin')}?next={request.POST.get('next') or reverse('library')}")
+            back = local_target(request, request.POST.get("next", "")) or reverse("library")
+            return redirect(f"{reverse('signin')}?{urlencode({'next': back})}")
         try:
             return view(request, *args, **kwargs)
         except CommunityError as exc:
