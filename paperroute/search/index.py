@@ -31,8 +31,9 @@ from paperroute.search.vectorstore import VectorStore
 # Bumped when the layout or the analysis of documents changes: older indexes are rebuilt.
 # 2: titles, abstracts and author names are indexed with TeX accents made Unicode;
 # 3: result rows are stored, and the vocabulary is kept for spelling correction;
-# 4: author names are also indexed without their accents (author:scholkopf).
-SCHEMA = 4
+# 4: author names are also indexed without their accents (author:scholkopf);
+# 5: titles and abstracts are indexed without their accents (Schrodinger finds Schrödinger).
+SCHEMA = 5
 
 
 class IndexBusy(Exception):

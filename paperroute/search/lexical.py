@@ -39,10 +39,14 @@ DEFAULT_PARAMS = LexicalParams()
 
 
 def _analyzer(stem: bool, stopwords: bool) -> tantivy.TextAnalyzer:
-    # The same chain as tantivy's built-in "en_stem" / "default" analyzers, which the index
-    # uses for documents, so that query terms equal indexed terms.
+    # The chain of tantivy's built-in "default" analyzer, which the index uses for authors'
+    # names; with `stem`, the one it uses for titles and abstracts (registered as "en_stem"),
+    # so that query terms equal indexed terms. Those also lose their accents: a reader types
+    # "Schrodinger" or "Levy" as often as "Schrödinger" or "Lévy".
     builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
     builder = builder.filter(tantivy.Filter.remove_long(40)).filter(tantivy.Filter.lowercase())
+    if stem:
+        builder = builder.filter(tantivy.Filter.ascii_fold())
     if stopwords:
         builder = builder.filter(tantivy.Filter.stopword("english"))
     if stem:
@@ -99,6 +103,9 @@ class LexicalIndex:
         path.mkdir(parents=True, exist_ok=True)
         self.schema = schema()
         self.index = tantivy.Index(self.schema, path=str(path))
+        # Titles and abstracts are analysed as queries are (STEM, accents folded), under the
+        # built-in analyzer's name, so that indexes made before folding still open.
+        self.index.register_tokenizer("en_stem", STEM)
         self.searcher = self.index.searcher()
 
     @property
@@ -335,7 +342,7 @@ class LexicalIndex:
             clauses.append((Occur.Should, Q.boost_query(Q.term_query(self.schema, "title", term), 2.0)))
         # The index holds stems ("specul" for speculative), so the typed prefix is matched
         # against stems and words alike: its stem, or anything that starts with it.
-        prefix = re.escape(last.lower())
+        prefix = re.escape(folded(last.lower()))
         stems = STEM.analyze(last) or [last.lower()]
         typed = Q.boolean_query(
             [

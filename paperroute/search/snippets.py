@@ -5,11 +5,23 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from paperroute.search.lexical import STEM
+from paperroute.search.lexical import STEM, folded
 
 # tantivy's simple tokenizer: runs of alphanumeric characters.
 WORD = re.compile(r"[^\W_]+")
 WIDTH = 240
+# The accented letters of each ASCII letter (é, è, ê… of e): stems lose their accents, as the
+# index does, so a stem's prefix is looked for in either spelling of a word ("levi": Lévy).
+_ACCENTED: dict[str, str] = {}
+for _code in range(0xC0, 0x250):
+    _base = folded(chr(_code)).lower()[:1]
+    if _base.isascii() and _base.isalpha():
+        _ACCENTED[_base] = _ACCENTED.get(_base, "") + chr(_code).lower()
+
+
+def _letter(ch: str) -> str:
+    accented = "".join(sorted(set(_ACCENTED.get(ch, ""))))
+    return f"[{re.escape(ch)}{accented}]" if accented else re.escape(ch)
 
 
 @lru_cache(maxsize=50_000)
@@ -24,7 +36,8 @@ def _candidates(stems: frozenset[str]) -> re.Pattern:
     # word can only have a wanted stem if it starts like it: checking those few words alone
     # keeps snippets cheap (stemming every word of 20 abstracts cost ~30 ms a query).
     prefixes = sorted({stem[: max(1, min(3, len(stem) - 1))] for stem in stems}, key=len, reverse=True)
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, prefixes)) + r")[^\W_]*", re.I)
+    spelled = ("".join(map(_letter, prefix)) for prefix in prefixes)
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(spelled) + r")[^\W_]*", re.I)
 
 
 def spans(text: str, stems: set[str]) -> list[tuple[int, int]]:

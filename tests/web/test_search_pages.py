@@ -89,6 +89,28 @@ def test_an_author_is_found_with_or_without_the_accents_of_their_name(client, db
         assert [item["paper"]["id"] for item in items] == [key], q
 
 
+def test_titles_and_abstracts_are_found_with_or_without_their_accents(client, db):
+    """Readers type "Schrodinger" and "Levy" as often as the papers' Schrödinger and Lévy (in TeX
+    or Unicode): the keyword search found only the accented spelling."""
+    add_paper(
+        "2411.00612",
+        r"Orbital stability for Schr\"odinger equations",
+        abstract=r"We study L\'evy operators and the Schrödinger flow.",
+        listed=date(2024, 11, 28),
+    )
+    add_paper("2411.00613", "Stability of neural networks", listed=date(2024, 11, 28))
+    search.sync(embed=False)
+    for q in ("schrodinger orbital", "Schrödinger", "levy operators", '"Lévy operators"', "-lévy stability"):
+        items = client.get("/api/papers/search", {"q": q, "mode": "lexical"}).json()
+        expected = ["2411.00613"] if q.startswith("-") else ["2411.00612"]
+        assert [item["paper"]["id"] for item in items] == expected, q
+    # The words are marked in the snippet as written, and typing them suggests the paper.
+    page = client.get("/search", {"q": "levy schrodinger", "mode": "lexical"}).content.decode()
+    assert "<mark>Lévy</mark>" in page and "<mark>Schrödinger</mark>" in page
+    typed = client.get("/search/suggest", {"q": "orbital schrö"})
+    assert typed.status_code == 200 and "2411.00612" in typed.content.decode()
+
+
 def _shown_titles(page: str) -> list[str]:
     return re.findall(
         r'class="card-title"[^>]*><a href="[^"]*">([^<]*)</a>',
