@@ -228,6 +228,21 @@ def _day(value: str):
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
+def _at_least(least: int):
+    """An argparse type: a whole number of at least `least` (a count or an offset)."""
+
+    def number(value: str) -> int:
+        try:
+            count = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if count < least:
+            raise argparse.ArgumentTypeError(f"expected {least} or more, got {count}")
+        return count
+
+    return number
+
+
 def _search_parsers(sub) -> None:
     search = sub.add_parser(
         "search",
@@ -243,8 +258,10 @@ def _search_parsers(sub) -> None:
         default="hybrid",
         help="hybrid (default) fuses keyword (BM25) and semantic (embedding) ranking",
     )
-    search.add_argument("--limit", type=int, default=10, help="results to show (default 10, at most 120)")
-    search.add_argument("--offset", type=int, default=0, help="skip this many results (paging)")
+    search.add_argument(
+        "--limit", type=_at_least(1), default=10, help="results to show (default 10, at most 120)"
+    )
+    search.add_argument("--offset", type=_at_least(0), default=0, help="skip this many results (paging)")
     search.add_argument(
         "--exact", action="store_true", help="search the words as typed, without correcting typos"
     )
@@ -266,7 +283,7 @@ def _search_parsers(sub) -> None:
         "paper's (an arXiv id or another paperroute id).",
     )
     related.add_argument("id", help="the paper, such as 2411.17700")
-    related.add_argument("--limit", type=int, default=5, help="how many (default 5)")
+    related.add_argument("--limit", type=_at_least(1), default=5, help="how many (default 5)")
     related.add_argument("--json", action="store_true", help="machine-readable output")
 
     index = sub.add_parser(
@@ -537,8 +554,12 @@ def cmd_export(args) -> int:
     if args.output == "-":
         count = export_jsonl(sys.stdout)
     else:
-        with open(args.output, "w", encoding="utf-8") as stream:
-            count = export_jsonl(stream)
+        try:
+            with open(args.output, "w", encoding="utf-8") as stream:
+                count = export_jsonl(stream)
+        except OSError as exc:  # no such folder, no permission, a full disk
+            err(f"export: cannot write {args.output}: {exc.strerror}")
+            return EXIT_UNUSABLE
     err(f"exported {count} papers")
     return EXIT_OK
 
