@@ -20,6 +20,7 @@ _SERVICE = {
     "paper_matrix",
     "embed_texts",
     "MODES",
+    "MAX_TOTAL",
 }
 _SYNC = {"SyncReport"}
 

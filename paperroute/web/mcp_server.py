@@ -21,9 +21,11 @@ from django.views.decorators.csrf import csrf_exempt
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import ToolAnnotations
 from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
 
+from paperroute import search
 from paperroute.community import ratelimit, tokens, votes
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import shelf
@@ -52,8 +54,22 @@ def build() -> MCPServer:
     for tool in (search_papers, daily_papers, paper, related_papers, my_library, recommendations, upvote):
         # Every tool takes the call's context, which the rate limit and the reader come from.
         assert "ctx" in inspect.signature(tool).parameters, tool.__name__
-        server.add_tool(_as_request(tool))
+        server.add_tool(
+            _as_request(tool),
+            # One paragraph: the docstring's line breaks and indentation are no part of it.
+            description=" ".join((tool.__doc__ or "").split()),
+            annotations=WRITES if tool is upvote else READS,
+        )
     return server
+
+
+# Hints for clients that ask before running a tool (or run read-only ones freely): only upvote
+# changes anything, and setting the same vote twice changes nothing more. No tool reaches past
+# this site.
+READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 
 def _as_request(tool):
@@ -202,13 +218,18 @@ def search_papers(
     category: str | None = None,
     limit: int = 20,
     exact: bool = False,
+    page: int = 0,
 ) -> dict[str, Any]:
     """Search titles, abstracts and authors, as the site's search does. Query syntax: "exact
     phrase", -excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023. `since` and `until`
     are dates (YYYY-MM-DD) the paper was listed on; `category` is one category or archive (cs.CL,
-    cs); `exact` searches the words as typed, without correcting typos. Up to 100 results."""
+    cs); `exact` searches the words as typed, without correcting typos. Pages of `limit` (1-100)
+    papers, counted from 0; `more` says whether a next page has some (the first 1,000 results
+    can be paged through)."""
     if not 1 <= limit <= 100:
         raise ToolError("limit must be between 1 and 100")
+    if page < 0:
+        raise ToolError("page must be 0 or more")
     try:
         opts = searching.options(
             {
@@ -222,7 +243,7 @@ def search_papers(
         )
         if not opts.q:
             raise ToolError("query is empty: give some words to search for")
-        found = searching.run(opts, limit=limit, snippets=False)
+        found = searching.run(opts, limit=limit, offset=page * limit, snippets=False)
     except searching.BadSearch as exc:
         raise ToolError(f"cannot search: {exc}") from None
     return {
@@ -230,6 +251,8 @@ def search_papers(
         "exact_total": found.exact,
         "corrected": found.corrected or None,
         "suggestion": found.suggestion or None,
+        "page": page,
+        "more": page * limit + len(found.papers) < min(found.total, search.MAX_TOTAL),
         "papers": [_paper_json(p) for p in found.papers],
     }
 

@@ -1,0 +1,63 @@
+"""What an agent reads of the MCP tools, through the official SDK's client connected in-process:
+their descriptions and hints, and paging through a search as the site's search pages do."""
+
+from datetime import date
+
+import anyio
+import pytest
+from django.db import connections
+from mcp import Client
+
+from paperroute import search
+from paperroute.web import mcp_server
+from tests.community.helpers import add_paper
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def ask(work):
+    """Run `work(client)` against the site's MCP server; close the connections the tools opened
+    in the SDK's worker threads."""
+
+    async def main():
+        try:
+            async with Client(mcp_server.build()) as client:
+                return await work(client)
+        finally:
+            connections.close_all()
+
+    return anyio.run(main)
+
+
+def test_a_search_pages_through_every_paper_it_found():
+    for n in range(1, 8):
+        add_paper(f"2411.0080{n}", f"Speculative decoding, part {n}", listed=date(2024, 11, 28))
+    search.sync(embed=False)
+
+    async def pages(client):
+        shown = []
+        for page in range(4):
+            args = {"query": "speculative decoding", "mode": "lexical", "limit": 3, "page": page}
+            result = await client.call_tool("search_papers", args)
+            assert not result.is_error, result.content
+            shown.append(result.structured_content)
+        return shown
+
+    shown = ask(pages)
+    assert [len(one["papers"]) for one in shown] == [3, 3, 1, 0]
+    assert [one["more"] for one in shown] == [True, True, False, False]
+    assert all(one["total"] == 7 for one in shown)
+    ids = [p["id"] for one in shown for p in one["papers"]]
+    assert sorted(ids) == [f"2411.0080{n}" for n in range(1, 8)]
+
+
+def test_tools_read_as_prose_and_say_which_only_read():
+    tools = {tool.name: tool for tool in ask(lambda client: client.list_tools()).tools}
+    for tool in tools.values():
+        # Docstrings' indentation is no part of what the model reads.
+        assert "\n " not in tool.description and "  " not in tool.description, tool.description
+    reading = {name for name, tool in tools.items() if tool.annotations and tool.annotations.read_only_hint}
+    assert reading == set(tools) - {"upvote"}
+    vote = tools["upvote"].annotations
+    assert vote.read_only_hint is False and vote.idempotent_hint and vote.destructive_hint is False
+    assert all(tool.annotations.open_world_hint is False for tool in tools.values())
