@@ -225,7 +225,8 @@ def search_papers(
     are dates (YYYY-MM-DD) the paper was listed on; `category` is one category or archive (cs.CL,
     cs); `exact` searches the words as typed, without correcting typos. Pages of `limit` (1-100)
     papers, counted from 0; `more` says whether a next page has some (the first 1,000 results
-    can be paged through)."""
+    can be paged through). `notes` says how the query was read, `fewer_words` a shorter query
+    that finds papers when this one finds none."""
     if not 1 <= limit <= 100:
         raise ToolError("limit must be between 1 and 100")
     if page < 0:
@@ -253,6 +254,12 @@ def search_papers(
         "suggestion": found.suggestion or None,
         "page": page,
         "more": page * limit + len(found.papers) < min(found.total, search.MAX_TOTAL),
+        # What the site says beside the results: how the query was read ("used the first 1,000
+        # characters", "no paper with the arXiv id … is here"), fewer words that would find
+        # some, and whether the newest papers may not be searchable yet.
+        "notes": found.message or None,
+        "fewer_words": found.fewer or None,
+        "index_behind": found.behind,
         "papers": [_paper_json(p) for p in found.papers],
     }
 

@@ -61,3 +61,25 @@ def test_tools_read_as_prose_and_say_which_only_read():
     vote = tools["upvote"].annotations
     assert vote.read_only_hint is False and vote.idempotent_hint and vote.destructive_hint is False
     assert all(tool.annotations.open_world_hint is False for tool in tools.values())
+
+
+def test_a_search_tells_the_agent_what_the_site_says_beside_the_results():
+    """How the query was read, and a shorter one that finds papers: the site shows both, and an
+    agent got neither, so it could not tell a cut query or a missing paper from no matches."""
+    add_paper("2411.00801", "Speculative decoding with tiny drafts", listed=date(2024, 11, 28))
+    search.sync(embed=False)
+
+    async def answers(client):
+        found = []
+        for query in ("speculative decoding " * 60, "2411.99999", "speculative decoding zebrafish"):
+            args = {"query": query, "mode": "lexical", "exact": True}
+            result = await client.call_tool("search_papers", args)
+            assert not result.is_error, result.content
+            found.append(result.structured_content)
+        return found
+
+    cut, missing, fewer = ask(answers)
+    assert "first 1,000 characters" in cut["notes"] and cut["papers"]
+    assert missing["notes"] == "no paper with the arXiv id 2411.99999 is here" and not missing["papers"]
+    assert fewer["fewer_words"] == "speculative decoding" and not fewer["papers"]
+    assert fewer["index_behind"] is False
