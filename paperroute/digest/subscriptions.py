@@ -256,6 +256,25 @@ def unsubscribe(subscriber: Subscriber) -> Subscriber:
     return set_status(subscriber, Subscriber.UNSUBSCRIBED)
 
 
+def resubscribe(subscriber: Subscriber) -> Subscriber:
+    """Turn the digest back on for a subscriber who unsubscribed, from their secret link.
+
+    The link came in a mail to the address, as a confirmation link does, so no new
+    confirmation mail is needed (the form's one-a-day limit would hold it back for a day after
+    the last one). Only an address that was confirmed once; a suppressed one stays suppressed.
+    """
+    if subscriber.confirmed_at is None:
+        raise LinkInvalid(
+            "this subscription was never confirmed; subscribe again from the form to get a confirmation mail"
+        )
+    now = timezone.now()
+    Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.UNSUBSCRIBED).update(
+        status=Subscriber.CONFIRMED, status_changed_at=now, permanent_failures=0
+    )
+    subscriber.refresh_from_db()
+    return subscriber
+
+
 def of_account(user, *, live: bool = False):
     """The digest subscriptions of an account: the one made while signed in, and any to its
     address; with `live`, only those not unsubscribed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -169,3 +170,47 @@ def test_changes_to_a_subscription_are_rate_limited_per_address_and_unsubscribin
     assert client.post(f"/subscription/{ada.token}/unsubscribe").status_code == 200
     ada.refresh_from_db()
     assert ada.status == Subscriber.UNSUBSCRIBED
+
+
+def test_an_unsubscribed_reader_subscribes_again_from_their_link_the_same_day(smtp):
+    """The page after unsubscribing offers to subscribe again. The form at /subscribe would
+    send no mail within a day of the last confirmation (its abuse limit), so a reader who
+    unsubscribed by mistake soon after confirming would wait for a mail that never came; the
+    secret link already proves the address is theirs."""
+    client = Client(enforce_csrf_checks=True)
+    client.post("/subscribe", {"email": "ada@example.org"})
+    link = re.search(r"/subscribe/confirm/\S+", smtp.text(smtp.wait_for("ada@example.org"))).group(0)
+    client.get(link)
+    confirmed = client.post(link, {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    ada = Subscriber.objects.get(email_key="ada@example.org")
+    assert confirmed.status_code == 302 and ada.status == Subscriber.CONFIRMED
+
+    page = client.post(f"/subscription/{ada.token}/unsubscribe").content.decode()
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.UNSUBSCRIBED
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+    assert form and form.group(1) == f"/subscription/{ada.token}"
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    again = client.post(form.group(1), fields)
+    assert again.status_code == 302 and again["Location"].endswith("?done=resubscribed")
+    ada.refresh_from_db()
+    assert ada.status == Subscriber.CONFIRMED
+    assert "You are subscribed again" in client.get(again["Location"]).content.decode()
+    # The preferences page of an unsubscribed reader offers the same button.
+    Subscriber.objects.filter(pk=ada.pk).update(status=Subscriber.UNSUBSCRIBED)
+    assert 'value="resubscribe"' in client.get(f"/subscription/{ada.token}").content.decode()
+
+
+def test_subscribing_again_by_link_needs_a_confirmed_address_and_a_csrf_token(client):
+    never = subscriber("never@example.org", status=Subscriber.UNSUBSCRIBED)  # never confirmed
+    refused = client.post(f"/subscription/{never.token}", {"action": "resubscribe"})
+    assert refused.status_code == 400 and b"never confirmed" in refused.content
+    never.refresh_from_db()
+    assert never.status == Subscriber.UNSUBSCRIBED
+    gone = subscriber("gone@example.org", status=Subscriber.SUPPRESSED)
+    client.post(f"/subscription/{gone.token}", {"action": "resubscribe"})
+    gone.refresh_from_db()
+    assert gone.status == Subscriber.SUPPRESSED  # only an operator lifts a suppression
+    Subscriber.objects.filter(pk=never.pk).update(confirmed_at="2024-11-01T00:00:00Z")
+    forged = Client(enforce_csrf_checks=True).post(f"/subscription/{never.token}", {"action": "resubscribe"})
+    assert forged.status_code == 403

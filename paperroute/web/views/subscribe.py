@@ -105,6 +105,12 @@ def preferences(request, token: str):
                 subscriber, Subscriber.PAUSED if action == "pause" else Subscriber.CONFIRMED
             )
             return redirect(reverse("subscription", args=[token]) + f"?done={action}")
+        if action == "resubscribe":
+            try:
+                subscriptions.resubscribe(subscriber)
+            except LinkInvalid as exc:
+                return error_page(request, 400, "Subscribe again from the form", str(exc))
+            return redirect(reverse("subscription", args=[token]) + "?done=resubscribed")
         try:
             subscriptions.update_preferences(
                 subscriber,
