@@ -72,10 +72,14 @@ def apply(payload) -> Outcome:
         kind = str(event.get("type", "bounce")).lower()
         if kind not in ("bounce", "complaint", "unsubscribe"):
             raise BadReport(f"event {number}: unknown type {kind!r}; use bounce, complaint or unsubscribe")
+        permanent = event.get("permanent", True)
+        if not isinstance(permanent, bool):
+            # "false" or 0 read as true would count a full mailbox as a dead one.
+            raise BadReport(f'event {number}: "permanent" must be true or false, not {permanent!r}')
         checked.append(
             (
                 kind,
-                event.get("permanent", True) is not False,
+                permanent,
                 str(event.get("reason", "")).replace("\x00", "")[:2000],
                 _subscriber(event, number),
             )
@@ -91,13 +95,18 @@ def apply(payload) -> Outcome:
             )
             outcome.unsubscribed += 1
         else:
+            # As it is now: an event before this one in the body may have suppressed it.
+            suppressed = Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.SUPPRESSED)
+            was_suppressed = suppressed.exists()
             after = subscriptions.record_permanent_failure(
                 subscriber.email_key,
                 Bounce.COMPLAINT if kind == "complaint" else Bounce.BOUNCE,
                 reason or kind,
             )
             outcome.counted += 1
-            outcome.suppressed += after is not None and after.status == Subscriber.SUPPRESSED
+            # Only the addresses this event suppressed: one that already was is counted, not again.
+            now_suppressed = after is not None and after.status == Subscriber.SUPPRESSED
+            outcome.suppressed += now_suppressed and not was_suppressed
     return outcome
 
 

@@ -214,3 +214,31 @@ def test_subscribing_again_by_link_needs_a_confirmed_address_and_a_csrf_token(cl
     Subscriber.objects.filter(pk=never.pk).update(confirmed_at="2024-11-01T00:00:00Z")
     forged = Client(enforce_csrf_checks=True).post(f"/subscription/{never.token}", {"action": "resubscribe"})
     assert forged.status_code == 403
+
+
+def test_the_bounce_webhook_reads_permanent_only_as_true_or_false(settings):
+    """A soft bounce sent as "permanent": "false" (a string, as some relays' adapters write
+    it) counted as a hard one, and three of them suppressed a reader whose mailbox was only
+    full. A value that is not true or false rejects the body, as any unreadable event does."""
+    config(settings, bounce_webhook="s3cret", digest_suppress_after=1)
+    ada = subscriber("ada@example.org")
+    for value in ("false", "no", 0, None):
+        response = post_hook({"email": "ada@example.org", "type": "bounce", "permanent": value})
+        assert response.status_code == 400 and '"permanent"' in response.json()["error"]
+    ada.refresh_from_db()
+    assert (ada.status, ada.permanent_failures) == (Subscriber.CONFIRMED, 0)
+    assert post_hook({"email": "ada@example.org", "permanent": False}).json()["ignored"] == 1
+
+
+def test_the_bounce_webhook_counts_only_the_addresses_it_suppressed(settings):
+    config(settings, bounce_webhook="s3cret", digest_suppress_after=1)
+    subscriber("ada@example.org")
+    first = post_hook({"email": "ada@example.org", "type": "complaint"}).json()
+    assert (first["suppressed"], first["counted"]) == (1, 1)
+    again = post_hook(
+        [{"email": "ada@example.org"}, {"email": "ada@example.org", "type": "complaint"}]
+    ).json()
+    assert (again["suppressed"], again["counted"]) == (0, 2)  # it already was
+    subscriber("bob@example.org")
+    both = post_hook([{"email": "bob@example.org"}, {"email": "bob@example.org", "type": "complaint"}]).json()
+    assert (both["suppressed"], both["counted"]) == (1, 2)
