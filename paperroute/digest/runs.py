@@ -445,8 +445,19 @@ class DryRun:
     papers: int = 0
     topics: int = 0
     status: str = "not started"
+    # A run that is composed takes nobody new: who joined since, and what is left to send.
+    composed: bool = False
+    joined_since: int = 0
+    to_send: int = 0
 
     def line(self) -> str:
+        if self.composed:
+            unit = "day" if self.period.frequency == "daily" else "week"
+            return (
+                f"dry run, {self.period.frequency} digest for {self.period.slug} (run {self.status}): "
+                f"already composed; {self.joined_since} subscriber(s) who joined since get the next "
+                f"{unit}'s digest; {self.to_send} message(s) still to send"
+            )
         return (
             f"dry run, {self.period.frequency} digest for {self.period.slug} (run {self.status}): "
             f"{self.subscribers} confirmed subscriber(s), {self.with_papers} would get a digest "
@@ -460,6 +471,13 @@ def dry_run(period: Period) -> DryRun:
     run = DigestRun.objects.filter(frequency=period.frequency, period_start=period.start).first()
     if run:
         report.status = run.status
+    if run and run.status != DigestRun.COMPOSING:
+        # send() composes no more once a run is composed (see compose_run).
+        report.composed = True
+        report.joined_since = sum(len(page) for page in unsent_pages(period.frequency, run))
+        counts = outbox.counts(run.pk)
+        report.to_send = counts.get("pending", 0) + counts.get("sending", 0)
+        return report
     composer = Composer(period, now=timezone.now())
     for batch in unsent_pages(period.frequency, run):
         composer.prepare(batch)

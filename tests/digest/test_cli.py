@@ -206,3 +206,27 @@ def test_serve_runs_the_worker_beside_the_web_server_unless_told_not_to(cli_env,
     for pid in workers:  # stopped with the server, not left behind
         wait_until(lambda pid=pid: not running(pid), 10, f"worker {pid} to end with the server")
     assert os.environ.get("PAPERROUTE_DATA_DIR")  # the test never touched the real data directory
+
+
+@pytest.mark.django_db
+def test_a_dry_run_of_a_composed_period_does_not_promise_digests_to_later_subscribers(smtp, settings):
+    """A run takes the subscribers confirmed when it is composed; one who joins (or switches to
+    weekly) afterwards waits for the next period. The dry run said they "would get a digest",
+    and the send that followed mailed nobody."""
+    from paperroute.digest import runs
+    from paperroute.digest.periods import Period
+    from paperroute.digest.smtp import messenger_factory
+
+    config(settings, digest_concurrency=1)  # other threads cannot see the test's transaction
+    day_papers(3)
+    subscriber("ada@example.org")
+    period = Period("daily", DAY, DAY)
+    assert "1 would get a digest" in runs.dry_run(period).line()
+    assert runs.send(period, messenger_factory=messenger_factory()).complete
+    subscriber("bob@example.org")
+    line = runs.dry_run(period).line()
+    again = runs.send(period, messenger_factory=messenger_factory())
+    assert [m.to for m in smtp.accepted] == ["ada@example.org"]  # bob waits for the next day
+    assert "would get a digest" not in line, line
+    assert "already composed" in line and "1 subscriber(s) who joined since" in line, line
+    assert again.line().startswith("daily digest for 2024-11-28: 1 sent (0 by this process)")
