@@ -174,7 +174,8 @@ def _own_section(section: Section, cache: dict) -> tuple[str, str]:
     html, text = [], [f"{section.title.upper()}\n\n"]
     for card in section.cards:
         why = reasons.get(card.pid, "")
-        html.append(card.html + (f'\n<p style="{WHY_STYLE}">Why: {escape(why)}</p>' if why else ""))
+        line = f'\n<p class="why" style="{WHY_STYLE}">Why: {escape(why)}</p>' if why else ""
+        html.append(card.html + line)
         text.append(card.text + (f"  Why: {why}\n" if why else "") + "\n")
     cards = "\n".join(html)
     return frame.replace(CARDS_HERE, f"\n{cards}\n", 1), "".join(text)

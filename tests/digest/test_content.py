@@ -250,3 +250,69 @@ def test_bodies_travel_8bit_only_to_servers_that_announce_8bitmime(announces_8bi
     plain = message.get_body(preferencelist=("plain",)).get_content()
     assert plain.replace("\r\n", "\n").rstrip("\n") == text
     assert "é " * 700 in message.get_body(preferencelist=("html",)).get_content()
+
+
+def _contrast(one: str, two: str) -> float:
+    def luminance(color: str) -> float:
+        rgb = [int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(one), luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_line_of_a_digest_is_readable_in_dark_mode():
+    """Mail apps in dark mode apply the digest's dark @media rules: the section titles, links,
+    authors, footer and a "For you" paper's reason kept their light-mode indigo and greys on
+    the dark background, at a contrast of 3:1 or less. Every text must reach 4.5:1 (WCAG AA)."""
+    from paperroute.digest import render
+    from paperroute.digest.compose import Card, Digest, Section
+
+    card = Card(
+        1,
+        "2411.1",
+        "A title",
+        "https://p.example.org/papers/2411.1",
+        "Ada, Bob",
+        "A teaser.",
+        3,
+        "https://github.com/a/b",
+        ("cs.CL",),
+    )
+    digest = Digest(
+        sections=[
+            Section("Trending on Thursday", "", [card]),
+            Section("For you", "", [card], {1: "by Ada, whom you follow"}),
+        ],
+        notes=["your topic 'x' could not be searched"],
+    )
+    html = render.render_digest(daily(DAY), digest, email="ada@example.org", token="tok").html
+    dark = re.search(r"@media \(prefers-color-scheme: dark\) \{(.*?\})\s*\}", html, re.S).group(1)
+    colours = {}
+    for selectors, body in re.findall(r"([^{}]+)\{([^}]*)\}", dark):
+        found = re.search(r"(?<!-)color:\s*(#[0-9a-fA-F]{6})", body)
+        for selector in selectors.split(","):
+            if found:
+                colours[selector.strip()] = found.group(1)
+    wrapper = re.search(r"background-color:\s*(#[0-9a-f]{6})", dark.split(".body, .wrapper")[1]).group(1)
+    card_bg = re.search(r"\.card \{[^}]*background-color:\s*(#[0-9a-f]{6})", dark).group(1)
+    assert colours  # the block was read
+    page = lxml.html.fromstring(html)
+    checked = []
+    for element in page.iter():
+        style = element.get("style") or ""
+        own = re.search(r"(?:^|;)\s*color:\s*(#[0-9a-fA-F]{6})", style)
+        text = (element.text or "").strip()
+        if not own or not text or "background-color" in style or "preheader" in element.get("class", ""):
+            continue
+        classes = element.get("class", "").split()
+        ancestors = [c for a in element.iterancestors() for c in a.get("class", "").split()]
+        colour = next((colours[f".{c}"] for c in classes if f".{c}" in colours), None)
+        if colour is None and element.tag == "a" and "footer" in ancestors:
+            colour = colours.get(".footer a")
+        colour = colour or own.group(1)
+        background = card_bg if "card" in ancestors else wrapper
+        checked.append((text[:30], round(_contrast(colour, background), 2)))
+    low = [one for one in checked if one[1] < 4.5]
+    assert len(checked) > 8 and not low, low
