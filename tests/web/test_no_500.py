@@ -237,10 +237,35 @@ _GENERIC = {"_has_nul"}
 _DJANGO = str(Path(django.__file__).parent)
 
 
+class Reads:
+    """The keys read from QueryDicts while a request was answered, each with the dictionary it
+    was read from; a copy counts as the dictionary it was copied from."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[QueryDict, str]] = []
+        self.copied: list[tuple[QueryDict, QueryDict]] = []  # (copy, original)
+
+    def _source(self, dictionary: QueryDict) -> QueryDict:
+        for copy, original in reversed(self.copied):
+            if copy is dictionary:
+                return self._source(original)
+        return dictionary
+
+    def of(self, request, part: str) -> set[str]:
+        """The keys read from request.GET or request.POST (`part`): a listing page reads its
+        query string when it is posted to, and none of that is a form field. A read from a
+        dictionary that is neither (one a view parsed itself) counts for both."""
+        mine = getattr(request, part)
+        other = getattr(request, "POST" if part == "GET" else "GET")
+        return {
+            key for read, key in self.seen if (source := self._source(read)) is mine or source is not other
+        }
+
+
 @contextlib.contextmanager
 def reading():
-    """The set of keys read from any QueryDict while the block runs ("*": all of them)."""
-    seen: set[str] = set()
+    """What is read from any QueryDict while the block runs (Reads; "*": all of the keys)."""
+    reads = Reads()
 
     def watch(name: str, whole: bool):
         original = getattr(QueryDict, name)
@@ -249,8 +274,11 @@ def reading():
         def watched(self, *args, **kwargs):
             caller = sys._getframe(1).f_code
             if caller.co_name not in _GENERIC and not caller.co_filename.startswith(_DJANGO):
-                seen.add("*" if whole else str(args[0]) if args else "*")
-            return original(self, *args, **kwargs)
+                reads.seen.append((self, "*" if whole else str(args[0]) if args else "*"))
+            result = original(self, *args, **kwargs)
+            if name == "copy":
+                reads.copied.append((result, self))
+            return result
 
         return original, watched
 
@@ -258,7 +286,7 @@ def reading():
     for name, (_, watched) in patches.items():
         setattr(QueryDict, name, watched)
     try:
-        yield seen
+        yield reads
     finally:
         for name, (original, _) in patches.items():
             setattr(QueryDict, name, original)
@@ -297,10 +325,10 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
             client.force_login(reader)
         for route in ROUTES:
             base = _valid_path(route, valid)
-            with reading() as query:
-                _answer(client, "GET", base)
-            with reading() as form:
-                _answer(client, "POST", base, {})
+            with reading() as reads:
+                query = reads.of(_answer(client, "GET", base).wsgi_request, "GET")
+            with reading() as reads:
+                form = reads.of(_answer(client, "POST", base, {}).wsgi_request, "POST")
             if signed_in and route == "/account/signout":
                 client.force_login(reader)
             # A route without a path slot has one path, which the watch above has just asked for.
@@ -324,16 +352,25 @@ def test_every_route_parameter_and_field_takes_every_nasty_value(site, client, s
 
 
 def test_the_sweep_watches_what_a_view_reads(rf):
-    """The watch behind the sweep's choice of parameters sees lookups, whole reads and `in`."""
+    """The watch behind the sweep's choice of parameters sees lookups, whole reads and `in`, and
+    tells the query string from the form."""
     request = rf.get("/?page=2&q=x")
     with reading() as read:
         request.GET.get("page")
         _ = "cat" in request.GET
-    assert read == {"page", "cat"}
+    assert read.of(request, "GET") == {"page", "cat"}
     with reading() as read:
         request.GET.copy()
-    assert read == {"*"}
+    assert read.of(request, "GET") == {"*"}
     assert request.GET.get("q") == "x"  # and the dictionaries work as before afterwards
+    posted = rf.post("/?page=2", {"body": "x"})
+    with reading() as read:
+        posted.GET.get("page")
+        posted.POST.get("body")
+        posted.GET.copy().urlencode()  # a copy of the query string is the query string
+        QueryDict("note=1").get("note")  # a dictionary of neither counts for both
+    assert read.of(posted, "GET") == {"page", "*", "note"}
+    assert read.of(posted, "POST") == {"body", "note"}
     assert swept({"page"}, QUERY) == ["page", "q"]
     assert swept({"*", "cursor"}, QUERY) == [*QUERY, "cursor"]
 
