@@ -13,7 +13,7 @@ import pytest
 from paperroute.community import comments, listings, submissions
 from paperroute.community.models import Submission
 from tests.community.helpers import add_paper, user
-from tests.conftest import ROOT, stop_server
+from tests.conftest import ROOT, module_database, stop_server, subprocess_env
 from tests.support import free_port
 
 pytestmark = pytest.mark.slow
@@ -21,9 +21,8 @@ pytestmark = pytest.mark.slow
 hub = pytest.importorskip("huggingface_hub")
 
 
-@pytest.fixture
-def site(cli, cli_env):
-    """A live server over a few papers, with the keyword search index built."""
+def _catalogue() -> None:
+    """A few papers, one submitted and commented on."""
     add_paper(
         "2411.00801",
         "Speculative decoding for fast inference",
@@ -49,30 +48,44 @@ def site(cli, cli_env):
     )
     Submission.objects.create(paper=third, user=user("alice"))
     comments.add(user("bob"), third, "Nice paper")
-    assert cli("index", "sync", "--no-embed", "--quiet").returncode == 0
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"],
-        cwd=ROOT,
-        env={**cli_env, "PAPERROUTE_SITE_URL": url},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
+
+
+@pytest.fixture(scope="module")
+def site(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A live server over the catalogue, with the keyword search index built: one for the module,
+    whose tests only read (a server and a catalogue for each took 5 s a test)."""
+    data_dir = tmp_path_factory.mktemp("hf") / "data"
+    with module_database(django_db_blocker):
+        _catalogue()
+        env = subprocess_env(data_dir)
+        index = [sys.executable, "-m", "paperroute", "index", "sync", "--no-embed", "--quiet"]
+        assert subprocess.run(index, cwd=ROOT, env=env, capture_output=True, timeout=120).returncode == 0
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "paperroute", "serve", "--port", str(port), "--workers", "1"],
+            cwd=ROOT,
+            env={**env, "PAPERROUTE_SITE_URL": url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/openapi.json", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    stop_server(server)
+                    raise
+                time.sleep(0.3)
         try:
-            urllib.request.urlopen(f"{url}/api/openapi.json", timeout=5).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                stop_server(server)
-                raise
-            time.sleep(0.3)
-    try:
-        yield url
-    finally:
-        stop_server(server)
+            yield url
+        finally:
+            # The client keeps its connection to the server open, and a stopping server waits
+            # 2 s for a request on a kept-alive connection before it closes it.
+            hub.close_session()
+            stop_server(server)
 
 
 @pytest.fixture
@@ -107,7 +120,6 @@ def assert_matches_site(info, key: str) -> None:
     assert (info.submitted_by.username if info.submitted_by else "") == who
 
 
-@pytest.mark.django_db(transaction=True)
 def test_list_daily_papers_with_every_parameter(api):
     day = list(api.list_daily_papers(date="2024-11-28"))
     # Hugging Face's default order: newest first.
@@ -126,7 +138,6 @@ def test_list_daily_papers_with_every_parameter(api):
     assert len(list(api.list_daily_papers(sort="trending", limit=1))) == 1
 
 
-@pytest.mark.django_db(transaction=True)
 def test_an_endpoint_written_with_a_trailing_slash(api, site):
     """The client joins the endpoint and its paths as they are: //api/daily_papers."""
     slashed = hub.HfApi(endpoint=site + "/", token=False)
@@ -139,7 +150,6 @@ def test_an_endpoint_written_with_a_trailing_slash(api, site):
     assert "2411.99999" in (missing.value.server_message or "")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_mistyped_parameter_is_told_once_in_words(api):
     with pytest.raises(hub.errors.BadRequestError) as refused:
         list(api.list_daily_papers(week="2024-W9"))
@@ -152,7 +162,6 @@ def test_a_mistyped_parameter_is_told_once_in_words(api):
     )
 
 
-@pytest.mark.django_db(transaction=True)
 def test_paper_info_and_read_paper(api, site):
     info = api.paper_info("2411.00801")
     assert_matches_site(info, "2411.00801")
@@ -176,7 +185,6 @@ def test_paper_info_and_read_paper(api, site):
     assert "no paper with the id '2411.99999'" in (unread.value.server_message or "")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_list_papers_searches(api):
     found = list(api.list_papers(query="decoding"))
     assert {p.id for p in found} == {"2411.00801", "2411.00803"}
@@ -191,7 +199,6 @@ def test_list_papers_searches(api):
     assert "limit" in (refused.value.server_message or "")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_offline_mode_stops_the_client_before_it_sends_anything(api, monkeypatch):
     from huggingface_hub import constants
 
