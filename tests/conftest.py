@@ -156,13 +156,20 @@ def stop_server(process: subprocess.Popen, timeout: float = 15, *, group: bool =
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    sessions_ended(name, timeout)
+
+
+def sessions_ended(name: str, timeout: float = 15) -> None:
+    """On PostgreSQL, wait until the database sessions of the subprocesses started with this
+    PGAPPNAME (cli_env's) are gone: a backend ends a moment after its client process exits,
+    and a commit the client sent just before it was killed lands in that moment."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return
     import time
 
-    # Only this server's sessions (cli_env names them per test): counting every other session
+    # Only these processes' sessions (cli_env names them per test): counting every other session
     # on the database waited the whole timeout, 15 s a test, whenever anything else was connected.
     mine = "AND application_name = %s" if name else ""
     deadline = time.monotonic() + timeout

@@ -13,7 +13,7 @@ import pytest
 from bench.oai_synth import pages
 from paperroute.catalog.export import iter_papers, paper_to_json
 from paperroute.catalog.models import HarvestCheckpoint, Paper
-from tests.conftest import ROOT, wipe_catalogue
+from tests.conftest import ROOT, sessions_ended, wipe_catalogue
 from tests.replay import ReplayServer, Reply
 
 pytestmark = pytest.mark.slow
@@ -74,6 +74,8 @@ def test_kill_at_random_points_then_resume(cli_env, capsys):
             time.sleep(rng.uniform(0, page_time))
             process.send_signal(signal.SIGKILL)
             process.wait()
+            # A page's commit sent just before the kill lands when its session ends (PostgreSQL).
+            sessions_ended(env.get("PGAPPNAME", ""))
             checkpoint = HarvestCheckpoint.objects.get()
             if not checkpoint.finished:
                 mid_harvest += 1
