@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from paperroute.conf import ConfigError
@@ -53,3 +54,17 @@ def send(to: str, subject: str, text: str, html: str = "", headers: dict[str, st
     if html:
         message.attach_alternative(html, "text/html")
     message.send()
+
+
+def refused_address(exc: BaseException) -> str:
+    """The mail server's reply when it refused the address itself for good (a 5xx answer to RCPT
+    TO, such as "550 5.1.1 user unknown"), or "" when sending failed some other way, which may
+    pass: trying again later cannot help a mistyped address."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused) or not exc.recipients:
+        return ""
+    replies = list(exc.recipients.values())
+    if not all(isinstance(code, int) and 500 <= code < 600 for code, _ in replies):
+        return ""
+    code, said = replies[0]
+    text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    return " ".join(f"{code} {text}".split())[:200]

@@ -72,6 +72,11 @@ def send_link(email_text: str, ip: str, link_for: Callable[[str], str], *, now: 
         # refused and sent nothing.)
         link.delete()
         ratelimit.unspace("signin-mail", email.lower(), every, claim)
+        refused = mail.refused_address(exc)
+        if refused:  # a mistyped address: "try again in a few minutes" would never work
+            raise InvalidInput(
+                f"the mail server refused this address: {refused}; check it for typos", "email"
+            ) from exc
         log.exception("the sign-in mail to %s could not be sent", email)
         raise MailNotSent(
             "the sign-in email could not be sent just now; please try again in a few minutes"

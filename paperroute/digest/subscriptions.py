@@ -18,6 +18,7 @@ from paperroute.community.accounts import account_for, normalize_email
 from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.digest.errors import DigestError, InvalidSubscription, LinkInvalid, TooManyRequests
 from paperroute.digest.models import Bounce, ConfirmationMail, Subscriber
+from paperroute.digest.smtp import PermanentFailure
 
 SALT = "paperroute.digest.confirm"
 # At most one confirmation mail per address per day, so that the form cannot flood an inbox.
@@ -77,6 +78,10 @@ def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str]
     except Exception as exc:
         # Nothing went out, so the day's one mail is not used up.
         Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=previous)
+        if isinstance(exc, PermanentFailure):  # "try again in a few minutes" would never work
+            raise InvalidSubscription(
+                f"the mail server refused this address: {exc}; check it for typos", "email"
+            ) from exc
         raise DigestError(
             "the confirmation mail could not be sent just now; please try again in a few minutes"
         ) from exc

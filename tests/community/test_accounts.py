@@ -200,3 +200,14 @@ def test_a_look_alike_address_does_not_sign_in_to_someone_elses_account(mailbox,
         assert user != sid and user.email == accounts.normalize_email(look_alike)
         # Sid still signs in to his own account, not the newcomer's.
         assert accounts.user_for("Sid@Mail.Example") == sid
+
+
+@pytest.mark.django_db
+def test_an_address_the_mail_server_refuses_is_explained_as_a_typo(client, mailbox):
+    """Sign-in by link to a mailbox that does not exist: "try again in a few minutes" could
+    never work, and the form should keep the address to correct."""
+    mailbox.script["grace@exmaple.org"] = ["550 5.1.1 user unknown"]
+    refused = client.post("/account/signin", {"email": "grace@exmaple.org"})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "refused this address: 550 5.1.1 user unknown;" in page
+    assert 'value="grace@exmaple.org"' in page and mailbox.accepted == []

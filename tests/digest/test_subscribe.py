@@ -121,6 +121,22 @@ def test_when_mail_cannot_be_sent_the_days_allowance_is_kept(client, smtp, setti
     assert len(smtp.to("eve@example.org")) == 1
 
 
+def test_an_address_the_mail_server_refuses_is_explained_as_a_typo_not_a_delay(client, smtp):
+    """A 5xx to RCPT TO ("550 5.1.1 user unknown") is the address, not the moment: the form said
+    "try again in a few minutes", which could never work. A 4xx is still a delay."""
+    smtp.script["eve@exmaple.org"] = ["550 5.1.1 user unknown"]
+    refused = client.post("/subscribe", {"email": "eve@exmaple.org"})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "refused this address: 550 5.1.1 user unknown" in page
+    assert "check it for typos" in page and 'value="eve@exmaple.org"' in page
+    smtp.script["ada@example.org"] = ["451 4.7.1 try later"]
+    later = client.post("/subscribe", {"email": "ada@example.org"})
+    assert later.status_code == 503 and b"try again" in later.content
+    # Neither used up the day's one mail: corrected, or later, the mail goes.
+    assert client.post("/subscribe", {"email": "ada@example.org"}).status_code == 200
+    assert len(smtp.to("ada@example.org")) == 1
+
+
 def test_confirming_links_the_account_with_the_same_address(client, smtp):
     account = user("fay")  # fay@example.org
     client.post("/subscribe", {"email": "fay@example.org"})
