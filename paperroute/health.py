@@ -382,6 +382,18 @@ def lines(result: dict) -> list[str]:
     return out
 
 
+def _ingest_line(source: str, record: dict) -> str:
+    """A source's latest success; and, when its latest run failed, when and what it said."""
+    success = record.get("success")
+    if record.get("attempt") and record["attempt"] != success:  # the latest run did not succeed
+        said = f" ({record['line']})" if record.get("line") else ""
+        last = f"last success {success}" if success else "never succeeded"
+        return f"{source}: the run at {record['attempt']} failed{said}; {last}"
+    if success:
+        return f"{source}: {success}"
+    return f"{source}: not run yet"
+
+
 def _summary(name: str, check: dict) -> str:
     if check.get("error"):
         return check["error"]
@@ -401,10 +413,7 @@ def _summary(name: str, check: dict) -> str:
         return f"pid {check['pid']}, last heartbeat {check['beat_age_seconds']} s ago{busy}"
     if name == "outbox":
         return f"{check['backlog']} message(s) waiting in {len(check['open_runs'])} open run(s)"
-    parts = [
-        f"{s}: {r.get('success') or 'never'}" + ("" if r.get("ok", True) else " (failed)")
-        for s, r in check["sources"].items()
-    ]
+    parts = [_ingest_line(source, record) for source, record in check["sources"].items()]
     return (
         "; ".join(parts or ["no ingest recorded on this host"])
         + f"; catalogue changed {check['catalogue_changed'] or 'never'}"

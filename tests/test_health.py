@@ -1,6 +1,7 @@
 """/healthz and `paperroute status` say whether the site is well, and what is wrong when it is not."""
 
 import json
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -162,6 +163,11 @@ def test_status_command(cli, cli_env):
     cli("ingest", "jsonl", str(Path(__file__).parent / "fixtures" / "seed-papers.jsonl"))
     ingested = cli("status", "--json")
     assert json.loads(ingested.stdout)["checks"]["ingest"]["sources"]["jsonl"]["ok"] is True
+    # A run by hand that failed says when, and why, beside the last success (it read "jsonl:
+    # never (failed)", under "ingest ok").
+    cli("ingest", "jsonl", str(Path(cli_env["PAPERROUTE_DATA_DIR"]) / "missing.jsonl"))
+    (line,) = [row for row in cli("status").stdout.decode().splitlines() if row.startswith("ingest")]
+    assert re.search(r"jsonl: the run at \S+ failed \(.*missing\.jsonl.*\); last success \S+", line), line
     shutil.rmtree(Path(cli_env["PAPERROUTE_DATA_DIR"]) / "search")  # the index is lost
     failing = cli("status")
     assert failing.returncode == 1 and "FAIL" in failing.stdout.decode()
