@@ -13,7 +13,6 @@ from feedgen.feed import FeedGenerator
 
 from paperroute.catalog import bibtex, latex
 from paperroute.catalog.models import Paper
-from paperroute.catalog.records import arxiv_month
 from paperroute.catalog.textclean import display_name
 from paperroute.community import authors, comments, listings, votes
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
@@ -80,6 +79,7 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
     entries = authors.entries(paper, request.user)
     versions = list(paper.versions.all())
     first = next((v.date for v in versions if v.number == 1 and v.date), None)
+    when, month_only = known_date(paper, first)
     context = {
         "paper": paper,
         "authors": [entry.name for entry in entries],
@@ -91,7 +91,7 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
         "categories": paper.ordered_categories,
         "versions": versions,
         # With no day known, the month its arXiv id names: the date feeds and its BibTeX give.
-        "id_month": arxiv_month(paper.arxiv_id) if known_date(paper, first)[1] else None,
+        "id_month": when.date() if when and month_only else None,
         "comments": comments.thread(paper, request.user),
         "comment_count": comments.visible_count(paper.pk),
         "bibtex": bibtex.entry(paper),
