@@ -12,14 +12,14 @@ import json
 import threading
 from collections.abc import MutableMapping
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from ninja.responses import NinjaJSONEncoder
@@ -31,6 +31,30 @@ from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import shelf
 from paperroute.web import api, related, searching
 from paperroute.web.api_shapes import PaperDetailOut, PaperOut, paper_out
+from paperroute.web.mcp_arguments import (
+    Category,
+    Comments,
+    DailyLimit,
+    DailyPage,
+    Date,
+    Exact,
+    Limit,
+    Mode,
+    Month,
+    PaperId,
+    PicksLimit,
+    Query,
+    Related,
+    SearchPage,
+    Since,
+    Sort,
+    Token,
+    Until,
+    Upvoted,
+    Week,
+    explain,
+    unknown,
+)
 from paperroute.web.middleware import rate_key
 from paperroute.web.views.common import client_ip
 
@@ -42,15 +66,13 @@ INSTRUCTIONS = (
     "`Authorization: Bearer prt_…` over HTTP or as the `token` argument."
 )
 
-Sort = Literal["publishedAt", "trending", "upvotes"]
 # Whether the call in progress sent a token, and whose account it is (None: unknown or revoked).
 _CALLER: ContextVar[tuple[bool, Any]] = ContextVar("paperroute_mcp_caller")
-Mode = Literal["hybrid", "lexical", "semantic"]
 
 
 def build() -> MCPServer:
     """The MCP server with the site's tools."""
-    server = MCPServer("paperroute", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = _Server("paperroute", instructions=INSTRUCTIONS, log_level="WARNING")
     for tool in (search_papers, daily_papers, paper, related_papers, my_library, recommendations, upvote):
         # Every tool takes the call's context, which the rate limit and the reader come from.
         assert "ctx" in inspect.signature(tool).parameters, tool.__name__
@@ -61,6 +83,36 @@ def build() -> MCPServer:
             annotations=WRITES if tool is upvote else READS,
         )
     return server
+
+
+class _Server(MCPServer):
+    """The SDK's server, with arguments checked as the input schemas in tools/list say: no
+    argument they do not name, and one line for each bad argument instead of pydantic's report."""
+
+    _schemas: dict[str, dict[str, Any]] | None = None
+
+    async def list_tools(self):
+        tools = await super().list_tools()
+        for tool in tools:
+            # The SDK ignores an argument its tool has no parameter for: a misspelt `limt` or
+            # `sort_by` did nothing, and the agent could not tell.
+            tool.input_schema = {**tool.input_schema, "additionalProperties": False}
+        return tools
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context=None) -> Any:
+        if self._schemas is None:
+            self._schemas = {tool.name: tool.input_schema for tool in await self.list_tools()}
+        schema = self._schemas.get(name)
+        if schema is not None and (wrong := unknown(name, arguments, schema)):
+            raise ToolError(wrong)
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError) or not schema:
+                raise
+            # Still a ValidationError's ToolError, which the SDK logs by field names alone.
+            raise ToolError(explain(cause.errors(), schema)) from cause
 
 
 # Hints for clients that ask before running a tool (or run read-only ones freely): only upvote
@@ -211,14 +263,14 @@ def endpoint(request: HttpRequest) -> HttpResponse:
 
 def search_papers(
     ctx: Context,
-    query: str,
+    query: Query,
     mode: Mode = "hybrid",
-    since: str | None = None,
-    until: str | None = None,
-    category: str | None = None,
-    limit: int = 20,
-    exact: bool = False,
-    page: int = 0,
+    since: Since = None,
+    until: Until = None,
+    category: Category = None,
+    limit: Limit = 20,
+    exact: Exact = False,
+    page: SearchPage = 0,
 ) -> dict[str, Any]:
     """Search titles, abstracts and authors, as the site's search does. Query syntax: "exact
     phrase", -excluded, author:vaswani, cat:cs.CL, year:2024, year:2020..2023. `since` and `until`
@@ -227,10 +279,6 @@ def search_papers(
     papers, counted from 0; `more` says whether a next page has some (the first 1,000 results
     can be paged through). `notes` says how the query was read, `fewer_words` a shorter query
     that finds papers when this one finds none."""
-    if not 1 <= limit <= 100:
-        raise ToolError("limit must be between 1 and 100")
-    if page < 0:
-        raise ToolError("page must be 0 or more")
     try:
         opts = searching.options(
             {
@@ -266,12 +314,12 @@ def search_papers(
 
 def daily_papers(
     ctx: Context,
-    date: str | None = None,
-    week: str | None = None,
-    month: str | None = None,
+    date: Date = None,
+    week: Week = None,
+    month: Month = None,
     sort: Sort = "publishedAt",
-    page: int = 0,
-    limit: int = 50,
+    page: DailyPage = 0,
+    limit: DailyLimit = 50,
 ) -> dict[str, Any]:
     """The papers listed on a day (date, YYYY-MM-DD), an ISO week (week, YYYY-Www) or a month
     (month, YYYY-MM), as GET /api/daily_papers gives them; by default the most recent day with
@@ -292,7 +340,7 @@ def daily_papers(
     }
 
 
-def paper(ctx: Context, id: str, comments: bool = False) -> dict[str, Any]:
+def paper(ctx: Context, id: PaperId, comments: Comments = False) -> dict[str, Any]:
     """One paper by its id (an arXiv id such as 2411.17700, or the site's doi:…/seed:… ids): title,
     authors, abstract (`summary`), upvotes, categories, links to arXiv, the PDF, code and project
     page, and the page on this site; with `comments`, its visible comments, oldest first."""
@@ -304,10 +352,8 @@ def paper(ctx: Context, id: str, comments: bool = False) -> dict[str, Any]:
     return _dump(PaperDetailOut, shown)
 
 
-def related_papers(ctx: Context, id: str, limit: int = 5) -> dict[str, Any]:
+def related_papers(ctx: Context, id: PaperId, limit: Related = 5) -> dict[str, Any]:
     """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them."""
-    if not 1 <= limit <= 100:
-        raise ToolError("limit must be between 1 and 100")
     found = _not_found(api.find_paper, id)
     return {"id": found.key, "papers": [_paper_json(p) for p in related.for_paper(found, limit)]}
 
@@ -315,7 +361,7 @@ def related_papers(ctx: Context, id: str, limit: int = 5) -> dict[str, Any]:
 # -- a reader's tools ----------------------------------------------------------------------
 
 
-def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
+def my_library(ctx: Context, token: Token = None) -> dict[str, Any]:
     """Your collections ("Saved" first) and the papers in each, in their order, with your note on
     each item. Needs your API token (Authorization header, or `token`)."""
     user = _reader()
@@ -342,11 +388,11 @@ def my_library(ctx: Context, token: str | None = None) -> dict[str, Any]:
 
 def recommendations(
     ctx: Context,
-    token: str | None = None,
-    date: str | None = None,
-    week: str | None = None,
-    month: str | None = None,
-    limit: int = 20,
+    token: Token = None,
+    date: Date = None,
+    week: Week = None,
+    month: Month = None,
+    limit: PicksLimit = 20,
 ) -> dict[str, Any]:
     """Your "For you" papers of a day, week or month (as daily_papers names them; by default the
     most recent day), best first, each with why it was picked; from your saves, upvotes, "not
@@ -361,7 +407,7 @@ def recommendations(
     }
 
 
-def upvote(ctx: Context, id: str, token: str | None = None, upvoted: bool = True) -> dict[str, Any]:
+def upvote(ctx: Context, id: PaperId, token: Token = None, upvoted: Upvoted = True) -> dict[str, Any]:
     """Upvote a paper (repeating it changes nothing), or withdraw your upvote with upvoted=false.
     Needs your API token; votes are rate-limited as on the site."""
     user = _reader()
@@ -422,28 +468,12 @@ def _request(path: str, params: dict) -> HttpRequest:
 
 
 def _valid(schema, **values):
-    """The API's own query schema, filled in; its checks' failures as a readable tool error."""
+    """The API's own query schema, filled in. The tools' arguments carry its bounds, so this fails
+    only where the two drift apart: then as the same readable tool error."""
     try:
         return schema(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        names = {"p": "page"}
-        raise ToolError(
-            "; ".join(
-                f"{names.get(str(e['loc'][0]), e['loc'][0]) if e['loc'] else 'arguments'}: "
-                f"{_reason(e)} (got {e['input']!r})"
-                for e in exc.errors()
-            )
-        ) from None
-
-
-def _reason(error: dict) -> str:
-    if error["type"] == "string_pattern_mismatch":
-        return {
-            "date": "a day as YYYY-MM-DD",
-            "week": "an ISO week as YYYY-Www",
-            "month": "a month as YYYY-MM",
-        }.get(str(error["loc"][0]), "malformed")
-    return error["msg"]
+        raise ToolError(explain(exc.errors(), schema.model_json_schema(), names={"p": "page"})) from None
 
 
 def _not_found(function, *args, **kwargs):

@@ -139,9 +139,9 @@ async def exercise(client, api, cli, auth: dict, secret: str) -> None:
     assert near["papers"], "the draft-model paper shares words with it"
     assert [p["id"] for p in near["papers"]] == [h["id"] for h in expected if h["id"] != "2411.00801"][:2]
     assert "unknown paper" in await error_of(client, "related_papers", id="2401.99999")
-    # No id holds a NUL, and PostgreSQL refused the lookup outright ("Error executing tool").
-    for tool in ("paper", "related_papers", "upvote"):
-        assert "unknown paper" in await error_of(client, tool, id="2411.00801\x00", **auth)
+    # No id holds a NUL (PostgreSQL refused the lookup outright): the schema says so, and the tool.
+    for tool, token in (("paper", {}), ("related_papers", {}), ("upvote", auth)):
+        assert "no control characters" in await error_of(client, tool, id="2411.00801\x00", **token)
     assert (await call(client, "search_papers", query="10.1234/ab\x00c"))["papers"] == []
 
     if auth:  # over HTTP the header is always sent; the anonymous client checks it is needed
