@@ -6,6 +6,7 @@ from datetime import date
 import anyio
 import pytest
 from django.db import connections
+from django.db.backends.signals import connection_created
 from mcp import Client
 
 from paperroute import search
@@ -18,6 +19,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def ask(work):
     """Run `work(client)` against the site's MCP server; close the connections the tools opened
     in the SDK's worker threads."""
+    opened = []
+
+    def keep(sender, connection, **kwargs):
+        opened.append(connection)
 
     async def main():
         try:
@@ -26,7 +31,16 @@ def ask(work):
         finally:
             connections.close_all()
 
-    return anyio.run(main)
+    connection_created.connect(keep)
+    try:
+        return anyio.run(main)
+    finally:
+        connection_created.disconnect(keep)
+        # Those threads outlive the call, idle, with their connections open (CONN_MAX_AGE), and
+        # PostgreSQL would not drop the test database while they are.
+        for connection in opened:
+            if connection.connection is not None:
+                connection.connection.close()
 
 
 def test_a_search_pages_through_every_paper_it_found():
