@@ -124,8 +124,8 @@ PaperId = Annotated[
         min_length=1,
         max_length=400,
         pattern=PAPER_ID,
-        description="an arXiv id such as 2411.17700 (a version, arXiv: or a link to arXiv is fine), "
-        "or the site's doi:…, url:… or seed:… ids",
+        description="an arXiv id such as 2411.17700 (with a version, arXiv:, or as a link to it on "
+        "arXiv or Hugging Face), a DOI, or the site's doi:…, url:… or seed:… ids",
     ),
 ]
 Comments = Annotated[bool, Field(description="also its visible comments, oldest first")]

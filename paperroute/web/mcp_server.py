@@ -26,6 +26,7 @@ from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
 
 from paperroute import search
+from paperroute.catalog.records import pasted_identifier
 from paperroute.community import ratelimit, tokens, votes
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import shelf
@@ -341,20 +342,19 @@ def daily_papers(
 
 
 def paper(ctx: Context, id: PaperId, comments: Comments = False) -> dict[str, Any]:
-    """One paper by its id (an arXiv id such as 2411.17700, or the site's doi:…/seed:… ids): title,
-    authors, abstract (`summary`), upvotes, categories, links to arXiv, the PDF, code and project
-    page, and the page on this site; with `comments`, its visible comments, oldest first."""
-    shown = _answer(
-        _not_found(
-            api.paper_detail, _request(f"/api/papers/{id}", {}), id, field=["comments"] if comments else []
-        )
-    )
+    """One paper by its id (an arXiv id such as 2411.17700, a link to it on arXiv or Hugging Face,
+    a DOI, or the site's doi:…/seed:… ids): title, authors, abstract (`summary`), upvotes,
+    categories, links to arXiv, the PDF, code and project page, and the page on this site; with
+    `comments`, its visible comments, oldest first."""
+    key = _not_found(_find, id).key
+    field = ["comments"] if comments else []
+    shown = _answer(_not_found(api.paper_detail, _request(f"/api/papers/{key}", {}), key, field=field))
     return _dump(PaperDetailOut, shown)
 
 
 def related_papers(ctx: Context, id: PaperId, limit: Related = 5) -> dict[str, Any]:
     """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them."""
-    found = _not_found(api.find_paper, id)
+    found = _not_found(_find, id)
     return {"id": found.key, "papers": [_paper_json(p) for p in related.for_paper(found, limit)]}
 
 
@@ -411,7 +411,7 @@ def upvote(ctx: Context, id: PaperId, token: Token = None, upvoted: Upvoted = Tr
     """Upvote a paper (repeating it changes nothing), or withdraw your upvote with upvoted=false.
     Needs your API token; votes are rate-limited as on the site."""
     user = _reader()
-    found = _not_found(api.find_paper, id)
+    found = _not_found(_find, id)
     try:
         state = votes.set_vote(user, found, upvoted)
     except RateLimited as exc:
@@ -474,6 +474,21 @@ def _valid(schema, **values):
         return schema(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         raise ToolError(explain(exc.errors(), schema.model_json_schema(), names={"p": "page"})) from None
+
+
+def _find(id: str):
+    """The paper an id names, as GET /api/papers/{id} takes it; or, as the search box takes them,
+    a link to it on Hugging Face (where agents meet daily papers), or its DOI."""
+    try:
+        return api.find_paper(id)
+    except Http404:
+        if pasted_identifier(id) is None:
+            raise
+        # The search finds a pasted identifier's paper from the catalogue, without its index.
+        found = searching.run(searching.options({"q": id}), limit=1, snippets=False).papers
+        if not found:
+            raise
+        return api.find_paper(found[0].key)
 
 
 def _not_found(function, *args, **kwargs):

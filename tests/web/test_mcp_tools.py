@@ -10,6 +10,7 @@ from django.db.backends.signals import connection_created
 from mcp import Client
 
 from paperroute import search
+from paperroute.catalog.models import Paper
 from paperroute.web import mcp_server
 from tests.community.helpers import add_paper
 
@@ -97,3 +98,33 @@ def test_a_search_tells_the_agent_what_the_site_says_beside_the_results():
     assert missing["notes"] == "no paper with the arXiv id 2411.99999 is here" and not missing["papers"]
     assert fewer["fewer_words"] == "speculative decoding" and not fewer["papers"]
     assert fewer["index_behind"] is False
+
+
+def test_a_paper_is_found_by_the_link_or_doi_an_agent_holds():
+    """An agent meets daily papers as Hugging Face links, and papers elsewhere by their DOIs; the
+    search box finds a paper by either, but `paper` said "unknown paper" for a paper that is here."""
+    add_paper("2411.00801", "Speculative decoding", listed=date(2024, 11, 28))
+    add_paper("doi:10.1234/abc.5", "A paper only in a journal", listed=date(2024, 11, 28))
+    Paper.objects.filter(key="doi:10.1234/abc.5").update(doi="10.1234/ABC.5")
+    named = {
+        "https://huggingface.co/papers/2411.00801": "2411.00801",
+        "hf.co/papers/2411.00801": "2411.00801",
+        "arxiv.org/abs/2411.00801v1": "2411.00801",
+        "10.48550/arXiv.2411.00801": "2411.00801",
+        "https://doi.org/10.1234/abc.5": "doi:10.1234/abc.5",
+        "10.1234/ABC.5": "doi:10.1234/abc.5",
+    }
+
+    async def look(client):
+        answers = {}
+        for id, _ in named.items():
+            for tool in ("paper", "related_papers"):
+                result = await client.call_tool(tool, {"id": id})
+                assert not result.is_error, (tool, id, result.content)
+                answers[tool, id] = result.structured_content["id"]
+        missing = await client.call_tool("paper", {"id": "https://huggingface.co/papers/2411.99999"})
+        return answers, missing
+
+    answers, missing = ask(look)
+    assert answers == {(tool, id): key for id, key in named.items() for tool in ("paper", "related_papers")}
+    assert missing.is_error and "unknown paper" in missing.content[0].text
