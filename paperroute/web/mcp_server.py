@@ -29,7 +29,7 @@ from paperroute import search
 from paperroute.catalog.records import pasted_identifier
 from paperroute.community import ratelimit, tokens, votes
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
-from paperroute.library import shelf
+from paperroute.library import foryou, shelf
 from paperroute.web import api, related, searching
 from paperroute.web.api_shapes import PaperDetailOut, PaperOut, paper_out
 from paperroute.web.mcp_arguments import (
@@ -396,15 +396,31 @@ def recommendations(
 ) -> dict[str, Any]:
     """Your "For you" papers of a day, week or month (as daily_papers names them; by default the
     most recent day), best first, each with why it was picked; from your saves, upvotes, "not
-    interested" and follows, as GET /api/recommendations. Needs your API token."""
+    interested" and follows, as GET /api/recommendations. `notes` says why there are none.
+    Needs your API token."""
     request = _request("/api/recommendations", {})
     request.user = _reader()
     query = _valid(api.RecommendationsQuery, date=date, week=week, month=month, limit=limit)
     picks = _answer(api.recommendations(request, query))
     return {
         "user": request.user.username,
+        # What the "For you" tab says when it has nothing: an empty list alone read as "no
+        # papers that day" to an agent whose reader had simply given it nothing to go on.
+        "notes": None if picks else _no_picks(request.user),
         "papers": [{**pick, "paper": _dump(PaperOut, pick["paper"])} for pick in picks],
     }
+
+
+def _no_picks(user) -> str:
+    if foryou.signals_of(user).empty:
+        return (
+            "nothing to rank for you yet: “For you” learns from the papers you save and upvote, "
+            "the ones you mark “Not interested”, and the topics, authors and categories you follow"
+        )
+    return (
+        "no paper of this period is near what you save, upvote and follow (or none was listed "
+        "then): try a week or a month"
+    )
 
 
 def upvote(ctx: Context, id: PaperId, token: Token = None, upvoted: Upvoted = True) -> dict[str, Any]:

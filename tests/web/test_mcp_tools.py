@@ -11,8 +11,10 @@ from mcp import Client
 
 from paperroute import search
 from paperroute.catalog.models import Paper
+from paperroute.community import tokens
+from paperroute.library import follows
 from paperroute.web import mcp_server
-from tests.community.helpers import add_paper
+from tests.community.helpers import add_paper, user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,3 +130,29 @@ def test_a_paper_is_found_by_the_link_or_doi_an_agent_holds():
     answers, missing = ask(look)
     assert answers == {(tool, id): key for id, key in named.items() for tool in ("paper", "related_papers")}
     assert missing.is_error and "unknown paper" in missing.content[0].text
+
+
+def test_no_recommendations_say_why():
+    """An empty "For you" list read to an agent as "no papers that day", where the site says the
+    reader has given it nothing to go on yet, and what it learns from."""
+    add_paper("2411.00801", "Graph networks", listed=date(2024, 11, 28), authors=("Grace Hopper",))
+    add_paper("2411.00701", "Analytical engines", listed=date(2024, 11, 20), authors=("Ada Lovelace",))
+    reader = user("reader")
+    secret = tokens.create(reader, "agent")[1]
+    arguments = {"token": secret, "date": "2024-11-28"}
+
+    def picks():
+        async def work(client):
+            result = await client.call_tool("recommendations", arguments)
+            assert not result.is_error, result.content
+            return result.structured_content
+
+        return ask(work)
+
+    blank = picks()
+    assert blank["papers"] == [] and "learns from the papers you save and upvote" in blank["notes"]
+    follows.follow(reader, "author", "Ada Lovelace")
+    assert "no paper of this period is near what you" in picks()["notes"]
+    follows.follow(reader, "author", "Grace Hopper")
+    found = picks()
+    assert [p["paper"]["id"] for p in found["papers"]] == ["2411.00801"] and found["notes"] is None
