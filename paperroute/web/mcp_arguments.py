@@ -113,7 +113,14 @@ Date = Annotated[
 ]
 Week = Annotated[str | None, _api_field(api.PeriodQuery, "week", "an ISO week as YYYY-Www, such as 2024-W48")]
 Month = Annotated[str | None, _api_field(api.PeriodQuery, "month", "a month as YYYY-MM")]
-Sort = Annotated[Literal["publishedAt", "trending", "upvotes"], _api_field(api.DailyQuery, "sort")]
+# Not the API's own description, which names its `submitter`: the tool has none.
+Sort = Annotated[
+    Literal["publishedAt", "trending", "upvotes"],
+    Field(
+        description="publishedAt (newest first), trending (votes that fade with time; without a date, "
+        "week or month, what trends now across all days) or upvotes (most upvoted first)"
+    ),
+]
 DailyPage = Annotated[int, _api_field(api.DailyQuery, "p"), WHOLE]
 DailyLimit = Annotated[int, _api_field(api.DailyQuery, "limit"), WHOLE]
 PicksLimit = Annotated[int, _api_field(api.RecommendationsQuery, "limit"), WHOLE]

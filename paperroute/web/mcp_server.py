@@ -323,9 +323,10 @@ def daily_papers(
     limit: DailyLimit = 50,
 ) -> dict[str, Any]:
     """The papers listed on a day (date, YYYY-MM-DD), an ISO week (week, YYYY-Www) or a month
-    (month, YYYY-MM), as GET /api/daily_papers gives them; by default the most recent day with
-    papers. sort: publishedAt (newest first), trending, or upvotes. Pages of `limit` (1-100)
-    papers, counted from 0."""
+    (month, YYYY-MM), as GET /api/daily_papers gives them; give one (of several, the narrowest
+    counts). By default the most recent day with papers, but sort=trending without a period
+    ranks what trends now across all days (and `total` is null). sort: publishedAt (newest
+    first), trending, or upvotes. Pages of `limit` (1-100) papers, counted from 0."""
     query = _valid(api.DailyQuery, date=date, week=week, month=month, sort=sort, p=page, limit=limit)
     response = HttpResponse()
     answer = api.daily_papers(

@@ -78,6 +78,12 @@ def test_tools_read_as_prose_and_say_which_only_read():
     vote = tools["upvote"].annotations
     assert vote.read_only_hint is False and vote.idempotent_hint and vote.destructive_hint is False
     assert all(tool.annotations.open_world_hint is False for tool in tools.values())
+    # An argument's description names no argument the tool has not (the JSON API's `sort` spoke
+    # of its `submitter`), and daily_papers says what its default is not, with sort=trending.
+    for tool in tools.values():
+        for name, prop in tool.input_schema["properties"].items():
+            assert "submitter" not in prop.get("description", ""), (tool.name, name)
+    assert "trending without a period ranks what trends now" in tools["daily_papers"].description
 
 
 def test_a_search_tells_the_agent_what_the_site_says_beside_the_results():
