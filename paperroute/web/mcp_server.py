@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from paperroute import search
 from paperroute.catalog.records import pasted_identifier
-from paperroute.community import ratelimit, tokens, votes
+from paperroute.community import listings, ratelimit, tokens, votes
 from paperroute.community.errors import InvalidInput, NotAllowed, RateLimited
 from paperroute.library import foryou, shelf
 from paperroute.web import api, related, searching
@@ -354,9 +354,16 @@ def paper(ctx: Context, id: PaperId, comments: Comments = False) -> dict[str, An
 
 
 def related_papers(ctx: Context, id: PaperId, limit: Related = 5) -> dict[str, Any]:
-    """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them."""
+    """The papers nearest to one paper by meaning (embeddings), best first, as its page lists them;
+    `notes` says why there are none when the search index cannot answer."""
     found = _not_found(_find, id)
-    return {"id": found.key, "papers": [_paper_json(p) for p in related.for_paper(found, limit)]}
+    try:
+        hits = search.related(found.key, limit=limit, load=listings.by_id)
+    except search.SearchError as exc:
+        # The paper's page shows no list then; an agent must not read it as "nothing like it".
+        return {"id": found.key, "notes": f"cannot find related papers: {exc}", "papers": []}
+    papers = [_paper_json(hit.paper) for hit in hits if hit.key != found.key]
+    return {"id": found.key, "notes": None, "papers": papers}
 
 
 # -- a reader's tools ----------------------------------------------------------------------

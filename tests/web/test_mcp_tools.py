@@ -13,6 +13,7 @@ from paperroute import search
 from paperroute.catalog.models import Paper
 from paperroute.community import tokens
 from paperroute.library import follows
+from paperroute.search import service
 from paperroute.web import mcp_server
 from tests.community.helpers import add_paper, user
 
@@ -162,3 +163,26 @@ def test_no_recommendations_say_why():
     follows.follow(reader, "author", "Grace Hopper")
     found = picks()
     assert [p["paper"]["id"] for p in found["papers"]] == ["2411.00801"] and found["notes"] is None
+
+
+def test_related_papers_say_when_the_index_cannot_answer(settings, tmp_path):
+    """Before the worker has built the search index, related_papers answered an empty list, which
+    an agent reads as "nothing like it"; the search says why in `notes`, and now it does too."""
+    settings.DATA_DIR = tmp_path
+    service._indexes.clear()
+    add_paper("2411.00801", "Speculative decoding", listed=date(2024, 11, 28))
+    add_paper("2411.00802", "Speculative decoding with drafts", listed=date(2024, 11, 28))
+
+    async def near(client):
+        result = await client.call_tool("related_papers", {"id": "2411.00801"})
+        assert not result.is_error, result.content
+        return result.structured_content
+
+    try:
+        missing = ask(near)
+        search.sync(embed=False)
+        found = ask(near)
+    finally:
+        service._indexes.clear()
+    assert missing["papers"] == [] and "search index has not been built yet" in missing["notes"]
+    assert [p["id"] for p in found["papers"]] == ["2411.00802"] and found["notes"] is None
