@@ -406,19 +406,25 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
     if parent is not None:
         if parent.paper_id != paper.pk:
             raise InvalidInput("that comment is on another paper", "parent")
+        # The comment answered must be one readers see, a reply too: a reply to a hidden reply
+        # joined the thread on top, answering words only moderators can read.
+        _check_open(parent, "replies")
         # One level deep: a reply to a reply joins the thread of the comment on top.
         if parent.parent is not None:
             parent = parent.parent
         _check_open(parent, "replies")
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
-        if parent is not None:
+        if parent is not None and answered is not None:
             # The thread as stored now: its author may have deleted it since this request read
-            # it, and a reply stored under a comment being deleted went with it, unseen.
+            # it, and a reply stored under a comment being deleted went with it, unseen. So
+            # with the reply answered, which a moderator may have hidden meanwhile.
             stored = _lock_threads([parent.pk]).get(parent.pk)
-            if stored is None:
-                raise NotAllowed("the comment you replied to was deleted")
-            _check_open(stored, "replies")
+            reply = stored if answered.pk == parent.pk else Comment.objects.filter(pk=answered.pk).first()
+            for now in (stored, reply):
+                if now is None:
+                    raise NotAllowed("the comment you replied to was deleted")
+                _check_open(now, "replies")
         comment = Comment.objects.create(paper=paper, author=user, body=body, parent=parent)
         _recount(paper)
         notify.reply_added(comment, answered)
