@@ -44,7 +44,8 @@ def _failure(request, exc: CommunityError):
 
 
 def library_action(view):
-    """Signed-in POSTs only; domain errors become 400/403/429 answers."""
+    """Signed-in POSTs only; domain errors become 400/403/429 answers, and a paper or collection
+    that is not there (or not the reader's) a 404, in JSON for scripts as the others are."""
 
     @functools.wraps(view)
     @require_POST
@@ -58,6 +59,13 @@ def library_action(view):
             return view(request, *args, **kwargs)
         except CommunityError as exc:
             return _failure(request, exc)
+        except Http404 as exc:
+            # A script reads JSON: the site's own (site.js) sends Accept: application/json and
+            # falls back to posting the form, which gets the page, when the answer is not ok.
+            if not _wants_json(request):
+                raise
+            said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
+            return JsonResponse({"detail": said}, status=404)
 
     return wrapper
 
