@@ -236,7 +236,12 @@ def delete(user) -> None:
     voted on or commented on follow (deletion.py)."""
     pk = user.pk
     with transaction.atomic():
-        SignInLink.objects.filter(email__iexact=user.email).delete()
+        # Only the address's own links: email__iexact alone took a look-alike's too on PostgreSQL
+        # (see same_address), and deleting an unused one locked its owner out of signing in.
+        links = SignInLink.objects.filter(email__iexact=user.email).values_list("pk", "email")
+        SignInLink.objects.filter(
+            pk__in=[link for link, sent_to in links if same_address(sent_to, user.email)]
+        ).delete()
         user.delete()
         # Cached pages showed their name, and their public collections.
         stamp.bump()
