@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "paperroute.web.middleware.TrustedProxyMiddleware",
     # Before anything reads the path: //api/… (a client's endpoint ending in /) is /api/….
     "paperroute.web.middleware.LeadingSlashesMiddleware",
+    # Outside HEAD and the conditional GET, so that HEAD and a 304 get the CORS headers too.
+    "paperroute.web.cors.ApiCorsMiddleware",
     # Outside every middleware that sets a header, so that HEAD gets the GET's own headers.
     "paperroute.web.middleware.HeadMiddleware",
     "django.middleware.security.SecurityMiddleware",

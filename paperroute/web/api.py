@@ -97,6 +97,12 @@ api = NinjaAPI(
 )
 
 
+# The endpoints anyone may read, without signing in: the ones other sites' pages may fetch from
+# the browser too (paperroute.web.cors), by their url names (the view functions' names, and
+# django-ninja's for the OpenAPI document). An endpoint that needs auth is never one of them.
+PUBLIC_READS = frozenset({"daily_papers", "search_papers", "list_papers", "paper_detail", "openapi-json"})
+
+
 class BearerToken(HttpBearer):
     """A personal API token from the settings page: `Authorization: Bearer prt_…`."""
 
