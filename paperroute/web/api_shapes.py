@@ -88,7 +88,8 @@ class CommentOut(Out):
     editedAt: datetime | None
     content: str = Field(description="the comment's Markdown, as written")
     replyTo: str | None = Field(
-        description="the comment this one answers, when it is a reply; one its author deleted is not listed"
+        description="the thread's top comment, when this one is a reply; one hidden by a moderator or "
+        "deleted by its author is not listed (a reply stays under it, as on the paper page)"
     )
 
 

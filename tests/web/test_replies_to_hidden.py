@@ -64,3 +64,15 @@ def test_a_reply_hidden_while_the_answer_was_typed_takes_none(thread):
     with pytest.raises(NotAllowed, match="was deleted"):
         comments.add(user("carol"), paper, "Agreed", parent=as_read)
     assert _replies_stored(top) == ["Buy cheap pills"]
+
+
+def test_a_reply_under_a_hidden_comment_still_names_it_in_the_api(client, thread):
+    """As on the paper page, where it sits under "hidden: …": the API leaves the hidden comment
+    out, and says so in the schema, but not the visible reply under it."""
+    paper, top, _ = thread
+    reply = comments.add(user("bob"), paper, "A fair point", parent=top)
+    comments.set_hidden([top], True, "off topic")
+    shown = client.get(f"/api/papers/{KEY}?field=comments").json()["comments"]
+    assert [(c["id"], c["replyTo"]) for c in shown] == [(str(reply.pk), str(top.pk))]
+    described = client.get("/api/openapi.json").json()["components"]["schemas"]["CommentOut"]
+    assert "hidden by a moderator" in described["properties"]["replyTo"]["description"]
