@@ -1,0 +1,80 @@
+"""A digest as its subscriber reads it: the plain-text part says what the HTML part says, notes
+read as prose, and nothing in the mail tells one subscriber about the others."""
+
+from __future__ import annotations
+
+import lxml.html
+import pytest
+from django.test import override_settings
+
+from paperroute import search
+from paperroute.digest import runs
+from paperroute.digest.periods import daily
+from paperroute.digest.smtp import messenger_factory
+from tests.community.helpers import add_paper
+from tests.digest.conftest import DAY, config, subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def papers(settings, tmp_path):
+    """A day of voted papers, one of them in four categories, and an index over them."""
+    many = ("cs.LG", "stat.ML", "cs.AI", "cs.CL")
+    code = "https://github.com/example/sparse"
+    made = dict(
+        many=add_paper(
+            "2411.30001",
+            "Sparse attention across four archives",
+            listed=DAY,
+            hf_upvotes=30,
+            categories=many,
+            code=code,
+        ),
+        one=add_paper(
+            "2411.30002", "Retrieval for long documents", listed=DAY, hf_upvotes=20, categories=("cs.IR",)
+        ),
+        quiet=add_paper("2411.30003", "Graph neural networks for molecules", listed=DAY),
+    )
+    config(settings, digest_concurrency=1)
+    with override_settings(DATA_DIR=tmp_path):
+        search.sync()
+        yield made
+
+
+def send():
+    return runs.send(daily(DAY), messenger_factory=messenger_factory())
+
+
+def text_card(text: str, title: str) -> str:
+    """The lines of the plain-text part that show the paper with this title."""
+    [card] = [block for block in text.replace("\r\n", "\n").split("\n\n") if block.startswith(f"* {title}")]
+    return card
+
+
+def html_cards(html: str) -> dict[str, list[str]]:
+    """Each paper of the HTML part by title, with the categories its card shows."""
+    return {
+        card.xpath('.//a[contains(@class, "title")]')[0].text_content(): [
+            span.text_content() for span in card.xpath('.//span[contains(@class, "category")]')
+        ]
+        for card in lxml.html.fromstring(html).xpath('//table[contains(@class, "card")]')
+    }
+
+
+def test_the_text_part_shows_each_papers_categories_as_the_html_part_does(smtp, papers):
+    """A reader on a text-only mail client got no categories at all; now every paper's text
+    lines name the same categories (the primary one first) as its card in the HTML part."""
+    subscriber("ada@example.org")
+    assert send().complete
+    accepted = smtp.wait_for("ada@example.org")
+    text, cards = smtp.text(accepted), html_cards(smtp.html(accepted))
+    assert cards[papers["many"].title] == ["cs.LG", "cs.AI", "cs.CL"]
+    assert set(cards) == {p.title for p in papers.values()}
+    for title, codes in cards.items():
+        card = text_card(text, title)
+        assert codes and ", ".join(codes) in card, card
+    many = text_card(text, papers["many"].title)
+    assert "30 upvotes · cs.LG, cs.AI, cs.CL · code: https://github.com/example/sparse" in many
+    assert "stat.ML" not in many  # neither part shows a fourth category
+    assert "  cs.CL\n" in text_card(text, papers["quiet"].title)  # no votes, no code: the codes alone
