@@ -342,7 +342,8 @@ class Composer:
         for topic in [*prefs.topics, *personal.topics]:
             matches = self.topic(topic)
             if matches is None:
-                result.notes.append(f"your topic {topic!r} could not be searched")
+                # Quoted as a reader writes it: repr()'s quotes and backslashes were code, not prose.
+                result.notes.append(f"your topic “{' '.join(topic.split())}” could not be searched")
                 continue
             cards = self._unshown(matches, prefs.categories, shown, TOPIC_SECTION)
             if cards:

@@ -285,7 +285,7 @@ def test_every_line_of_a_digest_is_readable_in_dark_mode():
             Section("Trending on Thursday", "", [card]),
             Section("For you", "", [card], {1: "by Ada, whom you follow"}),
         ],
-        notes=["your topic 'x' could not be searched"],
+        notes=["your topic “x” could not be searched"],
     )
     html = render.render_digest(daily(DAY), digest, email="ada@example.org", token="tok").html
     dark = re.search(r"@media \(prefers-color-scheme: dark\) \{(.*?\})\s*\}", html, re.S).group(1)

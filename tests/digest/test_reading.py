@@ -78,3 +78,23 @@ def test_the_text_part_shows_each_papers_categories_as_the_html_part_does(smtp, 
     assert "30 upvotes · cs.LG, cs.AI, cs.CL · code: https://github.com/example/sparse" in many
     assert "stat.ML" not in many  # neither part shows a fourth category
     assert "  cs.CL\n" in text_card(text, papers["quiet"].title)  # no votes, no code: the codes alone
+
+
+def test_a_topic_that_could_not_be_searched_is_named_as_a_reader_writes_it(smtp, papers, monkeypatch):
+    """The note quoted the topic as Python code ('it\\'s …', backslashes doubled); it reads as
+    prose in both parts, and the HTML part escapes it."""
+    topic = 'it\'s <b>"diffusion"</b> \\ models'
+
+    def broken(*args, **kwargs):
+        raise search.SearchError("the search index could not be opened")
+
+    monkeypatch.setattr(search, "search", broken)
+    subscriber("ada@example.org", topics=[topic])
+    assert send().complete
+    accepted = smtp.wait_for("ada@example.org")
+    said = f"Note: your topic “{topic}” could not be searched."
+    assert said in smtp.text(accepted)
+    html = smtp.html(accepted)
+    [note] = lxml.html.fromstring(html).xpath('//p[contains(@class, "note")]')
+    assert note.text_content() == said and len(note) == 0  # text, no <b> element
+    assert "<b>" not in html and "&lt;b&gt;" in html
