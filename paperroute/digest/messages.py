@@ -14,6 +14,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 
 def from_header() -> str:
@@ -43,11 +44,22 @@ def _domain(address: str, site: str) -> str:
     return (urlsplit(site).hostname or "localhost").lower()
 
 
-def message_id(*parts: str) -> str:
-    """A Message-ID that is the same every time it is made from the same parts."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+def message_id(label: str, *private: str) -> str:
+    """A Message-ID that is the same every time it is made from the same parts.
+
+    `label` says what the mail is (`digest.daily-2024-11-28`) and is shown as it is; the private
+    parts (a subscriber's id, an address) go in only through a hash keyed with SECRET_KEY. The
+    subscriber's id in the clear told everyone who got a digest how many subscribers the site
+    has, and the ids of others; a hash without a key is undone by trying every small number.
+    It stays deterministic (for the same SECRET_KEY): a second composer that takes over a
+    stalled run makes the same Message-ID for the same digest, so that the outbox's unique
+    constraints keep one, and a copy sent again after an interrupted send (the outbox keeps the
+    message whole) is the same mail to the mail systems that drop duplicates.
+    """
+    value = "\x1f".join((label, *private))
+    digest = salted_hmac("paperroute.digest.message_id", value, algorithm="sha256").hexdigest()[:24]
     # Only dot-atom characters on the left of the @ (RFC 5322 msg-id).
-    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", ".".join(p for p in parts if p))[:80].strip(".-")
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", label)[:80].strip(".-")
     return f"<{slug}.{digest}@{mail_domain()}>"
 
 

@@ -182,7 +182,7 @@ def compose_batch(
     }
     result = []
     for i, (subscriber, digest) in enumerate(zip(batch, digests)):
-        msg_id = messages.message_id("digest", run.key, str(subscriber.pk))
+        msg_id = messages.message_id(f"digest.{run.key}", str(subscriber.pk))
         row = Outbox(
             run=run,
             subscriber=subscriber,
@@ -409,7 +409,7 @@ def single(period: Period, email: str, *, now: datetime | None = None) -> tuple[
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
-        msg_id=messages.message_id("preview", key, email, now.isoformat()),
+        msg_id=messages.message_id(f"preview.{key}", email, now.isoformat()),
         date=now,
         headers=digest_headers(fake_run, token),
     )

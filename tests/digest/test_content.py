@@ -181,7 +181,7 @@ def test_the_message_is_multipart_with_inlined_css_and_one_click_unsubscribe(smt
     assert message["List-Id"] == "paperroute daily digest <daily.digest.papers.example.org>"
     row = Outbox.objects.get(subscriber=ada)
     assert message["Message-ID"] == row.message_id
-    assert re.fullmatch(r"<digest\.daily-2024-11-28\.\d+\.[0-9a-f]{16}@papers\.example\.org>", row.message_id)
+    assert re.fullmatch(r"<digest\.daily-2024-11-28\.[0-9a-f]{24}@papers\.example\.org>", row.message_id)
     assert message["Subject"].startswith("Daily papers, Thu 28 Nov: Scaling laws for sparse")
     # The daily digest goes out the morning after its day: it said "Trending today" of it.
     assert (
@@ -211,8 +211,8 @@ def test_titles_and_teasers_written_in_tex_read_as_plain_text(smtp, papers):
 def test_the_message_id_is_the_same_whenever_it_is_made():
     from paperroute.digest.messages import message_id
 
-    assert message_id("digest", "daily-2024-11-28", "7") == message_id("digest", "daily-2024-11-28", "7")
-    assert message_id("digest", "daily-2024-11-28", "7") != message_id("digest", "daily-2024-11-28", "8")
+    assert message_id("digest.daily-2024-11-28", "7") == message_id("digest.daily-2024-11-28", "7")
+    assert message_id("digest.daily-2024-11-28", "7") != message_id("digest.daily-2024-11-28", "8")
 
 
 @pytest.mark.parametrize("announces_8bitmime", [True, False])

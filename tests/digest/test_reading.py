@@ -3,6 +3,8 @@ read as prose, and nothing in the mail tells one subscriber about the others."""
 
 from __future__ import annotations
 
+import re
+
 import lxml.html
 import pytest
 from django.test import override_settings
@@ -98,3 +100,31 @@ def test_a_topic_that_could_not_be_searched_is_named_as_a_reader_writes_it(smtp,
     [note] = lxml.html.fromstring(html).xpath('//p[contains(@class, "note")]')
     assert note.text_content() == said and len(note) == 0  # text, no <b> element
     assert "<b>" not in html and "&lt;b&gt;" in html
+
+
+def test_message_ids_do_not_tell_a_subscriber_their_id_or_anyone_elses(smtp, papers, settings):
+    """The Message-ID held the subscriber's sequential id (`<digest.daily-2024-11-28.48213.…>`):
+    whoever got a digest learnt how many subscribers the site has. It is now a hash keyed with
+    the site's secret, still the same each time the same digest is made."""
+    from paperroute.digest.messages import message_id
+    from paperroute.digest.models import Outbox, Subscriber
+
+    ada = subscriber("ada@example.org")
+    bob = subscriber("bob@example.org")
+    Subscriber.objects.filter(pk=bob.pk).update(id=48213)
+    assert send().complete
+    ids = {}
+    for who in (ada, Subscriber.objects.get(pk=48213)):
+        accepted = smtp.wait_for(who.email)
+        message = accepted.parsed()
+        ids[who.pk] = message["Message-ID"]
+        assert re.fullmatch(r"<digest\.daily-2024-11-28\.[0-9a-f]{24}@papers\.example\.org>", ids[who.pk])
+        assert ids[who.pk] == Outbox.objects.get(subscriber=who).message_id
+        # What says which subscriber it is for is the random token of the unsubscribe links.
+        assert who.token in message["List-Unsubscribe"]
+    assert b"48213" not in smtp.wait_for("bob@example.org").raw  # neither headers nor parts
+    assert ids[ada.pk] != ids[48213]
+    # The same digest gets the same Message-ID whenever it is made, but not without the key.
+    assert message_id("digest.daily-2024-11-28", "48213") == ids[48213]
+    settings.SECRET_KEY = "another site's secret key, fifty characters or more"
+    assert message_id("digest.daily-2024-11-28", "48213") != ids[48213]
