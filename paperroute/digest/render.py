@@ -68,11 +68,40 @@ CARDS_HERE = "<!--paperroute:cards-->"
 SECTIONS_HERE = "<!--paperroute:sections-->"
 
 
+TEXT_WIDTH = 76  # characters in a line of a plain-text part (RFC 5322 asks for at most 78)
+_LONG_LINE = re.compile(rf"^.{{{TEXT_WIDTH + 1},}}$", re.MULTILINE)
+
+
+def wrap_text(text: str) -> str:
+    """A plain-text part with every long line broken at spaces, each piece under the line's
+    indent (under the text of a "* " item): a text-only mail client shows lines as they come, so a
+    280-character teaser ran off a terminal's edge. A link or other long word is never broken."""
+    return _LONG_LINE.sub(lambda match: _wrap_line(match.group(0), TEXT_WIDTH), text)
+
+
+def _wrap_line(line: str, width: int) -> str:
+    # Greedy, as textwrap.fill(break_long_words=False) is, which made wrapping three times as
+    # slow: every digest's footer has a line or two to break.
+    body = line.lstrip(" ")
+    indent = line[: len(line) - len(body)]
+    hang = indent + "  " if body.startswith("* ") else indent
+    lines: list[str] = []
+    current = ""
+    for word in body.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = hang + word
+        else:
+            current = f"{current} {word}" if current else indent + word
+    lines.append(current)
+    return "\n".join(lines)
+
+
 def render_card(card: Card) -> None:
     """Fill in a card's HTML (styles inlined) and text once; every digest showing it reuses them."""
     if not card.html:
         card.html = inline_fragment(get_template("email/digest_paper.html").render({"card": card}))
-        card.text = get_template("email/digest_paper.txt").render({"card": card}).strip() + "\n"
+        card.text = wrap_text(get_template("email/digest_paper.txt").render({"card": card}).strip()) + "\n"
 
 
 def site_name() -> str:
@@ -214,7 +243,8 @@ def render_digest(
     }
     page = pack_lines(inline(get_template("email/digest.html").render(context)))
     html = page.replace(SECTIONS_HERE, f"\n{sections_html}\n", 1)
-    text = get_template("email/digest.txt").render(context)
+    # The cards were wrapped once each; here the rest (a reason, a note, the footer).
+    text = wrap_text(get_template("email/digest.txt").render(context))
     return Rendered(subject, text, html)
 
 
@@ -236,4 +266,4 @@ def render_confirmation(kind: str, *, email: str, confirm_url: str, token: str) 
         "media_css": _styles()[1],
     }
     html = inline(render_to_string("email/subscribe_confirm.html", context))
-    return Rendered(subject, render_to_string("email/subscribe_confirm.txt", context), html)
+    return Rendered(subject, wrap_text(render_to_string("email/subscribe_confirm.txt", context)), html)

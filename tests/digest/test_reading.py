@@ -128,3 +128,57 @@ def test_message_ids_do_not_tell_a_subscriber_their_id_or_anyone_elses(smtp, pap
     assert message_id("digest.daily-2024-11-28", "48213") == ids[48213]
     settings.SECRET_KEY = "another site's secret key, fifty characters or more"
     assert message_id("digest.daily-2024-11-28", "48213") != ids[48213]
+
+
+LONG_TITLE = (
+    "Sparse attention with learned routing scales mixture-of-experts transformers to a trillion "
+    "parameters on commodity hardware"
+)
+LONG_TEASER = (
+    "We show that sparse attention with learned routing lets a mixture of experts scale to a "
+    "trillion parameters on commodity hardware, halving the cost of training at equal quality."
+)
+
+
+def too_long(text: str) -> list[str]:
+    """The lines past 76 characters, but for one that is a link alone (never broken)."""
+    return [
+        line for line in text.splitlines() if len(line) > 76 and not re.fullmatch(r" *https?://\S+", line)
+    ]
+
+
+def test_the_text_part_is_wrapped_for_a_text_only_mail_client(smtp, papers):
+    """A text-only mail client shows lines as they come: a long title, a teaser of up to 280
+    characters and the footer ran off the edge of the screen. Lines now stop at 76 characters,
+    each piece under its line's indent, and a link is never broken."""
+    add_paper(
+        "2411.30004",
+        LONG_TITLE,
+        listed=DAY,
+        hf_upvotes=25,
+        abstract=LONG_TEASER,
+        authors=("Ada Augusta Lovelace", "Alan Mathison Turing", "Grace Brewster Murray Hopper"),
+    )
+    subscriber("ada@example.org")
+    assert send().complete
+    accepted = smtp.wait_for("ada@example.org")
+    text = smtp.text(accepted).replace("\r\n", "\n")
+    assert too_long(text) == []
+    card = text_card(text, "Sparse attention with learned")
+    first, *rest = card.splitlines()
+    assert first.startswith("* Sparse attention") and all(line.startswith("  ") for line in rest)
+    words = " ".join(card.split())
+    assert f"* {LONG_TITLE} Ada Augusta Lovelace, Alan Mathison Turing, Grace Brewster Murray Hopper" in words
+    assert LONG_TEASER in words
+    assert "  https://papers.example.org/papers/2411.30004" in rest
+    assert "subscribed at\nhttps://papers.example.org/\n" in text
+    assert LONG_TITLE in smtp.html(accepted)  # the HTML part is not wrapped
+
+
+def test_the_confirmation_mail_is_wrapped_too():
+    from paperroute.digest.render import render_confirmation
+
+    url = "https://papers.example.org/subscribe/confirm/" + "x" * 90
+    text = render_confirmation("confirm", email="ada@example.org", confirm_url=url, token="tok").text
+    assert too_long(text) == [] and f"\n{url}\n" in text
+    assert "Someone (hopefully you) asked to send the trending papers of the day from" in text
