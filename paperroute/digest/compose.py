@@ -93,6 +93,7 @@ class Digest:
     # period's papers in the subscriber's categories.
     headline: Card | None = None
     period_papers: int = 0
+    categories: tuple[str, ...] = ()  # the subscriber's, which the link to the period's listing keeps
 
     @property
     def papers(self) -> list[Card]:
@@ -317,7 +318,9 @@ class Composer:
         """One subscriber's digest: trending first, then what was picked for them, then each
         topic's new papers, then other new papers if too few trend; no paper twice."""
         new = self.new_papers(prefs.categories)
-        result = Digest(period_papers=self.listed_in[tuple(sorted(prefs.categories))])
+        result = Digest(
+            period_papers=self.listed_in[tuple(sorted(prefs.categories))], categories=tuple(prefs.categories)
+        )
         shown = set(already_sent)
         # Both go out after their period ("today" and "this week" were said of the past).
         start = self.period.start

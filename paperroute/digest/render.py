@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import css_inline
 from django.conf import settings
@@ -106,6 +106,18 @@ def render_card(card: Card) -> None:
 
 def site_name() -> str:
     return urlsplit(site_url()).hostname or "paperroute"
+
+
+def listing_url(period: Period, categories: tuple[str, ...] = ()) -> str:
+    """The site's page of the period's papers (the day's, or the week's), in the subscriber's
+    categories: the digest shows a few of them."""
+    path = _listing_path("day" if period.frequency == "daily" else "week", period.slug, get_script_prefix())
+    return site_url() + path + (f"?{urlencode([('cat', code) for code in categories])}" if categories else "")
+
+
+@lru_cache(maxsize=16)
+def _listing_path(name: str, slug: str, prefix: str) -> str:
+    return reverse(name, args=[slug])  # once per period, not for every digest (see _token_path)
 
 
 def preferences_url(token: str) -> str:
@@ -233,6 +245,10 @@ def render_digest(
         "sections_html": SECTIONS_HERE,
         "sections_text": sections_text,
         "notes": digest.notes,
+        "listing_url": listing_url(period, digest.categories),
+        "listing_label": f"All of {period.start:%A}'s papers"
+        if period.frequency == "daily"
+        else "All of the week's papers",
         "frequency": period.frequency,
         "email": email,
         "site_url": site_url(),

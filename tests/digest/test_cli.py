@@ -47,9 +47,9 @@ def test_preview_prints_the_message_an_address_would_get(cli, mail_env):
     message = email.message_from_bytes(shown.stdout, policy=email.policy.default)
     assert message["To"] == "ada@example.org" and message["List-Unsubscribe-Post"]
     text = message.get_body(preferencelist=("plain",)).get_content()
-    assert text.count("https://papers.example.org/papers/") == 5  # her preferences
+    assert text.count("https://papers.example.org/papers/2411.") == 5  # her preferences
     stranger = cli("digest", "preview", "--date", DAY.isoformat(), "--to", "new@example.org", env=mail_env)
-    assert stranger.stdout.decode().count("https://papers.example.org/papers/") >= 10  # the defaults
+    assert stranger.stdout.decode().count("https://papers.example.org/papers/2411.") >= 10  # the defaults
     assert not DigestRun.objects.exists()  # a preview records nothing
 
 

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from paperroute import search
 from paperroute.digest import runs
-from paperroute.digest.periods import daily
+from paperroute.digest.periods import daily, weekly
 from paperroute.digest.smtp import messenger_factory
 from tests.community.helpers import add_paper
 from tests.digest.conftest import DAY, config, subscriber
@@ -182,3 +182,29 @@ def test_the_confirmation_mail_is_wrapped_too():
     text = render_confirmation("confirm", email="ada@example.org", confirm_url=url, token="tok").text
     assert too_long(text) == [] and f"\n{url}\n" in text
     assert "Someone (hopefully you) asked to send the trending papers of the day from" in text
+
+
+def test_a_digest_links_the_whole_day_or_week_in_the_subscribers_categories(smtp, papers, client):
+    """The digest shows a few of the period's papers and its subject may count them all ("87 new
+    papers"), but it had no link to the rest: it now ends with one to the day's (or week's)
+    listing, in the subscriber's categories, in both parts."""
+    subscriber("ir@example.org", categories=["cs.IR"])
+    subscriber("weekly@example.org", frequency="weekly")
+    assert send().complete
+    assert runs.send(weekly(DAY), messenger_factory=messenger_factory()).complete
+    daily_url = "https://papers.example.org/papers/date/2024-11-28?cat=cs.IR"
+    weekly_url = "https://papers.example.org/papers/week/2024-W48"
+    for who, label, url in [
+        ("ir@example.org", "All of Thursday's papers", daily_url),
+        ("weekly@example.org", "All of the week's papers", weekly_url),
+    ]:
+        accepted = smtp.wait_for(who)
+        assert f" {label}: {url} " in " ".join(smtp.text(accepted).split())  # wrapped or not
+        [link] = lxml.html.fromstring(smtp.html(accepted)).xpath(f'//a[@href="{url}"]')
+        assert link.text_content() == f"{label} →"
+    # The link leads to that listing on the site.
+    page = client.get(daily_url.removeprefix("https://papers.example.org"))
+    assert page.status_code == 200 and papers["one"].title in page.content.decode()
+    assert papers["quiet"].title not in page.content.decode()  # not in cs.IR
+    page = client.get(weekly_url.removeprefix("https://papers.example.org"))
+    assert page.status_code == 200 and papers["many"].title in page.content.decode()
