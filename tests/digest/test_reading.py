@@ -208,3 +208,20 @@ def test_a_digest_links_the_whole_day_or_week_in_the_subscribers_categories(smtp
     assert papers["quiet"].title not in page.content.decode()  # not in cs.IR
     page = client.get(weekly_url.removeprefix("https://papers.example.org"))
     assert page.status_code == 200 and papers["many"].title in page.content.decode()
+
+
+def test_a_cards_meta_line_lines_up_with_the_text_above_it(smtp, papers):
+    """The code badge and the categories were spaced from what came before them: on a paper
+    without votes the line started 6px to the right of the title and teaser above it. Each item
+    is now spaced from the next one, whichever comes first."""
+    subscriber("ada@example.org")
+    assert send().complete
+    page = lxml.html.fromstring(smtp.html(smtp.wait_for("ada@example.org")))
+    lines = page.xpath('//p[contains(@class, "meta")]')
+    firsts = {line[0].get("class") for line in lines}
+    assert firsts == {"votes", "category"}  # "quiet" has no votes and no code
+    for line in lines:
+        assert [item for item in line if "margin-left" in item.get("style", "")] == []
+        assert all("margin-right: 6px" in item.get("style") for item in line[:-1])
+    [many] = [line for line in lines if len(line) == 5]
+    assert [item.get("class") for item in many] == ["votes", "badge", "category", "category", "category"]
