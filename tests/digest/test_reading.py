@@ -225,3 +225,17 @@ def test_a_cards_meta_line_lines_up_with_the_text_above_it(smtp, papers):
         assert all("margin-right: 6px" in item.get("style") for item in line[:-1])
     [many] = [line for line in lines if len(line) == 5]
     assert [item.get("class") for item in many] == ["votes", "badge", "category", "category", "category"]
+
+
+def test_a_screen_reader_hears_upvotes_not_a_triangle(smtp, papers):
+    """A card's vote count is shown as "▲ 30", which a screen reader read out as "black
+    up-pointing triangle 30"; it now says "30 upvotes", as the text part does."""
+    subscriber("ada@example.org")
+    assert send().complete
+    accepted = smtp.wait_for("ada@example.org")
+    votes = lxml.html.fromstring(smtp.html(accepted)).xpath('//span[contains(@class, "votes")]')
+    assert [(v.text_content(), v.get("role"), v.get("aria-label")) for v in votes] == [
+        ("▲ 30", "img", "30 upvotes"),
+        ("▲ 20", "img", "20 upvotes"),
+    ]
+    assert "30 upvotes" in smtp.text(accepted)
