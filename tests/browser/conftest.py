@@ -83,31 +83,64 @@ def launch(playwright, extra_args: tuple[str, ...] = ()):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*ARGS, *extra_args], headless=True)
 
 
-@pytest.fixture
-def browser_with():
-    """Start Chromium with extra command-line switches; CSP violations fail the test."""
+@pytest.fixture(scope="module")
+def _playwright():
+    """Playwright and Chromium, started once for a module's tests: starting both for every test
+    took 2-4 s a test on a busy machine. Module-scoped rather than session-scoped: while
+    Playwright's sync API runs, an event loop is running in this thread, which the tests of
+    other modules must not find."""
     if not CHROMIUM.exists():
         pytest.fail(f"PAPERROUTE_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    watched = []
     with sync_playwright() as playwright:
+        shared: list = []
 
-        def start(*extra_args: str) -> WatchedBrowser:
-            browser = WatchedBrowser(launch(playwright, extra_args))
-            watched.append(browser)
-            return browser
+        def chromium():
+            if not (shared and shared[0].is_connected()):  # started, or started again after a crash
+                shared[:] = [launch(playwright)]
+            return shared[0]
 
         try:
-            yield start
+            yield playwright, chromium
         finally:
-            for browser in watched:
-                browser.launched.close()
+            for launched in shared:
+                launched.close()
             # Django keeps its connections per context (asgiref's Local), and while Playwright's
-            # sync API runs, the test's queries open a connection that pytest-django's teardown
+            # sync API runs, the tests' queries open a connection that pytest-django's teardown
             # does not see: on PostgreSQL it kept the test database from being dropped ("1 other
             # session"). Close it here, where it is seen.
             connections.close_all()
+
+
+@pytest.fixture
+def browser_with(_playwright):
+    """Chromium, started with extra command-line switches if given; CSP violations fail the test.
+
+    Without switches it is the module's Chromium, in which each test's contexts are its own
+    (cookies, cache, storage) and are closed after it."""
+    playwright, chromium = _playwright
+    watched, own = [], []
+
+    def start(*extra_args: str) -> WatchedBrowser:
+        if extra_args:
+            launched = launch(playwright, extra_args)
+            own.append(launched)
+        else:
+            launched = chromium()
+        browser = WatchedBrowser(launched)
+        watched.append(browser)
+        return browser
+
+    try:
+        yield start
+    finally:
+        for launched in {id(b.launched): b.launched for b in watched}.values():
+            if launched in own:
+                launched.close()
+            elif launched.is_connected():
+                for context in launched.contexts:
+                    context.close()
     problems = [p for browser in watched for p in browser.problems]
     assert problems == [], "\n".join(problems)
 
