@@ -14,14 +14,33 @@ from paperroute.community import comments
 from paperroute.community.models import AuthorClaim, Comment
 from tests.browser.conftest import LiveServer
 from tests.community.helpers import add_paper, user
+from tests.conftest import subprocess_env
 
 pytestmark = pytest.mark.slow
 KEY = "2411.00931"
 AUTHORS = ("Jos\\'e Mu\\~noz", "Ada Lovelace", "Author Number3 Withaverylonglastnameindeed")
 
 
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One server for the module: each test's data is committed before it asks for a page, and
+    pytest-django empties the database after each test (transactional_db), which leaves the
+    server nothing of the test before (rate limits and sessions are kept in the database, and
+    the page cache's key changes with the catalogue). A server for each test took 5-8 s a test."""
+    from django.conf import settings
+
+    with django_db_blocker.unblock():
+        env = subprocess_env(tmp_path_factory.mktemp("discussions") / "data")
+    server = LiveServer({**env, "PAPERROUTE_SECRET_KEY": settings.SECRET_KEY})
+    try:
+        yield server.url
+    finally:
+        with django_db_blocker.unblock():
+            server.stop()
+
+
 @pytest.fixture
-def site(cli_env):
+def site(server, transactional_db):
     paper = add_paper(KEY, "Claimed papers and their discussions", authors=AUTHORS, listed=date(2024, 11, 28))
     add_paper("2411.00932", "Another paper by the same author", authors=AUTHORS[:1], hf_upvotes=7)
     comments.add(user("alice"), paper, "Is the **code** out?")
@@ -29,13 +48,7 @@ def site(cli_env):
     moderator = user("moderator", staff=True)
     moderator.is_superuser = True
     moderator.save()
-    from django.conf import settings
-
-    server = LiveServer({**cli_env, "PAPERROUTE_SECRET_KEY": settings.SECRET_KEY})
-    try:
-        yield server.url, reader
-    finally:
-        server.stop()
+    return server, reader
 
 
 def _signed_in(browser, base: str, username: str, **options):
