@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from paperroute.catalog.taxonomy import NAMES as CATEGORY_NAMES
 from paperroute.community import ratelimit
-from paperroute.community.accounts import account_for, normalize_email
+from paperroute.community.accounts import account_for, normalize_email, same_address
 from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.digest.errors import DigestError, InvalidSubscription, LinkInvalid, TooManyRequests
 from paperroute.digest.models import Bounce, ConfirmationMail, Subscriber
@@ -145,7 +145,7 @@ def confirm(token: str) -> Subscriber:
 
 def _link_account(subscriber: Subscriber, user) -> None:
     """Link an account whose email is the subscriber's (sign-in links proved it is theirs)."""
-    if (user.email or "").lower() != subscriber.email_key:
+    if not same_address(user.email or "", subscriber.email):
         return
     if Subscriber.objects.filter(user=user).exclude(pk=subscriber.pk).exists():
         return
@@ -160,9 +160,10 @@ def for_account(user) -> Subscriber | None:
     linked = Subscriber.objects.filter(user=user).first()
     if linked or not user.email:
         return linked
-    return Subscriber.objects.filter(
+    found = Subscriber.objects.filter(
         email_key=user.email.lower(), status__in=(Subscriber.CONFIRMED, Subscriber.PAUSED)
-    ).first()
+    )
+    return next((s for s in found if same_address(s.email, user.email)), None)
 
 
 def sending_to(user) -> Subscriber | None:
@@ -285,7 +286,10 @@ def of_account(user, *, live: bool = False):
     address; with `live`, only those not unsubscribed."""
     match = Q(user=user)
     if user.email:
-        match |= Q(email_key=user.email.lower())
+        # The key is Python's lower(), which folds more than ASCII (the Kelvin sign K to k):
+        # of those, only the subscriptions to this very address.
+        keyed = Subscriber.objects.filter(email_key=user.email.lower()).only("pk", "email")
+        match |= Q(pk__in=[s.pk for s in keyed if same_address(s.email, user.email)])
     found = Subscriber.objects.filter(match).order_by("id")
     return found.exclude(status=Subscriber.UNSUBSCRIBED) if live else found
 
