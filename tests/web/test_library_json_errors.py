@@ -63,3 +63,17 @@ def test_a_form_without_the_script_still_gets_the_page(reader_client, paper):
     response = reader_client.post("/papers/2411.99999/save", {"action": "save"})
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
     assert "no paper with the id" in response.content.decode()
+
+
+def test_a_vote_for_a_paper_that_is_not_here_is_a_json_404_to_the_script(reader_client, paper):
+    """site.js posts the upvote with Accept: application/json too; a plain form gets the page."""
+    _refused(
+        reader_client.post("/papers/2411.99999/vote", {"action": "up"}, **SCRIPT),
+        "no paper with the id '2411.99999' is known here",
+    )
+    page = reader_client.post("/papers/2411.99999/vote", {"action": "up"})
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
+    assert (
+        reader_client.post(f"/papers/{paper.key}/vote", {"action": "up"}, **SCRIPT).json()["upvoted"] is True
+    )

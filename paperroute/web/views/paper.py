@@ -132,8 +132,14 @@ def bibtex_file(request, key: str):
 @require_POST
 def vote(request, key: str):
     """Set the reader's vote (action=up|down, or toggle); JSON for scripts, a redirect for forms."""
-    paper = find(key)
     wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        paper = find(key)
+    except Http404 as exc:
+        if not wants_json:
+            raise
+        # site.js reads the answer as JSON, as it does every other refusal here.
+        return JsonResponse({"detail": str(exc)}, status=404)
     if not request.user.is_authenticated:
         if wants_json:
             return JsonResponse({"detail": "sign in to upvote"}, status=401)
