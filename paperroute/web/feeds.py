@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -101,6 +102,7 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
         # month its arXiv id names. One with no date at all has none in RSS and Atom's
         # <published>; Atom's required <updated> is when the site first had it.
         when, _ = known_date(paper, first_versions.get(paper.pk))
+        when = when and _as_read(when)
         changed = paper.updated or when
         if when:
             entry.published(when)
@@ -109,6 +111,16 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
             newest = max(newest, changed) if newest else changed
     fg.updated(newest or timezone.now())
     return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+
+
+def _as_read(when: datetime) -> datetime:
+    """A day given without a time (00:00:00 UTC: an announcement or listing day, Hugging Face's
+    publishedAt) at noon UTC, or now if that is still to come. A reader shows an entry's time in
+    its own zone, and midnight UTC was the evening before anywhere west of UTC; noon is the same
+    day from UTC-11 to UTC+11. A real time (arXiv's submission) stays as it is."""
+    if when.astimezone(UTC).time() != time(0):
+        return when
+    return min(when.astimezone(UTC).replace(hour=12), timezone.now())
 
 
 def _daily(params):

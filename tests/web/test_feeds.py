@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
@@ -164,6 +165,12 @@ def test_a_paper_without_dates_is_not_dated_the_day_the_site_loaded_it(client):
         announcements=[(date(2024, 11, 28), "cross")],
     )
     _store(
+        title="Transformers announced",
+        arxiv_id="2411.00492",
+        abstract="Transformers, new in arXiv's listing, which gives the day alone.",
+        announcements=[(date(2024, 11, 28), "new")],
+    )
+    _store(
         title="Transformers from nowhere",
         key="seed:transformers",
         abstract="Transformers, with nothing known of when.",
@@ -171,7 +178,13 @@ def test_a_paper_without_dates_is_not_dated_the_day_the_site_loaded_it(client):
     search.sync(embed=False)
     for fmt in ("xml", "atom"):
         dates = _entry_dates(client, f"/feeds/search.{fmt}?q=transformers")
-        assert dates["Transformers replaced"] == (2024, 11, 1, 0, 0, 0)
+        # A day without a time is given at noon UTC: a reader shows it in its own zone, and
+        # midnight UTC was the evening before west of UTC. A real time stays as it is.
+        assert dates["Transformers replaced"] == (2024, 11, 1, 12, 0, 0)
+        assert dates["Transformers announced"] == (2024, 11, 28, 12, 0, 0)
+        for zone in ("America/Los_Angeles", "Pacific/Honolulu", "Asia/Tokyo"):
+            shown = datetime(*dates["Transformers announced"], tzinfo=UTC).astimezone(ZoneInfo(zone))
+            assert shown.date() == date(2024, 11, 28), zone
         assert dates["Transformers with a dated first version"] == (2024, 6, 3, 17, 30, 0)
         assert dates["Transformers from nowhere"] is None  # no date rather than an invented one
     page = client.get("/papers/2411.00490").content.decode()
