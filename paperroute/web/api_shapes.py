@@ -119,6 +119,11 @@ def day_start(day: date | None) -> datetime | None:
     return datetime.combine(day, time(0), tzinfo=UTC) if day else None
 
 
+def day_only(when: datetime) -> bool:
+    """Whether a datetime is a day without a time, as day_start and Hugging Face write one."""
+    return when.astimezone(UTC).time() == time(0)
+
+
 def published_at(paper: Paper) -> datetime | None:
     """paper.publishedAt: arXiv's submission time, else the day arXiv announced the paper as new
     (its daily listing, the RSS feed, gives no time), which Hugging Face's clients read as the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -18,7 +18,7 @@ from paperroute.catalog.textclean import author_key, display_name, teaser_text
 from paperroute.community import listings, trending
 from paperroute.search import themesets
 from paperroute.web import periods, searching
-from paperroute.web.api_shapes import known_date
+from paperroute.web.api_shapes import day_only, known_date
 from paperroute.web.context import absolute
 from paperroute.web.views.common import cacheable
 
@@ -118,7 +118,7 @@ def _as_read(when: datetime) -> datetime:
     publishedAt) at noon UTC, or now if that is still to come. A reader shows an entry's time in
     its own zone, and midnight UTC was the evening before anywhere west of UTC; noon is the same
     day from UTC-11 to UTC+11. A real time (arXiv's submission) stays as it is."""
-    if when.astimezone(UTC).time() != time(0):
+    if not day_only(when):
         return when
     return min(when.astimezone(UTC).replace(hour=12), timezone.now())
 

@@ -7,7 +7,7 @@ import re
 from django.conf import settings
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -139,6 +139,16 @@ def from_this_site(request: HttpRequest) -> bool:
     if origin is None:
         return True
     return origin in {f"{request.scheme}://{request.get_host()}", *settings.CSRF_TRUSTED_ORIGINS}
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """Whether the caller reads JSON: the site's script (site.js) posts its forms asking for it."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def not_found_json(exc: Http404) -> JsonResponse:
+    """A 404 as a script reads it, saying what was not found."""
+    return JsonResponse({"detail": str(exc) or "not found"}, status=404)
 
 
 def error_page(request: HttpRequest, status: int, title: str, message: str, **headers):

@@ -20,18 +20,22 @@ from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed
 from paperroute.library import follows, shelf
 from paperroute.library.models import Collection, Follow
 from paperroute.web.context import absolute
-from paperroute.web.views.common import error_page, local_target, mark_voted, paginate, shown_at
-
-
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
+from paperroute.web.views.common import (
+    error_page,
+    local_target,
+    mark_voted,
+    not_found_json,
+    paginate,
+    shown_at,
+    wants_json,
+)
 
 
 def _failure(request, exc: CommunityError):
     """A library error as the caller expects it: JSON with a status, or an error page."""
     status = 429 if isinstance(exc, RateLimited) else 403 if isinstance(exc, NotAllowed) else 400
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"detail": str(exc)}, status=status, headers=headers)
     titles = {429: "Slow down", 403: "Not yours", 400: "Not done"}
     return error_page(
@@ -51,7 +55,7 @@ def library_action(view):
     @require_POST
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            if _wants_json(request):
+            if wants_json(request):
                 return JsonResponse({"detail": "sign in to keep a library"}, status=401)
             back = local_target(request, request.POST.get("next", "")) or reverse("library")
             return redirect(f"{reverse('signin')}?{urlencode({'next': back})}")
@@ -62,10 +66,9 @@ def library_action(view):
         except Http404 as exc:
             # A script reads JSON: the site's own (site.js) sends Accept: application/json and
             # falls back to posting the form, which gets the page, when the answer is not ok.
-            if not _wants_json(request):
+            if not wants_json(request):
                 raise
-            said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "not found"
-            return JsonResponse({"detail": said}, status=404)
+            return not_found_json(exc)
 
     return wrapper
 
@@ -114,7 +117,7 @@ def save(request, key: str):
     else:
         shelf.add(request.user, paper, collection)
     saved = paper.pk in shelf.saved_ids(request.user, [paper.pk])
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {"saved": saved, "collections": sorted(shelf.collections_holding(request.user, paper))}
         )
@@ -130,11 +133,11 @@ def paper_state(request, key: str):
         shelf.mark_read(request.user, paper, action == "read")
     elif action in ("dismiss", "undismiss"):
         shelf.not_interested(request.user, paper, action == "dismiss")
-        if action == "dismiss" and not _wants_json(request):
+        if action == "dismiss" and not wants_json(request):
             messages.success(request, f"You will not see “{paper.title[:80]}” again in your listings.")
     else:
         raise InvalidInput("say read, unread, dismiss or undismiss", "action")
-    if _wants_json(request):
+    if wants_json(request):
         read = paper.pk in shelf.read_ids(request.user, [paper.pk])
         dismissed = paper.pk in shelf.dismissed_ids(request.user, [paper.pk])
         return JsonResponse({"read": read, "dismissed": dismissed})
@@ -145,7 +148,7 @@ def paper_state(request, key: str):
 def paper_note(request, key: str):
     paper = _paper(key)
     text = shelf.set_note(request.user, paper, request.POST.get("text", ""))
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"note": text})
     messages.success(request, "Your note was saved." if text else "Your note was deleted.")
     return redirect(_back(request, reverse("paper", args=[paper.key]) + "#note"))
@@ -290,7 +293,7 @@ def collection_item(request, pk: int):
         shelf.set_item_note(request.user, found, paper, request.POST.get("note", ""))
     else:
         raise InvalidInput("say remove, up, down, top or note", "action")
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"ok": True})
     return redirect(_back(request, reverse("collection", args=[found.pk])) + f"#p-{paper.pk}")
 
@@ -300,7 +303,7 @@ def collection_order(request, pk: int):
     """The whole order at once (paper ids in `paper`, repeated), as a script sends it."""
     found = _collection(request, pk, owner_only=True)
     shelf.reorder(request.user, found, request.POST.getlist("paper")[: shelf.MAX_ITEMS])
-    return JsonResponse({"ok": True}) if _wants_json(request) else redirect("collection", pk=found.pk)
+    return JsonResponse({"ok": True}) if wants_json(request) else redirect("collection", pk=found.pk)
 
 
 def collection_export(request, pk: int, fmt: str):
@@ -396,10 +399,10 @@ def follow(request):
             made, new = follows.follow(request.user, kind, value)
             value = made.label or made.value
     except (InvalidInput, RateLimited) as exc:
-        if _wants_json(request):
+        if wants_json(request):
             raise
         return _following_page(request, exc)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"following": not unfollow})
     if unfollow:
         messages.success(request, f"You no longer follow “{value}”.")

@@ -20,9 +20,16 @@ from paperroute.community.models import Comment
 from paperroute.community.submissions import submitter
 from paperroute.library import shelf
 from paperroute.web import feeds, related
-from paperroute.web.api_shapes import known_date
+from paperroute.web.api_shapes import day_only, known_date
 from paperroute.web.context import absolute
-from paperroute.web.views.common import cacheable, error_page, local_target, shown_at
+from paperroute.web.views.common import (
+    cacheable,
+    error_page,
+    local_target,
+    not_found_json,
+    shown_at,
+    wants_json,
+)
 
 # The discussion feed carries the newest comments only, as the site's other feeds do.
 FEED_LIMIT = 50
@@ -92,6 +99,9 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
         "versions": versions,
         # With no day known, the month its arXiv id names: the date feeds and its BibTeX give.
         "id_month": when.date() if when and month_only else None,
+        # A source that knows only the day (Hugging Face's publishedAt) sends 00:00 UTC: a day,
+        # which "00:00 UTC" made the evening before for a reader west of UTC.
+        "submitted_day_only": bool(paper.published and day_only(paper.published)),
         "comments": comments.thread(paper, request.user),
         "comment_count": comments.visible_count(paper.pk),
         "bibtex": bibtex.entry(paper),
@@ -132,16 +142,15 @@ def bibtex_file(request, key: str):
 @require_POST
 def vote(request, key: str):
     """Set the reader's vote (action=up|down, or toggle); JSON for scripts, a redirect for forms."""
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    script = wants_json(request)
     try:
         paper = find(key)
     except Http404 as exc:
-        if not wants_json:
+        if not script:
             raise
-        # site.js reads the answer as JSON, as it does every other refusal here.
-        return JsonResponse({"detail": str(exc)}, status=404)
+        return not_found_json(exc)
     if not request.user.is_authenticated:
-        if wants_json:
+        if script:
             return JsonResponse({"detail": "sign in to upvote"}, status=401)
         return redirect(f"{reverse('signin')}?next={reverse('paper', args=[paper.key])}")
     action = request.POST.get("action", "toggle")
@@ -153,12 +162,12 @@ def vote(request, key: str):
         else:
             state = votes.toggle(request.user, paper)
     except RateLimited as exc:
-        if wants_json:
+        if script:
             return JsonResponse(
                 {"detail": str(exc)}, status=429, headers={"Retry-After": str(exc.retry_after)}
             )
         return error_page(request, 429, "Slow down", str(exc), Retry_After=str(exc.retry_after))
-    if wants_json:
+    if script:
         return JsonResponse({"upvoted": state.upvoted, "upvotes": state.upvotes})
     return redirect(_back(request, paper))
 
