@@ -6,7 +6,8 @@ import logging
 import re
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -110,11 +111,16 @@ def same_address(one: str, other: str) -> bool:
     return one.translate(_ASCII_LOWER) == other.translate(_ASCII_LOWER)
 
 
+def at_address(rows: Iterable[Any], email: str) -> list[Any]:
+    """Of rows narrowed down by address (email__iexact, or a key made with Python's lower()),
+    those whose `email` is this very address: both narrowings also match look-alikes."""
+    return [row for row in rows if same_address(row.email, email)]
+
+
 def account_for(email: str):
     """The account whose address is this one, ignoring ASCII letters' case only; or None."""
-    # email__iexact narrows it down (it also matches look-alikes on PostgreSQL); then exactly.
-    found = get_user_model().objects.filter(email__iexact=email).order_by("pk")
-    return next((user for user in found if same_address(user.email, email)), None)
+    found = at_address(get_user_model().objects.filter(email__iexact=email).order_by("pk"), email)
+    return found[0] if found else None
 
 
 def user_for(email: str):
@@ -238,10 +244,8 @@ def delete(user) -> None:
     with transaction.atomic():
         # Only the address's own links: email__iexact alone took a look-alike's too on PostgreSQL
         # (see same_address), and deleting an unused one locked its owner out of signing in.
-        links = SignInLink.objects.filter(email__iexact=user.email).values_list("pk", "email")
-        SignInLink.objects.filter(
-            pk__in=[link for link, sent_to in links if same_address(sent_to, user.email)]
-        ).delete()
+        links = SignInLink.objects.filter(email__iexact=user.email).only("pk", "email")
+        SignInLink.objects.filter(pk__in=[link.pk for link in at_address(links, user.email)]).delete()
         user.delete()
         # Cached pages showed their name, and their public collections.
         stamp.bump()

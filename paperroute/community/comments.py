@@ -412,7 +412,7 @@ def add(user, paper: Paper, text: str, parent: Comment | None = None) -> Comment
         # One level deep: a reply to a reply joins the thread of the comment on top.
         if parent.parent is not None:
             parent = parent.parent
-        _check_open(parent, "replies")
+            _check_open(parent, "replies")
     ratelimit.check("comment", str(user.pk), ratelimit.setting("RATE_COMMENTS"))
     with transaction.atomic():
         if parent is not None and answered is not None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from paperroute.catalog.taxonomy import NAMES as CATEGORY_NAMES
 from paperroute.community import ratelimit
-from paperroute.community.accounts import account_for, normalize_email, same_address
+from paperroute.community.accounts import account_for, at_address, normalize_email, same_address
 from paperroute.community.errors import InvalidInput, RateLimited
 from paperroute.digest.errors import DigestError, InvalidSubscription, LinkInvalid, TooManyRequests
 from paperroute.digest.models import Bounce, ConfirmationMail, Subscriber
@@ -163,7 +163,8 @@ def for_account(user) -> Subscriber | None:
     found = Subscriber.objects.filter(
         email_key=user.email.lower(), status__in=(Subscriber.CONFIRMED, Subscriber.PAUSED)
     )
-    return next((s for s in found if same_address(s.email, user.email)), None)
+    mine = at_address(found, user.email)
+    return mine[0] if mine else None
 
 
 def sending_to(user) -> Subscriber | None:
@@ -289,7 +290,7 @@ def of_account(user, *, live: bool = False):
         # The key is Python's lower(), which folds more than ASCII (the Kelvin sign K to k):
         # of those, only the subscriptions to this very address.
         keyed = Subscriber.objects.filter(email_key=user.email.lower()).only("pk", "email")
-        match |= Q(pk__in=[s.pk for s in keyed if same_address(s.email, user.email)])
+        match |= Q(pk__in=[s.pk for s in at_address(keyed, user.email)])
     found = Subscriber.objects.filter(match).order_by("id")
     return found.exclude(status=Subscriber.UNSUBSCRIBED) if live else found
 
