@@ -35,7 +35,9 @@ PERIOD_POOL = 5000
 # day: the papers about a topic sit above it ("speculative decoding" 0.52, "retrieval augmented
 # generation" 0.50 and 0.52, "federated learning" 0.61 to 0.73), papers that merely share a word
 # or a field below ("Decoding convolutional codes" 0.43, text-to-image generation 0.41 for
-# retrieval augmented generation), and the rest of a day between 0.2 and 0.4.
+# retrieval augmented generation), and the rest of a day between 0.2 and 0.4. A paper whose
+# title or abstract holds every word of the topic counts as this close at least: the model
+# places "LoRA" and "Mamba" papers far from those words (0.2 to 0.4 on the demo's papers).
 TOPIC_MATCH = 0.45
 
 
@@ -118,6 +120,7 @@ class Pool:
         self._authors: dict[str, list[int]] | None = None
         self._categories: list[tuple[int, str]] | None = None
         self._titles: dict[int, str] = {}
+        self._about: dict[str, set[int]] = {}
 
     def by_authors(self, names: dict[str, str]) -> dict[int, str]:
         """{paper id: name} of the papers by any author whose key is in `names`."""
@@ -150,6 +153,15 @@ class Pool:
             if any(taxonomy.within(code, wanted) for wanted in codes):
                 found.setdefault(pid, code)
         return found
+
+    def about(self, topic: str) -> set[int]:
+        """The papers whose title or abstract holds every word of a topic, kept for the next
+        reader who follows it."""
+        from paperroute import search
+
+        if topic not in self._about:
+            self._about[topic] = search.papers_about(topic, self.ids)
+        return self._about[topic]
 
     def signal_rows(self, paper_ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(unit vectors, ids, similarities to the candidates (k, n) or None) of the embedded
@@ -212,6 +224,11 @@ def rank(
 
     positives, positive_ids, positive_sims = pool.signal_rows(signals.positives)
     topics = _topic_vectors(following.topics)
+    # The followed topics whose every word each paper holds.
+    worded: dict[int, list[int]] = {}
+    for j, topic_text in enumerate(following.topics):
+        for pid in pool.about(topic_text):
+            worded.setdefault(pid, []).append(j)
     scores = np.zeros(len(pool.embedded), np.float32)
     nearest = topic = np.full(len(pool.embedded), -1)
     if len(pool.embedded) and (len(positives) or topics is not None):
@@ -224,6 +241,7 @@ def rank(
             centred=pool.centred,
             positive_sims=positive_sims,
             negative_sims=negative_sims,
+            topic_floor=_topic_floor(pool, worded, topics),
         )
         scores, nearest, topic = scored.scores, scored.nearest, scored.topic
     if in_category:
@@ -246,7 +264,10 @@ def rank(
         unembedded = [
             pid
             for pid in pool.ids
-            if pid not in pool.row and pid in in_category and pid not in known and pid not in by_author
+            if pid not in pool.row
+            and (pid in in_category or pid in worded)
+            and pid not in known
+            and pid not in by_author
         ]
     else:  # follows only: nothing has a score, so only the followed count
         ranked = first + [
@@ -259,22 +280,22 @@ def rank(
     for pid in ranked:
         i = pool.row.get(pid)
         pick = Pick(pid, float(scores[i]) if i is not None else 0.0)
-        # The followed topic nearest the paper, if the paper is about it.
-        about: np.ndarray | None = None
+        # The followed topic nearest the paper, and how near, if the paper is about it.
+        about, closeness = worded.get(pid, [None])[0], TOPIC_MATCH
         if i is not None and topics is not None and topic[i] >= 0:
-            about = topics[topic[i]]
-            if float(pool.vectors[i] @ about) < TOPIC_MATCH:
-                about = None
+            cosine = float(pool.vectors[i] @ topics[topic[i]])
+            if cosine >= TOPIC_MATCH or topic[i] in worded.get(pid, ()):
+                about, closeness = int(topic[i]), max(cosine, TOPIC_MATCH)
         if pid in by_author:
             pick.reason = f"by {by_author[pid]}, whom you follow"
         elif (
             i is not None
             and nearest[i] >= 0
-            and (about is None or _closer(pool.vectors[i], positives[nearest[i]], about))
+            and (about is None or float(pool.vectors[i] @ positives[nearest[i]]) >= closeness)
         ):
             pick.liked = int(positive_ids[nearest[i]])
-        elif about is not None and i is not None:
-            pick.reason = f"follows topic “{following.topics[topic[i]]}”"
+        elif about is not None:
+            pick.reason = f"follows topic “{following.topics[about]}”"
         elif pid in in_category:
             pick.reason = f"in {in_category[pid]}, which you follow"
         else:
@@ -286,9 +307,18 @@ def rank(
     return picks
 
 
-def _closer(vector: np.ndarray, saved: np.ndarray, topic: np.ndarray) -> bool:
-    """Whether the paper is nearer the saved paper than the followed topic (the reason to give)."""
-    return float(vector @ saved) >= float(vector @ topic)
+def _topic_floor(pool: Pool, worded: dict[int, list[int]], topics: np.ndarray | None) -> np.ndarray | None:
+    """recommend.score's topic_floor: for an embedded paper and each topic whose words it holds,
+    TOPIC_MATCH, plus a tenth of its cosine to keep such papers in order of it; else -1.1,
+    under any cosine."""
+    cells = [(pool.row[pid], j) for pid, held in worded.items() if pid in pool.row for j in held]
+    if not cells or topics is None:
+        return None
+    rows, columns = np.asarray(cells).T
+    floor = np.full((len(pool.embedded), len(topics)), -1.1, np.float32)
+    cosines = np.einsum("ij,ij->i", pool.vectors[rows], topics[columns])
+    floor[rows, columns] = TOPIC_MATCH + 0.1 * cosines
+    return floor
 
 
 def _name_liked(picks: list[Pick], pool: Pool) -> None:

@@ -84,11 +84,13 @@ def score(
     centred: Centred | None = None,
     positive_sims: np.ndarray | None = None,
     negative_sims: np.ndarray | None = None,
+    topic_floor: np.ndarray | None = None,
 ) -> Scored:
     """Score candidate papers for one reader; all inputs are unit rows of one embedding space.
     `centred` is centre(candidates, params), and `positive_sims` and `negative_sims` are
     similarities(positives, centred) and similarities(negatives, centred), for a caller that
-    scores the same candidates for many readers."""
+    scores the same candidates for many readers. `topic_floor` (n, topics) is the least
+    similarity a candidate counts for with each topic (for one whose words name the topic)."""
     c = np.asarray(candidates, np.float32)
     n = len(c)
     dim = c.shape[1] if c.ndim == 2 else 0
@@ -113,6 +115,8 @@ def score(
     if len(t):
         # Topics are query embeddings, compared uncentred as search compares them.
         tsims = c @ t.T
+        if topic_floor is not None:
+            tsims = np.maximum(tsims, topic_floor)
         topic = tsims.argmax(axis=1)
         weight = params.topic_prior / (params.topic_prior + len(p))
         s = (1 - weight) * s + weight * tsims[np.arange(n), topic]

@@ -18,6 +18,7 @@ _SERVICE = {
     "version",
     "IndexMissing",
     "paper_matrix",
+    "papers_about",
     "embed_texts",
     "MODES",
     "MAX_TOTAL",

@@ -327,6 +327,26 @@ class LexicalIndex:
         hits, _ = self.run(Q.boolean_query(clauses), len(pids))
         return {pid for pid, _ in hits}
 
+    def holding_words(self, parsed: ParsedQuery, filters: Filters, pids: list[int]) -> set[int]:
+        """Those of the given papers whose title or abstract holds every query word (stemmed,
+        stop words aside), under the query's phrases, exclusions and filters. It reads whichever
+        is shorter: the papers holding the rarest word, across the index, or the given papers."""
+        analyzer = STEM_NO_STOP if self.params.stopwords else STEM
+        words = self.scoring_words(parsed)
+        stems = list(dict.fromkeys(stem for word in words for stem in analyzer.analyze(word)))
+        if not stems or not pids:
+            return set()
+        # A word's frequency still counts replaced documents: an upper bound on the matches.
+        rarest = min(self.searcher.doc_freq("text", stem) for stem in stems)
+        if not rarest:
+            return set()
+        clauses = [(Occur.Must, Q.term_query(self.schema, "text", stem)) for stem in stems]
+        clauses += self.constraint_clauses(parsed) + self.filter_clauses(filters)
+        if rarest > len(pids):
+            clauses.append((Occur.Must, self.among(pids)))
+        hits, _ = self.run(Q.const_score_query(Q.boolean_query(clauses), 0.0), min(rarest, len(pids)))
+        return {pid for pid, _ in hits}.intersection(pids)
+
     def prefix_search(
         self, words: list[str], limit: int, parsed: ParsedQuery | None = None, filters: Filters | None = None
     ) -> list[tuple[int, float]]:

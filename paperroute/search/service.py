@@ -898,6 +898,21 @@ def paper_matrix(pids) -> tuple[np.ndarray, np.ndarray]:
     return sums, kept
 
 
+def papers_about(topic: str, pids) -> set[int]:
+    """Of the given papers, those whose title or abstract holds every word of a followed topic,
+    under its phrases, exclusions and filters. The embedding misses names it never learnt, such
+    as "LoRA" or "Mamba", which the words find. No paper before the index is built."""
+    parsed = parse(topic)
+    filters = combine(parsed)
+    if filters.impossible:
+        return set()
+    try:
+        index = open_index()
+    except IndexMissing:
+        return set()
+    return index.lexical.holding_words(parsed, filters, list(pids))
+
+
 def embed_texts(texts: list[str]) -> np.ndarray:
     """Query vectors for short texts (followed topics), by the index's model."""
     return np.asarray(_query_embedder().embed_queries(list(texts)), dtype=np.float32)

@@ -4,6 +4,7 @@ and answers while the query is being typed."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -218,6 +219,35 @@ def test_picking_candidates_by_their_terms_or_as_a_set_ranks_alike(sample, monke
         }
     assert found["terms"] == found["set"]
     assert all(found["set"].values()), found
+
+
+@pytest.mark.parametrize("topic", ["speculative decoding", "language models", "LoRA"])
+def test_a_topic_s_papers_by_its_words_are_the_same_whichever_way_they_are_read(sample, topic):
+    """For you reads a followed topic's papers by its words: across the index from its rarest
+    word when few papers hold it, else among the papers being ranked. Both give the same."""
+    from paperroute.catalog.models import Paper
+
+    papers = dict(Paper.objects.values_list("pk", "title"))
+    everyone = sorted(papers)
+    found = search.papers_about(topic, everyone)
+    stems = {"speculative decoding": ("speculat", "decod"), "language models": ("languag", "model")}
+    for pid in found:
+        paper = Paper.objects.get(pk=pid)
+        text = (paper.title + " " + paper.abstract).lower()
+        assert all(stem in text for stem in stems.get(topic, ("lora",))), paper.title
+    assert len(found) >= 3
+    # A few papers: a common word is then read among them, not across the index.
+    few = everyone[::7]
+    assert search.papers_about(topic, few) == found.intersection(few)
+    # Its exclusions and filters hold, as in the topic's search.
+    in_cs_lg = set(Paper.objects.filter(categories__code="cs.LG").values_list("pk", flat=True))
+    assert search.papers_about(topic + " cat:cs.LG", everyone) == found & in_cs_lg
+    assert found - in_cs_lg, "some of the papers are in other categories"
+    one = min(found)
+    word = next(w for w in re.findall(r"[a-z]{6,}", papers[one].lower()) if w[:4] not in topic.lower())
+    without = search.papers_about(f"{topic} -{word}", everyone)
+    assert one not in without and without < found
+    assert search.papers_about("xyzzyqwf", everyone) == set()
 
 
 @pytest.mark.parametrize("query", ["speculative decoding", "diffusion models cat:cs.CV"])
