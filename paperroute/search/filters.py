@@ -11,16 +11,23 @@ from paperroute.search.query import ParsedQuery
 
 @dataclass
 class Filters:
-    """Listing-day range (inclusive day numbers), categories (any of), authors (all of)."""
+    """Listing-day range (inclusive day numbers), categories (one of each group's), authors (all of)."""
 
     first_day: int | None = None
     last_day: int | None = None
-    categories: list[str] = field(default_factory=list)
+    category_groups: list[list[str]] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
 
     @property
+    def categories(self) -> list[str]:
+        """Every category named, in any group."""
+        return list(dict.fromkeys(code for group in self.category_groups for code in group))
+
+    @property
     def empty(self) -> bool:
-        return self.first_day is None and self.last_day is None and not self.categories and not self.authors
+        return (
+            self.first_day is None and self.last_day is None and not self.category_groups and not self.authors
+        )
 
     @property
     def impossible(self) -> bool:
@@ -48,13 +55,15 @@ def combine(
             last = year_last if last is None else min(last, year_last)
     if last is not None and first is None:
         first = NO_DAY + 1  # papers without any date do not pass a date filter
-    # Categories from the options and from the query widen each other (any of them);
-    # authors narrow (every named author).
-    cats = [c.strip().lower() for c in (categories or []) if c and c.strip()] + parsed.categories
+    # Several categories of the options (the search form's, --category repeated) are any of
+    # them, and so are several cat: terms of the query; but the two narrow each other, as every
+    # other filter does: the form's cs.CL with the query's cat:cs.LG is papers in both. Authors
+    # narrow (every named author).
+    cats = [c.strip().lower() for c in (categories or []) if c and c.strip()]
     names = [a.strip().lower() for a in (authors or []) if a and a.strip()] + parsed.authors
     return Filters(
         first_day=first,
         last_day=last,
-        categories=list(dict.fromkeys(cats)),
+        category_groups=[list(dict.fromkeys(group)) for group in (cats, parsed.categories) if group],
         authors=list(dict.fromkeys(names)),
     )

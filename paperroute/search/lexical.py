@@ -181,8 +181,8 @@ class LexicalIndex:
                     self.schema, "day", tantivy.FieldType.Integer, filters.first_day, filters.last_day
                 )
             )
-        if filters.categories:
-            clauses.append(Q.term_set_query(self.schema, "cats", filters.categories))
+        for group in filters.category_groups:
+            clauses.append(Q.term_set_query(self.schema, "cats", group))
         for name in filters.authors:
             # As typed, and without accents: a name indexed without them (Scholkopf) is found by
             # author:schölkopf, one with them by author:scholkopf (the index holds both forms).

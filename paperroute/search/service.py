@@ -324,7 +324,7 @@ def _scope(index: SearchIndex, parsed: ParsedQuery, filters: Filters) -> _Scope:
     allowed = None
     # Without filters the store skips the rows of removed and re-embedded papers by itself.
     if not filters.empty or pids is not None:
-        allowed = store.mask(filters.first_day, filters.last_day, filters.categories, pids)
+        allowed = store.mask(filters.first_day, filters.last_day, filters.category_groups, pids)
     if allowed is None:
         return _Scope(allowed, pids, store.papers)
     # Papers have several passages: count them exactly where it is cheap, else from the rows at

@@ -283,16 +283,16 @@ class VectorStore:
         self,
         first_day: int | None,
         last_day: int | None,
-        categories: list[str] | None,
+        category_groups: list[list[str]] | None,
         pids: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Live rows passing a day range, any of some categories, and a set of papers."""
+        """Live rows passing a day range, any of each group of categories, and a set of papers."""
         keep = self.alive.copy()
         if first_day is not None:
             keep &= self.day >= first_day
         if last_day is not None:
             keep &= self.day <= last_day
-        if categories:
+        for categories in category_groups or []:
             for_any = np.zeros(self.rows, bool)
             for code in self.category_ids(categories):
                 for_any |= self._category_rows(code)

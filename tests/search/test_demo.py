@@ -41,6 +41,24 @@ def test_a_category_filter_still_fills_the_page(sample, mode):
 
 
 @pytest.mark.parametrize("mode", search.MODES)
+def test_a_category_option_and_a_cat_term_narrow_each_other(sample, mode):
+    """The search form's category and a cat: in the query were either one: cs.CL with
+    cat:cs.LG listed papers in cs.CL alone, as if the second filter had widened the search."""
+    both = search.search("language models cat:cs.LG", mode=mode, categories=["cs.CL"], limit=20).hits
+    assert len(both) == 20
+    assert all({"cs.CL", "cs.LG"} <= _codes(hit.key) for hit in both)
+    # Each filter alone finds papers the other leaves out.
+    alone = search.search("language models", mode=mode, categories=["cs.CL"], limit=20).hits
+    typed = search.search("language models cat:cs.LG", mode=mode, limit=20).hits
+    assert any("cs.LG" not in _codes(hit.key) for hit in alone)
+    assert any("cs.CL" not in _codes(hit.key) for hit in typed)
+
+
+def _codes(key: str) -> set[str]:
+    return set(Paper.objects.get(key=key).categories.values_list("code", flat=True))
+
+
+@pytest.mark.parametrize("mode", search.MODES)
 def test_cat_syntax_and_archives(sample, mode):
     hits = search.search("graph neural networks cat:math", mode=mode, limit=5).hits
     assert hits

@@ -78,12 +78,12 @@ def test_papers_of_a_topic_the_graph_never_saw_are_still_found(store):
 
 def test_filters_restrict_the_search_itself(store):
     query = store.centres[1]  # its papers (pid % 6 == 1) are all odd, so all cs.CL
-    allowed = store.mask(100, 300, ["math.PR"])
+    allowed = store.mask(100, 300, [["math.PR"]])
     found = store.search(query, 10, allowed)
     assert len(found) == 10
     assert all(pid % 2 == 0 and 100 <= pid <= 300 for pid, _ in found)
     assert [p for p, _ in found] == exact_top(store, query, 10, lambda p: p % 2 == 0 and 100 <= p <= 300)
-    archive = store.search(query, 5, store.mask(None, None, ["math"]))
+    archive = store.search(query, 5, store.mask(None, None, [["math"]]))
     assert all(pid % 2 == 0 for pid, _ in archive)
 
 
@@ -94,7 +94,7 @@ def scanned(store: VectorStore, codes: list[str]) -> set[int]:
 
 
 def filtered(store: VectorStore, codes: list[str]) -> set[int]:
-    return set(store.pid[store.mask(None, None, codes)].tolist())
+    return set(store.pid[store.mask(None, None, [codes])].tolist())
 
 
 def test_category_filters_read_the_writers_lists_and_follow_changes(store, tmp_path):

@@ -109,6 +109,24 @@ def test_a_search_tells_the_agent_what_the_site_says_beside_the_results():
     assert fewer["index_behind"] is False
 
 
+def test_a_category_and_a_cat_term_in_the_query_narrow_each_other():
+    """`category` and a cat: in the query were either one, so a second filter widened the search:
+    cs.CL with "decoding cat:cs.LG" gave the cs.CL and the cs.LG papers about decoding."""
+    add_paper("2411.00801", "Speculative decoding", listed=date(2024, 11, 28), categories=("cs.CL",))
+    add_paper("2411.00802", "Decoding graphs", listed=date(2024, 11, 28), categories=("cs.LG",))
+    add_paper("2411.00803", "Decoding, learned", listed=date(2024, 11, 28), categories=("cs.CL", "cs.LG"))
+    search.sync(embed=False)
+
+    async def found(client):
+        args = {"query": "decoding cat:cs.LG", "category": "cs.CL", "mode": "lexical"}
+        result = await client.call_tool("search_papers", args)
+        assert not result.is_error, result.content
+        return result.structured_content
+
+    answer = ask(found)
+    assert [p["id"] for p in answer["papers"]] == ["2411.00803"] and answer["total"] == 1
+
+
 def test_a_paper_is_found_by_the_link_or_doi_an_agent_holds():
     """An agent meets daily papers as Hugging Face links, and papers elsewhere by their DOIs; the
     search box finds a paper by either, but `paper` said "unknown paper" for a paper that is here."""

@@ -51,6 +51,25 @@ def test_filters_narrow_the_results(client, corpus):
     assert "No papers match" in dated and "Search without the category and date filters" in dated
 
 
+def test_the_category_field_and_a_cat_term_narrow_each_other(client, corpus):
+    """The form's category and a cat: typed into the query were either one: "decoding cat:cs.LG"
+    in cs.CL listed every cs.CL paper about decoding, none of them in cs.LG."""
+    add_paper(
+        "2411.00604",
+        "Decoding with learned drafts",
+        listed=date(2024, 11, 28),
+        abstract="Speculative decoding with a draft model learned from the target.",
+        categories=("cs.CL", "cs.LG"),
+    )
+    add_paper("2411.00605", "Decoding for graph learning", listed=date(2024, 11, 28), categories=("cs.LG",))
+    search.sync(embed=False)
+    page = client.get("/search?q=decoding+cat:cs.LG&mode=lexical&cat=cs.CL").content.decode()
+    shown = page.replace("<mark>", "").replace("</mark>", "")
+    assert "Decoding with learned drafts" in shown
+    assert "Speculative decoding for fast inference" not in shown  # cs.CL alone
+    assert "Decoding for graph learning" not in shown  # cs.LG alone
+
+
 @pytest.mark.parametrize(
     "query", ["mode=fuzzy&q=x", "q=x&since=yesterday", "q=x&page=0", "q=x&since=2024-12-01&until=2024-11-01"]
 )
