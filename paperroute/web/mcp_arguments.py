@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from pydantic.fields import FieldInfo
 
 from paperroute import search
@@ -40,13 +40,19 @@ def _pattern(info: FieldInfo) -> str:
 
 
 def _whole(value: Any) -> Any:
-    # JSON's true is no number, though pydantic would read it as 1.
+    # JSON's true is no number, though pydantic would read it as 1; nor is the text "5", which
+    # it would read as 5: a client that sends it has a bug, and is told. A number with no
+    # fraction (5.0) is one, as JSON Schema's "integer" says.
     if isinstance(value, bool):
         raise ValueError("true or false is not a number")
+    if isinstance(value, str):
+        raise ValueError("text is not a number")
     return value
 
 
 WHOLE = BeforeValidator(_whole)
+# JSON's true or false only: pydantic would read "true", "no", 1 and 0 as booleans.
+TRUE_OR_FALSE = Strict()
 
 
 def _real_day(value: str | None) -> str | None:
@@ -92,7 +98,9 @@ Category = Annotated[
     Annotated[str, Field(min_length=1, max_length=64)] | None,
     Field(description="only papers in this category or archive, such as cs.CL or cs"),
 ]
-Exact = Annotated[bool, Field(description="search the words as typed, without correcting typos")]
+Exact = Annotated[
+    bool, Field(description="search the words as typed, without correcting typos"), TRUE_OR_FALSE
+]
 # Past the first 1,000 results there is nothing to page to, even 1 at a time.
 SearchPage = Annotated[
     int,
@@ -135,8 +143,8 @@ PaperId = Annotated[
         "arXiv or Hugging Face), a DOI, or the site's doi:…, url:… or seed:… ids",
     ),
 ]
-Comments = Annotated[bool, Field(description="also its visible comments, oldest first")]
-Upvoted = Annotated[bool, Field(description="true to upvote, false to withdraw your upvote")]
+Comments = Annotated[bool, Field(description="also its visible comments, oldest first"), TRUE_OR_FALSE]
+Upvoted = Annotated[bool, Field(description="true to upvote, false to withdraw your upvote"), TRUE_OR_FALSE]
 Related = Annotated[int, Field(ge=1, le=100, description="how many papers"), WHOLE]
 Token = Annotated[
     Annotated[str, Field(max_length=200)] | None,

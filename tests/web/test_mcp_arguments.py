@@ -89,6 +89,35 @@ def test_a_bad_argument_gets_one_line_saying_what_came_and_what_would_do():
     assert texts[9] == "token must be text of at most 200 characters" and secret not in texts[9]
 
 
+def test_a_number_or_a_yes_sent_as_text_is_refused():
+    """`limit: "5"` ran as 5 and `upvoted: "false"` withdrew the vote: the schema says integer and
+    boolean, and a client that sends text has a bug it was never told of."""
+    add_paper("2411.00801", "Speculative decoding", listed=date(2024, 11, 28))
+    secret = tokens.create(user("reader"), "agent")[1]
+    answers = calls(
+        ("search_papers", {"query": "decoding", "limit": "5"}),
+        ("search_papers", {"query": "decoding", "page": "0", "exact": "true"}),
+        ("related_papers", {"id": "2411.00801", "limit": "3"}),
+        ("paper", {"id": "2411.00801", "comments": 1}),
+        ("upvote", {"id": "2411.00801", "token": secret, "upvoted": "false"}),
+        ("daily_papers", {"limit": "10"}),
+        ("recommendations", {"token": secret, "limit": "10"}),
+    )
+    assert [text for _, text in answers] == [
+        'limit must be a whole number from 1 to 100 (got "5")',
+        'exact must be true or false (got "true")\npage must be a whole number from 0 to 999 (got "0")',
+        'limit must be a whole number from 1 to 100 (got "3")',
+        "comments must be true or false (got 1)",
+        'upvoted must be true or false (got "false")',
+        'limit must be a whole number from 1 to 100 (got "10")',
+        'limit must be a whole number from 1 to 100 (got "10")',
+    ]
+    assert all(failed for failed, _ in answers)
+    # A JSON number with nothing after the point is a whole number.
+    [(failed, text)] = calls(("search_papers", {"query": "decoding", "limit": 5.0, "exact": True}))
+    assert not failed, text
+
+
 def test_an_argument_no_tool_has_is_refused_not_ignored():
     """A misspelt `limt` (or `sort_by`) was dropped without a word: the agent got 20 papers and
     could not tell that its argument did nothing."""
@@ -145,7 +174,7 @@ def _values(schema: dict) -> tuple[list, list]:
         good, bad = list(schema["enum"]), ["", "x", schema["enum"][0].upper()]
     elif schema["type"] == "integer":
         low, high = schema["minimum"], schema["maximum"]
-        good, bad = [low, high], [low - 1, high + 1, 10**30, 1.5, True]
+        good, bad = [low, high, float(high)], [low - 1, high + 1, 10**30, 1.5, True, str(low)]
     elif schema["type"] == "string":
         pattern = schema.get("pattern")
         taken, refused = PATTERNS[pattern] if pattern else ("a", [])
@@ -160,5 +189,5 @@ def _values(schema: dict) -> tuple[list, list]:
             bad.append("2024-02-30")  # the form of a date, but no day
         bad.append(7)
     elif schema["type"] == "boolean":
-        bad = ["maybe", 2, [True]]
+        good, bad = [True, False], ["maybe", 2, [True], "true", "false", 1, 0]
     return good, bad
