@@ -9,6 +9,8 @@ sent, case included, so that a test can tell "Ada@example.org" from "ada@example
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email
 import email.policy
 import gc
@@ -16,9 +18,10 @@ import re
 import socket
 import threading
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -221,6 +224,24 @@ def _body(message: Accepted | EmailMessage, kind: str) -> str:
     part = parsed.get_body(preferencelist=(kind,))
     assert part is not None, f"the message has no {kind} part"
     return part.get_content()
+
+
+def readable(token: str) -> str:
+    """All that anyone can read in a link's token without the site's secret key: the token, and
+    each of its ":"-separated parts (as Django's signing joins payload, time and signature)
+    decoded from URL-safe base64, and decompressed where signing compressed it (a leading ".")."""
+    found = [token]
+    for part in token.split(":"):
+        compressed = part.startswith(".")
+        try:
+            data = base64.urlsafe_b64decode(part.lstrip(".") + "=" * (-len(part.lstrip(".")) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if compressed:
+            with suppress(zlib.error):
+                data = zlib.decompress(data)
+        found.append(data.decode("latin-1"))
+    return "\n".join(found)
 
 
 @contextmanager

@@ -1,9 +1,15 @@
 """Subscribers, digest runs, the outbox, what each subscriber was sent, and bounces."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 
 from paperroute.catalog.models import Paper
+
+
+def new_confirm_key() -> str:
+    return secrets.token_urlsafe(18)
 
 
 class Subscriber(models.Model):
@@ -44,6 +50,9 @@ class Subscriber(models.Model):
     # Changes with every confirmation mail, so that a link from an older mail still works
     # only while it is the latest one sent.
     confirm_nonce = models.CharField(max_length=32, blank=True)
+    # Names the subscriber in confirmation links. Their signed payload is readable by anyone
+    # (base64 JSON), so it is not the row's id, which would tell how many subscribers there are.
+    confirm_key = models.CharField(max_length=32, unique=True, default=new_confirm_key, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     signup_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -72,7 +72,7 @@ def subscribe(email_text: str, ip: str, *, mail: Callable[[Subscriber, str, str]
     subscriber.confirm_nonce, subscriber.confirmation_sent_at = nonce, now
     if user is not None and user.is_authenticated and subscriber.user_id is None:
         _link_account(subscriber, user)
-    token = signing.dumps({"s": subscriber.pk, "n": nonce}, salt=SALT, compress=True)
+    token = confirmation_token(subscriber, nonce)
     try:
         mail(subscriber, kind, token)
     except Exception as exc:
@@ -106,12 +106,18 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def confirmation_token(subscriber: Subscriber, nonce: str) -> str:
+    """The signed, expiring secret of a confirmation link. Signed is not encrypted (anyone can
+    read the payload), so it names the subscriber by their random key, not the row's id."""
+    return signing.dumps({"k": subscriber.confirm_key, "n": nonce}, salt=SALT, compress=True)
+
+
 def confirm(token: str) -> Subscriber:
     """Confirm the subscription a confirmation link names; confirming twice is harmless."""
     hours = settings.CONFIG.digest_confirm_hours
     try:
         data = signing.loads(token, salt=SALT, max_age=hours * 3600)
-        pk, nonce = int(data["s"]), str(data["n"])
+        named, nonce = _named_by(data), str(data["n"])
     except signing.SignatureExpired:
         raise LinkInvalid(
             f"this confirmation link has expired (links work for {hours} hours); "
@@ -119,7 +125,7 @@ def confirm(token: str) -> Subscriber:
         ) from None
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise LinkInvalid("this confirmation link is not valid; subscribe again to get a new one") from None
-    subscriber = Subscriber.objects.filter(pk=pk).first()
+    subscriber = Subscriber.objects.filter(**named).first()
     if subscriber is None:
         raise LinkInvalid("this subscription no longer exists; subscribe again")
     if subscriber.status in (Subscriber.CONFIRMED, Subscriber.PAUSED):
@@ -132,7 +138,7 @@ def confirm(token: str) -> Subscriber:
     if nonce != subscriber.confirm_nonce:
         raise LinkInvalid("a newer confirmation mail was sent; use the link in that one")
     now = timezone.now()
-    Subscriber.objects.filter(pk=pk).update(
+    Subscriber.objects.filter(pk=subscriber.pk).update(
         status=Subscriber.CONFIRMED, confirmed_at=now, status_changed_at=now, permanent_failures=0
     )
     subscriber.refresh_from_db()
@@ -141,6 +147,18 @@ def confirm(token: str) -> Subscriber:
         if owner is not None:
             _link_account(subscriber, owner)
     return subscriber
+
+
+def _named_by(data: dict) -> dict:
+    """The lookup for the subscriber a confirmation link's payload names.
+
+    Links mailed before confirm_key named the row's id ("s"). They are still accepted, because
+    some may still be in inboxes; like every confirmation link they expire after
+    PAPERROUTE_DIGEST_CONFIRM_HOURS, so this form can go once that long has passed after every
+    host upgraded. Only the key form is issued."""
+    if "k" in data:
+        return {"confirm_key": str(data["k"])}
+    return {"pk": int(data["s"])}
 
 
 def _link_account(subscriber: Subscriber, user) -> None:

@@ -6,16 +6,17 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from paperroute.digest import runs
+from paperroute.digest import runs, subscriptions
 from paperroute.digest.models import ConfirmationMail, Subscriber
 from paperroute.digest.periods import daily
 from paperroute.digest.smtp import messenger_factory
 from tests.community.helpers import user
 from tests.digest.conftest import DAY, config, day_papers
-from tests.support import free_port
+from tests.support import free_port, readable
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +94,51 @@ def test_links_expire_and_forged_links_are_refused(client, smtp, settings):
     expired = client.post(path)
     assert expired.status_code == 400 and b"has expired" in expired.content
     assert Subscriber.objects.get().status == Subscriber.PENDING
+
+
+# An id that no test database reaches by counting: if it is in a link, it was put there.
+DISTINCT_PK = 987_654
+
+
+def test_the_confirmation_link_names_no_subscriber_id(client, smtp):
+    """A signed token is not encrypted: anyone can decode its payload, which named the row's id
+    and so told how many subscribers the site has."""
+    Subscriber.objects.create(
+        pk=DISTINCT_PK, email="fay@example.org", email_key="fay@example.org", token=subscriptions.new_token()
+    )
+    client.post("/subscribe", {"email": "fay@example.org"})
+    path = confirm_path(smtp, "fay@example.org")
+    token = path.rsplit("/", 1)[1]
+    assert str(DISTINCT_PK) not in readable(token)
+    payload, signed = token.split(":", 1)
+    tampered = client.post(f"/subscribe/confirm/{payload[:-1]}{'B' if payload[-1] == 'A' else 'A'}:{signed}")
+    assert tampered.status_code == 400 and b"This link cannot be used" in tampered.content
+    assert b"this confirmation link is not valid" in tampered.content
+    assert Subscriber.objects.get().status == Subscriber.PENDING
+    confirmed = client.post(path)
+    assert confirmed["Location"] == f"/subscription/{Subscriber.objects.get().token}?welcome=1"
+    assert Subscriber.objects.get(pk=DISTINCT_PK).status == Subscriber.CONFIRMED
+
+
+def test_a_confirmation_link_mailed_before_keys_works_as_long_as_it_did(client, smtp, settings):
+    """Links mailed by earlier releases named the subscriber's id; those still in inboxes confirm
+    until they expire, as they always did."""
+    client.post("/subscribe", {"email": "gus@example.org"})
+    smtp.wait_for("gus@example.org")
+    gus = Subscriber.objects.get()
+    old = signing.dumps({"s": gus.pk, "n": gus.confirm_nonce}, salt=subscriptions.SALT, compress=True)
+    hours = settings.CONFIG.digest_confirm_hours
+    config(settings, digest_confirm_hours=0)
+    expired = client.post(f"/subscribe/confirm/{old}")
+    assert expired.status_code == 400 and b"has expired" in expired.content
+    config(settings, digest_confirm_hours=hours)
+    forged = signing.dumps({"s": gus.pk, "n": gus.confirm_nonce}, salt="another site", compress=True)
+    refused = client.post(f"/subscribe/confirm/{forged}")
+    assert refused.status_code == 400 and b"not valid" in refused.content
+    assert Subscriber.objects.get().status == Subscriber.PENDING
+    confirmed = client.post(f"/subscribe/confirm/{old}")
+    assert confirmed["Location"] == f"/subscription/{gus.token}?welcome=1"
+    assert Subscriber.objects.get().status == Subscriber.CONFIRMED
 
 
 def test_a_subscribed_address_gets_its_preferences_link_not_a_new_subscription(client, smtp):
