@@ -1,6 +1,8 @@
 """What the community adds to the catalogue: votes, comments, submissions, sign-in links, tokens,
 reply notifications, author claims and the links verified authors set."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 
@@ -175,6 +177,10 @@ class ListingPrefs(models.Model):
         verbose_name_plural = "listing preferences"
 
 
+def new_stop_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class NotificationPrefs(models.Model):
     """Which emails a reader wants besides sign-in links; no row means the defaults (all on)."""
 
@@ -184,6 +190,9 @@ class NotificationPrefs(models.Model):
     reply_mail = models.BooleanField(
         default=True, help_text="Email me when someone replies in a thread I started."
     )
+    # The secret of the "stop these emails" link in reply mails: it works without signing in and
+    # names no account id; it goes with the account.
+    stop_key = models.CharField(max_length=64, unique=True, default=new_stop_key, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

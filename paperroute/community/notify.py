@@ -39,12 +39,27 @@ def set_reply_mail(user, wanted: bool) -> None:
 
 
 def stop_token(user) -> str:
-    """A token that turns reply mails off for its user, without signing in; it does not expire."""
-    return signing.dumps({"u": user.pk}, salt=SALT)
+    """A token that turns reply mails off for its user, without signing in; it does not expire.
+
+    It is the random key kept with the reader's preferences, so it names no account id, and it
+    stops working when the account is deleted."""
+    prefs, _ = NotificationPrefs.objects.get_or_create(user=user)
+    return prefs.stop_key
 
 
 def user_for_token(token: str):
     """The user a stop token names, or None when it is forged or the account is gone."""
+    if ":" in token:
+        return _user_for_signed_token(token)
+    prefs = NotificationPrefs.objects.select_related("user").filter(stop_key=token).first()
+    return prefs.user if prefs else None
+
+
+def _user_for_signed_token(token: str):
+    """The user of a stop token from before stop keys: a signed account id, readable by anyone.
+
+    Those links never expired, and the mails that carry them stay in inboxes, so they are
+    accepted for good; none is issued any more. (A key never holds a ":"; a signed token does.)"""
     try:
         pk = signing.loads(token, salt=SALT)["u"]
     except (signing.BadSignature, KeyError, TypeError):

@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from paperroute.catalog.models import Author, Paper
-from paperroute.community import stamp
-from paperroute.community.models import AuthorClaim, AuthorLog
+from paperroute.community import notify, stamp
+from paperroute.community.models import AuthorClaim, AuthorLog, NotificationPrefs
 from tests.community.helpers import add_paper, user
 
 BEFORE, AFTER = ("community", "0004_authors_notifications"), ("community", "0005_thread_old_replies")
@@ -93,3 +93,18 @@ def test_going_back_before_placeholders_keeps_the_replies_as_comments():
     assert list(then.values_list("pk", "author_id", "parent_id", "body")) == [
         (answer.pk, bob.pk, None, "Yes, see section 4.")
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_preferences_stored_before_stop_keys_each_get_a_key_of_their_own():
+    """Reply mails' stop links name a random key kept with the preferences; the rows already
+    there are given one each by the migration (a column default would give them all one)."""
+    alice, bob = user("alice"), user("bob")
+    then = _migrate(("community", "0008_deleted_comments_keep_replies"))
+    then.get_model("community", "NotificationPrefs").objects.create(user_id=alice.pk, reply_mail=False)
+    then.get_model("community", "NotificationPrefs").objects.create(user_id=bob.pk, reply_mail=True)
+    _migrate(("community", "0009_notificationprefs_stop_key"))
+    keys = dict(NotificationPrefs.objects.values_list("user__username", "stop_key"))
+    assert len(set(keys.values())) == 2 and all(len(key) >= 32 for key in keys.values())
+    assert notify.user_for_token(notify.stop_token(alice)) == alice and not notify.wants_reply_mail(alice)
+    assert notify.user_for_token(keys["bob"]) == bob and notify.wants_reply_mail(bob)

@@ -7,12 +7,15 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
-from paperroute.community import comments, notify
+from paperroute.community import accounts, comments, notify
 from paperroute.community.models import ReplyNotice
 from tests.community.helpers import add_paper, user
+from tests.support import readable
 
 KEY = "2411.00901"
 TITLE = "Sparse attention for <long> documents"
@@ -148,10 +151,49 @@ def test_the_stop_link_in_the_mail_works_without_signing_in(
 
 def test_a_forged_or_cut_stop_link_is_refused(thread, client):
     good = notify.stop_token(user("alice"))
-    for token in (good[:-3], "nonsense", good.replace(":", ".")):
+    before_keys = signing.dumps({"u": user("alice").pk}, salt=notify.SALT)  # an earlier release's link
+    forged = signing.dumps({"u": user("alice").pk}, salt="another site")
+    changed = good[:-1] + ("B" if good[-1] == "A" else "A")
+    for token in (good[:-3], "nonsense", changed, before_keys.replace(":", "."), forged):
         response = client.post(f"/account/replies/stop/{token}")
-        assert response.status_code == 404
+        assert response.status_code == 404 and "This link is not valid" in response.content.decode()
     assert notify.wants_reply_mail(user("alice"))
+
+
+# An id that no test database reaches by counting: if it is in a link, it was put there.
+DISTINCT_PK = 987_654
+
+
+def test_the_stop_link_names_no_account_id_and_goes_with_the_account(
+    mailbox, django_capture_on_commit_callbacks, db
+):
+    """A signed token is not encrypted: anyone can decode its payload, which named the account's
+    id, a number that tells how many accounts the site has."""
+    paper = add_paper(KEY, TITLE)
+    fay = get_user_model().objects.create(pk=DISTINCT_PK, username="fay", email="fay@example.org")
+    top = comments.add(fay, paper, "Does this scale to books?")
+    _reply(user("bob"), top, "Hello.", django_capture_on_commit_callbacks)
+    text = mailbox.text(mailbox.wait_for("fay@example.org"))
+    link = re.search(r"https?://\S+/account/replies/stop/(\S+)", text)
+    assert str(DISTINCT_PK) not in readable(link.group(1))
+    path = link.group(0)[link.group(0).index("/account/") :]
+    assert "Stop these emails" in Client().get(path).content.decode()
+    accounts.delete(fay)
+    gone = Client().get(path)
+    assert gone.status_code == 404 and "This link is not valid" in gone.content.decode()
+
+
+def test_a_stop_link_mailed_before_keys_still_works(thread, client):
+    """Links mailed by earlier releases named the account's id and never expired: they are in
+    inboxes for good, so they keep working, until the account is deleted."""
+    alice = user("alice")
+    old = f"/account/replies/stop/{signing.dumps({'u': alice.pk}, salt=notify.SALT)}"
+    assert "Stop these emails" in client.get(old).content.decode()
+    done = client.post(old)
+    assert done.status_code == 200 and "Reply emails stopped" in done.content.decode()
+    assert not notify.wants_reply_mail(alice)
+    accounts.delete(alice)
+    assert client.get(old).status_code == 404
 
 
 def test_concurrent_senders_send_once(thread, mailbox):
