@@ -1,6 +1,7 @@
 """Hints a reader needs are text on the page, not tooltips: a phone, the keyboard and most screen
 readers never show a title attribute. A category chip's name and what "Not interested" does are
-visible at 320 px and read out as the control's description."""
+visible at 320 px and read out as the control's description; a card's chip says its name with its
+code, and a paper's page shows it."""
 
 from __future__ import annotations
 
@@ -70,6 +71,21 @@ def test_a_category_chip_says_its_name_on_a_phone(site, browser):
         shown = facets.locator("dd", has_text=name)
         assert shown.is_visible() and _inside(page, shown, 320), name
         assert facets.locator("dt", has_text=code).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_a_category_is_named_on_a_card_and_beside_its_code_on_the_papers_page(site, browser):
+    """A card's chip stays the code, its name read out with it; the paper's page shows the name."""
+    page = browser.new_context(viewport={"width": 320, "height": 700}).new_page()
+    page.goto(site + "/search?q=sparse+tokenizers")
+    for code, name in NAMES.items():
+        chip = page.locator(".card").get_by_role("link", name=f"{code} ({name})", exact=True)
+        # Only the code shows: the name takes no room.
+        assert chip.get_by_text(name).bounding_box()["width"] <= 1, code
+        expect(chip).to_have_attribute("title", f"{code} ({name})")
+    page.goto(site + "/papers/2411.18001")
+    link = page.get_by_role("link", name="q-bio.NC Neurons and Cognition", exact=True)
+    assert link.get_by_text("Neurons and Cognition").is_visible() and _inside(page, link, 320)
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
 
 

@@ -1,5 +1,6 @@
 """Listing pages: today or the latest day, days, weeks, months, pagination and bad dates."""
 
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,6 +13,17 @@ from tests.community.helpers import add_paper
 
 def titles(response) -> list[str]:
     return re.findall(r'<h3 class="card-title"[^>]*><a [^>]*>(.*?)</a>', response.content.decode())
+
+
+def category_chips(page: str) -> list[tuple[str, str, str | None]]:
+    """Each category chip on a page of cards: the code it shows, its accessible name (its text,
+    the visually hidden words too) and its tooltip."""
+    chips = []
+    for attributes, inner in re.findall(r'<a class="chip" ([^>]*)>(.*?)</a>', page, re.S):
+        shown = re.sub(r'<span class="visually-hidden">.*?</span>', "", inner)
+        title = re.search(r'title="([^"]*)"', attributes)
+        chips.append((shown, re.sub(r"<[^>]+>", "", inner), title and html.unescape(title.group(1))))
+    return chips
 
 
 @pytest.mark.django_db
@@ -374,6 +386,22 @@ def test_a_category_page_says_what_its_code_means(client):
         '<p class="muted">High Energy Physics - Theory</p>'
         in client.get("/categories/hep-th").content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_a_cards_category_chips_name_their_categories(client):
+    """A card's chips said only "cs.RO" and "q-bio.NC", to a screen reader too. Each stays as
+    compact, its name read out after the code it shows (which speech input can say) and shown
+    as a tooltip; a code with no known name stays bare."""
+    add_paper(
+        "2411.00500", "A robot paper", listed=date(2024, 11, 28), categories=("cs.RO", "q-bio.NC", "cmp-lg")
+    )
+    page = client.get("/papers/date/2024-11-28?view=all&cat=").content.decode()
+    assert category_chips(page) == [
+        ("cs.RO", "cs.RO (Robotics)", "cs.RO (Robotics)"),
+        ("cmp-lg", "cmp-lg", None),
+        ("q-bio.NC", "q-bio.NC (Neurons and Cognition)", "q-bio.NC (Neurons and Cognition)"),
+    ]
 
 
 def _tab_links(page: str) -> dict[str, str]:

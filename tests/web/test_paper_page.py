@@ -204,3 +204,33 @@ def test_a_paper_listed_on_no_day_has_no_stray_separator_above_its_title(client)
     assert '<p class="crumbs muted">arXiv:2411.00490</p>' in page
     listed = add_paper("2411.00491", listed=date(2024, 11, 28))
     assert "</a> · arXiv:2411.00491</p>" in client.get(f"/papers/{listed.key}").content.decode()
+
+
+def _category_links(page: str) -> dict[str, str]:
+    """Each category link's address and what it says, tags gone (a hidden span's words kept)."""
+    return {
+        href: " ".join(re.sub(r"<[^>]+>", " ", inner).split())
+        for href, inner in re.findall(r'<a [^>]*href="(/categories/[^"]+)"[^>]*>(.*?)</a>', page, re.S)
+    }
+
+
+@pytest.mark.django_db
+def test_a_paper_page_names_each_category_beside_its_code(client):
+    """A first-time reader saw "cs.LG" and "math-ph" and had to know what they are. The arXiv
+    API's own record of a paper, as the harvest stores it; a code with no known name stays bare."""
+    from paperroute.catalog.ingest import Importer
+    from paperroute.catalog.sources import arxiv_api
+    from tests.conftest import fixture_bytes
+
+    data = fixture_bytes("arxiv_atom_api/query_newapi_transformer_cs.LG_2026-06-14_5entries.xml")
+    Importer("arxiv-api").store(arxiv_api.parse(data).items)
+    page = client.get("/papers/2606.13568").content.decode()
+    assert "Adjusted Cup-Product Neural Layer" in page
+    assert _category_links(page) == {
+        "/categories/cs.LG": "cs.LG Machine Learning",
+        "/categories/math-ph": "math-ph Mathematical Physics",
+    }
+    add_paper("2411.17760", "An old computational linguistics paper", categories=("cmp-lg",))
+    assert _category_links(client.get("/papers/2411.17760").content.decode()) == {
+        "/categories/cmp-lg": "cmp-lg"
+    }

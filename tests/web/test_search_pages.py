@@ -8,6 +8,7 @@ import pytest
 from paperroute import search
 from paperroute.catalog.models import Paper
 from tests.community.helpers import HOSTILE, add_paper, user
+from tests.web.test_listings import category_chips
 
 
 @pytest.fixture
@@ -42,6 +43,11 @@ def test_results_are_highlighted_and_escaped(client, corpus):
     assert "<mark>" in page
     assert "<script>alert" not in page
     assert 'value="speculative decoding"' in page
+
+
+def test_a_results_category_chips_name_their_categories(client, corpus):
+    page = client.get("/search?q=graph+networks&mode=lexical").content.decode()
+    assert category_chips(page) == [("cs.LG", "cs.LG (Machine Learning)", "cs.LG (Machine Learning)")]
 
 
 def test_filters_narrow_the_results(client, corpus):
