@@ -16,6 +16,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def _script(stem: str) -> list[str] | None:
     return None
 
 
-def plan(full: bool) -> list[tuple[str, str, list[str], Path | None]]:
-    """(name, script stem, arguments, data folder it needs or None)."""
+def plan(full: bool, workdir: Path) -> list[tuple[str, str, list[str], Path | None]]:
+    """(name, script stem, arguments, data folder it needs or None). The 100k latency run keeps
+    its catalogue and index in `workdir` for the benchmarks that read one."""
     jobs = [("ingest", "ingest", [], None)]
     for collection in ("scifact", "cisi", "adi"):
         jobs.append(
@@ -45,7 +47,9 @@ def plan(full: bool) -> list[tuple[str, str, list[str], Path | None]]:
                 DATA / collection,
             )
         )
-    jobs.append(("search latency: 100k papers", "search_latency", ["--papers", "100000"], None))
+    latency = ["--papers", "100000", "--workdir", str(workdir)]
+    jobs.append(("search latency: 100k papers", "search_latency", latency, None))
+    jobs.append(("for you topics: 100k papers", "foryou_topics", ["--workdir", str(workdir)], None))
     if full:
         jobs.append(
             ("search latency: 1M papers", "search_latency", ["--papers", "1000000", "--skip-embedding"], None)
@@ -66,7 +70,8 @@ def main() -> int:
     args = parser.parse_args()
 
     outcomes = []
-    for name, stem, extra, data in plan(args.full):
+    workdir = tempfile.TemporaryDirectory(prefix="paperroute-bench-")
+    for name, stem, extra, data in plan(args.full, Path(workdir.name)):
         if args.only and not any(part in name for part in args.only):
             continue
         command = _script(stem)
@@ -91,6 +96,7 @@ def main() -> int:
         else:
             outcomes.append((name, f"FAILED (exit {code}, {took})"))
 
+    workdir.cleanup()
     print("\n=== benchmarks ===")
     for name, outcome in outcomes:
         print(f"{name:<30} {outcome}")
