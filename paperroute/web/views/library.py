@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Paper
 from paperroute.community import listings
 from paperroute.community.errors import CommunityError, InvalidInput, NotAllowed, RateLimited
@@ -344,6 +345,12 @@ def _error_field(error: InvalidInput | RateLimited) -> str:
     return "form" if isinstance(error, RateLimited) else error.field or "value"
 
 
+def _named(code: str) -> str:
+    """A followed category as the reader reads it: "cs.LG (Machine Learning)"."""
+    name = taxonomy.name(code)
+    return code if name == code else f"{code} ({name})"
+
+
 def _following_page(request, error: InvalidInput | RateLimited | None = None):
     """What the reader follows; with an error, the form shown again with what they typed and
     the error beside its field (400), or above the form when the reader is changing follows too
@@ -354,7 +361,7 @@ def _following_page(request, error: InvalidInput | RateLimited | None = None):
         (
             "category",
             "Categories",
-            [(c, c, reverse("category", args=[c])) for c in current.categories],
+            [(c, _named(c), reverse("category", args=[c])) for c in current.categories],
         ),
         (
             "author",
