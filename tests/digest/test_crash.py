@@ -1,4 +1,5 @@
-"""A real `paperroute digest send` killed (SIGKILL) at 20 random points, then run to the end.
+"""A real `paperroute digest send` killed (SIGKILL) at 20 random points of its work, then run to
+the end.
 
 Every subscriber must end with exactly one digest for the period. The one exception the design
 allows is the message a killed sender had handed to the SMTP server but not yet marked as sent
@@ -24,12 +25,17 @@ from paperroute.digest.subscriptions import new_token
 from tests.conftest import ROOT
 from tests.digest.conftest import DAY, day_papers
 from tests.digest.measured import MEASURED
+from tests.support import children, running, wait_until
 
-# Enough that every kill lands while work remains (the test checks that it did), and no more: the
-# 20 kills send a few hundred to a couple of thousand (many land before their sender has sent
-# anything), and the final run sends the rest, which with 8000 was much of the test's minute.
-SUBSCRIBERS = 4000
+# Each kill waits for its sender to have sent a random number of messages, up to MOST_PER_KILL
+# (or, for 0, to have composed or sent anything at all), rather than for a random time: on a busy
+# machine a sender took longer than the 0.5-3 s to start, and every kill landed before it had done
+# anything. Counting bounds what the kills send (a few hundred), so that 1200 subscribers leave
+# the final run work whatever the machine's speed (the test checks that they did); 4000 made the
+# final send much of the test's minute.
+SUBSCRIBERS = 1200
 KILLS = 20
+MOST_PER_KILL = 20
 
 
 def send_command(env):
@@ -50,6 +56,34 @@ def send_command(env):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def work_done(process, sink, sent_before: int, composed_before: int, target: int) -> int:
+    """Wait until the sender has sent `target` messages since it started (for 0: composed or sent
+    anything), or has ended; return how many it has sent."""
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        sent = len(sink.accepted) - sent_before
+        if sent >= max(target, 1) or (target == 0 and Outbox.objects.count() > composed_before):
+            return sent
+        time.sleep(0.01)
+    return len(sink.accepted) - sent_before
+
+
+def descendants(pid: int) -> list[int]:
+    """A process's children, theirs, and so on (the sending process, and a forkserver's)."""
+    return [found for child in children(pid) for found in (child, *descendants(child))]
+
+
+def kill_sender(process) -> None:
+    """SIGKILL the sender, then wait for the sending process it started, which sees its parent
+    gone and ends by itself (sendproc), but may hand a few more messages to the server first and
+    mark them sent: counted before it ended, those looked caught in flight, and were not sent
+    again."""
+    senders = descendants(process.pid)
+    process.kill()
+    process.wait()
+    wait_until(lambda: not any(running(pid) for pid in senders), 30, "the killed sender's children to end")
 
 
 def add_subscribers(count: int) -> None:
@@ -84,12 +118,12 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
     kills = []
     for number in range(KILLS):
         before = len(sink.accepted)
-        process = send_command(env)
-        delay = rng.uniform(0.5, 3.0)
-        time.sleep(delay)
+        composed = Outbox.objects.count()
+        process, started = send_command(env), time.monotonic()
+        target = rng.randint(0, MOST_PER_KILL)
+        sent_at_kill = work_done(process, sink, before, composed, target)
         finished = process.poll() is not None
-        process.kill()
-        process.wait()
+        kill_sender(process)
         time.sleep(0.3)  # let the server finish a message whose last byte was already sent
         accepted = {m.message_id for m in sink.accepted[before:]}
         # Accepted by the server from this process, yet still claimed and not marked sent: the
@@ -104,7 +138,10 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
         kills.append(
             {
                 "number": number,
-                "delay": round(delay, 2),
+                "target": target,
+                "sent_at_kill": sent_at_kill,
+                "seconds": round(time.monotonic() - started, 2),
+                "began": sent_at_kill > 0 or Outbox.objects.count() > composed,
                 "finished": finished,
                 "sent_meanwhile": len(sink.accepted) - before,
                 # A sender sends what is composed while it composes the rest.
@@ -134,7 +171,7 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
     landed_in_flight = sum(1 for k in kills if k["in_flight"])
     phases = Counter(k["phase"] for k in kills)
     summary = (
-        f"crash test ({connection.vendor}, seed {seed}): {KILLS} kills after 0.5-3.0 s "
+        f"crash test ({connection.vendor}, seed {seed}): {KILLS} kills after 0-{MOST_PER_KILL} messages sent "
         f"({', '.join(f'{n} while {p}' for p, n in sorted(phases.items()))}); "
         f"{landed_in_flight} of {KILLS} kills ({100 * landed_in_flight / KILLS:.0f}%) caught a "
         f"message in flight, and {sum(n - 1 for n in duplicates.values())} extra copies reached "
@@ -146,7 +183,9 @@ def test_killed_sends_leave_every_subscriber_with_one_digest(cli_env, sink):
         print("  kill", kill)
 
     assert len(per_address) == SUBSCRIBERS  # nobody was left out
-    # Every kill landed while work remained: none found the run done, and the final run sent some.
+    # Every kill landed mid-way: after its sender had begun and sent what it was to send, and
+    # while work remained (none found the run done, and the final run sent some).
+    assert all(k["began"] and k["sent_at_kill"] >= k["target"] for k in kills)
     assert not any(k["finished"] for k in kills) and phases["done"] == 0
     assert len(sink.accepted) > after_kills
     assert all(len(ids) == 1 for ids in ids_per_address.values())  # one digest each, by Message-ID
