@@ -214,6 +214,13 @@ def name(code: str) -> str:
     return NAMES.get(code, code)
 
 
+def labelled(code: str) -> str:
+    """A code as a reader reads it beside its name, "cs.LG (Machine Learning)"; the code alone
+    when it is not in the taxonomy."""
+    known = NAMES.get(code)
+    return f"{code} ({known})" if known else code
+
+
 def code_for_subject(subject: str) -> str | None:
     """The category code for an oai_dc subject such as "Computer Science - Information Theory"."""
     subject = " ".join(subject.split())

@@ -12,7 +12,8 @@ from django.utils.safestring import mark_safe
 from paperroute.catalog import latex
 from paperroute.catalog.links import http_url
 from paperroute.catalog.records import url_spans
-from paperroute.catalog.taxonomy import NAMES
+from paperroute.catalog.taxonomy import NAMES, labelled
+from paperroute.catalog.taxonomy import name as taxonomy_name
 from paperroute.catalog.textclean import teaser_text
 
 register = template.Library()
@@ -92,7 +93,7 @@ def host(url: str) -> str:
 @register.filter
 def category_name(code: str) -> str:
     """The arXiv name of a category or archive code, for tooltips: cs.CL -> Computation and Language."""
-    return NAMES.get(code, code)
+    return taxonomy_name(code)
 
 
 @register.simple_tag
@@ -103,15 +104,16 @@ def category_chip(code: str):
     included template: a page of 100 cards has 300 chips, which took 8 ms to render as bare codes;
     an include made that 19 ms, this tag about 8."""
     href = reverse("category", args=[code])
-    name = NAMES.get(code)
-    if name is None:
+    known = NAMES.get(code)
+    if known is None:
         return format_html('<a class="chip" href="{href}">{code}</a>', href=href, code=code)
     return format_html(
-        '<a class="chip" href="{href}" title="{code} ({name})">'
-        '{code}<span class="visually-hidden"> ({name})</span></a>',
+        '<a class="chip" href="{href}" title="{label}">'
+        '{code}<span class="visually-hidden"> ({known})</span></a>',
         href=href,
+        label=labelled(code),
         code=code,
-        name=name,
+        known=known,
     )
 
 

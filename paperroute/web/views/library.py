@@ -345,12 +345,6 @@ def _error_field(error: InvalidInput | RateLimited) -> str:
     return "form" if isinstance(error, RateLimited) else error.field or "value"
 
 
-def _named(code: str) -> str:
-    """A followed category as the reader reads it: "cs.LG (Machine Learning)"."""
-    name = taxonomy.name(code)
-    return code if name == code else f"{code} ({name})"
-
-
 def _following_page(request, error: InvalidInput | RateLimited | None = None):
     """What the reader follows; with an error, the form shown again with what they typed and
     the error beside its field (400), or above the form when the reader is changing follows too
@@ -361,7 +355,7 @@ def _following_page(request, error: InvalidInput | RateLimited | None = None):
         (
             "category",
             "Categories",
-            [(c, _named(c), reverse("category", args=[c])) for c in current.categories],
+            [(c, taxonomy.labelled(c), reverse("category", args=[c])) for c in current.categories],
         ),
         (
             "author",
