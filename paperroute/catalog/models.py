@@ -3,7 +3,8 @@
 from typing import Any
 
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import F
+from django.db.models.functions import Coalesce, Lower
 
 from paperroute.catalog.links import http_url
 from paperroute.catalog.textclean import display_name
@@ -96,6 +97,11 @@ class Paper(models.Model):
             models.Index(fields=["listed_on", "hf_upvotes"]),
             # DOIs ignore case: a pasted one is found whatever the case it was stored in.
             models.Index(Lower("doi"), name="catalog_paper_doi_lower"),
+            # Every paper, newest first (the API's /papers and a blank search): read in this
+            # order rather than sorting the whole catalogue for each page.
+            models.Index(
+                Coalesce("published", "created_at").desc(), F("id").desc(), name="catalog_paper_newest"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -215,9 +221,15 @@ class HarvestCheckpoint(models.Model):
         constraints = [models.UniqueConstraint(fields=["source", "query"], name="checkpoint_unique_query")]
 
 
-def in_categories(codes: list[str]) -> models.Q:
-    """A filter on papers in any of the categories; an archive (cs, math) stands for its own."""
+def category_codes(codes: list[str], prefix: str = "") -> models.Q:
+    """A filter on categories (`prefix` "categories__": on papers) that are any of the codes or
+    within them; an archive (cs, math) stands for its own."""
     wanted = models.Q()
     for code in codes:  # the SQL form of taxonomy.within
-        wanted |= models.Q(categories__code=code) | models.Q(categories__code__startswith=code + ".")
+        wanted |= models.Q(**{f"{prefix}code": code}) | models.Q(**{f"{prefix}code__startswith": code + "."})
     return wanted
+
+
+def in_categories(codes: list[str]) -> models.Q:
+    """A filter on papers in any of the categories; an archive (cs, math) stands for its own."""
+    return category_codes(codes, prefix="categories__")

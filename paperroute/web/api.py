@@ -331,7 +331,9 @@ def list_papers(
         micro, pk = (int(part) for part in cursor.split("-"))
         at = EPOCH + timedelta(microseconds=min(micro, LAST_MICROSECOND))
         pk = min(pk, 2**63 - 1)
-        papers = papers.filter(Q(sort_time__lt=at) | Q(sort_time=at, pk__lt=pk))
+        # The first condition alone bounds a range of the index the list is read in
+        # (catalog_paper_newest); the OR alone would make the database walk from the top.
+        papers = papers.filter(Q(sort_time__lte=at), Q(sort_time__lt=at) | Q(pk__lt=pk))
     rows = list(papers[: limit + 1])
     if len(rows) > limit:
         rows = rows[:limit]

@@ -391,6 +391,10 @@ def test_all_papers_newest_first_by_cursor(client):
 
     for i in range(5):
         add_paper(f"2411.{i + 440:05d}", published=datetime(2024, 11, 20 + i, tzinfo=UTC))
+    # Three papers of the same second: a page ends among them, and the next goes on from there.
+    tied = [
+        add_paper(f"2411.{i + 450:05d}", published=datetime(2024, 11, 22, 12, tzinfo=UTC)) for i in range(3)
+    ]
     add_paper("seed:no-date")
     seen, url = [], "/api/papers?limit=2"
     while url:
@@ -403,8 +407,9 @@ def test_all_papers_newest_first_by_cursor(client):
             else ""
         )
         url = url[url.index("/api/") :] if url else ""
-    published = ["2411.00444", "2411.00443", "2411.00442", "2411.00441", "2411.00440"]
-    assert sorted(seen) == sorted(published + ["seed:no-date"]) and len(seen) == 6
+    ties = [p.key for p in sorted(tied, key=lambda p: -p.pk)]
+    published = ["2411.00444", "2411.00443", *ties, "2411.00442", "2411.00441", "2411.00440"]
+    assert sorted(seen) == sorted(published + ["seed:no-date"]) and len(seen) == 9
     assert [k for k in seen if k in published] == published
     assert client.get("/api/papers?cursor=1-1").json() == []
     assert client.get("/api/papers?cursor=99999999999999999999-9999999999999999999").status_code == 200

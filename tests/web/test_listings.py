@@ -376,6 +376,26 @@ def test_an_archive_has_a_page_of_its_categories_papers(client):
 
 
 @pytest.mark.django_db
+def test_a_category_page_counts_the_papers_it_lists_newest_day_first(reader_client):
+    """A category page reads its papers and counts them in two different ways (the count from
+    the category links alone, which is faster): the number it gives is the number it lists,
+    a paper the reader said no to left out of both, and its newest day's papers come first."""
+    for n, day in enumerate((date(2024, 11, 26), date(2024, 11, 27), date(2024, 11, 28))):
+        add_paper(f"2411.0013{n}", f"Paper of the {day.day}th", listed=day, categories=("cs.CL",))
+    add_paper("2411.00139", "Cross-listed", listed=date(2024, 11, 25), categories=("cs.LG", "cs.CL"))
+    add_paper("2411.00138", "Elsewhere", listed=date(2024, 11, 28), categories=("math.NT",))
+    for path in ("/categories/cs.CL", "/categories/cs"):
+        page = reader_client.get(path)
+        assert titles(page) == ["Paper of the 28th", "Paper of the 27th", "Paper of the 26th", "Cross-listed"]
+        assert "4 papers" in page.content.decode()
+    assert reader_client.post("/papers/2411.00131/state", {"action": "dismiss"}).status_code in (200, 302)
+    for path in ("/categories/cs.CL", "/categories/cs"):
+        page = reader_client.get(path)
+        assert titles(page) == ["Paper of the 28th", "Paper of the 26th", "Cross-listed"]
+        assert "3 papers" in page.content.decode()
+
+
+@pytest.mark.django_db
 def test_a_category_page_says_what_its_code_means(client):
     """A category page said only "Papers in cs.LG": what cs.LG is was in a tooltip on the
     category chips, which a phone or a keyboard never shows."""

@@ -21,9 +21,12 @@ PER_PAGE = 50
 UNSAFE_IN_PATH = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def paginate(request: HttpRequest, items, per_page: int = PER_PAGE):
-    """The requested page of items (?page=N); a page past the end or not a number is a 404."""
+def paginate(request: HttpRequest, items, per_page: int = PER_PAGE, count: int | None = None):
+    """The requested page of items (?page=N); a page past the end or not a number is a 404.
+    `count`: how many items there are, when the caller has counted them faster."""
     paginator = Paginator(items, per_page)
+    if count is not None:
+        paginator.count = count  # a cached_property: set, it is not computed
     raw = request.GET.get("page", "1")
     # isdigit() also accepts digits such as "²" that int() refuses; only ASCII digits count.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:

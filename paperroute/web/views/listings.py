@@ -156,6 +156,7 @@ def category(request, code: str):
             "follow": {"kind": "category", "value": code, "following": following},
             "subtitle": NAMES.get(code, ""),
         },
+        counted=listings.in_category(code),
     )
 
 
@@ -191,9 +192,11 @@ def remember_categories(request):
     return redirect(back.split("?", 1)[0])
 
 
-def _filtered(request, title: str, papers, feeds, extra: dict | None = None):
-    """A paginated listing of one category's or one author's papers."""
-    page = paginate(request, for_reader(request, papers))
+def _filtered(request, title: str, papers, feeds, extra: dict | None = None, counted=None):
+    """A paginated listing of one category's or one author's papers (`counted`: the same
+    papers in a form faster to count)."""
+    count = None if counted is None else for_reader(request, counted).count()
+    page = paginate(request, for_reader(request, papers), count=count)
     return cacheable(
         render(
             request,
