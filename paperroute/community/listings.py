@@ -168,12 +168,11 @@ def by_category(code: str) -> QuerySet:
     return annotated(papers).order_by(F("listed_on").desc(nulls_last=True), F("upvotes").desc(), "key")
 
 
-def in_category(code: str) -> QuerySet:
-    """The papers of `by_category`, unordered, to count: counting them all, a list read from the
-    category links alone is faster than in_categories' test of each paper (103 against 264 ms
-    for cs at 100k papers)."""
-    links = Paper.categories.through.objects.filter(category_id__in=_ids([code]))
-    return Paper.objects.filter(pk__in=links.values("paper_id"))
+def category_links(code: str) -> QuerySet:
+    """The links of `by_category`'s papers to the category (or the archive's categories): the
+    fastest way to count them (42 ms for cs at 100k papers, against 264 ms with in_categories'
+    test of each paper)."""
+    return Paper.categories.through.objects.filter(category_id__in=_ids([code]))
 
 
 def by_author(name: str) -> QuerySet:

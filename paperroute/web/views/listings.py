@@ -27,6 +27,7 @@ from paperroute.search import themesets
 from paperroute.web import periods
 from paperroute.web.views.common import (
     cacheable,
+    count_for_reader,
     drop_for_reader,
     error_page,
     for_reader,
@@ -156,7 +157,7 @@ def category(request, code: str):
             "follow": {"kind": "category", "value": code, "following": following},
             "subtitle": NAMES.get(code, ""),
         },
-        counted=listings.in_category(code),
+        counted=listings.category_links(code),
     )
 
 
@@ -193,9 +194,9 @@ def remember_categories(request):
 
 
 def _filtered(request, title: str, papers, feeds, extra: dict | None = None, counted=None):
-    """A paginated listing of one category's or one author's papers (`counted`: the same
-    papers in a form faster to count)."""
-    count = None if counted is None else for_reader(request, counted).count()
+    """A paginated listing of one category's or one author's papers (`counted`: the links of
+    the category's papers, faster to count)."""
+    count = None if counted is None else count_for_reader(request, counted)
     page = paginate(request, for_reader(request, papers), count=count)
     return cacheable(
         render(
