@@ -14,6 +14,7 @@ from django.template.loader import get_template, render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils.html import escape
 
+from paperroute.catalog import taxonomy
 from paperroute.digest.compose import Card, Digest, Section, site_url
 from paperroute.digest.periods import Period
 
@@ -97,11 +98,40 @@ def _wrap_line(line: str, width: int) -> str:
     return "\n".join(lines)
 
 
+CATEGORIES_SHOWN = 3  # on a card, as on the site's cards
+
+
+def text_categories(codes: tuple[str, ...], width: int = TEXT_WIDTH - 2) -> str:
+    """A card's categories for the plain-text part, each named while the line (under the card's
+    indent) stays within `width`: "cs.LG (Machine Learning), cs.AI (Artificial Intelligence), cs.CL".
+
+    Three names often take two lines, and wrapping broke a name in two ("cs.CV (Computer Vision
+    and" / "Pattern Recognition)"). The first is always named: it is the paper's own category;
+    the later ones are cross-lists, and once one does not fit, the rest stay codes rather than a
+    name coming after a bare code. A code arXiv's taxonomy lacks is shown as it is."""
+    shown = codes[:CATEGORIES_SHOWN]
+    parts = [taxonomy.labelled(code) for code in shown[:1]]
+    for i, code in enumerate(shown[1:], 1):
+        label = taxonomy.labelled(code)
+        if len(", ".join([*parts, label, *shown[i + 1 :]])) > width:
+            return ", ".join([*parts, *shown[i:]])
+        parts.append(label)
+    return ", ".join(parts)
+
+
+def html_categories(codes: tuple[str, ...]) -> list[str]:
+    """A card's categories for the HTML part, each as "cs.LG (Machine Learning)": mail apps
+    show neither a title tooltip nor the site's visually-hidden names, so the name is text."""
+    return [taxonomy.labelled(code) for code in codes[:CATEGORIES_SHOWN]]
+
+
 def render_card(card: Card) -> None:
     """Fill in a card's HTML (styles inlined) and text once; every digest showing it reuses them."""
     if not card.html:
-        card.html = inline_fragment(get_template("email/digest_paper.html").render({"card": card}))
-        card.text = wrap_text(get_template("email/digest_paper.txt").render({"card": card}).strip()) + "\n"
+        html = {"card": card, "categories": html_categories(card.categories)}
+        card.html = inline_fragment(get_template("email/digest_paper.html").render(html))
+        text = {"card": card, "categories": text_categories(card.categories)}
+        card.text = wrap_text(get_template("email/digest_paper.txt").render(text).strip()) + "\n"
 
 
 def site_name() -> str:

@@ -71,15 +71,55 @@ def test_the_text_part_shows_each_papers_categories_as_the_html_part_does(smtp, 
     assert send().complete
     accepted = smtp.wait_for("ada@example.org")
     text, cards = smtp.text(accepted), html_cards(smtp.html(accepted))
-    assert cards[papers["many"].title] == ["cs.LG", "cs.AI", "cs.CL"]
+    assert [label.split()[0] for label in cards[papers["many"].title]] == ["cs.LG", "cs.AI", "cs.CL"]
     assert set(cards) == {p.title for p in papers.values()}
-    for title, codes in cards.items():
+    for title, labels in cards.items():
         card = text_card(text, title)
-        assert codes and ", ".join(codes) in card, card
+        codes = [label.split()[0] for label in labels]
+        assert codes and re.search(r"\n  " + r".*, ".join(map(re.escape, codes)), card), card
     many = text_card(text, papers["many"].title)
-    assert "30 upvotes · cs.LG, cs.AI, cs.CL · code: https://github.com/example/sparse" in many
+    assert "  30 upvotes · code: https://github.com/example/sparse\n" in many
     assert "stat.ML" not in many  # neither part shows a fourth category
-    assert "  cs.CL\n" in text_card(text, papers["quiet"].title)  # no votes, no code: the codes alone
+    assert "  cs.CL (Computation and Language)\n" in text_card(text, papers["quiet"].title)
+
+
+def test_both_parts_name_each_category_beside_its_code(smtp, papers):
+    """A card showed "cs.LG  cs.AI  cs.CL": a reader who does not know arXiv's codes could not
+    tell what a paper is about. The HTML part gives each name as text (mail apps drop the site's
+    visually-hidden names and most show no tooltip); the text part names as many as its line
+    holds, the paper's own category always."""
+    subscriber("ada@example.org")
+    assert send().complete
+    accepted = smtp.wait_for("ada@example.org")
+    text, cards = smtp.text(accepted), html_cards(smtp.html(accepted))
+    assert cards[papers["many"].title] == [
+        "cs.LG (Machine Learning)",
+        "cs.AI (Artificial Intelligence)",
+        "cs.CL (Computation and Language)",
+    ]
+    assert cards[papers["one"].title] == ["cs.IR (Information Retrieval)"]
+    # Three names would take a second line, which broke a name in two: the third stays a code.
+    many = text_card(text, papers["many"].title)
+    assert "\n  cs.LG (Machine Learning), cs.AI (Artificial Intelligence), cs.CL\n" in many
+    assert "\n  cs.IR (Information Retrieval)\n" in text_card(text, papers["one"].title)
+
+
+def test_a_code_arxiv_does_not_name_is_shown_as_it_is_and_escaped():
+    """A category the taxonomy does not know (an old archive, an imported paper's own code) has
+    no name to give: both parts show the code alone, beside the named ones, and the HTML part
+    escapes it."""
+    from paperroute.digest.compose import Card, Digest, Section
+    from paperroute.digest.render import render_digest
+
+    odd = "<b>q-alg</b>"
+    card = Card(
+        1, "2411.1", "A title", "https://p.example.org/papers/2411.1", "Ada", "", 0, "", ("cs.LG", odd)
+    )
+    digest = Digest(sections=[Section("Trending on Thursday", "", [card])])
+    rendered = render_digest(daily(DAY), digest, email="ada@example.org", token="tok")
+    assert html_cards(rendered.html) == {"A title": ["cs.LG (Machine Learning)", odd]}
+    assert "<b>" not in rendered.html and "&lt;b&gt;q-alg&lt;/b&gt;" in rendered.html
+    assert "\n  cs.LG (Machine Learning), <b>q-alg</b>\n" in text_card(rendered.text, "A title")
 
 
 def test_a_topic_that_could_not_be_searched_is_named_as_a_reader_writes_it(smtp, papers, monkeypatch):
