@@ -297,7 +297,7 @@ def rank(
         elif about is not None:
             pick.reason = f"follows topic “{following.topics[about]}”"
         elif pid in in_category:
-            pick.reason = f"in {in_category[pid]}, which you follow"
+            pick.reason = f"in {taxonomy.labelled(in_category[pid])}, which you follow"
         else:
             continue  # nothing the reader keeps or follows led here: no true reason to show it
         picks.append(pick)

@@ -114,7 +114,9 @@ def test_every_pick_says_truly_why_it_is_there(client, reader):
     for key in about:
         paper = Paper.objects.get(key=key)
         assert "decod" in (paper.title + paper.abstract).lower(), paper.title
-    in_category = [key for key, why in picks if why == "in cs.CL, which you follow"]
+    in_category = [
+        key for key, why in picks if why == "in cs.CL (Computation and Language), which you follow"
+    ]
     assert in_category
     assert all(Paper.objects.filter(key=key, categories__code="cs.CL").exists() for key in in_category)
 
