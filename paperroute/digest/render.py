@@ -242,7 +242,8 @@ def _own_section(section: Section, cache: dict) -> tuple[str, str]:
     """A section made for one reader, each paper with why it was picked; not kept in the cache."""
     frame = _frame(section, cache)
     reasons = section.reasons or {}
-    html, text = [], [f"{section.title.upper()}\n\n"]
+    # A blank line before the title, as digest_section.txt has: it ran on from the intro.
+    html, text = [], [f"\n{section.title.upper()}\n\n"]
     for card in section.cards:
         why = reasons.get(card.pid, "")
         line = f'\n<p class="why" style="{WHY_STYLE}">Why: {escape(why)}</p>' if why else ""

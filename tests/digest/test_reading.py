@@ -279,3 +279,19 @@ def test_a_screen_reader_hears_upvotes_not_a_triangle(smtp, papers):
         ("▲ 20", "img", "20 upvotes"),
     ]
     assert "30 upvotes" in smtp.text(accepted)
+
+
+def test_the_for_you_section_stands_apart_from_the_intro_in_the_text_part():
+    """A digest opening with "For you" ran its title on from the intro ("12 papers picked for
+    you.\nFOR YOU"), and after another section it had one blank line where the others have two."""
+    from paperroute.digest.compose import Card, Digest, Section
+    from paperroute.digest.render import render_digest
+
+    card = Card(1, "2411.1", "A title", "https://p.example.org/papers/2411.1", "Ada", "", 0, "", ("cs.CL",))
+    other = Card(2, "2411.2", "B title", "https://p.example.org/papers/2411.2", "Bob", "", 0, "", ("cs.CL",))
+    digest = Digest(sections=[Section("For you", "", [card], {1: "by Ada, whom you follow"})])
+    text = render_digest(daily(DAY), digest, email="ada@example.org", token="tok").text
+    assert "1 paper picked for you.\n\nFOR YOU\n\n* A title" in text
+    digest.sections.insert(0, Section("Trending on Thursday", "", [other]))
+    text = render_digest(daily(DAY), digest, email="ada@example.org", token="tok").text
+    assert "2411.2\n\n\nFOR YOU\n\n* A title" in text
