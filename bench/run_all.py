@@ -50,6 +50,7 @@ def plan(full: bool, workdir: Path) -> list[tuple[str, str, list[str], Path | No
     latency = ["--papers", "100000", "--workdir", str(workdir)]
     jobs.append(("search latency: 100k papers", "search_latency", latency, None))
     jobs.append(("for you topics: 100k papers", "foryou_topics", ["--workdir", str(workdir)], None))
+    jobs.append(("listing pages: 100k papers", "listing_pages", ["--workdir", str(workdir)], None))
     if full:
         jobs.append(
             ("search latency: 1M papers", "search_latency", ["--papers", "1000000", "--skip-embedding"], None)
