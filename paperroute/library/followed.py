@@ -9,6 +9,7 @@ from django.db.models import F
 
 from paperroute.catalog import models as catalog_models
 from paperroute.catalog.models import Paper
+from paperroute.community.listings import in_categories
 from paperroute.library import follows
 from paperroute.library.shelf import dismissed_ids
 
@@ -50,11 +51,19 @@ def new_papers(user, *, since: date | None = None, until: date | None = None, li
         for pid in Paper.objects.filter(key__in=keys).values_list("pk", flat=True):
             reasons.setdefault(pid, f"follows topic {topic}")
     if following.categories:
-        newest = listed.filter(catalog_models.in_categories(following.categories)).order_by(
-            F("listed_on").desc()
+        # The newest papers first, each tested for the categories as it comes (in_categories),
+        # then the followed codes of those alone: a join of every paper of the categories to
+        # their codes, sorted, took 0.3-0.7 s at 1M papers.
+        newest = in_categories(listed, following.categories).order_by(F("listed_on").desc(), "pk")
+        pids = list(newest.values_list("pk", flat=True)[: limit * 20])
+        links = Paper.categories.through.objects.filter(paper_id__in=pids).filter(
+            catalog_models.category_codes(following.categories, prefix="category__")
         )
-        for pid, code in newest.values_list("pk", "categories__code")[: limit * 20]:
-            reasons.setdefault(pid, f"follows category {code}")
+        codes: dict[int, str] = {}
+        for pid, code in links.order_by("category__code").values_list("paper_id", "category__code"):
+            codes.setdefault(pid, code)
+        for pid in pids:
+            reasons.setdefault(pid, f"follows category {codes[pid]}")
     for pid in dismissed_ids(user, list(reasons)):
         reasons.pop(pid, None)
     papers = Paper.objects.filter(pk__in=list(reasons)).order_by(

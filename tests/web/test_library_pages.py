@@ -180,6 +180,8 @@ def test_following_authors_topics_and_the_private_feed(reader_client, papers):
     client = Client()
     page = reader_client.get("/authors/Grace Hopper").content.decode()
     assert ">Follow<" in page
+    add_paper("2411.00604", "Language paper", listed=DAY, categories=("cs.AI", "cs.CL"))
+    add_paper("2411.00605", "Vision paper", listed=DAY, categories=("cs.CV",))
     reader_client.post("/library/follow", {"kind": "author", "value": "Grace Hopper"})
     reader_client.post("/library/follow", {"kind": "category", "value": "cs.CL"})
     assert (
@@ -197,6 +199,9 @@ def test_following_authors_topics_and_the_private_feed(reader_client, papers):
     by_title = {e.title: e.summary for e in feed.entries}
     assert "Speculative decoding with tiny drafts" in by_title
     assert by_title["Speculative decoding with tiny drafts"].startswith("[Follows author Grace Hopper]")
+    # A paper of the followed category, and one of another that is not.
+    assert by_title["Language paper"].startswith("[Follows category cs.CL]")
+    assert "Vision paper" not in by_title
     reader_client.post("/library/feed/rotate")
     assert client.get(path).status_code == 404  # the old address stops working
 
