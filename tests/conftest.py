@@ -138,6 +138,25 @@ def wipe_catalogue() -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
+def start_server(*args: str, env: dict[str, str], port: int, timeout: float = 60) -> subprocess.Popen:
+    """Start `paperroute ARGS…` and wait until it takes connections on `port`; stop_server ends it."""
+    import socket
+    import time
+
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    server = subprocess.Popen([sys.executable, "-m", "paperroute", *args], cwd=ROOT, env=env, **quiet)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                stop_server(server)
+                raise AssertionError("server did not start") from None
+            time.sleep(0.3)
+
+
 def stop_server(process: subprocess.Popen, timeout: float = 15, *, group: bool = False) -> None:
     """Stop a `paperroute serve` subprocess and wait until its database sessions are gone.
 

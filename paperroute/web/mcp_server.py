@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import ipaddress
 import json
 import threading
 from collections.abc import MutableMapping
@@ -15,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.views.decorators.csrf import csrf_exempt
@@ -56,7 +58,7 @@ from paperroute.web.mcp_arguments import (
     explain,
     unknown,
 )
-from paperroute.web.middleware import rate_key
+from paperroute.web.middleware import client_address, is_trusted, parse_address, rate_key
 from paperroute.web.views.common import client_ip
 
 INSTRUCTIONS = (
@@ -154,11 +156,31 @@ def run(*, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> Non
     """Serve until interrupted: over stdin/stdout, or over streamable HTTP at /mcp."""
     server = build()
     if http:
+        import uvicorn
+
         # Stateless, JSON answers: every call stands alone, so any client (and any number of them)
         # can talk to it without a session to keep, and a restart loses nothing.
-        server.run("streamable-http", host=host, port=port, stateless_http=True, json_response=True)
+        app = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
+        # Not uvicorn's proxy headers: they trust 127.0.0.1 whatever PAPERROUTE_TRUSTED_PROXIES
+        # says, and no other proxy, so a proxy on another host had every client count as itself.
+        uvicorn.run(_behind_proxies(app), host=host, port=port, proxy_headers=False, log_level="warning")
     else:
         server.run("stdio")
+
+
+def _behind_proxies(app):
+    """The ASGI app, each request's client taken from X-Forwarded-For only when a trusted proxy
+    sent it, as the site's own /mcp takes it (paperroute.web.middleware)."""
+    networks = [ipaddress.ip_network(n) for n in settings.CONFIG.trusted_proxies]
+
+    async def asgi(scope, receive, send):
+        peer = (scope.get("client") or ("",))[0]
+        if scope["type"] == "http" and is_trusted(parse_address(peer), networks):
+            forwarded = ",".join(v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for")
+            scope = {**scope, "client": (client_address(peer, forwarded, networks), 0)}
+        await app(scope, receive, send)
+
+    return asgi
 
 
 # -- /mcp in the web server ------------------------------------------------------------------

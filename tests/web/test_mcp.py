@@ -2,10 +2,7 @@
 every tool answers what the site itself shows (its API, its CLI, its database)."""
 
 import json
-import socket
-import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime
 
 import anyio
@@ -20,7 +17,7 @@ from paperroute import search
 from paperroute.community import comments, tokens, votes
 from paperroute.library import follows, shelf
 from tests.community.helpers import add_paper, user
-from tests.conftest import ROOT, stop_server
+from tests.conftest import ROOT, start_server, stop_server
 from tests.support import free_port
 
 pytestmark = pytest.mark.slow
@@ -223,22 +220,8 @@ def test_stdio(site, api, cli):
 )
 def test_streamable_http(site, api, cli, command):
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "paperroute", *command, "--port", str(port)],
-        cwd=ROOT,
-        env=site["env"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    server = start_server(*command, "--port", str(port), env=site["env"], port=port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.3)
         url = f"http://127.0.0.1:{port}/mcp"
 
         async def main():
