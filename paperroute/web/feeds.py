@@ -77,7 +77,7 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
         entry = fg.add_entry(order="append")
         entry.id(url)
         entry.guid(url, permalink=True)
-        entry.title(clean(latex.to_plain(paper.title)))
+        entry.title(_entry_title(paper))
         entry.link(href=url)
         authors = paper.author_names
         # Feed readers show plain text: display equations and citations give way to "…".
@@ -111,6 +111,12 @@ def render(title: str, page_url: str, self_url: str, papers, fmt: str) -> bytes:
             newest = max(newest, changed) if newest else changed
     fg.updated(newest or timezone.now())
     return fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+
+
+def _entry_title(paper) -> str:
+    """The title as plain text; as stored when that is nothing (a title of TeX that is no text,
+    such as `\\label{…}`), since Atom and RSS refuse an entry without one; else the paper's id."""
+    return clean(latex.to_plain(paper.title)).strip() or clean(paper.title).strip() or paper.key
 
 
 def _as_read(when: datetime) -> datetime:

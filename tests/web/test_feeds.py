@@ -191,3 +191,19 @@ def test_a_paper_without_dates_is_not_dated_the_day_the_site_loaded_it(client):
     assert "<dt>First version</dt><dd>November 2024" in page
     dated = client.get("/papers/2406.00491").content.decode()
     assert "First version</dt>" not in dated and "v1</a> · Jun 3, 2024" in dated
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["xml", "atom"])
+def test_a_title_that_reads_as_nothing_keeps_the_days_feed_working(client, fmt):
+    """A title made only of TeX that is no text (`\\label{…}`) is nothing as plain text, and Atom
+    refuses an entry without a title: the day's Atom feed was a 500 for every reader."""
+    today = timezone.localdate()
+    add_paper("2411.00405", "Transformers for everything", listed=today)
+    add_paper("2411.00406", r"\label{sec:intro}", listed=today, abstract="")
+    response = client.get(f"/feeds/daily.{fmt}")
+    assert response.status_code == 200
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    titles = {e.link.rsplit("/", 1)[-1]: e.title for e in parsed.entries}
+    assert titles == {"2411.00405": "Transformers for everything", "2411.00406": r"\label{sec:intro}"}
