@@ -83,6 +83,21 @@ def test_a_refused_request_still_may_not_be_framed(client, url):
 
 
 @pytest.mark.django_db
+def test_a_refused_request_says_what_was_wrong_in_words(client):
+    """Django's own messages named its settings ("add 'evil.example' to ALLOWED_HOSTS", "exceeded
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS"): words for no reader, about settings nobody sets here."""
+    unknown_host = client.get("/", HTTP_HOST="evil.example")
+    too_many = client.post("/subscribe", {f"field{n}": "x" for n in range(1001)})
+    for response, said in (
+        (unknown_host, "This site does not answer to the name &#x27;evil.example&#x27;"),
+        (too_many, "The form has more fields than any form on this site"),
+    ):
+        page = response.content.decode()
+        assert response.status_code == 400 and said in page
+        assert "ALLOWED_HOSTS" not in page and "settings." not in page
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "url",
     [

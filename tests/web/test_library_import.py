@@ -112,6 +112,9 @@ def test_pasting_more_than_a_request_may_hold_is_a_400(reader_client, papers, se
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
     response = reader_client.post("/library/import", {"text": "1706.03762 " * 2000})
     assert response.status_code == 400
+    # Words the reader can act on, not Django's ("exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE").
+    page = response.content.decode()
+    assert "upload it as a file (up to 5 MB)" in page and "settings." not in page
 
 
 def test_imports_need_the_csrf_token_and_are_rate_limited(reader_client, papers, settings):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
+from django.template.defaultfilters import filesizeformat
 
 from paperroute.web.views.common import error_page
 
@@ -22,9 +25,26 @@ def _answer(request, status: int, title: str, message: str):
 
 
 def bad_request(request, exception=None):
-    return _answer(
-        request, 400, "Bad request", str(exception or "") or "The address or form could not be understood."
-    )
+    return _answer(request, 400, "Bad request", _why_bad(request, exception))
+
+
+def _why_bad(request, exception) -> str:
+    """What was wrong with the request, in words for the reader. Django's own messages for these
+    name its settings ("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE."), which no
+    reader can act on and no operator here sets."""
+    if isinstance(exception, RequestDataTooBig):
+        from paperroute.library.importing import MAX_BYTES
+
+        return (
+            f"The form holds more than {filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}, the most a "
+            f"form here takes. To import a long list, upload it as a file (up to {MAX_BYTES >> 20} MB)."
+        )
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return "The form has more fields than any form on this site; send it from the site's own page."
+    if isinstance(exception, DisallowedHost):
+        name = request.META.get("HTTP_HOST", "")[:100]
+        return f"This site does not answer to the name {name!r}; check the address."
+    return str(exception or "") or "The address or form could not be understood."
 
 
 def forbidden(request, exception=None):
