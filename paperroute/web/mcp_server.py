@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import close_old_connections
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
@@ -26,6 +27,8 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from ninja.responses import NinjaJSONEncoder
 from pydantic import ValidationError
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 
 from paperroute import search
 from paperroute.catalog.records import pasted_identifier
@@ -60,6 +63,7 @@ from paperroute.web.mcp_arguments import (
 )
 from paperroute.web.middleware import client_address, is_trusted, parse_address, rate_key
 from paperroute.web.views.common import client_ip
+from paperroute.web.views.errors import error_json, unknown_host
 
 INSTRUCTIONS = (
     "paperroute: daily research papers (arXiv and community submissions). Find papers with "
@@ -160,22 +164,36 @@ def run(*, http: bool = False, host: str = "127.0.0.1", port: int = 8765) -> Non
 
         # Stateless, JSON answers: every call stands alone, so any client (and any number of them)
         # can talk to it without a session to keep, and a restart loses nothing.
-        app = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
+        app = server.streamable_http_app(
+            stateless_http=True,
+            json_response=True,
+            # The host names are checked as the site checks them (below): the SDK's own check
+            # knows only localhost, and refused every call a proxy passed on under the site's name.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
         # Not uvicorn's proxy headers: they trust 127.0.0.1 whatever PAPERROUTE_TRUSTED_PROXIES
         # says, and no other proxy, so a proxy on another host had every client count as itself.
-        uvicorn.run(_behind_proxies(app), host=host, port=port, proxy_headers=False, log_level="warning")
+        uvicorn.run(_as_the_site(app), host=host, port=port, proxy_headers=False, log_level="warning")
     else:
         server.run("stdio")
 
 
-def _behind_proxies(app):
-    """The ASGI app, each request's client taken from X-Forwarded-For only when a trusted proxy
-    sent it, as the site's own /mcp takes it (paperroute.web.middleware)."""
+def _as_the_site(app):
+    """The ASGI app, serving as the site serves /mcp: under the host names the site answers to
+    (PAPERROUTE_ALLOWED_HOSTS and SITE_URL's), and with each request's client taken from
+    X-Forwarded-For only when a trusted proxy sent it (paperroute.web.middleware)."""
     networks = [ipaddress.ip_network(n) for n in settings.CONFIG.trusted_proxies]
 
     async def asgi(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        name = Headers(scope=scope).get("host", "")
+        domain, _ = split_domain_port(name)
+        if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+            refused = JSONResponse(error_json(unknown_host(name)), status_code=400)
+            return await refused(scope, receive, send)
         peer = (scope.get("client") or ("",))[0]
-        if scope["type"] == "http" and is_trusted(parse_address(peer), networks):
+        if is_trusted(parse_address(peer), networks):
             forwarded = ",".join(v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for")
             scope = {**scope, "client": (client_address(peer, forwarded, networks), 0)}
         await app(scope, receive, send)

@@ -42,9 +42,13 @@ def _why_bad(request, exception) -> str:
     if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
         return "The form has more fields than any form on this site; send it from the site's own page."
     if isinstance(exception, DisallowedHost):
-        name = request.META.get("HTTP_HOST", "")[:100]
-        return f"This site does not answer to the name {name!r}; check the address."
+        return unknown_host(request.META.get("HTTP_HOST", ""))
     return str(exception or "") or "The address or form could not be understood."
+
+
+def unknown_host(name: str) -> str:
+    """What a request under a host name the site does not serve is told."""
+    return f"This site does not answer to the name {name[:100]!r}; check the address."
 
 
 def forbidden(request, exception=None):
