@@ -89,6 +89,9 @@ def test_a_page_past_the_results_leads_back_instead_of_blaming_the_query(client,
     assert "No papers match" not in page and "past the last page of results" in page
     assert 'href="/search?q=decoding&amp;mode=lexical&amp;page=1"' in page
     assert "No papers match" in client.get("/search?q=zebrafish&mode=lexical&page=2").content.decode()
+    # However large the number: a page of a million was "not a positive number" (400).
+    far = client.get("/search?q=decoding&mode=lexical&page=" + "1" + "0" * 30)
+    assert far.status_code == 200 and "past the last page of results" in far.content.decode()
 
 
 @pytest.mark.parametrize("q", ["decoding year:0000", "speculative decoding " * 30])

@@ -31,11 +31,12 @@ def page(request):
     }
     try:
         opts = searching.options(request.GET)
-        raw_page = request.GET.get("page", "1")
-        valid = raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 6
-        number = int(raw_page) if valid and int(raw_page) >= 1 else None
-        if number is None:
+        digits = request.GET.get("page", "1").lstrip("0")
+        if not (digits.isascii() and digits.isdigit()):
             raise searching.BadSearch("page must be a positive number")
+        # However large, a number past the results is a page past the last one, which leads
+        # back; int() would refuse a number of thousands of digits.
+        number = int(digits) if len(digits) <= 6 else 10**6
     except searching.BadSearch as exc:
         context["error"], context["invalid"] = exc.reader, exc.fields
         return render(request, "search.html", context, status=400)
