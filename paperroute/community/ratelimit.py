@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from django.conf import settings
@@ -29,6 +30,18 @@ ACTIONS = {
 }
 
 
+# What the table holds of an ident. A mail address may have 254 characters: a longer ident is
+# kept by its digest, which PostgreSQL would otherwise refuse (SQLite keeps anything).
+IDENT_LENGTH = RateWindow._meta.get_field("ident").max_length or 200
+
+
+def _stored(ident: str) -> str:
+    """The ident as the table keeps it."""
+    if len(ident) <= IDENT_LENGTH:
+        return ident
+    return "sha256:" + hashlib.sha256(ident.encode()).hexdigest()
+
+
 def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
     """Count one action; raise RateLimited when the window's allowance is used up."""
     limit, period = parse_rate(rate)
@@ -48,7 +61,7 @@ def check(scope: str, ident: str, rate: str, *, now: float | None = None) -> Non
 def refund(scope: str, ident: str, rate: str, *, now: float | None = None) -> None:
     """Take back one action counted by check() in the current window."""
     _, period = parse_rate(rate)
-    now = time.time() if now is None else now
+    now, ident = (time.time() if now is None else now), _stored(ident)
     RateWindow.objects.filter(
         scope=scope, ident=ident, period=period, window_start=int(now // period) * period, count__gt=0
     ).update(count=F("count") - 1)
@@ -69,6 +82,7 @@ def space(scope: str, ident: str, seconds: int, *, now: float | None = None) -> 
     """
     now = time.time() if now is None else now
     at = max(1, int(now) - SPACING_BASE)
+    ident = _stored(ident)
     claim = RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0)
     if claim.filter(count__lte=at - seconds).update(count=at):
         return at
@@ -83,6 +97,7 @@ def space(scope: str, ident: str, seconds: int, *, now: float | None = None) -> 
 def unspace(scope: str, ident: str, seconds: int, claim: int) -> None:
     """Give back a claim space() made: the action did not happen after all. Only that claim: a
     later request's, made while this one failed slowly, stands."""
+    ident = _stored(ident)
     RateWindow.objects.filter(scope=scope, ident=ident, period=seconds, window_start=0, count=claim).delete()
 
 
@@ -98,6 +113,7 @@ def _count(scope: str, ident: str, period: int, start: int) -> int:
     Windows are told apart by their length too: an hour's and a day's both start at midnight,
     and a rate changed from 10/day to 1/hour must not count the day's actions in the hour.
     """
+    ident = _stored(ident)
     window = RateWindow.objects.filter(scope=scope, ident=ident, period=period, window_start=start)
     with transaction.atomic():
         updated = window.update(count=F("count") + 1)
