@@ -123,12 +123,14 @@ class HeadMiddleware:
 
 
 def rate_key(address: str) -> str:
-    """What per-client limits count: an IPv4 address, or the /64 an IPv6 client is given."""
+    """What per-client limits count: an IPv4 address, or the /64 an IPv6 client is given, named
+    by its first address. An address and not a network ("…::/64"): the digest keeps the key as
+    the address a subscription came from, and PostgreSQL refuses a network there."""
     parsed = parse_address(address)
     if parsed is None:
         return address or "unknown"
     if parsed.version == 6:
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
     return str(parsed)
 
 

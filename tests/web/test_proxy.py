@@ -47,8 +47,25 @@ def test_the_client_is_the_rightmost_hop_no_trusted_proxy_wrote(forwarded, expec
     assert client_address(PROXY, forwarded, [ipaddress.ip_network("10.0.0.0/24")]) == expected
 
 
+@pytest.mark.django_db
+def test_readers_on_ipv6_can_subscribe_and_are_limited_by_their_64(client, settings, mailbox):
+    """An IPv6 client's key was its network, "2001:db8:1:2::/64", which the digest also keeps as
+    the address a subscription came from: PostgreSQL refused it, and no reader on IPv6 could
+    subscribe (500)."""
+    settings.CONFIG = settings.CONFIG.replace(rate_subscribe="2/hour")
+    for n in (1, 2):
+        response = client.post(
+            "/subscribe", {"email": f"v6-{n}@example.org"}, REMOTE_ADDR=f"2001:db8:1:2::{n}"
+        )
+        assert response.status_code == 200
+        mailbox.wait_for(f"v6-{n}@example.org")
+    other_host = client.post("/subscribe", {"email": "v6-3@example.org"}, REMOTE_ADDR="2001:db8:1:2:ff::3")
+    assert other_host.status_code == 429
+
+
 def test_ipv6_clients_are_counted_by_their_64():
-    assert rate_key("2001:db8:1:2:aaaa::1") == rate_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert rate_key("2001:db8:1:2:aaaa::1") == rate_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::"
+    assert rate_key("2001:db8:1:3::1") != rate_key("2001:db8:1:2::1")
     assert rate_key("::ffff:192.0.2.1") == "192.0.2.1"
     assert parse_address("[::1]:80") == parse_address("::1")
 
