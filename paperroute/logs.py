@@ -50,6 +50,17 @@ class NoTraceback(logging.Filter):
         return True
 
 
+class AsWarning(logging.Filter):
+    """Log at WARNING what Django's security logger logs at ERROR for a client's mistake (a Host
+    header the site is not served under, a tampered session): scanners send thousands, and an
+    operator's ERRORs are for the site's own failures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class OurSettingNames(logging.Filter):
     """Name the setting an operator changes where Django names its own: Django's "You may need to
     add 'host' to ALLOWED_HOSTS" means PAPERROUTE_ALLOWED_HOSTS (or PAPERROUTE_SITE_URL) here."""
@@ -144,6 +155,7 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
         "disable_existing_loggers": False,
         "filters": {
             "no_traceback": {"()": "paperroute.logs.NoTraceback"},
+            "as_warning": {"()": "paperroute.logs.AsWarning"},
             "our_setting_names": {"()": "paperroute.logs.OurSettingNames"},
             "health_answers": {"()": "paperroute.logs.HealthAnswers"},
         },
@@ -157,7 +169,7 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
             "console_short": {
                 "()": "paperroute.logs.StderrHandler",
                 "formatter": "line",
-                "filters": ["no_traceback", "our_setting_names"],
+                "filters": ["no_traceback", "as_warning", "our_setting_names"],
             },
         },
         # Libraries speak from WARNING on: their INFO lines are for their own developers.
@@ -169,7 +181,7 @@ def config(level: str = "INFO", fmt: str = "text") -> dict:
             # repeated would write megabytes. Paperroute reports such entries to the reader.
             "bibtexparser": {"level": logging.getLevelName(max(logging.ERROR, others))},
             # A request for a host the site is not served under is the client's mistake (or a
-            # scanner's): one line says which host, a traceback would say nothing more.
+            # scanner's): one WARNING line says which host, a traceback would say nothing more.
             "django.security": {"handlers": ["console_short"], "level": "WARNING", "propagate": False},
         },
     }

@@ -145,10 +145,11 @@ def test_gunicorns_own_lines_use_the_same_format(settings, capsys):
 
 @pytest.mark.django_db
 def test_a_refused_host_names_the_setting_to_change(client, capsys):
-    """Django's line said to add the host to ALLOWED_HOSTS, a setting nobody sets here."""
+    """Django's line said to add the host to ALLOWED_HOSTS, a setting nobody sets here. It is
+    a WARNING: scanners send such requests by the thousand, and filled the ERRORs."""
     assert client.get("/", HTTP_HOST="evil.example").status_code == 400
     line = capsys.readouterr().err.strip()
     assert line.endswith(
-        "ERROR serve: Invalid HTTP_HOST header: 'evil.example'. You may need to add 'evil.example' "
+        "WARNING serve: Invalid HTTP_HOST header: 'evil.example'. You may need to add 'evil.example' "
         "to PAPERROUTE_ALLOWED_HOSTS, or make it PAPERROUTE_SITE_URL's host."
     ), line
