@@ -163,10 +163,7 @@ def account_out(account) -> dict:
 
 def submitter_out(paper: Paper) -> dict | None:
     """The user who put the paper on the listing: an account here, or the Hugging Face submitter."""
-    try:
-        submission = paper.submission
-    except Paper.submission.RelatedObjectDoesNotExist:
-        submission = None
+    submission = paper.related_or_none("submission")
     if submission is not None:
         return account_out(submission.user)
     name = paper.hf_submitted_by
