@@ -40,14 +40,13 @@ class AuthorEntry:
     mine: str  # the status of the viewer's own open claim on this author, or ""
 
 
-def entries(paper: Paper, viewer=None) -> list[AuthorEntry]:
-    """The paper's authors in order, with who is verified and what the viewer has claimed."""
-    claims = list(AuthorClaim.objects.filter(paper=paper, status__in=AuthorClaim.OPEN).select_related("user"))
+def entries(paper: Paper, my_claim: AuthorClaim | None = None) -> list[AuthorEntry]:
+    """The paper's authors in order, with who is verified and what the viewer has claimed (their
+    `open_claim`)."""
     # By the author claimed, not by the place in the list: a new version that adds an author in
     # front moved a verified badge onto someone else.
-    verified = {c.author_id: c.user.username for c in claims if c.status == AuthorClaim.APPROVED}
-    viewer_pk = viewer.pk if viewer is not None and viewer.is_authenticated else None
-    mine = {c.author_id: c.status for c in claims if c.user_id == viewer_pk}
+    verified = {c.author_id: c.user.username for c in approved(paper)}
+    mine = {my_claim.author_id: my_claim.status} if my_claim is not None else {}
     return [
         AuthorEntry(
             a.position, display_name(a.author.name), verified.get(a.author_id, ""), mine.get(a.author_id, "")
@@ -175,6 +174,12 @@ def _log(actor, action: str, paper: Paper, made: AuthorClaim | None = None, deta
 
 def may_set_links(user, paper: Paper) -> bool:
     return bool(user.is_authenticated and (user.is_staff or is_verified_author(user, paper)))
+
+
+def links_allowed(user, my_claim: AuthorClaim | None) -> bool:
+    """may_set_links, told by the user's `open_claim` on the paper (a user has one at most)."""
+    verified = my_claim is not None and my_claim.status == AuthorClaim.APPROVED
+    return bool(user.is_authenticated and (user.is_staff or verified))
 
 
 def clean_github(value: str | None) -> str:

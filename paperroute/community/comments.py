@@ -580,6 +580,11 @@ def toggle_reaction(user, comment: Comment, emoji: str) -> bool:
     return not deleted and not older
 
 
+def shown_count(tops: list[Comment]) -> int:
+    """How many of a `thread`'s comments and replies readers see: `visible_count`, unread."""
+    return sum(not c.hidden and not c.deleted_at for top in tops for c in (top, *top.reply_list))
+
+
 def visible_count(paper_id: int) -> int:
     """The paper's comments that readers see: what its stored count holds."""
     return Comment.objects.filter(paper_id=paper_id, hidden=False, deleted_at=None).count()

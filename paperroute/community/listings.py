@@ -55,14 +55,14 @@ def one(key: str) -> Paper | None:
     or a prefix (2411.17700v2, arXiv:2411.17700), the paper it names."""
     if "\x00" in key:
         return None  # no key holds one, and PostgreSQL refuses to compare with it
-    paper = annotated(Paper.objects.filter(key=key)).first()
+    paper = cards.load_key(key)
     if paper is None:
         try:
             arxiv_id, _ = parse_arxiv_id(key)
         except ValueError:
             return None
         if arxiv_id != key:
-            paper = annotated(Paper.objects.filter(key=arxiv_id)).first()
+            paper = cards.load_key(arxiv_id)
     return paper
 
 

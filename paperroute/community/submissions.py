@@ -112,5 +112,8 @@ def default_client() -> PoliteClient:
 def submitter(paper: Paper) -> str:
     """Who put the paper on the listing, as the pages name them: a user here, or the Hugging
     Face submitter."""
-    sub = Submission.objects.filter(paper=paper).select_related("user").first()
+    if Paper._meta.get_field("submission").is_cached(paper):  # joined when the paper was read
+        sub = getattr(paper, "submission", None)  # a paper with none raises an AttributeError
+    else:
+        sub = Submission.objects.filter(paper=paper).select_related("user").first()
     return sub.user.username if sub else paper.hf_submitter

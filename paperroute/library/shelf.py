@@ -291,6 +291,14 @@ def read_ids(user, paper_ids) -> set[int]:
     )
 
 
+def state_of(user, paper: Paper) -> tuple[bool, bool]:
+    """Whether the reader has read the paper, and whether they marked it "not interested"."""
+    if not user.is_authenticated:
+        return False, False
+    row = PaperState.objects.filter(user=user, paper=paper).values_list("read_at", "dismissed_at").first()
+    return (row[0] is not None, row[1] is not None) if row else (False, False)
+
+
 def dismissed_ids(user, paper_ids=None) -> set[int]:
     if not user.is_authenticated:
         return set()

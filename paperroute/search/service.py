@@ -918,12 +918,20 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     return np.asarray(_query_embedder().embed_queries(list(texts)), dtype=np.float32)
 
 
-def related(key: str, *, limit: int = 5, load: Loader | None = None) -> list[Hit]:
+def related(
+    key: str,
+    *,
+    limit: int = 5,
+    load: Loader | None = None,
+    snippets: bool = True,
+    known: tuple[int, str] | None = None,
+) -> list[Hit]:
     """The papers nearest to one paper by embedding (by its title's words until it is embedded);
-    `load` as for search()."""
+    `load` and `snippets` as for search(). `known` is the paper's (id, title) when the caller
+    has read them (a paper's page has)."""
     from paperroute.catalog.models import Paper
 
-    paper = Paper.objects.filter(key=key).values_list("pk", "title").first()
+    paper = known or Paper.objects.filter(key=key).values_list("pk", "title").first()
     if paper is None:
         raise SearchError(f"no paper with the id {key!r}")
     pid, title = paper
@@ -933,10 +941,10 @@ def related(key: str, *, limit: int = 5, load: Loader | None = None) -> list[Hit
     if not len(vectors):
         parsed = parse(title)
         hits, _ = index.lexical.search(parsed, Filters(), limit + 1)
-        return _hits([h for h in hits if h[0] != pid][:limit], ParsedQuery(), load)
+        return _hits([h for h in hits if h[0] != pid][:limit], ParsedQuery(), load, snippets)
     centre = vectors.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
     found = index.vectors.search(
         centre, limit, None if not index.vectors.dead else index.vectors.alive, POOLING, exclude={pid}
     )
-    return _hits(found, ParsedQuery(), load)
+    return _hits(found, ParsedQuery(), load, snippets)

@@ -398,7 +398,7 @@ def related_papers(ctx: Context, id: PaperId, limit: Related = 5) -> dict[str, A
     `notes` says why there are none when the search index cannot answer."""
     found = _not_found(_find, id)
     try:
-        hits = search.related(found.key, limit=limit, load=listings.by_id)
+        hits = search.related(found.key, limit=limit, load=listings.by_id, snippets=False)
     except search.SearchError as exc:
         # The paper's page shows no list then; an agent must not read it as "nothing like it".
         return {"id": found.key, "notes": f"cannot find related papers: {exc}", "papers": []}

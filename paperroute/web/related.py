@@ -15,7 +15,10 @@ def for_paper(paper: Paper, limit: int = 5) -> list[Paper]:
     from paperroute.search import SearchError, related
 
     try:
-        hits = related(paper.key, limit=limit, load=listings.by_id)
+        # The page shows titles, authors and votes: no snippets.
+        hits = related(
+            paper.key, limit=limit, load=listings.by_id, snippets=False, known=(paper.pk, paper.title)
+        )
     except SearchError as exc:
         log.warning("related papers for %s: %s", paper.key, exc)
         return []

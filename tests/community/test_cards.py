@@ -75,6 +75,9 @@ def test_papers_by_id_are_shown_as_the_listings_show_them(papers):
     assert set(loaded) == set(ids)
     for pk in ids:
         assert _shown(loaded[pk]) == _shown(through_queryset[pk])
+        # One paper by its key, as its page, API record, BibTeX and Markdown read it.
+        assert _shown(listings.one(loaded[pk].key)) == _shown(through_queryset[pk])
+    assert listings.one("2411.00901v3").key == "2411.00901" and listings.one("2411.00999") is None
     busy, quiet, submitted = (loaded[p.pk] for p in papers)
     # What the fixture set up shows, so that the comparison above is not between two blanks.
     assert busy.upvotes == 9 and busy.num_comments == 1

@@ -74,25 +74,28 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
     paper.upvoted = votes.has_voted(request.user, paper)
     library = {}
     if request.user.is_authenticated:
-        paper.saved = bool(shelf.saved_ids(request.user, [paper.pk]))
-        paper.read = bool(shelf.read_ids(request.user, [paper.pk]))
-        paper.dismissed = bool(shelf.dismissed_ids(request.user, [paper.pk]))
+        in_collections = shelf.collections_holding(request.user, paper)
+        paper.saved = bool(in_collections)  # saved: in any of the reader's collections
+        paper.read, paper.dismissed = shelf.state_of(request.user, paper)
         library = {
             "note": shelf.note_of(request.user, paper),
             "collections": shelf.collections_of(request.user),
-            "in_collections": shelf.collections_holding(request.user, paper),
+            "in_collections": in_collections,
         }
     code_link, project_link = authors.links_of(paper)
-    entries = authors.entries(paper, request.user)
+    # Read once: the author list, the claim form and the links form all follow from it.
+    my_claim = authors.open_claim(request.user, paper)
+    entries = authors.entries(paper, my_claim)
     versions = list(paper.versions.all())
     first = next((v.date for v in versions if v.number == 1 and v.date), None)
     when, month_only = known_date(paper, first)
+    thread = comments.thread(paper, request.user)
     context = {
         "paper": paper,
         "authors": [entry.name for entry in entries],
         "author_entries": entries,
-        "my_claim": authors.open_claim(request.user, paper),
-        "may_set_links": authors.may_set_links(request.user, paper),
+        "my_claim": my_claim,
+        "may_set_links": authors.links_allowed(request.user, my_claim),
         "code_link": code_link,
         "project_link": project_link,
         "categories": paper.ordered_categories,
@@ -102,8 +105,8 @@ def _page(request, paper: Paper, status: int = 200, sent_back: dict | None = Non
         # A source that knows only the day (Hugging Face's publishedAt) sends 00:00 UTC: a day,
         # which "00:00 UTC" made the evening before for a reader west of UTC.
         "submitted_day_only": bool(paper.published and day_only(paper.published)),
-        "comments": comments.thread(paper, request.user),
-        "comment_count": comments.visible_count(paper.pk),
+        "comments": thread,
+        "comment_count": comments.shown_count(thread),
         "bibtex": bibtex.entry(paper),
         "related": related.for_paper(paper),
         "submitted_by": submitter(paper),
