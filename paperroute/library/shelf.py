@@ -59,8 +59,14 @@ def collections_of(user) -> list[Collection]:
     """The reader's collections, "Saved" first, each with `count` set."""
     from django.db.models import Count
 
-    saved_collection(user)
-    return list(Collection.objects.filter(owner=user).annotate(count=Count("items")))
+    def listed() -> list[Collection]:
+        return list(Collection.objects.filter(owner=user).annotate(count=Count("items")))
+
+    found = listed()
+    if any(c.is_default for c in found):
+        return found
+    saved_collection(user)  # a reader's first: read again, with "Saved" first
+    return listed()
 
 
 def create_collection(user, name: str, description: str = "", public: bool = False) -> Collection:

@@ -17,8 +17,8 @@ from tests.community.helpers import add_paper, user
 ANONYMOUS = 11
 # Signed in, besides: the session and the user; whether the reader has read it (opening marks
 # it); their vote; the collections holding it; its read and dismissed state; their note; their
-# collections ("Saved", then all); their claim on an author; their reactions.
-SIGNED_IN = 22
+# collections; their claim on an author; their reactions.
+SIGNED_IN = 21
 
 
 def discussed(key: str, size: int) -> None:
