@@ -74,6 +74,6 @@ SIGNED=$(measure paper-in "/papers/$PAPER" -H "Cookie: $COOKIE")
 printf '%-9s %10s %9s %s\n' "url" "req/s" "p99 ms" "ratio to baseline (req/s)"
 for row in "$BASE" "$LIST" "$PAGE" "$MANY" "$SIGNED"; do
     read -r name rps p99 rest <<<"$row"
-    ratio=$(awk -v a="$rps" -v b="$(cut -d' ' -f2 <<<"$BASE")" 'BEGIN {printf "%.2f", a/b}')
+    ratio=$(awk -v a="$rps" -v b="$(cut -d' ' -f2 <<<"$BASE")" 'BEGIN {printf "%.3f", a/b}')
     printf '%-9s %10s %9s %s %s\n' "$name" "$rps" "$p99" "$ratio" "$rest"
 done
