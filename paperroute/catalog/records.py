@@ -147,6 +147,16 @@ def pasted_identifier(text: str) -> tuple[str, str] | None:
         return None
 
 
+# Characters no one can see or type into an address: controls (a line break, a tab, NUL, U+0085),
+# formats (a zero-width space, a byte order mark) and the line and paragraph separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def hidden_character(text: str) -> str:
+    """The first control, format or line-separator character in the text, or ''."""
+    return next((ch for ch in text if unicodedata.category(ch) in _HIDDEN), "")
+
+
 def arxiv_month(arxiv_id: str) -> date | None:
     """The month an arXiv id was given out in, its first version's: 2411.17700 is November 2024,
     hep-th/9901001 January 1999 (old-style ids ran from 1991 to 2007); None for anything else."""

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from paperroute.catalog.links import http_url
-from paperroute.catalog.records import PaperRecord
+from paperroute.catalog.records import PaperRecord, hidden_character
 
 _CATEGORY = re.compile(r"^[A-Za-z][\w.\-]{0,63}$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -24,6 +24,9 @@ def validate(record: PaperRecord) -> str:
     """Why the record cannot be stored, or '' when it can."""
     if not record.title.strip():
         return "missing title"
+    problem = _identity(record)
+    if problem:
+        return problem
     for name, limit in _LIMITS.items():
         if len(getattr(record, name)) > limit:
             return f"{name} longer than {limit} characters"
@@ -51,7 +54,7 @@ def validate(record: PaperRecord) -> str:
         if len(author) > 300:
             return f"author name longer than 300 characters: {author[:40]!r}…"
     for code in record.categories:
-        if not _CATEGORY.match(code):
+        if not _CATEGORY.fullmatch(code):  # match() would take "cs.LG\n", its $ before a last \n
             return f"bad category {code[:40]!r}"
     latest_year = datetime.now(UTC).year + 1
     # Days too: a listing day of 9999-12-31 became the home page's newest day, and no period
@@ -72,6 +75,32 @@ def validate(record: PaperRecord) -> str:
         return "bad version number"
     if record.published and record.updated and record.updated < record.published:
         return "updated before published"
+    return ""
+
+
+_CHARACTER_NAMES = {
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\x00": "a NUL",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
+
+def _identity(record: PaperRecord) -> str:
+    """Why the record's identity (its id, DOI or URL, from which its key is made) is unusable.
+
+    A key holding a line break has no address (no page, no link, and every list holding the paper
+    failed with a 500), and the API and MCP refuse ids with control characters. An arXiv id is
+    parsed strictly; these come as written, from JSON Lines.
+    """
+    for label, value in (("id", record.key), ("DOI", record.doi), ("URL", record.url)):
+        ch = hidden_character(value)
+        if ch:
+            what = _CHARACTER_NAMES.get(ch, "an invisible character")
+            code = f"U+{ord(ch):04X}"
+            return f"the {label} {value[:80]!r} holds {what} ({code}), which a paper's id cannot hold"
     return ""
 
 

@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
+from django.db import DatabaseError
+from django.db.models import F
 
 from paperroute import conf
+from paperroute.catalog.records import hidden_character
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 
@@ -35,6 +38,35 @@ def setting_names(app_configs=None, **kwargs) -> list[Warning]:
             Warning(f"{name} is not a paperroute setting: it is ignored.", hint=hint, id="paperroute.W008")
         )
     return found
+
+
+@register(Tags.database)
+def hidden_characters_in_ids(app_configs=None, **kwargs) -> list[Warning]:
+    """Paper ids holding characters that ingest now refuses, stored before it did."""
+    from paperroute.catalog.models import Paper
+
+    try:
+        # An arXiv paper's key is its parsed id; only the others come as a file wrote them.
+        keys = [
+            key
+            for key in Paper.objects.exclude(key=F("arxiv_id")).values_list("key", flat=True).iterator()
+            if hidden_character(key)
+        ]
+    except DatabaseError:
+        return []  # not migrated yet: `paperroute migrate` says what is wrong, if anything
+    if not keys:
+        return []
+    shown = ", ".join(repr(key) for key in keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+    return [
+        Warning(
+            f"{len(keys)} {'papers have' if len(keys) > 1 else 'paper has'} an id holding an invisible "
+            f"character, which ingest now refuses: {shown}.",
+            hint="Readers cannot type such an address, and the API and MCP refuse ids with control "
+            "characters. Correct the id or DOI in the file the papers came from and ingest it "
+            "again; then delete the old papers in the admin (/admin/catalog/paper/).",
+            id="paperroute.W009",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

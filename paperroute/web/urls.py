@@ -25,6 +25,10 @@ def mcp(request: HttpRequest) -> HttpResponse:
     return mcp_server.endpoint(request)
 
 
+# A paper's key, any characters: "." would stop at a line break, and a paper stored with one
+# before ingest refused them had no address (each list that held it failed with a 500).
+KEY = r"(?P<key>[\s\S]+)"
+
 urlpatterns = [
     path("", listings.home, name="home"),
     path("papers/date/<str:value>", listings.day, name="day"),
@@ -34,18 +38,18 @@ urlpatterns = [
     path("categories/<str:code>", listings.category, name="category"),
     path("authors/<path:name>", listings.author, name="author"),
     # Paper ids may hold a slash (hep-th/9901001), so the suffixed routes come first.
-    re_path(r"^papers/(?P<key>.+)\.bib$", paper.bibtex_file, name="bibtex"),
-    re_path(r"^papers/(?P<key>.+)\.md$", markdown_page.paper_markdown, name="paper_markdown"),
-    re_path(r"^papers/(?P<key>.+)/vote$", paper.vote, name="vote"),
-    re_path(r"^papers/(?P<key>.+)/comments$", paper.comment_add, name="comment_add"),
-    re_path(r"^papers/(?P<key>.+)/comments\.atom$", paper.comments_feed, name="comments_feed"),
-    re_path(r"^papers/(?P<key>.+)/claim$", paper.claim, name="claim"),
-    re_path(r"^papers/(?P<key>.+)/claim/withdraw$", paper.claim_withdraw, name="claim_withdraw"),
-    re_path(r"^papers/(?P<key>.+)/links$", paper.links, name="paper_links"),
-    re_path(r"^papers/(?P<key>.+)/save$", library.save, name="save"),
-    re_path(r"^papers/(?P<key>.+)/state$", library.paper_state, name="paper_state"),
-    re_path(r"^papers/(?P<key>.+)/note$", library.paper_note, name="paper_note"),
-    re_path(r"^papers/(?P<key>.+)$", paper.detail, name="paper"),
+    re_path(rf"^papers/{KEY}\.bib$", paper.bibtex_file, name="bibtex"),
+    re_path(rf"^papers/{KEY}\.md$", markdown_page.paper_markdown, name="paper_markdown"),
+    re_path(rf"^papers/{KEY}/vote$", paper.vote, name="vote"),
+    re_path(rf"^papers/{KEY}/comments$", paper.comment_add, name="comment_add"),
+    re_path(rf"^papers/{KEY}/comments\.atom$", paper.comments_feed, name="comments_feed"),
+    re_path(rf"^papers/{KEY}/claim$", paper.claim, name="claim"),
+    re_path(rf"^papers/{KEY}/claim/withdraw$", paper.claim_withdraw, name="claim_withdraw"),
+    re_path(rf"^papers/{KEY}/links$", paper.links, name="paper_links"),
+    re_path(rf"^papers/{KEY}/save$", library.save, name="save"),
+    re_path(rf"^papers/{KEY}/state$", library.paper_state, name="paper_state"),
+    re_path(rf"^papers/{KEY}/note$", library.paper_note, name="paper_note"),
+    re_path(rf"^papers/{KEY}$", paper.detail, name="paper"),
     path("comments/<int:pk>/edit", paper.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete", paper.comment_delete, name="comment_delete"),
     path("comments/<int:pk>/history", paper.comment_history, name="comment_history"),

@@ -90,7 +90,7 @@ def record_from_json(obj: object, where: str) -> PaperRecord:
     identifier = _text(obj, "id").strip()
     record = PaperRecord(source=NAME, position=where, title=title)
     if identifier.startswith("doi:"):
-        record.doi = identifier[4:]
+        record.doi = identifier[4:].strip()
     elif identifier.startswith(("url:", "seed:")):
         record.key = identifier
     elif identifier:
