@@ -26,11 +26,16 @@ from paperroute.community.models import Comment, SignInLink
 log = logging.getLogger(__name__)
 
 SALT = "paperroute.community.signin"
+MAX_EMAIL = 254
 
 
 def normalize_email(text: str) -> str:
     """The address as stored, or InvalidInput saying why it cannot be used."""
     email = (text or "").strip()
+    if len(email) > MAX_EMAIL:
+        # Django's validator takes up to 320; the address columns hold 254 (RFC 5321's limit on
+        # a path), and PostgreSQL refused a longer one with a 500.
+        raise InvalidInput(f"an email address can be at most {MAX_EMAIL} characters", "email")
     try:
         validate_email(email)
     except ValidationError:

@@ -158,6 +158,16 @@ def test_a_bad_address_is_explained(client, smtp):
     assert smtp.accepted == [] and not Subscriber.objects.exists()
 
 
+def test_an_address_longer_than_254_characters_is_explained(client, smtp):
+    """Django's validator takes up to 320 characters; PostgreSQL refused to store more than 254,
+    and the form answered 500."""
+    address = "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".org"
+    response = client.post("/subscribe", {"email": address})
+    assert response.status_code == 400
+    assert b"An email address can be at most 254 characters" in response.content
+    assert smtp.accepted == [] and not Subscriber.objects.exists()
+
+
 def test_when_mail_cannot_be_sent_the_days_allowance_is_kept(client, smtp, settings):
     settings.EMAIL_PORT = free_port()
     response = client.post("/subscribe", {"email": "eve@example.org"})

@@ -72,6 +72,19 @@ def test_a_bad_address_is_explained_on_the_form(client, mailbox):
     assert response.status_code == 400 and "Enter an email address" in response.content.decode()
 
 
+# 260 characters: Django's validator takes it (up to 320), the address columns hold 254.
+LONG_ADDRESS = "a" * 64 + "@" + ".".join(["b" * 63] * 3) + ".org"
+
+
+@pytest.mark.django_db
+def test_an_address_longer_than_254_characters_is_explained_on_the_form(client, mailbox):
+    """PostgreSQL refused to store it: the sign-in form answered 500."""
+    assert len(LONG_ADDRESS) == 260
+    response = client.post("/account/signin", {"email": LONG_ADDRESS})
+    assert response.status_code == 400
+    assert "An email address can be at most 254 characters" in response.content.decode()
+
+
 @pytest.mark.django_db
 def test_voting_from_a_form_and_from_the_script(reader_client):
     add_paper("2411.00501", listed=date(2024, 11, 28), hf_upvotes=3)
