@@ -240,6 +240,17 @@ def to_plain(text: str) -> str:
     return _text_plain(_MATH.sub(math, unicode_text(text or "")))
 
 
+def title_plain(title: str, key: str) -> str:
+    """A paper's title as plain text; as stored when that reads as nothing (TeX that is no text,
+    such as `{}` or `\\label{…}`), and its id when that is blank too: a link needs words."""
+    return to_plain(title).strip() or title.strip() or key
+
+
+def title_html(title: str, key: str) -> str:
+    """The same as HTML, with its LaTeX made readable as to_html does."""
+    return to_html(title) if to_plain(title).strip() else escape(title.strip() or key)
+
+
 def _text_plain(text: str) -> str:
     text = re.sub(r"\\(textbf|textit|emph|texttt|textsc|textrm|url)\s*\{([^{}]*)\}", r"\2", text)
     text = re.sub(r"\\([%&$#_{}])", r"\1", text)

@@ -5,7 +5,9 @@ from typing import Any
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Coalesce, Lower
+from django.utils.safestring import SafeString, mark_safe
 
+from paperroute.catalog import latex
 from paperroute.catalog.links import http_url
 from paperroute.catalog.textclean import display_name
 
@@ -109,6 +111,18 @@ class Paper(models.Model):
 
     # Why a reader's own list shows the paper (For you), set by the view that makes the list.
     why = ""
+
+    # The title as pages show it: every card and page links it, so one that reads as nothing
+    # (a title of `{}`) falls back to the stored text or the id, as feeds do.
+    @property
+    def title_text(self) -> str:
+        """The title as plain text, never blank."""
+        return latex.title_plain(self.title, self.key)
+
+    @property
+    def title_html(self) -> SafeString:
+        """The title as HTML with its LaTeX made readable, never blank."""
+        return mark_safe(latex.title_html(self.title, self.key))
 
     @property
     def hf_submitter(self) -> str:

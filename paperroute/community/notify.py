@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from paperroute import mail
-from paperroute.catalog import latex
 from paperroute.community.models import Comment, NotificationPrefs, ReplyNotice
 
 log = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ def _mail(reply: Comment, recipient, today: date | None) -> bool:
         return False
     site = settings.CONFIG.site_url.rstrip("/")
     paper = reply.paper
-    title = latex.to_plain(paper.title)
+    title = paper.title_text
     context = {
         "user": recipient,
         "replier": reply.author.username,

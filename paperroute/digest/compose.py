@@ -235,7 +235,7 @@ class Composer:
             self.cards[paper.pk] = Card(
                 pid=paper.pk,
                 key=paper.key,
-                title=" ".join(latex.to_plain(paper.title).split()),
+                title=" ".join(paper.title_text.split()),
                 url=base + reverse("paper", args=[paper.key]),
                 authors=shorten_authors(paper.author_names),
                 teaser=teaser(paper),

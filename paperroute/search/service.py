@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from paperroute.catalog import latex
 from paperroute.catalog.records import pasted_identifier
 from paperroute.catalog.textclean import teaser_text, unicode_text
 from paperroute.conf import Config
@@ -625,11 +626,16 @@ def _rows(
     """
     teaser = teaser_text if teasers else lambda abstract: ""
     if load is not None:
-        return {pid: (p.key, unicode_text(p.title), teaser(p.abstract), p) for pid, p in load(pids).items()}
+        return {pid: (p.key, _title(p.title, p.key), teaser(p.abstract), p) for pid, p in load(pids).items()}
     from paperroute.catalog.models import Paper
 
     found = Paper.objects.filter(pk__in=pids).values_list("pk", "key", "title", "abstract")
-    return {pid: (key, unicode_text(title), teaser(abstract), None) for pid, key, title, abstract in found}
+    return {pid: (key, _title(title, key), teaser(abstract), None) for pid, key, title, abstract in found}
+
+
+def _title(title: str, key: str) -> str:
+    """A result's title, its math as written; never blank, as pages show titles (title_plain)."""
+    return unicode_text(title) if latex.to_plain(title).strip() else latex.title_plain(title, key)
 
 
 def _hits(

@@ -4,7 +4,9 @@ import re
 from datetime import date
 
 import pytest
+from django.utils.html import escape
 
+from paperroute import search
 from paperroute.community.models import Comment
 from tests.community.helpers import HOSTILE, add_paper
 
@@ -234,3 +236,19 @@ def test_a_paper_page_names_each_category_beside_its_code(client):
     assert _category_links(client.get("/papers/2411.17760").content.decode()) == {
         "/categories/cmp-lg": "cmp-lg"
     }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("title", ["{}", r"\label{sec:intro}"])
+def test_a_title_that_reads_as_nothing_is_shown_as_stored_on_cards_and_pages(client, title):
+    """TeX that is no text made the title blank: a card with a link of no words, a page with an
+    empty heading and tab title. Feeds already showed such a title as stored."""
+    add_paper("2411.00611", title, listed=date(2024, 11, 28), abstract="Braces where a title should be.")
+    search.sync(embed=False)
+    shown = escape(title)
+    for url in ["/papers/date/2024-11-28?view=all", "/authors/Ada Lovelace", "/search?q=braces"]:
+        page = client.get(url).content.decode()
+        assert f'<a href="/papers/2411.00611">{shown}</a></h3>' in page, url
+    page = client.get("/papers/2411.00611").content.decode()
+    assert f'<h1 id="paper-title">{shown}</h1>' in page
+    assert f"<title>{shown} · paperroute</title>" in page

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from feedgen.feed import FeedGenerator
 
-from paperroute.catalog import bibtex, latex
+from paperroute.catalog import bibtex
 from paperroute.catalog.models import Paper
 from paperroute.catalog.textclean import display_name
 from paperroute.community import authors, comments, listings, votes
@@ -299,7 +299,7 @@ def comments_feed(request, key: str):
     self_url = absolute(reverse("comments_feed", args=[paper.key]))
     fg = FeedGenerator()
     fg.id(self_url)
-    fg.title(feeds.clean(f"Discussion of {latex.to_plain(paper.title)} · paperroute"))
+    fg.title(feeds.clean(f"Discussion of {paper.title_text} · paperroute"))
     fg.link(href=page_url, rel="alternate")
     fg.link(href=self_url, rel="self")
     latest = comments.visible(paper).order_by("-created_at", "-id")[:FEED_LIMIT]
