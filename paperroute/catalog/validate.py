@@ -96,19 +96,24 @@ def _identity(record: PaperRecord) -> str:
     parsed strictly; these come as written, from JSON Lines.
     """
     for label, value in (("id", record.key), ("DOI", record.doi), ("URL", record.url)):
-        ch = hidden_character(value)
-        if ch:
-            what = _CHARACTER_NAMES.get(ch, "an invisible character")
-            code = f"U+{ord(ch):04X}"
-            return f"the {label} {value[:80]!r} holds {what} ({code}), which a paper's id cannot hold"
+        holds = _holds_hidden(value)
+        if holds:
+            return f"the {label} {value[:80]!r} {holds}, which a paper's id cannot hold"
     return ""
+
+
+def _holds_hidden(value: str) -> str:
+    """'holds a tab (U+0009)' for text with a control or invisible character in it, else ''."""
+    ch = hidden_character(value)
+    return f"holds {_CHARACTER_NAMES.get(ch, 'an invisible character')} (U+{ord(ch):04X})" if ch else ""
 
 
 LINKS = {"abs_url": "arXiv page", "pdf_url": "PDF", "code_url": "code", "project_url": "project page"}
 
 
 def drop_bad_links(record: PaperRecord) -> list[str]:
-    """Blank every link of the record that is not an http(s) URL; says what was dropped.
+    """Blank every link of the record that is not an http(s) URL, and an arXiv paper's DOI holding
+    a control character; says what was dropped.
 
     A `javascript:` or `data:` URL would run in a reader's browser when clicked; the rest of the
     record is fine, so only the link goes.
@@ -122,10 +127,17 @@ def drop_bad_links(record: PaperRecord) -> list[str]:
     if record.hf is not None and record.hf.github_repo and not http_url(record.hf.github_repo):
         dropped.setdefault(record.hf.github_repo, []).append("GitHub repository")
         record.hf.github_repo = ""
-    return [
+    notes = [
         f"dropped the {' and '.join(labels)} link {url[:80]!r}: not an http(s) URL"
         for url, labels in dropped.items()
     ]
+    holds = _holds_hidden(record.doi) if record.arxiv_id else ""
+    if holds:
+        # An arXiv paper's id is its arXiv id: only the DOI (a doi.org link, a pasted id) goes,
+        # where a paper known by its DOI is skipped (validate).
+        notes.append(f"dropped the DOI {record.doi[:80]!r}: it {holds}")
+        record.doi = ""
+    return notes
 
 
 def _texts(record: PaperRecord):

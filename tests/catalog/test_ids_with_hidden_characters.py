@@ -87,3 +87,18 @@ def test_check_names_a_stored_key_with_a_control_character(cli, stored_before):
     assert result.returncode == 1, stderr
     assert "(paperroute.W009) 1 paper has an id holding an invisible character" in stderr
     assert "'doi:10.1234/line\\nbreak'" in stderr
+
+
+def test_an_arxiv_paper_whose_doi_holds_a_soft_hyphen_is_stored_without_the_doi(cli, tmp_path):
+    """Its id is its arXiv id, so only the DOI goes (copied from a PDF, it may hold a U+00AD)."""
+    path = tmp_path / "soft.jsonl"
+    line = {"id": "2411.00010", "doi": "10.1234/soft\u00adhyphen", "title": "A DOI from a PDF"}
+    path.write_text(json.dumps(line) + "\n")
+    result = cli("ingest", "jsonl", str(path))
+    assert result.returncode == 1
+    assert "1 new, 0 updated, 0 unchanged, 0 skipped, 1 links dropped" in result.stdout.decode()
+    assert (
+        "line 1: dropped the DOI '10.1234/soft\\xadhyphen': it holds an invisible character (U+00AD)"
+        in result.stderr.decode()
+    )
+    assert Paper.objects.get(key="2411.00010").doi == ""
