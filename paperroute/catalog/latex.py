@@ -246,6 +246,11 @@ def title_plain(title: str, key: str) -> str:
     return to_plain(title).strip() or title.strip() or key
 
 
+def title_unicode(title: str, key: str) -> str:
+    """The same with its math as written (TeX accents made Unicode): for Markdown and search."""
+    return unicode_text(title) if to_plain(title).strip() else title_plain(title, key)
+
+
 def title_html(title: str, key: str) -> str:
     """The same as HTML, with its LaTeX made readable as to_html does."""
     return to_html(title) if to_plain(title).strip() else escape(title.strip() or key)

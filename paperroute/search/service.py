@@ -16,7 +16,7 @@ import numpy as np
 
 from paperroute.catalog import latex
 from paperroute.catalog.records import pasted_identifier
-from paperroute.catalog.textclean import teaser_text, unicode_text
+from paperroute.catalog.textclean import teaser_text
 from paperroute.conf import Config
 from paperroute.progress import counter
 from paperroute.search.filters import Filters, combine
@@ -626,16 +626,17 @@ def _rows(
     """
     teaser = teaser_text if teasers else lambda abstract: ""
     if load is not None:
-        return {pid: (p.key, _title(p.title, p.key), teaser(p.abstract), p) for pid, p in load(pids).items()}
+        return {
+            pid: (p.key, latex.title_unicode(p.title, p.key), teaser(p.abstract), p)
+            for pid, p in load(pids).items()
+        }
     from paperroute.catalog.models import Paper
 
     found = Paper.objects.filter(pk__in=pids).values_list("pk", "key", "title", "abstract")
-    return {pid: (key, _title(title, key), teaser(abstract), None) for pid, key, title, abstract in found}
-
-
-def _title(title: str, key: str) -> str:
-    """A result's title, its math as written; never blank, as pages show titles (title_plain)."""
-    return unicode_text(title) if latex.to_plain(title).strip() else latex.title_plain(title, key)
+    return {
+        pid: (key, latex.title_unicode(title, key), teaser(abstract), None)
+        for pid, key, title, abstract in found
+    }
 
 
 def _hits(

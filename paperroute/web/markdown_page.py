@@ -17,6 +17,7 @@ import re
 from django.http import Http404, HttpResponse, HttpResponseNotFound
 from django.urls import reverse
 
+from paperroute.catalog import latex
 from paperroute.catalog.links import http_url
 from paperroute.catalog.models import Paper
 from paperroute.catalog.records import url_spans
@@ -90,7 +91,7 @@ def comment_text(text: str) -> str:
 
 def render(paper: Paper) -> str:
     page = absolute(reverse("paper", args=[paper.key]))
-    lines = [f"# {one_line(unicode_text(paper.title))}", ""]
+    lines = [f"# {one_line(latex.title_unicode(paper.title, paper.key))}", ""]
     facts = [
         ("Authors", ", ".join(one_line(name) for name in paper.author_names)),
         ("Published", paper.published.strftime("%Y-%m-%d") if paper.published else ""),

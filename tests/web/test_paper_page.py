@@ -252,3 +252,6 @@ def test_a_title_that_reads_as_nothing_is_shown_as_stored_on_cards_and_pages(cli
     page = client.get("/papers/2411.00611").content.decode()
     assert f'<h1 id="paper-title">{shown}</h1>' in page
     assert f"<title>{shown} · paperroute</title>" in page
+    markdown = client.get("/papers/2411.00611.md").content.decode()
+    # Markdown escapes the braces and backslashes: read without its escapes, the heading is the title.
+    assert markdown.split("\n", 1)[0].replace("\\", "") == "# " + title.replace("\\", "")
