@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from paperroute import stopping
+
 # Progress and status lines go to these loggers (standard error, PAPERROUTE_LOG_*); a command's
 # result goes to standard output, and what went wrong with the command to `err`.
 ingest_log = logging.getLogger("paperroute.ingest")
@@ -543,6 +545,9 @@ def _sync_index(*, embed: bool, quiet: bool, rebuild: bool = False) -> int:
         return EXIT_UNUSABLE
     for note in report.notes:
         index_log.warning("search index: %s", note)
+    if report.stopped:
+        index_log.warning("stopping: %s", report.line())
+        return stopping.exit_code()
     index_log.info(report.line())
     return EXIT_OK
 
@@ -774,6 +779,7 @@ def cmd_related(args) -> int:
 
 @command("index")
 def cmd_index(args) -> int:
+    stopping.install(escalate=True)
     return _sync_index(embed=not args.no_embed, quiet=args.quiet, rebuild=args.action == "rebuild")
 
 

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from paperroute import stopping
+
 log = logging.getLogger(__name__)
 # Each step logs as its component, so that an operator can follow ingests, syncs and digests.
 ingest_log = logging.getLogger("paperroute.ingest")
@@ -133,6 +135,16 @@ def index_behind() -> bool:
         return True
 
 
+def embedding_left() -> bool:
+    """Whether the index holds papers without vectors (a sync cut short by a stop)."""
+    from paperroute import search
+
+    try:
+        return search.unembedded() > 0
+    except Exception:  # the first tick's sync says what is wrong with the index
+        return False
+
+
 def sync_index(say: Say | None = None) -> None:
     from paperroute import search
 
@@ -142,7 +154,9 @@ def sync_index(say: Say | None = None) -> None:
     except Exception:  # a broken index must not stop the digests
         index_log.exception("search index sync failed")
         return
-    if report.indexed or report.removed or report.embedded:
+    if report.stopped:
+        say(f"stopping: search index sync cut short, {report.pending} papers left to embed at the next start")
+    elif report.indexed or report.removed or report.embedded:
         say(report.line())
 
 
@@ -224,12 +238,22 @@ def tick(state: State, say: Say | None = None, *, now: datetime | None = None) -
     if sources and clock - state.last_ingest >= 60 * config.worker_ingest_minutes:
         state.last_ingest = clock
         for source in sources:
+            if stopping.requested():
+                return
             ingest(source, say)
         state.last_sync = 0.0
+    # Asked to stop (SIGTERM, Ctrl-C): each step ends at its next batch, and the steps after it
+    # wait for the next start (themes too: a new worker refreshes every recent period).
+    if stopping.requested():
+        return
     if clock - state.last_sync >= 60 * SYNC_MINUTES or index_behind():
         state.last_sync = clock
         sync_index(say)
+        if stopping.requested():
+            return
         refresh_themes(state, say)
+    if stopping.requested():
+        return
     send_due_digests(now or timezone.now(), say)
 
 
@@ -238,17 +262,14 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     from paperroute import health
 
     die_with_server()
-    # A signal handler must take no lock: one that called stop.set() deadlocked the worker
-    # when the signal came while the main thread was inside stop.wait() (or a second signal
-    # inside the first's set()), and the worker then ignored every SIGTERM. The handler only
-    # notes the request; the signal's byte on the wakeup pipe ends the wait at once.
-    asked = []
+    # The handler (stopping.install) only notes the request, taking no lock: the long steps of
+    # a tick end at their next batch, and the signal's byte on the wakeup pipe ends the wait
+    # between ticks at once.
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda signum, frame: asked.append(signum))
+    stopping.install()
     stop = threading.Event()
     heartbeat = health.Heartbeat()
     # Beats from a thread of its own: a tick that embeds for an hour is busy, not dead.
@@ -256,10 +277,11 @@ def run_forever(say: Say | None = None, *, once: bool = False) -> int:
     beating.start()
     log.info("worker started (pid %d; SIGTERM or Ctrl-C stops it)", os.getpid())
     # The first full round waits: `serve` has just started, and ingest syncs anyway. An index
-    # that is missing or behind the catalogue is synced at once (index_behind, in tick).
-    state = State(last_sync=time.monotonic())
+    # that is missing or behind the catalogue is synced at once (index_behind, in tick), and so
+    # is one whose embedding a stopped worker left unfinished.
+    state = State(last_sync=0.0 if embedding_left() else time.monotonic())
     try:
-        while not asked:
+        while not stopping.requested():
             heartbeat.tick_started()
             try:
                 tick(state, say)

@@ -15,6 +15,7 @@ _SERVICE = {
     "rebuild",
     "is_behind",
     "outdated",
+    "unembedded",
     "version",
     "IndexMissing",
     "paper_matrix",

@@ -11,10 +11,13 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from paperroute.stopping import Stopped
 
 TOKENIZER = Path(__file__).resolve().parent / "model" / "tokenizer.json"
 # SHA-256 of the files the vectors depend on, checked once per process before they are loaded:
@@ -166,11 +169,14 @@ class Embedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
-    def encode(self, sequences: list[list[int]]) -> np.ndarray:
-        """Vectors for token sequences (with [CLS]/[SEP]), batched by length to waste no padding."""
+    def encode(self, sequences: list[list[int]], stop: Callable[[], bool] | None = None) -> np.ndarray:
+        """Vectors for token sequences (with [CLS]/[SEP]), batched by length to waste no padding;
+        raises Stopped between batches once `stop()` is true."""
         out = np.zeros((len(sequences), DIM), dtype=np.float32)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         for start in range(0, len(order), self.batch_size):
+            if stop is not None and stop():
+                raise Stopped("asked to stop while embedding")
             rows = order[start : start + self.batch_size]
             out[rows] = self._forward([sequences[i] for i in rows])
         return out
@@ -217,8 +223,10 @@ class Embedder:
             start += step
         return windows
 
-    def embed_papers(self, papers: list[tuple[str, str]]) -> list[np.ndarray]:
-        """For each (title, abstract), a (passages, 384) array of unit vectors."""
+    def embed_papers(
+        self, papers: list[tuple[str, str]], stop: Callable[[], bool] | None = None
+    ) -> list[np.ndarray]:
+        """For each (title, abstract), a (passages, 384) array of unit vectors (see encode for `stop`)."""
         titles = self._pieces([t for t, _ in papers])
         bodies = self._pieces([a for _, a in papers])
         sequences, owner = [], []
@@ -226,7 +234,7 @@ class Embedder:
             for window in self.passages(head, body):
                 sequences.append(window)
                 owner.append(row)
-        vectors = self.encode(sequences) if sequences else np.zeros((0, DIM), np.float32)
+        vectors = self.encode(sequences, stop) if sequences else np.zeros((0, DIM), np.float32)
         owner_arr = np.asarray(owner, dtype=np.int64)
         return [vectors[owner_arr == row] for row in range(len(papers))]
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from paperroute import stopping
 from paperroute.search import spelling
 from paperroute.search import vectors as vector_db
 from paperroute.search.documents import IndexDoc, load_docs, prepare
@@ -61,6 +62,7 @@ class SyncReport:
     reused: int = 0  # papers whose stored vectors were (re)loaded
     pending: int = 0  # papers still without vectors
     rebuilt: bool = False
+    stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) before every paper was embedded
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -72,6 +74,9 @@ class SyncReport:
             f"{f', {self.pending} waiting to be embedded' if self.pending else ''} "
             f"({self.seconds:.1f} s)"
         )
+        if self.stopped:
+            text += f"; stopped by {stopping.reason()}, the next sync embeds the rest"
+        return text
         return text
 
 
@@ -345,7 +350,11 @@ class _Vectorizer:
             todo = []
         if todo and self.make_embedder is not None:
             self.embedder = self.embedder or self.make_embedder()
-            made = self.embedder.embed_papers([(missing[i].title, missing[i].abstract) for i in todo])
+            # Asked to stop, the model ends after the batch it is on (a chunk takes 5-20 s on
+            # two cores) and this chunk is made again by the next sync.
+            made = self.embedder.embed_papers(
+                [(missing[i].title, missing[i].abstract) for i in todo], stop=stopping.requested
+            )
             for i, array in zip(todo, made):
                 arrays[i] = array
         vectors = [array for array in arrays if array is not None]
@@ -374,6 +383,7 @@ def _embed_pending(
     Vectors are stored in the database a chunk at a time, so an interrupted run loses at most
     the chunk it was embedding, and the index is committed every half minute. Papers another
     run (on another host) is embedding are left to it and taken from the database afterwards.
+    Asked to stop, it ends after the model's batch it is on and commits what it embedded.
     """
     pending = w.pending()
     if not pending or (make_embedder is None and not any(p.exists() for p in precomputed)):
@@ -386,9 +396,16 @@ def _embed_pending(
     with progress("embedding papers", total=len(pending), unit="papers") as bar:
         for wait, todo in ((False, pending), (True, others)):
             for start in range(0, len(todo), EMBED_CHUNK):
+                if stopping.requested():
+                    w.report.stopped = True
+                    break
                 chunk = todo[start : start + EMBED_CHUNK]
-                with _claimed(chunk, wait=wait) as mine:
-                    vectorize(mine)
+                try:
+                    with _claimed(chunk, wait=wait) as mine:
+                        vectorize(mine)
+                except stopping.Stopped:
+                    w.report.stopped = True
+                    break
                 if not wait:
                     taken = set(mine)
                     others.extend(pid for pid in chunk if pid not in taken)

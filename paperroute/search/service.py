@@ -271,6 +271,17 @@ def outdated() -> bool:
         return False
 
 
+def unembedded() -> int:
+    """How many papers the index on disk holds without vectors, as its last sync left them."""
+    root, _ = _config()
+    try:
+        generation = current_generation(root)
+        manifest = read_manifest(generation) if generation is not None else {}
+    except (OSError, ValueError):
+        return 0
+    return max(0, int(manifest.get("papers", 0)) - int(manifest.get("embedded", 0)))
+
+
 def is_behind(index: SearchIndex | None = None) -> bool:
     """Whether papers were added or changed after the index's last sync (True without an index).
 

@@ -1,0 +1,124 @@
+"""SIGTERM and Ctrl-C stop the worker and the long commands at their next batch, and a new run
+resumes: systemd kills a unit 90 s after its SIGTERM, and a worker that embedded for an hour
+ran into that kill on every stop."""
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from paperroute.demo import HERE as DEMO_DIR
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+# A round of embedding (indexer.EMBED_CHUNK, 5-20 s on two cores) and a little more: the stop
+# comes once the first round is stored.
+PAPERS = 80
+
+
+@pytest.fixture
+def unembedded(cli, cli_env, tmp_path) -> int:
+    """A catalogue whose papers all need the model: titles the shipped vectors do not cover."""
+    seeds = [json.loads(line) for line in (DEMO_DIR / "seed-papers.jsonl").read_text().splitlines()]
+    lines = [
+        json.dumps({**seed, "title": f"{seed['title']} (part {i})"})
+        for i, seed in ((i, seeds[i % len(seeds)]) for i in range(PAPERS))
+    ]
+    path = tmp_path / "papers.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    done = cli("ingest", "jsonl", str(path), "--quiet")  # keywords only (cli_env)
+    assert done.returncode == 0, done.stderr.decode()
+    shutil.rmtree(Path(cli_env["PAPERROUTE_DATA_DIR"]) / "search")  # a worker syncs a missing index at once
+    return PAPERS
+
+
+def _vectors() -> int:
+    from paperroute.search.models import PaperVector
+
+    return PaperVector.objects.count()
+
+
+def _start(cli_env, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "paperroute", *args],
+        cwd=ROOT,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _once_some_are_embedded(process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while _vectors() == 0:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "nothing was embedded"
+        time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen, timeout: float) -> tuple[int, str, float]:
+    """SIGTERM, as systemd stops a unit; the exit status, standard error and the seconds taken."""
+    began = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, errors = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"still running {timeout} s after SIGTERM")
+    return process.returncode, errors, time.monotonic() - began
+
+
+def _embedded_by(log: str) -> int:
+    return sum(int(n) for n in re.findall(r"(\d+) embedded", log))
+
+
+def test_a_stopped_worker_exits_at_once_and_the_next_one_embeds_the_rest(cli_env, unembedded):
+    worker = _start(cli_env, "worker")
+    _once_some_are_embedded(worker)
+    code, log, seconds = _stop(worker, timeout=30)
+    assert code == 0, log
+    assert seconds < 10, f"took {seconds:.1f} s to stop"
+    left = re.search(r"stopping: search index sync cut short, (\d+) papers left to embed", log)
+    assert left, log
+    first = _vectors()
+    assert first < unembedded, "it embedded everything before stopping"
+    assert int(left.group(1)) == unembedded - first
+
+    again = _start(cli_env, "worker")
+    deadline = time.monotonic() + 90
+    while _vectors() < unembedded:
+        assert again.poll() is None, again.communicate()
+        assert time.monotonic() < deadline, f"{_vectors()} of {unembedded} embedded"
+        time.sleep(0.2)
+    time.sleep(0.5)  # its sync line
+    code, log, _ = _stop(again, timeout=30)
+    assert code == 0, log
+    # Each paper embedded once: the second worker made exactly the vectors the first one left.
+    assert _embedded_by(log) == unembedded - first, log
+    assert _vectors() == unembedded
+
+
+def test_index_sync_stops_at_its_next_batch_and_says_so(cli, cli_env, unembedded):
+    sync = _start(cli_env, "index", "sync", "--quiet")
+    _once_some_are_embedded(sync)
+    code, errors, seconds = _stop(sync, timeout=30)
+    assert code == 128 + signal.SIGTERM, errors
+    assert seconds < 10, f"took {seconds:.1f} s to stop"
+    first = _vectors()
+    assert 0 < first < unembedded
+    assert f"{unembedded - first} waiting to be embedded" in errors, errors
+    assert "stopping: search index" in errors and "the next sync embeds the rest" in errors, errors
+
+    done = cli("index", "sync", "--quiet")
+    assert done.returncode == 0, done.stderr.decode()
+    assert _embedded_by(done.stderr.decode()) == unembedded - first
+    assert _vectors() == unembedded
