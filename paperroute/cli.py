@@ -476,6 +476,7 @@ def cmd_ingest(args) -> int:
     if problem:
         err(problem)
         return EXIT_UNUSABLE
+    stopping.install(escalate=True)
     config = settings.CONFIG
     began = timezone.now()
     request = Request(
@@ -514,6 +515,11 @@ def cmd_ingest(args) -> int:
             health.record_ingest(args.source, ok=False, line=str(exc))
             metrics.count_ingest(args.source, ok=False)
             return EXIT_UNUSABLE
+        except stopping.Stopped as exc:
+            progress.close()
+            print(importer.summary.line())
+            err(f"stopping: {exc}")
+            return stopping.exit_code()
     for skipped in summary.skipped:
         ingest_log.warning("skipped %s: %s", skipped.position, skipped.reason)
     for dropped in summary.dropped:
@@ -522,6 +528,8 @@ def cmd_ingest(args) -> int:
     metrics.count_ingest(args.source, summary)
     print(summary.line())
     _sync_index(embed=config.embed_on_ingest and not args.no_embed, quiet=args.quiet)
+    if stopping.requested():  # the themes wait for the next ingest or the worker
+        return stopping.exit_code()
     if summary.new or summary.updated:
         from paperroute.search import themesets
 

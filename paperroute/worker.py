@@ -107,6 +107,11 @@ def ingest(source: str, say: Say | None = None) -> None:
     try:
         for request in requests:
             run(request, client=client, importer=importer, log=say)
+    except stopping.Stopped as exc:
+        # Neither a success nor a failure: a success would move the next harvest's `from` day
+        # past the pages this one left, and its checkpoint would be lost with its query.
+        say(f"stopping: {exc}")
+        return
     except (UnusableInput, OSError) as exc:
         # Expected refusals (the service is down, it answered nonsense): the message says it all.
         ingest_log.error("ingest %s failed: %s", source, exc)

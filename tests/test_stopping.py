@@ -122,3 +122,37 @@ def test_index_sync_stops_at_its_next_batch_and_says_so(cli, cli_env, unembedded
     assert done.returncode == 0, done.stderr.decode()
     assert _embedded_by(done.stderr.decode()) == unembedded - first
     assert _vectors() == unembedded
+
+
+def test_a_stopped_harvest_resumes_from_its_checkpoint(cli_env):
+    from bench.oai_synth import pages
+    from paperroute.catalog.models import HarvestCheckpoint, Paper
+    from tests.replay import ReplayServer, Reply
+
+    replies = pages(1500, 300, seed=5)
+
+    def respond(path, params):
+        token = params.get("resumptionToken")
+        return Reply(replies[int(token.split("|")[1]) // 300 if token else 0])
+
+    with ReplayServer(respond) as server:
+        command = ["ingest", "arxiv-oai", server.url + "/oai", "--quiet"]
+        env = {**cli_env, "PAPERROUTE_ARXIV_DELAY": "1"}  # five pages: five seconds at least
+        harvest = _start(env, *command)
+        deadline = time.monotonic() + 60
+        while not Paper.objects.exists():
+            assert harvest.poll() is None and time.monotonic() < deadline, harvest.communicate()
+            time.sleep(0.05)
+        code, errors, seconds = _stop(harvest, timeout=30)
+        assert code == 128 + signal.SIGTERM, errors
+        assert seconds < 10, f"took {seconds:.1f} s to stop"
+        checkpoint = HarvestCheckpoint.objects.get()
+        assert not checkpoint.finished
+        assert f"stopped by SIGTERM after page {checkpoint.pages}; the next run resumes" in errors
+        assert Paper.objects.count() == checkpoint.pages * 300 < 1500
+
+        again = _start(env, *command)
+        out, errors = again.communicate(timeout=120)
+        assert again.returncode == 0, errors
+        assert f"resuming the interrupted harvest after page {checkpoint.pages}" in errors
+    assert Paper.objects.count() == 1500

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import transaction
 
+from paperroute import stopping
 from paperroute.catalog.ingest import Importer, Summary
 from paperroute.catalog.models import HarvestCheckpoint
 from paperroute.catalog.records import Page, UnusableInput
@@ -74,7 +75,12 @@ def run(
     parse = PARSERS[request.source]
     if request.input and not is_url(request.input):
         page = parse(read_local(request.input, client.max_bytes))
-        importer.store(page.items)
+        importer.store(itertools.takewhile(lambda item: not stopping.requested(), page.items))
+        if stopping.requested():
+            raise stopping.Stopped(
+                f"{request.source}: stopped by {stopping.reason()} after {importer.summary.total} "
+                "records; run it again for the rest (what is stored is merged, not stored twice)"
+            )
         if page.truncated:
             log("note: the file ends early (cut short?); its whole records before the cut were read")
         if page.next_token:
@@ -153,6 +159,11 @@ def _page_through(request, client, importer, log, parse, page_url, first_url) ->
         if total is not None and (page.cursor or 0) + len(page.items) >= total:
             break
         number += 1
+        if stopping.requested():
+            raise stopping.Stopped(
+                f"{request.source}: stopped by {stopping.reason()} after {number} page(s), "
+                f"{fetched} entries; the next run fetches them again and stores only what changed"
+            )
 
 
 def _fetch_page(client, parse, url: str, number: int) -> Page:
@@ -238,6 +249,11 @@ def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log
                 checkpoint.save()
             if upcoming is None:
                 return
+            if stopping.requested():  # the page fetched meanwhile is fetched again on resuming
+                raise stopping.Stopped(
+                    f"{request.source}: stopped by {stopping.reason()} after page "
+                    f"{checkpoint.pages}; the next run resumes from its checkpoint"
+                )
             page = upcoming.result()
     finally:
         ahead.close()
