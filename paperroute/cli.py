@@ -812,6 +812,7 @@ def cmd_digest(args) -> int:
         if args.to:
             print(runs.send_copy(period, args.to, messenger_factory()))
             return EXIT_OK
+        stopping.install(escalate=True)
         report = runs.send(
             period, messenger_factory=messenger_factory(), wait=args.wait, log_line=digest_log.info
         )
@@ -828,6 +829,9 @@ def cmd_digest(args) -> int:
         for error in one.errors:
             err(error)
     print(report.line())
+    if report.stopped:
+        err(f"stopping: asked by {stopping.reason()}; the next `digest send` carries on with the run")
+        return stopping.exit_code()
     return EXIT_OK if report.complete else EXIT_TEMPFAIL
 
 

@@ -196,7 +196,9 @@ def send_due_digests(now: datetime, say: Say | None = None) -> None:
     factory = messenger_factory()
     for report in runs.resume_open_runs(messenger_factory=factory):
         metrics.count_digest(report)
-        say(report.line())
+        _say_sent(report, say)
+    if stopping.requested():
+        return
     hour = settings.CONFIG.digest_hour
     today = now.date()
     due = []
@@ -213,7 +215,16 @@ def send_due_digests(now: datetime, say: Say | None = None) -> None:
         if not DigestRun.objects.filter(frequency=period.frequency, period_start=period.start).exists():
             report = runs.send(period, messenger_factory=factory, log_line=say)
             metrics.count_digest(report)
-            say(report.line())
+            _say_sent(report, say)
+            if stopping.requested():
+                return
+
+
+def _say_sent(report, say: Say) -> None:
+    if report.stopped:
+        say(f"stopping: {report.line()}; the next start carries on with it")
+    else:
+        say(report.line())
 
 
 def tick(state: State, say: Say | None = None, *, now: datetime | None = None) -> None:

@@ -3,6 +3,7 @@ resumes: systemd kills a unit 90 s after its SIGTERM, and a worker that embedded
 ran into that kill on every stop."""
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -156,3 +157,64 @@ def test_a_stopped_harvest_resumes_from_its_checkpoint(cli_env):
         assert again.returncode == 0, errors
         assert f"resuming the interrupted harvest after page {checkpoint.pages}" in errors
     assert Paper.objects.count() == 1500
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["unit", "command"])
+def test_a_stopped_digest_send_hands_back_its_messages_and_the_next_one_sends_them_once(cli_env, group):
+    """A stop ends after the message on hand: none is left sent but not marked, to go out twice.
+    SIGTERM reaches the command and the process sending beside it (as systemd stops a unit), or
+    the command alone (`kill`, `timeout`), which then stops the sending process itself."""
+    from collections import Counter
+
+    from paperroute.digest.models import DigestRun, Outbox
+    from tests.digest.conftest import DAY, day_papers
+    from tests.digest.test_crash import add_subscribers
+    from tests.support import smtp_server
+
+    subscribers = 300
+    day_papers(6)
+    add_subscribers(subscribers)
+    with smtp_server() as sink:
+        env = {
+            **cli_env,
+            "PAPERROUTE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+            "PAPERROUTE_FROM_EMAIL": "digest@papers.example.org",
+            "PAPERROUTE_DIGEST_RATE": "50/second",  # six seconds in all
+        }
+        command = ["digest", "send", "--period", "daily", "--date", DAY.isoformat()]
+        send = subprocess.Popen(
+            [sys.executable, "-m", "paperroute", *command],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(sink.accepted) < 20:
+            assert send.poll() is None and time.monotonic() < deadline, send.communicate()
+            time.sleep(0.02)
+        began = time.monotonic()
+        if group:
+            os.killpg(send.pid, signal.SIGTERM)
+        else:
+            send.send_signal(signal.SIGTERM)
+        out, errors = send.communicate(timeout=30)
+        assert time.monotonic() - began < 10
+        assert send.returncode == 128 + signal.SIGTERM, errors
+        assert "stopping:" in errors and "run still open" in out, (out, errors)
+        time.sleep(0.3)  # a message whose last byte was sent
+        sent = len(sink.accepted)
+        assert sent < subscribers
+        assert not Outbox.objects.filter(status=Outbox.SENDING).exists()  # every claim handed back
+        assert Outbox.objects.filter(status=Outbox.SENT).count() == sent
+
+        again = subprocess.run(
+            [sys.executable, "-m", "paperroute", *command], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert again.returncode == 0, again.stderr
+        assert "run complete" in again.stdout
+    assert DigestRun.objects.get().status == DigestRun.COMPLETE
+    copies = Counter(m.message_id for m in sink.accepted)
+    assert len(copies) == subscribers and set(copies.values()) == {1}

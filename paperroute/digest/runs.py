@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from paperroute import stopping
 from paperroute.community import listings
 from paperroute.digest import messages, outbox, periods, render, sendproc
 from paperroute.digest.compose import Composer, Digest, Preferences, eligible
@@ -86,6 +87,8 @@ def _take_compose(run: DigestRun, worker: str, lease: int) -> bool:
             composer=worker, compose_lease_until=now + timedelta(seconds=lease)
         ):
             return True
+        if stopping.requested():
+            return False
         time.sleep(0.5)
 
 
@@ -119,6 +122,13 @@ def compose_run(run: DigestRun, *, now: datetime | None = None) -> int:
                 sweep_again = True
                 continue
             written += len(rows)
+            if stopping.requested():
+                # Hand the run over at once: the next composer writes the subscribers left.
+                DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING, composer=worker).update(
+                    composer="", compose_lease_until=None
+                )
+                run.refresh_from_db()
+                return written
     DigestRun.objects.filter(pk=run.pk, status=DigestRun.COMPOSING, composer=worker).update(
         status=DigestRun.SENDING, composed_at=timezone.now(), composer="", compose_lease_until=None
     )
@@ -250,6 +260,7 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     complete: bool = False
     next_attempt: datetime | None = None
+    stopped: bool = False  # asked to stop (SIGTERM, Ctrl-C) with the run still open
 
     def line(self) -> str:
         c = self.counts
@@ -300,6 +311,13 @@ def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport)
         # The sender's totals, once it is done. End of file instead: it failed (and logged why)
         # or was killed, and the passes after composing send what it left.
         with receiver, contextlib.suppress(EOFError):
+            told = False
+            while not receiver.poll(0.2):
+                if stopping.requested() and not told:
+                    # It goes on until the run is composed and nothing due is left: its SIGTERM
+                    # ends it after the message on hand (a service manager may have sent one).
+                    sender.terminate()
+                    told = True
             report.passes.append(receiver.recv())
         sender.join()
 
@@ -322,6 +340,8 @@ def send_until_composed(run_id: int, messenger_factory) -> PassReport:
         if result.stopped:
             totals.stopped = result.stopped
             return totals  # the mail server is unreachable; the passes after composing retry
+        if stopping.requested():
+            return totals
         if not any(getattr(result, name) for name in _COUNTS):
             if not composing():
                 return totals
@@ -344,7 +364,7 @@ def send(period: Period, *, messenger_factory, wait: bool = False, log_line=None
     report = RunReport(period)
     if run.status == DigestRun.COMPOSING:
         report.composed = _compose_while_sending(run, messenger_factory, report)
-    while run.status == DigestRun.SENDING:
+    while run.status == DigestRun.SENDING and not stopping.requested():
         result = send_pass(run.pk, messenger_factory=messenger_factory)
         report.passes.append(result)
         if log_line and result.stopped:
@@ -355,15 +375,16 @@ def send(period: Period, *, messenger_factory, wait: bool = False, log_line=None
         if due is None:
             # What is left is being sent by other processes right now: wait for them, so that
             # "complete" means complete (a dead one's rows come back in the next pass).
-            time.sleep(0.5)
+            stopping.sleep(0.5)
             continue
         pause = (due - timezone.now()).total_seconds()
         if pause > 0 and not wait:
             break  # deferred after a temporary failure: a later run or the worker retries
         if pause > 0:
-            time.sleep(min(pause, 60))
+            stopping.sleep(min(pause, 60))
     report.counts = outbox.counts(run.pk)
     report.complete = run.status == DigestRun.COMPLETE
+    report.stopped = stopping.requested() and not report.complete
     report.next_attempt = None if report.complete else outbox.next_due(run.pk)
     return report
 
@@ -380,6 +401,8 @@ def resume_open_runs(*, messenger_factory) -> list[RunReport]:
         )
         .distinct()
     ):
+        if stopping.requested():
+            break
         reports.append(send(period_of(run), messenger_factory=messenger_factory))
     return reports
 

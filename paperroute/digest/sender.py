@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from paperroute import stopping
 from paperroute.conf import parse_rate
 from paperroute.digest import outbox, subscriptions
 from paperroute.digest.messages import sender_address
@@ -120,14 +121,15 @@ def _connection_loop(run_id, messenger_factory, limiter, report: PassReport, sto
     worker, sender = outbox.worker_id(), sender_address()
     messenger = messenger_factory()
     try:
-        while not stop.is_set():
+        while not stop.is_set() and not stopping.requested():
             claimed = timezone.now()
             rows = outbox.claim(run_id, worker, BATCH, claimed, lease)
             if not rows:
                 break
             mine, renew_at = {row.pk for row in rows}, claimed + timedelta(seconds=lease / 2)
             for index, row in enumerate(rows):
-                if stop.is_set():
+                # Asked to stop (SIGTERM, Ctrl-C): after the message on hand; the rest go back.
+                if stop.is_set() or stopping.requested():
                     outbox.release(rows[index:], worker, timezone.now())
                     break
                 if row.subscriber.status != Subscriber.CONFIRMED:

@@ -22,9 +22,12 @@ log = logging.getLogger(__name__)
 
 def main(run_id: int, messenger_factory: Callable, answer: Connection) -> None:
     """Send the run until it is composed and nothing due is left; answer with the totals."""
-    # The worker's SIGTERM handler (inherited by a fork) would only set its stop event here, and
-    # Ctrl-C reaches the composing process too, which then ends this one.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # SIGTERM (a service manager's, or the composing process's when it is asked to stop) ends
+    # this one after the message on hand, which a kill could have left sent but not marked,
+    # to go out again. Ctrl-C reaches the composing process too, which then ends this one.
+    from paperroute import stopping
+
+    stopping.install()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     from django.apps import apps
