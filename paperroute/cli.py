@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="load papers from a source",
         description="Load papers from a source. INPUT is a file, '-' for standard input, or a "
         "URL; without it the live service is asked. Exit status: 0 when every "
-        "record was stored, 1 when some were skipped, 2 when the input was unusable.",
+        "record was stored, 1 when some were skipped, 2 when the input was unusable, "
+        "130 or 143 when Ctrl-C or SIGTERM stopped it between pages (run it again to resume).",
     )
     ingest.add_argument("source", choices=SOURCES, metavar="SOURCE", help="one of: " + ", ".join(SOURCES))
     ingest.add_argument(
@@ -294,7 +295,9 @@ def _search_parsers(sub) -> None:
         description="The search index is derived from the database and lives "
         "in the data directory. `sync` adds new and changed papers "
         "and embeds those without vectors; `rebuild` starts over, "
-        "reusing the vectors stored in the database.",
+        "reusing the vectors stored in the database. Ctrl-C or SIGTERM stops the "
+        "embedding within seconds, keeping what is embedded (exit status 130 or 143); "
+        "the next sync embeds the rest.",
     )
     action = index.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in (
@@ -318,7 +321,8 @@ def _digest_parsers(sub) -> None:
         "one rendered message (preview). A send that is interrupted or run twice "
         "sends nobody the same digest twice. Exit status: 0 when the run is "
         "complete, 75 when messages wait for a retry (run it again, or leave it to "
-        "`paperroute worker`), 2 on unusable input.",
+        "`paperroute worker`), 2 on unusable input, 130 or 143 when Ctrl-C or SIGTERM "
+        "stopped it after the message on hand (run it again to carry on).",
     )
     action = digest.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, text in (
@@ -378,7 +382,9 @@ def _digest_parsers(sub) -> None:
         "the search index, send the daily digest of the day before and, from Monday "
         "(or a later day of the week, if it missed Monday), the weekly one from "
         "PAPERROUTE_DIGEST_HOUR, and retry deferred mail. "
-        "`paperroute serve` runs it unless --no-worker.",
+        "`paperroute serve` runs it unless --no-worker. SIGTERM or Ctrl-C stops it "
+        "within seconds, after the batch, page or message on hand; the next start "
+        "carries on from there.",
     )
 
 
