@@ -153,8 +153,11 @@ def browser(browser_with):
 class LiveServer:
     """`paperroute serve` in a subprocess on a free port, against the test database."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, site_url: str | None = "") -> None:
-        """`site_url` is the address the site says it has: its own by default, None for unset."""
+    def __init__(
+        self, env: dict[str, str], workers: int = 2, site_url: str | None = "", worker: bool = True
+    ) -> None:
+        """`site_url` is the address the site says it has: its own by default, None for unset;
+        `worker`: run the background worker beside it, as `serve` does."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / "server.log"
@@ -169,6 +172,7 @@ class LiveServer:
                 str(self.port),
                 "--workers",
                 str(workers),
+                *([] if worker else ["--no-worker"]),
             ],
             cwd=ROOT,
             env={

@@ -171,7 +171,11 @@ def site(django_db_setup, django_db_blocker, tmp_path_factory):
         with override_settings(DATA_DIR=data_dir):
             search.sync(embed=False)  # the server's index, ready before it starts
         # The same secret as this process, so that the sessions made here sign the reader in there.
-        server = LiveServer({**subprocess_env(data_dir), "PAPERROUTE_SECRET_KEY": settings.SECRET_KEY})
+        # No worker: it embeds an index's waiting papers as soon as it starts, and then makes
+        # the day's themes again from four papers, none, over the two made by hand above.
+        server = LiveServer(
+            {**subprocess_env(data_dir), "PAPERROUTE_SECRET_KEY": settings.SECRET_KEY}, worker=False
+        )
         try:
             yield server.url, made
         finally:
