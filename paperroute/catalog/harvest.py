@@ -143,7 +143,10 @@ def _page_through(request, client, importer, log, parse, page_url, first_url) ->
     total = None
     while fetched < request.max_results:
         url = page_url(first_url, number, fetched)
-        page = _fetch_page(client, parse, url, number)
+        try:
+            page = _fetch_page(client, parse, url, number)
+        except stopping.Stopped:  # while the client waited to fetch it (a Retry-After)
+            raise _stopped_paging(request, number, fetched) from None
         keys = {getattr(item, "arxiv_id", "") or getattr(item, "position", "") for item in page.items}
         if not page.items or keys <= seen:
             if total is not None and fetched < min(total, request.max_results):
@@ -160,10 +163,21 @@ def _page_through(request, client, importer, log, parse, page_url, first_url) ->
             break
         number += 1
         if stopping.requested():
-            raise stopping.Stopped(
-                f"{request.source}: stopped by {stopping.reason()} after {number} page(s), "
-                f"{fetched} entries; the next run fetches them again and stores only what changed"
-            )
+            raise _stopped_paging(request, number, fetched)
+
+
+def _stopped_at(request, checkpoint) -> stopping.Stopped:
+    return stopping.Stopped(
+        f"{request.source}: stopped by {stopping.reason()} after page "
+        f"{checkpoint.pages}; the next run resumes from its checkpoint"
+    )
+
+
+def _stopped_paging(request, pages: int, fetched: int) -> stopping.Stopped:
+    return stopping.Stopped(
+        f"{request.source}: stopped by {stopping.reason()} after {pages} page(s), "
+        f"{fetched} entries; the next run fetches them again and stores only what changed"
+    )
 
 
 def _fetch_page(client, parse, url: str, number: int) -> Page:
@@ -250,10 +264,10 @@ def _harvest_oai(request: Request, client: PoliteClient, importer: Importer, log
             if upcoming is None:
                 return
             if stopping.requested():  # the page fetched meanwhile is fetched again on resuming
-                raise stopping.Stopped(
-                    f"{request.source}: stopped by {stopping.reason()} after page "
-                    f"{checkpoint.pages}; the next run resumes from its checkpoint"
-                )
-            page = upcoming.result()
+                raise _stopped_at(request, checkpoint)
+            try:
+                page = upcoming.result()
+            except stopping.Stopped:  # while the client waited to fetch it (a Retry-After)
+                raise _stopped_at(request, checkpoint) from None
     finally:
         ahead.close()

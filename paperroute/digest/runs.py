@@ -311,13 +311,15 @@ def _compose_while_sending(run: DigestRun, messenger_factory, report: RunReport)
         # The sender's totals, once it is done. End of file instead: it failed (and logged why)
         # or was killed, and the passes after composing send what it left.
         with receiver, contextlib.suppress(EOFError):
-            told = False
+            told = 0.0
             while not receiver.poll(0.2):
-                if stopping.requested() and not told:
+                if stopping.requested() and time.monotonic() - told > 1:
                     # It goes on until the run is composed and nothing due is left: its SIGTERM
                     # ends it after the message on hand (a service manager may have sent one).
+                    # Told again each second: a SIGTERM that came before it set its handler
+                    # up was forgotten there, and this wait then never ended.
                     sender.terminate()
-                    told = True
+                    told = time.monotonic()
             report.passes.append(receiver.recv())
         sender.join()
 

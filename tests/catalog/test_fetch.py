@@ -222,3 +222,36 @@ def test_a_response_shorter_than_its_content_length_is_retried_then_refused():
     thread.join(5)
     listener.close()
     assert len(served) == 2  # tried again before giving up
+
+
+def test_a_stop_asked_during_a_retry_after_wait_ends_the_harvest_in_seconds():
+    """arXiv may answer 503 with Retry-After of several minutes. A worker stopped then (systemd
+    sends SIGTERM and kills after 90 s) waited out the whole delay before it looked again."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from paperroute import stopping
+
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    stopping.install()
+    try:
+        with ReplayServer(
+            lambda path, params: Reply(b"busy", status=503, headers={"Retry-After": "20"})
+        ) as server:
+            threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            started = time.monotonic()
+            with pytest.raises(stopping.Stopped, match="stopped by SIGTERM"):
+                run(
+                    Request(source="arxiv-oai", input=server.url + "/oai", since="2024-01-25", set_spec="cs"),
+                    client=client(retries=1),
+                    importer=Importer("arxiv-oai"),
+                    log=lambda m: None,
+                )
+            assert time.monotonic() - started < 5
+        assert len(server.requests) == 1  # no request after the stop
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        stopping._asked.clear()

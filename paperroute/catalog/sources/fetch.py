@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import paperroute
+from paperroute import stopping
 from paperroute.catalog.records import UnusableInput
 
 # Retry-After may ask for a long pause; a harvest should not stall for hours on one reply.
@@ -127,7 +128,7 @@ class PoliteClient:
         timeout: float,
         contact: str = "",
         retries: int = 5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stopping.sleep,
         log: Callable[[str], None] = lambda message: None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
@@ -178,4 +179,8 @@ class PoliteClient:
         wait = self._last_request + self.delay - time.monotonic()
         if wait > 0:
             self.sleep(wait)
+        # A stop asked during the pause (or during a Retry-After wait of up to 10 minutes before
+        # it) ends here rather than after one more request: a harvest stops in seconds.
+        if stopping.requested():
+            raise stopping.Stopped(f"stopped by {stopping.reason()} before the next request to the source")
         self._last_request = time.monotonic()
