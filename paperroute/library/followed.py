@@ -8,6 +8,7 @@ from datetime import date
 from django.db.models import F
 
 from paperroute.catalog import models as catalog_models
+from paperroute.catalog import taxonomy
 from paperroute.catalog.models import Paper
 from paperroute.community.listings import in_categories
 from paperroute.library import follows
@@ -53,7 +54,7 @@ def new_papers(user, *, since: date | None = None, until: date | None = None, li
     if following.categories:
         # The newest papers first, each tested for the categories as it comes (in_categories),
         # then the followed codes of those alone: a join of every paper of the categories to
-        # their codes, sorted, took 0.3-0.7 s at 1M papers.
+        # their codes, sorted, took 0.36-0.8 s at 1M papers (BENCHMARKS.md, "Listings at scale").
         newest = in_categories(listed, following.categories).order_by(F("listed_on").desc(), "pk")
         pids = list(newest.values_list("pk", flat=True)[: limit * 20])
         links = Paper.categories.through.objects.filter(paper_id__in=pids).filter(
@@ -63,7 +64,8 @@ def new_papers(user, *, since: date | None = None, until: date | None = None, li
         for pid, code in links.order_by("category__code").values_list("paper_id", "category__code"):
             codes.setdefault(pid, code)
         for pid in pids:
-            reasons.setdefault(pid, f"follows category {codes[pid]}")
+            if pid in codes:  # else an ingest just moved it out of the categories
+                reasons.setdefault(pid, f"follows category {taxonomy.labelled(codes[pid])}")
     for pid in dismissed_ids(user, list(reasons)):
         reasons.pop(pid, None)
     papers = Paper.objects.filter(pk__in=list(reasons)).order_by(

@@ -200,7 +200,7 @@ def test_following_authors_topics_and_the_private_feed(reader_client, papers):
     assert "Speculative decoding with tiny drafts" in by_title
     assert by_title["Speculative decoding with tiny drafts"].startswith("[Follows author Grace Hopper]")
     # A paper of the followed category, and one of another that is not.
-    assert by_title["Language paper"].startswith("[Follows category cs.CL]")
+    assert by_title["Language paper"].startswith("[Follows category cs.CL (Computation and Language)]")
     assert "Vision paper" not in by_title
     reader_client.post("/library/feed/rotate")
     assert client.get(path).status_code == 404  # the old address stops working
