@@ -523,13 +523,11 @@ def cmd_ingest(args) -> int:
             return EXIT_UNUSABLE
         except stopping.Stopped as exc:
             progress.close()
+            _log_left_out(importer.summary)
             print(importer.summary.line())
             err(f"stopping: {exc}")
             return stopping.exit_code()
-    for skipped in summary.skipped:
-        ingest_log.warning("skipped %s: %s", skipped.position, skipped.reason)
-    for dropped in summary.dropped:
-        ingest_log.warning("%s: %s", dropped.position, dropped.reason)
+    _log_left_out(summary)
     health.record_ingest(args.source, ok=True, line=summary.line())
     metrics.count_ingest(args.source, summary)
     print(summary.line())
@@ -541,6 +539,14 @@ def cmd_ingest(args) -> int:
 
         index_log.info(themesets.refresh(since=began).line())
     return EXIT_SKIPPED if summary.skipped or summary.dropped else EXIT_OK
+
+
+def _log_left_out(summary) -> None:
+    """The records an ingest skipped and the links it dropped, each with why."""
+    for skipped in summary.skipped:
+        ingest_log.warning("skipped %s: %s", skipped.position, skipped.reason)
+    for dropped in summary.dropped:
+        ingest_log.warning("%s: %s", dropped.position, dropped.reason)
 
 
 def _sync_index(*, embed: bool, quiet: bool, rebuild: bool = False) -> int:

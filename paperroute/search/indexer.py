@@ -77,7 +77,6 @@ class SyncReport:
         if self.stopped:
             text += f"; stopped by {stopping.reason()}, the next sync embeds the rest"
         return text
-        return text
 
 
 Progress = Callable[..., AbstractContextManager[Any]]  # paperroute.progress.counter

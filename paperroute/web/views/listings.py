@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from paperroute.catalog import models as catalog_models
 from paperroute.catalog.models import Author, Category
 from paperroute.catalog.taxonomy import NAMES
 from paperroute.catalog.textclean import author_key, display_name
@@ -144,7 +145,7 @@ def trending(request):
 
 def category(request, code: str):
     # A category, or an archive (cs) that some category belongs to.
-    if not Category.objects.filter(Q(code=code) | Q(code__startswith=code + ".")).exists():
+    if not Category.objects.filter(catalog_models.category_codes([code])).exists():
         raise Http404(f"no papers in the category {code!r}")
     following = request.user.is_authenticated and code in follows.of(request.user).categories
     return _filtered(
