@@ -67,10 +67,12 @@ def main() -> int:
     args = parser.parse_args()
     catalogue = Path(args.workdir) / "catalogue"
     if not (catalogue / "paperroute.sqlite3").exists():
-        raise SystemExit(
+        print(
             f"listing_pages: no catalogue in {catalogue}; build one first with "
-            f"bench/search_latency.py --papers N --workdir {args.workdir} --skip-embedding"
+            f"bench/search_latency.py --papers N --workdir {args.workdir} --skip-embedding",
+            file=sys.stderr,
         )
+        return 77  # bench/run_all.py reports it skipped, saying what it lacks
 
     os.environ["PAPERROUTE_PAGE_CACHE_SECONDS"] = "0"  # every page made afresh
     from bench.search_latency import _django
