@@ -200,3 +200,18 @@ class LiveServer:
 
     def stop(self) -> None:
         stop_server(self.process)
+
+
+def focused_id(page, expected: str) -> str:
+    """The id of the element the keyboard is on, once it is `expected` or after 5 s: Chromium
+    moves the keyboard to an `autofocus` field when it next renders, which on a busy machine
+    came after the load event the test had waited for."""
+    import contextlib
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function(
+            "id => document.activeElement && document.activeElement.id === id", arg=expected, timeout=5000
+        )
+    return page.evaluate("document.activeElement.id")

@@ -12,7 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from paperroute.community import comments
 from paperroute.community.models import AuthorClaim, Comment
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, focused_id
 from tests.community.helpers import add_paper, user
 from tests.conftest import subprocess_env
 
@@ -241,7 +241,7 @@ def test_a_comment_reply_or_links_form_sent_back_puts_the_keyboard_on_its_field(
     with page.expect_navigation():
         page.get_by_role("button", name="Post comment").click()
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "comment-body"
+    assert focused_id(page, "comment-body") == "comment-body"
     assert page.get_by_role("alert").inner_text() == "Your comment was not posted: the comment is empty."
     assert page.locator("#comment-body").get_attribute("aria-describedby") == "comment-error"
 
@@ -267,7 +267,7 @@ def test_a_comment_reply_or_links_form_sent_back_puts_the_keyboard_on_its_field(
     with page.expect_navigation():
         page.get_by_role("button", name="Save links").click()
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "github-repo"
+    assert focused_id(page, "github-repo") == "github-repo"
     said = page.get_by_role("alert").inner_text()
     assert (
         said.startswith("The links were not saved: the code repository must be") and "githubRepo" not in said
@@ -282,6 +282,6 @@ def test_a_comment_reply_or_links_form_sent_back_puts_the_keyboard_on_its_field(
     with page.expect_navigation():
         page.get_by_role("button", name="Save").click()
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "comment-body"
+    assert focused_id(page, "comment-body") == "comment-body"
     assert page.get_by_role("alert").inner_text() == "The comment is empty."
     context.close()

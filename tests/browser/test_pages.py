@@ -17,7 +17,7 @@ from paperroute.catalog.records import PaperRecord
 from paperroute.community import comments
 from paperroute.community.models import Comment
 from paperroute.search.models import ThemeSet
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, focused_id
 from tests.community.helpers import add_paper, user
 from tests.conftest import module_database, subprocess_env
 
@@ -430,7 +430,7 @@ def test_a_form_sent_back_with_an_error_puts_the_keyboard_on_the_field(site, bro
     page = context.new_page()
     page.goto(base + "/search?q=attention&since=2025-02-01&until=2024-01-01")
     assert page.title().startswith("Error:")
-    assert page.evaluate("document.activeElement.id") == "since"
+    assert focused_id(page, "since") == "since"
     assert page.input_value("#since") == "2025-02-01" and page.input_value("#until") == "2024-01-01"
     assert page.get_by_role("alert").inner_text() == "The From date is after the To date."
     assert page.locator("[aria-invalid=true]").count() == 2
@@ -440,7 +440,7 @@ def test_a_form_sent_back_with_an_error_puts_the_keyboard_on_the_field(site, bro
     with page.expect_navigation():
         name.press("Enter")
     assert page.title().startswith("Error:")
-    assert page.evaluate("document.activeElement.id") == "username"
+    assert focused_id(page, "username") == "username"
     # What was typed stays, beside the error, so that it can be mended.
     assert name.input_value() == "not a name!"
     assert "2 to 30 letters" in page.get_by_role("alert").inner_text()
@@ -476,7 +476,7 @@ def test_a_follow_that_cannot_be_done_is_shown_on_the_following_page(site, brows
             what.press("Enter")
         assert page.title().startswith("Error: Following")
         # The keyboard is on the field, which keeps what was typed and names its error.
-        assert page.evaluate("document.activeElement.id") == "f-value"
+        assert focused_id(page, "f-value") == "f-value"
         assert what.input_value() == "Nobody Herexyz" and page.get_by_label("Kind").input_value() == "author"
         assert "once one of their papers is" in page.get_by_role("alert").inner_text()
         assert page.locator("[aria-invalid=true]").count() == 1
@@ -542,7 +542,7 @@ def test_an_import_sent_back_ties_its_error_to_the_field_at_fault(site, browser,
     with page.expect_navigation():
         page.get_by_role("button", name="Import").click()
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "import-text"
+    assert focused_id(page, "import-text") == "import-text"
     text = page.locator("#import-text")
     assert text.input_value() == "my reading list, without any ids"  # kept, to be mended
     assert text.get_attribute("aria-invalid") == "true"
@@ -556,7 +556,7 @@ def test_an_import_sent_back_ties_its_error_to_the_field_at_fault(site, browser,
     with page.expect_navigation():
         page.get_by_role("button", name="Import").click()
     assert page.title().startswith("Error: ")
-    assert page.evaluate("document.activeElement.id") == "import-file"
+    assert focused_id(page, "import-file") == "import-file"
     assert page.locator("[aria-invalid=true]").evaluate_all("es => es.map(e => e.id)") == ["import-file"]
     context.close()
 
@@ -578,7 +578,7 @@ def test_digest_preferences_sent_back_put_the_keyboard_on_the_field_at_fault(sit
         with page.expect_navigation():
             page.get_by_role("button", name="Save preferences").click()
         assert page.title().startswith("Error: ")
-        assert page.evaluate("document.activeElement.id") == box.get_attribute("id")
+        assert focused_id(page, box.get_attribute("id")) == box.get_attribute("id")
         assert box.input_value() == typed  # kept, to be mended
         assert box.get_attribute("aria-invalid") == "true"
         assert error in box.get_attribute("aria-describedby").split()
