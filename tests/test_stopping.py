@@ -46,7 +46,7 @@ def _vectors() -> int:
     return PaperVector.objects.count()
 
 
-def _start(cli_env, *args: str) -> subprocess.Popen:
+def _start(cli_env, *args: str, **options) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "paperroute", *args],
         cwd=ROOT,
@@ -54,6 +54,7 @@ def _start(cli_env, *args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **options,
     )
 
 
@@ -182,15 +183,7 @@ def test_a_stopped_digest_send_hands_back_its_messages_and_the_next_one_sends_th
             "PAPERROUTE_DIGEST_RATE": "50/second",  # six seconds in all
         }
         command = ["digest", "send", "--period", "daily", "--date", DAY.isoformat()]
-        send = subprocess.Popen(
-            [sys.executable, "-m", "paperroute", *command],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        send = _start(env, *command, start_new_session=True)
         deadline = time.monotonic() + 60
         while len(sink.accepted) < 20:
             assert send.poll() is None and time.monotonic() < deadline, send.communicate()
